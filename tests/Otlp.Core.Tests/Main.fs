@@ -1,0 +1,7 @@
+module Otlp.Core.Tests.Main
+
+open Expecto
+
+[<EntryPoint>]
+let main argv =
+    runTestsInAssemblyWithCLIArgs [] argv
