@@ -154,6 +154,15 @@ type SpanId =
 
     override this.ToString() = this.ToHex()
 
+/// The three OTLP signals.
+type Signal =
+    /// Spans (`/v1/traces`, `TraceService`).
+    | Traces
+    /// Metrics (`/v1/metrics`, `MetricsService`).
+    | Metrics
+    /// Log records (`/v1/logs`, `LogsService`).
+    | Logs
+
 // ---------------------------------------------------------------------------------------------------------
 // common/v1 and resource/v1
 
