@@ -589,7 +589,7 @@ type ExponentialHistogramDataPoint =
     }
 
 /// A quantile of a summary point (`SummaryDataPoint.ValueAtQuantile`).
-[<Struct>]
+[<Struct; CustomEquality; NoComparison>]
 type ValueAtQuantile =
     {
         /// The quantile, in [0, 1].
@@ -597,6 +597,17 @@ type ValueAtQuantile =
         /// The value at that quantile.
         Value: float
     }
+
+    // Bitwise, as in AnyValue: F#'s generated equality of struct records inside arrays calls NaN unequal.
+    override this.Equals(other: obj) =
+        match other with
+        | :? ValueAtQuantile as that ->
+            BitConverter.DoubleToInt64Bits this.Quantile = BitConverter.DoubleToInt64Bits that.Quantile
+            && BitConverter.DoubleToInt64Bits this.Value = BitConverter.DoubleToInt64Bits that.Value
+        | _ -> false
+
+    override this.GetHashCode() =
+        HashCode.Combine(BitConverter.DoubleToInt64Bits this.Quantile, BitConverter.DoubleToInt64Bits this.Value)
 
 /// A point of a summary (`SummaryDataPoint`, kept for compatibility with Prometheus and OpenMetrics).
 type SummaryDataPoint =

@@ -1,1 +1,125 @@
 namespace Otlp.Testing
+
+open FsCheck
+open Otlp.Core
+
+/// FsCheck generators of valid OTLP data, covering the whole space a codec or receiver must handle: empty and
+/// very long strings, text outside the Basic Multilingual Plane, every AnyValue kind nested a few levels deep,
+/// NaN, infinities and signed zeros, 64-bit extremes, empty and absent lists, every metric type.
+///
+/// "Valid" means what a conforming exporter may send: ids of the right length (never all-zero where the spec
+/// requires an id), enum values in range, histogram counts that add up, strings that are well-formed UTF-16.
+/// Sizes follow FsCheck's size parameter, so shrinking the size gives smaller documents.
+///
+/// Use the generators directly (`Gen.sample`, `Prop.forAll (Arb.fromGen Generators.span)`), or register
+/// `OtlpArbitraries` with FsCheck (`Config.Default.WithArbitrary [ typeof<OtlpArbitraries> ]`) so that
+/// properties can take model values as arguments.
+[<RequireQualifiedAccess>]
+module Generators =
+    /// Well-formed text: mostly short ASCII, sometimes empty, unicode (accents, CJK, emoji as surrogate pairs),
+    /// control characters, or long (thousands of characters).
+    val text: Gen<string>
+
+    /// A short identifier-like text such as an attribute key; sometimes empty or unicode.
+    val key: Gen<string>
+
+    /// Any double, with NaN, both infinities, both zeros, epsilon and the extremes well represented.
+    val double: Gen<float>
+
+    /// Any int64, with 0, ±1, Int64.MinValue and Int64.MaxValue well represented.
+    val int64: Gen<int64>
+
+    /// Any uint64, with 0 and UInt64.MaxValue well represented.
+    val uint64: Gen<uint64>
+
+    /// A timestamp in Unix nanoseconds: 0, realistic present-day values or the extremes.
+    val timeUnixNano: Gen<uint64>
+
+    /// A trace id that is never all-zero.
+    val traceId: Gen<TraceId>
+
+    /// A span id that is never all-zero.
+    val spanId: Gen<SpanId>
+
+    /// A trace id that is absent (all-zero) about a third of the time.
+    val optionalTraceId: Gen<TraceId>
+
+    /// A span id that is absent (all-zero) about a third of the time.
+    val optionalSpanId: Gen<SpanId>
+
+    /// Byte arrays, empty included.
+    val bytes: Gen<byte array>
+
+    /// Any AnyValue: every kind, arrays and key-value lists nested up to a few levels, empty ones included.
+    val anyValue: Gen<AnyValue>
+
+    /// A key with any value.
+    val keyValue: Gen<KeyValue>
+
+    /// A list of attributes, often empty.
+    val attributes: Gen<KeyValue array>
+
+    /// An instrumentation scope, often with only a name.
+    val scope: Gen<InstrumentationScope>
+
+    /// A resource, sometimes empty, sometimes with entity references.
+    val resource: Gen<Resource>
+
+    /// A span with valid ids and any other field.
+    val span: Gen<Span>
+
+    /// A metric of any of the five types (or, rarely, without data).
+    val metric: Gen<Metric>
+
+    /// A log record with any body, often with trace context.
+    val logRecord: Gen<LogRecord>
+
+    /// A trace export request: resources, scopes and spans, any of them possibly empty.
+    val traceRequest: Gen<ExportTraceServiceRequest>
+
+    /// A metrics export request.
+    val metricsRequest: Gen<ExportMetricsServiceRequest>
+
+    /// A logs export request.
+    val logsRequest: Gen<ExportLogsServiceRequest>
+
+    /// A partial success, empty about half of the time.
+    val partialSuccess: Gen<PartialSuccess>
+
+    /// Candidates smaller than a trace request: fewer resources, scopes or spans, simpler spans.
+    val shrinkTraceRequest: ExportTraceServiceRequest -> seq<ExportTraceServiceRequest>
+
+    /// Candidates smaller than a metrics request.
+    val shrinkMetricsRequest: ExportMetricsServiceRequest -> seq<ExportMetricsServiceRequest>
+
+    /// Candidates smaller than a logs request.
+    val shrinkLogsRequest: ExportLogsServiceRequest -> seq<ExportLogsServiceRequest>
+
+/// FsCheck arbitraries of the OTLP model, to register with `Config.WithArbitrary [ typeof<OtlpArbitraries> ]`.
+/// Requests shrink by dropping resources, scopes and items, so a failing case is reported small.
+[<Sealed; AbstractClass>]
+type OtlpArbitraries =
+    /// Any AnyValue.
+    static member AnyValue: unit -> Arbitrary<AnyValue>
+    /// A key-value pair.
+    static member KeyValue: unit -> Arbitrary<KeyValue>
+    /// A non-zero trace id.
+    static member TraceId: unit -> Arbitrary<TraceId>
+    /// A non-zero span id.
+    static member SpanId: unit -> Arbitrary<SpanId>
+    /// A resource.
+    static member Resource: unit -> Arbitrary<Resource>
+    /// A span.
+    static member Span: unit -> Arbitrary<Span>
+    /// A metric.
+    static member Metric: unit -> Arbitrary<Metric>
+    /// A log record.
+    static member LogRecord: unit -> Arbitrary<LogRecord>
+    /// A trace export request, shrinking by dropping parts.
+    static member TraceRequest: unit -> Arbitrary<ExportTraceServiceRequest>
+    /// A metrics export request, shrinking by dropping parts.
+    static member MetricsRequest: unit -> Arbitrary<ExportMetricsServiceRequest>
+    /// A logs export request, shrinking by dropping parts.
+    static member LogsRequest: unit -> Arbitrary<ExportLogsServiceRequest>
+    /// A partial success value.
+    static member PartialSuccess: unit -> Arbitrary<PartialSuccess>
