@@ -1,0 +1,146 @@
+module Otlp.Core.Tests.ProtoEncoderTests
+
+open System
+open System.Buffers
+open System.IO
+open Expecto
+open Google.Protobuf
+open Otlp.Core
+open Otlp.Core.Tests.Common
+
+let private sameBytes (ours: byte array) (oracle: byte array) =
+    if ours <> oracle then
+        let first = Seq.zip ours oracle |> Seq.tryFindIndex (fun (a, b) -> a <> b) |> Option.defaultValue (min ours.Length oracle.Length)
+        failtestf "bytes differ at offset %d (ours %d bytes, oracle %d bytes)" first ours.Length oracle.Length
+
+/// A realistic span: ids, ten attributes of mixed types, two events, a link, a status.
+let realisticSpan (i: int) : Span =
+    { Span.Empty with
+        TraceId = { High = 0x0af7651916cd43ddUL; Low = uint64 i }
+        SpanId = { Value = 0xb7ad6b7169203331UL + uint64 i }
+        ParentSpanId = { Value = 0x00f067aa0ba902b7UL }
+        Flags = 0x301u
+        Name = "GET /api/orders/{id}"
+        Kind = SpanKind.Server
+        StartTimeUnixNano = 1_700_000_000_000_000_000UL + uint64 i
+        EndTimeUnixNano = 1_700_000_000_123_456_789UL + uint64 i
+        Attributes =
+            [| KeyValue.string "http.request.method" "GET"
+               KeyValue.string "url.path" "/api/orders/12345"
+               KeyValue.int "http.response.status_code" 200
+               KeyValue.string "server.address" "orders.internal"
+               KeyValue.int "server.port" 8080
+               KeyValue.bool "retry" false
+               KeyValue.double "ratio" 0.25
+               KeyValue.string "user_agent.original" "Mozilla/5.0 (X11; Linux x86_64)"
+               KeyValue.int64 "request.size" 123456L
+               KeyValue.array "tags" [ AnyValue.String "a"; AnyValue.String "b" ] |]
+        Events =
+            [| { TimeUnixNano = 1_700_000_000_050_000_000UL; Name = "cache.miss"; Attributes = [| KeyValue.string "key" "orders:12345" |]; DroppedAttributesCount = 0u }
+               { TimeUnixNano = 1_700_000_000_060_000_000UL; Name = "db.query"; Attributes = [||]; DroppedAttributesCount = 0u } |]
+        Links =
+            [| { TraceId = { High = 0x4bf92f3577b34da6UL; Low = 0xa3ce929d0e0e4736UL }
+                 SpanId = { Value = 0x00f067aa0ba902b7UL }
+                 TraceState = ""
+                 Attributes = [| KeyValue.string "link.kind" "follows" |]
+                 DroppedAttributesCount = 0u
+                 Flags = 0x101u } |]
+        Status = { Message = ""; Code = StatusCode.Ok } }
+
+let private requestOf (spanCount: int) =
+    Request.ofSpans
+        (Resource.ofServiceName "orders")
+        (InstrumentationScope.create "Orders.Api" "1.2.3")
+        (Array.init spanCount realisticSpan)
+
+[<Tests>]
+let tests =
+    testList "ProtoEncoder" [
+        testPropertyWithConfig config "trace requests encode to the oracle's bytes"
+        <| fun (request: ExportTraceServiceRequest) ->
+            sameBytes (ProtoEncoder.traceRequestToBytes request) ((Oracle.ofTraceRequest request).ToByteArray())
+
+        testPropertyWithConfig config "metrics requests encode to the oracle's bytes"
+        <| fun (request: ExportMetricsServiceRequest) ->
+            sameBytes (ProtoEncoder.metricsRequestToBytes request) ((Oracle.ofMetricsRequest request).ToByteArray())
+
+        testPropertyWithConfig config "logs requests encode to the oracle's bytes"
+        <| fun (request: ExportLogsServiceRequest) ->
+            sameBytes (ProtoEncoder.logsRequestToBytes request) ((Oracle.ofLogsRequest request).ToByteArray())
+
+        testPropertyWithConfig config "responses encode to the oracle's bytes"
+        <| fun (partial: PartialSuccess) ->
+            sameBytes
+                (ProtoEncoder.traceResponseToBytes { PartialSuccess = partial })
+                ((Oracle.ofTraceResponse { PartialSuccess = partial }).ToByteArray())
+            sameBytes
+                (ProtoEncoder.metricsResponseToBytes { PartialSuccess = partial })
+                ((Oracle.ofMetricsResponse { PartialSuccess = partial }).ToByteArray())
+            sameBytes
+                (ProtoEncoder.logsResponseToBytes { PartialSuccess = partial })
+                ((Oracle.ofLogsResponse { PartialSuccess = partial }).ToByteArray())
+
+        testPropertyWithConfig config "the oracle parses our trace bytes into the same message"
+        <| fun (request: ExportTraceServiceRequest) ->
+            let parsed = Oracle.TraceRequest.Parser.ParseFrom(ProtoEncoder.traceRequestToBytes request)
+            Expect.equal parsed (Oracle.ofTraceRequest request) "parsed by the oracle"
+
+        testPropertyWithConfig config "the oracle parses our metrics bytes into the same message"
+        <| fun (request: ExportMetricsServiceRequest) ->
+            let parsed = Oracle.MetricsRequest.Parser.ParseFrom(ProtoEncoder.metricsRequestToBytes request)
+            Expect.equal parsed (Oracle.ofMetricsRequest request) "parsed by the oracle"
+
+        testPropertyWithConfig config "the oracle parses our logs bytes into the same message"
+        <| fun (request: ExportLogsServiceRequest) ->
+            let parsed = Oracle.LogsRequest.Parser.ParseFrom(ProtoEncoder.logsRequestToBytes request)
+            Expect.equal parsed (Oracle.ofLogsRequest request) "parsed by the oracle"
+
+        testPropertyWithConfig config "writing into a buffer writer reports the bytes it wrote"
+        <| fun (request: ExportTraceServiceRequest) ->
+            let output = ArrayBufferWriter<byte>()
+            output.Write(ReadOnlySpan [| 1uy; 2uy |])
+            let written = ProtoEncoder.writeTraceRequest request output
+            Expect.equal written (output.WrittenCount - 2) "count"
+            Expect.equal (output.WrittenSpan.Slice(2).ToArray()) (ProtoEncoder.traceRequestToBytes request) "appended bytes"
+
+        test "an empty request encodes to no bytes" {
+            Expect.isEmpty (ProtoEncoder.traceRequestToBytes { ResourceSpans = [||] }) "no bytes"
+            Expect.isEmpty (ProtoEncoder.traceResponseToBytes { PartialSuccess = PartialSuccess.Empty }) "no bytes"
+        }
+
+        test "a span's flags (field 16) take a two-byte tag and come last" {
+            let bytes = ProtoEncoder.traceRequestToBytes (Request.ofSpans Resource.Empty InstrumentationScope.Empty [ { Span.Empty with Flags = 1u } ])
+            // request(1) > resource spans(2) > scope spans(2) > span: tag 0x85 0x01 (field 16, fixed32), value 1.
+            Expect.equal bytes [| 0x0Auy; 0x0Auy; 0x12uy; 0x08uy; 0x12uy; 0x06uy; 0x85uy; 0x01uy; 1uy; 0uy; 0uy; 0uy |] "bytes"
+        }
+
+        test "a C#-built span with null strings and arrays encodes like an empty one" {
+            let span = { Span.Empty with Name = null; Attributes = null; Events = null; Links = null; TraceState = null }
+            let request = Request.ofSpans Resource.Empty InstrumentationScope.Empty [ span ]
+            Expect.equal (ProtoEncoder.traceRequestToBytes request) (ProtoEncoder.traceRequestToBytes (Request.ofSpans Resource.Empty InstrumentationScope.Empty [ Span.Empty ])) "same bytes"
+        }
+
+        test "encoding allocates nothing per span beyond the output buffer" {
+            let measure (spanCount: int) =
+                let request = requestOf spanCount
+                let output = ArrayBufferWriter<byte>(1 <<< 20)
+                for _ in 1..3 do
+                    output.Clear()
+                    ProtoEncoder.writeTraceRequest request output |> ignore
+                output.Clear()
+                let before = GC.GetAllocatedBytesForCurrentThread()
+                ProtoEncoder.writeTraceRequest request output |> ignore
+                GC.GetAllocatedBytesForCurrentThread() - before
+            let one = measure 1
+            let many = measure 512
+            Expect.isLessThanOrEqual many one "512 spans allocate no more than 1 span"
+            Expect.isLessThan one 1024L "a request allocates under 1 KiB"
+        }
+
+        test "a realistic span is about 600 bytes on the wire" {
+            let bytes = ProtoEncoder.traceRequestToBytes (requestOf 512)
+            let perSpan = float bytes.Length / 512.0
+            Expect.isLessThan perSpan 640.0 "bytes per span"
+            Expect.isGreaterThan perSpan 500.0 "bytes per span"
+        }
+    ]
