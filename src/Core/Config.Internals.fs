@@ -102,9 +102,15 @@ let chooseWith (describe: 'T -> SettingSource -> string) (fallback: 'T) (candida
       Source = source
       Diagnostics = diagnostics }
 
-/// `chooseWith` with the usual description: "'5000' from OTEL_BSP_SCHEDULE_DELAY".
+/// `chooseWith` with the usual description: "'5000' from OTEL_BSP_SCHEDULE_DELAY", "the default '5000'".
 let choose (show: 'T -> string) fallback candidates =
-    chooseWith (fun v source -> $"'{show v}' {source.Description}") fallback candidates
+    let describe v source =
+        match source with
+        | SettingSource.Default -> $"the default '{show v}'"
+        | SettingSource.Code _
+        | SettingSource.Environment _ -> $"'{show v}' {source.Description}"
+
+    chooseWith describe fallback candidates
 
 // ---------------------------------------------------------------------------------------------------------
 // Value types of the SDK environment variables spec ("Configuration types")

@@ -14,6 +14,9 @@ module internal ConfigText =
         if span = Threading.Timeout.InfiniteTimeSpan then "no limit"
         else span.TotalMilliseconds.ToString(CultureInfo.InvariantCulture) + " ms"
 
+    /// A boolean as the variables write it.
+    let flag (value: bool) = if value then "true" else "false"
+
 /// The transport and encoding of an OTLP exporter (`OTEL_EXPORTER_OTLP_PROTOCOL`).
 [<RequireQualifiedAccess>]
 type Protocol =
@@ -182,7 +185,7 @@ type ExporterConfig =
         let signal = (sprintf "%A" this.Signal).ToLowerInvariant()
 
         $"{signal} exporter: {this.Protocol.Name} to {this.EndpointExplanation}; headers: {headers}; "
-        + $"timeout: {millis this.Timeout}; compression: {this.Compression.Name}; insecure: {this.Insecure}; "
+        + $"timeout: {millis this.Timeout}; compression: {this.Compression.Name}; insecure: {ConfigText.flag this.Insecure}; "
         + $"certificate: {path this.CertificateFile}; client key: {path this.ClientKeyFile}; "
         + $"client certificate: {path this.ClientCertificateFile}"
 
@@ -306,7 +309,7 @@ type Config =
                 | other -> $"{kv.Key}={other}")
             |> String.concat ", "
 
-        $"{this.Exporter}\n{processing}\ndisabled: {this.Disabled}; sampler: {this.Sampler.Kind.Name} "
+        $"{this.Exporter}\n{processing}\ndisabled: {ConfigText.flag this.Disabled}; sampler: {this.Sampler.Kind.Name} "
         + $"(ratio {this.Sampler.Ratio.ToString(CultureInfo.InvariantCulture)})\nresource: {resource}"
 
 /// Settings given in code. They win over every environment variable; `None` (or an empty string, or null from

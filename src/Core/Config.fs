@@ -267,9 +267,14 @@ module Config =
                     | SettingSource.Default -> batchVariable
                     | source -> settingName source
 
+                let shown =
+                    match batch.Source with
+                    | SettingSource.Default -> $"{batch.Value} (the default)"
+                    | _ -> string batch.Value
+
                 queue.Value,
                 [ { Setting = setting
-                    Value = string batch.Value
+                    Value = shown
                     Problem = $"is larger than the maximum queue size {queue.Value} ({queue.Source.Description})"
                     Outcome = $"using {queue.Value}, so that a batch fits in the queue" } ]
 
