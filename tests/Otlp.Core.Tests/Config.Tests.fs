@@ -418,6 +418,10 @@ let anyValue =
 
 // ---------------------------------------------------------------------------------------------------------
 
+/// A source that is unset (None), set to a valid value (Some true) or set to an invalid one (Some false); in code
+/// the invalid form is a negative TimeSpan.
+let sourceState = Gen.elements [ None; Some true; Some false ]
+
 let subsetsOfSources = Gen.zip3 (Gen.elements [ true; false ]) (Gen.elements [ true; false ]) (Gen.elements [ true; false ])
 
 [<Tests>]
@@ -536,6 +540,31 @@ let tests =
                     let overrides = { ConfigOverrides.Empty with Timeout = (if code then Some(ms 1000.0) else None) }
                     let expected = if code then 1000.0 elif specific then 2000.0 elif generic then 3000.0 else 10000.0
                     (resolve pairs overrides signal).Value.Exporter.Timeout = ms expected)
+
+            testProperty "an invalid source counts as unset: the first valid source in precedence order wins" <|
+                Prop.forAll (Arb.fromGen (Gen.zip (Gen.zip3 sourceState sourceState sourceState) signals)) (fun ((code, specific, generic), signal) ->
+                    let word = (sprintf "%A" signal).ToUpperInvariant()
+                    let text valid (value: string) = if valid then value else "-" + value
+
+                    let pairs =
+                        [ match specific with
+                          | Some valid -> $"OTEL_EXPORTER_OTLP_{word}_TIMEOUT", text valid "2000"
+                          | None -> ()
+                          match generic with
+                          | Some valid -> "OTEL_EXPORTER_OTLP_TIMEOUT", text valid "3000"
+                          | None -> () ]
+
+                    let overrides =
+                        { ConfigOverrides.Empty with Timeout = code |> Option.map (fun valid -> ms (if valid then 1000.0 else -1000.0)) }
+
+                    let expected =
+                        [ code, 1000.0; specific, 2000.0; generic, 3000.0 ]
+                        |> List.tryPick (fun (source, value) -> if source = Some true then Some value else None)
+                        |> Option.defaultValue 10000.0
+
+                    let invalidCount = [ code; specific; generic ] |> List.filter ((=) (Some false)) |> List.length
+                    let resolved = resolve pairs overrides signal
+                    resolved.Value.Exporter.Timeout = ms expected && resolved.Diagnostics.Length = invalidCount)
 
             testProperty "the endpoint comes from code, else the signal variable, else the generic one, else the default" <|
                 Prop.forAll (Arb.fromGen (Gen.zip subsetsOfSources signals)) (fun ((code, specific, generic), signal) ->
