@@ -1,0 +1,456 @@
+namespace Otlp.Core
+
+open System
+open System.Collections.Generic
+open System.Globalization
+open Otlp.Core.ConfigInternals
+
+[<RequireQualifiedAccess>]
+module Headers =
+
+    [<CompiledName("Format")>]
+    let format (headers: Header seq) =
+        if isNull headers then
+            ""
+        else
+            headers
+            |> Seq.map (fun h -> ((if isNull h.Name then "" else h.Name), (if isNull h.Value then "" else h.Value)))
+            |> formatList
+
+    [<CompiledName("Parse")>]
+    let parse (setting: string) (text: string) =
+        let pairs, errors = parseList (if isNull text then "" else text)
+
+        { Value = pairs |> Array.map (fun (name, value) -> { Name = name; Value = value })
+          Diagnostics =
+            errors
+            |> List.map (fun e ->
+                let entry =
+                    match e.Key with
+                    | Some key -> $"entry {e.Position} (key '{key}')"
+                    | None -> $"entry {e.Position}"
+
+                // The whole variable may be a secret, so the value shown is always the redaction mark.
+                { Setting = setting
+                  Value = Redacted
+                  Problem = $"{entry} {e.Problem}"
+                  Outcome = "skipping that entry" })
+            |> Array.ofList }
+
+[<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
+module Config =
+
+    [<CompiledName("SignalPath")>]
+    let signalPath signal =
+        match signal with
+        | Traces -> "v1/traces"
+        | Metrics -> "v1/metrics"
+        | Logs -> "v1/logs"
+
+    let private signalWord signal =
+        match signal with
+        | Traces -> "TRACES"
+        | Metrics -> "METRICS"
+        | Logs -> "LOGS"
+
+    let private genericVariable suffix = "OTEL_EXPORTER_OTLP_" + suffix
+    let private signalVariable signal suffix = $"OTEL_EXPORTER_OTLP_{signalWord signal}_{suffix}"
+
+    // Exactly one '/' between the base and the signal path; the base path is kept (exporter spec, "Endpoint
+    // URLs for OTLP/HTTP").
+    let private appendPath (baseUri: Uri) (path: string) =
+        if path = "" then
+            baseUri
+        else
+            let left = baseUri.GetLeftPart UriPartial.Path
+            Uri((if left.EndsWith "/" then left else left + "/") + path)
+
+    [<CompiledName("DefaultEndpoint")>]
+    let defaultEndpoint (protocol: Protocol) signal =
+        if protocol.IsHttp then appendPath (Uri "http://localhost:4318") (signalPath signal)
+        else Uri "http://localhost:4317"
+
+    let private parseUrl (raw: string) : Result<Uri, string> =
+        match Uri.TryCreate(raw.Trim(), UriKind.Absolute) with
+        | true, uri when uri.Scheme <> Uri.UriSchemeHttp && uri.Scheme <> Uri.UriSchemeHttps ->
+            Error $"has the scheme '{uri.Scheme}', but an OTLP endpoint must be an http or https URL"
+        | true, uri when uri.Host = "" -> Error "has no host"
+        | true, uri when uri.Query <> "" || uri.Fragment <> "" -> Error "has a query or fragment, which an OTLP endpoint must not have"
+        | true, uri -> Ok uri
+        | _ -> Error "is not an absolute URL"
+
+    let private protocols =
+        [ "grpc", Protocol.Grpc; "http/protobuf", Protocol.HttpProtobuf; "http/json", Protocol.HttpJson ]
+
+    let private compressions = [ "none", Compression.None; "gzip", Compression.Gzip; "zstd", Compression.Zstd ]
+
+    let private temporalities =
+        [ "cumulative", TemporalityPreference.Cumulative
+          "delta", TemporalityPreference.Delta
+          "lowmemory", TemporalityPreference.LowMemory ]
+
+    let private histogramAggregations =
+        [ "explicit_bucket_histogram", HistogramAggregation.ExplicitBucketHistogram
+          "base2_exponential_bucket_histogram", HistogramAggregation.Base2ExponentialBucketHistogram ]
+
+    let private samplers =
+        [ "always_on", SamplerKind.AlwaysOn
+          "always_off", SamplerKind.AlwaysOff
+          "traceidratio", SamplerKind.TraceIdRatio
+          "parentbased_always_on", SamplerKind.ParentBasedAlwaysOn
+          "parentbased_always_off", SamplerKind.ParentBasedAlwaysOff
+          "parentbased_traceidratio", SamplerKind.ParentBasedTraceIdRatio ]
+
+    let private nameOf table value =
+        table |> List.find (fun (_, v) -> v = value) |> fst
+
+    // RFC 9110 token: what an HTTP header name (and a gRPC metadata key) may be made of.
+    let private isToken (name: string) =
+        name <> ""
+        && name |> Seq.forall (fun c -> Char.IsAsciiLetterOrDigit c || "!#$%&'*+-.^_`|~".Contains c)
+
+    let private checkHeaderNames (setting: string) (headers: Header array) =
+        let valid = headers |> Array.filter (fun h -> not (isNull h.Name) && isToken h.Name && not (isNull h.Value))
+
+        let invalid =
+            headers
+            |> Array.filter (fun h -> not (isNull h.Name) && not (isToken h.Name))
+            |> Array.map (fun h ->
+                { Setting = setting
+                  Value = Redacted
+                  Problem = $"has the header name '{h.Name}', which is not a valid HTTP header name"
+                  Outcome = "skipping that header" })
+            |> List.ofArray
+
+        valid, invalid
+
+    let private headerVariable env name : Candidate<Header array> option =
+        lookup env name
+        |> Option.map (fun raw ->
+            let parsed = Headers.parse name raw
+            let valid, badNames = checkHeaderNames name parsed.Value
+
+            { Source = SettingSource.Environment name
+              Setting = name
+              Shown = Redacted
+              Parsed = Ok valid
+              Notes = List.ofArray parsed.Diagnostics @ badNames })
+
+    let private headerCode (headers: Header array option) : Candidate<Header array> option =
+        match headers with
+        | Some array when not (isNull array) ->
+            let setting = "ConfigOverrides.Headers"
+            let valid, badNames = checkHeaderNames setting array
+
+            Some
+                { Source = SettingSource.Code "Headers"
+                  Setting = setting
+                  Shown = Redacted
+                  Parsed = Ok valid
+                  Notes = badNames }
+        | _ -> None
+
+    let private showHeaders (headers: Header array) =
+        if headers.Length = 0 then "no headers"
+        else headers |> Array.map (fun h -> h.Redacted) |> String.concat ","
+
+    let private showPath (path: string option) = defaultArg path "none"
+
+    let private resolveExporter env (o: ConfigOverrides) signal =
+        // Every exporter option: code, then the signal's variable, then the generic one.
+        let setting suffix redact parse code =
+            [ code
+              fromVariable env (signalVariable signal suffix) redact parse
+              fromVariable env (genericVariable suffix) redact parse ]
+
+        let protocol =
+            setting "PROTOCOL" false (parseEnum protocols) (fromCode "Protocol" (fun (p: Protocol) -> p.Name) Ok o.Protocol)
+            |> choose (fun p -> p.Name) Protocol.HttpProtobuf
+
+        let path = if protocol.Value.IsHttp then signalPath signal else ""
+
+        let endpoint =
+            let asIs rule (raw: string) = parseUrl raw |> Result.map (fun uri -> uri, rule)
+            let appended rule (raw: string) = parseUrl raw |> Result.map (fun uri -> appendPath uri path, rule)
+            let signalName = signalVariable signal "ENDPOINT"
+            let genericName = genericVariable "ENDPOINT"
+
+            [ fromCode "SignalEndpoint" id (asIs EndpointRule.CodeSignalEndpoint) (codeString o.SignalEndpoint)
+              fromCode "BaseEndpoint" id (appended (EndpointRule.CodeBaseEndpoint path)) (codeString o.BaseEndpoint)
+              fromVariable env signalName false (asIs (EndpointRule.SignalVariable signalName))
+              fromVariable env genericName false (appended (EndpointRule.GenericVariable(genericName, path))) ]
+            |> chooseWith
+                (fun (uri: Uri, rule: EndpointRule) _ -> $"'{uri.AbsoluteUri}' ({rule.Description})")
+                (defaultEndpoint protocol.Value signal, EndpointRule.Default path)
+
+        let headers =
+            [ headerCode o.Headers; headerVariable env (signalVariable signal "HEADERS"); headerVariable env (genericVariable "HEADERS") ]
+            |> choose showHeaders [||]
+
+        let timeout =
+            setting "TIMEOUT" false parseTimeout (fromCode "Timeout" showMillis checkTimeout o.Timeout)
+            |> choose showMillis (TimeSpan.FromMilliseconds 10000.0)
+
+        let compression =
+            setting "COMPRESSION" false (parseEnum compressions) (fromCode "Compression" (fun (c: Compression) -> c.Name) Ok o.Compression)
+            |> choose (fun c -> c.Name) Compression.None
+
+        let insecure =
+            [ fromCode "Insecure" string Ok o.Insecure
+              boolVariable env (signalVariable signal "INSECURE")
+              boolVariable env (genericVariable "INSECURE") ]
+            |> choose (fun b -> if b then "true" else "false") false
+
+        let file suffix field (code: string option) =
+            setting suffix false (fun raw -> Ok(Some(raw.Trim()))) (fromCode field id (fun s -> Ok(Some s)) (codeString code))
+            |> choose showPath None
+
+        let certificate = file "CERTIFICATE" "CertificateFile" o.CertificateFile
+        let clientKey = file "CLIENT_KEY" "ClientKeyFile" o.ClientKeyFile
+        let clientCertificate = file "CLIENT_CERTIFICATE" "ClientCertificateFile" o.ClientCertificateFile
+        let uri, rule = endpoint.Value
+
+        let config =
+            { Signal = signal
+              Protocol = protocol.Value
+              Endpoint = uri
+              EndpointRule = rule
+              Headers = headers.Value
+              Timeout = timeout.Value
+              Compression = compression.Value
+              Insecure = insecure.Value
+              CertificateFile = certificate.Value
+              ClientKeyFile = clientKey.Value
+              ClientCertificateFile = clientCertificate.Value }
+
+        config,
+        protocol.Diagnostics
+        @ endpoint.Diagnostics
+        @ headers.Diagnostics
+        @ timeout.Diagnostics
+        @ compression.Diagnostics
+        @ insecure.Diagnostics
+        @ certificate.Diagnostics
+        @ clientKey.Diagnostics
+        @ clientCertificate.Diagnostics
+
+    let private resolveBatch env (o: ConfigOverrides) (prefix: string) (defaultDelay: int) =
+        let delay =
+            [ fromCode "BatchScheduleDelay" showMillis (checkDuration 0) o.BatchScheduleDelay
+              fromVariable env (prefix + "_SCHEDULE_DELAY") false (parseDuration 0) ]
+            |> choose showMillis (TimeSpan.FromMilliseconds(float defaultDelay))
+
+        let timeout =
+            [ fromCode "BatchExportTimeout" showMillis checkTimeout o.BatchExportTimeout
+              fromVariable env (prefix + "_EXPORT_TIMEOUT") false parseTimeout ]
+            |> choose showMillis (TimeSpan.FromMilliseconds 30000.0)
+
+        let queue =
+            [ fromCode "BatchMaxQueueSize" string (checkInt 1) o.BatchMaxQueueSize
+              fromVariable env (prefix + "_MAX_QUEUE_SIZE") false (parseInt 1) ]
+            |> choose string 2048
+
+        let batchVariable = prefix + "_MAX_EXPORT_BATCH_SIZE"
+
+        let batch =
+            [ fromCode "BatchMaxExportBatchSize" string (checkInt 1) o.BatchMaxExportBatchSize
+              fromVariable env batchVariable false (parseInt 1) ]
+            |> choose string 512
+
+        // The spec: the batch size must not exceed the queue size; it is capped rather than rejected.
+        let clamped, clampDiagnostics =
+            if batch.Value <= queue.Value then
+                batch.Value, []
+            else
+                let setting =
+                    match batch.Source with
+                    | SettingSource.Default -> batchVariable
+                    | source -> settingName source
+
+                let shown =
+                    match batch.Source with
+                    | SettingSource.Default -> $"{batch.Value} (the default)"
+                    | _ -> string batch.Value
+
+                queue.Value,
+                [ { Setting = setting
+                    Value = shown
+                    Problem = $"is larger than the maximum queue size {queue.Value} ({queue.Source.Description})"
+                    Outcome = $"using {queue.Value}, so that a batch fits in the queue" } ]
+
+        { ScheduleDelay = delay.Value
+          ExportTimeout = timeout.Value
+          MaxQueueSize = queue.Value
+          MaxExportBatchSize = clamped },
+        delay.Diagnostics @ timeout.Diagnostics @ queue.Diagnostics @ batch.Diagnostics @ clampDiagnostics
+
+    let private resolveMetricReader env (o: ConfigOverrides) =
+        let interval =
+            [ fromCode "MetricExportInterval" showMillis (checkDuration 1) o.MetricExportInterval
+              fromVariable env "OTEL_METRIC_EXPORT_INTERVAL" false (parseDuration 1) ]
+            |> choose showMillis (TimeSpan.FromMilliseconds 60000.0)
+
+        let timeout =
+            [ fromCode "MetricExportTimeout" showMillis checkTimeout o.MetricExportTimeout
+              fromVariable env "OTEL_METRIC_EXPORT_TIMEOUT" false parseTimeout ]
+            |> choose showMillis (TimeSpan.FromMilliseconds 30000.0)
+
+        let temporality =
+            [ fromCode "TemporalityPreference" (nameOf temporalities) Ok o.TemporalityPreference
+              fromVariable env "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE" false (parseEnum temporalities) ]
+            |> choose (nameOf temporalities) TemporalityPreference.Cumulative
+
+        let histogram =
+            [ fromCode "DefaultHistogramAggregation" (nameOf histogramAggregations) Ok o.DefaultHistogramAggregation
+              fromVariable
+                  env
+                  "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION"
+                  false
+                  (parseEnum histogramAggregations) ]
+            |> choose (nameOf histogramAggregations) HistogramAggregation.ExplicitBucketHistogram
+
+        { ExportInterval = interval.Value
+          ExportTimeout = timeout.Value
+          TemporalityPreference = temporality.Value
+          DefaultHistogramAggregation = histogram.Value },
+        interval.Diagnostics @ timeout.Diagnostics @ temporality.Diagnostics @ histogram.Diagnostics
+
+    let private showRatio (ratio: float) = ratio.ToString("R", CultureInfo.InvariantCulture)
+
+    let private checkRatio (ratio: float) =
+        if Double.IsNaN ratio || ratio < 0.0 || ratio > 1.0 then Error "is not a probability in [0, 1]"
+        else Ok ratio
+
+    let private parseRatio (raw: string) =
+        let mutable value = 0.0
+
+        if Double.TryParse(raw.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, &value) then checkRatio value
+        else Error "is not a number"
+
+    let private isRatioSampler kind =
+        kind = SamplerKind.TraceIdRatio || kind = SamplerKind.ParentBasedTraceIdRatio
+
+    let private resolveSampler env (o: ConfigOverrides) =
+        let kind =
+            [ fromCode "Sampler" (fun (s: SamplerConfig) -> s.Kind.Name) (fun s -> checkRatio s.Ratio |> Result.map (fun _ -> s)) o.Sampler
+              fromVariable env "OTEL_TRACES_SAMPLER" false (parseEnum samplers >> Result.map (fun k -> { Kind = k; Ratio = 1.0 })) ]
+            |> choose (fun s -> s.Kind.Name) { Kind = SamplerKind.ParentBasedAlwaysOn; Ratio = 1.0 }
+
+        let argName = "OTEL_TRACES_SAMPLER_ARG"
+
+        // The argument is read only with a sampler from OTEL_TRACES_SAMPLER, and only the ratio samplers take one.
+        match kind.Source, lookup env argName with
+        | SettingSource.Environment _, Some _ when isRatioSampler kind.Value.Kind ->
+            let ratio = [ fromVariable env argName false parseRatio ] |> choose showRatio 1.0
+            { kind.Value with Ratio = ratio.Value }, kind.Diagnostics @ ratio.Diagnostics
+        | source, Some raw ->
+            let reason =
+                match source with
+                | SettingSource.Environment _ -> $"is not used by the sampler '{kind.Value.Kind.Name}'"
+                | SettingSource.Code _ -> "is not used because the sampler is set in code"
+                | SettingSource.Default -> "is not used because OTEL_TRACES_SAMPLER is not set"
+
+            kind.Value,
+            kind.Diagnostics
+            @ [ { Setting = argName
+                  Value = raw
+                  Problem = reason
+                  Outcome = "ignoring it" } ]
+        | _, None -> kind.Value, kind.Diagnostics
+
+    // Later layers replace earlier values of the same key but keep the key's first position.
+    let private upsert (attributes: List<KeyValue>) (attribute: KeyValue) =
+        match attributes.FindIndex(fun kv -> kv.Key = attribute.Key) with
+        | -1 -> attributes.Add attribute
+        | index -> attributes[index] <- attribute
+
+    let private resolveResource env (o: ConfigOverrides) =
+        let variable = "OTEL_RESOURCE_ATTRIBUTES"
+
+        let fromVariable, variableDiagnostics =
+            match lookup env variable with
+            | None -> [||], []
+            | Some raw ->
+                match parseList raw with
+                | pairs, [] -> pairs, []
+                | _, errors ->
+                    // Resource SDK: on any error the whole value is discarded.
+                    [||],
+                    errors
+                    |> List.map (fun e ->
+                        { Setting = variable
+                          Value = raw
+                          Problem = $"entry {e.Position} {e.Problem}"
+                          Outcome = "ignoring the whole variable" })
+
+        let codeAttributes, codeDiagnostics =
+            match o.ResourceAttributes with
+            | Some array when not (isNull array) ->
+                let valid = array |> Array.filter (fun kv -> not (String.IsNullOrEmpty kv.Key))
+
+                let dropped =
+                    if valid.Length = array.Length then
+                        []
+                    else
+                        [ { Setting = "ConfigOverrides.ResourceAttributes"
+                            Value = $"{array.Length - valid.Length} attribute(s)"
+                            Problem = "have an empty key"
+                            Outcome = "skipping them" } ]
+
+                valid, dropped
+            | _ -> [||], []
+
+        let attributes = List<KeyValue>()
+        upsert attributes (KeyValue.string "service.name" "unknown_service")
+
+        for key, value in fromVariable do
+            upsert attributes (KeyValue.string key value)
+
+        lookup env "OTEL_SERVICE_NAME"
+        |> Option.iter (fun name -> upsert attributes (KeyValue.string "service.name" (name.Trim())))
+
+        for attribute in codeAttributes do
+            upsert attributes { attribute with Value = (if isNull (box attribute.Value) then AnyValue.Empty else attribute.Value) }
+
+        codeString o.ServiceName
+        |> Option.iter (fun name -> upsert attributes (KeyValue.string "service.name" name))
+
+        attributes.ToArray(), variableDiagnostics @ codeDiagnostics
+
+    [<CompiledName("Resolve")>]
+    let resolve (environment: IReadOnlyDictionary<string, string>) (overrides: ConfigOverrides) (signal: Signal) =
+        let o = if isNull (box overrides) then ConfigOverrides.Empty else overrides
+        let exporter, exporterDiagnostics = resolveExporter environment o signal
+
+        let processing, processingDiagnostics =
+            match signal with
+            | Traces -> resolveBatch environment o "OTEL_BSP" 5000 |> fun (b, d) -> Processing.Batch b, d
+            | Logs -> resolveBatch environment o "OTEL_BLRP" 1000 |> fun (b, d) -> Processing.Batch b, d
+            | Metrics -> resolveMetricReader environment o |> fun (r, d) -> Processing.PeriodicReader r, d
+
+        let disabled =
+            [ fromCode "Disabled" string Ok o.Disabled; boolVariable environment "OTEL_SDK_DISABLED" ]
+            |> choose (fun b -> if b then "true" else "false") false
+
+        let resource, resourceDiagnostics = resolveResource environment o
+        let sampler, samplerDiagnostics = resolveSampler environment o
+
+        { Value =
+            { Exporter = exporter
+              Processing = processing
+              Disabled = disabled.Value
+              Resource = resource
+              Sampler = sampler }
+          Diagnostics =
+            exporterDiagnostics
+            @ processingDiagnostics
+            @ disabled.Diagnostics
+            @ resourceDiagnostics
+            @ samplerDiagnostics
+            |> Array.ofList }
+
+    [<CompiledName("FromEnvironment")>]
+    let fromEnvironment environment signal = resolve environment ConfigOverrides.Empty signal
+
+    [<CompiledName("Display")>]
+    let display (config: Config) = config.ToString()
