@@ -1,0 +1,469 @@
+module Otlp.Core.Batching
+
+type Settings =
+    { MaxQueueSize: int
+      ScheduledDelayMs: int64
+      MaxExportBatchSize: int
+      ExportTimeoutMs: int64
+      MaxConcurrentExports: int
+      Retry: Retry.Policy }
+
+    static member Default =
+        { MaxQueueSize = 2048
+          ScheduledDelayMs = 5000L
+          MaxExportBatchSize = 512
+          ExportTimeoutMs = 30000L
+          MaxConcurrentExports = 1
+          Retry = Retry.Policy.Default }
+
+[<RequireQualifiedAccess>]
+type ExportOutcome =
+    | Succeeded
+    | PartiallySucceeded of rejected: int
+    | RetryableFailure of serverDelayMs: int64 option
+    | PermanentFailure
+
+let outcomeOf (classification: Retry.Classification) =
+    match classification with
+    | Retry.Classification.Success -> ExportOutcome.Succeeded
+    | Retry.Classification.Retryable delay -> ExportOutcome.RetryableFailure delay
+    | Retry.Classification.Permanent _ -> ExportOutcome.PermanentFailure
+
+[<RequireQualifiedAccess>]
+type DropReason =
+    | QueueFull
+    | ShutDown
+    | PermanentFailure
+    | RetriesExhausted
+    | DeadlineExceeded
+    | RejectedByServer
+
+[<RequireQualifiedAccess>]
+type WaiterResult =
+    | Completed
+    | TimedOut
+    | AlreadyShutDown
+
+type Event<'item> =
+    | Offer of item: 'item * nowMs: int64
+    | OfferMany of items: 'item array * nowMs: int64
+    | TimerFired of nowMs: int64
+    | ExportCompleted of batchId: int64 * outcome: ExportOutcome * nowMs: int64 * random: float
+    | ForceFlush of waiterId: int64 * nowMs: int64 * deadlineMs: int64
+    | Shutdown of waiterId: int64 * nowMs: int64 * deadlineMs: int64
+
+type Command<'item> =
+    | StartExport of batchId: int64 * items: 'item array * attempt: int * deadlineMs: int64
+    | ArmTimer of atMs: int64
+    | CompleteWaiter of waiterId: int64 * result: WaiterResult
+    | ReportDropped of count: int * reason: DropReason
+
+// A persistent FIFO of two lists (Okasaki's batched queue): amortized O(1) enqueue, O(n) to take n items.
+// The driver only ever steps the latest state, so no old version is re-used and the amortization holds.
+type Queue<'item> =
+    { Front: 'item list
+      Back: 'item list
+      Count: int }
+
+module Queue =
+    let empty<'item> : Queue<'item> = { Front = []; Back = []; Count = 0 }
+
+    let enqueue item queue =
+        { queue with
+            Back = item :: queue.Back
+            Count = queue.Count + 1 }
+
+    let take count queue =
+        let count = min count queue.Count
+        let items = Array.zeroCreate count
+        let mutable front = queue.Front
+        let mutable back = queue.Back
+
+        for i in 0 .. count - 1 do
+            if List.isEmpty front then
+                front <- List.rev back
+                back <- []
+
+            items[i] <- List.head front
+            front <- List.tail front
+
+        items,
+        { Front = front
+          Back = back
+          Count = queue.Count - count }
+
+    let toList queue = queue.Front @ List.rev queue.Back
+
+type Batch<'item> =
+    { Id: int64
+      Items: 'item array
+      // The sequence number of the first item: flush waiters compare it with their mark.
+      FirstSeq: int64
+      Attempt: int
+      DeadlineMs: int64
+      // ValueSome while waiting for a retry; ValueNone while the driver runs the attempt.
+      RetryAtMs: int64 voption }
+
+type Waiter =
+    { Id: int64
+      // Everything with a sequence number below the mark must be settled first.
+      Mark: int64
+      DeadlineMs: int64
+      IsShutdown: bool }
+
+type Phase =
+    | Running
+    | ShuttingDown
+    | Stopped
+
+[<Sealed>]
+type State<'item>
+    internal
+    (
+        queue: Queue<'item>,
+        accepted: int64,
+        nextBatchId: int64,
+        inFlight: Batch<'item> list,
+        dueMs: int64 voption,
+        armedMs: int64 voption,
+        waiters: Waiter list,
+        phase: Phase,
+        exported: int64,
+        dropped: Map<DropReason, int64>
+    ) =
+    member _.Queue = queue
+    // Items accepted into the queue so far; also the sequence number of the next one.
+    member _.Accepted = accepted
+    member _.NextBatchId = nextBatchId
+    member _.InFlight = inFlight
+    // When the queued items become exportable by time; set exactly while the queue is not empty.
+    member _.DueMs = dueMs
+    member _.ArmedMs = armedMs
+    member _.Waiters = waiters
+    member _.Phase = phase
+    member _.Exported = exported
+    member _.Dropped = dropped
+
+// Steps thread this record through their stages; commands accumulate newest first.
+type Work<'item> =
+    { Queue: Queue<'item>
+      Accepted: int64
+      NextBatchId: int64
+      InFlight: Batch<'item> list
+      DueMs: int64 voption
+      ArmedMs: int64 voption
+      Waiters: Waiter list
+      Phase: Phase
+      Exported: int64
+      Dropped: Map<DropReason, int64>
+      Commands: Command<'item> list }
+
+let init () =
+    State(Queue.empty, 0L, 1L, [], ValueNone, ValueNone, [], Running, 0L, Map.empty)
+
+let private open' (state: State<'item>) : Work<'item> =
+    { Queue = state.Queue
+      Accepted = state.Accepted
+      NextBatchId = state.NextBatchId
+      InFlight = state.InFlight
+      DueMs = state.DueMs
+      ArmedMs = state.ArmedMs
+      Waiters = state.Waiters
+      Phase = state.Phase
+      Exported = state.Exported
+      Dropped = state.Dropped
+      Commands = [] }
+
+let private close (work: Work<'item>) =
+    State(
+        work.Queue,
+        work.Accepted,
+        work.NextBatchId,
+        work.InFlight,
+        work.DueMs,
+        work.ArmedMs,
+        work.Waiters,
+        work.Phase,
+        work.Exported,
+        work.Dropped
+    ),
+    List.rev work.Commands
+
+let private normalize (settings: Settings) =
+    let queue = max 1 settings.MaxQueueSize
+
+    { settings with
+        MaxQueueSize = queue
+        ScheduledDelayMs = max 0L settings.ScheduledDelayMs
+        MaxExportBatchSize = settings.MaxExportBatchSize |> max 1 |> min queue
+        ExportTimeoutMs = max 0L settings.ExportTimeoutMs
+        MaxConcurrentExports = max 1 settings.MaxConcurrentExports }
+
+let private emit command (work: Work<'item>) =
+    { work with Commands = command :: work.Commands }
+
+let private drop count reason (work: Work<'item>) =
+    if count <= 0 then
+        work
+    else
+        let total = work.Dropped |> Map.tryFind reason |> Option.defaultValue 0L
+
+        { work with Dropped = Map.add reason (total + int64 count) work.Dropped }
+        |> emit (ReportDropped(count, reason))
+
+let private offer (settings: Settings) (items: 'item array) (work: Work<'item>) =
+    if work.Phase <> Running then
+        drop items.Length DropReason.ShutDown work
+    else
+        let room = max 0 (settings.MaxQueueSize - work.Queue.Count)
+        let taken = min room items.Length
+        let mutable queue = work.Queue
+
+        for i in 0 .. taken - 1 do
+            queue <- Queue.enqueue items[i] queue
+
+        { work with
+            Queue = queue
+            Accepted = work.Accepted + int64 taken }
+        |> drop (items.Length - taken) DropReason.QueueFull
+
+let private removeBatch (batchId: int64) (work: Work<'item>) =
+    { work with InFlight = work.InFlight |> List.filter (fun batch -> batch.Id <> batchId) }
+
+let private complete (settings: Settings) batchId outcome nowMs random (work: Work<'item>) =
+    match work.InFlight |> List.tryFind (fun batch -> batch.Id = batchId && batch.RetryAtMs.IsNone) with
+    | None -> work
+    | Some batch ->
+        let size = batch.Items.Length
+        let settled = removeBatch batchId work
+
+        match outcome with
+        | ExportOutcome.Succeeded -> { settled with Exported = settled.Exported + int64 size }
+        | ExportOutcome.PartiallySucceeded rejected ->
+            let rejected = rejected |> max 0 |> min size
+
+            { settled with Exported = settled.Exported + int64 (size - rejected) }
+            |> drop rejected DropReason.RejectedByServer
+        | ExportOutcome.PermanentFailure -> drop size DropReason.PermanentFailure settled
+        | ExportOutcome.RetryableFailure serverDelay ->
+            let classification = Retry.Classification.Retryable serverDelay
+
+            match Retry.decide settings.Retry batch.Attempt classification nowMs batch.DeadlineMs random with
+            | Retry.Decision.RetryAfter delay ->
+                let waiting = { batch with RetryAtMs = ValueSome(nowMs + delay) }
+
+                { work with
+                    InFlight = work.InFlight |> List.map (fun b -> if b.Id = batchId then waiting else b) }
+            | Retry.Decision.GiveUp Retry.GiveUpReason.AttemptsExhausted -> drop size DropReason.RetriesExhausted settled
+            | Retry.Decision.GiveUp Retry.GiveUpReason.DeadlineExceeded -> drop size DropReason.DeadlineExceeded settled
+            | Retry.Decision.GiveUp(Retry.GiveUpReason.Permanent _) -> drop size DropReason.PermanentFailure settled
+            | Retry.Decision.Done -> { settled with Exported = settled.Exported + int64 size }
+
+let private request waiterId nowMs deadlineMs isShutdown (work: Work<'item>) =
+    match work.Phase with
+    | Stopped ->
+        let result = if isShutdown then WaiterResult.AlreadyShutDown else WaiterResult.Completed
+        emit (CompleteWaiter(waiterId, result)) work
+    | Running
+    | ShuttingDown ->
+        let waiter =
+            { Id = waiterId
+              Mark = work.Accepted
+              DeadlineMs = max nowMs deadlineMs
+              IsShutdown = isShutdown }
+
+        { work with
+            Waiters = work.Waiters @ [ waiter ]
+            Phase = if isShutdown then ShuttingDown else work.Phase }
+
+// The oldest item not yet exported or dropped; every waiter whose mark is at or below it is done.
+let private lowestUnsettled (work: Work<'item>) =
+    let queued = work.Accepted - int64 work.Queue.Count
+    work.InFlight |> List.fold (fun lowest batch -> min lowest batch.FirstSeq) queued
+
+let private expireWaiters nowMs (work: Work<'item>) =
+    let expired, pending = work.Waiters |> List.partition (fun waiter -> waiter.DeadlineMs <= nowMs)
+
+    if List.isEmpty expired then
+        work
+    else
+        let afterShutdownDeadline =
+            if expired |> List.exists _.IsShutdown then
+                // Shutdown must return by its deadline: what is left is dropped, and late completions of the
+                // abandoned batches are ignored because their ids are gone.
+                let left = work.Queue.Count + (work.InFlight |> List.sumBy _.Items.Length)
+
+                { work with
+                    Queue = Queue.empty
+                    InFlight = []
+                    DueMs = ValueNone
+                    Phase = Stopped }
+                |> drop left DropReason.DeadlineExceeded
+            else
+                work
+
+        expired
+        |> List.fold
+            (fun work waiter -> emit (CompleteWaiter(waiter.Id, WaiterResult.TimedOut)) work)
+            { afterShutdownDeadline with Waiters = pending }
+
+let private startRetries nowMs (work: Work<'item>) =
+    let due (batch: Batch<'item>) =
+        match batch.RetryAtMs with
+        | ValueSome at -> at <= nowMs
+        | ValueNone -> false
+
+    work.InFlight
+    |> List.fold
+        (fun work batch ->
+            if due batch then
+                let retried = { batch with Attempt = batch.Attempt + 1; RetryAtMs = ValueNone }
+
+                { work with InFlight = work.InFlight |> List.map (fun b -> if b.Id = batch.Id then retried else b) }
+                |> emit (StartExport(batch.Id, batch.Items, retried.Attempt, batch.DeadlineMs))
+            else
+                work)
+        work
+
+let private startExports (settings: Settings) nowMs (work: Work<'item>) =
+    let exportDeadline =
+        work.Waiters
+        |> List.filter _.IsShutdown
+        |> List.fold (fun deadline waiter -> min deadline waiter.DeadlineMs) (nowMs + settings.ExportTimeoutMs)
+
+    let rec loop started (work: Work<'item>) =
+        let queued = work.Queue.Count
+        let head = work.Accepted - int64 queued
+        let full = queued >= settings.MaxExportBatchSize
+
+        // Any export restarts the scheduled delay, so the schedule starts at most one partial batch.
+        let timeUp =
+            match work.DueMs with
+            | ValueSome due -> not started && due <= nowMs
+            | ValueNone -> false
+
+        let asked = work.Phase = ShuttingDown || work.Waiters |> List.exists (fun waiter -> waiter.Mark > head)
+
+        if queued > 0 && List.length work.InFlight < settings.MaxConcurrentExports && (full || timeUp || asked) then
+            let items, rest = Queue.take settings.MaxExportBatchSize work.Queue
+
+            let batch =
+                { Id = work.NextBatchId
+                  Items = items
+                  FirstSeq = head
+                  Attempt = 1
+                  DeadlineMs = exportDeadline
+                  RetryAtMs = ValueNone }
+
+            { work with
+                Queue = rest
+                NextBatchId = work.NextBatchId + 1L
+                InFlight = work.InFlight @ [ batch ] }
+            |> emit (StartExport(batch.Id, items, 1, batch.DeadlineMs))
+            |> loop true
+        else
+            started, work
+
+    let started, work = loop false work
+
+    // Spec: the delay runs from the last export, or from the first item queued after an empty spell.
+    let dueMs =
+        if work.Queue.Count = 0 then ValueNone
+        elif started || work.DueMs.IsNone then ValueSome(nowMs + settings.ScheduledDelayMs)
+        else work.DueMs
+
+    { work with DueMs = dueMs }
+
+let private completeWaiters (work: Work<'item>) =
+    let lowest = lowestUnsettled work
+    let finished, pending = work.Waiters |> List.partition (fun waiter -> waiter.Mark <= lowest)
+
+    let work =
+        finished
+        |> List.fold
+            (fun work waiter -> emit (CompleteWaiter(waiter.Id, WaiterResult.Completed)) work)
+            { work with Waiters = pending }
+
+    if work.Phase = ShuttingDown && work.Queue.Count = 0 && List.isEmpty work.InFlight then
+        { work with Phase = Stopped }
+    else
+        work
+
+let private armTimer (settings: Settings) (work: Work<'item>) =
+    let candidates =
+        [ if work.Queue.Count > 0 && List.length work.InFlight < settings.MaxConcurrentExports then
+              match work.DueMs with
+              | ValueSome due -> yield due
+              | ValueNone -> ()
+          for batch in work.InFlight do
+              match batch.RetryAtMs with
+              | ValueSome at -> yield at
+              | ValueNone -> ()
+          for waiter in work.Waiters -> waiter.DeadlineMs ]
+
+    match candidates with
+    | [] -> work
+    | _ ->
+        let at = List.min candidates
+
+        if work.ArmedMs = ValueSome at then
+            work
+        else
+            { work with ArmedMs = ValueSome at } |> emit (ArmTimer at)
+
+let private timeOf (event: Event<'item>) =
+    match event with
+    | Offer(_, now)
+    | OfferMany(_, now)
+    | TimerFired now
+    | ExportCompleted(_, _, now, _)
+    | ForceFlush(_, now, _)
+    | Shutdown(_, now, _) -> now
+
+let step (settings: Settings) (state: State<'item>) (event: Event<'item>) =
+    let settings = normalize settings
+    let nowMs = timeOf event
+    let work = open' state
+
+    let work =
+        match event with
+        | Offer(item, _) -> offer settings [| item |] work
+        | OfferMany(items, _) -> offer settings (if isNull items then [||] else items) work
+        | TimerFired _ ->
+            match work.ArmedMs with
+            | ValueSome at when at <= nowMs -> { work with ArmedMs = ValueNone }
+            | _ -> work
+        | ExportCompleted(batchId, outcome, _, random) -> complete settings batchId outcome nowMs random work
+        | ForceFlush(waiterId, _, deadlineMs) -> request waiterId nowMs deadlineMs false work
+        | Shutdown(waiterId, _, deadlineMs) -> request waiterId nowMs deadlineMs true work
+
+    // Every event carries the time, so deadlines, retries and the schedule are checked on each one, not only
+    // when the timer fires.
+    work
+    |> completeWaiters
+    |> expireWaiters nowMs
+    |> startRetries nowMs
+    |> startExports settings nowMs
+    |> completeWaiters
+    |> armTimer settings
+    |> close
+
+let queuedCount (state: State<'item>) = state.Queue.Count
+
+let queuedItems (state: State<'item>) = Queue.toList state.Queue
+
+let inFlightCount (state: State<'item>) = List.length state.InFlight
+
+let inFlightItemCount (state: State<'item>) =
+    state.InFlight |> List.sumBy _.Items.Length
+
+let inFlightBatchIds (state: State<'item>) = state.InFlight |> List.map _.Id
+
+let exportedCount (state: State<'item>) = state.Exported
+
+let droppedCount reason (state: State<'item>) =
+    state.Dropped |> Map.tryFind reason |> Option.defaultValue 0L
+
+let isShuttingDown (state: State<'item>) = state.Phase <> Running
+
+let isStopped (state: State<'item>) = state.Phase = Stopped
