@@ -1,0 +1,141 @@
+using Microsoft.FSharp.Core;
+using Otlp.Core;
+using Otlp.Transport;
+
+namespace Otlp.Export;
+
+/// <summary>The interpreted result of one export attempt: what the batch machine needs, and what to tell people.</summary>
+/// <param name="Outcome">The outcome for <see cref="Batching"/>: success, partial success, retryable or permanent failure.</param>
+/// <param name="Problem">A description of a failure or warning for diagnostics, without header values; null on plain success.</param>
+/// <param name="PartialSuccess">The server's partial success, when it sent one.</param>
+internal sealed record ExportAttempt(Batching.ExportOutcome Outcome, string? Problem, PartialSuccess? PartialSuccess)
+{
+    /// <summary>The retry classification of the attempt, for <see cref="Retry.decide"/>.</summary>
+    public Retry.Classification Classification =>
+        this.Outcome.IsRetryableFailure
+            ? Retry.Classification.NewRetryable(((Batching.ExportOutcome.RetryableFailure)this.Outcome).serverDelayMs)
+            : this.Outcome.IsPermanentFailure
+                ? Retry.Classification.NewPermanent(this.Problem ?? "permanent failure")
+                : Retry.Classification.Success;
+}
+
+/// <summary>
+/// Turns a raw <see cref="TransportResult"/> into an <see cref="ExportAttempt"/> using the core's rules: the
+/// retry classification of gRPC and HTTP statuses, the server's delay (Retry-After, RetryInfo), and the partial
+/// success in a successful response.
+/// </summary>
+internal static class ExportInterpreter
+{
+    /// <summary>Interprets <paramref name="result"/> received at <paramref name="now"/> from <paramref name="config"/>'s endpoint.</summary>
+    public static ExportAttempt Interpret(TransportResult result, ExporterConfig config, DateTimeOffset now)
+    {
+        switch (result.Kind)
+        {
+            case TransportResultKind.ConnectionFailed:
+                return new ExportAttempt(
+                    Batching.outcomeOf(Retry.connectionFailure),
+                    $"Could not reach {config.EndpointExplanation}: {result.Message}",
+                    null);
+            case TransportResultKind.Cancelled:
+                return new ExportAttempt(
+                    Batching.ExportOutcome.NewRetryableFailure(FSharpOption<long>.None),
+                    $"The export to {config.Endpoint.AbsoluteUri} did not finish in time.",
+                    null);
+            case TransportResultKind.ResponseTooLarge:
+                return new ExportAttempt(Batching.ExportOutcome.PermanentFailure, result.Message, null);
+        }
+
+        var classification = result.IsGrpc
+            ? Retry.classifyGrpc(result.StatusCode, RetryInfoDelay(result))
+            : Retry.classifyHttp(result.StatusCode, Retry.tryParseRetryAfter(now, result.RetryAfter));
+
+        if (!classification.IsSuccess)
+        {
+            return new ExportAttempt(Batching.outcomeOf(classification), DescribeFailure(result, config), null);
+        }
+
+        var partial = DecodePartialSuccess(result, config.Signal);
+        if (partial is null)
+        {
+            return new ExportAttempt(Batching.ExportOutcome.Succeeded, null, null);
+        }
+
+        if (!partial.Value.IsOk)
+        {
+            // A success whose body we cannot read is still a success: the data was accepted.
+            return new ExportAttempt(
+                Batching.ExportOutcome.Succeeded,
+                $"The server's response body could not be read: {partial.Value.ErrorValue.Message}",
+                null);
+        }
+
+        var success = partial.Value.ResultValue;
+        if (success.Rejected == 0 && string.IsNullOrEmpty(success.ErrorMessage))
+        {
+            return new ExportAttempt(Batching.ExportOutcome.Succeeded, null, null);
+        }
+
+        var rejected = (int)Math.Clamp(success.Rejected, 0, int.MaxValue);
+        var problem = rejected > 0
+            ? $"The server rejected {rejected} item(s): {success.ErrorMessage}"
+            : $"The server accepted everything with a warning: {success.ErrorMessage}";
+        return new ExportAttempt(
+            rejected > 0 ? Batching.ExportOutcome.NewPartiallySucceeded(rejected) : Batching.ExportOutcome.Succeeded,
+            problem,
+            success);
+    }
+
+    private static FSharpOption<long> RetryInfoDelay(TransportResult result) =>
+        result.GrpcStatusDetails is { } details ? Retry.tryParseRetryInfo(details) : FSharpOption<long>.None;
+
+    private static string DescribeFailure(TransportResult result, ExporterConfig config)
+    {
+        if (result.IsGrpc)
+        {
+            var code = (Grpc.Core.StatusCode)result.StatusCode;
+            return $"{config.EndpointExplanation} answered gRPC {code}: {result.Message}";
+        }
+
+        var text = $"{config.EndpointExplanation} answered HTTP {result.StatusCode} {result.Message}";
+        if (result.StatusCode == 404)
+        {
+            // The classic misconfiguration: a base endpoint given where a full URL was meant, or the reverse.
+            text += config.EndpointRule.IsCodeSignalEndpoint || config.EndpointRule.IsSignalVariable
+                ? $". This URL is used as is; if it is the collector's base address, configure it as the base endpoint so '{ConfigModule.SignalPath(config.Signal)}' is appended."
+                : $". '{ConfigModule.SignalPath(config.Signal)}' was appended to the base endpoint; if the configured value was already the full URL, configure it as the signal endpoint instead.";
+        }
+
+        return text;
+    }
+
+    /// <summary>The partial success in a successful response, or null when the body is empty.</summary>
+    private static FSharpResult<PartialSuccess, DecodeError>? DecodePartialSuccess(TransportResult result, Signal signal)
+    {
+        if (result.Body.IsEmpty)
+        {
+            return null;
+        }
+
+        var json = !result.IsGrpc && result.ContentType is { } type && type.Contains("json", StringComparison.OrdinalIgnoreCase);
+        if (signal.IsTraces)
+        {
+            var decoded = json ? OtlpJson.ReadTraceResponse(result.Body) : ProtoDecoder.DecodeTraceResponse(result.Body);
+            return decoded.IsOk
+                ? FSharpResult<PartialSuccess, DecodeError>.NewOk(decoded.ResultValue.PartialSuccess)
+                : FSharpResult<PartialSuccess, DecodeError>.NewError(decoded.ErrorValue);
+        }
+
+        if (signal.IsMetrics)
+        {
+            var decoded = json ? OtlpJson.ReadMetricsResponse(result.Body) : ProtoDecoder.DecodeMetricsResponse(result.Body);
+            return decoded.IsOk
+                ? FSharpResult<PartialSuccess, DecodeError>.NewOk(decoded.ResultValue.PartialSuccess)
+                : FSharpResult<PartialSuccess, DecodeError>.NewError(decoded.ErrorValue);
+        }
+
+        var logs = json ? OtlpJson.ReadLogsResponse(result.Body) : ProtoDecoder.DecodeLogsResponse(result.Body);
+        return logs.IsOk
+            ? FSharpResult<PartialSuccess, DecodeError>.NewOk(logs.ResultValue.PartialSuccess)
+            : FSharpResult<PartialSuccess, DecodeError>.NewError(logs.ErrorValue);
+    }
+}

@@ -1,0 +1,196 @@
+using Grpc.Net.Client;
+
+namespace Otlp;
+
+/// <summary>
+/// The entry point for building OTLP exporters in code:
+/// <code>
+/// await using var exporter = OtlpExporter.ForTraces()
+///     .WithGrpc()
+///     .WithBaseEndpoint("http://collector:4317")
+///     .WithHeader("api-key", secret)
+///     .Build();
+/// </code>
+/// Anything not set falls back to the <c>OTEL_EXPORTER_OTLP_*</c> environment variables, then to the
+/// specification's defaults.
+/// </summary>
+public static class OtlpExporter
+{
+    /// <summary>Starts building a span exporter.</summary>
+    public static OtlpExporterBuilder<OtlpTraceExporter> ForTraces() => new(options => new OtlpTraceExporter(options));
+
+    /// <summary>Starts building a metrics exporter.</summary>
+    public static OtlpExporterBuilder<OtlpMetricExporter> ForMetrics() => new(options => new OtlpMetricExporter(options));
+
+    /// <summary>Starts building a log record exporter.</summary>
+    public static OtlpExporterBuilder<OtlpLogExporter> ForLogs() => new(options => new OtlpLogExporter(options));
+}
+
+/// <summary>
+/// Settings every OTLP exporter has. Choose the transport with <see cref="WithGrpc"/> or <see cref="WithHttp"/>
+/// to reach the settings that only exist for it, or <see cref="Build"/> to take the protocol from the environment.
+/// </summary>
+/// <typeparam name="TExporter">The exporter built.</typeparam>
+public class OtlpExporterBuilder<TExporter>
+{
+    private readonly Func<OtlpExporterOptions, TExporter> create;
+
+    internal OtlpExporterBuilder(Func<OtlpExporterOptions, TExporter> create)
+        : this(create, new OtlpExporterOptions())
+    {
+    }
+
+    private protected OtlpExporterBuilder(Func<OtlpExporterOptions, TExporter> create, OtlpExporterOptions options)
+    {
+        this.create = create;
+        this.Options = options;
+    }
+
+    /// <summary>The options collected so far.</summary>
+    private protected OtlpExporterOptions Options { get; }
+
+    /// <summary>Uses OTLP/gRPC.</summary>
+    public OtlpGrpcExporterBuilder<TExporter> WithGrpc()
+    {
+        this.Options.Protocol = OtlpProtocol.Grpc;
+        return new OtlpGrpcExporterBuilder<TExporter>(this.create, this.Options);
+    }
+
+    /// <summary>Uses OTLP/HTTP with protobuf bodies, or with JSON bodies when <paramref name="json"/> is true.</summary>
+    public OtlpHttpExporterBuilder<TExporter> WithHttp(bool json = false)
+    {
+        this.Options.Protocol = json ? OtlpProtocol.HttpJson : OtlpProtocol.HttpProtobuf;
+        return new OtlpHttpExporterBuilder<TExporter>(this.create, this.Options);
+    }
+
+    /// <summary>The collector's base address; for HTTP the signal's path (<c>v1/traces</c>, ...) is appended.</summary>
+    public OtlpExporterBuilder<TExporter> WithBaseEndpoint(string baseEndpoint)
+    {
+        this.Options.BaseEndpoint = baseEndpoint;
+        return this;
+    }
+
+    /// <summary>The full URL of this signal, used exactly as given.</summary>
+    public OtlpExporterBuilder<TExporter> WithSignalEndpoint(string signalEndpoint)
+    {
+        this.Options.SignalEndpoint = signalEndpoint;
+        return this;
+    }
+
+    /// <summary>Adds a header sent with every request; its value is never logged.</summary>
+    public OtlpExporterBuilder<TExporter> WithHeader(string name, string value)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        this.Options.Headers[name] = value ?? string.Empty;
+        return this;
+    }
+
+    /// <summary>A callback giving headers before every export (for tokens that expire).</summary>
+    public OtlpExporterBuilder<TExporter> WithHeaderProvider(Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>> provider)
+    {
+        this.Options.HeaderProvider = provider ?? throw new ArgumentNullException(nameof(provider));
+        return this;
+    }
+
+    /// <summary>How long one export request may take; <see cref="TimeSpan.Zero"/> for no limit.</summary>
+    public OtlpExporterBuilder<TExporter> WithTimeout(TimeSpan timeout)
+    {
+        this.Options.Timeout = timeout;
+        return this;
+    }
+
+    /// <summary>Compresses requests.</summary>
+    public OtlpExporterBuilder<TExporter> WithCompression(OtlpCompression compression)
+    {
+        this.Options.Compression = compression;
+        return this;
+    }
+
+    /// <summary>Trusts the certificates of a PEM file (instead of the system's store) to verify the server.</summary>
+    public OtlpExporterBuilder<TExporter> WithTrustedCertificate(string pemFile)
+    {
+        this.Options.CertificateFile = pemFile;
+        return this;
+    }
+
+    /// <summary>Presents a client certificate (PEM files) for mutual TLS.</summary>
+    public OtlpExporterBuilder<TExporter> WithClientCertificate(string certificatePemFile, string keyPemFile)
+    {
+        this.Options.ClientCertificateFile = certificatePemFile;
+        this.Options.ClientKeyFile = keyPemFile;
+        return this;
+    }
+
+    /// <summary>The <c>service.name</c> of the resource.</summary>
+    public OtlpExporterBuilder<TExporter> WithServiceName(string serviceName)
+    {
+        this.Options.ServiceName = serviceName;
+        return this;
+    }
+
+    /// <summary>Adds a resource attribute.</summary>
+    public OtlpExporterBuilder<TExporter> WithResourceAttribute(string key, object value)
+    {
+        this.Options.ResourceAttributes[key] = value;
+        return this;
+    }
+
+    /// <summary>Changes any option not covered by a method.</summary>
+    public OtlpExporterBuilder<TExporter> Configure(Action<OtlpExporterOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        configure(this.Options);
+        return this;
+    }
+
+    /// <summary>Reads these variables instead of the process environment (for tests).</summary>
+    public OtlpExporterBuilder<TExporter> WithEnvironment(IReadOnlyDictionary<string, string> environment)
+    {
+        this.Options.Environment = environment;
+        return this;
+    }
+
+    /// <summary>Builds the exporter. Never throws for bad configuration: see its <c>ConfigurationWarnings</c>.</summary>
+    public TExporter Build() => this.create(this.Options);
+}
+
+/// <summary>Settings of an OTLP/gRPC exporter.</summary>
+/// <typeparam name="TExporter">The exporter built.</typeparam>
+public sealed class OtlpGrpcExporterBuilder<TExporter> : OtlpExporterBuilder<TExporter>
+{
+    internal OtlpGrpcExporterBuilder(Func<OtlpExporterOptions, TExporter> create, OtlpExporterOptions options)
+        : base(create, options)
+    {
+    }
+
+    /// <summary>Sends through this channel (not disposed by the exporter); the endpoint and TLS settings are then the channel's.</summary>
+    public OtlpGrpcExporterBuilder<TExporter> WithChannel(GrpcChannel channel)
+    {
+        this.Options.GrpcChannel = channel ?? throw new ArgumentNullException(nameof(channel));
+        return this;
+    }
+}
+
+/// <summary>Settings of an OTLP/HTTP exporter.</summary>
+/// <typeparam name="TExporter">The exporter built.</typeparam>
+public sealed class OtlpHttpExporterBuilder<TExporter> : OtlpExporterBuilder<TExporter>
+{
+    internal OtlpHttpExporterBuilder(Func<OtlpExporterOptions, TExporter> create, OtlpExporterOptions options)
+        : base(create, options)
+    {
+    }
+
+    /// <summary>Sends through this client (not disposed by the exporter); TLS file settings do not apply to it.</summary>
+    public OtlpHttpExporterBuilder<TExporter> WithHttpClient(HttpClient client)
+    {
+        this.Options.HttpClient = client ?? throw new ArgumentNullException(nameof(client));
+        return this;
+    }
+
+    /// <summary>Creates the client with this factory (for example <c>IHttpClientFactory.CreateClient</c>).</summary>
+    public OtlpHttpExporterBuilder<TExporter> WithHttpClientFactory(Func<HttpClient> factory)
+    {
+        this.Options.HttpClientFactory = factory ?? throw new ArgumentNullException(nameof(factory));
+        return this;
+    }
+}

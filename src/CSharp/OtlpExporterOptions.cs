@@ -1,0 +1,90 @@
+using Grpc.Net.Client;
+
+namespace Otlp;
+
+/// <summary>
+/// Settings of an OTLP exporter given in code. Every property left null falls back to the environment variables
+/// (<c>OTEL_EXPORTER_OTLP_*</c>, <c>OTEL_BSP_*</c>, <c>OTEL_BLRP_*</c>) and then to the specification's defaults;
+/// a value set here wins over both. Bindable from <c>IConfiguration</c>.
+/// </summary>
+public sealed class OtlpExporterOptions
+{
+    /// <summary>The protocol; default from <c>OTEL_EXPORTER_OTLP_PROTOCOL</c>, else <see cref="OtlpProtocol.HttpProtobuf"/>.</summary>
+    public OtlpProtocol? Protocol { get; set; }
+
+    /// <summary>
+    /// The collector's base address, such as <c>http://collector:4318</c>. For HTTP the signal's path
+    /// (<c>v1/traces</c>, <c>v1/metrics</c>, <c>v1/logs</c>) is appended, exactly as for
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>. Use <see cref="SignalEndpoint"/> for a full URL.
+    /// </summary>
+    public string? BaseEndpoint { get; set; }
+
+    /// <summary>
+    /// The full URL of this signal, used as is, such as <c>https://ingest.example.com/otlp/v1/traces</c>, exactly
+    /// as <c>OTEL_EXPORTER_OTLP_TRACES_ENDPOINT</c>. Wins over <see cref="BaseEndpoint"/>.
+    /// </summary>
+    public string? SignalEndpoint { get; set; }
+
+    /// <summary>Headers sent with every request; when any is set they replace those of the environment. Values are never logged.</summary>
+    public IDictionary<string, string> Headers { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Called before every export for headers that change, such as bearer tokens that expire. Its headers are
+    /// added to (and replace same-named) <see cref="Headers"/>. Values are never logged.
+    /// </summary>
+    public Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>? HeaderProvider { get; set; }
+
+    /// <summary>How long one export request may take; <see cref="TimeSpan.Zero"/> means no limit. Default 10 s.</summary>
+    public TimeSpan? Timeout { get; set; }
+
+    /// <summary>Compression of requests; default none.</summary>
+    public OtlpCompression? Compression { get; set; }
+
+    /// <summary>For gRPC: allow a connection without TLS.</summary>
+    public bool? Insecure { get; set; }
+
+    /// <summary>A PEM file of the certificate(s) trusted to verify the server, instead of the system's store.</summary>
+    public string? CertificateFile { get; set; }
+
+    /// <summary>A PEM file with the client certificate chain, for mutual TLS.</summary>
+    public string? ClientCertificateFile { get; set; }
+
+    /// <summary>A PEM file with the client's private key, for mutual TLS.</summary>
+    public string? ClientKeyFile { get; set; }
+
+    /// <summary>An <see cref="System.Net.Http.HttpClient"/> to send HTTP requests with; it is not disposed by the exporter. TLS file settings do not apply to it.</summary>
+    public HttpClient? HttpClient { get; set; }
+
+    /// <summary>Creates the <see cref="System.Net.Http.HttpClient"/> to use (for example from <c>IHttpClientFactory</c>).</summary>
+    public Func<HttpClient>? HttpClientFactory { get; set; }
+
+    /// <summary>A gRPC channel to send with; it is not disposed by the exporter. TLS file settings do not apply to it.</summary>
+    public GrpcChannel? GrpcChannel { get; set; }
+
+    /// <summary>The <c>service.name</c> of the resource; wins over <c>OTEL_SERVICE_NAME</c> and <c>OTEL_RESOURCE_ATTRIBUTES</c>.</summary>
+    public string? ServiceName { get; set; }
+
+    /// <summary>Resource attributes merged over <c>OTEL_RESOURCE_ATTRIBUTES</c> (same key: these win).</summary>
+    public IDictionary<string, object> ResourceAttributes { get; } = new Dictionary<string, object>(StringComparer.Ordinal);
+
+    /// <summary>Batching: the longest an item waits before export. Default 5 s for spans, 1 s for log records.</summary>
+    public TimeSpan? ScheduledDelay { get; set; }
+
+    /// <summary>Batching: how long one batch export may take, retries included. Default 30 s.</summary>
+    public TimeSpan? BatchExportTimeout { get; set; }
+
+    /// <summary>Batching: items kept at most while waiting; more are dropped and counted. Default 2048.</summary>
+    public int? MaxQueueSize { get; set; }
+
+    /// <summary>Batching: items sent at most in one request. Default 512.</summary>
+    public int? MaxExportBatchSize { get; set; }
+
+    /// <summary>
+    /// The environment variables to read instead of the process's (for tests and hosts that keep configuration
+    /// elsewhere); null reads the process environment.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? Environment { get; set; }
+
+    /// <summary>The clock used for timeouts and batching delays; null for the system clock. For tests.</summary>
+    public TimeProvider? TimeProvider { get; set; }
+}

@@ -1,0 +1,71 @@
+using Otlp.Core;
+
+namespace Otlp;
+
+/// <summary>An OTLP exporter of spans. Create it with <see cref="OtlpExporter.ForTraces"/>.</summary>
+public sealed class OtlpTraceExporter : OtlpSignalExporter<ExportTraceServiceRequest, Span>
+{
+    internal OtlpTraceExporter(OtlpExporterOptions options)
+        : base(options, Signal.Traces)
+    {
+    }
+
+    private protected override byte[] Encode(ExportTraceServiceRequest request, bool json) =>
+        json ? OtlpJson.TraceRequestToBytes(request) : ProtoEncoder.TraceRequestToBytes(request);
+
+    private protected override int CountItems(ExportTraceServiceRequest request) =>
+        request.ResourceSpans.Sum(r => r.ScopeSpans.Sum(s => s.Spans.Length));
+
+    private protected override ExportTraceServiceRequest Group(Resource resource, IReadOnlyList<(InstrumentationScope Scope, Span[] Items)> groups) =>
+        new([new ResourceSpans(resource, groups.Select(g => new ScopeSpans(g.Scope, g.Items, string.Empty)).ToArray(), string.Empty)]);
+}
+
+/// <summary>An OTLP exporter of log records. Create it with <see cref="OtlpExporter.ForLogs"/>.</summary>
+public sealed class OtlpLogExporter : OtlpSignalExporter<ExportLogsServiceRequest, LogRecord>
+{
+    internal OtlpLogExporter(OtlpExporterOptions options)
+        : base(options, Signal.Logs)
+    {
+    }
+
+    private protected override byte[] Encode(ExportLogsServiceRequest request, bool json) =>
+        json ? OtlpJson.LogsRequestToBytes(request) : ProtoEncoder.LogsRequestToBytes(request);
+
+    private protected override int CountItems(ExportLogsServiceRequest request) =>
+        request.ResourceLogs.Sum(r => r.ScopeLogs.Sum(s => s.LogRecords.Length));
+
+    private protected override ExportLogsServiceRequest Group(Resource resource, IReadOnlyList<(InstrumentationScope Scope, LogRecord[] Items)> groups) =>
+        new([new ResourceLogs(resource, groups.Select(g => new ScopeLogs(g.Scope, g.Items, string.Empty)).ToArray(), string.Empty)]);
+}
+
+/// <summary>
+/// An OTLP exporter of metrics. Create it with <see cref="OtlpExporter.ForMetrics"/>. Metrics are exported as
+/// whole requests (<see cref="OtlpSignalExporter{TRequest, TItem}.ExportAsync"/>); batching applies to spans and
+/// log records only.
+/// </summary>
+public sealed class OtlpMetricExporter : OtlpSignalExporter<ExportMetricsServiceRequest, Metric>
+{
+    internal OtlpMetricExporter(OtlpExporterOptions options)
+        : base(options, Signal.Metrics)
+    {
+    }
+
+    private protected override byte[] Encode(ExportMetricsServiceRequest request, bool json) =>
+        json ? OtlpJson.MetricsRequestToBytes(request) : ProtoEncoder.MetricsRequestToBytes(request);
+
+    private protected override int CountItems(ExportMetricsServiceRequest request) =>
+        request.ResourceMetrics.Sum(r => r.ScopeMetrics.Sum(s => s.Metrics.Sum(CountPoints)));
+
+    private protected override ExportMetricsServiceRequest Group(Resource resource, IReadOnlyList<(InstrumentationScope Scope, Metric[] Items)> groups) =>
+        new([new ResourceMetrics(resource, groups.Select(g => new ScopeMetrics(g.Scope, g.Items, string.Empty)).ToArray(), string.Empty)]);
+
+    private static int CountPoints(Metric metric) => metric.Data switch
+    {
+        MetricData.Gauge g => g.Item.Length,
+        MetricData.Sum s => s.Item.DataPoints.Length,
+        MetricData.Histogram h => h.Item.DataPoints.Length,
+        MetricData.ExponentialHistogram e => e.Item.DataPoints.Length,
+        MetricData.Summary s => s.Item.Length,
+        _ => 0,
+    };
+}

@@ -1,0 +1,99 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Otlp;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers OTLP exporters in an <see cref="IServiceCollection"/>.</summary>
+public static class OtlpServiceCollectionExtensions
+{
+    /// <summary>The name of the <c>IHttpClientFactory</c> client the HTTP exporters use.</summary>
+    public const string HttpClientName = "Otlp";
+
+    /// <summary>
+    /// Registers <see cref="OtlpTraceExporter"/>, <see cref="OtlpMetricExporter"/> and <see cref="OtlpLogExporter"/>
+    /// as singletons. Their settings come from, in order: <paramref name="configure"/>, the <c>Otlp</c> section of
+    /// <see cref="IConfiguration"/> (bound to <see cref="OtlpExporterOptions"/>), the <c>OTEL_*</c> keys of
+    /// <see cref="IConfiguration"/> (which include environment variables in the default hosts), the defaults.
+    /// HTTP exporters get their <see cref="HttpClient"/> from <c>IHttpClientFactory</c> (client name
+    /// <see cref="HttpClientName"/>), so handlers can be added there. The container disposes the exporters,
+    /// which flushes what they have queued. <see cref="OtlpExporterOptions.SignalEndpoint"/> is ignored here, since
+    /// one URL cannot serve three signals: set <see cref="OtlpExporterOptions.BaseEndpoint"/>, or the per-signal
+    /// <c>OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_ENDPOINT</c> keys.
+    /// </summary>
+    public static IServiceCollection AddOtlpExporters(this IServiceCollection services, Action<OtlpExporterOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddOptions<OtlpExporterOptions>()
+            .Configure<IServiceProvider>((options, provider) =>
+            {
+                if (provider.GetService<IConfiguration>() is { } configuration)
+                {
+                    configuration.GetSection("Otlp").Bind(options);
+                    options.Environment ??= OtelKeys(configuration);
+                }
+
+                options.HttpClientFactory ??= () => provider.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClientName);
+            });
+        if (configure is not null)
+        {
+            services.PostConfigure(configure);
+        }
+
+        services.AddHttpClient(HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan);
+        services.TryAddSingleton(p => OtlpExporter.ForTraces().Configure(o => Copy(p, o)).Build());
+        services.TryAddSingleton(p => OtlpExporter.ForMetrics().Configure(o => Copy(p, o)).Build());
+        services.TryAddSingleton(p => OtlpExporter.ForLogs().Configure(o => Copy(p, o)).Build());
+        return services;
+    }
+
+    /// <summary>The <c>OTEL_*</c> keys of the configuration, merged over the process environment.</summary>
+    private static Dictionary<string, string> OtelKeys(IConfiguration configuration)
+    {
+        var keys = new Dictionary<string, string>(Otlp.Export.ExporterSetup.ReadProcessEnvironment(), StringComparer.Ordinal);
+        foreach (var (key, value) in configuration.AsEnumerable())
+        {
+            if (value is not null && key.StartsWith("OTEL_", StringComparison.Ordinal))
+            {
+                keys[key] = value;
+            }
+        }
+
+        return keys;
+    }
+
+    private static void Copy(IServiceProvider provider, OtlpExporterOptions target)
+    {
+        var source = provider.GetRequiredService<IOptions<OtlpExporterOptions>>().Value;
+        target.Protocol = source.Protocol;
+        target.BaseEndpoint = source.BaseEndpoint;
+        foreach (var (name, value) in source.Headers)
+        {
+            target.Headers[name] = value;
+        }
+
+        target.HeaderProvider = source.HeaderProvider;
+        target.Timeout = source.Timeout;
+        target.Compression = source.Compression;
+        target.Insecure = source.Insecure;
+        target.CertificateFile = source.CertificateFile;
+        target.ClientCertificateFile = source.ClientCertificateFile;
+        target.ClientKeyFile = source.ClientKeyFile;
+        target.HttpClient = source.HttpClient;
+        target.HttpClientFactory = source.HttpClientFactory;
+        target.GrpcChannel = source.GrpcChannel;
+        target.ServiceName = source.ServiceName;
+        foreach (var (key, value) in source.ResourceAttributes)
+        {
+            target.ResourceAttributes[key] = value;
+        }
+
+        target.ScheduledDelay = source.ScheduledDelay;
+        target.BatchExportTimeout = source.BatchExportTimeout;
+        target.MaxQueueSize = source.MaxQueueSize;
+        target.MaxExportBatchSize = source.MaxExportBatchSize;
+        target.Environment = source.Environment;
+        target.TimeProvider = source.TimeProvider;
+    }
+}

@@ -1,0 +1,217 @@
+using Otlp.Core;
+using Otlp.Export;
+using Otlp.Runtime;
+using Otlp.Transport;
+
+namespace Otlp;
+
+/// <summary>
+/// An OTLP exporter of one signal: sends requests directly (<see cref="ExportAsync"/>) or batches items in the
+/// background (<see cref="Offer"/>), over the protocol, endpoint and settings resolved from code and environment.
+/// Retries (exponential backoff with jitter, honouring the server's Retry-After or RetryInfo) are on, as the
+/// specification asks. Nothing here throws for network or server problems; every dropped item is counted in
+/// <see cref="Statistics"/>.
+/// </summary>
+/// <typeparam name="TRequest">The export request of the signal.</typeparam>
+/// <typeparam name="TItem">The item the signal batches (a span, a log record).</typeparam>
+public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
+{
+    private readonly IExportTransport transport;
+    private readonly TimeProvider time;
+    private readonly Retry.Policy retryPolicy = Retry.Policy.Default;
+    private readonly Lazy<BatchExportProcessor<ScopedItem<TItem>>> processor;
+    private readonly List<string> warnings;
+
+    private protected OtlpSignalExporter(OtlpExporterOptions options, Signal signal)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var resolved = ExporterSetup.Resolve(options, signal);
+        this.Configuration = resolved.Value;
+        this.warnings = resolved.Diagnostics.Select(d => d.Message).ToList();
+        this.time = options.TimeProvider ?? TimeProvider.System;
+        this.Statistics = new ExportStatistics();
+        this.transport = TransportFactory.Create(resolved.Value.Exporter, options, this.warnings.Add);
+        this.Resource = new Resource(resolved.Value.Resource, 0u, []);
+        this.processor = new Lazy<BatchExportProcessor<ScopedItem<TItem>>>(this.CreateProcessor);
+    }
+
+    /// <summary>Where requests go and why: the protocol, the URL, and the rule that produced it.</summary>
+    public string Destination => $"{this.transport.Destination} ({this.Configuration.Exporter.EndpointRule.Description})";
+
+    /// <summary>Problems found in the configuration and what was used instead; header values never appear.</summary>
+    public IReadOnlyList<string> ConfigurationWarnings => this.warnings;
+
+    /// <summary>Counts of exported and dropped items, and the problems met.</summary>
+    public ExportStatistics Statistics { get; }
+
+    /// <summary>The resource every batched item is exported with (<c>service.name</c> and the configured attributes).</summary>
+    public Resource Resource { get; }
+
+    /// <summary>True when <c>OTEL_SDK_DISABLED</c> is true: <see cref="Offer"/> then drops nothing and sends nothing.</summary>
+    public bool IsDisabled => this.Configuration.Disabled;
+
+    /// <summary>The resolved configuration, for diagnostics (its display redacts header values).</summary>
+    internal Config Configuration { get; }
+
+    /// <summary>
+    /// Sends <paramref name="request"/> now, retrying retryable failures until the exporter timeout. Never throws
+    /// for network or server problems.
+    /// </summary>
+    public async Task<OtlpExportResult> ExportAsync(TRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var items = this.CountItems(request);
+        var payload = this.Encode(request, this.Configuration.Exporter.Protocol.IsHttpJson);
+        var timeout = this.Configuration.Exporter.Timeout;
+        var now = this.NowMs();
+        var deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : now + (long)timeout.TotalMilliseconds;
+        for (var attempt = 1; ; attempt++)
+        {
+            using var deadlineCancel = deadline == long.MaxValue
+                ? new CancellationTokenSource()
+                : new CancellationTokenSource(TimeSpan.FromMilliseconds(Math.Max(1, deadline - this.NowMs())), this.time);
+            using var attemptCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadlineCancel.Token);
+
+            var result = await this.transport.SendAsync(payload, attemptCancel.Token).ConfigureAwait(false);
+            var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow());
+            if (interpreted.Problem is not null)
+            {
+                this.Statistics.ReportProblem(interpreted.Problem);
+            }
+
+            var decision = Retry.decide(
+                this.retryPolicy, attempt, interpreted.Classification, this.NowMs(), deadline, Random.Shared.NextDouble());
+            if (decision.IsDone)
+            {
+                var rejected = interpreted.PartialSuccess?.Rejected ?? 0;
+                this.Statistics.CountExported((int)Math.Max(0, items - rejected));
+                return interpreted.PartialSuccess is { } partial
+                    ? new OtlpExportResult(OtlpExportStatus.PartialSuccess, partial.Rejected, partial.ErrorMessage, attempt)
+                    : new OtlpExportResult(OtlpExportStatus.Success, 0, null, attempt);
+            }
+
+            if (decision is Retry.Decision.RetryAfter retry && !cancellationToken.IsCancellationRequested)
+            {
+                try
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(retry.delayMs), this.time, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+
+            var reason = decision is Retry.Decision.GiveUp giveUp ? GiveUpText(giveUp.Item) : "cancelled";
+            return new OtlpExportResult(OtlpExportStatus.Failure, items, $"{interpreted.Problem} (gave up: {reason})", attempt);
+        }
+    }
+
+    /// <summary>
+    /// Queues <paramref name="item"/> of <paramref name="scope"/> for a batched export in the background. Never
+    /// blocks and never throws; false when the item was dropped (queue full, shut down, SDK disabled).
+    /// </summary>
+    public bool Offer(TItem item, InstrumentationScope scope)
+    {
+        if (this.IsDisabled)
+        {
+            return false;
+        }
+
+        return this.processor.Value.Offer(new ScopedItem<TItem>(scope, item));
+    }
+
+    /// <summary>Exports every item offered so far; true when all of it was exported or dropped in time.</summary>
+    public Task<bool> ForceFlushAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        this.processor.IsValueCreated
+            ? this.processor.Value.ForceFlushAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken)
+            : Task.FromResult(true);
+
+    /// <summary>Flushes, then stops accepting items (later ones are dropped and counted); true when it finished in time.</summary>
+    public Task<bool> ShutdownAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        this.processor.IsValueCreated
+            ? this.processor.Value.ShutdownAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken)
+            : Task.FromResult(true);
+
+    /// <summary>Shuts down (flushing what is queued within the batch export timeout) and releases the connection.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (this.processor.IsValueCreated)
+        {
+            await this.processor.Value.DisposeAsync().ConfigureAwait(false);
+        }
+
+        this.transport.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Encodes a request as protobuf or, when <paramref name="json"/>, as OTLP/JSON.</summary>
+    private protected abstract byte[] Encode(TRequest request, bool json);
+
+    /// <summary>The items of a request (spans, data points, log records).</summary>
+    private protected abstract int CountItems(TRequest request);
+
+    /// <summary>One request holding <paramref name="items"/> under <paramref name="resource"/>, grouped by scope in order of first appearance.</summary>
+    private protected abstract TRequest Group(Resource resource, IReadOnlyList<(InstrumentationScope Scope, TItem[] Items)> groups);
+
+    private static string GiveUpText(Retry.GiveUpReason reason) =>
+        reason.IsAttemptsExhausted ? "no attempts left"
+        : reason.IsDeadlineExceeded ? "the timeout would pass before the next attempt"
+        : "the error is permanent";
+
+    private long NowMs() => (long)this.time.GetElapsedTime(0).TotalMilliseconds;
+
+    private BatchExportProcessor<ScopedItem<TItem>> CreateProcessor()
+    {
+        var batch = this.Configuration.Processing is Processing.Batch b
+            ? b.Item
+            : throw new InvalidOperationException("This signal is not batched.");
+        var settings = new Batching.Settings(
+            batch.MaxQueueSize,
+            (long)batch.ScheduleDelay.TotalMilliseconds,
+            batch.MaxExportBatchSize,
+            batch.ExportTimeout == Timeout.InfiniteTimeSpan ? long.MaxValue : (long)batch.ExportTimeout.TotalMilliseconds,
+            1,
+            this.retryPolicy);
+        return new BatchExportProcessor<ScopedItem<TItem>>(
+            settings, this.ExportBatchAttemptAsync, this.Configuration.Exporter.Timeout, this.time, this.Statistics);
+    }
+
+    private async Task<Batching.ExportOutcome> ExportBatchAttemptAsync(ScopedItem<TItem>[] items, int attempt, CancellationToken cancellationToken)
+    {
+        var request = this.Group(this.Resource, GroupByScope(items));
+        var payload = this.Encode(request, this.Configuration.Exporter.Protocol.IsHttpJson);
+        var result = await this.transport.SendAsync(payload, cancellationToken).ConfigureAwait(false);
+        var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow());
+        if (interpreted.Problem is not null)
+        {
+            this.Statistics.ReportProblem(attempt > 1 ? $"{interpreted.Problem} (attempt {attempt})" : interpreted.Problem);
+        }
+
+        return interpreted.Outcome;
+    }
+
+    private static List<(InstrumentationScope Scope, TItem[] Items)> GroupByScope(ScopedItem<TItem>[] items)
+    {
+        var order = new List<InstrumentationScope>();
+        var groups = new Dictionary<InstrumentationScope, List<TItem>>(ReferenceEqualityComparer.Instance);
+        foreach (var item in items)
+        {
+            if (!groups.TryGetValue(item.Scope, out var list))
+            {
+                list = [];
+                groups[item.Scope] = list;
+                order.Add(item.Scope);
+            }
+
+            list.Add(item.Item);
+        }
+
+        return order.Select(scope => (scope, groups[scope].ToArray())).ToList();
+    }
+}
+
+/// <summary>An item with the instrumentation scope that produced it.</summary>
+/// <param name="Scope">The scope.</param>
+/// <param name="Item">The item.</param>
+internal readonly record struct ScopedItem<TItem>(InstrumentationScope Scope, TItem Item);

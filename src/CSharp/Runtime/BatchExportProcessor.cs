@@ -1,0 +1,272 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Otlp.Core;
+
+namespace Otlp.Runtime;
+
+/// <summary>
+/// Runs the core's batch state machine (<see cref="Batching"/>) on one background task and carries out its
+/// commands: exports, the timer, flush and shutdown waiters, drop counts. Holds no policy of its own.
+/// </summary>
+/// <remarks>
+/// Application threads only call <see cref="Offer"/>: a bounded channel write that never blocks or throws; a full
+/// queue drops the item and counts it. The loop moves offered items into the machine in chunks.
+/// </remarks>
+/// <typeparam name="T">The item exported: a span, a log record.</typeparam>
+internal sealed class BatchExportProcessor<T> : IAsyncDisposable
+{
+    private readonly Batching.Settings settings;
+    private readonly Func<T[], int, CancellationToken, Task<Batching.ExportOutcome>> export;
+    private readonly TimeSpan attemptTimeout;
+    private readonly TimeProvider time;
+    private readonly ExportStatistics statistics;
+    private readonly Channel<T> incoming;
+    private readonly ConcurrentQueue<Batching.Event<T>> control = new();
+    private readonly ConcurrentDictionary<long, TaskCompletionSource<Batching.WaiterResult>> waiters = new();
+    private readonly SemaphoreSlim wake = new(0);
+    private readonly Task loop;
+    private Batching.State<T> state = Batching.init<T>();
+    private long timerDueMs = long.MaxValue;
+    private long pending;
+    private long machineQueued;
+    private long nextWaiterId;
+    private int runningExports;
+    private bool shuttingDown;
+
+    /// <summary>Starts the background loop.</summary>
+    /// <param name="settings">The batch settings (from configuration).</param>
+    /// <param name="export">Exports one batch attempt: items, attempt number, and a token that fires at the attempt's deadline.</param>
+    /// <param name="attemptTimeout">The longest one attempt may take (the exporter timeout), within the batch deadline.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="statistics">Where exports and drops are counted.</param>
+    public BatchExportProcessor(
+        Batching.Settings settings,
+        Func<T[], int, CancellationToken, Task<Batching.ExportOutcome>> export,
+        TimeSpan attemptTimeout,
+        TimeProvider time,
+        ExportStatistics statistics)
+    {
+        this.settings = settings;
+        this.export = export;
+        this.attemptTimeout = attemptTimeout;
+        this.time = time;
+        this.statistics = statistics;
+        this.incoming = Channel.CreateBounded<T>(new BoundedChannelOptions(Math.Max(1, settings.MaxQueueSize))
+        {
+            FullMode = BoundedChannelFullMode.DropWrite,
+            SingleReader = true,
+            SingleWriter = false,
+        });
+        this.loop = Task.Run(this.RunAsync);
+    }
+
+    /// <summary>
+    /// Queues an item for export. Never blocks and never throws; returns false when the item was dropped
+    /// because the queue is full or the processor is shutting down (the drop is counted).
+    /// </summary>
+    public bool Offer(T item)
+    {
+        var queued = Interlocked.Increment(ref this.pending);
+        if (queued + Volatile.Read(ref this.machineQueued) > this.settings.MaxQueueSize || !this.incoming.Writer.TryWrite(item))
+        {
+            Interlocked.Decrement(ref this.pending);
+            this.statistics.CountDropped(
+                Volatile.Read(ref this.shuttingDown) ? Batching.DropReason.ShutDown : Batching.DropReason.QueueFull, 1);
+            return false;
+        }
+
+        // Wake the loop when the queue stops being empty (so the delay timer starts) and when a batch is full.
+        if (queued == 1 || queued == this.settings.MaxExportBatchSize)
+        {
+            this.wake.Release();
+        }
+
+        return true;
+    }
+
+    /// <summary>Exports everything offered so far; true when it all completed (exported or dropped) in time.</summary>
+    public Task<bool> ForceFlushAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        this.WaitAsync(timeout, flush: true, cancellationToken);
+
+    /// <summary>Flushes, then refuses new items and stops; true when it finished in time.</summary>
+    public async Task<bool> ShutdownAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        Volatile.Write(ref this.shuttingDown, true);
+        this.incoming.Writer.TryComplete();
+        var done = await this.WaitAsync(timeout, flush: false, cancellationToken).ConfigureAwait(false);
+        return done;
+    }
+
+    /// <summary>Shuts down with the batch export timeout as the deadline.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (!Batching.isShuttingDown(this.state))
+        {
+            await this.ShutdownAsync(TimeSpan.FromMilliseconds(this.settings.ExportTimeoutMs)).ConfigureAwait(false);
+        }
+
+        await this.loop.ConfigureAwait(false);
+        this.wake.Dispose();
+    }
+
+    private async Task<bool> WaitAsync(TimeSpan timeout, bool flush, CancellationToken cancellationToken)
+    {
+        if (this.loop.IsCompleted)
+        {
+            return !flush && Batching.isStopped(this.state);
+        }
+
+        var id = Interlocked.Increment(ref this.nextWaiterId);
+        var waiter = new TaskCompletionSource<Batching.WaiterResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        this.waiters[id] = waiter;
+        var now = this.NowMs();
+        var deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : now + (long)timeout.TotalMilliseconds;
+        this.control.Enqueue(flush
+            ? Batching.Event<T>.NewForceFlush(id, now, deadline)
+            : Batching.Event<T>.NewShutdown(id, now, deadline));
+        this.wake.Release();
+        var result = await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return result.IsCompleted;
+    }
+
+    private long NowMs() => (long)this.time.GetElapsedTime(0).TotalMilliseconds;
+
+    private async Task RunAsync()
+    {
+        var buffer = new List<T>(this.settings.MaxExportBatchSize);
+        while (true)
+        {
+            this.DrainIncoming(buffer);
+            while (this.control.TryDequeue(out var controlEvent))
+            {
+                this.Apply(controlEvent);
+            }
+
+            var now = this.NowMs();
+            if (this.timerDueMs <= now)
+            {
+                this.timerDueMs = long.MaxValue;
+                this.Apply(Batching.Event<T>.NewTimerFired(now));
+                continue;
+            }
+
+            if (Batching.isStopped(this.state) && Volatile.Read(ref this.runningExports) == 0 && this.control.IsEmpty)
+            {
+                return;
+            }
+
+            var wait = this.timerDueMs == long.MaxValue ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(this.timerDueMs - now);
+            await this.WaitForWorkAsync(wait).ConfigureAwait(false);
+        }
+    }
+
+    private async Task WaitForWorkAsync(TimeSpan wait)
+    {
+        if (wait == Timeout.InfiniteTimeSpan)
+        {
+            await this.wake.WaitAsync().ConfigureAwait(false);
+            return;
+        }
+
+        using var cancel = new CancellationTokenSource();
+        var delay = Task.Delay(wait, this.time, cancel.Token);
+        var woken = this.wake.WaitAsync(cancel.Token);
+        await Task.WhenAny(delay, woken).ConfigureAwait(false);
+        cancel.Cancel();
+        try
+        {
+            await woken.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private void DrainIncoming(List<T> buffer)
+    {
+        while (true)
+        {
+            buffer.Clear();
+            while (buffer.Count < this.settings.MaxExportBatchSize && this.incoming.Reader.TryRead(out var item))
+            {
+                buffer.Add(item);
+            }
+
+            if (buffer.Count == 0)
+            {
+                return;
+            }
+
+            Interlocked.Add(ref this.pending, -buffer.Count);
+            this.Apply(Batching.Event<T>.NewOfferMany(buffer.ToArray(), this.NowMs()));
+        }
+    }
+
+    private void Apply(Batching.Event<T> e)
+    {
+        var (next, commands) = Batching.step(this.settings, this.state, e);
+        this.state = next;
+        Volatile.Write(ref this.machineQueued, Batching.queuedCount(next));
+        foreach (var command in commands)
+        {
+            switch (command)
+            {
+                case Batching.Command<T>.StartExport start:
+                    this.StartExport(start.batchId, start.items, start.attempt, start.deadlineMs);
+                    break;
+                case Batching.Command<T>.ArmTimer arm:
+                    this.timerDueMs = arm.atMs;
+                    break;
+                case Batching.Command<T>.CompleteWaiter complete:
+                    if (this.waiters.TryRemove(complete.waiterId, out var waiter))
+                    {
+                        waiter.TrySetResult(complete.result);
+                    }
+
+                    break;
+                case Batching.Command<T>.ReportDropped dropped:
+                    this.statistics.CountDropped(dropped.reason, dropped.count);
+                    break;
+            }
+        }
+    }
+
+    private void StartExport(long batchId, T[] items, int attempt, long deadlineMs)
+    {
+        Interlocked.Increment(ref this.runningExports);
+        _ = Task.Run(async () =>
+        {
+            Batching.ExportOutcome outcome;
+            var started = this.NowMs();
+            var remaining = deadlineMs == long.MaxValue ? this.attemptTimeout : TimeSpan.FromMilliseconds(Math.Max(0, deadlineMs - started));
+            var limit = this.attemptTimeout == Timeout.InfiniteTimeSpan || remaining < this.attemptTimeout ? remaining : this.attemptTimeout;
+            using var cancel = limit == Timeout.InfiniteTimeSpan
+                ? new CancellationTokenSource()
+                : new CancellationTokenSource(limit <= TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : limit, this.time);
+
+            try
+            {
+                outcome = await this.export(items, attempt, cancel.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // An exporter bug must not kill the loop: count the batch as failed for good.
+                this.statistics.ReportProblem($"The export of a batch of {items.Length} threw {e.GetType().Name}: {e.Message}");
+                outcome = Batching.ExportOutcome.PermanentFailure;
+            }
+
+            if (outcome.IsSucceeded)
+            {
+                this.statistics.CountExported(items.Length);
+            }
+            else if (outcome is Batching.ExportOutcome.PartiallySucceeded partial)
+            {
+                this.statistics.CountExported(items.Length - partial.rejected);
+            }
+
+            this.control.Enqueue(Batching.Event<T>.NewExportCompleted(batchId, outcome, this.NowMs(), Random.Shared.NextDouble()));
+            Interlocked.Decrement(ref this.runningExports);
+            this.wake.Release();
+        });
+    }
+}

@@ -1,0 +1,86 @@
+using Otlp.Core;
+
+namespace Otlp.Runtime;
+
+/// <summary>
+/// Counts of one pipeline's exports and drops, readable at any time, and the sink of its problems. Thread-safe.
+/// </summary>
+public sealed class ExportStatistics
+{
+    private long exported;
+    private long droppedQueueFull;
+    private long droppedShutDown;
+    private long droppedPermanentFailure;
+    private long droppedRetriesExhausted;
+    private long droppedDeadlineExceeded;
+    private long rejectedByServer;
+    private long problems;
+
+    /// <summary>Raised for every problem (failed export, server warning); messages never contain header values.</summary>
+    public event Action<string>? Problem;
+
+    /// <summary>Items the server accepted.</summary>
+    public long Exported => Interlocked.Read(ref this.exported);
+
+    /// <summary>Items dropped because the queue was full.</summary>
+    public long DroppedQueueFull => Interlocked.Read(ref this.droppedQueueFull);
+
+    /// <summary>Items offered after shutdown.</summary>
+    public long DroppedShutDown => Interlocked.Read(ref this.droppedShutDown);
+
+    /// <summary>Items whose export failed permanently.</summary>
+    public long DroppedPermanentFailure => Interlocked.Read(ref this.droppedPermanentFailure);
+
+    /// <summary>Items whose export failed on its last allowed attempt.</summary>
+    public long DroppedRetriesExhausted => Interlocked.Read(ref this.droppedRetriesExhausted);
+
+    /// <summary>Items whose export could not finish before its deadline.</summary>
+    public long DroppedDeadlineExceeded => Interlocked.Read(ref this.droppedDeadlineExceeded);
+
+    /// <summary>Items the server rejected in a partial success.</summary>
+    public long RejectedByServer => Interlocked.Read(ref this.rejectedByServer);
+
+    /// <summary>Every item dropped for any reason, server rejections included.</summary>
+    public long Dropped =>
+        this.DroppedQueueFull + this.DroppedShutDown + this.DroppedPermanentFailure + this.DroppedRetriesExhausted
+        + this.DroppedDeadlineExceeded + this.RejectedByServer;
+
+    /// <summary>Problems reported so far.</summary>
+    public long Problems => Interlocked.Read(ref this.problems);
+
+    internal void CountExported(int count) => Interlocked.Add(ref this.exported, count);
+
+    internal void CountDropped(Batching.DropReason reason, int count)
+    {
+        if (reason.IsQueueFull)
+        {
+            Interlocked.Add(ref this.droppedQueueFull, count);
+        }
+        else if (reason.IsShutDown)
+        {
+            Interlocked.Add(ref this.droppedShutDown, count);
+        }
+        else if (reason.IsPermanentFailure)
+        {
+            Interlocked.Add(ref this.droppedPermanentFailure, count);
+        }
+        else if (reason.IsRetriesExhausted)
+        {
+            Interlocked.Add(ref this.droppedRetriesExhausted, count);
+        }
+        else if (reason.IsDeadlineExceeded)
+        {
+            Interlocked.Add(ref this.droppedDeadlineExceeded, count);
+        }
+        else
+        {
+            Interlocked.Add(ref this.rejectedByServer, count);
+        }
+    }
+
+    internal void ReportProblem(string message)
+    {
+        Interlocked.Increment(ref this.problems);
+        this.Problem?.Invoke(message);
+    }
+}
