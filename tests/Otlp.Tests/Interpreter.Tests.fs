@@ -1,0 +1,106 @@
+/// How raw transport results become export outcomes: the core's retry rules applied by the facade.
+module Otlp.Tests.InterpreterTests
+
+open System
+open System.Collections.Generic
+open Expecto
+open Otlp.Core
+open Otlp.Export
+open Otlp.Transport
+
+let private config (environment: (string * string) list) signal =
+    let env = Dictionary<string, string>(dict environment) :> IReadOnlyDictionary<string, string>
+    (Config.resolve env ConfigOverrides.Empty signal).Value.Exporter
+
+let private now = DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero)
+
+let private http status = TransportResult.Response(status, false, ReadOnlyMemory.Empty)
+
+let private grpc status = TransportResult.Response(status, true, ReadOnlyMemory.Empty)
+
+let private interpret result = ExportInterpreter.Interpret(result, config [] Signal.Traces, now)
+
+[<Tests>]
+let tests =
+    testList "Interpreter" [
+        test "HTTP 200 with an empty body is a success" {
+            Expect.equal (interpret (http 200)).Outcome Batching.ExportOutcome.Succeeded "outcome"
+        }
+
+        test "HTTP 503 with Retry-After in seconds is retryable after that delay" {
+            let attempt = interpret (TransportResult(Kind = TransportResultKind.Response, StatusCode = 503, RetryAfter = "7"))
+            Expect.equal attempt.Outcome (Batching.ExportOutcome.RetryableFailure(Some 7000L)) "outcome"
+        }
+
+        test "HTTP 429 with Retry-After as a date is retryable until that date" {
+            let attempt = interpret (TransportResult(Kind = TransportResultKind.Response, StatusCode = 429, RetryAfter = "Sat, 28 Nov 2026 12:00:30 GMT"))
+            Expect.equal attempt.Outcome (Batching.ExportOutcome.RetryableFailure(Some 30000L)) "outcome"
+        }
+
+        test "HTTP 400 is a permanent failure" {
+            Expect.equal (interpret (http 400)).Outcome Batching.ExportOutcome.PermanentFailure "outcome"
+        }
+
+        test "HTTP 404 names the URL, the rule that produced it, and the option to use instead" {
+            let exporter = config [ "OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/v1/traces" ] Signal.Traces
+            let attempt = ExportInterpreter.Interpret(http 404, exporter, now)
+            let problem = attempt.Problem
+            Expect.stringContains problem "http://collector:4318/v1/traces/v1/traces" "the URL used"
+            Expect.stringContains problem "OTEL_EXPORTER_OTLP_ENDPOINT" "the rule"
+            Expect.stringContains problem "signal endpoint" "the advice"
+        }
+
+        test "gRPC UNAVAILABLE is retryable and INVALID_ARGUMENT is permanent" {
+            Expect.equal (interpret (grpc 14)).Outcome (Batching.ExportOutcome.RetryableFailure None) "unavailable"
+            Expect.equal (interpret (grpc 3)).Outcome Batching.ExportOutcome.PermanentFailure "invalid argument"
+        }
+
+        test "gRPC RESOURCE_EXHAUSTED is retryable only with RetryInfo, after its delay" {
+            // google.rpc.Status { code = 8; details = [ Any { type_url = RetryInfo; value = { retry_delay { seconds = 2 } } } ] }
+            let retryInfo = [| 0x0Auy; 0x02uy; 0x08uy; 0x02uy |]
+            let typeUrl = Text.Encoding.ASCII.GetBytes "type.googleapis.com/google.rpc.RetryInfo"
+            let any = Array.concat [ [| 0x0Auy; byte typeUrl.Length |]; typeUrl; [| 0x12uy; byte retryInfo.Length |]; retryInfo ]
+            let status = Array.concat [ [| 0x08uy; 0x08uy; 0x1Auy; byte any.Length |]; any ]
+            Expect.equal (interpret (grpc 8)).Outcome Batching.ExportOutcome.PermanentFailure "without RetryInfo"
+            let withInfo = interpret (TransportResult(Kind = TransportResultKind.Response, StatusCode = 8, IsGrpc = true, GrpcStatusDetails = status))
+            Expect.equal withInfo.Outcome (Batching.ExportOutcome.RetryableFailure(Some 2000L)) "with RetryInfo"
+        }
+
+        test "a connection failure is retryable and says which endpoint could not be reached" {
+            let attempt = interpret (TransportResult.Failed(TransportResultKind.ConnectionFailed, "Connection refused"))
+            Expect.equal attempt.Outcome (Batching.ExportOutcome.RetryableFailure None) "outcome"
+            Expect.stringContains attempt.Problem "http://localhost:4318/v1/traces" "endpoint"
+        }
+
+        test "a response over the size limit is a permanent failure" {
+            let attempt = interpret (TransportResult.Failed(TransportResultKind.ResponseTooLarge, "too large"))
+            Expect.equal attempt.Outcome Batching.ExportOutcome.PermanentFailure "outcome"
+        }
+
+        test "a partial success in a protobuf body reports the rejected count and message" {
+            let body = ProtoEncoder.traceResponseToBytes { PartialSuccess = { Rejected = 3L; ErrorMessage = "bad span" } }
+            let attempt = interpret (TransportResult.Response(200, false, ReadOnlyMemory body))
+            Expect.equal attempt.Outcome (Batching.ExportOutcome.PartiallySucceeded 3) "outcome"
+            Expect.stringContains attempt.Problem "bad span" "message"
+        }
+
+        test "a partial success in a JSON body is read as JSON" {
+            let body = OtlpJson.logsResponseToBytes { PartialSuccess = { Rejected = 2L; ErrorMessage = "too old" } }
+            let result = TransportResult(Kind = TransportResultKind.Response, StatusCode = 200, Body = ReadOnlyMemory body, ContentType = "application/json")
+            let attempt = ExportInterpreter.Interpret(result, config [] Signal.Logs, now)
+            Expect.equal attempt.Outcome (Batching.ExportOutcome.PartiallySucceeded 2) "outcome"
+        }
+
+        test "a warning without rejections is a success that still reports its message" {
+            let body = ProtoEncoder.traceResponseToBytes { PartialSuccess = { Rejected = 0L; ErrorMessage = "deprecated field" } }
+            let attempt = interpret (TransportResult.Response(200, false, ReadOnlyMemory body))
+            Expect.equal attempt.Outcome Batching.ExportOutcome.Succeeded "outcome"
+            Expect.stringContains attempt.Problem "deprecated field" "message"
+        }
+
+        test "an unreadable success body is still a success" {
+            let attempt = interpret (TransportResult.Response(200, false, ReadOnlyMemory [| 0xFFuy; 0xFFuy |]))
+            Expect.equal attempt.Outcome Batching.ExportOutcome.Succeeded "outcome"
+            Expect.isNotNull attempt.Problem "reported"
+        }
+    ]
