@@ -60,6 +60,10 @@ let simulate (settings: Settings) (actions: Action list) =
     let steps = ResizeArray<Record>()
 
     let deliver event =
+        // A machine that keeps arming timers in the past would spin the driver forever.
+        if steps.Count > 100_000 then
+            failwith $"runaway: more than 100000 events, the last one {event}"
+
         let before = d.State
         let after, commands = step settings d.State event
         d.State <- after
@@ -235,6 +239,11 @@ let private law name (check: Trace -> Result<unit, string>) =
 
 let private firstError (results: seq<Result<unit, string>>) =
     results |> Seq.tryPick (function Error e -> Some e | Ok() -> None) |> Option.map Error |> Option.defaultValue (Ok())
+
+let private rest list =
+    match list with
+    | [] -> []
+    | _ :: tail -> tail
 
 let private offeredBy (event: Event<int>) =
     match event with
@@ -480,7 +489,7 @@ let private shutdownRefusesAndEnds (trace: Trace) =
 
         let refusals =
             after
-            |> List.skip 1
+            |> rest
             |> List.map (fun record ->
                 let offered = (offeredBy record.Event).Length
 
@@ -500,7 +509,7 @@ let private shutdownRefusesAndEnds (trace: Trace) =
         let quiet =
             trace.Steps
             |> List.skipWhile (fun r -> not (isStopped r.After))
-            |> List.skip 1
+            |> rest
             |> List.map (fun record ->
                 let busy =
                     record.Commands
