@@ -216,14 +216,24 @@ let private actionGen =
               outcomeGen
               (Gen.choose (0, 150))
               (Gen.choose (0, 999))
-          3, Gen.choose (0, 400) |> Gen.map Flush
-          1, Gen.choose (0, 600) |> Gen.map ShutdownNow ]
+          3, Gen.choose (0, 400) |> Gen.map Flush ]
 
+// Shutdown ends the interesting part of a trace, so most traces get one, in their second half, and a few
+// get a second one.
 let private scenarios =
     gen {
         let! settings = settingsGen
-        let! length = Gen.choose (100, 300)
+        let! length = Gen.choose (150, 350)
         let! actions = Gen.listOfLength length actionGen
+        let! shutdowns = Gen.frequency [ 3, Gen.constant 0; 6, Gen.constant 1; 1, Gen.constant 2 ]
+        let! positions = Gen.listOfLength shutdowns (Gen.choose (length / 2, length))
+        let! deadlines = Gen.listOfLength shutdowns (Gen.choose (0, 600))
+
+        let actions =
+            List.zip positions deadlines
+            |> List.sortDescending
+            |> List.fold (fun actions (at, deadline) -> List.insertAt at (ShutdownNow deadline) actions) actions
+
         return settings, actions
     }
 
