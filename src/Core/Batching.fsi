@@ -15,13 +15,15 @@
 ///   │ passed, or a flush / shutdown waits     │
 ///   └────────────────────┬────────────────────┘
 ///                        v
-///   StartExport(id, items, attempt 1, deadline = now + ExportTimeoutMs)  <───────────────────────┐
-///                        │                                                                        │
-///   ExportCompleted(id, Succeeded)           ──> exported                                         │
-///   ExportCompleted(id, PartiallySucceeded)  ──> exported, rejected ones ReportDropped            │
-///   ExportCompleted(id, PermanentFailure)    ──> ReportDropped PermanentFailure                   │
-///   ExportCompleted(id, RetryableFailure)    ──Retry.decide──> ArmTimer, TimerFired ──> StartExport(id, same
-///                                                         └──> ReportDropped RetriesExhausted | DeadlineExceeded
+///   StartExport(id, items, attempt 1, deadline = now + ExportTimeoutMs)
+///                        │
+///   ExportCompleted(id, Succeeded)           ──> exported
+///   ExportCompleted(id, PartiallySucceeded)  ──> exported; the rejected ones ReportDropped RejectedByServer
+///   ExportCompleted(id, PermanentFailure)    ──> ReportDropped PermanentFailure
+///   ExportCompleted(id, RetryableFailure)    ──Retry.decide──┬──> ArmTimer (now + delay), then on TimerFired:
+///                                                            │      StartExport(id, same items, attempt + 1,
+///                                                            │                  same deadline)
+///                                                            └──> ReportDropped RetriesExhausted | DeadlineExceeded
 ///
 ///   Phases:  Running ──Shutdown──> ShuttingDown ──everything exported or dropped──> Stopped
 ///                                       └──── deadline: the rest is dropped (DeadlineExceeded) ──┘
