@@ -80,6 +80,12 @@ public sealed class OtlpExporterOptions
     public int? MaxExportBatchSize { get; set; }
 
     /// <summary>
+    /// The largest request sent, in bytes, before and after compression; default 64 MiB. Larger requests are
+    /// split; an item larger on its own is dropped and counted.
+    /// </summary>
+    public int? MaxRequestBytes { get; set; }
+
+    /// <summary>
     /// The environment variables to read instead of the process's (for tests and hosts that keep configuration
     /// elsewhere); null reads the process environment.
     /// </summary>

@@ -1,3 +1,4 @@
+using Microsoft.FSharp.Core;
 using Otlp.Core;
 
 namespace Otlp;
@@ -12,6 +13,12 @@ public sealed class OtlpTraceExporter : OtlpSignalExporter<ExportTraceServiceReq
 
     private protected override byte[] Encode(ExportTraceServiceRequest request, bool json) =>
         json ? OtlpJson.TraceRequestToBytes(request) : ProtoEncoder.TraceRequestToBytes(request);
+
+    private protected override (IReadOnlyList<ExportTraceServiceRequest> Parts, int TooLarge) Split(ExportTraceServiceRequest request, Func<ExportTraceServiceRequest, bool> fits)
+    {
+        var (parts, tooLarge) = Otlp.Core.Split.traceRequest(FuncConvert.FromFunc(fits), request);
+        return (parts.ToList(), tooLarge);
+    }
 
     private protected override int CountItems(ExportTraceServiceRequest request) =>
         request.ResourceSpans.Sum(r => r.ScopeSpans.Sum(s => s.Spans.Length));
@@ -30,6 +37,12 @@ public sealed class OtlpLogExporter : OtlpSignalExporter<ExportLogsServiceReques
 
     private protected override byte[] Encode(ExportLogsServiceRequest request, bool json) =>
         json ? OtlpJson.LogsRequestToBytes(request) : ProtoEncoder.LogsRequestToBytes(request);
+
+    private protected override (IReadOnlyList<ExportLogsServiceRequest> Parts, int TooLarge) Split(ExportLogsServiceRequest request, Func<ExportLogsServiceRequest, bool> fits)
+    {
+        var (parts, tooLarge) = Otlp.Core.Split.logsRequest(FuncConvert.FromFunc(fits), request);
+        return (parts.ToList(), tooLarge);
+    }
 
     private protected override int CountItems(ExportLogsServiceRequest request) =>
         request.ResourceLogs.Sum(r => r.ScopeLogs.Sum(s => s.LogRecords.Length));
@@ -52,6 +65,12 @@ public sealed class OtlpMetricExporter : OtlpSignalExporter<ExportMetricsService
 
     private protected override byte[] Encode(ExportMetricsServiceRequest request, bool json) =>
         json ? OtlpJson.MetricsRequestToBytes(request) : ProtoEncoder.MetricsRequestToBytes(request);
+
+    private protected override (IReadOnlyList<ExportMetricsServiceRequest> Parts, int TooLarge) Split(ExportMetricsServiceRequest request, Func<ExportMetricsServiceRequest, bool> fits)
+    {
+        var (parts, tooLarge) = Otlp.Core.Split.metricsRequest(FuncConvert.FromFunc(fits), request);
+        return (parts.ToList(), tooLarge);
+    }
 
     private protected override int CountItems(ExportMetricsServiceRequest request) =>
         request.ResourceMetrics.Sum(r => r.ScopeMetrics.Sum(s => s.Metrics.Sum(CountPoints)));

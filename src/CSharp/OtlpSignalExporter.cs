@@ -30,6 +30,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
         this.warnings = resolved.Diagnostics.Select(d => d.Message).ToList();
         this.time = options.TimeProvider ?? TimeProvider.System;
         this.Statistics = new ExportStatistics();
+        this.MaxRequestBytes = Math.Max(1024, options.MaxRequestBytes ?? 64 * 1024 * 1024);
         this.transport = TransportFactory.Create(resolved.Value.Exporter, options, this.warnings.Add);
         this.Resource = new Resource(resolved.Value.Resource, 0u, []);
         this.processor = new Lazy<BatchExportProcessor<ScopedItem<TItem>>>(this.CreateProcessor);
@@ -54,14 +55,76 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
     internal Config Configuration { get; }
 
     /// <summary>
-    /// Sends <paramref name="request"/> now, retrying retryable failures until the exporter timeout. Never throws
-    /// for network or server problems.
+    /// The largest request sent, before and after compression (the usual receiver limit). Larger requests are
+    /// split; an item that alone exceeds it is dropped and counted.
+    /// </summary>
+    public int MaxRequestBytes { get; }
+
+    /// <summary>
+    /// Sends <paramref name="request"/> now, retrying retryable failures until the exporter timeout. A request
+    /// over <see cref="MaxRequestBytes"/> is sent as several smaller ones. Never throws for network or server
+    /// problems.
     /// </summary>
     public async Task<OtlpExportResult> ExportAsync(TRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var items = this.CountItems(request);
-        var payload = this.Encode(request, this.Configuration.Exporter.Protocol.IsHttpJson);
+        var (parts, tooLarge) = this.Prepare(request);
+        var rejected = (long)tooLarge;
+        var attempts = 0;
+        var messages = new List<string>();
+        var failed = false;
+        foreach (var (part, payload) in parts)
+        {
+            var result = await this.SendWithRetriesAsync(payload, this.CountItems(part), cancellationToken).ConfigureAwait(false);
+            attempts += result.Attempts;
+            rejected += result.Rejected;
+            failed |= result.Status == OtlpExportStatus.Failure;
+            if (result.Message is not null)
+            {
+                messages.Add(result.Message);
+            }
+        }
+
+        if (tooLarge > 0)
+        {
+            messages.Add($"{tooLarge} item(s) were larger than {this.MaxRequestBytes} bytes alone and were dropped.");
+        }
+
+        var status = failed ? OtlpExportStatus.Failure
+            : rejected > 0 || messages.Count > 0 ? OtlpExportStatus.PartialSuccess
+            : OtlpExportStatus.Success;
+        return new OtlpExportResult(status, rejected, messages.Count == 0 ? null : string.Join(" ", messages), attempts);
+    }
+
+    /// <summary>Encodes a request, split into parts that fit when it is too large; counts items too large to send.</summary>
+    private (List<(TRequest Part, byte[] Payload)> Parts, int TooLarge) Prepare(TRequest request)
+    {
+        var json = this.Configuration.Exporter.Protocol.IsHttpJson;
+        var payload = this.Encode(request, json);
+        var limit = this.PayloadLimit;
+        if (payload.Length <= limit)
+        {
+            return ([(request, payload)], 0);
+        }
+
+        var (parts, tooLarge) = this.Split(request, part => this.Encode(part, json).Length <= limit);
+        if (tooLarge > 0)
+        {
+            this.Statistics.CountDroppedTooLarge(tooLarge);
+        }
+
+        return (parts.Select(part => (part, this.Encode(part, json))).ToList(), tooLarge);
+    }
+
+    /// <summary>
+    /// The largest encoded request before compression. With compression a margin is kept so the compressed body
+    /// (gzip and zstd grow incompressible data by well under 0.1%) also stays within <see cref="MaxRequestBytes"/>.
+    /// </summary>
+    private int PayloadLimit =>
+        this.Configuration.Exporter.Compression.IsNone ? this.MaxRequestBytes : this.MaxRequestBytes - (this.MaxRequestBytes / 512) - 1024;
+
+    private async Task<OtlpExportResult> SendWithRetriesAsync(byte[] payload, int items, CancellationToken cancellationToken)
+    {
         var timeout = this.Configuration.Exporter.Timeout;
         var now = this.NowMs();
         var deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : now + (long)timeout.TotalMilliseconds;
@@ -85,6 +148,11 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
             {
                 var rejected = interpreted.PartialSuccess?.Rejected ?? 0;
                 this.Statistics.CountExported((int)Math.Max(0, items - rejected));
+                if (rejected > 0)
+                {
+                    this.Statistics.CountDropped(Batching.DropReason.RejectedByServer, (int)Math.Min(rejected, items));
+                }
+
                 return interpreted.PartialSuccess is { } partial
                     ? new OtlpExportResult(OtlpExportStatus.PartialSuccess, partial.Rejected, partial.ErrorMessage, attempt)
                     : new OtlpExportResult(OtlpExportStatus.Success, 0, null, attempt);
@@ -102,7 +170,13 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
                 }
             }
 
-            var reason = decision is Retry.Decision.GiveUp giveUp ? GiveUpText(giveUp.Item) : "cancelled";
+            var giveUp = decision as Retry.Decision.GiveUp;
+            var reason = giveUp is null ? "cancelled" : GiveUpText(giveUp.Item);
+            this.Statistics.CountDropped(
+                giveUp is null || giveUp.Item.IsDeadlineExceeded ? Batching.DropReason.DeadlineExceeded
+                : giveUp.Item.IsAttemptsExhausted ? Batching.DropReason.RetriesExhausted
+                : Batching.DropReason.PermanentFailure,
+                items);
             return new OtlpExportResult(OtlpExportStatus.Failure, items, $"{interpreted.Problem} (gave up: {reason})", attempt);
         }
     }
@@ -151,6 +225,9 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
     /// <summary>The items of a request (spans, data points, log records).</summary>
     private protected abstract int CountItems(TRequest request);
 
+    /// <summary>The core's split of a request into parts that <paramref name="fits"/>, and the items too large alone.</summary>
+    private protected abstract (IReadOnlyList<TRequest> Parts, int TooLarge) Split(TRequest request, Func<TRequest, bool> fits);
+
     /// <summary>One request holding <paramref name="items"/> under <paramref name="resource"/>, grouped by scope in order of first appearance.</summary>
     private protected abstract TRequest Group(Resource resource, IReadOnlyList<(InstrumentationScope Scope, TItem[] Items)> groups);
 
@@ -179,16 +256,33 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
 
     private async Task<Batching.ExportOutcome> ExportBatchAttemptAsync(ScopedItem<TItem>[] items, int attempt, CancellationToken cancellationToken)
     {
-        var request = this.Group(this.Resource, GroupByScope(items));
-        var payload = this.Encode(request, this.Configuration.Exporter.Protocol.IsHttpJson);
-        var result = await this.transport.SendAsync(payload, cancellationToken).ConfigureAwait(false);
-        var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow());
-        if (interpreted.Problem is not null)
+        // A batch too large for one request goes as several; a failure of any part makes the batch fail (its
+        // retry may send the parts that succeeded again: duplicates are preferred to loss).
+        var (parts, tooLarge) = this.Prepare(this.Group(this.Resource, GroupByScope(items)));
+        var rejected = tooLarge;
+        foreach (var (_, payload) in parts)
         {
-            this.Statistics.ReportProblem(attempt > 1 ? $"{interpreted.Problem} (attempt {attempt})" : interpreted.Problem);
+            var result = await this.transport.SendAsync(payload, cancellationToken).ConfigureAwait(false);
+            var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow());
+            if (interpreted.Problem is not null)
+            {
+                this.Statistics.ReportProblem(attempt > 1 ? $"{interpreted.Problem} (attempt {attempt})" : interpreted.Problem);
+            }
+
+            if (interpreted.Outcome is Batching.ExportOutcome.PartiallySucceeded partial)
+            {
+                rejected += partial.rejected;
+            }
+            else if (!interpreted.Outcome.IsSucceeded)
+            {
+                return interpreted.Outcome;
+            }
         }
 
-        return interpreted.Outcome;
+        // Items dropped for size were already counted; the machine counts the server's rejections.
+        return rejected - tooLarge > 0
+            ? Batching.ExportOutcome.NewPartiallySucceeded(rejected - tooLarge)
+            : Batching.ExportOutcome.Succeeded;
     }
 
     private static List<(InstrumentationScope Scope, TItem[] Items)> GroupByScope(ScopedItem<TItem>[] items)

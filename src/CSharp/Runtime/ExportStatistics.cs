@@ -14,6 +14,7 @@ public sealed class ExportStatistics
     private long droppedRetriesExhausted;
     private long droppedDeadlineExceeded;
     private long rejectedByServer;
+    private long droppedTooLarge;
     private long problems;
 
     /// <summary>Raised for every problem (failed export, server warning); messages never contain header values.</summary>
@@ -40,10 +41,13 @@ public sealed class ExportStatistics
     /// <summary>Items the server rejected in a partial success.</summary>
     public long RejectedByServer => Interlocked.Read(ref this.rejectedByServer);
 
+    /// <summary>Items larger than the request size limit on their own.</summary>
+    public long DroppedTooLarge => Interlocked.Read(ref this.droppedTooLarge);
+
     /// <summary>Every item dropped for any reason, server rejections included.</summary>
     public long Dropped =>
         this.DroppedQueueFull + this.DroppedShutDown + this.DroppedPermanentFailure + this.DroppedRetriesExhausted
-        + this.DroppedDeadlineExceeded + this.RejectedByServer;
+        + this.DroppedDeadlineExceeded + this.RejectedByServer + this.DroppedTooLarge;
 
     /// <summary>Problems reported so far.</summary>
     public long Problems => Interlocked.Read(ref this.problems);
@@ -77,6 +81,8 @@ public sealed class ExportStatistics
             Interlocked.Add(ref this.rejectedByServer, count);
         }
     }
+
+    internal void CountDroppedTooLarge(int count) => Interlocked.Add(ref this.droppedTooLarge, count);
 
     internal void ReportProblem(string message)
     {
