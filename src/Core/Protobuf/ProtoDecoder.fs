@@ -1,0 +1,1015 @@
+[<RequireQualifiedAccess>]
+module Otlp.Core.ProtoDecoder
+
+// One reading function per OTLP message, each looping over the fields of its message until the reader's
+// limit (the end of the message). Protobuf's merge rules, kept here:
+// - a scalar field seen twice: the last value wins;
+// - a member of a oneof: the last member seen wins (AnyValue's value, Metric's data, the value of number
+//   points and exemplars), except that a message member seen again while it is the current member is merged;
+// - a singular message field seen twice (Span.status, a ScopeSpans' scope, ...): merged, that is the later
+//   occurrence is read on top of the earlier one, so its scalars win and its repeated fields are appended.
+//   Hence the functions of singular messages take a `seed`: the value read so far, or the empty value.
+// Repeated fields gather into a ResizeArray, created on the first item (from the seed's items when merging),
+// and become an array at the end of their message.
+
+open System
+open Otlp.Core.Protobuf
+
+type private R = ProtoReader
+
+let inline private field (tag: int) = tag >>> 3
+
+/// Reads the embedded message that `tag` starts with `read`.
+let inline private message (r: R) (tag: int) (name: string) ([<InlineIfLambda>] read: R -> 'T) : 'T =
+    let outer = r.Enter(tag, name)
+    let value = read r
+    r.Leave outer
+    value
+
+let private ensure (acc: ResizeArray<'T>) (seed: 'T array) =
+    if isNull acc then ResizeArray<'T>(seed) else acc
+
+let private add (acc: ResizeArray<'T>) (seed: 'T array) (item: 'T) =
+    let acc = ensure acc seed
+    acc.Add item
+    acc
+
+let private finish (acc: ResizeArray<'T>) (seed: 'T array) =
+    if isNull acc then seed else acc.ToArray()
+
+// ---------------------------------------------------------------------------------------------------------
+// common/v1 and resource/v1
+
+// AnyValue is the one recursive message of OTLP. `depth` counts the AnyValues on the path from the attribute
+// (or log body) down to the one being read, and is bounded so that hostile nesting fails instead of
+// exhausting the stack.
+let rec private readAnyValue (r: R) (depth: int) (seed: AnyValue) : AnyValue =
+    if depth > R.MaxDepth then
+        r.Fail $"nesting deeper than {R.MaxDepth} levels of AnyValue"
+
+    let mutable value = seed
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.AnyValue_String_Value -> value <- AnyValue.String(r.String(tag, "AnyValue.string_value"))
+        | Fields.AnyValue_Bool_Value -> value <- AnyValue.Bool(r.Bool(tag, "AnyValue.bool_value"))
+        | Fields.AnyValue_Int_Value -> value <- AnyValue.Int(r.Int64(tag, "AnyValue.int_value"))
+        | Fields.AnyValue_Double_Value -> value <- AnyValue.Double(r.Double(tag, "AnyValue.double_value"))
+        | Fields.AnyValue_Array_Value ->
+            let items =
+                match value with
+                | AnyValue.Array items -> items
+                | _ -> Array.Empty()
+
+            let outer = r.Enter(tag, "AnyValue.array_value")
+            value <- AnyValue.Array(readArrayValue r depth items)
+            r.Leave outer
+        | Fields.AnyValue_Kvlist_Value ->
+            let items =
+                match value with
+                | AnyValue.KvList items -> items
+                | _ -> Array.Empty()
+
+            let outer = r.Enter(tag, "AnyValue.kvlist_value")
+            value <- AnyValue.KvList(readKeyValueList r depth items)
+            r.Leave outer
+        | Fields.AnyValue_Bytes_Value -> value <- AnyValue.Bytes(r.Bytes(tag, "AnyValue.bytes_value"))
+        | _ -> r.Skip tag
+
+    value
+
+and private readArrayValue (r: R) (depth: int) (seed: AnyValue array) : AnyValue array =
+    let mutable values = null
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.ArrayValue_Values ->
+            let outer = r.Enter(tag, "ArrayValue.values")
+            values <- add values seed (readAnyValue r (depth + 1) AnyValue.Empty)
+            r.Leave outer
+        | _ -> r.Skip tag
+
+    finish values seed
+
+and private readKeyValueList (r: R) (depth: int) (seed: KeyValue array) : KeyValue array =
+    let mutable values = null
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.KeyValueList_Values ->
+            let outer = r.Enter(tag, "KeyValueList.values")
+            values <- add values seed (readKeyValue r (depth + 1))
+            r.Leave outer
+        | _ -> r.Skip tag
+
+    finish values seed
+
+and private readKeyValue (r: R) (depth: int) : KeyValue =
+    let mutable key = ""
+    let mutable value = AnyValue.Empty
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.KeyValue_Key -> key <- r.String(tag, "KeyValue.key")
+        | Fields.KeyValue_Value ->
+            let outer = r.Enter(tag, "KeyValue.value")
+            value <- readAnyValue r depth value
+            r.Leave outer
+        | _ -> r.Skip tag
+
+    { Key = key; Value = value }
+
+/// One attribute of a list of attributes (the top level of AnyValue nesting).
+let private readAttribute (r: R) (tag: int) (name: string) =
+    message r tag name (fun r -> readKeyValue r 1)
+
+let private readScope (r: R) (seed: InstrumentationScope) : InstrumentationScope =
+    let mutable name = seed.Name
+    let mutable version = seed.Version
+    let mutable attributes = null
+    let mutable dropped = seed.DroppedAttributesCount
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.InstrumentationScope_Name -> name <- r.String(tag, "InstrumentationScope.name")
+        | Fields.InstrumentationScope_Version -> version <- r.String(tag, "InstrumentationScope.version")
+        | Fields.InstrumentationScope_Attributes ->
+            attributes <- add attributes seed.Attributes (readAttribute r tag "InstrumentationScope.attributes")
+        | Fields.InstrumentationScope_Dropped_Attributes_Count ->
+            dropped <- r.UInt32(tag, "InstrumentationScope.dropped_attributes_count")
+        | _ -> r.Skip tag
+
+    { Name = name
+      Version = version
+      Attributes = finish attributes seed.Attributes
+      DroppedAttributesCount = dropped }
+
+let private readEntityRef (r: R) : EntityRef =
+    let mutable schemaUrl = ""
+    let mutable entityType = ""
+    let mutable idKeys = null
+    let mutable descriptionKeys = null
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.EntityRef_Schema_Url -> schemaUrl <- r.String(tag, "EntityRef.schema_url")
+        | Fields.EntityRef_Type -> entityType <- r.String(tag, "EntityRef.type")
+        | Fields.EntityRef_Id_Keys -> idKeys <- add idKeys (Array.Empty()) (r.String(tag, "EntityRef.id_keys"))
+        | Fields.EntityRef_Description_Keys ->
+            descriptionKeys <- add descriptionKeys (Array.Empty()) (r.String(tag, "EntityRef.description_keys"))
+        | _ -> r.Skip tag
+
+    { SchemaUrl = schemaUrl
+      Type = entityType
+      IdKeys = finish idKeys (Array.Empty())
+      DescriptionKeys = finish descriptionKeys (Array.Empty()) }
+
+let private readResource (r: R) (seed: Resource) : Resource =
+    let mutable attributes = null
+    let mutable dropped = seed.DroppedAttributesCount
+    let mutable entityRefs = null
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.Resource_Attributes ->
+            attributes <- add attributes seed.Attributes (readAttribute r tag "Resource.attributes")
+        | Fields.Resource_Dropped_Attributes_Count -> dropped <- r.UInt32(tag, "Resource.dropped_attributes_count")
+        | Fields.Resource_Entity_Refs ->
+            entityRefs <- add entityRefs seed.EntityRefs (message r tag "Resource.entity_refs" readEntityRef)
+        | _ -> r.Skip tag
+
+    { Attributes = finish attributes seed.Attributes
+      DroppedAttributesCount = dropped
+      EntityRefs = finish entityRefs seed.EntityRefs }
+
+// ---------------------------------------------------------------------------------------------------------
+// trace/v1
+
+let private readStatus (r: R) (seed: Status) : Status =
+    let mutable statusMessage = seed.Message
+    let mutable code = seed.Code
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.Status_Message -> statusMessage <- r.String(tag, "Status.message")
+        | Fields.Status_Code -> code <- enum<StatusCode> (r.Int32(tag, "Status.code"))
+        | _ -> r.Skip tag
+
+    { Message = statusMessage; Code = code }
+
+let private readEvent (r: R) : SpanEvent =
+    let mutable time = 0UL
+    let mutable name = ""
+    let mutable attributes = null
+    let mutable dropped = 0u
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.Event_Time_Unix_Nano -> time <- r.Fixed64(tag, "Span.Event.time_unix_nano")
+        | Fields.Event_Name -> name <- r.String(tag, "Span.Event.name")
+        | Fields.Event_Attributes ->
+            attributes <- add attributes (Array.Empty()) (readAttribute r tag "Span.Event.attributes")
+        | Fields.Event_Dropped_Attributes_Count -> dropped <- r.UInt32(tag, "Span.Event.dropped_attributes_count")
+        | _ -> r.Skip tag
+
+    { TimeUnixNano = time
+      Name = name
+      Attributes = finish attributes (Array.Empty())
+      DroppedAttributesCount = dropped }
+
+let private readLink (r: R) : SpanLink =
+    let mutable traceId = TraceId.Empty
+    let mutable spanId = SpanId.Empty
+    let mutable traceState = ""
+    let mutable attributes = null
+    let mutable dropped = 0u
+    let mutable flags = 0u
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.Link_Trace_Id -> traceId <- r.TraceId(tag, "Span.Link.trace_id")
+        | Fields.Link_Span_Id -> spanId <- r.SpanId(tag, "Span.Link.span_id")
+        | Fields.Link_Trace_State -> traceState <- r.String(tag, "Span.Link.trace_state")
+        | Fields.Link_Attributes ->
+            attributes <- add attributes (Array.Empty()) (readAttribute r tag "Span.Link.attributes")
+        | Fields.Link_Dropped_Attributes_Count -> dropped <- r.UInt32(tag, "Span.Link.dropped_attributes_count")
+        | Fields.Link_Flags -> flags <- r.Fixed32(tag, "Span.Link.flags")
+        | _ -> r.Skip tag
+
+    { TraceId = traceId
+      SpanId = spanId
+      TraceState = traceState
+      Attributes = finish attributes (Array.Empty())
+      DroppedAttributesCount = dropped
+      Flags = flags }
+
+let private readSpan (r: R) : Span =
+    let mutable traceId = TraceId.Empty
+    let mutable spanId = SpanId.Empty
+    let mutable traceState = ""
+    let mutable parentSpanId = SpanId.Empty
+    let mutable flags = 0u
+    let mutable name = ""
+    let mutable kind = SpanKind.Unspecified
+    let mutable startTime = 0UL
+    let mutable endTime = 0UL
+    let mutable attributes = null
+    let mutable droppedAttributes = 0u
+    let mutable events = null
+    let mutable droppedEvents = 0u
+    let mutable links = null
+    let mutable droppedLinks = 0u
+    let mutable status = Status.Empty
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.Span_Trace_Id -> traceId <- r.TraceId(tag, "Span.trace_id")
+        | Fields.Span_Span_Id -> spanId <- r.SpanId(tag, "Span.span_id")
+        | Fields.Span_Trace_State -> traceState <- r.String(tag, "Span.trace_state")
+        | Fields.Span_Parent_Span_Id -> parentSpanId <- r.SpanId(tag, "Span.parent_span_id")
+        | Fields.Span_Name -> name <- r.String(tag, "Span.name")
+        | Fields.Span_Kind -> kind <- enum<SpanKind> (r.Int32(tag, "Span.kind"))
+        | Fields.Span_Start_Time_Unix_Nano -> startTime <- r.Fixed64(tag, "Span.start_time_unix_nano")
+        | Fields.Span_End_Time_Unix_Nano -> endTime <- r.Fixed64(tag, "Span.end_time_unix_nano")
+        | Fields.Span_Attributes -> attributes <- add attributes (Array.Empty()) (readAttribute r tag "Span.attributes")
+        | Fields.Span_Dropped_Attributes_Count -> droppedAttributes <- r.UInt32(tag, "Span.dropped_attributes_count")
+        | Fields.Span_Events -> events <- add events (Array.Empty()) (message r tag "Span.events" readEvent)
+        | Fields.Span_Dropped_Events_Count -> droppedEvents <- r.UInt32(tag, "Span.dropped_events_count")
+        | Fields.Span_Links -> links <- add links (Array.Empty()) (message r tag "Span.links" readLink)
+        | Fields.Span_Dropped_Links_Count -> droppedLinks <- r.UInt32(tag, "Span.dropped_links_count")
+        | Fields.Span_Status ->
+            let seed = status
+            status <- message r tag "Span.status" (fun r -> readStatus r seed)
+        | Fields.Span_Flags -> flags <- r.Fixed32(tag, "Span.flags")
+        | _ -> r.Skip tag
+
+    { TraceId = traceId
+      SpanId = spanId
+      TraceState = traceState
+      ParentSpanId = parentSpanId
+      Flags = flags
+      Name = name
+      Kind = kind
+      StartTimeUnixNano = startTime
+      EndTimeUnixNano = endTime
+      Attributes = finish attributes (Array.Empty())
+      DroppedAttributesCount = droppedAttributes
+      Events = finish events (Array.Empty())
+      DroppedEventsCount = droppedEvents
+      Links = finish links (Array.Empty())
+      DroppedLinksCount = droppedLinks
+      Status = status }
+
+let private readScopeSpans (r: R) : ScopeSpans =
+    let mutable scope = InstrumentationScope.Empty
+    let mutable spans = null
+    let mutable schemaUrl = ""
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.ScopeSpans_Scope ->
+            let seed = scope
+            scope <- message r tag "ScopeSpans.scope" (fun r -> readScope r seed)
+        | Fields.ScopeSpans_Spans -> spans <- add spans (Array.Empty()) (message r tag "ScopeSpans.spans" readSpan)
+        | Fields.ScopeSpans_Schema_Url -> schemaUrl <- r.String(tag, "ScopeSpans.schema_url")
+        | _ -> r.Skip tag
+
+    { Scope = scope
+      Spans = finish spans (Array.Empty())
+      SchemaUrl = schemaUrl }
+
+let private readResourceSpans (r: R) : ResourceSpans =
+    let mutable resource = Resource.Empty
+    let mutable scopeSpans = null
+    let mutable schemaUrl = ""
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.ResourceSpans_Resource ->
+            let seed = resource
+            resource <- message r tag "ResourceSpans.resource" (fun r -> readResource r seed)
+        | Fields.ResourceSpans_Scope_Spans ->
+            scopeSpans <- add scopeSpans (Array.Empty()) (message r tag "ResourceSpans.scope_spans" readScopeSpans)
+        | Fields.ResourceSpans_Schema_Url -> schemaUrl <- r.String(tag, "ResourceSpans.schema_url")
+        | _ -> r.Skip tag
+
+    { Resource = resource
+      ScopeSpans = finish scopeSpans (Array.Empty())
+      SchemaUrl = schemaUrl }
+
+let private readTraceRequest (r: R) : ExportTraceServiceRequest =
+    let mutable resourceSpans = null
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.ExportTraceServiceRequest_Resource_Spans ->
+            resourceSpans <-
+                add
+                    resourceSpans
+                    (Array.Empty())
+                    (message r tag "ExportTraceServiceRequest.resource_spans" readResourceSpans)
+        | _ -> r.Skip tag
+
+    { ResourceSpans = finish resourceSpans (Array.Empty()) }
+
+// ---------------------------------------------------------------------------------------------------------
+// metrics/v1
+
+let private readExemplar (r: R) : Exemplar =
+    let mutable attributes = null
+    let mutable time = 0UL
+    let mutable value = NoValue
+    let mutable spanId = SpanId.Empty
+    let mutable traceId = TraceId.Empty
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.Exemplar_Filtered_Attributes ->
+            attributes <- add attributes (Array.Empty()) (readAttribute r tag "Exemplar.filtered_attributes")
+        | Fields.Exemplar_Time_Unix_Nano -> time <- r.Fixed64(tag, "Exemplar.time_unix_nano")
+        | Fields.Exemplar_As_Double -> value <- AsDouble(r.Double(tag, "Exemplar.as_double"))
+        | Fields.Exemplar_As_Int -> value <- AsInt(r.SFixed64(tag, "Exemplar.as_int"))
+        | Fields.Exemplar_Span_Id -> spanId <- r.SpanId(tag, "Exemplar.span_id")
+        | Fields.Exemplar_Trace_Id -> traceId <- r.TraceId(tag, "Exemplar.trace_id")
+        | _ -> r.Skip tag
+
+    { FilteredAttributes = finish attributes (Array.Empty())
+      TimeUnixNano = time
+      Value = value
+      SpanId = spanId
+      TraceId = traceId }
+
+let private readNumberPoint (r: R) : NumberDataPoint =
+    let mutable attributes = null
+    let mutable startTime = 0UL
+    let mutable time = 0UL
+    let mutable value = NoValue
+    let mutable exemplars = null
+    let mutable flags = 0u
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.NumberDataPoint_Attributes ->
+            attributes <- add attributes (Array.Empty()) (readAttribute r tag "NumberDataPoint.attributes")
+        | Fields.NumberDataPoint_Start_Time_Unix_Nano ->
+            startTime <- r.Fixed64(tag, "NumberDataPoint.start_time_unix_nano")
+        | Fields.NumberDataPoint_Time_Unix_Nano -> time <- r.Fixed64(tag, "NumberDataPoint.time_unix_nano")
+        | Fields.NumberDataPoint_As_Double -> value <- AsDouble(r.Double(tag, "NumberDataPoint.as_double"))
+        | Fields.NumberDataPoint_As_Int -> value <- AsInt(r.SFixed64(tag, "NumberDataPoint.as_int"))
+        | Fields.NumberDataPoint_Exemplars ->
+            exemplars <- add exemplars (Array.Empty()) (message r tag "NumberDataPoint.exemplars" readExemplar)
+        | Fields.NumberDataPoint_Flags -> flags <- r.UInt32(tag, "NumberDataPoint.flags")
+        | _ -> r.Skip tag
+
+    { Attributes = finish attributes (Array.Empty())
+      StartTimeUnixNano = startTime
+      TimeUnixNano = time
+      Value = value
+      Exemplars = finish exemplars (Array.Empty())
+      Flags = flags }
+
+let private readHistogramPoint (r: R) : HistogramDataPoint =
+    let mutable attributes = null
+    let mutable startTime = 0UL
+    let mutable time = 0UL
+    let mutable count = 0UL
+    let mutable sum = ValueNone
+    let mutable bucketCounts = null
+    let mutable explicitBounds = null
+    let mutable exemplars = null
+    let mutable flags = 0u
+    let mutable min = ValueNone
+    let mutable max = ValueNone
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.HistogramDataPoint_Attributes ->
+            attributes <- add attributes (Array.Empty()) (readAttribute r tag "HistogramDataPoint.attributes")
+        | Fields.HistogramDataPoint_Start_Time_Unix_Nano ->
+            startTime <- r.Fixed64(tag, "HistogramDataPoint.start_time_unix_nano")
+        | Fields.HistogramDataPoint_Time_Unix_Nano -> time <- r.Fixed64(tag, "HistogramDataPoint.time_unix_nano")
+        | Fields.HistogramDataPoint_Count -> count <- r.Fixed64(tag, "HistogramDataPoint.count")
+        | Fields.HistogramDataPoint_Sum -> sum <- ValueSome(r.Double(tag, "HistogramDataPoint.sum"))
+        | Fields.HistogramDataPoint_Bucket_Counts ->
+            bucketCounts <- ensure bucketCounts (Array.Empty())
+            r.RepeatedFixed64(tag, "HistogramDataPoint.bucket_counts", bucketCounts)
+        | Fields.HistogramDataPoint_Explicit_Bounds ->
+            explicitBounds <- ensure explicitBounds (Array.Empty())
+            r.RepeatedDouble(tag, "HistogramDataPoint.explicit_bounds", explicitBounds)
+        | Fields.HistogramDataPoint_Exemplars ->
+            exemplars <- add exemplars (Array.Empty()) (message r tag "HistogramDataPoint.exemplars" readExemplar)
+        | Fields.HistogramDataPoint_Flags -> flags <- r.UInt32(tag, "HistogramDataPoint.flags")
+        | Fields.HistogramDataPoint_Min -> min <- ValueSome(r.Double(tag, "HistogramDataPoint.min"))
+        | Fields.HistogramDataPoint_Max -> max <- ValueSome(r.Double(tag, "HistogramDataPoint.max"))
+        | _ -> r.Skip tag
+
+    { Attributes = finish attributes (Array.Empty())
+      StartTimeUnixNano = startTime
+      TimeUnixNano = time
+      Count = count
+      Sum = sum
+      BucketCounts = finish bucketCounts (Array.Empty())
+      ExplicitBounds = finish explicitBounds (Array.Empty())
+      Exemplars = finish exemplars (Array.Empty())
+      Flags = flags
+      Min = min
+      Max = max }
+
+let private readBuckets (r: R) (seed: ExponentialBuckets) : ExponentialBuckets =
+    let mutable offset = seed.Offset
+    let mutable bucketCounts = null
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.Buckets_Offset -> offset <- r.SInt32(tag, "ExponentialHistogramDataPoint.Buckets.offset")
+        | Fields.Buckets_Bucket_Counts ->
+            bucketCounts <- ensure bucketCounts seed.BucketCounts
+            r.RepeatedUInt64(tag, "ExponentialHistogramDataPoint.Buckets.bucket_counts", bucketCounts)
+        | _ -> r.Skip tag
+
+    { Offset = offset
+      BucketCounts = finish bucketCounts seed.BucketCounts }
+
+let private readExponentialPoint (r: R) : ExponentialHistogramDataPoint =
+    let mutable attributes = null
+    let mutable startTime = 0UL
+    let mutable time = 0UL
+    let mutable count = 0UL
+    let mutable sum = ValueNone
+    let mutable scale = 0
+    let mutable zeroCount = 0UL
+    let mutable positive = ExponentialBuckets.Empty
+    let mutable negative = ExponentialBuckets.Empty
+    let mutable flags = 0u
+    let mutable exemplars = null
+    let mutable min = ValueNone
+    let mutable max = ValueNone
+    let mutable zeroThreshold = 0.0
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.ExponentialHistogramDataPoint_Attributes ->
+            attributes <- add attributes (Array.Empty()) (readAttribute r tag "ExponentialHistogramDataPoint.attributes")
+        | Fields.ExponentialHistogramDataPoint_Start_Time_Unix_Nano ->
+            startTime <- r.Fixed64(tag, "ExponentialHistogramDataPoint.start_time_unix_nano")
+        | Fields.ExponentialHistogramDataPoint_Time_Unix_Nano ->
+            time <- r.Fixed64(tag, "ExponentialHistogramDataPoint.time_unix_nano")
+        | Fields.ExponentialHistogramDataPoint_Count -> count <- r.Fixed64(tag, "ExponentialHistogramDataPoint.count")
+        | Fields.ExponentialHistogramDataPoint_Sum -> sum <- ValueSome(r.Double(tag, "ExponentialHistogramDataPoint.sum"))
+        | Fields.ExponentialHistogramDataPoint_Scale -> scale <- r.SInt32(tag, "ExponentialHistogramDataPoint.scale")
+        | Fields.ExponentialHistogramDataPoint_Zero_Count ->
+            zeroCount <- r.Fixed64(tag, "ExponentialHistogramDataPoint.zero_count")
+        | Fields.ExponentialHistogramDataPoint_Positive ->
+            let seed = positive
+            positive <- message r tag "ExponentialHistogramDataPoint.positive" (fun r -> readBuckets r seed)
+        | Fields.ExponentialHistogramDataPoint_Negative ->
+            let seed = negative
+            negative <- message r tag "ExponentialHistogramDataPoint.negative" (fun r -> readBuckets r seed)
+        | Fields.ExponentialHistogramDataPoint_Flags -> flags <- r.UInt32(tag, "ExponentialHistogramDataPoint.flags")
+        | Fields.ExponentialHistogramDataPoint_Exemplars ->
+            exemplars <-
+                add exemplars (Array.Empty()) (message r tag "ExponentialHistogramDataPoint.exemplars" readExemplar)
+        | Fields.ExponentialHistogramDataPoint_Min -> min <- ValueSome(r.Double(tag, "ExponentialHistogramDataPoint.min"))
+        | Fields.ExponentialHistogramDataPoint_Max -> max <- ValueSome(r.Double(tag, "ExponentialHistogramDataPoint.max"))
+        | Fields.ExponentialHistogramDataPoint_Zero_Threshold ->
+            zeroThreshold <- r.Double(tag, "ExponentialHistogramDataPoint.zero_threshold")
+        | _ -> r.Skip tag
+
+    { Attributes = finish attributes (Array.Empty())
+      StartTimeUnixNano = startTime
+      TimeUnixNano = time
+      Count = count
+      Sum = sum
+      Scale = scale
+      ZeroCount = zeroCount
+      Positive = positive
+      Negative = negative
+      Flags = flags
+      Exemplars = finish exemplars (Array.Empty())
+      Min = min
+      Max = max
+      ZeroThreshold = zeroThreshold }
+
+let private readQuantile (r: R) : ValueAtQuantile =
+    let mutable quantile = 0.0
+    let mutable value = 0.0
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.ValueAtQuantile_Quantile -> quantile <- r.Double(tag, "SummaryDataPoint.ValueAtQuantile.quantile")
+        | Fields.ValueAtQuantile_Value -> value <- r.Double(tag, "SummaryDataPoint.ValueAtQuantile.value")
+        | _ -> r.Skip tag
+
+    { Quantile = quantile; Value = value }
+
+let private readSummaryPoint (r: R) : SummaryDataPoint =
+    let mutable attributes = null
+    let mutable startTime = 0UL
+    let mutable time = 0UL
+    let mutable count = 0UL
+    let mutable sum = 0.0
+    let mutable quantiles = null
+    let mutable flags = 0u
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.SummaryDataPoint_Attributes ->
+            attributes <- add attributes (Array.Empty()) (readAttribute r tag "SummaryDataPoint.attributes")
+        | Fields.SummaryDataPoint_Start_Time_Unix_Nano ->
+            startTime <- r.Fixed64(tag, "SummaryDataPoint.start_time_unix_nano")
+        | Fields.SummaryDataPoint_Time_Unix_Nano -> time <- r.Fixed64(tag, "SummaryDataPoint.time_unix_nano")
+        | Fields.SummaryDataPoint_Count -> count <- r.Fixed64(tag, "SummaryDataPoint.count")
+        | Fields.SummaryDataPoint_Sum -> sum <- r.Double(tag, "SummaryDataPoint.sum")
+        | Fields.SummaryDataPoint_Quantile_Values ->
+            quantiles <- add quantiles (Array.Empty()) (message r tag "SummaryDataPoint.quantile_values" readQuantile)
+        | Fields.SummaryDataPoint_Flags -> flags <- r.UInt32(tag, "SummaryDataPoint.flags")
+        | _ -> r.Skip tag
+
+    { Attributes = finish attributes (Array.Empty())
+      StartTimeUnixNano = startTime
+      TimeUnixNano = time
+      Count = count
+      Sum = sum
+      QuantileValues = finish quantiles (Array.Empty())
+      Flags = flags }
+
+/// The points of a Gauge or a Summary, whose messages hold only their points (field 1).
+let inline private readPoints
+    (r: R)
+    (name: string)
+    (seed: 'P array)
+    ([<InlineIfLambda>] readPoint: R -> 'P)
+    : 'P array =
+    let mutable points = null
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        // Gauge_Data_Points and Summary_Data_Points are both field 1.
+        match field tag with
+        | Fields.Gauge_Data_Points -> points <- add points seed (message r tag name readPoint)
+        | _ -> r.Skip tag
+
+    finish points seed
+
+let private readSum (r: R) (seed: Sum) : Sum =
+    let mutable points = null
+    let mutable temporality = seed.AggregationTemporality
+    let mutable monotonic = seed.IsMonotonic
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.Sum_Data_Points -> points <- add points seed.DataPoints (message r tag "Sum.data_points" readNumberPoint)
+        | Fields.Sum_Aggregation_Temporality ->
+            temporality <- enum<AggregationTemporality> (r.Int32(tag, "Sum.aggregation_temporality"))
+        | Fields.Sum_Is_Monotonic -> monotonic <- r.Bool(tag, "Sum.is_monotonic")
+        | _ -> r.Skip tag
+
+    { DataPoints = finish points seed.DataPoints
+      AggregationTemporality = temporality
+      IsMonotonic = monotonic }
+
+let private readHistogram (r: R) (seed: Histogram) : Histogram =
+    let mutable points = null
+    let mutable temporality = seed.AggregationTemporality
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.Histogram_Data_Points ->
+            points <- add points seed.DataPoints (message r tag "Histogram.data_points" readHistogramPoint)
+        | Fields.Histogram_Aggregation_Temporality ->
+            temporality <- enum<AggregationTemporality> (r.Int32(tag, "Histogram.aggregation_temporality"))
+        | _ -> r.Skip tag
+
+    { DataPoints = finish points seed.DataPoints
+      AggregationTemporality = temporality }
+
+let private readExponentialHistogram (r: R) (seed: ExponentialHistogram) : ExponentialHistogram =
+    let mutable points = null
+    let mutable temporality = seed.AggregationTemporality
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.ExponentialHistogram_Data_Points ->
+            points <- add points seed.DataPoints (message r tag "ExponentialHistogram.data_points" readExponentialPoint)
+        | Fields.ExponentialHistogram_Aggregation_Temporality ->
+            temporality <- enum<AggregationTemporality> (r.Int32(tag, "ExponentialHistogram.aggregation_temporality"))
+        | _ -> r.Skip tag
+
+    { DataPoints = finish points seed.DataPoints
+      AggregationTemporality = temporality }
+
+let private readMetric (r: R) : Metric =
+    let mutable name = ""
+    let mutable description = ""
+    let mutable unit = ""
+    let mutable data = MetricData.NoData
+    let mutable metadata = null
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.Metric_Name -> name <- r.String(tag, "Metric.name")
+        | Fields.Metric_Description -> description <- r.String(tag, "Metric.description")
+        | Fields.Metric_Unit -> unit <- r.String(tag, "Metric.unit")
+        | Fields.Metric_Gauge ->
+            let seed =
+                match data with
+                | MetricData.Gauge points -> points
+                | _ -> Array.Empty()
+
+            data <-
+                MetricData.Gauge(message r tag "Metric.gauge" (fun r -> readPoints r "Gauge.data_points" seed readNumberPoint))
+        | Fields.Metric_Sum ->
+            let seed =
+                match data with
+                | MetricData.Sum sum -> sum
+                | _ ->
+                    { DataPoints = Array.Empty()
+                      AggregationTemporality = AggregationTemporality.Unspecified
+                      IsMonotonic = false }
+
+            data <- MetricData.Sum(message r tag "Metric.sum" (fun r -> readSum r seed))
+        | Fields.Metric_Histogram ->
+            let seed =
+                match data with
+                | MetricData.Histogram histogram -> histogram
+                | _ ->
+                    { DataPoints = Array.Empty()
+                      AggregationTemporality = AggregationTemporality.Unspecified }
+
+            data <- MetricData.Histogram(message r tag "Metric.histogram" (fun r -> readHistogram r seed))
+        | Fields.Metric_Exponential_Histogram ->
+            let seed =
+                match data with
+                | MetricData.ExponentialHistogram histogram -> histogram
+                | _ ->
+                    { DataPoints = Array.Empty()
+                      AggregationTemporality = AggregationTemporality.Unspecified }
+
+            data <-
+                MetricData.ExponentialHistogram(
+                    message r tag "Metric.exponential_histogram" (fun r -> readExponentialHistogram r seed)
+                )
+        | Fields.Metric_Summary ->
+            let seed =
+                match data with
+                | MetricData.Summary points -> points
+                | _ -> Array.Empty()
+
+            data <-
+                MetricData.Summary(
+                    message r tag "Metric.summary" (fun r -> readPoints r "Summary.data_points" seed readSummaryPoint)
+                )
+        | Fields.Metric_Metadata -> metadata <- add metadata (Array.Empty()) (readAttribute r tag "Metric.metadata")
+        | _ -> r.Skip tag
+
+    { Name = name
+      Description = description
+      Unit = unit
+      Data = data
+      Metadata = finish metadata (Array.Empty()) }
+
+let private readScopeMetrics (r: R) : ScopeMetrics =
+    let mutable scope = InstrumentationScope.Empty
+    let mutable metrics = null
+    let mutable schemaUrl = ""
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.ScopeMetrics_Scope ->
+            let seed = scope
+            scope <- message r tag "ScopeMetrics.scope" (fun r -> readScope r seed)
+        | Fields.ScopeMetrics_Metrics ->
+            metrics <- add metrics (Array.Empty()) (message r tag "ScopeMetrics.metrics" readMetric)
+        | Fields.ScopeMetrics_Schema_Url -> schemaUrl <- r.String(tag, "ScopeMetrics.schema_url")
+        | _ -> r.Skip tag
+
+    { Scope = scope
+      Metrics = finish metrics (Array.Empty())
+      SchemaUrl = schemaUrl }
+
+let private readResourceMetrics (r: R) : ResourceMetrics =
+    let mutable resource = Resource.Empty
+    let mutable scopeMetrics = null
+    let mutable schemaUrl = ""
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.ResourceMetrics_Resource ->
+            let seed = resource
+            resource <- message r tag "ResourceMetrics.resource" (fun r -> readResource r seed)
+        | Fields.ResourceMetrics_Scope_Metrics ->
+            scopeMetrics <-
+                add scopeMetrics (Array.Empty()) (message r tag "ResourceMetrics.scope_metrics" readScopeMetrics)
+        | Fields.ResourceMetrics_Schema_Url -> schemaUrl <- r.String(tag, "ResourceMetrics.schema_url")
+        | _ -> r.Skip tag
+
+    { Resource = resource
+      ScopeMetrics = finish scopeMetrics (Array.Empty())
+      SchemaUrl = schemaUrl }
+
+let private readMetricsRequest (r: R) : ExportMetricsServiceRequest =
+    let mutable resourceMetrics = null
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.ExportMetricsServiceRequest_Resource_Metrics ->
+            resourceMetrics <-
+                add
+                    resourceMetrics
+                    (Array.Empty())
+                    (message r tag "ExportMetricsServiceRequest.resource_metrics" readResourceMetrics)
+        | _ -> r.Skip tag
+
+    { ResourceMetrics = finish resourceMetrics (Array.Empty()) }
+
+// ---------------------------------------------------------------------------------------------------------
+// logs/v1
+
+let private readLogRecord (r: R) : LogRecord =
+    let mutable time = 0UL
+    let mutable observedTime = 0UL
+    let mutable severityNumber = SeverityNumber.Unspecified
+    let mutable severityText = ""
+    let mutable body = AnyValue.Empty
+    let mutable attributes = null
+    let mutable dropped = 0u
+    let mutable flags = 0u
+    let mutable traceId = TraceId.Empty
+    let mutable spanId = SpanId.Empty
+    let mutable eventName = ""
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.LogRecord_Time_Unix_Nano -> time <- r.Fixed64(tag, "LogRecord.time_unix_nano")
+        | Fields.LogRecord_Observed_Time_Unix_Nano -> observedTime <- r.Fixed64(tag, "LogRecord.observed_time_unix_nano")
+        | Fields.LogRecord_Severity_Number ->
+            severityNumber <- enum<SeverityNumber> (r.Int32(tag, "LogRecord.severity_number"))
+        | Fields.LogRecord_Severity_Text -> severityText <- r.String(tag, "LogRecord.severity_text")
+        | Fields.LogRecord_Body ->
+            let seed = body
+            body <- message r tag "LogRecord.body" (fun r -> readAnyValue r 1 seed)
+        | Fields.LogRecord_Attributes ->
+            attributes <- add attributes (Array.Empty()) (readAttribute r tag "LogRecord.attributes")
+        | Fields.LogRecord_Dropped_Attributes_Count -> dropped <- r.UInt32(tag, "LogRecord.dropped_attributes_count")
+        | Fields.LogRecord_Flags -> flags <- r.Fixed32(tag, "LogRecord.flags")
+        | Fields.LogRecord_Trace_Id -> traceId <- r.TraceId(tag, "LogRecord.trace_id")
+        | Fields.LogRecord_Span_Id -> spanId <- r.SpanId(tag, "LogRecord.span_id")
+        | Fields.LogRecord_Event_Name -> eventName <- r.String(tag, "LogRecord.event_name")
+        | _ -> r.Skip tag
+
+    { TimeUnixNano = time
+      ObservedTimeUnixNano = observedTime
+      SeverityNumber = severityNumber
+      SeverityText = severityText
+      Body = body
+      Attributes = finish attributes (Array.Empty())
+      DroppedAttributesCount = dropped
+      Flags = flags
+      TraceId = traceId
+      SpanId = spanId
+      EventName = eventName }
+
+let private readScopeLogs (r: R) : ScopeLogs =
+    let mutable scope = InstrumentationScope.Empty
+    let mutable records = null
+    let mutable schemaUrl = ""
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.ScopeLogs_Scope ->
+            let seed = scope
+            scope <- message r tag "ScopeLogs.scope" (fun r -> readScope r seed)
+        | Fields.ScopeLogs_Log_Records ->
+            records <- add records (Array.Empty()) (message r tag "ScopeLogs.log_records" readLogRecord)
+        | Fields.ScopeLogs_Schema_Url -> schemaUrl <- r.String(tag, "ScopeLogs.schema_url")
+        | _ -> r.Skip tag
+
+    { Scope = scope
+      LogRecords = finish records (Array.Empty())
+      SchemaUrl = schemaUrl }
+
+let private readResourceLogs (r: R) : ResourceLogs =
+    let mutable resource = Resource.Empty
+    let mutable scopeLogs = null
+    let mutable schemaUrl = ""
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.ResourceLogs_Resource ->
+            let seed = resource
+            resource <- message r tag "ResourceLogs.resource" (fun r -> readResource r seed)
+        | Fields.ResourceLogs_Scope_Logs ->
+            scopeLogs <- add scopeLogs (Array.Empty()) (message r tag "ResourceLogs.scope_logs" readScopeLogs)
+        | Fields.ResourceLogs_Schema_Url -> schemaUrl <- r.String(tag, "ResourceLogs.schema_url")
+        | _ -> r.Skip tag
+
+    { Resource = resource
+      ScopeLogs = finish scopeLogs (Array.Empty())
+      SchemaUrl = schemaUrl }
+
+let private readLogsRequest (r: R) : ExportLogsServiceRequest =
+    let mutable resourceLogs = null
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.ExportLogsServiceRequest_Resource_Logs ->
+            resourceLogs <-
+                add resourceLogs (Array.Empty()) (message r tag "ExportLogsServiceRequest.resource_logs" readResourceLogs)
+        | _ -> r.Skip tag
+
+    { ResourceLogs = finish resourceLogs (Array.Empty()) }
+
+// ---------------------------------------------------------------------------------------------------------
+// collector/*/v1 responses: the three differ only in the name of the rejected count.
+
+let private readPartialSuccess (r: R) (rejectedName: string) (messageName: string) (seed: PartialSuccess) =
+    let mutable rejected = seed.Rejected
+    let mutable errorMessage = seed.ErrorMessage
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.PartialSuccess_Rejected -> rejected <- r.Int64(tag, rejectedName)
+        | Fields.PartialSuccess_Error_Message -> errorMessage <- r.String(tag, messageName)
+        | _ -> r.Skip tag
+
+    { Rejected = rejected; ErrorMessage = errorMessage }
+
+/// The names of a service's response fields, for error messages.
+[<Struct>]
+type private ResponseNames =
+    { PartialSuccess: string
+      Rejected: string
+      ErrorMessage: string }
+
+let private traceNames =
+    { PartialSuccess = "ExportTraceServiceResponse.partial_success"
+      Rejected = "ExportTracePartialSuccess.rejected_spans"
+      ErrorMessage = "ExportTracePartialSuccess.error_message" }
+
+let private metricsNames =
+    { PartialSuccess = "ExportMetricsServiceResponse.partial_success"
+      Rejected = "ExportMetricsPartialSuccess.rejected_data_points"
+      ErrorMessage = "ExportMetricsPartialSuccess.error_message" }
+
+let private logsNames =
+    { PartialSuccess = "ExportLogsServiceResponse.partial_success"
+      Rejected = "ExportLogsPartialSuccess.rejected_log_records"
+      ErrorMessage = "ExportLogsPartialSuccess.error_message" }
+
+let private readResponse (r: R) (names: ResponseNames) : PartialSuccess =
+    let mutable partialSuccess = PartialSuccess.Empty
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        match field tag with
+        | Fields.ExportServiceResponse_Partial_Success ->
+            let seed = partialSuccess
+
+            partialSuccess <-
+                message r tag names.PartialSuccess (fun r -> readPartialSuccess r names.Rejected names.ErrorMessage seed)
+        | _ -> r.Skip tag
+
+    partialSuccess
+
+// ---------------------------------------------------------------------------------------------------------
+// Entry points
+
+let private run (read: R -> 'T) (input: ReadOnlyMemory<byte>) : Result<'T, DecodeError> =
+    let r = R.Create input
+
+    try
+        Ok(read r)
+    with
+    | :? DecodeFailure as failure -> Error failure.Error
+    // Last resort, so that no input can make a decoder throw: every malformed input is meant to end in a
+    // DecodeFailure above, and the tests check that this message never appears.
+    | e -> Error { Message = $"unexpected decoder failure: {e.GetType().Name}: {e.Message}"; Position = r.Position }
+
+[<CompiledName("DecodeTraceRequest")>]
+let traceRequest input = run readTraceRequest input
+
+[<CompiledName("DecodeMetricsRequest")>]
+let metricsRequest input = run readMetricsRequest input
+
+[<CompiledName("DecodeLogsRequest")>]
+let logsRequest input = run readLogsRequest input
+
+[<CompiledName("DecodeTraceResponse")>]
+let traceResponse input =
+    run (fun r -> { ExportTraceServiceResponse.PartialSuccess = readResponse r traceNames }) input
+
+[<CompiledName("DecodeMetricsResponse")>]
+let metricsResponse input =
+    run (fun r -> { ExportMetricsServiceResponse.PartialSuccess = readResponse r metricsNames }) input
+
+[<CompiledName("DecodeLogsResponse")>]
+let logsResponse input =
+    run (fun r -> { ExportLogsServiceResponse.PartialSuccess = readResponse r logsNames }) input
