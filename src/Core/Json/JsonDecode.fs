@@ -1,0 +1,651 @@
+/// Reads the OTLP messages from OTLP/JSON, on top of the scalar readers of `JsonReader`. Each message reader
+/// starts on the message's `{` and stops on its `}`; unknown fields are skipped, null fields keep their default.
+module internal Otlp.Core.Json.JsonDecode
+
+open System.Text.Json
+open Otlp.Core
+open Otlp.Core.Json.JsonReader
+
+let private spanKinds =
+    [| "SPAN_KIND_UNSPECIFIED"; "SPAN_KIND_INTERNAL"; "SPAN_KIND_SERVER"; "SPAN_KIND_CLIENT"; "SPAN_KIND_PRODUCER"
+       "SPAN_KIND_CONSUMER" |]
+
+let private statusCodes = [| "STATUS_CODE_UNSET"; "STATUS_CODE_OK"; "STATUS_CODE_ERROR" |]
+
+let private temporalities =
+    [| "AGGREGATION_TEMPORALITY_UNSPECIFIED"; "AGGREGATION_TEMPORALITY_DELTA"; "AGGREGATION_TEMPORALITY_CUMULATIVE" |]
+
+let private severities =
+    Array.append
+        [| "SEVERITY_NUMBER_UNSPECIFIED" |]
+        [| for level in [ "TRACE"; "DEBUG"; "INFO"; "WARN"; "ERROR"; "FATAL" ] do
+               for step in [ ""; "2"; "3"; "4" ] do
+                   $"SEVERITY_NUMBER_{level}{step}" |]
+
+// A oneof holds at most one member: a second one is an error, as in protobuf's own JSON parsers.
+let private oneofTwice (r: byref<Utf8JsonReader>) (oneof: string) : 'T =
+    fail &r $"more than one member of the oneof '{oneof}' is set"
+
+// ------------------------------------------------------------------------------------------------ common
+
+let rec private anyValue (r: byref<Utf8JsonReader>) : AnyValue =
+    startObject &r "AnyValue"
+    let mutable result = AnyValue.Empty
+    let mutable set = false
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            let v =
+                match name with
+                | "stringValue" -> ValueSome(AnyValue.String(string &r name))
+                | "boolValue" -> ValueSome(AnyValue.Bool(bool &r name))
+                | "intValue" -> ValueSome(AnyValue.Int(int64 &r name))
+                | "doubleValue" -> ValueSome(AnyValue.Double(double &r name))
+                | "bytesValue" -> ValueSome(AnyValue.Bytes(bytes &r name))
+                | "arrayValue" ->
+                    startObject &r name
+                    let mutable values = [||]
+                    while nextProperty &r do
+                        let inner = propertyName &r
+                        if value &r then
+                            match inner with
+                            | "values" -> values <- anyValues &r inner
+                            | _ -> skip &r
+                    ValueSome(AnyValue.Array values)
+                | "kvlistValue" -> ValueSome(AnyValue.KvList(keyValueList &r name))
+                | _ ->
+                    skip &r
+                    ValueNone
+            match v with
+            | ValueSome v ->
+                if set then oneofTwice &r "value"
+                result <- v
+                set <- true
+            | ValueNone -> ()
+    result
+
+and private keyValueList (r: byref<Utf8JsonReader>) (field: string) : KeyValue array =
+    startObject &r field
+    let mutable values = [||]
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            match name with
+            | "values" -> values <- keyValues &r name
+            | _ -> skip &r
+    values
+
+and private keyValue (r: byref<Utf8JsonReader>) : KeyValue =
+    startObject &r "KeyValue"
+    let mutable key = ""
+    let mutable v = AnyValue.Empty
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            match name with
+            | "key" -> key <- string &r name
+            | "value" -> v <- anyValue &r
+            | _ -> skip &r
+    { Key = key; Value = v }
+
+// The loops of `JsonReader.array`, spelled out: a delegate inside this recursive group would be a recursive
+// value, checked at run time.
+and private anyValues (r: byref<Utf8JsonReader>) (field: string) : AnyValue array =
+    if r.TokenType <> JsonTokenType.StartArray then
+        fail &r $"'{field}' must be an array"
+    else
+        let items = ResizeArray<AnyValue>()
+        next &r
+        while r.TokenType <> JsonTokenType.EndArray do
+            items.Add(anyValue &r)
+            next &r
+        items.ToArray()
+
+and private keyValues (r: byref<Utf8JsonReader>) (field: string) : KeyValue array =
+    if r.TokenType <> JsonTokenType.StartArray then
+        fail &r $"'{field}' must be an array"
+    else
+        let items = ResizeArray<KeyValue>()
+        next &r
+        while r.TokenType <> JsonTokenType.EndArray do
+            items.Add(keyValue &r)
+            next &r
+        items.ToArray()
+
+let private attributes (r: byref<Utf8JsonReader>) (field: string) = keyValues &r field
+
+let private stringItem = ReadItem<string>(fun r -> string &r "string list")
+let private uint64Item = ReadItem<uint64>(fun r -> uint64 &r "bucketCounts")
+let private doubleItem = ReadItem<float>(fun r -> double &r "explicitBounds")
+
+let private scope (r: byref<Utf8JsonReader>) : InstrumentationScope =
+    startObject &r "scope"
+    let mutable s = InstrumentationScope.Empty
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            match name with
+            | "name" -> s <- { s with Name = string &r name }
+            | "version" -> s <- { s with Version = string &r name }
+            | "attributes" -> s <- { s with Attributes = attributes &r name }
+            | "droppedAttributesCount" -> s <- { s with DroppedAttributesCount = uint32 &r name }
+            | _ -> skip &r
+    s
+
+let private entityRef (r: byref<Utf8JsonReader>) : EntityRef =
+    startObject &r "EntityRef"
+    let mutable e = { SchemaUrl = ""; Type = ""; IdKeys = [||]; DescriptionKeys = [||] }
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            match name with
+            | "schemaUrl" -> e <- { e with SchemaUrl = string &r name }
+            | "type" -> e <- { e with Type = string &r name }
+            | "idKeys" -> e <- { e with IdKeys = array &r name stringItem }
+            | "descriptionKeys" -> e <- { e with DescriptionKeys = array &r name stringItem }
+            | _ -> skip &r
+    e
+
+let private entityRefItem = ReadItem<EntityRef>(fun r -> entityRef &r)
+
+let private resource (r: byref<Utf8JsonReader>) : Resource =
+    startObject &r "resource"
+    let mutable res = Resource.Empty
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            match name with
+            | "attributes" -> res <- { res with Attributes = attributes &r name }
+            | "droppedAttributesCount" -> res <- { res with DroppedAttributesCount = uint32 &r name }
+            | "entityRefs" -> res <- { res with EntityRefs = array &r name entityRefItem }
+            | _ -> skip &r
+    res
+
+// ------------------------------------------------------------------------------------------------ trace
+
+let private event (r: byref<Utf8JsonReader>) : SpanEvent =
+    startObject &r "Event"
+    let mutable e = { TimeUnixNano = 0UL; Name = ""; Attributes = [||]; DroppedAttributesCount = 0u }
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            match name with
+            | "timeUnixNano" -> e <- { e with TimeUnixNano = uint64 &r name }
+            | "name" -> e <- { e with Name = string &r name }
+            | "attributes" -> e <- { e with Attributes = attributes &r name }
+            | "droppedAttributesCount" -> e <- { e with DroppedAttributesCount = uint32 &r name }
+            | _ -> skip &r
+    e
+
+let private link (r: byref<Utf8JsonReader>) : SpanLink =
+    startObject &r "Link"
+    let mutable l =
+        { TraceId = TraceId.Empty
+          SpanId = SpanId.Empty
+          TraceState = ""
+          Attributes = [||]
+          DroppedAttributesCount = 0u
+          Flags = 0u }
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            match name with
+            | "traceId" -> l <- { l with TraceId = traceId &r name }
+            | "spanId" -> l <- { l with SpanId = spanId &r name }
+            | "traceState" -> l <- { l with TraceState = string &r name }
+            | "attributes" -> l <- { l with Attributes = attributes &r name }
+            | "droppedAttributesCount" -> l <- { l with DroppedAttributesCount = uint32 &r name }
+            | "flags" -> l <- { l with Flags = uint32 &r name }
+            | _ -> skip &r
+    l
+
+let private status (r: byref<Utf8JsonReader>) : Status =
+    startObject &r "status"
+    let mutable s = Status.Empty
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            match name with
+            | "message" -> s <- { s with Message = string &r name }
+            | "code" -> s <- { s with Code = enum (enumValue &r name statusCodes) }
+            | _ -> skip &r
+    s
+
+let private eventItem = ReadItem<SpanEvent>(fun r -> event &r)
+let private linkItem = ReadItem<SpanLink>(fun r -> link &r)
+
+let private span (r: byref<Utf8JsonReader>) : Span =
+    startObject &r "Span"
+    let mutable s = Span.Empty
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            match name with
+            | "traceId" -> s <- { s with TraceId = traceId &r name }
+            | "spanId" -> s <- { s with SpanId = spanId &r name }
+            | "traceState" -> s <- { s with TraceState = string &r name }
+            | "parentSpanId" -> s <- { s with ParentSpanId = spanId &r name }
+            | "flags" -> s <- { s with Flags = uint32 &r name }
+            | "name" -> s <- { s with Name = string &r name }
+            | "kind" -> s <- { s with Kind = enum (enumValue &r name spanKinds) }
+            | "startTimeUnixNano" -> s <- { s with StartTimeUnixNano = uint64 &r name }
+            | "endTimeUnixNano" -> s <- { s with EndTimeUnixNano = uint64 &r name }
+            | "attributes" -> s <- { s with Attributes = attributes &r name }
+            | "droppedAttributesCount" -> s <- { s with DroppedAttributesCount = uint32 &r name }
+            | "events" -> s <- { s with Events = array &r name eventItem }
+            | "droppedEventsCount" -> s <- { s with DroppedEventsCount = uint32 &r name }
+            | "links" -> s <- { s with Links = array &r name linkItem }
+            | "droppedLinksCount" -> s <- { s with DroppedLinksCount = uint32 &r name }
+            | "status" -> s <- { s with Status = status &r }
+            | _ -> skip &r
+    s
+
+let private spanItem = ReadItem<Span>(fun r -> span &r)
+
+let private scopeSpans (r: byref<Utf8JsonReader>) : ScopeSpans =
+    startObject &r "ScopeSpans"
+    let mutable ss = { Scope = InstrumentationScope.Empty; Spans = [||]; SchemaUrl = "" }
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            match name with
+            | "scope" -> ss <- { ss with Scope = scope &r }
+            | "spans" -> ss <- { ss with Spans = array &r name spanItem }
+            | "schemaUrl" -> ss <- { ss with SchemaUrl = string &r name }
+            | _ -> skip &r
+    ss
+
+let private scopeSpansItem = ReadItem<ScopeSpans>(fun r -> scopeSpans &r)
+
+let private resourceSpans (r: byref<Utf8JsonReader>) : ResourceSpans =
+    startObject &r "ResourceSpans"
+    let mutable rs = { Resource = Resource.Empty; ScopeSpans = [||]; SchemaUrl = "" }
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            match name with
+            | "resource" -> rs <- { rs with Resource = resource &r }
+            | "scopeSpans" -> rs <- { rs with ScopeSpans = array &r name scopeSpansItem }
+            | "schemaUrl" -> rs <- { rs with SchemaUrl = string &r name }
+            | _ -> skip &r
+    rs
+
+let private resourceSpansItem = ReadItem<ResourceSpans>(fun r -> resourceSpans &r)
+
+// ------------------------------------------------------------------------------------------------ metrics
+
+/// The `value` oneof of number points and exemplars: `asDouble` or `asInt`.
+let private numberValue (r: byref<Utf8JsonReader>) (name: string) (current: NumberValue) =
+    let v = if name = "asDouble" then AsDouble(double &r name) else AsInt(int64 &r name)
+    match current with
+    | NoValue -> v
+    | _ -> oneofTwice &r "value"
+
+let private exemplar (r: byref<Utf8JsonReader>) : Exemplar =
+    startObject &r "Exemplar"
+    let mutable e =
+        { FilteredAttributes = [||]
+          TimeUnixNano = 0UL
+          Value = NoValue
+          SpanId = SpanId.Empty
+          TraceId = TraceId.Empty }
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            match name with
+            | "filteredAttributes" -> e <- { e with FilteredAttributes = attributes &r name }
+            | "timeUnixNano" -> e <- { e with TimeUnixNano = uint64 &r name }
+            | "asDouble"
+            | "asInt" -> e <- { e with Value = numberValue &r name e.Value }
+            | "spanId" -> e <- { e with SpanId = spanId &r name }
+            | "traceId" -> e <- { e with TraceId = traceId &r name }
+            | _ -> skip &r
+    e
+
+let private exemplarItem = ReadItem<Exemplar>(fun r -> exemplar &r)
+
+let private numberPoint (r: byref<Utf8JsonReader>) : NumberDataPoint =
+    startObject &r "NumberDataPoint"
+    let mutable p =
+        { Attributes = [||]
+          StartTimeUnixNano = 0UL
+          TimeUnixNano = 0UL
+          Value = NoValue
+          Exemplars = [||]
+          Flags = 0u }
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            match name with
+            | "attributes" -> p <- { p with Attributes = attributes &r name }
+            | "startTimeUnixNano" -> p <- { p with StartTimeUnixNano = uint64 &r name }
+            | "timeUnixNano" -> p <- { p with TimeUnixNano = uint64 &r name }
+            | "asDouble"
+            | "asInt" -> p <- { p with Value = numberValue &r name p.Value }
+            | "exemplars" -> p <- { p with Exemplars = array &r name exemplarItem }
+            | "flags" -> p <- { p with Flags = uint32 &r name }
+            | _ -> skip &r
+    p
+
+let private histogramPoint (r: byref<Utf8JsonReader>) : HistogramDataPoint =
+    startObject &r "HistogramDataPoint"
+    let mutable p =
+        { Attributes = [||]
+          StartTimeUnixNano = 0UL
+          TimeUnixNano = 0UL
+          Count = 0UL
+          Sum = ValueNone
+          BucketCounts = [||]
+          ExplicitBounds = [||]
+          Exemplars = [||]
+          Flags = 0u
+          Min = ValueNone
+          Max = ValueNone }
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            match name with
+            | "attributes" -> p <- { p with Attributes = attributes &r name }
+            | "startTimeUnixNano" -> p <- { p with StartTimeUnixNano = uint64 &r name }
+            | "timeUnixNano" -> p <- { p with TimeUnixNano = uint64 &r name }
+            | "count" -> p <- { p with Count = uint64 &r name }
+            | "sum" -> p <- { p with Sum = ValueSome(double &r name) }
+            | "bucketCounts" -> p <- { p with BucketCounts = array &r name uint64Item }
+            | "explicitBounds" -> p <- { p with ExplicitBounds = array &r name doubleItem }
+            | "exemplars" -> p <- { p with Exemplars = array &r name exemplarItem }
+            | "flags" -> p <- { p with Flags = uint32 &r name }
+            | "min" -> p <- { p with Min = ValueSome(double &r name) }
+            | "max" -> p <- { p with Max = ValueSome(double &r name) }
+            | _ -> skip &r
+    p
+
+let private buckets (r: byref<Utf8JsonReader>) (field: string) : ExponentialBuckets =
+    startObject &r field
+    let mutable b = ExponentialBuckets.Empty
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            match name with
+            | "offset" -> b <- { b with Offset = int32 &r name }
+            | "bucketCounts" -> b <- { b with BucketCounts = array &r name uint64Item }
+            | _ -> skip &r
+    b
+
+let private exponentialPoint (r: byref<Utf8JsonReader>) : ExponentialHistogramDataPoint =
+    startObject &r "ExponentialHistogramDataPoint"
+    let mutable p =
+        { Attributes = [||]
+          StartTimeUnixNano = 0UL
+          TimeUnixNano = 0UL
+          Count = 0UL
+          Sum = ValueNone
+          Scale = 0
+          ZeroCount = 0UL
+          Positive = ExponentialBuckets.Empty
+          Negative = ExponentialBuckets.Empty
+          Flags = 0u
+          Exemplars = [||]
+          Min = ValueNone
+          Max = ValueNone
+          ZeroThreshold = 0.0 }
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            match name with
+            | "attributes" -> p <- { p with Attributes = attributes &r name }
+            | "startTimeUnixNano" -> p <- { p with StartTimeUnixNano = uint64 &r name }
+            | "timeUnixNano" -> p <- { p with TimeUnixNano = uint64 &r name }
+            | "count" -> p <- { p with Count = uint64 &r name }
+            | "sum" -> p <- { p with Sum = ValueSome(double &r name) }
+            | "scale" -> p <- { p with Scale = int32 &r name }
+            | "zeroCount" -> p <- { p with ZeroCount = uint64 &r name }
+            | "positive" -> p <- { p with Positive = buckets &r name }
+            | "negative" -> p <- { p with Negative = buckets &r name }
+            | "flags" -> p <- { p with Flags = uint32 &r name }
+            | "exemplars" -> p <- { p with Exemplars = array &r name exemplarItem }
+            | "min" -> p <- { p with Min = ValueSome(double &r name) }
+            | "max" -> p <- { p with Max = ValueSome(double &r name) }
+            | "zeroThreshold" -> p <- { p with ZeroThreshold = double &r name }
+            | _ -> skip &r
+    p
+
+let private quantile (r: byref<Utf8JsonReader>) : ValueAtQuantile =
+    startObject &r "ValueAtQuantile"
+    let mutable q = { Quantile = 0.0; Value = 0.0 }
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            match name with
+            | "quantile" -> q <- { q with Quantile = double &r name }
+            | "value" -> q <- { q with Value = double &r name }
+            | _ -> skip &r
+    q
+
+let private quantileItem = ReadItem<ValueAtQuantile>(fun r -> quantile &r)
+
+let private summaryPoint (r: byref<Utf8JsonReader>) : SummaryDataPoint =
+    startObject &r "SummaryDataPoint"
+    let mutable p =
+        { Attributes = [||]
+          StartTimeUnixNano = 0UL
+          TimeUnixNano = 0UL
+          Count = 0UL
+          Sum = 0.0
+          QuantileValues = [||]
+          Flags = 0u }
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            match name with
+            | "attributes" -> p <- { p with Attributes = attributes &r name }
+            | "startTimeUnixNano" -> p <- { p with StartTimeUnixNano = uint64 &r name }
+            | "timeUnixNano" -> p <- { p with TimeUnixNano = uint64 &r name }
+            | "count" -> p <- { p with Count = uint64 &r name }
+            | "sum" -> p <- { p with Sum = double &r name }
+            | "quantileValues" -> p <- { p with QuantileValues = array &r name quantileItem }
+            | "flags" -> p <- { p with Flags = uint32 &r name }
+            | _ -> skip &r
+    p
+
+let private numberPointItem = ReadItem<NumberDataPoint>(fun r -> numberPoint &r)
+let private histogramPointItem = ReadItem<HistogramDataPoint>(fun r -> histogramPoint &r)
+let private exponentialPointItem = ReadItem<ExponentialHistogramDataPoint>(fun r -> exponentialPoint &r)
+let private summaryPointItem = ReadItem<SummaryDataPoint>(fun r -> summaryPoint &r)
+
+/// The body of Gauge, Sum, Histogram, ExponentialHistogram or Summary: points, temporality, monotonicity.
+let private metricData (r: byref<Utf8JsonReader>) (field: string) (points: ReadItem<'P>) =
+    startObject &r field
+    let mutable dataPoints = [||]
+    let mutable temporality = 0
+    let mutable monotonic = false
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            match name with
+            | "dataPoints" -> dataPoints <- array &r name points
+            | "aggregationTemporality" -> temporality <- enumValue &r name temporalities
+            | "isMonotonic" -> monotonic <- bool &r name
+            | _ -> skip &r
+    struct (dataPoints, enum<AggregationTemporality> temporality, monotonic)
+
+let private metric (r: byref<Utf8JsonReader>) : Metric =
+    startObject &r "Metric"
+    let mutable m = { Name = ""; Description = ""; Unit = ""; Data = MetricData.NoData; Metadata = [||] }
+    let setData (current: MetricData) (data: MetricData) =
+        match current with
+        | MetricData.NoData -> ValueSome data
+        | _ -> ValueNone
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            let data =
+                match name with
+                | "name" ->
+                    m <- { m with Name = string &r name }
+                    ValueNone
+                | "description" ->
+                    m <- { m with Description = string &r name }
+                    ValueNone
+                | "unit" ->
+                    m <- { m with Unit = string &r name }
+                    ValueNone
+                | "metadata" ->
+                    m <- { m with Metadata = attributes &r name }
+                    ValueNone
+                | "gauge" ->
+                    let struct (points, _, _) = metricData &r name numberPointItem
+                    ValueSome(MetricData.Gauge points)
+                | "sum" ->
+                    let struct (points, temporality, monotonic) = metricData &r name numberPointItem
+                    ValueSome(
+                        MetricData.Sum
+                            { DataPoints = points
+                              AggregationTemporality = temporality
+                              IsMonotonic = monotonic }
+                    )
+                | "histogram" ->
+                    let struct (points, temporality, _) = metricData &r name histogramPointItem
+                    ValueSome(MetricData.Histogram { DataPoints = points; AggregationTemporality = temporality })
+                | "exponentialHistogram" ->
+                    let struct (points, temporality, _) = metricData &r name exponentialPointItem
+                    ValueSome(MetricData.ExponentialHistogram { DataPoints = points; AggregationTemporality = temporality })
+                | "summary" ->
+                    let struct (points, _, _) = metricData &r name summaryPointItem
+                    ValueSome(MetricData.Summary points)
+                | _ ->
+                    skip &r
+                    ValueNone
+            match data with
+            | ValueSome d ->
+                match setData m.Data d with
+                | ValueSome d -> m <- { m with Data = d }
+                | ValueNone -> oneofTwice &r "data"
+            | ValueNone -> ()
+    m
+
+let private metricItem = ReadItem<Metric>(fun r -> metric &r)
+
+let private scopeMetrics (r: byref<Utf8JsonReader>) : ScopeMetrics =
+    startObject &r "ScopeMetrics"
+    let mutable sm = { Scope = InstrumentationScope.Empty; Metrics = [||]; SchemaUrl = "" }
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            match name with
+            | "scope" -> sm <- { sm with Scope = scope &r }
+            | "metrics" -> sm <- { sm with Metrics = array &r name metricItem }
+            | "schemaUrl" -> sm <- { sm with SchemaUrl = string &r name }
+            | _ -> skip &r
+    sm
+
+let private scopeMetricsItem = ReadItem<ScopeMetrics>(fun r -> scopeMetrics &r)
+
+let private resourceMetrics (r: byref<Utf8JsonReader>) : ResourceMetrics =
+    startObject &r "ResourceMetrics"
+    let mutable rm = { Resource = Resource.Empty; ScopeMetrics = [||]; SchemaUrl = "" }
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            match name with
+            | "resource" -> rm <- { rm with Resource = resource &r }
+            | "scopeMetrics" -> rm <- { rm with ScopeMetrics = array &r name scopeMetricsItem }
+            | "schemaUrl" -> rm <- { rm with SchemaUrl = string &r name }
+            | _ -> skip &r
+    rm
+
+let private resourceMetricsItem = ReadItem<ResourceMetrics>(fun r -> resourceMetrics &r)
+
+// ------------------------------------------------------------------------------------------------ logs
+
+let private logRecord (r: byref<Utf8JsonReader>) : LogRecord =
+    startObject &r "LogRecord"
+    let mutable l = LogRecord.Empty
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            match name with
+            | "timeUnixNano" -> l <- { l with TimeUnixNano = uint64 &r name }
+            | "observedTimeUnixNano" -> l <- { l with ObservedTimeUnixNano = uint64 &r name }
+            | "severityNumber" -> l <- { l with SeverityNumber = enum (enumValue &r name severities) }
+            | "severityText" -> l <- { l with SeverityText = string &r name }
+            | "body" -> l <- { l with Body = anyValue &r }
+            | "attributes" -> l <- { l with Attributes = attributes &r name }
+            | "droppedAttributesCount" -> l <- { l with DroppedAttributesCount = uint32 &r name }
+            | "flags" -> l <- { l with Flags = uint32 &r name }
+            | "traceId" -> l <- { l with TraceId = traceId &r name }
+            | "spanId" -> l <- { l with SpanId = spanId &r name }
+            | "eventName" -> l <- { l with EventName = string &r name }
+            | _ -> skip &r
+    l
+
+let private logRecordItem = ReadItem<LogRecord>(fun r -> logRecord &r)
+
+let private scopeLogs (r: byref<Utf8JsonReader>) : ScopeLogs =
+    startObject &r "ScopeLogs"
+    let mutable sl = { Scope = InstrumentationScope.Empty; LogRecords = [||]; SchemaUrl = "" }
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            match name with
+            | "scope" -> sl <- { sl with Scope = scope &r }
+            | "logRecords" -> sl <- { sl with LogRecords = array &r name logRecordItem }
+            | "schemaUrl" -> sl <- { sl with SchemaUrl = string &r name }
+            | _ -> skip &r
+    sl
+
+let private scopeLogsItem = ReadItem<ScopeLogs>(fun r -> scopeLogs &r)
+
+let private resourceLogs (r: byref<Utf8JsonReader>) : ResourceLogs =
+    startObject &r "ResourceLogs"
+    let mutable rl = { Resource = Resource.Empty; ScopeLogs = [||]; SchemaUrl = "" }
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            match name with
+            | "resource" -> rl <- { rl with Resource = resource &r }
+            | "scopeLogs" -> rl <- { rl with ScopeLogs = array &r name scopeLogsItem }
+            | "schemaUrl" -> rl <- { rl with SchemaUrl = string &r name }
+            | _ -> skip &r
+    rl
+
+let private resourceLogsItem = ReadItem<ResourceLogs>(fun r -> resourceLogs &r)
+
+// ------------------------------------------------------------------------------------------------ documents
+
+/// A request: one repeated field of resources under `field`.
+let private request (r: byref<Utf8JsonReader>) (what: string) (field: string) (item: ReadItem<'T>) : 'T array =
+    startObject &r what
+    let mutable items = [||]
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            if name = field then items <- array &r name item else skip &r
+    items
+
+let traceRequest (r: byref<Utf8JsonReader>) : ExportTraceServiceRequest =
+    { ResourceSpans = request &r "ExportTraceServiceRequest" "resourceSpans" resourceSpansItem }
+
+let metricsRequest (r: byref<Utf8JsonReader>) : ExportMetricsServiceRequest =
+    { ResourceMetrics = request &r "ExportMetricsServiceRequest" "resourceMetrics" resourceMetricsItem }
+
+let logsRequest (r: byref<Utf8JsonReader>) : ExportLogsServiceRequest =
+    { ResourceLogs = request &r "ExportLogsServiceRequest" "resourceLogs" resourceLogsItem }
+
+/// A response: its optional partial success, whose count is named `rejectedField`.
+let response (r: byref<Utf8JsonReader>) (what: string) (rejectedField: string) : PartialSuccess =
+    startObject &r what
+    let mutable partial = PartialSuccess.Empty
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            if name = "partialSuccess" then
+                startObject &r name
+                while nextProperty &r do
+                    let inner = propertyName &r
+                    if value &r then
+                        if inner = rejectedField then partial <- { partial with Rejected = int64 &r inner }
+                        elif inner = "errorMessage" then partial <- { partial with ErrorMessage = string &r inner }
+                        else skip &r
+            else
+                skip &r
+    partial
