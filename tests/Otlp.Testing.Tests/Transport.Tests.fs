@@ -341,6 +341,23 @@ let private recording =
                   })
       }
 
+      testTask "The F# example of docs/receiver.md works as written" {
+          // A plain task, as in the example: `use!` disposes the receiver at the end.
+          do!
+              task {
+                  use! receiver = LoopbackReceiver.StartAsync()
+                  receiver.Enqueue(Traces, Reply.GrpcStatus(StatusCode.Unavailable, "busy"))
+                  use grpc = channel receiver null
+                  let send names = (export grpc Traces "" [] (spans names).Proto).ResponseAsync :> Task
+                  let! refused = throwsT<RpcException> (fun () -> send [ "a" ]) "the scripted error"
+                  Expect.equal refused.StatusCode StatusCode.Unavailable "UNAVAILABLE as scripted"
+                  do! send [ "a"; "b"; "c" ]
+                  let! all = receiver.WaitForSpansAsync 3
+                  Expect.equal [ for s in all -> s.Name ] [ "a"; "b"; "c" ] "only the accepted retry counts"
+                  Expect.equal receiver.Requests.Count 2 "both attempts are recorded"
+              }
+      }
+
       testTask "Two receivers listen on distinct free ports of 127.0.0.1" {
           do!
               withReceiver (fun first ->
