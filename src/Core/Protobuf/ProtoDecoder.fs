@@ -17,7 +17,7 @@ open Otlp.Core.Protobuf
 
 type private R = ProtoReader
 
-let inline private field (tag: int) = tag >>> 3
+let inline private field (tag: int) = R.FieldOf tag
 
 /// Reads the embedded message that `tag` starts with `read`.
 let inline private message (r: R) (tag: int) (name: string) ([<InlineIfLambda>] read: R -> 'T) : 'T =

@@ -108,13 +108,16 @@ type internal ProtoReader(buffer: byte array, origin: int, length: int) =
         if wire > 5 then
             r.FailAt(start, $"invalid wire type {wire} for field {field}")
 
-        // Field numbers are at most 2^29 - 1, so the tag fits an int once its wire type is split off.
-        (int field <<< 3) ||| wire
+        // Kept as the int with the tag's 32 bits; `FieldOf` reads the field number back without sign.
+        int (uint32 tag)
+
+    /// The field number of a tag read by `ReadTag` (at most 2^29 - 1).
+    static member FieldOf(tag: int) = int (uint32 tag >>> 3)
 
     /// Fails unless the tag has the wire type `expected` for the field `name`.
     member r.Expect(tag: int, expected: int, name: string) =
         if tag &&& 7 <> expected then
-            r.Fail $"{name} (field {tag >>> 3}) has wire type {tag &&& 7}, expected {expected}"
+            r.Fail $"{name} (field {ProtoReader.FieldOf tag}) has wire type {tag &&& 7}, expected {expected}"
 
     /// A length prefix, checked against the bytes left in the current message.
     member r.ReadLength() : int =
@@ -321,8 +324,8 @@ type internal ProtoReader(buffer: byte array, origin: int, length: int) =
         | Fields.WireFixed32 ->
             r.Need(4, "fixed32")
             pos <- pos + 4
-        | 3 -> r.SkipGroup(tag >>> 3, 1)
-        | _ -> r.Fail $"end-group tag of field {tag >>> 3} without a start-group tag"
+        | 3 -> r.SkipGroup(ProtoReader.FieldOf tag, 1)
+        | _ -> r.Fail $"end-group tag of field {ProtoReader.FieldOf tag} without a start-group tag"
 
     member private r.SkipGroup(field: int, depth: int) =
         if depth > ProtoReader.MaxDepth then
@@ -338,7 +341,7 @@ type internal ProtoReader(buffer: byte array, origin: int, length: int) =
             let tag = r.ReadTag()
 
             match tag &&& 7 with
-            | 4 when tag >>> 3 = field -> fin <- true
-            | 4 -> r.Fail $"end-group tag of field {tag >>> 3} inside the group of field {field}"
-            | 3 -> r.SkipGroup(tag >>> 3, depth + 1)
+            | 4 when ProtoReader.FieldOf tag = field -> fin <- true
+            | 4 -> r.Fail $"end-group tag of field {ProtoReader.FieldOf tag} inside the group of field {field}"
+            | 3 -> r.SkipGroup(ProtoReader.FieldOf tag, depth + 1)
             | _ -> r.Skip tag
