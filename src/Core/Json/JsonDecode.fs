@@ -216,29 +216,60 @@ let private linkItem = ReadItem<SpanLink>(fun r -> link &r)
 
 let private span (r: byref<Utf8JsonReader>) : Span =
     startObject &r "Span"
-    let mutable s = Span.Empty
+    // Locals, not `{ s with ... }`: a copy of the record per field would be most of the decoder's garbage.
+    let mutable traceIdV = TraceId.Empty
+    let mutable spanIdV = SpanId.Empty
+    let mutable traceState = ""
+    let mutable parentSpanId = SpanId.Empty
+    let mutable flags = 0u
+    let mutable spanName = ""
+    let mutable kind = SpanKind.Unspecified
+    let mutable start = 0UL
+    let mutable finish = 0UL
+    let mutable attrs = [||]
+    let mutable droppedAttributes = 0u
+    let mutable events = [||]
+    let mutable droppedEvents = 0u
+    let mutable links = [||]
+    let mutable droppedLinks = 0u
+    let mutable spanStatus = Status.Empty
     while nextProperty &r do
         let name = propertyName &r
         if value &r then
             match name with
-            | "traceId" -> s <- { s with TraceId = traceId &r name }
-            | "spanId" -> s <- { s with SpanId = spanId &r name }
-            | "traceState" -> s <- { s with TraceState = string &r name }
-            | "parentSpanId" -> s <- { s with ParentSpanId = spanId &r name }
-            | "flags" -> s <- { s with Flags = uint32 &r name }
-            | "name" -> s <- { s with Name = string &r name }
-            | "kind" -> s <- { s with Kind = enum (enumValue &r name spanKinds) }
-            | "startTimeUnixNano" -> s <- { s with StartTimeUnixNano = uint64 &r name }
-            | "endTimeUnixNano" -> s <- { s with EndTimeUnixNano = uint64 &r name }
-            | "attributes" -> s <- { s with Attributes = attributes &r name }
-            | "droppedAttributesCount" -> s <- { s with DroppedAttributesCount = uint32 &r name }
-            | "events" -> s <- { s with Events = array &r name eventItem }
-            | "droppedEventsCount" -> s <- { s with DroppedEventsCount = uint32 &r name }
-            | "links" -> s <- { s with Links = array &r name linkItem }
-            | "droppedLinksCount" -> s <- { s with DroppedLinksCount = uint32 &r name }
-            | "status" -> s <- { s with Status = status &r }
+            | "traceId" -> traceIdV <- traceId &r name
+            | "spanId" -> spanIdV <- spanId &r name
+            | "traceState" -> traceState <- string &r name
+            | "parentSpanId" -> parentSpanId <- spanId &r name
+            | "flags" -> flags <- uint32 &r name
+            | "name" -> spanName <- string &r name
+            | "kind" -> kind <- enum (enumValue &r name spanKinds)
+            | "startTimeUnixNano" -> start <- uint64 &r name
+            | "endTimeUnixNano" -> finish <- uint64 &r name
+            | "attributes" -> attrs <- attributes &r name
+            | "droppedAttributesCount" -> droppedAttributes <- uint32 &r name
+            | "events" -> events <- array &r name eventItem
+            | "droppedEventsCount" -> droppedEvents <- uint32 &r name
+            | "links" -> links <- array &r name linkItem
+            | "droppedLinksCount" -> droppedLinks <- uint32 &r name
+            | "status" -> spanStatus <- status &r
             | _ -> skip &r
-    s
+    { TraceId = traceIdV
+      SpanId = spanIdV
+      TraceState = traceState
+      ParentSpanId = parentSpanId
+      Flags = flags
+      Name = spanName
+      Kind = kind
+      StartTimeUnixNano = start
+      EndTimeUnixNano = finish
+      Attributes = attrs
+      DroppedAttributesCount = droppedAttributes
+      Events = events
+      DroppedEventsCount = droppedEvents
+      Links = links
+      DroppedLinksCount = droppedLinks
+      Status = spanStatus }
 
 let private spanItem = ReadItem<Span>(fun r -> span &r)
 
@@ -306,58 +337,71 @@ let private exemplarItem = ReadItem<Exemplar>(fun r -> exemplar &r)
 
 let private numberPoint (r: byref<Utf8JsonReader>) : NumberDataPoint =
     startObject &r "NumberDataPoint"
-    let mutable p =
-        { Attributes = [||]
-          StartTimeUnixNano = 0UL
-          TimeUnixNano = 0UL
-          Value = NoValue
-          Exemplars = [||]
-          Flags = 0u }
+    let mutable attrs = [||]
+    let mutable start = 0UL
+    let mutable time = 0UL
+    let mutable number = NoValue
+    let mutable exemplars = [||]
+    let mutable flags = 0u
     while nextProperty &r do
         let name = propertyName &r
         if value &r then
             match name with
-            | "attributes" -> p <- { p with Attributes = attributes &r name }
-            | "startTimeUnixNano" -> p <- { p with StartTimeUnixNano = uint64 &r name }
-            | "timeUnixNano" -> p <- { p with TimeUnixNano = uint64 &r name }
+            | "attributes" -> attrs <- attributes &r name
+            | "startTimeUnixNano" -> start <- uint64 &r name
+            | "timeUnixNano" -> time <- uint64 &r name
             | "asDouble"
-            | "asInt" -> p <- { p with Value = numberValue &r name p.Value }
-            | "exemplars" -> p <- { p with Exemplars = array &r name exemplarItem }
-            | "flags" -> p <- { p with Flags = uint32 &r name }
+            | "asInt" -> number <- numberValue &r name number
+            | "exemplars" -> exemplars <- array &r name exemplarItem
+            | "flags" -> flags <- uint32 &r name
             | _ -> skip &r
-    p
+    { Attributes = attrs
+      StartTimeUnixNano = start
+      TimeUnixNano = time
+      Value = number
+      Exemplars = exemplars
+      Flags = flags }
 
 let private histogramPoint (r: byref<Utf8JsonReader>) : HistogramDataPoint =
     startObject &r "HistogramDataPoint"
-    let mutable p =
-        { Attributes = [||]
-          StartTimeUnixNano = 0UL
-          TimeUnixNano = 0UL
-          Count = 0UL
-          Sum = ValueNone
-          BucketCounts = [||]
-          ExplicitBounds = [||]
-          Exemplars = [||]
-          Flags = 0u
-          Min = ValueNone
-          Max = ValueNone }
+    let mutable attrs = [||]
+    let mutable start = 0UL
+    let mutable time = 0UL
+    let mutable count = 0UL
+    let mutable sum = ValueNone
+    let mutable bucketCounts = [||]
+    let mutable bounds = [||]
+    let mutable exemplars = [||]
+    let mutable flags = 0u
+    let mutable min = ValueNone
+    let mutable max = ValueNone
     while nextProperty &r do
         let name = propertyName &r
         if value &r then
             match name with
-            | "attributes" -> p <- { p with Attributes = attributes &r name }
-            | "startTimeUnixNano" -> p <- { p with StartTimeUnixNano = uint64 &r name }
-            | "timeUnixNano" -> p <- { p with TimeUnixNano = uint64 &r name }
-            | "count" -> p <- { p with Count = uint64 &r name }
-            | "sum" -> p <- { p with Sum = ValueSome(double &r name) }
-            | "bucketCounts" -> p <- { p with BucketCounts = array &r name uint64Item }
-            | "explicitBounds" -> p <- { p with ExplicitBounds = array &r name doubleItem }
-            | "exemplars" -> p <- { p with Exemplars = array &r name exemplarItem }
-            | "flags" -> p <- { p with Flags = uint32 &r name }
-            | "min" -> p <- { p with Min = ValueSome(double &r name) }
-            | "max" -> p <- { p with Max = ValueSome(double &r name) }
+            | "attributes" -> attrs <- attributes &r name
+            | "startTimeUnixNano" -> start <- uint64 &r name
+            | "timeUnixNano" -> time <- uint64 &r name
+            | "count" -> count <- uint64 &r name
+            | "sum" -> sum <- ValueSome(double &r name)
+            | "bucketCounts" -> bucketCounts <- array &r name uint64Item
+            | "explicitBounds" -> bounds <- array &r name doubleItem
+            | "exemplars" -> exemplars <- array &r name exemplarItem
+            | "flags" -> flags <- uint32 &r name
+            | "min" -> min <- ValueSome(double &r name)
+            | "max" -> max <- ValueSome(double &r name)
             | _ -> skip &r
-    p
+    { Attributes = attrs
+      StartTimeUnixNano = start
+      TimeUnixNano = time
+      Count = count
+      Sum = sum
+      BucketCounts = bucketCounts
+      ExplicitBounds = bounds
+      Exemplars = exemplars
+      Flags = flags
+      Min = min
+      Max = max }
 
 let private buckets (r: byref<Utf8JsonReader>) (field: string) : ExponentialBuckets =
     startObject &r field
@@ -373,41 +417,53 @@ let private buckets (r: byref<Utf8JsonReader>) (field: string) : ExponentialBuck
 
 let private exponentialPoint (r: byref<Utf8JsonReader>) : ExponentialHistogramDataPoint =
     startObject &r "ExponentialHistogramDataPoint"
-    let mutable p =
-        { Attributes = [||]
-          StartTimeUnixNano = 0UL
-          TimeUnixNano = 0UL
-          Count = 0UL
-          Sum = ValueNone
-          Scale = 0
-          ZeroCount = 0UL
-          Positive = ExponentialBuckets.Empty
-          Negative = ExponentialBuckets.Empty
-          Flags = 0u
-          Exemplars = [||]
-          Min = ValueNone
-          Max = ValueNone
-          ZeroThreshold = 0.0 }
+    let mutable attrs = [||]
+    let mutable start = 0UL
+    let mutable time = 0UL
+    let mutable count = 0UL
+    let mutable sum = ValueNone
+    let mutable scale = 0
+    let mutable zeroCount = 0UL
+    let mutable positive = ExponentialBuckets.Empty
+    let mutable negative = ExponentialBuckets.Empty
+    let mutable flags = 0u
+    let mutable exemplars = [||]
+    let mutable min = ValueNone
+    let mutable max = ValueNone
+    let mutable zeroThreshold = 0.0
     while nextProperty &r do
         let name = propertyName &r
         if value &r then
             match name with
-            | "attributes" -> p <- { p with Attributes = attributes &r name }
-            | "startTimeUnixNano" -> p <- { p with StartTimeUnixNano = uint64 &r name }
-            | "timeUnixNano" -> p <- { p with TimeUnixNano = uint64 &r name }
-            | "count" -> p <- { p with Count = uint64 &r name }
-            | "sum" -> p <- { p with Sum = ValueSome(double &r name) }
-            | "scale" -> p <- { p with Scale = int32 &r name }
-            | "zeroCount" -> p <- { p with ZeroCount = uint64 &r name }
-            | "positive" -> p <- { p with Positive = buckets &r name }
-            | "negative" -> p <- { p with Negative = buckets &r name }
-            | "flags" -> p <- { p with Flags = uint32 &r name }
-            | "exemplars" -> p <- { p with Exemplars = array &r name exemplarItem }
-            | "min" -> p <- { p with Min = ValueSome(double &r name) }
-            | "max" -> p <- { p with Max = ValueSome(double &r name) }
-            | "zeroThreshold" -> p <- { p with ZeroThreshold = double &r name }
+            | "attributes" -> attrs <- attributes &r name
+            | "startTimeUnixNano" -> start <- uint64 &r name
+            | "timeUnixNano" -> time <- uint64 &r name
+            | "count" -> count <- uint64 &r name
+            | "sum" -> sum <- ValueSome(double &r name)
+            | "scale" -> scale <- int32 &r name
+            | "zeroCount" -> zeroCount <- uint64 &r name
+            | "positive" -> positive <- buckets &r name
+            | "negative" -> negative <- buckets &r name
+            | "flags" -> flags <- uint32 &r name
+            | "exemplars" -> exemplars <- array &r name exemplarItem
+            | "min" -> min <- ValueSome(double &r name)
+            | "max" -> max <- ValueSome(double &r name)
+            | "zeroThreshold" -> zeroThreshold <- double &r name
             | _ -> skip &r
-    p
+    { Attributes = attrs
+      StartTimeUnixNano = start
+      TimeUnixNano = time
+      Count = count
+      Sum = sum
+      Scale = scale
+      ZeroCount = zeroCount
+      Positive = positive
+      Negative = negative
+      Flags = flags
+      Exemplars = exemplars
+      Min = min
+      Max = max
+      ZeroThreshold = zeroThreshold }
 
 let private quantile (r: byref<Utf8JsonReader>) : ValueAtQuantile =
     startObject &r "ValueAtQuantile"
@@ -559,24 +615,44 @@ let private resourceMetricsItem = ReadItem<ResourceMetrics>(fun r -> resourceMet
 
 let private logRecord (r: byref<Utf8JsonReader>) : LogRecord =
     startObject &r "LogRecord"
-    let mutable l = LogRecord.Empty
+    let mutable time = 0UL
+    let mutable observed = 0UL
+    let mutable severity = SeverityNumber.Unspecified
+    let mutable severityText = ""
+    let mutable body = AnyValue.Empty
+    let mutable attrs = [||]
+    let mutable droppedAttributes = 0u
+    let mutable flags = 0u
+    let mutable traceIdV = TraceId.Empty
+    let mutable spanIdV = SpanId.Empty
+    let mutable eventName = ""
     while nextProperty &r do
         let name = propertyName &r
         if value &r then
             match name with
-            | "timeUnixNano" -> l <- { l with TimeUnixNano = uint64 &r name }
-            | "observedTimeUnixNano" -> l <- { l with ObservedTimeUnixNano = uint64 &r name }
-            | "severityNumber" -> l <- { l with SeverityNumber = enum (enumValue &r name severities) }
-            | "severityText" -> l <- { l with SeverityText = string &r name }
-            | "body" -> l <- { l with Body = anyValue &r }
-            | "attributes" -> l <- { l with Attributes = attributes &r name }
-            | "droppedAttributesCount" -> l <- { l with DroppedAttributesCount = uint32 &r name }
-            | "flags" -> l <- { l with Flags = uint32 &r name }
-            | "traceId" -> l <- { l with TraceId = traceId &r name }
-            | "spanId" -> l <- { l with SpanId = spanId &r name }
-            | "eventName" -> l <- { l with EventName = string &r name }
+            | "timeUnixNano" -> time <- uint64 &r name
+            | "observedTimeUnixNano" -> observed <- uint64 &r name
+            | "severityNumber" -> severity <- enum (enumValue &r name severities)
+            | "severityText" -> severityText <- string &r name
+            | "body" -> body <- anyValue &r
+            | "attributes" -> attrs <- attributes &r name
+            | "droppedAttributesCount" -> droppedAttributes <- uint32 &r name
+            | "flags" -> flags <- uint32 &r name
+            | "traceId" -> traceIdV <- traceId &r name
+            | "spanId" -> spanIdV <- spanId &r name
+            | "eventName" -> eventName <- string &r name
             | _ -> skip &r
-    l
+    { TimeUnixNano = time
+      ObservedTimeUnixNano = observed
+      SeverityNumber = severity
+      SeverityText = severityText
+      Body = body
+      Attributes = attrs
+      DroppedAttributesCount = droppedAttributes
+      Flags = flags
+      TraceId = traceIdV
+      SpanId = spanIdV
+      EventName = eventName }
 
 let private logRecordItem = ReadItem<LogRecord>(fun r -> logRecord &r)
 

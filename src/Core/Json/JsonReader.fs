@@ -35,10 +35,31 @@ let private describe (token: JsonTokenType) =
 let private wrongType (r: byref<Utf8JsonReader>) (expected: string) (field: string) : 'T =
     fail &r $"'{field}' must be {expected}, found {describe r.TokenType}"
 
-/// The key of the current property. proto3 JSON parsers accept the original snake_case field names as well
-/// as the lowerCamelCase ones: the former are converted to the latter, so each reader matches one spelling.
-let propertyName (r: byref<Utf8JsonReader>) =
-    let name = r.GetString()
+// Every key the readers match on. A key found here is returned as this very string, so reading a document of
+// known keys allocates no strings for them; anything else takes the slow path below. Missing a key here costs
+// speed, never correctness.
+let private knownNames =
+    [| "resourceSpans"; "resourceMetrics"; "resourceLogs"; "partialSuccess"; "rejectedSpans"; "rejectedDataPoints"
+       "rejectedLogRecords"; "errorMessage"; "stringValue"; "boolValue"; "intValue"; "doubleValue"; "arrayValue"
+       "kvlistValue"; "bytesValue"; "values"; "key"; "value"; "name"; "version"; "attributes"; "droppedAttributesCount"
+       "entityRefs"; "type"; "idKeys"; "descriptionKeys"; "resource"; "scope"; "schemaUrl"; "scopeSpans"; "spans"
+       "traceId"; "spanId"; "traceState"; "parentSpanId"; "flags"; "kind"; "startTimeUnixNano"; "endTimeUnixNano"
+       "events"; "droppedEventsCount"; "links"; "droppedLinksCount"; "status"; "message"; "code"; "timeUnixNano"
+       "scopeMetrics"; "metrics"; "description"; "unit"; "gauge"; "sum"; "histogram"; "exponentialHistogram"; "summary"
+       "metadata"; "dataPoints"; "aggregationTemporality"; "isMonotonic"; "asDouble"; "asInt"; "exemplars"
+       "filteredAttributes"; "count"; "bucketCounts"; "explicitBounds"; "min"; "max"; "scale"; "zeroCount"; "positive"
+       "negative"; "offset"; "zeroThreshold"; "quantileValues"; "quantile"; "scopeLogs"; "logRecords"
+       "observedTimeUnixNano"; "severityNumber"; "severityText"; "body"; "eventName" |]
+
+/// The known names grouped by their UTF-8 length, each with its bytes.
+let private namesByLength: struct (byte array * string) array array =
+    let longest = knownNames |> Array.map String.length |> Array.max
+    Array.init (longest + 1) (fun length ->
+        knownNames
+        |> Array.filter (fun n -> n.Length = length)
+        |> Array.map (fun n -> struct (Text.Encoding.UTF8.GetBytes n, n)))
+
+let private camelCase (name: string) =
     if name.IndexOf '_' < 0 then
         name
     else
@@ -52,6 +73,20 @@ let propertyName (r: byref<Utf8JsonReader>) =
             else
                 chars.Append c |> ignore
         chars.ToString()
+
+/// The key of the current property. proto3 JSON parsers accept the original snake_case field names as well
+/// as the lowerCamelCase ones: the former are converted to the latter, so each reader matches one spelling.
+let propertyName (r: byref<Utf8JsonReader>) : string =
+    let raw = r.ValueSpan
+    let mutable found = null
+    if not r.ValueIsEscaped && not r.HasValueSequence && raw.Length < namesByLength.Length then
+        let candidates = namesByLength[raw.Length]
+        let mutable i = 0
+        while isNull found && i < candidates.Length do
+            let struct (bytes, name) = candidates[i]
+            if raw.SequenceEqual(ReadOnlySpan bytes) then found <- name
+            i <- i + 1
+    if isNull found then camelCase (r.GetString()) else found
 
 /// Moves to the next property of the current object: true on a property name, false on the end of the
 /// object. After a name, the caller calls `value` to move onto its value.
@@ -173,13 +208,13 @@ let bytes (r: byref<Utf8JsonReader>) (field: string) : byte array =
             with :? FormatException ->
                 fail &r $"'{field}' is not valid base64"
 
-let private hexValue (c: char) =
-    if c >= '0' && c <= '9' then int c - int '0'
-    elif c >= 'a' && c <= 'f' then int c - int 'a' + 10
-    elif c >= 'A' && c <= 'F' then int c - int 'A' + 10
+let private hexValue (c: byte) =
+    if c >= '0'B && c <= '9'B then int c - int '0'B
+    elif c >= 'a'B && c <= 'f'B then int c - int 'a'B + 10
+    elif c >= 'A'B && c <= 'F'B then int c - int 'A'B + 10
     else -1
 
-let private hexHalf (text: string) (start: int) (result: byref<uint64>) =
+let private hexHalf (text: ReadOnlySpan<byte>) (start: int) (result: byref<uint64>) =
     let mutable ok = true
     let mutable v = 0UL
     for i in start .. start + 15 do
@@ -188,14 +223,21 @@ let private hexHalf (text: string) (start: int) (result: byref<uint64>) =
     result <- v
     ok
 
+/// The UTF-8 text of an id: the reader's own bytes unless the string holds escapes.
+let private idText (r: byref<Utf8JsonReader>) (field: string) : ReadOnlySpan<byte> =
+    if r.TokenType <> JsonTokenType.String then
+        raise (JsonFailure($"'{field}' must be a hex string, found {describe r.TokenType}", r.TokenStartIndex))
+    if r.ValueIsEscaped || r.HasValueSequence then ReadOnlySpan(Text.Encoding.UTF8.GetBytes(r.GetString()))
+    else r.ValueSpan
+
 // OTLP/JSON: trace and span ids are hex, in either case (not base64 as proto3 JSON would have it). The empty
 // string is the proto3 default, the absent id.
 let traceId (r: byref<Utf8JsonReader>) (field: string) : TraceId =
-    let text = string &r field
+    let text = idText &r field
     if text.Length = 0 then
         TraceId.Empty
     elif text.Length <> 32 then
-        fail &r $"'{field}' must be 32 hex digits, found {text.Length} characters"
+        fail &r $"'{field}' must be 32 hex digits, found {text.Length} bytes"
     else
         let mutable high = 0UL
         let mutable low = 0UL
@@ -203,11 +245,11 @@ let traceId (r: byref<Utf8JsonReader>) (field: string) : TraceId =
         else fail &r $"'{field}' must be 32 hex digits, found a non-hex character"
 
 let spanId (r: byref<Utf8JsonReader>) (field: string) : SpanId =
-    let text = string &r field
+    let text = idText &r field
     if text.Length = 0 then
         SpanId.Empty
     elif text.Length <> 16 then
-        fail &r $"'{field}' must be 16 hex digits, found {text.Length} characters"
+        fail &r $"'{field}' must be 16 hex digits, found {text.Length} bytes"
     else
         let mutable v = 0UL
         if hexHalf text 0 &v then { Value = v } else fail &r $"'{field}' must be 16 hex digits, found a non-hex character"
