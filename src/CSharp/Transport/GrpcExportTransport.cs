@@ -1,0 +1,129 @@
+using Grpc.Core;
+using Grpc.Net.Client;
+using Otlp.Core;
+
+namespace Otlp.Transport;
+
+/// <summary>
+/// OTLP/gRPC: calls <c>Export</c> of the signal's collector service with the already encoded request as the
+/// message (a marshaller over raw bytes, so nothing is re-encoded), through <c>Grpc.Net.Client</c>.
+/// </summary>
+internal sealed class GrpcExportTransport : IExportTransport
+{
+    private static readonly Marshaller<EncodedRequest> RequestMarshaller = Marshallers.Create<EncodedRequest>(
+        static (request, context) =>
+        {
+            var payload = request.Bytes;
+            context.SetPayloadLength(payload.Length);
+            var writer = context.GetBufferWriter();
+            payload.Span.CopyTo(writer.GetSpan(payload.Length));
+            writer.Advance(payload.Length);
+            context.Complete();
+        },
+        static context => new EncodedRequest(context.PayloadAsNewBuffer()));
+
+    private static readonly Marshaller<byte[]> ResponseMarshaller = Marshallers.Create<byte[]>(
+        static bytes => bytes,
+        static bytes => bytes);
+
+    private readonly GrpcChannel channel;
+    private readonly bool ownsChannel;
+    private readonly CallInvoker invoker;
+    private readonly Method<EncodedRequest, byte[]> method;
+    private readonly string? encoding;
+    private readonly IReadOnlyList<Header> headers;
+    private readonly Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>? headerProvider;
+
+    public GrpcExportTransport(
+        GrpcChannel channel,
+        bool ownsChannel,
+        Signal signal,
+        Compression compression,
+        IReadOnlyList<Header> headers,
+        Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>? headerProvider)
+    {
+        this.channel = channel ?? throw new ArgumentNullException(nameof(channel));
+        this.ownsChannel = ownsChannel;
+        this.invoker = channel.CreateCallInvoker();
+        this.method = new Method<EncodedRequest, byte[]>(
+            MethodType.Unary, ServiceName(signal), "Export", RequestMarshaller, ResponseMarshaller);
+        this.encoding = PayloadCompression.EncodingName(compression);
+        this.headers = headers;
+        this.headerProvider = headerProvider;
+    }
+
+    public string Destination => $"gRPC {this.channel.Target} {this.method.FullName}";
+
+    /// <summary>The fully qualified collector service of a signal.</summary>
+    public static string ServiceName(Signal signal) =>
+        signal.IsTraces ? "opentelemetry.proto.collector.trace.v1.TraceService"
+        : signal.IsMetrics ? "opentelemetry.proto.collector.metrics.v1.MetricsService"
+        : "opentelemetry.proto.collector.logs.v1.LogsService";
+
+    public async Task<TransportResult> SendAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        var metadata = new Metadata();
+        foreach (var header in this.headers)
+        {
+            metadata.Add(header.Name.ToLowerInvariant(), header.Value);
+        }
+
+        if (this.encoding is not null)
+        {
+            // Grpc.Net.Client compresses the message with the provider of this name and sets grpc-encoding.
+            metadata.Add("grpc-internal-encoding-request", this.encoding);
+        }
+
+        try
+        {
+            if (this.headerProvider is not null)
+            {
+                foreach (var (name, value) in await this.headerProvider(cancellationToken).ConfigureAwait(false))
+                {
+                    var key = name.ToLowerInvariant();
+                    var existing = metadata.Get(key);
+                    if (existing is not null)
+                    {
+                        metadata.Remove(existing);
+                    }
+
+                    metadata.Add(key, value);
+                }
+            }
+
+            using var call = this.invoker.AsyncUnaryCall(
+                this.method, host: null, new CallOptions(metadata, cancellationToken: cancellationToken), new EncodedRequest(payload));
+            var response = await call.ResponseAsync.ConfigureAwait(false);
+            return TransportResult.Response((int)Grpc.Core.StatusCode.OK, grpc: true, response);
+        }
+        catch (RpcException e) when (e.StatusCode == Grpc.Core.StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
+        {
+            return TransportResult.Failed(TransportResultKind.Cancelled, "The call was cancelled or timed out.");
+        }
+        catch (RpcException e)
+        {
+            // Trailers-Only replies (grpc-go and the Collector send them for immediate errors) carry the status
+            // and its details in the response headers; Grpc.Net.Client exposes them as the trailers.
+            return TransportResult.Response((int)e.StatusCode, grpc: true, ReadOnlyMemory<byte>.Empty) with
+            {
+                Message = e.Status.Detail,
+                GrpcStatusDetails = e.Trailers.GetValueBytes("grpc-status-details-bin"),
+            };
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return TransportResult.Failed(TransportResultKind.Cancelled, "The call was cancelled or timed out.");
+        }
+    }
+
+    public void Dispose()
+    {
+        if (this.ownsChannel)
+        {
+            this.channel.Dispose();
+        }
+    }
+}
+
+/// <summary>An encoded request; gRPC's generic call API needs a reference type for its messages.</summary>
+internal sealed record EncodedRequest(ReadOnlyMemory<byte> Bytes);

@@ -1,0 +1,142 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Otlp.Core;
+
+namespace Otlp.Transport;
+
+/// <summary>
+/// OTLP/HTTP: POSTs the encoded request (protobuf or JSON, optionally compressed) to the signal's URL.
+/// </summary>
+internal sealed class HttpExportTransport : IExportTransport
+{
+    /// <summary>Responses larger than this are not read: the OTLP exporter treats them as an error.</summary>
+    public const int MaxResponseBytes = 4 * 1024 * 1024;
+
+    private readonly HttpClient client;
+    private readonly bool ownsClient;
+    private readonly Uri url;
+    private readonly MediaTypeHeaderValue contentType;
+    private readonly Compression compression;
+    private readonly IReadOnlyList<Header> headers;
+    private readonly Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>? headerProvider;
+
+    public HttpExportTransport(
+        HttpClient client,
+        bool ownsClient,
+        Uri url,
+        bool json,
+        Compression compression,
+        IReadOnlyList<Header> headers,
+        Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>? headerProvider)
+    {
+        this.client = client ?? throw new ArgumentNullException(nameof(client));
+        this.ownsClient = ownsClient;
+        this.url = url ?? throw new ArgumentNullException(nameof(url));
+        this.contentType = new MediaTypeHeaderValue(json ? "application/json" : "application/x-protobuf");
+        this.compression = compression;
+        this.headers = headers;
+        this.headerProvider = headerProvider;
+    }
+
+    public string Destination => $"HTTP POST {this.url.AbsoluteUri}";
+
+    public async Task<TransportResult> SendAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, this.url);
+        var encoding = PayloadCompression.EncodingName(this.compression);
+        var body = encoding is null ? payload : PayloadCompression.Compress(payload.Span, this.compression);
+        request.Content = new ReadOnlyMemoryContent(body);
+        request.Content.Headers.ContentType = this.contentType;
+        if (encoding is not null)
+        {
+            request.Content.Headers.ContentEncoding.Add(encoding);
+        }
+
+        request.Headers.TryAddWithoutValidation("User-Agent", OtlpInfo.UserAgent);
+        foreach (var header in this.headers)
+        {
+            request.Headers.TryAddWithoutValidation(header.Name, header.Value);
+        }
+
+        try
+        {
+            if (this.headerProvider is not null)
+            {
+                foreach (var (name, value) in await this.headerProvider(cancellationToken).ConfigureAwait(false))
+                {
+                    request.Headers.Remove(name);
+                    request.Headers.TryAddWithoutValidation(name, value);
+                }
+            }
+
+            using var response = await this.client
+                .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken)
+                .ConfigureAwait(false);
+            var declared = response.Content.Headers.ContentLength;
+            if (declared > MaxResponseBytes)
+            {
+                return TransportResult.Failed(
+                    TransportResultKind.ResponseTooLarge,
+                    $"The response declared {declared} bytes, over the {MaxResponseBytes}-byte limit.");
+            }
+
+            var read = await ReadBoundedAsync(response.Content, cancellationToken).ConfigureAwait(false);
+            if (read is null)
+            {
+                return TransportResult.Failed(
+                    TransportResultKind.ResponseTooLarge,
+                    $"The response body exceeded the {MaxResponseBytes}-byte limit.");
+            }
+
+            return TransportResult.Response((int)response.StatusCode, grpc: false, read) with
+            {
+                RetryAfter = response.Headers.TryGetValues("Retry-After", out var values) ? values.FirstOrDefault() : null,
+                ContentType = response.Content.Headers.ContentType?.MediaType,
+                Message = response.ReasonPhrase,
+            };
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return TransportResult.Failed(TransportResultKind.Cancelled, "The request was cancelled or timed out.");
+        }
+        catch (HttpRequestException e)
+        {
+            return TransportResult.Failed(TransportResultKind.ConnectionFailed, Describe(e));
+        }
+        catch (IOException e)
+        {
+            return TransportResult.Failed(TransportResultKind.ConnectionFailed, e.Message);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (this.ownsClient)
+        {
+            this.client.Dispose();
+        }
+    }
+
+    private static string Describe(HttpRequestException e) =>
+        e.HttpRequestError == HttpRequestError.Unknown ? e.Message : $"{e.HttpRequestError}: {e.Message}";
+
+    /// <summary>Reads at most <see cref="MaxResponseBytes"/>; null when the body is longer.</summary>
+    private static async Task<byte[]?> ReadBoundedAsync(HttpContent content, CancellationToken cancellationToken)
+    {
+        using var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int count;
+        while ((count = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + count > MaxResponseBytes)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, count);
+        }
+
+        return buffer.ToArray();
+    }
+}
