@@ -308,16 +308,19 @@ let throwsT<'E when 'E :> exn> (action: unit -> Task) (message: string) : Task<'
             | None -> failtestf "%s: expected %s, but nothing was thrown" message typeof<'E>.Name
     }
 
-/// Starts a plain receiver for the duration of `body`.
-let withReceiver (body: LoopbackReceiver -> Task<unit>) =
+/// Starts a receiver with these options for the duration of `body`.
+let withOptions (options: LoopbackReceiverOptions) (body: LoopbackReceiver -> Task<unit>) =
     task {
-        let! receiver = LoopbackReceiver.StartAsync()
+        let! receiver = LoopbackReceiver.StartAsync options
 
         try
             do! body receiver
         finally
             (receiver :> IDisposable).Dispose()
     }
+
+/// Starts a plain receiver for the duration of `body`.
+let withReceiver (body: LoopbackReceiver -> Task<unit>) = withOptions (LoopbackReceiverOptions()) body
 
 /// One HttpClient for the plain-text tests (HTTP/1.1, no automatic decompression).
 let http = new HttpClient(new SocketsHttpHandler(AutomaticDecompression = DecompressionMethods.None))

@@ -15,16 +15,6 @@ let private serverCertificate = lazy (certificate "otlp-receiver" true)
 let private clientCertificate = lazy (certificate "otlp-exporter" false)
 let private strangerCertificate = lazy (certificate "stranger" false)
 
-let private withTls (options: LoopbackReceiverOptions) (body: LoopbackReceiver -> Task<unit>) =
-    task {
-        let! receiver = LoopbackReceiver.StartAsync options
-
-        try
-            do! body receiver
-        finally
-            (receiver :> IDisposable).Dispose()
-    }
-
 let private sample = spans [ "secure" ]
 
 [<Tests>]
@@ -35,7 +25,7 @@ let tests =
               let server = serverCertificate.Force()
 
               do!
-                  withTls (LoopbackReceiverOptions().WithServerCertificate server) (fun receiver ->
+                  withOptions (LoopbackReceiverOptions().WithServerCertificate server) (fun receiver ->
                       task {
                           Expect.equal receiver.HttpEndpoint.Scheme "https" "https"
                           Expect.equal receiver.GrpcEndpoint.Scheme "https" "https"
@@ -44,14 +34,22 @@ let tests =
                           Expect.equal response.StatusCode HttpStatusCode.OK "HTTP over TLS"
                           use channel = channel receiver (tlsHandler server null)
                           let! _ = (export channel Traces "" [] sample.Proto).ResponseAsync
-                          Expect.equal receiver.Spans.Count 2 "both arrived"
+                          use request = new HttpRequestMessage(HttpMethod.Post, receiver.HttpUrl Traces)
+                          request.Version <- HttpVersion.Version20
+                          request.VersionPolicy <- HttpVersionPolicy.RequestVersionExact
+                          request.Content <- new ByteArrayContent(sample.Proto)
+                          request.Content.Headers.TryAddWithoutValidation("content-type", protobuf) |> ignore
+                          use! http2 = client.SendAsync request
+                          Expect.equal http2.Version HttpVersion.Version20 "OTLP/HTTP over HTTP/2 with TLS"
+                          Expect.equal http2.StatusCode HttpStatusCode.OK "accepted"
+                          Expect.equal receiver.Spans.Count 3 "all arrived"
                           Expect.isNull receiver.Requests[0].ClientCertificate "no client certificate was asked for"
                       })
           }
 
           testTask "A plain-text client cannot talk to a TLS receiver" {
               do!
-                  withTls (LoopbackReceiverOptions().WithServerCertificate(serverCertificate.Force())) (fun receiver ->
+                  withOptions (LoopbackReceiverOptions().WithServerCertificate(serverCertificate.Force())) (fun receiver ->
                       task {
                           let plain = UriBuilder(receiver.HttpUrl Traces, Scheme = "http").Uri
                           use client = new HttpClient()
@@ -74,7 +72,7 @@ let tests =
                       .WithClientCertificateValidation(fun presented _ _ -> presented.Thumbprint = client.Thumbprint)
 
               do!
-                  withTls options (fun receiver ->
+                  withOptions options (fun receiver ->
                       task {
                           use http = new HttpClient(tlsHandler server client)
                           use! response = postSample http receiver true sample
@@ -97,7 +95,7 @@ let tests =
                       .WithClientCertificateValidation(fun presented _ _ -> presented.Thumbprint = client.Thumbprint)
 
               do!
-                  withTls options (fun receiver ->
+                  withOptions options (fun receiver ->
                       task {
                           for presented in [ null; strangerCertificate.Force() ] do
                               use http = new HttpClient(tlsHandler server presented)

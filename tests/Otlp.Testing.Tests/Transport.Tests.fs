@@ -358,6 +358,42 @@ let private recording =
               }
       }
 
+      testTask "Concurrent requests are all recorded, each with its own index" {
+          do!
+              withReceiver (fun receiver ->
+                  task {
+                      use grpc = channel receiver null
+
+                      let sends =
+                          [ for i in 0..19 ->
+                                if i % 2 = 0 then
+                                    task {
+                                        use! response = postSample http receiver (i % 4 = 0) (spans [ string i ])
+                                        Expect.equal response.StatusCode HttpStatusCode.OK "200"
+                                    }
+                                else
+                                    task {
+                                        let! _ = (export grpc Traces "" [] (spans [ string i ]).Proto).ResponseAsync
+                                        ()
+                                    } ]
+
+                      let! _ = Task.WhenAll sends
+                      let requests = receiver.Requests
+                      Expect.equal [ for r in requests -> r.Index ] [ 0..19 ] "indices follow arrival order"
+                      Expect.equal (set [ for s in receiver.Spans -> s.Name ]) (set [ for i in 0..19 -> string i ]) "every span"
+                  })
+      }
+
+      testTask "A body over the size limit is refused with 413 and not recorded" {
+          do!
+              withOptions (LoopbackReceiverOptions().WithMaxRequestBodySize 1000L) (fun receiver ->
+                  task {
+                      use! response = post http (receiver.HttpUrl Logs) protobuf "" [] (Array.zeroCreate 5000)
+                      Expect.equal response.StatusCode HttpStatusCode.RequestEntityTooLarge "413"
+                      Expect.isEmpty receiver.Requests "not recorded"
+                  })
+      }
+
       testTask "Two receivers listen on distinct free ports of 127.0.0.1" {
           do!
               withReceiver (fun first ->
