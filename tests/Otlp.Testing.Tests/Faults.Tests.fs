@@ -259,6 +259,20 @@ let private grpc =
                   })
       }
 
+      testTask "A retry date over gRPC becomes a RetryInfo of the time left until it" {
+          do!
+              withReceiver (fun receiver ->
+                  task {
+                      let date = DateTimeOffset.UtcNow.AddSeconds 30.0
+                      receiver.Enqueue(Reply.GrpcStatus(StatusCode.Unavailable, "later").WithRetryAfter date)
+                      use channel = channel receiver null
+                      let! error = grpcFails channel
+                      let _, _, delay = readStatus (error.Trailers.GetValueBytes "grpc-status-details-bin")
+                      let seconds = delay |> Option.map _.TotalSeconds |> Option.defaultValue 0.0
+                      Expect.isTrue (seconds > 20.0 && seconds <= 30.0) $"about 30 s left, got {seconds}"
+                  })
+      }
+
       testTask "A partial success over gRPC is in the response message" {
           do!
               withReceiver (fun receiver ->

@@ -45,7 +45,8 @@ type Reply =
     static member Ok: Reply
 
     /// An HTTP status code, such as 503 or 429. Its body is a `google.rpc.Status` in the request's content type
-    /// (as OTLP/HTTP requires for errors) unless `WithBody` gives another.
+    /// (as OTLP/HTTP requires for errors) unless `WithBody` gives another. A 2xx status is a success: the
+    /// request is accepted and the body is an empty export response.
     static member HttpStatus: statusCode: int -> Reply
 
     /// A gRPC status with a message. Sent as a Trailers-Only response: the status, the message and, with
@@ -112,7 +113,8 @@ type Reply =
     /// it becomes a RetryInfo of the time left until `date`, measured when the reply is sent).
     member WithRetryAfter: date: DateTimeOffset -> Reply
 
-    /// The same HTTP reply with this body and content type instead of the default one.
+    /// The same reply with this body and content type instead of the default one on HTTP; on gRPC the body is
+    /// the response message of a successful reply (error statuses have no message).
     member WithBody: body: byte array * contentType: string -> Reply
 
     /// The body given with `WithBody`, or null.
