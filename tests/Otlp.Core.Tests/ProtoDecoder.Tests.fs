@@ -647,6 +647,34 @@ let tests =
                     "partial success"
             }
 
+            test "many occurrences of a singular message merge in linear time and memory" {
+                let element = Wire.message F.AnyValue_Array_Value [ Wire.message F.ArrayValue_Values [ Wire.uvarint F.AnyValue_Int_Value 1UL ] ]
+                let count = 100_000
+                // The body seen `count` times, each holding an array of one element; and `count` resources.
+                let body = Array.concat (List.replicate count (Wire.message F.LogRecord_Body [ element ]))
+                let resource = Wire.message F.ResourceLogs_Resource [ Wire.message F.Resource_Attributes [ Wire.string F.KeyValue_Key "k" ] ]
+
+                let bytes =
+                    Wire.message
+                        F.ExportLogsServiceRequest_Resource_Logs
+                        [ yield! List.replicate count resource
+                          Wire.message F.ResourceLogs_Scope_Logs [ Wire.bytes F.ScopeLogs_Log_Records body ] ]
+
+                let watch = Diagnostics.Stopwatch.StartNew()
+                let before = GC.GetAllocatedBytesForCurrentThread()
+                let request = ok (decodeLogs bytes)
+                let allocated = GC.GetAllocatedBytesForCurrentThread() - before
+                watch.Stop()
+
+                match request.ResourceLogs[0].ScopeLogs[0].LogRecords[0].Body with
+                | AnyValue.Array items -> Expect.equal items.Length count "elements of the merged body"
+                | other -> failtestf "expected an array, got %A" other
+
+                Expect.equal request.ResourceLogs[0].Resource.Attributes.Length count "attributes of the merged resource"
+                Expect.isLessThan allocated (int64 bytes.Length * 64L) "bytes allocated, against the input's size"
+                Expect.isLessThan watch.Elapsed (TimeSpan.FromSeconds 5.0) "decoding time"
+            }
+
             test "AnyValue nested 64 levels deep decodes" {
                 let bytes = logsWithRecord [ Wire.bytes F.LogRecord_Body (nestedAnyValue 64) ]
                 Expect.equal (firstRecord bytes).Body (nestedModel 64) "body"
