@@ -389,6 +389,10 @@ let private encodingRows: (string * (unit -> string) * string) list =
       (fun () -> logJson { LogRecord.Empty with Body = AnyValue.String "" }),
       """{"body":{"stringValue":""}}"""
 
+      "an unpaired surrogate is written as U+FFFD",
+      (fun () -> spanJson { Span.Empty with Name = "a\ud800b" }),
+      "{\"name\":\"a\uFFFDb\"}"
+
       "full success is the empty object",
       (fun () -> Encoding.UTF8.GetString(OtlpJson.traceResponseToBytes { PartialSuccess = PartialSuccess.Empty })),
       "{}"

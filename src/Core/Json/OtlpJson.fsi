@@ -29,7 +29,11 @@
 ///    `"stringValue": ""`, `"asDouble": 0`, `"arrayValue": {}`, `"gauge": {}`); the optional `sum`, `min` and
 ///    `max` of histograms are written whenever present; an empty resource, scope, status, exponential bucket
 ///    set, log body or partial success is omitted. Two members of one oneof in a document are an error.
-/// 11. Input is strict JSON (RFC 8259): no comments, no trailing commas, one value; a leading UTF-8 byte order
+/// 11. Strings are written as UTF-8, most text unescaped (characters outside the Basic Multilingual Plane and
+///    control characters are written as `\u` escapes, which is the same JSON string). An unpaired surrogate,
+///    which UTF-8 cannot hold, is written as U+FFFD, as .NET's UTF-8 encoder does. On reading, an escaped
+///    unpaired surrogate (`"\ud800"`) is an error, since a protobuf string must be valid UTF-8.
+/// 12. Input is strict JSON (RFC 8259): no comments, no trailing commas, one value; a leading UTF-8 byte order
 ///    mark is skipped. Nesting deeper than `MaxDepth` (64) is an error: enough for every OTLP message with
 ///    about ten levels of nested AnyValue lists and maps inside a span attribute.
 ///
