@@ -6,18 +6,18 @@ module Otlp.Core.ProtoDecoder
 // - a scalar field seen twice: the last value wins;
 // - a member of a oneof: the last member seen wins (AnyValue's value, Metric's data, the value of number
 //   points and exemplars), except that a message member seen again while it is the current member is merged;
-// - a singular message field seen twice (Span.status, a ScopeSpans' scope, ...): merged, that is the later
-//   occurrence is read on top of the earlier one, so its scalars win and its repeated fields are appended.
-//   Hence the functions of singular messages take a `seed`: the value read so far, or the empty value.
-// Repeated fields gather into a ResizeArray, created on the first item (from the seed's items when merging),
-// and become an array at the end of their message.
+// - a singular message field seen twice (Span.status, a ScopeSpans' scope, a KeyValue's value, ...): merged,
+//   which protobuf defines as reading the occurrences' contents one after the other as a single message.
+//   So singular message fields are not read where they occur: their occurrences are recorded
+//   (`Occurrences`) and read together once the enclosing message has been read, which keeps merging linear.
+// Repeated fields gather into a ResizeArray, created on the first item, and become an array at the end.
 
 open System
 open Otlp.Core.Protobuf
 
 type private R = ProtoReader
 
-let inline private field (tag: int) = tag >>> 3
+let inline private field (tag: int) = R.FieldOf tag
 
 /// Reads the embedded message that `tag` starts with `read`.
 let inline private message (r: R) (tag: int) (name: string) ([<InlineIfLambda>] read: R -> 'T) : 'T =
@@ -26,16 +26,16 @@ let inline private message (r: R) (tag: int) (name: string) ([<InlineIfLambda>] 
     r.Leave outer
     value
 
-let private ensure (acc: ResizeArray<'T>) (seed: 'T array) =
-    if isNull acc then ResizeArray<'T>(seed) else acc
+let private ensure (acc: ResizeArray<'T>) =
+    if isNull acc then ResizeArray<'T>() else acc
 
-let private add (acc: ResizeArray<'T>) (seed: 'T array) (item: 'T) =
-    let acc = ensure acc seed
+let private add (acc: ResizeArray<'T>) (item: 'T) =
+    let acc = ensure acc
     acc.Add item
     acc
 
-let private finish (acc: ResizeArray<'T>) (seed: 'T array) =
-    if isNull acc then seed else acc.ToArray()
+let private finish (acc: ResizeArray<'T>) =
+    if isNull acc then Array.Empty() else acc.ToArray()
 
 // ---------------------------------------------------------------------------------------------------------
 // common/v1 and resource/v1
@@ -43,115 +43,136 @@ let private finish (acc: ResizeArray<'T>) (seed: 'T array) =
 // AnyValue is the one recursive message of OTLP. `depth` counts the AnyValues on the path from the attribute
 // (or log body) down to the one being read, and is bounded so that hostile nesting fails instead of
 // exhausting the stack.
-let rec private readAnyValue (r: R) (depth: int) (seed: AnyValue) : AnyValue =
-    if depth > R.MaxDepth then
-        r.Fail $"nesting deeper than {R.MaxDepth} levels of AnyValue"
+let rec private readAnyValue (r: R) (depth: int) (at: Occurrences) : AnyValue =
+    if depth > R.MaxDepth && at.Count > 0 then
+        r.FailAt(at.Start, $"nesting deeper than {R.MaxDepth} levels of AnyValue")
 
-    let mutable value = seed
+    let outer = r.Suspend()
+    let mutable value = AnyValue.Empty
+    // The message members of the oneof; a scalar member seen later clears them.
+    let mutable arrayAt = Occurrences.None
+    let mutable kvlistAt = Occurrences.None
 
-    while r.HasMore do
-        let tag = r.ReadTag()
+    for i in 0 .. at.Count - 1 do
+        r.Focus(at, i)
 
-        match field tag with
-        | Fields.AnyValue_String_Value -> value <- AnyValue.String(r.String(tag, "AnyValue.string_value"))
-        | Fields.AnyValue_Bool_Value -> value <- AnyValue.Bool(r.Bool(tag, "AnyValue.bool_value"))
-        | Fields.AnyValue_Int_Value -> value <- AnyValue.Int(r.Int64(tag, "AnyValue.int_value"))
-        | Fields.AnyValue_Double_Value -> value <- AnyValue.Double(r.Double(tag, "AnyValue.double_value"))
-        | Fields.AnyValue_Array_Value ->
-            let items =
-                match value with
-                | AnyValue.Array items -> items
-                | _ -> Array.Empty()
+        while r.HasMore do
+            let tag = r.ReadTag()
 
-            let outer = r.Enter(tag, "AnyValue.array_value")
-            value <- AnyValue.Array(readArrayValue r depth items)
-            r.Leave outer
-        | Fields.AnyValue_Kvlist_Value ->
-            let items =
-                match value with
-                | AnyValue.KvList items -> items
-                | _ -> Array.Empty()
+            match field tag with
+            | Fields.AnyValue_Array_Value ->
+                kvlistAt <- Occurrences.None
+                arrayAt <- r.Defer(tag, "AnyValue.array_value", arrayAt)
+            | Fields.AnyValue_Kvlist_Value ->
+                arrayAt <- Occurrences.None
+                kvlistAt <- r.Defer(tag, "AnyValue.kvlist_value", kvlistAt)
+            | Fields.AnyValue_String_Value
+            | Fields.AnyValue_Bool_Value
+            | Fields.AnyValue_Int_Value
+            | Fields.AnyValue_Double_Value
+            | Fields.AnyValue_Bytes_Value as member' ->
+                arrayAt <- Occurrences.None
+                kvlistAt <- Occurrences.None
 
-            let outer = r.Enter(tag, "AnyValue.kvlist_value")
-            value <- AnyValue.KvList(readKeyValueList r depth items)
-            r.Leave outer
-        | Fields.AnyValue_Bytes_Value -> value <- AnyValue.Bytes(r.Bytes(tag, "AnyValue.bytes_value"))
-        | _ -> r.Skip tag
+                value <-
+                    match member' with
+                    | Fields.AnyValue_String_Value -> AnyValue.String(r.String(tag, "AnyValue.string_value"))
+                    | Fields.AnyValue_Bool_Value -> AnyValue.Bool(r.Bool(tag, "AnyValue.bool_value"))
+                    | Fields.AnyValue_Int_Value -> AnyValue.Int(r.Int64(tag, "AnyValue.int_value"))
+                    | Fields.AnyValue_Double_Value -> AnyValue.Double(r.Double(tag, "AnyValue.double_value"))
+                    | _ -> AnyValue.Bytes(r.Bytes(tag, "AnyValue.bytes_value"))
+            | _ -> r.Skip tag
 
-    value
+    r.Resume outer
 
-and private readArrayValue (r: R) (depth: int) (seed: AnyValue array) : AnyValue array =
+    if arrayAt.Count > 0 then AnyValue.Array(readArrayValue r depth arrayAt)
+    elif kvlistAt.Count > 0 then AnyValue.KvList(readKeyValueList r depth kvlistAt)
+    else value
+
+and private readArrayValue (r: R) (depth: int) (at: Occurrences) : AnyValue array =
+    let outer = r.Suspend()
     let mutable values = null
 
-    while r.HasMore do
-        let tag = r.ReadTag()
+    for i in 0 .. at.Count - 1 do
+        r.Focus(at, i)
 
-        match field tag with
-        | Fields.ArrayValue_Values ->
-            let outer = r.Enter(tag, "ArrayValue.values")
-            values <- add values seed (readAnyValue r (depth + 1) AnyValue.Empty)
-            r.Leave outer
-        | _ -> r.Skip tag
+        while r.HasMore do
+            let tag = r.ReadTag()
 
-    finish values seed
+            match field tag with
+            | Fields.ArrayValue_Values ->
+                let element = r.Defer(tag, "ArrayValue.values", Occurrences.None)
+                values <- add values (readAnyValue r (depth + 1) element)
+            | _ -> r.Skip tag
 
-and private readKeyValueList (r: R) (depth: int) (seed: KeyValue array) : KeyValue array =
+    r.Resume outer
+    finish values
+
+and private readKeyValueList (r: R) (depth: int) (at: Occurrences) : KeyValue array =
+    let outer = r.Suspend()
     let mutable values = null
 
-    while r.HasMore do
-        let tag = r.ReadTag()
+    for i in 0 .. at.Count - 1 do
+        r.Focus(at, i)
 
-        match field tag with
-        | Fields.KeyValueList_Values ->
-            let outer = r.Enter(tag, "KeyValueList.values")
-            values <- add values seed (readKeyValue r (depth + 1))
-            r.Leave outer
-        | _ -> r.Skip tag
+        while r.HasMore do
+            let tag = r.ReadTag()
 
-    finish values seed
+            match field tag with
+            | Fields.KeyValueList_Values ->
+                let outer = r.Enter(tag, "KeyValueList.values")
+                values <- add values (readKeyValue r (depth + 1))
+                r.Leave outer
+            | _ -> r.Skip tag
+
+    r.Resume outer
+    finish values
 
 and private readKeyValue (r: R) (depth: int) : KeyValue =
     let mutable key = ""
-    let mutable value = AnyValue.Empty
+    let mutable valueAt = Occurrences.None
 
     while r.HasMore do
         let tag = r.ReadTag()
 
         match field tag with
         | Fields.KeyValue_Key -> key <- r.String(tag, "KeyValue.key")
-        | Fields.KeyValue_Value ->
-            let outer = r.Enter(tag, "KeyValue.value")
-            value <- readAnyValue r depth value
-            r.Leave outer
+        | Fields.KeyValue_Value -> valueAt <- r.Defer(tag, "KeyValue.value", valueAt)
         | _ -> r.Skip tag
 
-    { Key = key; Value = value }
+    { Key = key; Value = readAnyValue r depth valueAt }
 
 /// One attribute of a list of attributes (the top level of AnyValue nesting).
 let private readAttribute (r: R) (tag: int) (name: string) =
     message r tag name (fun r -> readKeyValue r 1)
 
-let private readScope (r: R) (seed: InstrumentationScope) : InstrumentationScope =
-    let mutable name = seed.Name
-    let mutable version = seed.Version
+let private readScope (r: R) (at: Occurrences) : InstrumentationScope =
+    let outer = r.Suspend()
+    let mutable name = ""
+    let mutable version = ""
     let mutable attributes = null
-    let mutable dropped = seed.DroppedAttributesCount
+    let mutable dropped = 0u
 
-    while r.HasMore do
-        let tag = r.ReadTag()
+    for i in 0 .. at.Count - 1 do
+        r.Focus(at, i)
 
-        match field tag with
-        | Fields.InstrumentationScope_Name -> name <- r.String(tag, "InstrumentationScope.name")
-        | Fields.InstrumentationScope_Version -> version <- r.String(tag, "InstrumentationScope.version")
-        | Fields.InstrumentationScope_Attributes ->
-            attributes <- add attributes seed.Attributes (readAttribute r tag "InstrumentationScope.attributes")
-        | Fields.InstrumentationScope_Dropped_Attributes_Count ->
-            dropped <- r.UInt32(tag, "InstrumentationScope.dropped_attributes_count")
-        | _ -> r.Skip tag
+        while r.HasMore do
+            let tag = r.ReadTag()
+
+            match field tag with
+            | Fields.InstrumentationScope_Name -> name <- r.String(tag, "InstrumentationScope.name")
+            | Fields.InstrumentationScope_Version -> version <- r.String(tag, "InstrumentationScope.version")
+            | Fields.InstrumentationScope_Attributes ->
+                attributes <- add attributes (readAttribute r tag "InstrumentationScope.attributes")
+            | Fields.InstrumentationScope_Dropped_Attributes_Count ->
+                dropped <- r.UInt32(tag, "InstrumentationScope.dropped_attributes_count")
+            | _ -> r.Skip tag
+
+    r.Resume outer
 
     { Name = name
       Version = version
-      Attributes = finish attributes seed.Attributes
+      Attributes = finish attributes
       DroppedAttributesCount = dropped }
 
 let private readEntityRef (r: R) : EntityRef =
@@ -166,51 +187,61 @@ let private readEntityRef (r: R) : EntityRef =
         match field tag with
         | Fields.EntityRef_Schema_Url -> schemaUrl <- r.String(tag, "EntityRef.schema_url")
         | Fields.EntityRef_Type -> entityType <- r.String(tag, "EntityRef.type")
-        | Fields.EntityRef_Id_Keys -> idKeys <- add idKeys (Array.Empty()) (r.String(tag, "EntityRef.id_keys"))
+        | Fields.EntityRef_Id_Keys -> idKeys <- add idKeys (r.String(tag, "EntityRef.id_keys"))
         | Fields.EntityRef_Description_Keys ->
-            descriptionKeys <- add descriptionKeys (Array.Empty()) (r.String(tag, "EntityRef.description_keys"))
+            descriptionKeys <- add descriptionKeys (r.String(tag, "EntityRef.description_keys"))
         | _ -> r.Skip tag
 
     { SchemaUrl = schemaUrl
       Type = entityType
-      IdKeys = finish idKeys (Array.Empty())
-      DescriptionKeys = finish descriptionKeys (Array.Empty()) }
+      IdKeys = finish idKeys
+      DescriptionKeys = finish descriptionKeys }
 
-let private readResource (r: R) (seed: Resource) : Resource =
+let private readResource (r: R) (at: Occurrences) : Resource =
+    let outer = r.Suspend()
     let mutable attributes = null
-    let mutable dropped = seed.DroppedAttributesCount
+    let mutable dropped = 0u
     let mutable entityRefs = null
 
-    while r.HasMore do
-        let tag = r.ReadTag()
+    for i in 0 .. at.Count - 1 do
+        r.Focus(at, i)
 
-        match field tag with
-        | Fields.Resource_Attributes ->
-            attributes <- add attributes seed.Attributes (readAttribute r tag "Resource.attributes")
-        | Fields.Resource_Dropped_Attributes_Count -> dropped <- r.UInt32(tag, "Resource.dropped_attributes_count")
-        | Fields.Resource_Entity_Refs ->
-            entityRefs <- add entityRefs seed.EntityRefs (message r tag "Resource.entity_refs" readEntityRef)
-        | _ -> r.Skip tag
+        while r.HasMore do
+            let tag = r.ReadTag()
 
-    { Attributes = finish attributes seed.Attributes
+            match field tag with
+            | Fields.Resource_Attributes -> attributes <- add attributes (readAttribute r tag "Resource.attributes")
+            | Fields.Resource_Dropped_Attributes_Count -> dropped <- r.UInt32(tag, "Resource.dropped_attributes_count")
+            | Fields.Resource_Entity_Refs ->
+                entityRefs <- add entityRefs (message r tag "Resource.entity_refs" readEntityRef)
+            | _ -> r.Skip tag
+
+    r.Resume outer
+
+    { Attributes = finish attributes
       DroppedAttributesCount = dropped
-      EntityRefs = finish entityRefs seed.EntityRefs }
+      EntityRefs = finish entityRefs }
 
 // ---------------------------------------------------------------------------------------------------------
 // trace/v1
 
-let private readStatus (r: R) (seed: Status) : Status =
-    let mutable statusMessage = seed.Message
-    let mutable code = seed.Code
+let private readStatus (r: R) (at: Occurrences) : Status =
+    let outer = r.Suspend()
+    let mutable statusMessage = ""
+    let mutable code = StatusCode.Unset
 
-    while r.HasMore do
-        let tag = r.ReadTag()
+    for i in 0 .. at.Count - 1 do
+        r.Focus(at, i)
 
-        match field tag with
-        | Fields.Status_Message -> statusMessage <- r.String(tag, "Status.message")
-        | Fields.Status_Code -> code <- enum<StatusCode> (r.Int32(tag, "Status.code"))
-        | _ -> r.Skip tag
+        while r.HasMore do
+            let tag = r.ReadTag()
 
+            match field tag with
+            | Fields.Status_Message -> statusMessage <- r.String(tag, "Status.message")
+            | Fields.Status_Code -> code <- enum<StatusCode> (r.Int32(tag, "Status.code"))
+            | _ -> r.Skip tag
+
+    r.Resume outer
     { Message = statusMessage; Code = code }
 
 let private readEvent (r: R) : SpanEvent =
@@ -226,13 +257,13 @@ let private readEvent (r: R) : SpanEvent =
         | Fields.Event_Time_Unix_Nano -> time <- r.Fixed64(tag, "Span.Event.time_unix_nano")
         | Fields.Event_Name -> name <- r.String(tag, "Span.Event.name")
         | Fields.Event_Attributes ->
-            attributes <- add attributes (Array.Empty()) (readAttribute r tag "Span.Event.attributes")
+            attributes <- add attributes (readAttribute r tag "Span.Event.attributes")
         | Fields.Event_Dropped_Attributes_Count -> dropped <- r.UInt32(tag, "Span.Event.dropped_attributes_count")
         | _ -> r.Skip tag
 
     { TimeUnixNano = time
       Name = name
-      Attributes = finish attributes (Array.Empty())
+      Attributes = finish attributes
       DroppedAttributesCount = dropped }
 
 let private readLink (r: R) : SpanLink =
@@ -251,7 +282,7 @@ let private readLink (r: R) : SpanLink =
         | Fields.Link_Span_Id -> spanId <- r.SpanId(tag, "Span.Link.span_id")
         | Fields.Link_Trace_State -> traceState <- r.String(tag, "Span.Link.trace_state")
         | Fields.Link_Attributes ->
-            attributes <- add attributes (Array.Empty()) (readAttribute r tag "Span.Link.attributes")
+            attributes <- add attributes (readAttribute r tag "Span.Link.attributes")
         | Fields.Link_Dropped_Attributes_Count -> dropped <- r.UInt32(tag, "Span.Link.dropped_attributes_count")
         | Fields.Link_Flags -> flags <- r.Fixed32(tag, "Span.Link.flags")
         | _ -> r.Skip tag
@@ -259,7 +290,7 @@ let private readLink (r: R) : SpanLink =
     { TraceId = traceId
       SpanId = spanId
       TraceState = traceState
-      Attributes = finish attributes (Array.Empty())
+      Attributes = finish attributes
       DroppedAttributesCount = dropped
       Flags = flags }
 
@@ -279,7 +310,7 @@ let private readSpan (r: R) : Span =
     let mutable droppedEvents = 0u
     let mutable links = null
     let mutable droppedLinks = 0u
-    let mutable status = Status.Empty
+    let mutable statusAt = Occurrences.None
 
     while r.HasMore do
         let tag = r.ReadTag()
@@ -293,15 +324,13 @@ let private readSpan (r: R) : Span =
         | Fields.Span_Kind -> kind <- enum<SpanKind> (r.Int32(tag, "Span.kind"))
         | Fields.Span_Start_Time_Unix_Nano -> startTime <- r.Fixed64(tag, "Span.start_time_unix_nano")
         | Fields.Span_End_Time_Unix_Nano -> endTime <- r.Fixed64(tag, "Span.end_time_unix_nano")
-        | Fields.Span_Attributes -> attributes <- add attributes (Array.Empty()) (readAttribute r tag "Span.attributes")
+        | Fields.Span_Attributes -> attributes <- add attributes (readAttribute r tag "Span.attributes")
         | Fields.Span_Dropped_Attributes_Count -> droppedAttributes <- r.UInt32(tag, "Span.dropped_attributes_count")
-        | Fields.Span_Events -> events <- add events (Array.Empty()) (message r tag "Span.events" readEvent)
+        | Fields.Span_Events -> events <- add events (message r tag "Span.events" readEvent)
         | Fields.Span_Dropped_Events_Count -> droppedEvents <- r.UInt32(tag, "Span.dropped_events_count")
-        | Fields.Span_Links -> links <- add links (Array.Empty()) (message r tag "Span.links" readLink)
+        | Fields.Span_Links -> links <- add links (message r tag "Span.links" readLink)
         | Fields.Span_Dropped_Links_Count -> droppedLinks <- r.UInt32(tag, "Span.dropped_links_count")
-        | Fields.Span_Status ->
-            let seed = status
-            status <- message r tag "Span.status" (fun r -> readStatus r seed)
+        | Fields.Span_Status -> statusAt <- r.Defer(tag, "Span.status", statusAt)
         | Fields.Span_Flags -> flags <- r.Fixed32(tag, "Span.flags")
         | _ -> r.Skip tag
 
@@ -314,16 +343,16 @@ let private readSpan (r: R) : Span =
       Kind = kind
       StartTimeUnixNano = startTime
       EndTimeUnixNano = endTime
-      Attributes = finish attributes (Array.Empty())
+      Attributes = finish attributes
       DroppedAttributesCount = droppedAttributes
-      Events = finish events (Array.Empty())
+      Events = finish events
       DroppedEventsCount = droppedEvents
-      Links = finish links (Array.Empty())
+      Links = finish links
       DroppedLinksCount = droppedLinks
-      Status = status }
+      Status = readStatus r statusAt }
 
 let private readScopeSpans (r: R) : ScopeSpans =
-    let mutable scope = InstrumentationScope.Empty
+    let mutable scopeAt = Occurrences.None
     let mutable spans = null
     let mutable schemaUrl = ""
 
@@ -331,19 +360,17 @@ let private readScopeSpans (r: R) : ScopeSpans =
         let tag = r.ReadTag()
 
         match field tag with
-        | Fields.ScopeSpans_Scope ->
-            let seed = scope
-            scope <- message r tag "ScopeSpans.scope" (fun r -> readScope r seed)
-        | Fields.ScopeSpans_Spans -> spans <- add spans (Array.Empty()) (message r tag "ScopeSpans.spans" readSpan)
+        | Fields.ScopeSpans_Scope -> scopeAt <- r.Defer(tag, "ScopeSpans.scope", scopeAt)
+        | Fields.ScopeSpans_Spans -> spans <- add spans (message r tag "ScopeSpans.spans" readSpan)
         | Fields.ScopeSpans_Schema_Url -> schemaUrl <- r.String(tag, "ScopeSpans.schema_url")
         | _ -> r.Skip tag
 
-    { Scope = scope
-      Spans = finish spans (Array.Empty())
+    { Scope = readScope r scopeAt
+      Spans = finish spans
       SchemaUrl = schemaUrl }
 
 let private readResourceSpans (r: R) : ResourceSpans =
-    let mutable resource = Resource.Empty
+    let mutable resourceAt = Occurrences.None
     let mutable scopeSpans = null
     let mutable schemaUrl = ""
 
@@ -351,16 +378,14 @@ let private readResourceSpans (r: R) : ResourceSpans =
         let tag = r.ReadTag()
 
         match field tag with
-        | Fields.ResourceSpans_Resource ->
-            let seed = resource
-            resource <- message r tag "ResourceSpans.resource" (fun r -> readResource r seed)
+        | Fields.ResourceSpans_Resource -> resourceAt <- r.Defer(tag, "ResourceSpans.resource", resourceAt)
         | Fields.ResourceSpans_Scope_Spans ->
-            scopeSpans <- add scopeSpans (Array.Empty()) (message r tag "ResourceSpans.scope_spans" readScopeSpans)
+            scopeSpans <- add scopeSpans (message r tag "ResourceSpans.scope_spans" readScopeSpans)
         | Fields.ResourceSpans_Schema_Url -> schemaUrl <- r.String(tag, "ResourceSpans.schema_url")
         | _ -> r.Skip tag
 
-    { Resource = resource
-      ScopeSpans = finish scopeSpans (Array.Empty())
+    { Resource = readResource r resourceAt
+      ScopeSpans = finish scopeSpans
       SchemaUrl = schemaUrl }
 
 let private readTraceRequest (r: R) : ExportTraceServiceRequest =
@@ -374,11 +399,10 @@ let private readTraceRequest (r: R) : ExportTraceServiceRequest =
             resourceSpans <-
                 add
                     resourceSpans
-                    (Array.Empty())
                     (message r tag "ExportTraceServiceRequest.resource_spans" readResourceSpans)
         | _ -> r.Skip tag
 
-    { ResourceSpans = finish resourceSpans (Array.Empty()) }
+    { ResourceSpans = finish resourceSpans }
 
 // ---------------------------------------------------------------------------------------------------------
 // metrics/v1
@@ -395,7 +419,7 @@ let private readExemplar (r: R) : Exemplar =
 
         match field tag with
         | Fields.Exemplar_Filtered_Attributes ->
-            attributes <- add attributes (Array.Empty()) (readAttribute r tag "Exemplar.filtered_attributes")
+            attributes <- add attributes (readAttribute r tag "Exemplar.filtered_attributes")
         | Fields.Exemplar_Time_Unix_Nano -> time <- r.Fixed64(tag, "Exemplar.time_unix_nano")
         | Fields.Exemplar_As_Double -> value <- AsDouble(r.Double(tag, "Exemplar.as_double"))
         | Fields.Exemplar_As_Int -> value <- AsInt(r.SFixed64(tag, "Exemplar.as_int"))
@@ -403,7 +427,7 @@ let private readExemplar (r: R) : Exemplar =
         | Fields.Exemplar_Trace_Id -> traceId <- r.TraceId(tag, "Exemplar.trace_id")
         | _ -> r.Skip tag
 
-    { FilteredAttributes = finish attributes (Array.Empty())
+    { FilteredAttributes = finish attributes
       TimeUnixNano = time
       Value = value
       SpanId = spanId
@@ -422,22 +446,22 @@ let private readNumberPoint (r: R) : NumberDataPoint =
 
         match field tag with
         | Fields.NumberDataPoint_Attributes ->
-            attributes <- add attributes (Array.Empty()) (readAttribute r tag "NumberDataPoint.attributes")
+            attributes <- add attributes (readAttribute r tag "NumberDataPoint.attributes")
         | Fields.NumberDataPoint_Start_Time_Unix_Nano ->
             startTime <- r.Fixed64(tag, "NumberDataPoint.start_time_unix_nano")
         | Fields.NumberDataPoint_Time_Unix_Nano -> time <- r.Fixed64(tag, "NumberDataPoint.time_unix_nano")
         | Fields.NumberDataPoint_As_Double -> value <- AsDouble(r.Double(tag, "NumberDataPoint.as_double"))
         | Fields.NumberDataPoint_As_Int -> value <- AsInt(r.SFixed64(tag, "NumberDataPoint.as_int"))
         | Fields.NumberDataPoint_Exemplars ->
-            exemplars <- add exemplars (Array.Empty()) (message r tag "NumberDataPoint.exemplars" readExemplar)
+            exemplars <- add exemplars (message r tag "NumberDataPoint.exemplars" readExemplar)
         | Fields.NumberDataPoint_Flags -> flags <- r.UInt32(tag, "NumberDataPoint.flags")
         | _ -> r.Skip tag
 
-    { Attributes = finish attributes (Array.Empty())
+    { Attributes = finish attributes
       StartTimeUnixNano = startTime
       TimeUnixNano = time
       Value = value
-      Exemplars = finish exemplars (Array.Empty())
+      Exemplars = finish exemplars
       Flags = flags }
 
 let private readHistogramPoint (r: R) : HistogramDataPoint =
@@ -458,53 +482,57 @@ let private readHistogramPoint (r: R) : HistogramDataPoint =
 
         match field tag with
         | Fields.HistogramDataPoint_Attributes ->
-            attributes <- add attributes (Array.Empty()) (readAttribute r tag "HistogramDataPoint.attributes")
+            attributes <- add attributes (readAttribute r tag "HistogramDataPoint.attributes")
         | Fields.HistogramDataPoint_Start_Time_Unix_Nano ->
             startTime <- r.Fixed64(tag, "HistogramDataPoint.start_time_unix_nano")
         | Fields.HistogramDataPoint_Time_Unix_Nano -> time <- r.Fixed64(tag, "HistogramDataPoint.time_unix_nano")
         | Fields.HistogramDataPoint_Count -> count <- r.Fixed64(tag, "HistogramDataPoint.count")
         | Fields.HistogramDataPoint_Sum -> sum <- ValueSome(r.Double(tag, "HistogramDataPoint.sum"))
         | Fields.HistogramDataPoint_Bucket_Counts ->
-            bucketCounts <- ensure bucketCounts (Array.Empty())
+            bucketCounts <- ensure bucketCounts
             r.RepeatedFixed64(tag, "HistogramDataPoint.bucket_counts", bucketCounts)
         | Fields.HistogramDataPoint_Explicit_Bounds ->
-            explicitBounds <- ensure explicitBounds (Array.Empty())
+            explicitBounds <- ensure explicitBounds
             r.RepeatedDouble(tag, "HistogramDataPoint.explicit_bounds", explicitBounds)
         | Fields.HistogramDataPoint_Exemplars ->
-            exemplars <- add exemplars (Array.Empty()) (message r tag "HistogramDataPoint.exemplars" readExemplar)
+            exemplars <- add exemplars (message r tag "HistogramDataPoint.exemplars" readExemplar)
         | Fields.HistogramDataPoint_Flags -> flags <- r.UInt32(tag, "HistogramDataPoint.flags")
         | Fields.HistogramDataPoint_Min -> min <- ValueSome(r.Double(tag, "HistogramDataPoint.min"))
         | Fields.HistogramDataPoint_Max -> max <- ValueSome(r.Double(tag, "HistogramDataPoint.max"))
         | _ -> r.Skip tag
 
-    { Attributes = finish attributes (Array.Empty())
+    { Attributes = finish attributes
       StartTimeUnixNano = startTime
       TimeUnixNano = time
       Count = count
       Sum = sum
-      BucketCounts = finish bucketCounts (Array.Empty())
-      ExplicitBounds = finish explicitBounds (Array.Empty())
-      Exemplars = finish exemplars (Array.Empty())
+      BucketCounts = finish bucketCounts
+      ExplicitBounds = finish explicitBounds
+      Exemplars = finish exemplars
       Flags = flags
       Min = min
       Max = max }
 
-let private readBuckets (r: R) (seed: ExponentialBuckets) : ExponentialBuckets =
-    let mutable offset = seed.Offset
+let private readBuckets (r: R) (at: Occurrences) : ExponentialBuckets =
+    let outer = r.Suspend()
+    let mutable offset = 0
     let mutable bucketCounts = null
 
-    while r.HasMore do
-        let tag = r.ReadTag()
+    for i in 0 .. at.Count - 1 do
+        r.Focus(at, i)
 
-        match field tag with
-        | Fields.Buckets_Offset -> offset <- r.SInt32(tag, "ExponentialHistogramDataPoint.Buckets.offset")
-        | Fields.Buckets_Bucket_Counts ->
-            bucketCounts <- ensure bucketCounts seed.BucketCounts
-            r.RepeatedUInt64(tag, "ExponentialHistogramDataPoint.Buckets.bucket_counts", bucketCounts)
-        | _ -> r.Skip tag
+        while r.HasMore do
+            let tag = r.ReadTag()
 
-    { Offset = offset
-      BucketCounts = finish bucketCounts seed.BucketCounts }
+            match field tag with
+            | Fields.Buckets_Offset -> offset <- r.SInt32(tag, "ExponentialHistogramDataPoint.Buckets.offset")
+            | Fields.Buckets_Bucket_Counts ->
+                bucketCounts <- ensure bucketCounts
+                r.RepeatedUInt64(tag, "ExponentialHistogramDataPoint.Buckets.bucket_counts", bucketCounts)
+            | _ -> r.Skip tag
+
+    r.Resume outer
+    { Offset = offset; BucketCounts = finish bucketCounts }
 
 let private readExponentialPoint (r: R) : ExponentialHistogramDataPoint =
     let mutable attributes = null
@@ -514,8 +542,8 @@ let private readExponentialPoint (r: R) : ExponentialHistogramDataPoint =
     let mutable sum = ValueNone
     let mutable scale = 0
     let mutable zeroCount = 0UL
-    let mutable positive = ExponentialBuckets.Empty
-    let mutable negative = ExponentialBuckets.Empty
+    let mutable positiveAt = Occurrences.None
+    let mutable negativeAt = Occurrences.None
     let mutable flags = 0u
     let mutable exemplars = null
     let mutable min = ValueNone
@@ -527,7 +555,7 @@ let private readExponentialPoint (r: R) : ExponentialHistogramDataPoint =
 
         match field tag with
         | Fields.ExponentialHistogramDataPoint_Attributes ->
-            attributes <- add attributes (Array.Empty()) (readAttribute r tag "ExponentialHistogramDataPoint.attributes")
+            attributes <- add attributes (readAttribute r tag "ExponentialHistogramDataPoint.attributes")
         | Fields.ExponentialHistogramDataPoint_Start_Time_Unix_Nano ->
             startTime <- r.Fixed64(tag, "ExponentialHistogramDataPoint.start_time_unix_nano")
         | Fields.ExponentialHistogramDataPoint_Time_Unix_Nano ->
@@ -538,32 +566,30 @@ let private readExponentialPoint (r: R) : ExponentialHistogramDataPoint =
         | Fields.ExponentialHistogramDataPoint_Zero_Count ->
             zeroCount <- r.Fixed64(tag, "ExponentialHistogramDataPoint.zero_count")
         | Fields.ExponentialHistogramDataPoint_Positive ->
-            let seed = positive
-            positive <- message r tag "ExponentialHistogramDataPoint.positive" (fun r -> readBuckets r seed)
+            positiveAt <- r.Defer(tag, "ExponentialHistogramDataPoint.positive", positiveAt)
         | Fields.ExponentialHistogramDataPoint_Negative ->
-            let seed = negative
-            negative <- message r tag "ExponentialHistogramDataPoint.negative" (fun r -> readBuckets r seed)
+            negativeAt <- r.Defer(tag, "ExponentialHistogramDataPoint.negative", negativeAt)
         | Fields.ExponentialHistogramDataPoint_Flags -> flags <- r.UInt32(tag, "ExponentialHistogramDataPoint.flags")
         | Fields.ExponentialHistogramDataPoint_Exemplars ->
             exemplars <-
-                add exemplars (Array.Empty()) (message r tag "ExponentialHistogramDataPoint.exemplars" readExemplar)
+                add exemplars (message r tag "ExponentialHistogramDataPoint.exemplars" readExemplar)
         | Fields.ExponentialHistogramDataPoint_Min -> min <- ValueSome(r.Double(tag, "ExponentialHistogramDataPoint.min"))
         | Fields.ExponentialHistogramDataPoint_Max -> max <- ValueSome(r.Double(tag, "ExponentialHistogramDataPoint.max"))
         | Fields.ExponentialHistogramDataPoint_Zero_Threshold ->
             zeroThreshold <- r.Double(tag, "ExponentialHistogramDataPoint.zero_threshold")
         | _ -> r.Skip tag
 
-    { Attributes = finish attributes (Array.Empty())
+    { Attributes = finish attributes
       StartTimeUnixNano = startTime
       TimeUnixNano = time
       Count = count
       Sum = sum
       Scale = scale
       ZeroCount = zeroCount
-      Positive = positive
-      Negative = negative
+      Positive = readBuckets r positiveAt
+      Negative = readBuckets r negativeAt
       Flags = flags
-      Exemplars = finish exemplars (Array.Empty())
+      Exemplars = finish exemplars
       Min = min
       Max = max
       ZeroThreshold = zeroThreshold }
@@ -596,102 +622,122 @@ let private readSummaryPoint (r: R) : SummaryDataPoint =
 
         match field tag with
         | Fields.SummaryDataPoint_Attributes ->
-            attributes <- add attributes (Array.Empty()) (readAttribute r tag "SummaryDataPoint.attributes")
+            attributes <- add attributes (readAttribute r tag "SummaryDataPoint.attributes")
         | Fields.SummaryDataPoint_Start_Time_Unix_Nano ->
             startTime <- r.Fixed64(tag, "SummaryDataPoint.start_time_unix_nano")
         | Fields.SummaryDataPoint_Time_Unix_Nano -> time <- r.Fixed64(tag, "SummaryDataPoint.time_unix_nano")
         | Fields.SummaryDataPoint_Count -> count <- r.Fixed64(tag, "SummaryDataPoint.count")
         | Fields.SummaryDataPoint_Sum -> sum <- r.Double(tag, "SummaryDataPoint.sum")
         | Fields.SummaryDataPoint_Quantile_Values ->
-            quantiles <- add quantiles (Array.Empty()) (message r tag "SummaryDataPoint.quantile_values" readQuantile)
+            quantiles <- add quantiles (message r tag "SummaryDataPoint.quantile_values" readQuantile)
         | Fields.SummaryDataPoint_Flags -> flags <- r.UInt32(tag, "SummaryDataPoint.flags")
         | _ -> r.Skip tag
 
-    { Attributes = finish attributes (Array.Empty())
+    { Attributes = finish attributes
       StartTimeUnixNano = startTime
       TimeUnixNano = time
       Count = count
       Sum = sum
-      QuantileValues = finish quantiles (Array.Empty())
+      QuantileValues = finish quantiles
       Flags = flags }
 
 /// The points of a Gauge or a Summary, whose messages hold only their points (field 1).
-let inline private readPoints
-    (r: R)
-    (name: string)
-    (seed: 'P array)
-    ([<InlineIfLambda>] readPoint: R -> 'P)
-    : 'P array =
+let inline private readPoints (r: R) (name: string) (at: Occurrences) ([<InlineIfLambda>] readPoint: R -> 'P) : 'P array =
+    let outer = r.Suspend()
     let mutable points = null
 
-    while r.HasMore do
-        let tag = r.ReadTag()
+    for i in 0 .. at.Count - 1 do
+        r.Focus(at, i)
 
-        // Gauge_Data_Points and Summary_Data_Points are both field 1.
-        match field tag with
-        | Fields.Gauge_Data_Points -> points <- add points seed (message r tag name readPoint)
-        | _ -> r.Skip tag
+        while r.HasMore do
+            let tag = r.ReadTag()
 
-    finish points seed
+            // Gauge_Data_Points and Summary_Data_Points are both field 1.
+            match field tag with
+            | Fields.Gauge_Data_Points -> points <- add points (message r tag name readPoint)
+            | _ -> r.Skip tag
 
-let private readSum (r: R) (seed: Sum) : Sum =
+    r.Resume outer
+    finish points
+
+let private readSum (r: R) (at: Occurrences) : Sum =
+    let outer = r.Suspend()
     let mutable points = null
-    let mutable temporality = seed.AggregationTemporality
-    let mutable monotonic = seed.IsMonotonic
+    let mutable temporality = AggregationTemporality.Unspecified
+    let mutable monotonic = false
 
-    while r.HasMore do
-        let tag = r.ReadTag()
+    for i in 0 .. at.Count - 1 do
+        r.Focus(at, i)
 
-        match field tag with
-        | Fields.Sum_Data_Points -> points <- add points seed.DataPoints (message r tag "Sum.data_points" readNumberPoint)
-        | Fields.Sum_Aggregation_Temporality ->
-            temporality <- enum<AggregationTemporality> (r.Int32(tag, "Sum.aggregation_temporality"))
-        | Fields.Sum_Is_Monotonic -> monotonic <- r.Bool(tag, "Sum.is_monotonic")
-        | _ -> r.Skip tag
+        while r.HasMore do
+            let tag = r.ReadTag()
 
-    { DataPoints = finish points seed.DataPoints
+            match field tag with
+            | Fields.Sum_Data_Points -> points <- add points (message r tag "Sum.data_points" readNumberPoint)
+            | Fields.Sum_Aggregation_Temporality ->
+                temporality <- enum<AggregationTemporality> (r.Int32(tag, "Sum.aggregation_temporality"))
+            | Fields.Sum_Is_Monotonic -> monotonic <- r.Bool(tag, "Sum.is_monotonic")
+            | _ -> r.Skip tag
+
+    r.Resume outer
+
+    { DataPoints = finish points
       AggregationTemporality = temporality
       IsMonotonic = monotonic }
 
-let private readHistogram (r: R) (seed: Histogram) : Histogram =
+let private readHistogram (r: R) (at: Occurrences) : Histogram =
+    let outer = r.Suspend()
     let mutable points = null
-    let mutable temporality = seed.AggregationTemporality
+    let mutable temporality = AggregationTemporality.Unspecified
 
-    while r.HasMore do
-        let tag = r.ReadTag()
+    for i in 0 .. at.Count - 1 do
+        r.Focus(at, i)
 
-        match field tag with
-        | Fields.Histogram_Data_Points ->
-            points <- add points seed.DataPoints (message r tag "Histogram.data_points" readHistogramPoint)
-        | Fields.Histogram_Aggregation_Temporality ->
-            temporality <- enum<AggregationTemporality> (r.Int32(tag, "Histogram.aggregation_temporality"))
-        | _ -> r.Skip tag
+        while r.HasMore do
+            let tag = r.ReadTag()
 
-    { DataPoints = finish points seed.DataPoints
+            match field tag with
+            | Fields.Histogram_Data_Points ->
+                points <- add points (message r tag "Histogram.data_points" readHistogramPoint)
+            | Fields.Histogram_Aggregation_Temporality ->
+                temporality <- enum<AggregationTemporality> (r.Int32(tag, "Histogram.aggregation_temporality"))
+            | _ -> r.Skip tag
+
+    r.Resume outer
+
+    { DataPoints = finish points
       AggregationTemporality = temporality }
 
-let private readExponentialHistogram (r: R) (seed: ExponentialHistogram) : ExponentialHistogram =
+let private readExponentialHistogram (r: R) (at: Occurrences) : ExponentialHistogram =
+    let outer = r.Suspend()
     let mutable points = null
-    let mutable temporality = seed.AggregationTemporality
+    let mutable temporality = AggregationTemporality.Unspecified
 
-    while r.HasMore do
-        let tag = r.ReadTag()
+    for i in 0 .. at.Count - 1 do
+        r.Focus(at, i)
 
-        match field tag with
-        | Fields.ExponentialHistogram_Data_Points ->
-            points <- add points seed.DataPoints (message r tag "ExponentialHistogram.data_points" readExponentialPoint)
-        | Fields.ExponentialHistogram_Aggregation_Temporality ->
-            temporality <- enum<AggregationTemporality> (r.Int32(tag, "ExponentialHistogram.aggregation_temporality"))
-        | _ -> r.Skip tag
+        while r.HasMore do
+            let tag = r.ReadTag()
 
-    { DataPoints = finish points seed.DataPoints
+            match field tag with
+            | Fields.ExponentialHistogram_Data_Points ->
+                points <- add points (message r tag "ExponentialHistogram.data_points" readExponentialPoint)
+            | Fields.ExponentialHistogram_Aggregation_Temporality ->
+                temporality <- enum<AggregationTemporality> (r.Int32(tag, "ExponentialHistogram.aggregation_temporality"))
+            | _ -> r.Skip tag
+
+    r.Resume outer
+
+    { DataPoints = finish points
       AggregationTemporality = temporality }
 
 let private readMetric (r: R) : Metric =
     let mutable name = ""
     let mutable description = ""
     let mutable unit = ""
-    let mutable data = MetricData.NoData
+    // The `data` oneof: the field number of its last member seen (0 for none) and that member's occurrences.
+    let mutable dataField = 0
+    let mutable dataAt = Occurrences.None
     let mutable metadata = null
 
     while r.HasMore do
@@ -701,66 +747,41 @@ let private readMetric (r: R) : Metric =
         | Fields.Metric_Name -> name <- r.String(tag, "Metric.name")
         | Fields.Metric_Description -> description <- r.String(tag, "Metric.description")
         | Fields.Metric_Unit -> unit <- r.String(tag, "Metric.unit")
-        | Fields.Metric_Gauge ->
-            let seed =
-                match data with
-                | MetricData.Gauge points -> points
-                | _ -> Array.Empty()
+        | Fields.Metric_Gauge
+        | Fields.Metric_Sum
+        | Fields.Metric_Histogram
+        | Fields.Metric_Exponential_Histogram
+        | Fields.Metric_Summary as member' ->
+            let memberName =
+                match member' with
+                | Fields.Metric_Gauge -> "Metric.gauge"
+                | Fields.Metric_Sum -> "Metric.sum"
+                | Fields.Metric_Histogram -> "Metric.histogram"
+                | Fields.Metric_Exponential_Histogram -> "Metric.exponential_histogram"
+                | _ -> "Metric.summary"
 
-            data <-
-                MetricData.Gauge(message r tag "Metric.gauge" (fun r -> readPoints r "Gauge.data_points" seed readNumberPoint))
-        | Fields.Metric_Sum ->
-            let seed =
-                match data with
-                | MetricData.Sum sum -> sum
-                | _ ->
-                    { DataPoints = Array.Empty()
-                      AggregationTemporality = AggregationTemporality.Unspecified
-                      IsMonotonic = false }
-
-            data <- MetricData.Sum(message r tag "Metric.sum" (fun r -> readSum r seed))
-        | Fields.Metric_Histogram ->
-            let seed =
-                match data with
-                | MetricData.Histogram histogram -> histogram
-                | _ ->
-                    { DataPoints = Array.Empty()
-                      AggregationTemporality = AggregationTemporality.Unspecified }
-
-            data <- MetricData.Histogram(message r tag "Metric.histogram" (fun r -> readHistogram r seed))
-        | Fields.Metric_Exponential_Histogram ->
-            let seed =
-                match data with
-                | MetricData.ExponentialHistogram histogram -> histogram
-                | _ ->
-                    { DataPoints = Array.Empty()
-                      AggregationTemporality = AggregationTemporality.Unspecified }
-
-            data <-
-                MetricData.ExponentialHistogram(
-                    message r tag "Metric.exponential_histogram" (fun r -> readExponentialHistogram r seed)
-                )
-        | Fields.Metric_Summary ->
-            let seed =
-                match data with
-                | MetricData.Summary points -> points
-                | _ -> Array.Empty()
-
-            data <-
-                MetricData.Summary(
-                    message r tag "Metric.summary" (fun r -> readPoints r "Summary.data_points" seed readSummaryPoint)
-                )
-        | Fields.Metric_Metadata -> metadata <- add metadata (Array.Empty()) (readAttribute r tag "Metric.metadata")
+            dataAt <- r.Defer(tag, memberName, (if member' = dataField then dataAt else Occurrences.None))
+            dataField <- member'
+        | Fields.Metric_Metadata -> metadata <- add metadata (readAttribute r tag "Metric.metadata")
         | _ -> r.Skip tag
+
+    let data =
+        match dataField with
+        | Fields.Metric_Gauge -> MetricData.Gauge(readPoints r "Gauge.data_points" dataAt readNumberPoint)
+        | Fields.Metric_Sum -> MetricData.Sum(readSum r dataAt)
+        | Fields.Metric_Histogram -> MetricData.Histogram(readHistogram r dataAt)
+        | Fields.Metric_Exponential_Histogram -> MetricData.ExponentialHistogram(readExponentialHistogram r dataAt)
+        | Fields.Metric_Summary -> MetricData.Summary(readPoints r "Summary.data_points" dataAt readSummaryPoint)
+        | _ -> MetricData.NoData
 
     { Name = name
       Description = description
       Unit = unit
       Data = data
-      Metadata = finish metadata (Array.Empty()) }
+      Metadata = finish metadata }
 
 let private readScopeMetrics (r: R) : ScopeMetrics =
-    let mutable scope = InstrumentationScope.Empty
+    let mutable scopeAt = Occurrences.None
     let mutable metrics = null
     let mutable schemaUrl = ""
 
@@ -768,20 +789,18 @@ let private readScopeMetrics (r: R) : ScopeMetrics =
         let tag = r.ReadTag()
 
         match field tag with
-        | Fields.ScopeMetrics_Scope ->
-            let seed = scope
-            scope <- message r tag "ScopeMetrics.scope" (fun r -> readScope r seed)
+        | Fields.ScopeMetrics_Scope -> scopeAt <- r.Defer(tag, "ScopeMetrics.scope", scopeAt)
         | Fields.ScopeMetrics_Metrics ->
-            metrics <- add metrics (Array.Empty()) (message r tag "ScopeMetrics.metrics" readMetric)
+            metrics <- add metrics (message r tag "ScopeMetrics.metrics" readMetric)
         | Fields.ScopeMetrics_Schema_Url -> schemaUrl <- r.String(tag, "ScopeMetrics.schema_url")
         | _ -> r.Skip tag
 
-    { Scope = scope
-      Metrics = finish metrics (Array.Empty())
+    { Scope = readScope r scopeAt
+      Metrics = finish metrics
       SchemaUrl = schemaUrl }
 
 let private readResourceMetrics (r: R) : ResourceMetrics =
-    let mutable resource = Resource.Empty
+    let mutable resourceAt = Occurrences.None
     let mutable scopeMetrics = null
     let mutable schemaUrl = ""
 
@@ -789,17 +808,15 @@ let private readResourceMetrics (r: R) : ResourceMetrics =
         let tag = r.ReadTag()
 
         match field tag with
-        | Fields.ResourceMetrics_Resource ->
-            let seed = resource
-            resource <- message r tag "ResourceMetrics.resource" (fun r -> readResource r seed)
+        | Fields.ResourceMetrics_Resource -> resourceAt <- r.Defer(tag, "ResourceMetrics.resource", resourceAt)
         | Fields.ResourceMetrics_Scope_Metrics ->
             scopeMetrics <-
-                add scopeMetrics (Array.Empty()) (message r tag "ResourceMetrics.scope_metrics" readScopeMetrics)
+                add scopeMetrics (message r tag "ResourceMetrics.scope_metrics" readScopeMetrics)
         | Fields.ResourceMetrics_Schema_Url -> schemaUrl <- r.String(tag, "ResourceMetrics.schema_url")
         | _ -> r.Skip tag
 
-    { Resource = resource
-      ScopeMetrics = finish scopeMetrics (Array.Empty())
+    { Resource = readResource r resourceAt
+      ScopeMetrics = finish scopeMetrics
       SchemaUrl = schemaUrl }
 
 let private readMetricsRequest (r: R) : ExportMetricsServiceRequest =
@@ -813,11 +830,10 @@ let private readMetricsRequest (r: R) : ExportMetricsServiceRequest =
             resourceMetrics <-
                 add
                     resourceMetrics
-                    (Array.Empty())
                     (message r tag "ExportMetricsServiceRequest.resource_metrics" readResourceMetrics)
         | _ -> r.Skip tag
 
-    { ResourceMetrics = finish resourceMetrics (Array.Empty()) }
+    { ResourceMetrics = finish resourceMetrics }
 
 // ---------------------------------------------------------------------------------------------------------
 // logs/v1
@@ -827,7 +843,7 @@ let private readLogRecord (r: R) : LogRecord =
     let mutable observedTime = 0UL
     let mutable severityNumber = SeverityNumber.Unspecified
     let mutable severityText = ""
-    let mutable body = AnyValue.Empty
+    let mutable bodyAt = Occurrences.None
     let mutable attributes = null
     let mutable dropped = 0u
     let mutable flags = 0u
@@ -844,11 +860,9 @@ let private readLogRecord (r: R) : LogRecord =
         | Fields.LogRecord_Severity_Number ->
             severityNumber <- enum<SeverityNumber> (r.Int32(tag, "LogRecord.severity_number"))
         | Fields.LogRecord_Severity_Text -> severityText <- r.String(tag, "LogRecord.severity_text")
-        | Fields.LogRecord_Body ->
-            let seed = body
-            body <- message r tag "LogRecord.body" (fun r -> readAnyValue r 1 seed)
+        | Fields.LogRecord_Body -> bodyAt <- r.Defer(tag, "LogRecord.body", bodyAt)
         | Fields.LogRecord_Attributes ->
-            attributes <- add attributes (Array.Empty()) (readAttribute r tag "LogRecord.attributes")
+            attributes <- add attributes (readAttribute r tag "LogRecord.attributes")
         | Fields.LogRecord_Dropped_Attributes_Count -> dropped <- r.UInt32(tag, "LogRecord.dropped_attributes_count")
         | Fields.LogRecord_Flags -> flags <- r.Fixed32(tag, "LogRecord.flags")
         | Fields.LogRecord_Trace_Id -> traceId <- r.TraceId(tag, "LogRecord.trace_id")
@@ -860,8 +874,8 @@ let private readLogRecord (r: R) : LogRecord =
       ObservedTimeUnixNano = observedTime
       SeverityNumber = severityNumber
       SeverityText = severityText
-      Body = body
-      Attributes = finish attributes (Array.Empty())
+      Body = readAnyValue r 1 bodyAt
+      Attributes = finish attributes
       DroppedAttributesCount = dropped
       Flags = flags
       TraceId = traceId
@@ -869,7 +883,7 @@ let private readLogRecord (r: R) : LogRecord =
       EventName = eventName }
 
 let private readScopeLogs (r: R) : ScopeLogs =
-    let mutable scope = InstrumentationScope.Empty
+    let mutable scopeAt = Occurrences.None
     let mutable records = null
     let mutable schemaUrl = ""
 
@@ -877,20 +891,18 @@ let private readScopeLogs (r: R) : ScopeLogs =
         let tag = r.ReadTag()
 
         match field tag with
-        | Fields.ScopeLogs_Scope ->
-            let seed = scope
-            scope <- message r tag "ScopeLogs.scope" (fun r -> readScope r seed)
+        | Fields.ScopeLogs_Scope -> scopeAt <- r.Defer(tag, "ScopeLogs.scope", scopeAt)
         | Fields.ScopeLogs_Log_Records ->
-            records <- add records (Array.Empty()) (message r tag "ScopeLogs.log_records" readLogRecord)
+            records <- add records (message r tag "ScopeLogs.log_records" readLogRecord)
         | Fields.ScopeLogs_Schema_Url -> schemaUrl <- r.String(tag, "ScopeLogs.schema_url")
         | _ -> r.Skip tag
 
-    { Scope = scope
-      LogRecords = finish records (Array.Empty())
+    { Scope = readScope r scopeAt
+      LogRecords = finish records
       SchemaUrl = schemaUrl }
 
 let private readResourceLogs (r: R) : ResourceLogs =
-    let mutable resource = Resource.Empty
+    let mutable resourceAt = Occurrences.None
     let mutable scopeLogs = null
     let mutable schemaUrl = ""
 
@@ -898,16 +910,14 @@ let private readResourceLogs (r: R) : ResourceLogs =
         let tag = r.ReadTag()
 
         match field tag with
-        | Fields.ResourceLogs_Resource ->
-            let seed = resource
-            resource <- message r tag "ResourceLogs.resource" (fun r -> readResource r seed)
+        | Fields.ResourceLogs_Resource -> resourceAt <- r.Defer(tag, "ResourceLogs.resource", resourceAt)
         | Fields.ResourceLogs_Scope_Logs ->
-            scopeLogs <- add scopeLogs (Array.Empty()) (message r tag "ResourceLogs.scope_logs" readScopeLogs)
+            scopeLogs <- add scopeLogs (message r tag "ResourceLogs.scope_logs" readScopeLogs)
         | Fields.ResourceLogs_Schema_Url -> schemaUrl <- r.String(tag, "ResourceLogs.schema_url")
         | _ -> r.Skip tag
 
-    { Resource = resource
-      ScopeLogs = finish scopeLogs (Array.Empty())
+    { Resource = readResource r resourceAt
+      ScopeLogs = finish scopeLogs
       SchemaUrl = schemaUrl }
 
 let private readLogsRequest (r: R) : ExportLogsServiceRequest =
@@ -919,27 +929,13 @@ let private readLogsRequest (r: R) : ExportLogsServiceRequest =
         match field tag with
         | Fields.ExportLogsServiceRequest_Resource_Logs ->
             resourceLogs <-
-                add resourceLogs (Array.Empty()) (message r tag "ExportLogsServiceRequest.resource_logs" readResourceLogs)
+                add resourceLogs (message r tag "ExportLogsServiceRequest.resource_logs" readResourceLogs)
         | _ -> r.Skip tag
 
-    { ResourceLogs = finish resourceLogs (Array.Empty()) }
+    { ResourceLogs = finish resourceLogs }
 
 // ---------------------------------------------------------------------------------------------------------
 // collector/*/v1 responses: the three differ only in the name of the rejected count.
-
-let private readPartialSuccess (r: R) (rejectedName: string) (messageName: string) (seed: PartialSuccess) =
-    let mutable rejected = seed.Rejected
-    let mutable errorMessage = seed.ErrorMessage
-
-    while r.HasMore do
-        let tag = r.ReadTag()
-
-        match field tag with
-        | Fields.PartialSuccess_Rejected -> rejected <- r.Int64(tag, rejectedName)
-        | Fields.PartialSuccess_Error_Message -> errorMessage <- r.String(tag, messageName)
-        | _ -> r.Skip tag
-
-    { Rejected = rejected; ErrorMessage = errorMessage }
 
 /// The names of a service's response fields, for error messages.
 [<Struct>]
@@ -963,21 +959,40 @@ let private logsNames =
       Rejected = "ExportLogsPartialSuccess.rejected_log_records"
       ErrorMessage = "ExportLogsPartialSuccess.error_message" }
 
+let private readPartialSuccess (r: R) (names: ResponseNames) (at: Occurrences) : PartialSuccess =
+    let outer = r.Suspend()
+    let mutable rejected = 0L
+    let mutable errorMessage = ""
+
+    for i in 0 .. at.Count - 1 do
+        r.Focus(at, i)
+
+        while r.HasMore do
+            let tag = r.ReadTag()
+
+            match field tag with
+            | Fields.PartialSuccess_Rejected -> rejected <- r.Int64(tag, names.Rejected)
+            | Fields.PartialSuccess_Error_Message -> errorMessage <- r.String(tag, names.ErrorMessage)
+            | _ -> r.Skip tag
+
+    r.Resume outer
+    { Rejected = rejected; ErrorMessage = errorMessage }
+
 let private readResponse (r: R) (names: ResponseNames) : PartialSuccess =
-    let mutable partialSuccess = PartialSuccess.Empty
+    let mutable partialSuccessAt = Occurrences.None
 
     while r.HasMore do
         let tag = r.ReadTag()
 
         match field tag with
         | Fields.ExportServiceResponse_Partial_Success ->
-            let seed = partialSuccess
-
-            partialSuccess <-
-                message r tag names.PartialSuccess (fun r -> readPartialSuccess r names.Rejected names.ErrorMessage seed)
+            partialSuccessAt <- r.Defer(tag, names.PartialSuccess, partialSuccessAt)
         | _ -> r.Skip tag
 
-    partialSuccess
+    if partialSuccessAt.Count = 0 then
+        PartialSuccess.Empty
+    else
+        readPartialSuccess r names partialSuccessAt
 
 // ---------------------------------------------------------------------------------------------------------
 // Entry points

@@ -26,6 +26,30 @@ type internal DecodeFailure(error: DecodeError) =
     /// The error to report.
     member _.Error = error
 
+/// Where the occurrences of a singular message field lie in the input. Protobuf merges the occurrences,
+/// which is the same as reading their contents one after the other as a single message; recording them while
+/// the enclosing message is read, and reading them all at its end, does that in time linear in their size
+/// (merging each into the value read so far would copy that value's arrays again for every occurrence).
+[<Struct; NoEquality; NoComparison>]
+type internal Occurrences =
+    {
+        /// Buffer index of the first occurrence's content; -1 when there is none.
+        Start: int
+        /// Length of the first occurrence's content.
+        Length: int
+        /// Start and length of the later occurrences; null when there is only one.
+        More: ResizeArray<struct (int * int)>
+    }
+
+    /// No occurrence.
+    static member None = { Start = -1; Length = 0; More = null }
+
+    /// How many times the field occurred.
+    member o.Count =
+        if o.Start < 0 then 0
+        elif isNull o.More then 1
+        else 1 + o.More.Count
+
 /// A forward-only reader of protobuf wire format over `buffer[origin .. origin + length - 1]`.
 /// Positions in errors are offsets from `origin`, that is, from the start of the caller's input.
 [<Sealed; AllowNullLiteral>]
@@ -108,13 +132,16 @@ type internal ProtoReader(buffer: byte array, origin: int, length: int) =
         if wire > 5 then
             r.FailAt(start, $"invalid wire type {wire} for field {field}")
 
-        // Field numbers are at most 2^29 - 1, so the tag fits an int once its wire type is split off.
-        (int field <<< 3) ||| wire
+        // Kept as the int with the tag's 32 bits; `FieldOf` reads the field number back without sign.
+        int (uint32 tag)
+
+    /// The field number of a tag read by `ReadTag` (at most 2^29 - 1).
+    static member FieldOf(tag: int) = int (uint32 tag >>> 3)
 
     /// Fails unless the tag has the wire type `expected` for the field `name`.
     member r.Expect(tag: int, expected: int, name: string) =
         if tag &&& 7 <> expected then
-            r.Fail $"{name} (field {tag >>> 3}) has wire type {tag &&& 7}, expected {expected}"
+            r.Fail $"{name} (field {ProtoReader.FieldOf tag}) has wire type {tag &&& 7}, expected {expected}"
 
     /// A length prefix, checked against the bytes left in the current message.
     member r.ReadLength() : int =
@@ -263,6 +290,38 @@ type internal ProtoReader(buffer: byte array, origin: int, length: int) =
     /// Leaves the embedded message entered last (whose every byte has been read).
     member _.Leave(outer: int) = limit <- outer
 
+    /// Records an occurrence of a singular message field after `seen` and moves past it, to be read with
+    /// `Focus` once the enclosing message has been read.
+    member r.Defer(tag: int, name: string, seen: Occurrences) : Occurrences =
+        let n = r.Delimited(tag, name)
+        let start = pos
+        pos <- pos + n
+
+        if seen.Start < 0 then
+            { Start = start; Length = n; More = null }
+        else
+            let more = if isNull seen.More then ResizeArray() else seen.More
+            more.Add(struct (start, n))
+            { seen with More = more }
+
+    /// The current position and limit, for `Resume` once deferred occurrences have been read.
+    member _.Suspend() = struct (pos, limit)
+
+    /// Makes occurrence `index` (from 0) of `at` the message being read.
+    member _.Focus(at: Occurrences, index: int) =
+        if index = 0 then
+            pos <- at.Start
+            limit <- at.Start + at.Length
+        else
+            let struct (start, n) = at.More[index - 1]
+            pos <- start
+            limit <- start + n
+
+    /// Returns to the position and limit saved by `Suspend`.
+    member _.Resume(struct (position: int, end': int)) =
+        pos <- position
+        limit <- end'
+
     /// The values of a repeated `fixed64` field, packed (wire type 2) or not (wire type 1), added to `acc`.
     member r.RepeatedFixed64(tag: int, name: string, acc: ResizeArray<uint64>) =
         if tag &&& 7 = Fields.WireLengthDelimited then
@@ -321,8 +380,8 @@ type internal ProtoReader(buffer: byte array, origin: int, length: int) =
         | Fields.WireFixed32 ->
             r.Need(4, "fixed32")
             pos <- pos + 4
-        | 3 -> r.SkipGroup(tag >>> 3, 1)
-        | _ -> r.Fail $"end-group tag of field {tag >>> 3} without a start-group tag"
+        | 3 -> r.SkipGroup(ProtoReader.FieldOf tag, 1)
+        | _ -> r.Fail $"end-group tag of field {ProtoReader.FieldOf tag} without a start-group tag"
 
     member private r.SkipGroup(field: int, depth: int) =
         if depth > ProtoReader.MaxDepth then
@@ -338,7 +397,7 @@ type internal ProtoReader(buffer: byte array, origin: int, length: int) =
             let tag = r.ReadTag()
 
             match tag &&& 7 with
-            | 4 when tag >>> 3 = field -> fin <- true
-            | 4 -> r.Fail $"end-group tag of field {tag >>> 3} inside the group of field {field}"
-            | 3 -> r.SkipGroup(tag >>> 3, depth + 1)
+            | 4 when ProtoReader.FieldOf tag = field -> fin <- true
+            | 4 -> r.Fail $"end-group tag of field {ProtoReader.FieldOf tag} inside the group of field {field}"
+            | 3 -> r.SkipGroup(ProtoReader.FieldOf tag, depth + 1)
             | _ -> r.Skip tag

@@ -1,0 +1,7 @@
+module Otlp.Testing.Tests.Main
+
+open Expecto
+
+[<EntryPoint>]
+let main argv =
+    runTestsInAssemblyWithCLIArgs [] argv
