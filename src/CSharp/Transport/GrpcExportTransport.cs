@@ -62,7 +62,7 @@ internal sealed class GrpcExportTransport : IExportTransport
 
     public async Task<TransportResult> SendAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
-        var metadata = new Metadata();
+        var metadata = new Metadata { { "user-agent", OtlpInfo.UserAgent } };
         foreach (var header in this.headers)
         {
             metadata.Add(header.Name.ToLowerInvariant(), header.Value);

@@ -1,0 +1,271 @@
+/// End to end: the exporters against the loopback receiver, every signal over every protocol and compression,
+/// and the faults a real collector produces. Everything stays on 127.0.0.1.
+module Otlp.Tests.IntegrationTests
+
+open System
+open System.Collections.Generic
+open System.Diagnostics
+open System.Threading.Tasks
+open Expecto
+open FsCheck.FSharp
+open Otlp
+open Otlp.Core
+open Otlp.Core.Tests.Common
+open Otlp.Testing
+
+let private startReceiver () : Task<LoopbackReceiver> = LoopbackReceiver.StartAsync()
+
+let private noEnvironment = Dictionary<string, string>() :> IReadOnlyDictionary<string, string>
+
+let private secret = "s3cr3t-api-key-value"
+
+let private configure (receiver: LoopbackReceiver) (protocol: OtlpProtocol) (options: OtlpExporterOptions) =
+    options.Protocol <- protocol
+    options.BaseEndpoint <- (if protocol = OtlpProtocol.Grpc then receiver.GrpcEndpoint else receiver.HttpEndpoint).ToString()
+    options.Environment <- noEnvironment
+    options.Headers["api-key"] <- secret
+
+let private traces receiver protocol (extra: OtlpExporterOptions -> unit) =
+    OtlpExporter.ForTraces().Configure(fun o -> configure receiver protocol o; extra o).Build()
+
+let private sample (g: FsCheck.Gen<'a>) = (Gen.sampleWithSize 12 1 g)[0]
+
+let private protocols = [ OtlpProtocol.Grpc; OtlpProtocol.HttpProtobuf; OtlpProtocol.HttpJson ]
+
+let private compressions = [ OtlpCompression.None; OtlpCompression.Gzip; OtlpCompression.Zstd ]
+
+let private nonEmpty (request: ExportTraceServiceRequest) =
+    if request.ResourceSpans |> Array.sumBy (fun r -> r.ScopeSpans |> Array.sumBy (fun s -> s.Spans.Length)) = 0 then
+        Request.ofSpans Resource.Empty InstrumentationScope.Empty [ sample Generators.span ]
+    else
+        request
+
+/// Exports one request with a new exporter, then disposes it.
+let private exportOnce (exporter: OtlpSignalExporter<'request, 'item>) (request: 'request) =
+    task {
+        try
+            return! exporter.ExportAsync request
+        finally
+            exporter.DisposeAsync().AsTask().Wait()
+    }
+
+let private matrix =
+    testList "every signal arrives intact over every protocol and compression" [
+        for protocol in protocols do
+            for compression in compressions do
+                testTask $"{protocol} with {compression}" {
+                    let! (receiver: LoopbackReceiver) = startReceiver ()
+                    use _receiver = receiver
+                    let set (o: OtlpExporterOptions) =
+                        configure receiver protocol o
+                        o.Compression <- Nullable compression
+                    let traceRequest = nonEmpty (sample Generators.traceRequest)
+                    let metricsRequest = sample Generators.metricsRequest
+                    let logsRequest = sample Generators.logsRequest
+                    let! (traceResult: OtlpExportResult) = exportOnce (OtlpExporter.ForTraces().Configure(set).Build()) traceRequest
+                    let! (metricsResult: OtlpExportResult) = exportOnce (OtlpExporter.ForMetrics().Configure(set).Build()) metricsRequest
+                    let! (logsResult: OtlpExportResult) = exportOnce (OtlpExporter.ForLogs().Configure(set).Build()) logsRequest
+                    Expect.equal traceResult.Status OtlpExportStatus.Success $"traces: {traceResult.Message}"
+                    Expect.equal metricsResult.Status OtlpExportStatus.Success $"metrics: {metricsResult.Message}"
+                    Expect.equal logsResult.Status OtlpExportStatus.Success $"logs: {logsResult.Message}"
+                    let received = receiver.Requests
+                    Expect.equal received.Count 3 "one request per signal"
+                    expectSame received[0].TraceRequest traceRequest "traces"
+                    expectSame received[1].MetricsRequest metricsRequest "metrics"
+                    expectSame received[2].LogsRequest logsRequest "logs"
+                    for request in received do
+                        Expect.equal (request.Header "api-key") secret "configured header"
+                        Expect.stringContains (request.Header "user-agent") "OTel-OTLP-Exporter-Dotnet/" ("user agent: " + request.Header "user-agent")
+                        let expected = match compression with OtlpCompression.Gzip -> "gzip" | OtlpCompression.Zstd -> "zstd" | _ -> ""
+                        Expect.equal request.ContentEncoding expected "encoding"
+                }
+    ]
+
+let private elapsed (action: unit -> Task<OtlpExportResult>) =
+    task {
+        let watch = Stopwatch.StartNew()
+        let! (result: OtlpExportResult) = action ()
+        return result, watch.Elapsed
+    }
+
+let private faults =
+    testList "faults" [
+        testTask "HTTP 503 with Retry-After is retried after the server's delay" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            receiver.Enqueue(Reply.HttpStatus(503).WithRetryAfter(TimeSpan.FromSeconds 1.0))
+            use exporter = traces receiver OtlpProtocol.HttpProtobuf ignore
+            let! (result: OtlpExportResult), took = elapsed (fun () -> exporter.ExportAsync(sample Generators.traceRequest))
+            Expect.equal result.Status OtlpExportStatus.Success "delivered"
+            Expect.equal result.Attempts 2 "two attempts"
+            Expect.isGreaterThanOrEqual took (TimeSpan.FromMilliseconds 900.0) "waited for Retry-After"
+        }
+
+        testTask "HTTP 429 is retried" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            receiver.Enqueue(Reply.HttpStatus(429).WithRetryAfter(TimeSpan.FromSeconds 1.0))
+            use exporter = traces receiver OtlpProtocol.HttpJson ignore
+            let! (result: OtlpExportResult) = exporter.ExportAsync(sample Generators.traceRequest)
+            Expect.equal (result.Status, result.Attempts) (OtlpExportStatus.Success, 2) "delivered on the second attempt"
+        }
+
+        testTask "gRPC UNAVAILABLE then OK is delivered" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            receiver.Enqueue(Reply.GrpcStatus(Grpc.Core.StatusCode.Unavailable, "restarting"))
+            use exporter = traces receiver OtlpProtocol.Grpc ignore
+            let! (result: OtlpExportResult) = exporter.ExportAsync(sample Generators.traceRequest)
+            Expect.equal (result.Status, result.Attempts) (OtlpExportStatus.Success, 2) "delivered on the second attempt"
+        }
+
+        testTask "gRPC RESOURCE_EXHAUSTED with RetryInfo in a Trailers-Only reply is retried after its delay" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            receiver.Enqueue(Reply.GrpcStatus(Grpc.Core.StatusCode.ResourceExhausted, "slow down").WithRetryAfter(TimeSpan.FromSeconds 1.0))
+            use exporter = traces receiver OtlpProtocol.Grpc ignore
+            let! (result: OtlpExportResult), took = elapsed (fun () -> exporter.ExportAsync(sample Generators.traceRequest))
+            Expect.equal (result.Status, result.Attempts) (OtlpExportStatus.Success, 2) "retried"
+            Expect.isGreaterThanOrEqual took (TimeSpan.FromMilliseconds 900.0) "waited for RetryInfo"
+        }
+
+        testTask "gRPC RESOURCE_EXHAUSTED without RetryInfo is not retried" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            receiver.Enqueue(Reply.GrpcStatus(Grpc.Core.StatusCode.ResourceExhausted, "quota"))
+            use exporter = traces receiver OtlpProtocol.Grpc ignore
+            let! (result: OtlpExportResult) = exporter.ExportAsync(sample Generators.traceRequest)
+            Expect.equal (result.Status, result.Attempts) (OtlpExportStatus.Failure, 1) "given up at once"
+        }
+
+        testTask "HTTP 400 and gRPC INVALID_ARGUMENT are not retried" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            receiver.Enqueue(Reply.HttpStatus 400, Reply.GrpcStatus(Grpc.Core.StatusCode.InvalidArgument, "bad"))
+            use http = traces receiver OtlpProtocol.HttpProtobuf ignore
+            use grpc = traces receiver OtlpProtocol.Grpc ignore
+            let! (first: OtlpExportResult) = http.ExportAsync(sample Generators.traceRequest)
+            let! (second: OtlpExportResult) = grpc.ExportAsync(sample Generators.traceRequest)
+            Expect.equal (first.Status, first.Attempts) (OtlpExportStatus.Failure, 1) "HTTP 400"
+            Expect.equal (second.Status, second.Attempts) (OtlpExportStatus.Failure, 1) "INVALID_ARGUMENT"
+            Expect.equal receiver.Requests.Count 2 "no retries"
+            Expect.equal grpc.Statistics.DroppedPermanentFailure (int64 (second.Rejected)) "counted"
+        }
+
+        testTask "a receiver slower than the timeout fails the export within the timeout" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            receiver.Enqueue(Reply.Delay(TimeSpan.FromSeconds 20.0))
+            use exporter = traces receiver OtlpProtocol.HttpProtobuf (fun o -> o.Timeout <- Nullable(TimeSpan.FromMilliseconds 500.0))
+            let! (result: OtlpExportResult), took = elapsed (fun () -> exporter.ExportAsync(sample Generators.traceRequest))
+            Expect.equal result.Status OtlpExportStatus.Failure "failed"
+            Expect.isLessThan took (TimeSpan.FromSeconds 5.0) "bounded by the timeout"
+        }
+
+        testTask "connection resets are retried" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            receiver.Enqueue(Reply.Reset)
+            use exporter = traces receiver OtlpProtocol.HttpProtobuf ignore
+            let! (result: OtlpExportResult) = exporter.ExportAsync(sample Generators.traceRequest)
+            Expect.equal (result.Status, result.Attempts) (OtlpExportStatus.Success, 2) "delivered after the reset"
+        }
+
+        testTask "an unreachable receiver fails after retries, counted and reported without the header value" {
+            let port =
+                let listener = new Net.Sockets.TcpListener(Net.IPAddress.Loopback, 0)
+                listener.Start()
+                let port = (listener.LocalEndpoint :?> Net.IPEndPoint).Port
+                listener.Stop()
+                port
+            let problems = Collections.Concurrent.ConcurrentQueue<string>()
+            use exporter =
+                OtlpExporter.ForTraces().WithHttp().WithBaseEndpoint($"http://127.0.0.1:{port}").WithHeader("api-key", secret)
+                    .Configure(fun o -> o.Environment <- noEnvironment; o.Timeout <- Nullable(TimeSpan.FromSeconds 2.0)).Build()
+            exporter.Statistics.add_Problem(fun message -> problems.Enqueue message)
+            let! (result: OtlpExportResult) = exporter.ExportAsync(sample Generators.traceRequest)
+            Expect.equal result.Status OtlpExportStatus.Failure "failed"
+            Expect.isGreaterThan result.Attempts 1 "retried"
+            Expect.isNonEmpty problems "reported"
+            for p in problems do Expect.isFalse (p.Contains secret) "no secret in a problem"
+            Expect.isFalse (result.Message.Contains secret) "no secret in the result"
+            Expect.isFalse (exporter.Destination.Contains secret) "no secret in the destination"
+        }
+
+        testTask "a garbage reply body is still a success, reported" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            receiver.Enqueue(Reply.Garbage())
+            use exporter = traces receiver OtlpProtocol.HttpProtobuf ignore
+            let! (result: OtlpExportResult) = exporter.ExportAsync(sample Generators.traceRequest)
+            Expect.equal result.Status OtlpExportStatus.Success "accepted"
+            Expect.equal exporter.Statistics.Problems 1L "reported"
+        }
+
+        testTask "a partial success is surfaced and not retried" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            receiver.Enqueue(Reply.PartialSuccess(2L, "two spans too old"))
+            use exporter = traces receiver OtlpProtocol.Grpc ignore
+            let! (result: OtlpExportResult) = exporter.ExportAsync(Request.ofSpans Resource.Empty InstrumentationScope.Empty [ for _ in 1..5 -> sample Generators.span ])
+            Expect.equal (result.Status, result.Rejected, result.Attempts) (OtlpExportStatus.PartialSuccess, 2L, 1) "partial"
+            Expect.stringContains result.Message "too old" "message"
+            Expect.equal exporter.Statistics.RejectedByServer 2L "counted"
+            Expect.equal exporter.Statistics.Exported 3L "the rest exported"
+        }
+
+        testTask "a 404 explains the URL and how it was built" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            use exporter =
+                OtlpExporter.ForTraces().WithHttp().WithBaseEndpoint(receiver.HttpUrl(Signal.Traces).ToString())
+                    .Configure(fun o -> o.Environment <- noEnvironment).Build()
+            let! (result: OtlpExportResult) = exporter.ExportAsync(sample Generators.traceRequest)
+            Expect.equal result.Status OtlpExportStatus.Failure "not found"
+            Expect.stringContains result.Message "v1/traces/v1/traces" "the doubled path"
+            Expect.stringContains result.Message "signal endpoint" "the advice"
+        }
+
+        testTask "a burst beyond the queue drops exactly what did not fit, and everything else arrives" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            receiver.Enqueue(Reply.Delay(TimeSpan.FromMilliseconds 300.0))
+            use exporter =
+                traces receiver OtlpProtocol.HttpProtobuf (fun o ->
+                    o.MaxQueueSize <- Nullable 200
+                    o.MaxExportBatchSize <- Nullable 50)
+            let scope = InstrumentationScope.create "burst" "1.0"
+            let span = sample Generators.span
+            let accepted = [ for _ in 1..5000 -> exporter.Offer(span, scope) ] |> List.filter id |> List.length
+            let! flushed = exporter.ForceFlushAsync(TimeSpan.FromSeconds 20.0)
+            Expect.isTrue flushed "flushed"
+            Expect.equal receiver.Spans.Count accepted "every accepted span arrived"
+            Expect.equal exporter.Statistics.DroppedQueueFull (int64 (5000 - accepted)) "every other span counted"
+            Expect.equal exporter.Statistics.Exported (int64 accepted) "exported count"
+        }
+
+        testTask "shutdown with data pending flushes it within the deadline" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            use exporter = traces receiver OtlpProtocol.Grpc ignore
+            let scope = InstrumentationScope.create "shutdown" "1.0"
+            for _ in 1..1000 do exporter.Offer(sample Generators.span, scope) |> ignore
+            let! stopped = exporter.ShutdownAsync(TimeSpan.FromSeconds 10.0)
+            Expect.isTrue stopped "stopped in time"
+            Expect.equal receiver.Spans.Count 1000 "all delivered"
+            Expect.isFalse (exporter.Offer(sample Generators.span, scope)) "refused after shutdown"
+        }
+
+        testTask "captured protobuf requests parse with the independent oracle" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            use exporter = traces receiver OtlpProtocol.Grpc ignore
+            let request = nonEmpty (sample Generators.traceRequest)
+            let! _ = exporter.ExportAsync request
+            let parsed = Otlp.Core.Tests.Oracle.TraceRequest.Parser.ParseFrom(receiver.Requests[0].Payload)
+            Expect.equal parsed (Otlp.Core.Tests.Oracle.ofTraceRequest request) "oracle message"
+        }
+    ]
+
+[<Tests>]
+let tests = testSequenced (testList "Integration" [ matrix; faults ])
