@@ -815,6 +815,24 @@ let tests =
                   logsOnly (logsWithRecord [ Wire.bytes F.LogRecord_Trace_Id (Array.zeroCreate 8) ]),
                   "LogRecord.trace_id must be 16 bytes or empty, got 8",
                   7L
+                  "malformed content of a replaced oneof member (Metric.data)",
+                  metricsOnly (
+                      metricsWithMetric
+                          [ Wire.bytes F.Metric_Histogram (Wire.tag 13 3)
+                            Wire.message F.Metric_Sum [ Wire.uvarint F.Sum_Is_Monotonic 1UL ] ]
+                  ),
+                  "group of field 13 has no end-group tag",
+                  9L
+                  "malformed content of a replaced oneof member (AnyValue.value)",
+                  logsOnly (
+                      logsWithRecord
+                          [ Wire.message
+                                F.LogRecord_Body
+                                [ Wire.bytes F.AnyValue_Kvlist_Value [| 0x0Auy; 0x09uy |]
+                                  Wire.string F.AnyValue_String_Value "s" ] ]
+                  ),
+                  "length prefix 9 exceeds the 0 bytes left",
+                  11L
                   "end-group without a start", traceOnly (Wire.tag 5 4), "end-group tag of field 5 without a start-group tag", 1L
                   "group without an end", traceOnly (Wire.tag 5 3), "group of field 5 has no end-group tag", 1L
                   "group closed by another field's end",
