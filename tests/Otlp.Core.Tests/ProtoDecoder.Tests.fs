@@ -282,7 +282,7 @@ let private unexpected = "unexpected decoder failure"
 let private decodeAll (bytes: byte array) =
     let input = ReadOnlyMemory bytes
 
-    let errors =
+    let results =
         [ ProtoDecoder.traceRequest input |> Result.map ignore
           ProtoDecoder.metricsRequest input |> Result.map ignore
           ProtoDecoder.logsRequest input |> Result.map ignore
@@ -290,7 +290,7 @@ let private decodeAll (bytes: byte array) =
           ProtoDecoder.metricsResponse input |> Result.map ignore
           ProtoDecoder.logsResponse input |> Result.map ignore ]
 
-    for result in errors do
+    for result in results do
         match result with
         | Error e when e.Message.StartsWith unexpected -> failtestf "the decoder failed unexpectedly: %O" e
         | Error e when e.Position < 0L || e.Position > int64 bytes.Length ->
