@@ -282,7 +282,7 @@ let private unexpected = "unexpected decoder failure"
 let private decodeAll (bytes: byte array) =
     let input = ReadOnlyMemory bytes
 
-    let errors =
+    let results =
         [ ProtoDecoder.traceRequest input |> Result.map ignore
           ProtoDecoder.metricsRequest input |> Result.map ignore
           ProtoDecoder.logsRequest input |> Result.map ignore
@@ -290,7 +290,7 @@ let private decodeAll (bytes: byte array) =
           ProtoDecoder.metricsResponse input |> Result.map ignore
           ProtoDecoder.logsResponse input |> Result.map ignore ]
 
-    for result in errors do
+    for result in results do
         match result with
         | Error e when e.Message.StartsWith unexpected -> failtestf "the decoder failed unexpectedly: %O" e
         | Error e when e.Position < 0L || e.Position > int64 bytes.Length ->
@@ -815,6 +815,24 @@ let tests =
                   logsOnly (logsWithRecord [ Wire.bytes F.LogRecord_Trace_Id (Array.zeroCreate 8) ]),
                   "LogRecord.trace_id must be 16 bytes or empty, got 8",
                   7L
+                  "malformed content of a replaced oneof member (Metric.data)",
+                  metricsOnly (
+                      metricsWithMetric
+                          [ Wire.bytes F.Metric_Histogram (Wire.tag 13 3)
+                            Wire.message F.Metric_Sum [ Wire.uvarint F.Sum_Is_Monotonic 1UL ] ]
+                  ),
+                  "group of field 13 has no end-group tag",
+                  9L
+                  "malformed content of a replaced oneof member (AnyValue.value)",
+                  logsOnly (
+                      logsWithRecord
+                          [ Wire.message
+                                F.LogRecord_Body
+                                [ Wire.bytes F.AnyValue_Kvlist_Value [| 0x0Auy; 0x09uy |]
+                                  Wire.string F.AnyValue_String_Value "s" ] ]
+                  ),
+                  "length prefix 9 exceeds the 0 bytes left",
+                  11L
                   "end-group without a start", traceOnly (Wire.tag 5 4), "end-group tag of field 5 without a start-group tag", 1L
                   "group without an end", traceOnly (Wire.tag 5 3), "group of field 5 has no end-group tag", 1L
                   "group closed by another field's end",

@@ -6,6 +6,7 @@ module Otlp.Core.ProtoDecoder
 // - a scalar field seen twice: the last value wins;
 // - a member of a oneof: the last member seen wins (AnyValue's value, Metric's data, the value of number
 //   points and exemplars), except that a message member seen again while it is the current member is merged;
+//   a replaced member is still read, so that malformed content is an error wherever it is, as in protobuf;
 // - a singular message field seen twice (Span.status, a ScopeSpans' scope, a KeyValue's value, ...): merged,
 //   which protobuf defines as reading the occurrences' contents one after the other as a single message.
 //   So singular message fields are not read where they occur: their occurrences are recorded
@@ -49,7 +50,8 @@ let rec private readAnyValue (r: R) (depth: int) (at: Occurrences) : AnyValue =
 
     let outer = r.Suspend()
     let mutable value = AnyValue.Empty
-    // The message members of the oneof; a scalar member seen later clears them.
+    // The message members of the oneof. When another member replaces one, the replaced occurrences are still
+    // read (and their value dropped): protobuf parses every byte, so malformed content there is an error too.
     let mutable arrayAt = Occurrences.None
     let mutable kvlistAt = Occurrences.None
 
@@ -61,18 +63,29 @@ let rec private readAnyValue (r: R) (depth: int) (at: Occurrences) : AnyValue =
 
             match field tag with
             | Fields.AnyValue_Array_Value ->
-                kvlistAt <- Occurrences.None
+                if kvlistAt.Count > 0 then
+                    readKeyValueList r depth kvlistAt |> ignore
+                    kvlistAt <- Occurrences.None
+
                 arrayAt <- r.Defer(tag, "AnyValue.array_value", arrayAt)
             | Fields.AnyValue_Kvlist_Value ->
-                arrayAt <- Occurrences.None
+                if arrayAt.Count > 0 then
+                    readArrayValue r depth arrayAt |> ignore
+                    arrayAt <- Occurrences.None
+
                 kvlistAt <- r.Defer(tag, "AnyValue.kvlist_value", kvlistAt)
             | Fields.AnyValue_String_Value
             | Fields.AnyValue_Bool_Value
             | Fields.AnyValue_Int_Value
             | Fields.AnyValue_Double_Value
             | Fields.AnyValue_Bytes_Value as member' ->
-                arrayAt <- Occurrences.None
-                kvlistAt <- Occurrences.None
+                if arrayAt.Count > 0 then
+                    readArrayValue r depth arrayAt |> ignore
+                    arrayAt <- Occurrences.None
+
+                if kvlistAt.Count > 0 then
+                    readKeyValueList r depth kvlistAt |> ignore
+                    kvlistAt <- Occurrences.None
 
                 value <-
                     match member' with
@@ -731,6 +744,16 @@ let private readExponentialHistogram (r: R) (at: Occurrences) : ExponentialHisto
     { DataPoints = finish points
       AggregationTemporality = temporality }
 
+/// The `data` oneof of a Metric, from the occurrences of its member `member'` (0 for none).
+let private readMetricData (r: R) (member': int) (at: Occurrences) =
+    match member' with
+    | Fields.Metric_Gauge -> MetricData.Gauge(readPoints r "Gauge.data_points" at readNumberPoint)
+    | Fields.Metric_Sum -> MetricData.Sum(readSum r at)
+    | Fields.Metric_Histogram -> MetricData.Histogram(readHistogram r at)
+    | Fields.Metric_Exponential_Histogram -> MetricData.ExponentialHistogram(readExponentialHistogram r at)
+    | Fields.Metric_Summary -> MetricData.Summary(readPoints r "Summary.data_points" at readSummaryPoint)
+    | _ -> MetricData.NoData
+
 let private readMetric (r: R) : Metric =
     let mutable name = ""
     let mutable description = ""
@@ -760,24 +783,20 @@ let private readMetric (r: R) : Metric =
                 | Fields.Metric_Exponential_Histogram -> "Metric.exponential_histogram"
                 | _ -> "Metric.summary"
 
-            dataAt <- r.Defer(tag, memberName, (if member' = dataField then dataAt else Occurrences.None))
-            dataField <- member'
+            if member' <> dataField then
+                // Replaced members are still read, as in AnyValue, so that their content is checked.
+                readMetricData r dataField dataAt |> ignore
+                dataAt <- Occurrences.None
+                dataField <- member'
+
+            dataAt <- r.Defer(tag, memberName, dataAt)
         | Fields.Metric_Metadata -> metadata <- add metadata (readAttribute r tag "Metric.metadata")
         | _ -> r.Skip tag
-
-    let data =
-        match dataField with
-        | Fields.Metric_Gauge -> MetricData.Gauge(readPoints r "Gauge.data_points" dataAt readNumberPoint)
-        | Fields.Metric_Sum -> MetricData.Sum(readSum r dataAt)
-        | Fields.Metric_Histogram -> MetricData.Histogram(readHistogram r dataAt)
-        | Fields.Metric_Exponential_Histogram -> MetricData.ExponentialHistogram(readExponentialHistogram r dataAt)
-        | Fields.Metric_Summary -> MetricData.Summary(readPoints r "Summary.data_points" dataAt readSummaryPoint)
-        | _ -> MetricData.NoData
 
     { Name = name
       Description = description
       Unit = unit
-      Data = data
+      Data = readMetricData r dataField dataAt
       Metadata = finish metadata }
 
 let private readScopeMetrics (r: R) : ScopeMetrics =

@@ -52,7 +52,7 @@ type internal Occurrences =
 
 /// A forward-only reader of protobuf wire format over `buffer[origin .. origin + length - 1]`.
 /// Positions in errors are offsets from `origin`, that is, from the start of the caller's input.
-[<Sealed; AllowNullLiteral>]
+[<Sealed>]
 type internal ProtoReader(buffer: byte array, origin: int, length: int) =
     let mutable pos = origin
     let mutable limit = origin + length
