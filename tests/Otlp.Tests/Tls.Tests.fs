@@ -1,0 +1,132 @@
+/// TLS from the exporter's side: a custom trusted CA file, a wrong CA refused, and mutual TLS with a client
+/// certificate from PEM files. Certificates are generated for each run; the receiver is on loopback.
+module Otlp.Tests.TlsTests
+
+open System
+open System.Collections.Generic
+open System.IO
+open System.Net
+open System.Security.Cryptography
+open System.Security.Cryptography.X509Certificates
+open System.Threading.Tasks
+open Expecto
+open Otlp
+open Otlp.Core
+open Otlp.Testing
+
+/// A self-signed certificate for 127.0.0.1 and its PEM files (certificate, key) in a temporary folder.
+type private Issued = { Certificate: X509Certificate2; CertificateFile: string; KeyFile: string }
+
+let private folder = lazy (Directory.CreateTempSubdirectory("otlp-tls-").FullName)
+
+let private issue (name: string) (server: bool) =
+    use key = ECDsa.Create(ECCurve.NamedCurves.nistP256)
+    let request = CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256)
+    let names = SubjectAlternativeNameBuilder()
+    names.AddIpAddress IPAddress.Loopback
+    names.AddDnsName "localhost"
+    request.CertificateExtensions.Add(names.Build())
+    let usages = OidCollection()
+    usages.Add(Oid(if server then "1.3.6.1.5.5.7.3.1" else "1.3.6.1.5.5.7.3.2")) |> ignore
+    request.CertificateExtensions.Add(X509EnhancedKeyUsageExtension(usages, false))
+    use created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays -1.0, DateTimeOffset.UtcNow.AddDays 1.0)
+    let certificateFile = Path.Combine(folder.Value, name + ".pem")
+    let keyFile = Path.Combine(folder.Value, name + ".key")
+    File.WriteAllText(certificateFile, created.ExportCertificatePem())
+    File.WriteAllText(keyFile, key.ExportPkcs8PrivateKeyPem())
+    { Certificate = X509CertificateLoader.LoadPkcs12(created.Export(X509ContentType.Pkcs12), null)
+      CertificateFile = certificateFile
+      KeyFile = keyFile }
+
+let private server = lazy (issue "otlp-receiver" true)
+let private client = lazy (issue "otlp-exporter" false)
+let private stranger = lazy (issue "stranger" true)
+
+let private noEnvironment = Dictionary<string, string>() :> IReadOnlyDictionary<string, string>
+
+let private request =
+    Request.ofSpans
+        (Resource.ofServiceName "tls")
+        (InstrumentationScope.create "tls" "1.0")
+        [ { Span.Empty with TraceId = { High = 1UL; Low = 2UL }; SpanId = { Value = 3UL }; Name = "secure" } ]
+
+let private start (options: LoopbackReceiverOptions) : Task<LoopbackReceiver> = LoopbackReceiver.StartAsync options
+
+let private export (receiver: LoopbackReceiver) protocol (configure: OtlpExporterOptions -> unit) =
+    task {
+        use exporter =
+            OtlpExporter.ForTraces()
+                .Configure(fun o ->
+                    o.Protocol <- Nullable protocol
+                    o.BaseEndpoint <- (if protocol = OtlpProtocol.Grpc then receiver.GrpcEndpoint else receiver.HttpEndpoint).ToString()
+                    o.Environment <- noEnvironment
+                    o.Timeout <- Nullable(TimeSpan.FromSeconds 2.0)
+                    configure o)
+                .Build()
+        let! (result: OtlpExportResult) = exporter.ExportAsync request
+        return result
+    }
+
+[<Tests>]
+let tests =
+    testList "TLS" [
+        for protocol in [ OtlpProtocol.Grpc; OtlpProtocol.HttpProtobuf ] do
+            testTask $"{protocol}: a server verified with the trusted CA file receives the data" {
+                let! (receiver: LoopbackReceiver) = start (LoopbackReceiverOptions().WithServerCertificate(server.Value.Certificate))
+                use _ = receiver
+                let! (result: OtlpExportResult) = export receiver protocol (fun o -> o.CertificateFile <- server.Value.CertificateFile)
+                Expect.equal result.Status OtlpExportStatus.Success $"delivered: {result.Message}"
+                Expect.equal receiver.Spans.Count 1 "arrived"
+            }
+
+            testTask $"{protocol}: a server whose certificate the trusted CA file does not hold is refused" {
+                let! (receiver: LoopbackReceiver) = start (LoopbackReceiverOptions().WithServerCertificate(server.Value.Certificate))
+                use _ = receiver
+                let! (result: OtlpExportResult) = export receiver protocol (fun o -> o.CertificateFile <- stranger.Value.CertificateFile)
+                Expect.equal result.Status OtlpExportStatus.Failure "refused"
+                Expect.equal receiver.Spans.Count 0 "nothing sent to the unverified server"
+            }
+
+            testTask $"{protocol}: mutual TLS presents the client certificate from PEM files" {
+                let expected = client.Value.Certificate.Thumbprint
+                let options =
+                    LoopbackReceiverOptions()
+                        .WithServerCertificate(server.Value.Certificate)
+                        .WithClientCertificateValidation(fun (certificate: X509Certificate2) _ _ -> certificate.Thumbprint = expected)
+                let! (receiver: LoopbackReceiver) = start options
+                use _ = receiver
+                let! (result: OtlpExportResult) =
+                    export receiver protocol (fun o ->
+                        o.CertificateFile <- server.Value.CertificateFile
+                        o.ClientCertificateFile <- client.Value.CertificateFile
+                        o.ClientKeyFile <- client.Value.KeyFile)
+                Expect.equal result.Status OtlpExportStatus.Success $"delivered: {result.Message}"
+                Expect.equal receiver.Requests[0].ClientCertificate.Thumbprint expected "the client certificate"
+            }
+
+            testTask $"{protocol}: mutual TLS without a client certificate is refused" {
+                let options =
+                    LoopbackReceiverOptions()
+                        .WithServerCertificate(server.Value.Certificate)
+                        .WithClientCertificateValidation(fun _ _ _ -> true)
+                let! (receiver: LoopbackReceiver) = start options
+                use _ = receiver
+                let! (result: OtlpExportResult) = export receiver protocol (fun o -> o.CertificateFile <- server.Value.CertificateFile)
+                Expect.equal result.Status OtlpExportStatus.Failure "refused"
+            }
+
+        testTask "an unreadable trusted CA file fails closed, with a warning" {
+            let! (receiver: LoopbackReceiver) = start (LoopbackReceiverOptions().WithServerCertificate(server.Value.Certificate))
+            use _ = receiver
+            use exporter =
+                OtlpExporter.ForTraces().WithHttp().WithBaseEndpoint(receiver.HttpEndpoint.ToString())
+                    .WithTrustedCertificate(Path.Combine(folder.Value, "missing.pem"))
+                    .Configure(fun o ->
+                        o.Environment <- noEnvironment
+                        o.Timeout <- Nullable(TimeSpan.FromSeconds 1.0))
+                    .Build()
+            Expect.exists exporter.ConfigurationWarnings (fun w -> w.Contains "missing.pem") "warned"
+            let! (result: OtlpExportResult) = exporter.ExportAsync request
+            Expect.equal result.Status OtlpExportStatus.Failure "nothing trusted"
+        }
+    ]
