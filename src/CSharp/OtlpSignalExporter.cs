@@ -28,8 +28,13 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
         var resolved = ExporterSetup.Resolve(options, signal);
         this.Configuration = resolved.Value;
         this.warnings = resolved.Diagnostics.Select(d => d.Message).ToList();
+        foreach (var warning in this.warnings)
+        {
+            Diagnostics.OtlpEventSource.Log.ConfigurationProblem(signal.IsTraces ? "traces" : signal.IsMetrics ? "metrics" : "logs", warning);
+        }
+
         this.time = options.TimeProvider ?? TimeProvider.System;
-        this.Statistics = new ExportStatistics();
+        this.Statistics = new ExportStatistics(signal.IsTraces ? "traces" : signal.IsMetrics ? "metrics" : "logs");
         this.MaxRequestBytes = Math.Max(1024, options.MaxRequestBytes ?? 64 * 1024 * 1024);
         this.transport = TransportFactory.Create(resolved.Value.Exporter, options, this.warnings.Add);
         this.Resource = new Resource(resolved.Value.Resource, 0u, []);
@@ -135,8 +140,15 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
                 : new CancellationTokenSource(TimeSpan.FromMilliseconds(Math.Max(1, deadline - this.NowMs())), this.time);
             using var attemptCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadlineCancel.Token);
 
+            if (attempt > 1)
+            {
+                this.Statistics.CountRetry();
+            }
+
+            var started = this.time.GetTimestamp();
             var result = await this.transport.SendAsync(payload, attemptCancel.Token).ConfigureAwait(false);
             var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow());
+            this.Statistics.RecordAttempt(this.time.GetElapsedTime(started), interpreted.Classification.IsSuccess);
             if (interpreted.Problem is not null)
             {
                 this.Statistics.ReportProblem(interpreted.Problem);
@@ -260,10 +272,17 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
         // retry may send the parts that succeeded again: duplicates are preferred to loss).
         var (parts, tooLarge) = this.Prepare(this.Group(this.Resource, GroupByScope(items)));
         var rejected = tooLarge;
+        if (attempt > 1)
+        {
+            this.Statistics.CountRetry();
+        }
+
         foreach (var (_, payload) in parts)
         {
+            var started = this.time.GetTimestamp();
             var result = await this.transport.SendAsync(payload, cancellationToken).ConfigureAwait(false);
             var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow());
+            this.Statistics.RecordAttempt(this.time.GetElapsedTime(started), interpreted.Classification.IsSuccess);
             if (interpreted.Problem is not null)
             {
                 this.Statistics.ReportProblem(attempt > 1 ? $"{interpreted.Problem} (attempt {attempt})" : interpreted.Problem);

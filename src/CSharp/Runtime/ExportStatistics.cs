@@ -1,4 +1,5 @@
 using Otlp.Core;
+using Otlp.Diagnostics;
 
 namespace Otlp.Runtime;
 
@@ -7,6 +8,7 @@ namespace Otlp.Runtime;
 /// </summary>
 public sealed class ExportStatistics
 {
+    private readonly KeyValuePair<string, object?> signalTag;
     private long exported;
     private long droppedQueueFull;
     private long droppedShutDown;
@@ -16,6 +18,17 @@ public sealed class ExportStatistics
     private long rejectedByServer;
     private long droppedTooLarge;
     private long problems;
+
+    /// <summary>Counts for one signal; also reported on the <c>Otlp</c> meter and event source with the signal's name.</summary>
+    /// <param name="signal">The signal's name: <c>traces</c>, <c>metrics</c> or <c>logs</c>.</param>
+    public ExportStatistics(string signal = "unknown")
+    {
+        this.Signal = signal;
+        this.signalTag = new KeyValuePair<string, object?>("otlp.signal", signal);
+    }
+
+    /// <summary>The signal counted.</summary>
+    public string Signal { get; }
 
     /// <summary>Raised for every problem (failed export, server warning); messages never contain header values.</summary>
     public event Action<string>? Problem;
@@ -52,10 +65,26 @@ public sealed class ExportStatistics
     /// <summary>Problems reported so far.</summary>
     public long Problems => Interlocked.Read(ref this.problems);
 
-    internal void CountExported(int count) => Interlocked.Add(ref this.exported, count);
+    internal void CountExported(int count)
+    {
+        Interlocked.Add(ref this.exported, count);
+        OtlpSelfTelemetry.Exported.Add(count, this.signalTag);
+    }
+
+    internal void CountRetry() => OtlpSelfTelemetry.Retries.Add(1, this.signalTag);
+
+    internal void RecordAttempt(TimeSpan duration, bool succeeded)
+    {
+        OtlpSelfTelemetry.Duration.Record(duration.TotalSeconds, this.signalTag);
+        if (!succeeded)
+        {
+            OtlpSelfTelemetry.FailedExports.Add(1, this.signalTag);
+        }
+    }
 
     internal void CountDropped(Batching.DropReason reason, int count)
     {
+        OtlpSelfTelemetry.Dropped.Add(count, this.signalTag, new KeyValuePair<string, object?>("otlp.reason", ReasonName(reason)));
         if (reason.IsQueueFull)
         {
             Interlocked.Add(ref this.droppedQueueFull, count);
@@ -82,11 +111,24 @@ public sealed class ExportStatistics
         }
     }
 
-    internal void CountDroppedTooLarge(int count) => Interlocked.Add(ref this.droppedTooLarge, count);
+    internal void CountDroppedTooLarge(int count)
+    {
+        Interlocked.Add(ref this.droppedTooLarge, count);
+        OtlpSelfTelemetry.Dropped.Add(count, this.signalTag, new KeyValuePair<string, object?>("otlp.reason", "too_large"));
+    }
+
+    private static string ReasonName(Batching.DropReason reason) =>
+        reason.IsQueueFull ? "queue_full"
+        : reason.IsShutDown ? "shut_down"
+        : reason.IsPermanentFailure ? "permanent_failure"
+        : reason.IsRetriesExhausted ? "retries_exhausted"
+        : reason.IsDeadlineExceeded ? "deadline_exceeded"
+        : "rejected_by_server";
 
     internal void ReportProblem(string message)
     {
         Interlocked.Increment(ref this.problems);
+        OtlpEventSource.Log.ExportProblem(this.Signal, message);
         this.Problem?.Invoke(message);
     }
 }

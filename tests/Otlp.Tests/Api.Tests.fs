@@ -1,0 +1,123 @@
+/// The public surface around the exporters: self-telemetry, dependency injection, header providers.
+module Otlp.Tests.ApiTests
+
+open System
+open System.Collections.Concurrent
+open System.Collections.Generic
+open System.Diagnostics.Metrics
+open System.Diagnostics.Tracing
+open System.Threading.Tasks
+open Expecto
+open Microsoft.Extensions.Configuration
+open Microsoft.Extensions.DependencyInjection
+open Otlp
+open Otlp.Core
+open Otlp.Diagnostics
+open Otlp.Testing
+
+/// `use` in Expecto's task builder takes IAsyncDisposable; this adapts an IDisposable.
+let private disposing (d: IDisposable) =
+    { new IAsyncDisposable with
+        member _.DisposeAsync() =
+            d.Dispose()
+            ValueTask.CompletedTask }
+
+let private startReceiver () : Task<LoopbackReceiver> = LoopbackReceiver.StartAsync()
+
+let private noEnvironment = Dictionary<string, string>() :> IReadOnlyDictionary<string, string>
+
+let private span name =
+    { Span.Empty with TraceId = { High = 7UL; Low = 8UL }; SpanId = { Value = 9UL }; Name = name }
+
+/// Collects the events of the Otlp event source.
+type private ProblemListener() =
+    inherit EventListener()
+    member val Messages = ConcurrentQueue<string>()
+    override this.OnEventSourceCreated source =
+        if source.Name = OtlpSelfTelemetry.Name then this.EnableEvents(source, EventLevel.Verbose)
+    override this.OnEventWritten event =
+        this.Messages.Enqueue(String.Join(" ", event.Payload |> Seq.map string))
+
+[<Tests>]
+let tests =
+    testSequenced <| testList "Api" [
+        testTask "exports and drops are reported on the Otlp meter, tagged with the signal and reason" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _ = receiver
+            let measurements = ConcurrentQueue<string * int64 * string>()
+            let listener = new MeterListener()
+            use _listener = disposing listener
+            listener.InstrumentPublished <- fun instrument l -> if instrument.Meter.Name = OtlpSelfTelemetry.Name then l.EnableMeasurementEvents instrument
+            listener.SetMeasurementEventCallback<int64>(fun instrument value tags _ ->
+                let pairs = tags.ToArray()
+                let tagText = String.Join(",", pairs |> Array.map (fun t -> $"{t.Key}={t.Value}"))
+                measurements.Enqueue(instrument.Name, value, tagText))
+            listener.Start()
+            receiver.Enqueue(Reply.PartialSuccess(1L, "one too old"))
+            use exporter =
+                OtlpExporter.ForLogs().WithHttp().WithBaseEndpoint(receiver.HttpEndpoint.ToString())
+                    .Configure(fun o -> o.Environment <- noEnvironment).Build()
+            let records = [| for i in 1..3 -> { LogRecord.Empty with Body = AnyValue.String $"r{i}" } |]
+            let! (_: OtlpExportResult) = exporter.ExportAsync(Request.ofLogRecords Resource.Empty InstrumentationScope.Empty records)
+            let seen = List.ofSeq measurements
+            Expect.contains seen ("otlp.exporter.items.exported", 2L, "otlp.signal=logs") "exported"
+            Expect.contains seen ("otlp.exporter.items.dropped", 1L, "otlp.signal=logs,otlp.reason=rejected_by_server") "rejected"
+        }
+
+        testTask "problems reach the Otlp event source without header values" {
+            let listener = new ProblemListener()
+            use _listener = disposing listener
+            let secret = "very-secret-token"
+            use exporter =
+                OtlpExporter.ForTraces().WithHttp().WithBaseEndpoint("http://127.0.0.1:1").WithHeader("authorization", secret)
+                    .Configure(fun o ->
+                        o.Environment <- noEnvironment
+                        o.Timeout <- Nullable(TimeSpan.FromMilliseconds 300.0)).Build()
+            let! (_: OtlpExportResult) = exporter.ExportAsync(Request.ofSpans Resource.Empty InstrumentationScope.Empty [ span "x" ])
+            let messages = List.ofSeq listener.Messages
+            Expect.exists messages (fun m -> m.Contains "127.0.0.1:1") "the failure is reported"
+            for m in messages do Expect.isFalse (m.Contains secret) "no secret"
+        }
+
+        testTask "a header provider is called before every export and its headers win" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _ = receiver
+            let calls = ref 0
+            let provider =
+                Func<Threading.CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>(fun _ ->
+                    let n = Threading.Interlocked.Increment(&calls.contents)
+                    ValueTask<IEnumerable<KeyValuePair<string, string>>>([ KeyValuePair("authorization", $"Bearer token-{n}") ] :> IEnumerable<_>))
+            use exporter =
+                OtlpExporter.ForTraces().WithGrpc().WithBaseEndpoint(receiver.GrpcEndpoint.ToString())
+                    .WithHeader("authorization", "Bearer static").WithHeaderProvider(provider)
+                    .Configure(fun o -> o.Environment <- noEnvironment).Build()
+            for _ in 1..2 do
+                let! (_: OtlpExportResult) = exporter.ExportAsync(Request.ofSpans Resource.Empty InstrumentationScope.Empty [ span "x" ])
+                ()
+            Expect.equal (receiver.Requests |> Seq.map (fun r -> r.Header "authorization") |> List.ofSeq) [ "Bearer token-1"; "Bearer token-2" ] "fresh tokens"
+        }
+
+        testTask "AddOtlpExporters takes settings from IConfiguration and sends through IHttpClientFactory" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _ = receiver
+            let configuration =
+                ConfigurationBuilder()
+                    .AddInMemoryCollection(
+                        dict [ "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.HttpEndpoint.ToString()
+                               "OTEL_EXPORTER_OTLP_HEADERS", "x-tenant=acme"
+                               "Otlp:ServiceName", "di-service" ])
+                    .Build()
+            let services = ServiceCollection()
+            services.AddSingleton<IConfiguration>(configuration) |> ignore
+            services.AddOtlpExporters() |> ignore
+            use provider = services.BuildServiceProvider()
+            let exporter = provider.GetRequiredService<OtlpTraceExporter>()
+            Expect.stringContains exporter.Destination (receiver.HttpUrl(Signal.Traces).ToString()) "endpoint from IConfiguration"
+            Expect.isTrue (exporter.Offer(span "via DI", InstrumentationScope.create "di" "1")) "offered"
+            let! (_: bool) = exporter.ForceFlushAsync(TimeSpan.FromSeconds 10.0)
+            let request = receiver.Requests[0]
+            Expect.equal (request.Header "x-tenant") "acme" "header from IConfiguration"
+            let serviceName = request.TraceRequest.ResourceSpans[0].Resource.Attributes |> Array.find (fun kv -> kv.Key = "service.name")
+            Expect.equal serviceName.Value (AnyValue.String "di-service") "service name from the Otlp section"
+        }
+    ]
