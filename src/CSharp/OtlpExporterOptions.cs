@@ -91,6 +91,13 @@ public sealed class OtlpExporterOptions
     /// </summary>
     public IReadOnlyDictionary<string, string>? Environment { get; set; }
 
+    /// <summary>
+    /// Where warnings go (failed exports, server warnings, bad configuration), besides the <c>Otlp</c> event
+    /// source. The same kind of problem is written at most once a minute, with the count of repeats; header
+    /// values never appear.
+    /// </summary>
+    public Microsoft.Extensions.Logging.ILogger? Logger { get; set; }
+
     /// <summary>The clock used for timeouts and batching delays; null for the system clock. For tests.</summary>
     public TimeProvider? TimeProvider { get; set; }
 }

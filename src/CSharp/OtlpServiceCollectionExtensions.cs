@@ -96,5 +96,6 @@ public static class OtlpServiceCollectionExtensions
         target.MaxRequestBytes = source.MaxRequestBytes;
         target.Environment = source.Environment;
         target.TimeProvider = source.TimeProvider;
+        target.Logger = source.Logger;
     }
 }

@@ -28,16 +28,20 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
         var resolved = ExporterSetup.Resolve(options, signal);
         this.Configuration = resolved.Value;
         this.warnings = resolved.Diagnostics.Select(d => d.Message).ToList();
-        foreach (var warning in this.warnings)
-        {
-            Diagnostics.OtlpEventSource.Log.ConfigurationProblem(signal.IsTraces ? "traces" : signal.IsMetrics ? "metrics" : "logs", warning);
-        }
 
         this.time = options.TimeProvider ?? TimeProvider.System;
         this.Statistics = new ExportStatistics(signal.IsTraces ? "traces" : signal.IsMetrics ? "metrics" : "logs");
         this.MaxRequestBytes = Math.Max(1024, options.MaxRequestBytes ?? 64 * 1024 * 1024);
+        var log = new Diagnostics.ProblemLog(this.Statistics.Signal, options.Logger, this.time);
+        this.Statistics.UseLog(log);
         this.transport = TransportFactory.Create(resolved.Value.Exporter, options, this.warnings.Add);
         this.Resource = new Resource(resolved.Value.Resource, 0u, []);
+        foreach (var warning in this.warnings)
+        {
+            Diagnostics.OtlpEventSource.Log.ConfigurationProblem(this.Statistics.Signal, warning);
+            log.Write(warning);
+        }
+
         this.processor = new Lazy<BatchExportProcessor<ScopedItem<TItem>>>(this.CreateProcessor);
     }
 

@@ -79,6 +79,28 @@ let tests =
             for m in messages do Expect.isFalse (m.Contains secret) "no secret"
         }
 
+        testTask "the logger gets one warning per kind of problem per minute, the Problem event every one" {
+            let logged = ConcurrentQueue<string>()
+            let logger =
+                { new Microsoft.Extensions.Logging.ILogger with
+                    member _.BeginScope _ = null
+                    member _.IsEnabled _ = true
+                    member _.Log(_, _, state, _, formatter) = logged.Enqueue(formatter.Invoke(state, null)) }
+            let events = ref 0
+            use exporter =
+                OtlpExporter.ForTraces().WithHttp().WithBaseEndpoint("http://127.0.0.1:1")
+                    .Configure(fun o ->
+                        o.Environment <- noEnvironment
+                        o.Logger <- logger
+                        o.Timeout <- Nullable(TimeSpan.FromMilliseconds 200.0)).Build()
+            exporter.Statistics.add_Problem(fun _ -> Threading.Interlocked.Increment(&events.contents) |> ignore)
+            for _ in 1..3 do
+                let! (_: OtlpExportResult) = exporter.ExportAsync(Request.ofSpans Resource.Empty InstrumentationScope.Empty [ span "x" ])
+                ()
+            Expect.equal logged.Count 1 "written once"
+            Expect.isGreaterThanOrEqual events.Value 3 "every problem raised"
+        }
+
         testTask "a header provider is called before every export and its headers win" {
             let! (receiver: LoopbackReceiver) = startReceiver ()
             use _ = receiver

@@ -256,6 +256,55 @@ let private faults =
             Expect.isFalse (exporter.Offer(sample Generators.span, scope)) "refused after shutdown"
         }
 
+        testTask "a receiver started after the first attempt gets the data through retries" {
+            let port =
+                let listener = new Net.Sockets.TcpListener(Net.IPAddress.Loopback, 0)
+                listener.Start()
+                let port = (listener.LocalEndpoint :?> Net.IPEndPoint).Port
+                listener.Stop()
+                port
+            use exporter =
+                OtlpExporter.ForTraces().WithHttp().WithBaseEndpoint($"http://127.0.0.1:{port}")
+                    .Configure(fun o -> o.Environment <- noEnvironment).Build()
+            let export = exporter.ExportAsync(Request.ofSpans Resource.Empty InstrumentationScope.Empty [ sample Generators.span ])
+            do! Task.Delay 300
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync(LoopbackReceiverOptions().WithPorts(0, port))
+            use _receiver = receiver
+            let! (result: OtlpExportResult) = export
+            Expect.equal result.Status OtlpExportStatus.Success "delivered once the receiver was up"
+            Expect.isGreaterThan result.Attempts 1 "after failed attempts"
+            Expect.equal receiver.Spans.Count 1 "arrived"
+        }
+
+        testTask "a response over 4 MiB is a permanent failure, over HTTP and gRPC" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            receiver.Enqueue(Reply.Oversized(), Reply.Oversized())
+            use http = traces receiver OtlpProtocol.HttpProtobuf ignore
+            use grpc = traces receiver OtlpProtocol.Grpc ignore
+            let! (first: OtlpExportResult) = http.ExportAsync(sample Generators.traceRequest)
+            let! (second: OtlpExportResult) = grpc.ExportAsync(sample Generators.traceRequest)
+            Expect.equal (first.Status, first.Attempts) (OtlpExportStatus.Failure, 1) "HTTP"
+            Expect.equal (second.Status, second.Attempts) (OtlpExportStatus.Failure, 1) "gRPC"
+        }
+
+        testTask "a request over the size limit is split, and only a span too large alone is dropped" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            use exporter = traces receiver OtlpProtocol.HttpProtobuf (fun o -> o.MaxRequestBytes <- Nullable 4096)
+            let small i = { Span.Empty with TraceId = { High = 1UL; Low = uint64 i }; SpanId = { Value = uint64 i }; Name = String('s', 200) }
+            let huge = { small 999 with Name = String('h', 10_000) }
+            let spans = [ for i in 1..40 -> small i ] @ [ huge ]
+            let! (result: OtlpExportResult) = exporter.ExportAsync(Request.ofSpans Resource.Empty InstrumentationScope.Empty spans)
+            Expect.equal result.Status OtlpExportStatus.PartialSuccess "one span dropped"
+            Expect.equal result.Rejected 1L "the huge one"
+            Expect.isGreaterThan receiver.Requests.Count 1 "split into several requests"
+            for request in receiver.Requests do
+                Expect.isLessThanOrEqual request.Payload.Length 4096 "each within the limit"
+            Expect.equal (receiver.Spans |> Seq.map (fun s -> s.SpanId.Value) |> List.ofSeq) [ 1UL .. 40UL ] "every other span, in order"
+            Expect.equal exporter.Statistics.DroppedTooLarge 1L "counted"
+        }
+
         testTask "captured protobuf requests parse with the independent oracle" {
             let! (receiver: LoopbackReceiver) = startReceiver ()
             use _receiver = receiver

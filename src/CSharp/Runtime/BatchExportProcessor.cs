@@ -139,6 +139,9 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
             this.DrainIncoming(buffer);
             while (this.control.TryDequeue(out var controlEvent))
             {
+                // Items offered before a flush or shutdown was requested are in the channel by now: hand them to
+                // the machine first, so the request covers them.
+                this.DrainIncoming(buffer);
                 this.Apply(controlEvent);
             }
 
@@ -197,6 +200,9 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
                 return;
             }
 
+            // Count the chunk as queued in the machine before it leaves `pending`, so that Offer's bound check
+            // (pending + machine queue) never sees it in neither place and lets too many items in.
+            Interlocked.Add(ref this.machineQueued, buffer.Count);
             Interlocked.Add(ref this.pending, -buffer.Count);
             this.Apply(Batching.Event<T>.NewOfferMany(buffer.ToArray(), this.NowMs()));
         }

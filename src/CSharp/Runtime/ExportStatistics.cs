@@ -9,6 +9,7 @@ namespace Otlp.Runtime;
 public sealed class ExportStatistics
 {
     private readonly KeyValuePair<string, object?> signalTag;
+    private ProblemLog problemLog;
     private long exported;
     private long droppedQueueFull;
     private long droppedShutDown;
@@ -25,12 +26,18 @@ public sealed class ExportStatistics
     {
         this.Signal = signal;
         this.signalTag = new KeyValuePair<string, object?>("otlp.signal", signal);
+        this.problemLog = new ProblemLog(signal, null, TimeProvider.System);
     }
+
+    internal void UseLog(ProblemLog log) => this.problemLog = log;
 
     /// <summary>The signal counted.</summary>
     public string Signal { get; }
 
-    /// <summary>Raised for every problem (failed export, server warning); messages never contain header values.</summary>
+    /// <summary>
+    /// Raised for every problem (failed export, server warning), unthrottled; messages never contain header
+    /// values. The event source and the configured logger get each kind at most once a minute.
+    /// </summary>
     public event Action<string>? Problem;
 
     /// <summary>Items the server accepted.</summary>
@@ -128,7 +135,7 @@ public sealed class ExportStatistics
     internal void ReportProblem(string message)
     {
         Interlocked.Increment(ref this.problems);
-        OtlpEventSource.Log.ExportProblem(this.Signal, message);
+        this.problemLog.Write(message);
         this.Problem?.Invoke(message);
     }
 }

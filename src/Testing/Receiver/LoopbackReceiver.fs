@@ -480,10 +480,10 @@ type LoopbackReceiver
                 kestrel.AddServerHeader <- false
                 kestrel.Limits.MaxRequestBodySize <- Nullable options.MaxRequestBodySize
 
-                // Port 0: the system picks free ports, read back from the listen options once bound.
+                // Port 0 (the default): the system picks free ports, read back from the listen options once bound.
                 kestrel.Listen(
                     IPAddress.Loopback,
-                    0,
+                    options.GrpcPort,
                     fun listener ->
                         listener.Protocols <- HttpProtocols.Http2
                         secure listener
@@ -492,7 +492,7 @@ type LoopbackReceiver
 
                 kestrel.Listen(
                     IPAddress.Loopback,
-                    0,
+                    options.HttpPort,
                     fun listener ->
                         listener.Protocols <- HttpProtocols.Http1AndHttp2
                         secure listener

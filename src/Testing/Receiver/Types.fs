@@ -217,14 +217,18 @@ type LoopbackReceiverOptions
         serverCertificate: X509Certificate2,
         clientCertificateValidation: Func<X509Certificate2, X509Chain, SslPolicyErrors, bool>,
         defaultTimeout: TimeSpan,
-        maxRequestBodySize: int64
+        maxRequestBodySize: int64,
+        grpcPort: int,
+        httpPort: int
     ) =
-    new() = LoopbackReceiverOptions(null, null, TimeSpan.FromSeconds 10.0, 64L * 1024L * 1024L)
+    new() = LoopbackReceiverOptions(null, null, TimeSpan.FromSeconds 10.0, 64L * 1024L * 1024L, 0, 0)
 
     member _.ServerCertificate = serverCertificate
     member _.ClientCertificateValidation = clientCertificateValidation
     member _.DefaultTimeout = defaultTimeout
     member _.MaxRequestBodySize = maxRequestBodySize
+    member _.GrpcPort = grpcPort
+    member _.HttpPort = httpPort
 
     member _.WithServerCertificate(certificate: X509Certificate2) =
         ArgumentNullException.ThrowIfNull certificate
@@ -232,20 +236,26 @@ type LoopbackReceiverOptions
         if not certificate.HasPrivateKey then
             invalidArg (nameof certificate) "A server certificate needs its private key."
 
-        LoopbackReceiverOptions(certificate, clientCertificateValidation, defaultTimeout, maxRequestBodySize)
+        LoopbackReceiverOptions(certificate, clientCertificateValidation, defaultTimeout, maxRequestBodySize, grpcPort, httpPort)
 
     member _.WithClientCertificateValidation(validation: Func<X509Certificate2, X509Chain, SslPolicyErrors, bool>) =
         ArgumentNullException.ThrowIfNull validation
-        LoopbackReceiverOptions(serverCertificate, validation, defaultTimeout, maxRequestBodySize)
+        LoopbackReceiverOptions(serverCertificate, validation, defaultTimeout, maxRequestBodySize, grpcPort, httpPort)
 
     member _.WithDefaultTimeout(timeout: TimeSpan) =
         if timeout <= TimeSpan.Zero && timeout <> Threading.Timeout.InfiniteTimeSpan then
             raise (ArgumentOutOfRangeException(nameof timeout, timeout, "A timeout must be positive or infinite."))
 
-        LoopbackReceiverOptions(serverCertificate, clientCertificateValidation, timeout, maxRequestBodySize)
+        LoopbackReceiverOptions(serverCertificate, clientCertificateValidation, timeout, maxRequestBodySize, grpcPort, httpPort)
 
     member _.WithMaxRequestBodySize(bytes: int64) =
         if bytes < 1L then
             raise (ArgumentOutOfRangeException(nameof bytes, bytes, "The limit must be positive."))
 
-        LoopbackReceiverOptions(serverCertificate, clientCertificateValidation, defaultTimeout, bytes)
+        LoopbackReceiverOptions(serverCertificate, clientCertificateValidation, defaultTimeout, bytes, grpcPort, httpPort)
+
+    member _.WithPorts(grpc: int, http: int) =
+        if grpc < 0 || grpc > 65535 || http < 0 || http > 65535 then
+            raise (ArgumentOutOfRangeException(nameof grpc, "Ports are 0 (any free port) to 65535."))
+
+        LoopbackReceiverOptions(serverCertificate, clientCertificateValidation, defaultTimeout, maxRequestBodySize, grpc, http)

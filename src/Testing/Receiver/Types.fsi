@@ -247,3 +247,13 @@ type LoopbackReceiverOptions =
 
     /// The largest request body accepted, in bytes.
     member WithMaxRequestBodySize: bytes: int64 -> LoopbackReceiverOptions
+
+    /// The port of the gRPC listener (0: any free port, the default).
+    member GrpcPort: int
+
+    /// The port of the HTTP listener (0: any free port, the default).
+    member HttpPort: int
+
+    /// Listens on these ports instead of free ones picked by the system (0 keeps that choice), for example to
+    /// start a receiver where an exporter has been sending before it existed.
+    member WithPorts: grpc: int * http: int -> LoopbackReceiverOptions
