@@ -246,6 +246,10 @@ type InstrumentationScope =
           Attributes = [||]
           DroppedAttributesCount = 0u }
 
+    /// A scope with a name and a version (for C#; F# code can use `InstrumentationScope.create`).
+    static member Create(name: string, version: string) =
+        { InstrumentationScope.Empty with Name = name; Version = version }
+
 /// A reference from a resource to an entity (`opentelemetry.proto.common.v1.EntityRef`, development status).
 type EntityRef =
     {

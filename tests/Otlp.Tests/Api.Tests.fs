@@ -101,6 +101,28 @@ let tests =
             Expect.isGreaterThanOrEqual events.Value 3 "every problem raised"
         }
 
+        testTask "an HttpClient passed in is used as is and not disposed with the exporter" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _ = receiver
+            let sent = ref 0
+            let handler =
+                { new Net.Http.DelegatingHandler(new Net.Http.SocketsHttpHandler()) with
+                    member _.SendAsync(request, token) =
+                        Threading.Interlocked.Increment(&sent.contents) |> ignore
+                        base.SendAsync(request, token) }
+            let client = new Net.Http.HttpClient(handler)
+            use _client = disposing client
+            let exporter =
+                OtlpExporter.ForTraces().WithHttp().WithHttpClient(client).WithBaseEndpoint(receiver.HttpEndpoint.ToString())
+                    .Configure(fun o -> o.Environment <- noEnvironment).Build()
+            let! (result: OtlpExportResult) = exporter.ExportAsync(Request.ofSpans Resource.Empty InstrumentationScope.Empty [ span "own client" ])
+            Expect.equal result.Status OtlpExportStatus.Success "delivered"
+            do! exporter.DisposeAsync()
+            Expect.equal sent.Value 1 "through the given client"
+            let! (response: Net.Http.HttpResponseMessage) = client.GetAsync(receiver.HttpEndpoint)
+            Expect.isNotNull response "the client still works after the exporter is disposed"
+        }
+
         testTask "a header provider is called before every export and its headers win" {
             let! (receiver: LoopbackReceiver) = startReceiver ()
             use _ = receiver
