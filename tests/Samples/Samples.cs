@@ -1,0 +1,75 @@
+// Each method holds one sample of the documentation, as written there (with its inputs as parameters).
+using Microsoft.Extensions.DependencyInjection;
+using Otlp;
+using Otlp.Core;
+
+namespace Otlp.Samples;
+
+public static class ReadmeSamples
+{
+    public static async Task Quickstart(Span span)
+    {
+        // Settings not given here come from OTEL_EXPORTER_OTLP_* and the specification's defaults.
+        await using var exporter = OtlpExporter.ForTraces()
+            .WithHttp()
+            .WithBaseEndpoint("http://localhost:4318")   // "v1/traces" is appended
+            .WithServiceName("checkout")
+            .Build();
+
+        var scope = InstrumentationScope.Create("Checkout.Api", "1.0.0");
+        exporter.Offer(span, scope);   // a Span of the model; never blocks; a full queue drops and counts
+        await exporter.ShutdownAsync(TimeSpan.FromSeconds(5));
+        Console.WriteLine($"exported {exporter.Statistics.Exported}, dropped {exporter.Statistics.Dropped}");
+    }
+}
+
+public static class ExporterDocSamples
+{
+    public static async Task Building(string apiKey)
+    {
+        // gRPC to a collector; headers are sent with every request and never logged.
+        await using var traces = OtlpExporter.ForTraces()
+            .WithGrpc()
+            .WithBaseEndpoint("http://collector:4317")
+            .WithHeader("api-key", apiKey)
+            .WithCompression(OtlpCompression.Gzip)
+            .Build();
+
+        // HTTP/protobuf: the base endpoint gets "v1/logs" appended...
+        await using var logs = OtlpExporter.ForLogs()
+            .WithHttp()
+            .WithBaseEndpoint("http://collector:4318")
+            .Build();
+
+        // ...while a signal endpoint is used exactly as given.
+        await using var metrics = OtlpExporter.ForMetrics()
+            .WithHttp(json: true)
+            .WithSignalEndpoint("https://ingest.example.com/otlp/v1/metrics")
+            .Build();
+
+        // Everything from the environment (OTEL_EXPORTER_OTLP_PROTOCOL, _ENDPOINT, _HEADERS, ...).
+        await using var fromEnvironment = OtlpExporter.ForTraces().Build();
+    }
+
+    public static async Task Sending(OtlpTraceExporter traces, ExportTraceServiceRequest request, Span span, InstrumentationScope scope)
+    {
+        // Direct: one request, retried on retryable failures within the exporter timeout (default 10 s).
+        OtlpExportResult result = await traces.ExportAsync(request);
+        // result.Status: Success, PartialSuccess (result.Rejected, result.Message) or Failure.
+
+        // Batched: Offer never blocks or throws; a full queue drops the item and counts it.
+        traces.Offer(span, scope);
+        await traces.ForceFlushAsync(TimeSpan.FromSeconds(5));
+        await traces.ShutdownAsync(TimeSpan.FromSeconds(5)); // flushes, then refuses (and counts) new items
+        _ = result;
+    }
+
+    public static void DependencyInjection(IServiceCollection services, string apiKey)
+    {
+        services.AddOtlpExporters(options =>
+        {
+            options.BaseEndpoint = "http://collector:4318";
+            options.Headers["api-key"] = apiKey;
+        });
+    }
+}
