@@ -95,6 +95,33 @@ let tests =
             let parsed = Oracle.LogsRequest.Parser.ParseFrom(ProtoEncoder.logsRequestToBytes request)
             Expect.equal parsed (Oracle.ofLogsRequest request) "parsed by the oracle"
 
+        testPropertyWithConfig config "round trip: trace requests decode to what was encoded"
+        <| fun (request: ExportTraceServiceRequest) ->
+            match ProtoDecoder.traceRequest (ReadOnlyMemory(ProtoEncoder.traceRequestToBytes request)) with
+            | Ok decoded -> expectSame decoded request "decoded"
+            | Error e -> failtestf "did not decode: %O" e
+
+        testPropertyWithConfig config "round trip: metrics requests decode to what was encoded"
+        <| fun (request: ExportMetricsServiceRequest) ->
+            match ProtoDecoder.metricsRequest (ReadOnlyMemory(ProtoEncoder.metricsRequestToBytes request)) with
+            | Ok decoded -> expectSame decoded request "decoded"
+            | Error e -> failtestf "did not decode: %O" e
+
+        testPropertyWithConfig config "round trip: logs requests decode to what was encoded"
+        <| fun (request: ExportLogsServiceRequest) ->
+            match ProtoDecoder.logsRequest (ReadOnlyMemory(ProtoEncoder.logsRequestToBytes request)) with
+            | Ok decoded -> expectSame decoded request "decoded"
+            | Error e -> failtestf "did not decode: %O" e
+
+        testPropertyWithConfig config "round trip: responses decode to what was encoded"
+        <| fun (partial: PartialSuccess) ->
+            let decoded = ProtoDecoder.traceResponse (ReadOnlyMemory(ProtoEncoder.traceResponseToBytes { PartialSuccess = partial }))
+            Expect.equal decoded (Ok { PartialSuccess = partial }) "trace response"
+            let decoded = ProtoDecoder.metricsResponse (ReadOnlyMemory(ProtoEncoder.metricsResponseToBytes { PartialSuccess = partial }))
+            Expect.equal decoded (Ok { PartialSuccess = partial }) "metrics response"
+            let decoded = ProtoDecoder.logsResponse (ReadOnlyMemory(ProtoEncoder.logsResponseToBytes { PartialSuccess = partial }))
+            Expect.equal decoded (Ok { PartialSuccess = partial }) "logs response"
+
         testPropertyWithConfig config "writing into a buffer writer reports the bytes it wrote"
         <| fun (request: ExportTraceServiceRequest) ->
             let output = ArrayBufferWriter<byte>()
