@@ -244,7 +244,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
     /// <summary>The core's split of a request into parts that <paramref name="fits"/>, and the items too large alone.</summary>
     private protected abstract (IReadOnlyList<TRequest> Parts, int TooLarge) Split(TRequest request, Func<TRequest, bool> fits);
 
-    /// <summary>One request holding <paramref name="items"/> under <paramref name="resource"/>, grouped by scope in order of first appearance.</summary>
+    /// <summary>One request holding the items of <paramref name="groups"/> under <paramref name="resource"/>, grouped by scope in order of first appearance.</summary>
     private protected abstract TRequest Group(Resource resource, IReadOnlyList<(InstrumentationScope Scope, TItem[] Items)> groups);
 
     private static string GiveUpText(Retry.GiveUpReason reason) =>
