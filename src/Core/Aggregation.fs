@@ -168,11 +168,12 @@ let exponentialIndex scale (value: float) =
 
 let private lastIndex (b: Buckets) = b.Offset + b.Counts.Length - 1
 
-// The number of halvings after which [low, high] fits in maxSize buckets.
+// The number of halvings after which [low, high] fits in maxSize buckets. In int64: at scale 20 the indexes
+// of the smallest and largest doubles are more than 2^31 apart.
 let private halvingsToFit maxSize (low: int) (high: int) =
     let mutable k = 0
 
-    while (high >>> k) - (low >>> k) + 1 > maxSize do
+    while int64 (high >>> k) - int64 (low >>> k) + 1L > int64 maxSize do
         k <- k + 1
 
     k

@@ -115,7 +115,7 @@ val merge: earlier: Aggregation -> later: Aggregation -> Aggregation
 /// asynchronous counters into deltas. For other kinds, `later`.
 val subtract: later: Aggregation -> earlier: Aggregation -> Aggregation
 
-/// True when nothing was recorded.
+/// True when nothing was recorded; for sums, when the total is zero (a sum keeps no count).
 val isEmpty: aggregation: Aggregation -> bool
 
 /// The data point of an aggregation. An empty last value gives a point without value, flagged
