@@ -132,6 +132,22 @@ let exponentialHistogram maxSize maxScale =
 
 let defaultExponentialHistogram = exponentialHistogram defaultMaxSize defaultMaxScale
 
+let defaultAggregation (histograms: HistogramAggregation) integers (kind: InstrumentKind) =
+    let sum monotonic =
+        if integers then longSum monotonic else doubleSum monotonic
+
+    match kind with
+    | InstrumentKind.Counter
+    | InstrumentKind.ObservableCounter -> sum true
+    | InstrumentKind.UpDownCounter
+    | InstrumentKind.ObservableUpDownCounter -> sum false
+    | InstrumentKind.Gauge
+    | InstrumentKind.ObservableGauge -> lastValue
+    | InstrumentKind.Histogram ->
+        match histograms with
+        | HistogramAggregation.ExplicitBucketHistogram -> explicitHistogram defaultBounds
+        | HistogramAggregation.Base2ExponentialBucketHistogram -> defaultExponentialHistogram
+
 // The index at scale 20 from the bits of the double: the exponent gives the power of two exactly, and only the
 // position within [2^e, 2^(e+1)) needs a logarithm, of a number in (1, 2), clamped to that power's buckets so
 // rounding can never cross a power of two. Lower scales shift this index, which is exact: floor(i / 2^k) is

@@ -97,6 +97,12 @@ val exponentialHistogram: maxSize: int -> maxScale: int -> Aggregation
 /// The exponential histogram with `defaultMaxSize` and `defaultMaxScale`.
 val defaultExponentialHistogram: Aggregation
 
+/// The default aggregation of an instrument kind (metrics SDK specification, "Default Aggregation"): a sum for
+/// the counters (monotonic for Counter and ObservableCounter), the last value for gauges, and for histograms
+/// the explicit-bucket histogram with `defaultBounds` or the default exponential histogram, as configured.
+/// `integers` chooses the long sum for instruments of integers.
+val defaultAggregation: histograms: HistogramAggregation -> integers: bool -> kind: InstrumentKind -> Aggregation
+
 /// The bucket index of a positive finite value at a scale in [-10, 20]: ceil(log2(value) * 2^scale) - 1, so
 /// bucket i holds (2^(i * 2^-scale), 2^((i+1) * 2^-scale)]. Exact for powers of two (and subnormals), as the
 /// data model's "Exponential Buckets" mapping asks; the index at a lower scale is always the index at a

@@ -417,6 +417,32 @@ let examples =
                 Expect.equal (kinds |> List.map (Aggregation.temporality preference)) expected $"{preference}"
         }
 
+        test "the default aggregation of each instrument kind" {
+            let kindOf agg =
+                match point (Aggregation.record (Aggregation.Measurement.Long -2L) agg) with
+                | Aggregation.Point.Number p when p.Value = NumberValue.AsInt 0L -> "monotonic long sum"
+                | Aggregation.Point.Number p when p.Value = NumberValue.AsInt -2L -> "long sum or last value"
+                | Aggregation.Point.Number p when p.Value = NumberValue.AsDouble 0.0 -> "monotonic double sum"
+                | Aggregation.Point.Number p when p.Value = NumberValue.AsDouble -2.0 -> "double sum"
+                | Aggregation.Point.Number _ -> "?"
+                | Aggregation.Point.Histogram _ -> "explicit histogram"
+                | Aggregation.Point.Exponential _ -> "exponential histogram"
+
+            let explicitLongs = Aggregation.defaultAggregation HistogramAggregation.ExplicitBucketHistogram true
+            let exponentialDoubles = Aggregation.defaultAggregation HistogramAggregation.Base2ExponentialBucketHistogram false
+            Expect.equal (kindOf (explicitLongs Aggregation.InstrumentKind.Counter)) "monotonic long sum" "counter"
+            Expect.equal (kindOf (explicitLongs Aggregation.InstrumentKind.ObservableUpDownCounter)) "long sum or last value" "up-down"
+            Expect.equal (kindOf (explicitLongs Aggregation.InstrumentKind.Histogram)) "explicit histogram" "histogram"
+            Expect.equal (kindOf (exponentialDoubles Aggregation.InstrumentKind.Histogram)) "exponential histogram" "exponential"
+            Expect.equal (kindOf (exponentialDoubles Aggregation.InstrumentKind.ObservableCounter)) "monotonic double sum" "observable counter"
+            Expect.equal (kindOf (exponentialDoubles Aggregation.InstrumentKind.UpDownCounter)) "double sum" "up-down counter"
+
+            // A gauge keeps the measurement as given, even an integer one.
+            match point (Aggregation.record (Aggregation.Measurement.Long -2L) (exponentialDoubles Aggregation.InstrumentKind.Gauge)) with
+            | Aggregation.Point.Number p -> Expect.equal p.Value (NumberValue.AsInt -2L) "gauge"
+            | other -> failtestf "%A" other
+        }
+
         test "an explicit bucket holds values above the previous bound up to its own bound" {
             let agg = [ -1.0; 0.0; 0.5; 5.0; 5.0000001; 10000.0; 10000.5 ] |> List.map Aggregation.Measurement.Double |> recordAll (Aggregation.explicitHistogram Aggregation.defaultBounds)
 
