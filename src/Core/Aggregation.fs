@@ -513,10 +513,7 @@ type SeriesTable internal (limit: int, empty: Aggregation, series: ImmutableDict
     member internal _.Empty = empty
     member internal _.Series = series
 
-let emptyTable limit empty =
-    SeriesTable(max 2 limit, empty, ImmutableDictionary<AttributeSet, Aggregation>.Empty)
-
-let recordIn attributes measurement (table: SeriesTable) =
+let private recordFinite attributes measurement (table: SeriesTable) =
     let key = attributeSet attributes
 
     // One slot is kept for the overflow series, so the table never holds more than `limit` series.
@@ -532,6 +529,15 @@ let recordIn attributes measurement (table: SeriesTable) =
         | false, _ -> table.Empty
 
     SeriesTable(table.Limit, table.Empty, table.Series.SetItem(target, record measurement current))
+
+let emptyTable limit empty =
+    SeriesTable(max 2 limit, empty, ImmutableDictionary<AttributeSet, Aggregation>.Empty)
+
+let recordIn attributes measurement (table: SeriesTable) =
+    match measurement with
+    // An ignored measurement must not take one of the limited series.
+    | Measurement.Double d when not (Double.IsFinite d) -> table
+    | _ -> recordFinite attributes measurement table
 
 let series (table: SeriesTable) =
     table.Series |> Seq.map (fun pair -> pair.Key, pair.Value) |> Seq.toArray

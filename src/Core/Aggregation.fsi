@@ -195,7 +195,8 @@ type SeriesTable
 /// start as `empty`.
 val emptyTable: limit: int -> empty: Aggregation -> SeriesTable
 
-/// Records a measurement in the series of `attributes`, or in the overflow series.
+/// Records a measurement in the series of `attributes`, or in the overflow series. A NaN or infinite
+/// measurement is ignored and creates no series.
 val recordIn: attributes: KeyValue array -> measurement: Measurement -> table: SeriesTable -> SeriesTable
 
 /// The series of the table, with their aggregations, in no particular order.

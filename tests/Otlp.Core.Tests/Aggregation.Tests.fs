@@ -534,4 +534,14 @@ let examples =
             Common.expectSame keys[1] [| { Key = "otel.metric.overflow"; Value = AnyValue.Bool true } |] "overflow"
             Expect.equal Aggregation.defaultCardinalityLimit 2000 "default limit"
         }
+
+        test "an ignored measurement takes no series" {
+            let table =
+                Aggregation.emptyTable 2 (Aggregation.doubleSum false)
+                |> Aggregation.recordIn [| { Key = "k"; Value = AnyValue.Int 1L } |] (Aggregation.Measurement.Double nan)
+                |> Aggregation.recordIn [| { Key = "k"; Value = AnyValue.Int 2L } |] (Aggregation.Measurement.Double 1.0)
+
+            let keys = Aggregation.series table |> Array.map (fun (k, _) -> k.Attributes)
+            Common.expectSame keys [| [| { Key = "k"; Value = AnyValue.Int 2L } |] |] "only the finite measurement's series"
+        }
     ]
