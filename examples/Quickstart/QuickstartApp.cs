@@ -3,6 +3,7 @@ using System.Globalization;
 using Otlp.Core;
 using Otlp.Runtime;
 using Otlp.Testing;
+using Otlp.Tracing;
 
 namespace Otlp.Examples;
 
@@ -58,7 +59,7 @@ public static class QuickstartApp
     }
 
     /// <summary>What was sent and how the exporters fared.</summary>
-    private sealed record Sent(int Spans, int LogRecords, ExportStatistics TraceStatistics, ExportStatistics LogStatistics, bool Flushed);
+    private sealed record Sent(long Spans, int LogRecords, ExportStatistics TraceStatistics, ExportStatistics LogStatistics, bool Flushed);
 
     private static async Task<Sent> SendAsync(TextWriter output, IReadOnlyDictionary<string, string> environment)
     {
@@ -71,7 +72,13 @@ public static class QuickstartApp
             output.WriteLine($"warning: {warning}");
         }
 
-        var spans = Workload.EmitSpans(traces);
+        long spans;
+        using (var tracer = OtlpTracer.Start(traces, "Quickstart.*"))
+        {
+            Workload.EmitSpans();
+            spans = tracer.Offered;
+        }
+
         var records = Workload.EmitLogRecords(logs);
         var flushed = await traces.ShutdownAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false)
             & await logs.ShutdownAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
@@ -100,7 +107,7 @@ public static class QuickstartApp
         // The exporters have shut down, so everything that will arrive has; waiting is only a safety margin.
         try
         {
-            await receiver.WaitForSpansAsync(sent.Spans, TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
+            await receiver.WaitForSpansAsync((int)sent.Spans, TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
             await receiver.WaitForLogRecordsAsync(sent.LogRecords, TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
         }
         catch (TimeoutException)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Otlp.Core;
 
 namespace Otlp.Examples;
@@ -7,24 +8,35 @@ internal static class Workload
 {
     private static readonly InstrumentationScope Scope = new("Quickstart", "1.0.0", [], 0u);
 
-    /// <summary>Offers four spans of one trace (a server span, two children, a grandchild); returns how many.</summary>
-    public static int EmitSpans(OtlpTraceExporter exporter)
+    /// <summary>The activity source of the quickstart's spans; the tracer listens to <c>Quickstart.*</c>.</summary>
+    public static readonly ActivitySource Orders = new("Quickstart.Orders", "1.0.0");
+
+    /// <summary>Runs an order through .NET's own tracing API: a server span, two children and a grandchild.</summary>
+    public static void EmitSpans()
     {
-        var trace = TraceId.FromBytes(Guid.NewGuid().ToByteArray());
-        var start = NowNanos();
-        ulong At(int ms) => start + ((ulong)ms * 1_000_000UL);
-        var root = NewSpanId();
-        var reserve = NewSpanId();
-        var charge = NewSpanId();
-        var query = NewSpanId();
-        Span[] spans =
-        [
-            Make(trace, query, reserve, "SELECT stock", SpanKind.Client, At(2), At(8), [Attr("db.system", "postgresql"), Attr("db.rows", 3L)], [], Status.Empty),
-            Make(trace, reserve, root, "reserve stock", SpanKind.Internal, At(1), At(10), [Attr("items", 3L)], [Event(At(9), "stock reserved", Attr("warehouse", "north"))], Status.Empty),
-            Make(trace, charge, root, "charge card", SpanKind.Client, At(11), At(30), [Attr("payment.amount", 42.5), Attr("payment.retry", false)], [], new Status("card declined once", StatusCode.Error)),
-            Make(trace, root, SpanId.Empty, "POST /orders", SpanKind.Server, At(0), At(31), [Attr("http.request.method", "POST"), Attr("http.response.status_code", 201L)], [], new Status(string.Empty, StatusCode.Ok)),
-        ];
-        return spans.Count(span => exporter.Offer(span, Scope));
+        using var root = Orders.StartActivity("POST /orders", ActivityKind.Server);
+        root?.SetTag("http.request.method", "POST");
+        using (var reserve = Orders.StartActivity("reserve stock"))
+        {
+            reserve?.SetTag("items", 3);
+            using (var query = Orders.StartActivity("SELECT stock", ActivityKind.Client))
+            {
+                query?.SetTag("db.system", "postgresql");
+                query?.SetTag("db.rows", 3);
+            }
+
+            reserve?.AddEvent(new ActivityEvent("stock reserved", tags: new ActivityTagsCollection { ["warehouse"] = "north" }));
+        }
+
+        using (var charge = Orders.StartActivity("charge card", ActivityKind.Client))
+        {
+            charge?.SetTag("payment.amount", 42.5);
+            charge?.SetTag("payment.retry", false);
+            charge?.SetStatus(ActivityStatusCode.Error, "card declined once");
+        }
+
+        root?.SetTag("http.response.status_code", 201);
+        root?.SetStatus(ActivityStatusCode.Ok);
     }
 
     /// <summary>Offers three log records, one with an exception; returns how many.</summary>
@@ -43,20 +55,9 @@ internal static class Workload
         return records.Count(record => exporter.Offer(record, Scope));
     }
 
-    private static Span Make(TraceId trace, SpanId id, SpanId parent, string name, SpanKind kind, ulong start, ulong end, KeyValue[] attributes, SpanEvent[] events, Status status) =>
-        new(trace, id, string.Empty, parent, 1u, name, kind, start, end, attributes, 0u, events, 0u, [], 0u, status);
-
-    private static SpanEvent Event(ulong time, string name, params KeyValue[] attributes) => new(time, name, attributes, 0u);
-
     private static KeyValue Attr(string key, string value) => new(key, AnyValue.NewString(value));
 
     private static KeyValue Attr(string key, long value) => new(key, AnyValue.NewInt(value));
-
-    private static KeyValue Attr(string key, double value) => new(key, AnyValue.NewDouble(value));
-
-    private static KeyValue Attr(string key, bool value) => new(key, AnyValue.NewBool(value));
-
-    private static SpanId NewSpanId() => new((ulong)Random.Shared.NextInt64(1, long.MaxValue));
 
     private static ulong NowNanos() => (ulong)(DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100UL;
 }

@@ -1,4 +1,5 @@
 /// The quickstart's main logic, run as `dotnet run --project examples/Quickstart` runs it, over every protocol.
+/// Sequenced: every run listens to the same activity source, so parallel runs would see each other's spans.
 module Otlp.Tests.QuickstartTests
 
 open System.Collections.Generic
@@ -17,7 +18,7 @@ let private run (environment: (string * string) list) =
 
 [<Tests>]
 let tests =
-    testList "Bridge quickstart" [
+    testSequenced <| testList "Bridge quickstart" [
         for protocol in [ "grpc"; "http/protobuf"; "http/json" ] do
             testTask $"with its own receiver over {protocol}, everything sent arrives and it exits 0" {
                 let! code, text = run [ "OTEL_EXPORTER_OTLP_PROTOCOL", protocol ]
