@@ -1,0 +1,93 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Otlp.Core;
+
+namespace Otlp.Logging;
+
+/// <summary>Settings of the OTLP logger provider.</summary>
+public sealed class OtlpLoggerOptions
+{
+    /// <summary>Adds the key-value pairs of the active logging scopes (<c>BeginScope</c>) as attributes. Off by default.</summary>
+    public bool IncludeScopes { get; set; }
+
+    /// <summary>Attribute limits; null for those of the exporter's environment (<c>OTEL_LOGRECORD_ATTRIBUTE_*_LIMIT</c>).</summary>
+    public LogRecordLimits? Limits { get; set; }
+
+    /// <summary>The clock of the records' timestamps; null for the system clock. For tests.</summary>
+    public TimeProvider? TimeProvider { get; set; }
+}
+
+/// <summary>
+/// An <see cref="ILoggerProvider"/> that offers every log entry to an <see cref="OtlpLogExporter"/> as an OTLP log
+/// record: the timestamps, the severity from the <see cref="LogLevel"/>, the formatted message as the body, the
+/// template and the structured state as attributes, the event id, the exception, the trace context of
+/// <see cref="Activity.Current"/>, and the category as the instrumentation scope. Add it with
+/// <c>builder.Logging.AddOtlp()</c>. It logs nothing when the exporter is disabled (<c>OTEL_SDK_DISABLED</c>), and
+/// ignores the categories of the exporter's own HTTP client, whose entries would otherwise be exported in a loop.
+/// Disposing it does not dispose the exporter.
+/// </summary>
+[ProviderAlias("Otlp")]
+public sealed class OtlpLoggerProvider : ILoggerProvider, ISupportExternalScope
+{
+    private static readonly string OwnHttpClientCategory = $"System.Net.Http.HttpClient.{OtlpServiceCollectionExtensions.HttpClientName}.";
+    private readonly ConcurrentDictionary<string, ILogger> loggers = new(StringComparer.Ordinal);
+    private readonly OtlpLoggerOptions options;
+    private readonly LogRecordLimits limits;
+    private IExternalScopeProvider? scopes;
+
+    /// <summary>A provider offering records to <paramref name="exporter"/>.</summary>
+    public OtlpLoggerProvider(OtlpLogExporter exporter, OtlpLoggerOptions? options = null)
+    {
+        this.Exporter = exporter ?? throw new ArgumentNullException(nameof(exporter));
+        this.options = options ?? new OtlpLoggerOptions();
+        this.limits = this.options.Limits ?? LimitsModule.FromEnvironment(exporter.EnvironmentVariables).Value.LogRecord;
+    }
+
+    /// <summary>The exporter the records are offered to.</summary>
+    public OtlpLogExporter Exporter { get; }
+
+    /// <inheritdoc />
+    public ILogger CreateLogger(string categoryName)
+    {
+        ArgumentNullException.ThrowIfNull(categoryName);
+        return this.loggers.GetOrAdd(categoryName, this.NewLogger);
+    }
+
+    /// <inheritdoc />
+    public void SetScopeProvider(IExternalScopeProvider scopeProvider) => this.scopes = scopeProvider;
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+    }
+
+    private ILogger NewLogger(string category) =>
+        this.Exporter.IsDisabled || category.StartsWith(OwnHttpClientCategory, StringComparison.Ordinal)
+            ? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance
+            : new OtlpLogger(this, new InstrumentationScope(category, string.Empty, [], 0u));
+
+    private sealed class OtlpLogger(OtlpLoggerProvider provider, InstrumentationScope scope) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull =>
+            provider.scopes?.Push(state);
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (!this.IsEnabled(logLevel))
+            {
+                return;
+            }
+
+            ArgumentNullException.ThrowIfNull(formatter);
+            var now = (provider.options.TimeProvider ?? TimeProvider.System).GetUtcNow().UtcDateTime;
+            var record = LogRecordConverter.ToLogRecord(
+                logLevel, eventId, state, exception, formatter, provider.options.IncludeScopes ? provider.scopes : null, now, Activity.Current);
+            provider.Exporter.Offer(LimitsModule.ApplyToLogRecord(provider.limits, record), scope);
+        }
+    }
+}
