@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Globalization;
+using Microsoft.Extensions.Logging;
 using Otlp.Core;
 using Otlp.Runtime;
 using Otlp.Testing;
@@ -76,10 +77,15 @@ public static class QuickstartApp
         using (var tracer = OtlpTracer.Start(traces, "Quickstart.*"))
         {
             Workload.EmitSpans();
+            using (var factory = LoggerFactory.Create(builder => builder.AddOtlp(logs, options => options.IncludeScopes = true)))
+            {
+                Workload.EmitLogRecords(factory.CreateLogger("Quickstart.Orders"));
+            }
+
             spans = tracer.Offered;
         }
 
-        var records = Workload.EmitLogRecords(logs);
+        const int records = 3;
         var flushed = await traces.ShutdownAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false)
             & await logs.ShutdownAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
         return new Sent(spans, records, traces.Statistics, logs.Statistics, flushed);
@@ -129,10 +135,10 @@ public static class QuickstartApp
         output.WriteLine("Spans:");
         WriteTable(
             output,
-            ["name", "kind", "parent", "status", "events", "attributes"],
+            ["name", "span", "kind", "parent", "status", "events", "attributes"],
             spans.Select(s => new[]
             {
-                s.Name, s.Kind.ToString(), s.ParentSpanId.IsEmpty ? "-" : s.ParentSpanId.ToHex(), s.Status.Code.ToString(),
+                s.Name, s.SpanId.ToHex(), s.Kind.ToString(), s.ParentSpanId.IsEmpty ? "-" : s.ParentSpanId.ToHex(), s.Status.Code.ToString(),
                 string.Join(", ", s.Events.Select(e => e.Name)), Attributes(s.Attributes),
             }).ToList());
 
@@ -140,8 +146,8 @@ public static class QuickstartApp
         output.WriteLine("Log records:");
         WriteTable(
             output,
-            ["severity", "body", "attributes"],
-            records.Select(r => new[] { r.SeverityText, Display(r.Body), Attributes(r.Attributes) }).ToList());
+            ["severity", "span", "body", "attributes"],
+            records.Select(r => new[] { r.SeverityText, r.SpanId.IsEmpty ? "-" : r.SpanId.ToHex(), Display(r.Body), Attributes(r.Attributes) }).ToList());
 
         var ok = spans.Count == sent.Spans && records.Count == sent.LogRecords && sent.Flushed;
         output.WriteLine();

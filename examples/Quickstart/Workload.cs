@@ -1,13 +1,11 @@
 using System.Diagnostics;
-using Otlp.Core;
+using Microsoft.Extensions.Logging;
 
 namespace Otlp.Examples;
 
 /// <summary>The telemetry the quickstart sends: a small trace of an order and the log records around it.</summary>
 internal static class Workload
 {
-    private static readonly InstrumentationScope Scope = new("Quickstart", "1.0.0", [], 0u);
-
     /// <summary>The activity source of the quickstart's spans; the tracer listens to <c>Quickstart.*</c>.</summary>
     public static readonly ActivitySource Orders = new("Quickstart.Orders", "1.0.0");
 
@@ -39,25 +37,23 @@ internal static class Workload
         root?.SetStatus(ActivityStatusCode.Ok);
     }
 
-    /// <summary>Offers three log records, one with an exception; returns how many.</summary>
-    public static int EmitLogRecords(OtlpLogExporter exporter)
+    /// <summary>Logs three entries through <see cref="ILogger"/>: structured values, a warning, an error with an exception.</summary>
+    public static void EmitLogRecords(ILogger logger)
     {
-        var now = NowNanos();
-        LogRecord Record(SeverityNumber severity, string text, string body, params KeyValue[] attributes) =>
-            new(now, now, severity, text, AnyValue.NewString(body), attributes, 0u, 0u, TraceId.Empty, SpanId.Empty, string.Empty);
-        var error = new InvalidOperationException("card declined");
-        LogRecord[] records =
-        [
-            Record(SeverityNumber.Info, "Information", "Order 1042 received with 3 items", Attr("{OriginalFormat}", "Order {OrderId} received with {Count} items"), Attr("OrderId", 1042L), Attr("Count", 3L)),
-            Record(SeverityNumber.Warn, "Warning", "Stock low for sku-7", Attr("Sku", "sku-7")),
-            Record(SeverityNumber.Error, "Error", "Payment failed", Attr("exception.type", error.GetType().Name), Attr("exception.message", error.Message), Attr("exception.stacktrace", error.ToString())),
-        ];
-        return records.Count(record => exporter.Offer(record, Scope));
+        using var order = Orders.StartActivity("process order");
+        logger.LogInformation(new EventId(1, "OrderReceived"), "Order {OrderId} received with {Count} items", 1042, 3);
+        using (logger.BeginScope(new Dictionary<string, object> { ["Warehouse"] = "north" }))
+        {
+            logger.LogWarning("Stock low for {Sku}: {Left} left", "sku-7", 2);
+        }
+
+        try
+        {
+            throw new InvalidOperationException("card declined");
+        }
+        catch (InvalidOperationException error)
+        {
+            logger.LogError(error, "Payment for order {OrderId} failed", 1042);
+        }
     }
-
-    private static KeyValue Attr(string key, string value) => new(key, AnyValue.NewString(value));
-
-    private static KeyValue Attr(string key, long value) => new(key, AnyValue.NewInt(value));
-
-    private static ulong NowNanos() => (ulong)(DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100UL;
 }
