@@ -32,21 +32,35 @@ public sealed class OtlpLoggerOptions
 public sealed class OtlpLoggerProvider : ILoggerProvider, ISupportExternalScope
 {
     private static readonly string OwnHttpClientCategory = $"System.Net.Http.HttpClient.{OtlpServiceCollectionExtensions.HttpClientName}.";
+
+    [ThreadStatic]
+    private static bool resolving;
+
     private readonly ConcurrentDictionary<string, ILogger> loggers = new(StringComparer.Ordinal);
     private readonly OtlpLoggerOptions options;
-    private readonly LogRecordLimits limits;
+    private readonly Func<OtlpLogExporter> exporterFactory;
+    private readonly Lock gate = new();
+    private (OtlpLogExporter Exporter, LogRecordLimits Limits)? resolved;
     private IExternalScopeProvider? scopes;
 
     /// <summary>A provider offering records to <paramref name="exporter"/>.</summary>
     public OtlpLoggerProvider(OtlpLogExporter exporter, OtlpLoggerOptions? options = null)
+        : this(Required(exporter), options)
     {
-        this.Exporter = exporter ?? throw new ArgumentNullException(nameof(exporter));
+    }
+
+    /// <summary>
+    /// A provider whose exporter is created on the first entry. In a container the exporter's HTTP client
+    /// creates loggers while it is being built, so building it eagerly here would recurse.
+    /// </summary>
+    internal OtlpLoggerProvider(Func<OtlpLogExporter> exporterFactory, OtlpLoggerOptions? options)
+    {
+        this.exporterFactory = exporterFactory;
         this.options = options ?? new OtlpLoggerOptions();
-        this.limits = this.options.Limits ?? LimitsModule.FromEnvironment(exporter.EnvironmentVariables).Value.LogRecord;
     }
 
     /// <summary>The exporter the records are offered to.</summary>
-    public OtlpLogExporter Exporter { get; }
+    public OtlpLogExporter Exporter => this.Resolve()?.Exporter ?? throw new InvalidOperationException("The exporter is being created.");
 
     /// <inheritdoc />
     public ILogger CreateLogger(string categoryName)
@@ -63,8 +77,48 @@ public sealed class OtlpLoggerProvider : ILoggerProvider, ISupportExternalScope
     {
     }
 
+    private static Func<OtlpLogExporter> Required(OtlpLogExporter exporter)
+    {
+        ArgumentNullException.ThrowIfNull(exporter);
+        return () => exporter;
+    }
+
+    /// <summary>The exporter and limits; null while the exporter is being created on this thread (entries then are dropped).</summary>
+    private (OtlpLogExporter Exporter, LogRecordLimits Limits)? Resolve()
+    {
+        if (this.resolved is { } done)
+        {
+            return done;
+        }
+
+        if (resolving)
+        {
+            return null;
+        }
+
+        lock (this.gate)
+        {
+            if (this.resolved is null)
+            {
+                resolving = true;
+                try
+                {
+                    var exporter = this.exporterFactory();
+                    var limits = this.options.Limits ?? LimitsModule.FromEnvironment(exporter.EnvironmentVariables).Value.LogRecord;
+                    this.resolved = (exporter, limits);
+                }
+                finally
+                {
+                    resolving = false;
+                }
+            }
+
+            return this.resolved;
+        }
+    }
+
     private ILogger NewLogger(string category) =>
-        this.Exporter.IsDisabled || category.StartsWith(OwnHttpClientCategory, StringComparison.Ordinal)
+        category.StartsWith(OwnHttpClientCategory, StringComparison.Ordinal)
             ? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance
             : new OtlpLogger(this, new InstrumentationScope(category, string.Empty, [], 0u));
 
@@ -74,11 +128,11 @@ public sealed class OtlpLoggerProvider : ILoggerProvider, ISupportExternalScope
             where TState : notnull =>
             provider.scopes?.Push(state);
 
-        public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
+        public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None && provider.Resolve() is { Exporter.IsDisabled: false };
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (!this.IsEnabled(logLevel))
+            if (logLevel == LogLevel.None || provider.Resolve() is not { Exporter.IsDisabled: false } target)
             {
                 return;
             }
@@ -87,7 +141,7 @@ public sealed class OtlpLoggerProvider : ILoggerProvider, ISupportExternalScope
             var now = (provider.options.TimeProvider ?? TimeProvider.System).GetUtcNow().UtcDateTime;
             var record = LogRecordConverter.ToLogRecord(
                 logLevel, eventId, state, exception, formatter, provider.options.IncludeScopes ? provider.scopes : null, now, Activity.Current);
-            provider.Exporter.Offer(LimitsModule.ApplyToLogRecord(provider.limits, record), scope);
+            target.Exporter.Offer(LimitsModule.ApplyToLogRecord(target.Limits, record), scope);
         }
     }
 }

@@ -26,7 +26,7 @@ public static class OtlpLoggingBuilderExtensions
 
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoggerProvider, OtlpLoggerProvider>(
             provider => new OtlpLoggerProvider(
-                provider.GetRequiredService<OtlpLogExporter>(), provider.GetRequiredService<IOptions<OtlpLoggerOptions>>().Value)));
+                () => provider.GetRequiredService<OtlpLogExporter>(), provider.GetRequiredService<IOptions<OtlpLoggerOptions>>().Value)));
         return builder;
     }
 
