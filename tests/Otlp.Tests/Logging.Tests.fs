@@ -97,7 +97,7 @@ let private rows: (string * (ILogger -> unit) * (unit -> LogRecord)) list =
 
 [<Tests>]
 let tests =
-    testList "Bridge logging" [
+    testSequenced <| testList "Bridge logging" [
         testTask "each entry of the table arrives as the expected record, with the category as scope" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver

@@ -26,7 +26,7 @@ let private uniqueName () = $"Test.Bridge.{Guid.NewGuid():N}"
 
 [<Tests>]
 let tests =
-    testList "Bridge pipeline" [
+    testSequenced <| testList "Bridge pipeline" [
         testTask "OtlpPipeline.Create sends the activities of its sources and the log entries of its provider" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver

@@ -259,6 +259,16 @@ let private sampling =
                 let! dropped, _ = sampled [] sampler (fun s -> under ActivityTraceFlags.None true s; under ActivityTraceFlags.None false s)
                 Expect.equal (kept, dropped) (2, 0) $"{kind}"
         }
+        testTask "a W3C parent id string is sampled like the context it holds" {
+            let run (flags: string) =
+                sampled [] None (fun s ->
+                    let parentId = $"00-{ActivityTraceId.CreateRandom().ToHexString()}-{ActivitySpanId.CreateRandom().ToHexString()}-{flags}"
+                    use _a = s.StartActivity("from a parent id", ActivityKind.Server, parentId)
+                    ())
+            let! kept, _ = run "01"
+            let! dropped, _ = run "00"
+            Expect.equal (kept, dropped) (1, 0) "follows the flags of the id"
+        }
         testTask "the default (parentbased_always_on) drops the children of an unsampled remote parent in-process too" {
             let! count, _ =
                 sampled [] None (fun s ->
@@ -301,4 +311,4 @@ let private selection =
     ]
 
 [<Tests>]
-let tests = testList "Bridge tracing" [ mapping; sampling; selection ]
+let tests = testSequenced <| testList "Bridge tracing" [ mapping; sampling; selection ]
