@@ -27,6 +27,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         var resolved = ExporterSetup.Resolve(options, signal);
         this.Configuration = resolved.Value;
+        this.EnvironmentVariables = options.Environment ?? ExporterSetup.ReadProcessEnvironment();
         this.warnings = resolved.Diagnostics.Select(d => d.Message).ToList();
 
         this.time = options.TimeProvider ?? TimeProvider.System;
@@ -62,6 +63,9 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
 
     /// <summary>The resolved configuration, for diagnostics (its display redacts header values).</summary>
     internal Config Configuration { get; }
+
+    /// <summary>The environment variables the configuration was read from, for the SDK settings read beside it (limits).</summary>
+    internal IReadOnlyDictionary<string, string> EnvironmentVariables { get; }
 
     /// <summary>
     /// The largest request sent, before and after compression (the usual receiver limit). Larger requests are

@@ -1,0 +1,212 @@
+using System.Collections;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Otlp.Core;
+using Otlp.Runtime;
+using Otlp.Testing;
+using Otlp.Tracing;
+
+namespace Otlp.Examples;
+
+/// <summary>
+/// Sends a few spans and log records over OTLP and prints what arrived. Without
+/// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> it starts a loopback receiver on free ports and checks that everything sent
+/// arrived; with it, it sends there and checks that every export succeeded. The protocol is
+/// <c>OTEL_EXPORTER_OTLP_PROTOCOL</c> (default <c>http/protobuf</c>).
+/// </summary>
+public static class QuickstartApp
+{
+    /// <summary>Runs the quickstart with the process's <c>OTEL_*</c> environment variables.</summary>
+    public static Task<int> Main() => RunAsync(Console.Out, ReadEnvironment());
+
+    /// <summary>
+    /// Runs the quickstart with <paramref name="environment"/> as its environment variables, writing the report to
+    /// <paramref name="output"/>. Returns 0 when everything sent arrived (own receiver) or every export succeeded
+    /// (external endpoint), 1 otherwise.
+    /// </summary>
+    public static async Task<int> RunAsync(TextWriter output, IReadOnlyDictionary<string, string> environment)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(environment);
+        var external = environment.TryGetValue("OTEL_EXPORTER_OTLP_ENDPOINT", out var endpoint) && !string.IsNullOrWhiteSpace(endpoint);
+        var protocol = environment.TryGetValue("OTEL_EXPORTER_OTLP_PROTOCOL", out var p) && !string.IsNullOrWhiteSpace(p) ? p.Trim() : "http/protobuf";
+        var variables = new Dictionary<string, string>(environment, StringComparer.Ordinal);
+        if (!variables.ContainsKey("OTEL_SERVICE_NAME"))
+        {
+            variables["OTEL_SERVICE_NAME"] = "quickstart";
+        }
+
+        LoopbackReceiver? receiver = null;
+        try
+        {
+            if (!external)
+            {
+                receiver = await LoopbackReceiver.StartAsync().ConfigureAwait(false);
+                var own = protocol == "grpc" ? receiver.GrpcEndpoint : receiver.HttpEndpoint;
+                variables["OTEL_EXPORTER_OTLP_ENDPOINT"] = own.ToString();
+                output.WriteLine($"Started a loopback OTLP receiver: gRPC {receiver.GrpcEndpoint}, HTTP {receiver.HttpEndpoint}");
+            }
+
+            var sent = await SendAsync(output, variables).ConfigureAwait(false);
+            return receiver is null ? ReportExternal(output, sent) : await ReportReceivedAsync(output, receiver, sent).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (receiver is not null)
+            {
+                await receiver.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>What was sent and how the exporters fared.</summary>
+    private sealed record Sent(long Spans, int LogRecords, ExportStatistics TraceStatistics, ExportStatistics LogStatistics, bool Flushed);
+
+    private static async Task<Sent> SendAsync(TextWriter output, IReadOnlyDictionary<string, string> environment)
+    {
+        await using var traces = OtlpExporter.ForTraces().WithEnvironment(environment).Build();
+        await using var logs = OtlpExporter.ForLogs().WithEnvironment(environment).Build();
+        output.WriteLine($"Traces go to {traces.Destination}");
+        output.WriteLine($"Logs go to   {logs.Destination}");
+        foreach (var warning in traces.ConfigurationWarnings.Concat(logs.ConfigurationWarnings))
+        {
+            output.WriteLine($"warning: {warning}");
+        }
+
+        long spans;
+        using (var tracer = OtlpTracer.Start(traces, "Quickstart.*"))
+        {
+            Workload.EmitSpans();
+            using (var factory = LoggerFactory.Create(builder => builder.AddOtlp(logs, options => options.IncludeScopes = true)))
+            {
+                Workload.EmitLogRecords(factory.CreateLogger("Quickstart.Orders"));
+            }
+
+            spans = tracer.Offered;
+        }
+
+        const int records = 3;
+        var flushed = await traces.ShutdownAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false)
+            & await logs.ShutdownAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        return new Sent(spans, records, traces.Statistics, logs.Statistics, flushed);
+    }
+
+    private static int ReportExternal(TextWriter output, Sent sent)
+    {
+        output.WriteLine();
+        WriteTable(
+            output,
+            ["signal", "sent", "exported", "dropped"],
+            [
+                ["spans", Text(sent.Spans), Text(sent.TraceStatistics.Exported), Text(sent.TraceStatistics.Dropped)],
+                ["log records", Text(sent.LogRecords), Text(sent.LogStatistics.Exported), Text(sent.LogStatistics.Dropped)],
+            ]);
+        var ok = sent.Flushed
+            && sent.TraceStatistics.Exported == sent.Spans && sent.TraceStatistics.Dropped == 0
+            && sent.LogStatistics.Exported == sent.LogRecords && sent.LogStatistics.Dropped == 0;
+        output.WriteLine(ok ? "OK: every export succeeded." : "FAILED: some telemetry was not exported.");
+        return ok ? 0 : 1;
+    }
+
+    private static async Task<int> ReportReceivedAsync(TextWriter output, LoopbackReceiver receiver, Sent sent)
+    {
+        // The exporters have shut down, so everything that will arrive has; waiting is only a safety margin.
+        try
+        {
+            await receiver.WaitForSpansAsync((int)sent.Spans, TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
+            await receiver.WaitForLogRecordsAsync(sent.LogRecords, TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+        }
+
+        var spans = receiver.Spans;
+        var records = receiver.LogRecords;
+        output.WriteLine();
+        WriteTable(
+            output,
+            ["signal", "sent", "arrived", "requests", "transport"],
+            [
+                ["spans", Text(sent.Spans), Text(spans.Count), Text(Requests(receiver, Signal.Traces)), Transports(receiver)],
+                ["log records", Text(sent.LogRecords), Text(records.Count), Text(Requests(receiver, Signal.Logs)), Transports(receiver)],
+            ]);
+
+        output.WriteLine();
+        output.WriteLine("Spans:");
+        WriteTable(
+            output,
+            ["name", "span", "kind", "parent", "status", "events", "attributes"],
+            spans.Select(s => new[]
+            {
+                s.Name, s.SpanId.ToHex(), s.Kind.ToString(), s.ParentSpanId.IsEmpty ? "-" : s.ParentSpanId.ToHex(), s.Status.Code.ToString(),
+                string.Join(", ", s.Events.Select(e => e.Name)), Attributes(s.Attributes),
+            }).ToList());
+
+        output.WriteLine();
+        output.WriteLine("Log records:");
+        WriteTable(
+            output,
+            ["severity", "span", "body", "attributes"],
+            records.Select(r => new[] { r.SeverityText, r.SpanId.IsEmpty ? "-" : r.SpanId.ToHex(), Display(r.Body), Attributes(r.Attributes) }).ToList());
+
+        var ok = spans.Count == sent.Spans && records.Count == sent.LogRecords && sent.Flushed;
+        output.WriteLine();
+        output.WriteLine(ok ? "OK: everything sent arrived." : "FAILED: not everything sent arrived.");
+        return ok ? 0 : 1;
+    }
+
+    private static int Requests(LoopbackReceiver receiver, Signal signal) =>
+        receiver.Requests.Count(r => r.Signal.Equals(signal) && r.Accepted);
+
+    private static string Transports(LoopbackReceiver receiver) =>
+        string.Join(", ", receiver.Requests.Select(r => r.Transport.ToString()).Distinct());
+
+    private static string Attributes(IEnumerable<KeyValue> attributes) =>
+        string.Join(", ", attributes.Select(a => $"{a.Key}={Display(a.Value)}"));
+
+    private static string Display(AnyValue value) => value switch
+    {
+        AnyValue.String s => Shorten(s.Item),
+        AnyValue.Bool b => b.Item ? "true" : "false",
+        AnyValue.Int i => Text(i.Item),
+        AnyValue.Double d => d.Item.ToString(CultureInfo.InvariantCulture),
+        AnyValue.Array a => "[" + string.Join(", ", a.Item.Select(Display)) + "]",
+        AnyValue.KvList kv => "{" + Attributes(kv.Item) + "}",
+        AnyValue.Bytes b => $"<{b.Item.Length} bytes>",
+        _ => "",
+    };
+
+    private static string Shorten(string text)
+    {
+        var line = text.Split('\n')[0].TrimEnd('\r');
+        return line.Length > 60 ? line[..57] + "..." : line;
+    }
+
+    private static string Text(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static void WriteTable(TextWriter output, string[] header, IReadOnlyList<string[]> rows)
+    {
+        var widths = header.Select((h, i) => Math.Max(h.Length, rows.Select(r => r[i].Length).DefaultIfEmpty(0).Max())).ToArray();
+        string Line(string[] cells) => string.Join("  ", cells.Select((c, i) => i == cells.Length - 1 ? c : c.PadRight(widths[i]))).TrimEnd();
+        output.WriteLine(Line(header));
+        output.WriteLine(Line(widths.Select(w => new string('-', w)).ToArray()));
+        foreach (var row in rows)
+        {
+            output.WriteLine(Line(row));
+        }
+    }
+
+    private static Dictionary<string, string> ReadEnvironment()
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (DictionaryEntry entry in Environment.GetEnvironmentVariables())
+        {
+            if (entry.Key is string key && key.StartsWith("OTEL_", StringComparison.Ordinal) && entry.Value is string value)
+            {
+                result[key] = value;
+            }
+        }
+
+        return result;
+    }
+}

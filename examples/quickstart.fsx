@@ -1,0 +1,110 @@
+// The quickstart from F#, with the pure model of Otlp.Core: build a trace and some log records as immutable
+// values, encode them as OTLP/protobuf and OTLP/JSON, decode the protobuf back and check nothing changed, then
+// (when OTEL_EXPORTER_OTLP_ENDPOINT is set) POST them to that OTLP/HTTP endpoint.
+//
+// Build first, then run from the repository root:
+//   dotnet fsi build.fsx build
+//   dotnet fsi examples/quickstart.fsx
+#r "../src/Core/bin/Release/net10.0/Otlp.Core.dll"
+
+open System
+open System.Net.Http
+open System.Net.Http.Headers
+open Otlp.Core
+
+let now = uint64 (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100UL
+let at (ms: int) = now + uint64 ms * 1_000_000UL
+let traceId = TraceId.FromBytes(Guid.NewGuid().ToByteArray())
+let rootId, childId = { Value = 0x1111UL }, { Value = 0x2222UL }
+
+let span id parent name kind startMs endMs attributes =
+    { Span.Empty with
+        TraceId = traceId
+        SpanId = id
+        ParentSpanId = parent
+        Flags = 1u
+        Name = name
+        Kind = kind
+        StartTimeUnixNano = at startMs
+        EndTimeUnixNano = at endMs
+        Attributes = Array.ofList attributes }
+
+let spans =
+    [ { span childId rootId "charge card" SpanKind.Client 5 20 [ KeyValue.double "payment.amount" 42.5 ] with
+          Events = [| { TimeUnixNano = at 10; Name = "retry"; Attributes = [||]; DroppedAttributesCount = 0u } |]
+          Status = { Code = StatusCode.Error; Message = "card declined once" } }
+      span rootId SpanId.Empty "POST /orders" SpanKind.Server 0 25 [ KeyValue.string "http.request.method" "POST"; KeyValue.int "http.response.status_code" 201 ] ]
+
+let logRecords =
+    [ { LogRecord.Empty with
+          TimeUnixNano = at 1
+          ObservedTimeUnixNano = at 1
+          SeverityNumber = SeverityNumber.Info
+          SeverityText = "Information"
+          Body = AnyValue.String "Order 1042 received"
+          Attributes = [| KeyValue.string "{OriginalFormat}" "Order {OrderId} received"; KeyValue.int64 "OrderId" 1042L |]
+          TraceId = traceId
+          SpanId = rootId }
+      { LogRecord.Empty with
+          TimeUnixNano = at 21
+          SeverityNumber = SeverityNumber.Error
+          SeverityText = "Error"
+          Body = AnyValue.String "Payment failed"
+          Attributes = [| KeyValue.string "exception.type" "InvalidOperationException"; KeyValue.string "exception.message" "card declined" |] } ]
+
+let resource = Resource.ofServiceName "quickstart-fsx"
+let scope = InstrumentationScope.create "Quickstart.FSharp" "1.0.0"
+let traces = Request.ofSpans resource scope spans
+let logs = Request.ofLogRecords resource scope logRecords
+
+let traceBytes = ProtoEncoder.traceRequestToBytes traces
+let logBytes = ProtoEncoder.logsRequestToBytes logs
+printfn "protobuf: %d bytes of spans, %d bytes of log records; OTLP/JSON: %d and %d bytes"
+    traceBytes.Length logBytes.Length (OtlpJson.traceRequestToBytes traces).Length (OtlpJson.logsRequestToBytes logs).Length
+
+let decodedTraces =
+    match ProtoDecoder.traceRequest (ReadOnlyMemory traceBytes) with
+    | Ok request -> request
+    | Error error -> failwithf "the spans do not decode: %A" error
+
+let decodedLogs =
+    match ProtoDecoder.logsRequest (ReadOnlyMemory logBytes) with
+    | Ok request -> request
+    | Error error -> failwithf "the log records do not decode: %A" error
+
+let show (value: AnyValue) =
+    match value with
+    | AnyValue.String s -> s
+    | AnyValue.Int i -> string i
+    | AnyValue.Double d -> d.ToString(Globalization.CultureInfo.InvariantCulture)
+    | AnyValue.Bool b -> string b
+    | other -> sprintf "%A" other
+
+let attributes (kvs: KeyValue array) = kvs |> Array.map (fun kv -> $"{kv.Key}={show kv.Value}") |> String.concat ", "
+
+printfn "\n%-14s %-8s %-7s %s" "span" "kind" "status" "attributes"
+for s in decodedTraces.ResourceSpans[0].ScopeSpans[0].Spans do
+    printfn "%-14s %-8O %-7O %s" s.Name s.Kind s.Status.Code (attributes s.Attributes)
+
+printfn "\n%-12s %-22s %s" "severity" "body" "attributes"
+for r in decodedLogs.ResourceLogs[0].ScopeLogs[0].LogRecords do
+    printfn "%-12s %-22s %s" r.SeverityText (show r.Body) (attributes r.Attributes)
+
+let roundTrips = decodedTraces = traces && decodedLogs = logs
+printfn "\nprotobuf round trip: %s" (if roundTrips then "identical" else "DIFFERENT")
+
+let exported =
+    match Environment.GetEnvironmentVariable "OTEL_EXPORTER_OTLP_ENDPOINT" with
+    | null
+    | "" -> true
+    | endpoint ->
+        use client = new HttpClient()
+        let post (path: string) (body: byte array) =
+            use content = new ByteArrayContent(body)
+            content.Headers.ContentType <- MediaTypeHeaderValue "application/x-protobuf"
+            let response = client.PostAsync(Uri(Uri(endpoint.TrimEnd('/') + "/"), path), content).Result
+            printfn "POST %s: %d" path (int response.StatusCode)
+            response.IsSuccessStatusCode
+        post "v1/traces" traceBytes && post "v1/logs" logBytes
+
+exit (if roundTrips && exported then 0 else 1)

@@ -1,0 +1,147 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Otlp.Core;
+
+namespace Otlp.Logging;
+
+/// <summary>Settings of the OTLP logger provider.</summary>
+public sealed class OtlpLoggerOptions
+{
+    /// <summary>Adds the key-value pairs of the active logging scopes (<c>BeginScope</c>) as attributes. Off by default.</summary>
+    public bool IncludeScopes { get; set; }
+
+    /// <summary>Attribute limits; null for those of the exporter's environment (<c>OTEL_LOGRECORD_ATTRIBUTE_*_LIMIT</c>).</summary>
+    public LogRecordLimits? Limits { get; set; }
+
+    /// <summary>The clock of the records' timestamps; null for the system clock. For tests.</summary>
+    public TimeProvider? TimeProvider { get; set; }
+}
+
+/// <summary>
+/// An <see cref="ILoggerProvider"/> that offers every log entry to an <see cref="OtlpLogExporter"/> as an OTLP log
+/// record: the timestamps, the severity from the <see cref="LogLevel"/>, the formatted message as the body, the
+/// template and the structured state as attributes, the event id, the exception, the trace context of
+/// <see cref="Activity.Current"/>, and the category as the instrumentation scope. Add it with
+/// <c>builder.Logging.AddOtlp()</c>. It logs nothing when the exporter is disabled (<c>OTEL_SDK_DISABLED</c>), and
+/// ignores the categories of the exporter's own HTTP client, whose entries would otherwise be exported in a loop.
+/// Disposing it does not dispose the exporter.
+/// </summary>
+[ProviderAlias("Otlp")]
+public sealed class OtlpLoggerProvider : ILoggerProvider, ISupportExternalScope
+{
+    private static readonly string OwnHttpClientCategory = $"System.Net.Http.HttpClient.{OtlpServiceCollectionExtensions.HttpClientName}.";
+
+    [ThreadStatic]
+    private static bool resolving;
+
+    private readonly ConcurrentDictionary<string, ILogger> loggers = new(StringComparer.Ordinal);
+    private readonly OtlpLoggerOptions options;
+    private readonly Func<OtlpLogExporter> exporterFactory;
+    private readonly Lock gate = new();
+    private (OtlpLogExporter Exporter, LogRecordLimits Limits)? resolved;
+    private IExternalScopeProvider? scopes;
+
+    /// <summary>A provider offering records to <paramref name="exporter"/>.</summary>
+    public OtlpLoggerProvider(OtlpLogExporter exporter, OtlpLoggerOptions? options = null)
+        : this(Required(exporter), options)
+    {
+    }
+
+    /// <summary>
+    /// A provider whose exporter is created on the first entry. In a container the exporter's HTTP client
+    /// creates loggers while it is being built, so building it eagerly here would recurse.
+    /// </summary>
+    internal OtlpLoggerProvider(Func<OtlpLogExporter> exporterFactory, OtlpLoggerOptions? options)
+    {
+        this.exporterFactory = exporterFactory;
+        this.options = options ?? new OtlpLoggerOptions();
+    }
+
+    /// <summary>The exporter the records are offered to.</summary>
+    public OtlpLogExporter Exporter => this.Resolve()?.Exporter ?? throw new InvalidOperationException("The exporter is being created.");
+
+    /// <inheritdoc />
+    public ILogger CreateLogger(string categoryName)
+    {
+        ArgumentNullException.ThrowIfNull(categoryName);
+        return this.loggers.GetOrAdd(categoryName, this.NewLogger);
+    }
+
+    /// <inheritdoc />
+    public void SetScopeProvider(IExternalScopeProvider scopeProvider) => this.scopes = scopeProvider;
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+    }
+
+    private static Func<OtlpLogExporter> Required(OtlpLogExporter exporter)
+    {
+        ArgumentNullException.ThrowIfNull(exporter);
+        return () => exporter;
+    }
+
+    /// <summary>The exporter and limits; null while the exporter is being created on this thread (entries then are dropped).</summary>
+    private (OtlpLogExporter Exporter, LogRecordLimits Limits)? Resolve()
+    {
+        if (this.resolved is { } done)
+        {
+            return done;
+        }
+
+        if (resolving)
+        {
+            return null;
+        }
+
+        lock (this.gate)
+        {
+            if (this.resolved is null)
+            {
+                resolving = true;
+                try
+                {
+                    var exporter = this.exporterFactory();
+                    var limits = this.options.Limits ?? LimitsModule.FromEnvironment(exporter.EnvironmentVariables).Value.LogRecord;
+                    this.resolved = (exporter, limits);
+                }
+                finally
+                {
+                    resolving = false;
+                }
+            }
+
+            return this.resolved;
+        }
+    }
+
+    private ILogger NewLogger(string category) =>
+        category.StartsWith(OwnHttpClientCategory, StringComparison.Ordinal)
+            ? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance
+            : new OtlpLogger(this, new InstrumentationScope(category, string.Empty, [], 0u));
+
+    private sealed class OtlpLogger(OtlpLoggerProvider provider, InstrumentationScope scope) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull =>
+            provider.scopes?.Push(state);
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None && provider.Resolve() is { Exporter.IsDisabled: false };
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel == LogLevel.None || provider.Resolve() is not { Exporter.IsDisabled: false } target)
+            {
+                return;
+            }
+
+            ArgumentNullException.ThrowIfNull(formatter);
+            var now = (provider.options.TimeProvider ?? TimeProvider.System).GetUtcNow().UtcDateTime;
+            var record = LogRecordConverter.ToLogRecord(
+                logLevel, eventId, state, exception, formatter, provider.options.IncludeScopes ? provider.scopes : null, now, Activity.Current);
+            target.Exporter.Offer(LimitsModule.ApplyToLogRecord(target.Limits, record), scope);
+        }
+    }
+}

@@ -1,0 +1,82 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Otlp;
+using Otlp.Logging;
+using Otlp.Tracing;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Sets up traces and logs to OTLP in an <see cref="IServiceCollection"/> in one call.</summary>
+public static class OtlpPipelineServiceCollectionExtensions
+{
+    /// <summary>
+    /// Exports the activities of <see cref="OtlpPipelineOptions.Sources"/> as spans and the log entries of
+    /// <c>ILogger</c> as log records: registers the exporters (<see cref="OtlpServiceCollectionExtensions.AddOtlpExporters"/>,
+    /// configured from the <c>Otlp</c> section and the <c>OTEL_*</c> keys of <see cref="IConfiguration"/>), an
+    /// <see cref="OtlpTracer"/>, the OTLP logger provider, and a hosted service that starts the tracer with the host
+    /// and flushes both exporters when the host stops. Sources can also be listed in configuration
+    /// (<c>Otlp:Sources:0</c>, ...). <c>OTEL_SDK_DISABLED=true</c> turns it all off.
+    /// <see cref="OtlpPipelineOptions.Environment"/> and <see cref="OtlpPipelineOptions.ConfigureExporters"/> are
+    /// not used here: configure the exporters through configuration or <c>AddOtlpExporters(configure)</c>.
+    /// </summary>
+    public static IServiceCollection AddOtlp(this IServiceCollection services, Action<OtlpPipelineOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddOtlpExporters();
+        var options = services.AddOptions<OtlpPipelineOptions>()
+            .Configure<IServiceProvider>((o, provider) =>
+            {
+                if (provider.GetService<IConfiguration>() is { } configuration)
+                {
+                    foreach (var source in configuration.GetSection("Otlp:Sources").GetChildren())
+                    {
+                        if (!string.IsNullOrWhiteSpace(source.Value))
+                        {
+                            o.Sources.Add(source.Value);
+                        }
+                    }
+                }
+            });
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        services.TryAddSingleton(provider =>
+        {
+            var pipeline = provider.GetRequiredService<IOptions<OtlpPipelineOptions>>().Value;
+            var tracer = new OtlpTracerOptions { Sampler = pipeline.Sampler };
+            foreach (var source in pipeline.Sources)
+            {
+                tracer.Sources.Add(source);
+            }
+
+            return OtlpTracer.Start(provider.GetRequiredService<OtlpTraceExporter>(), tracer);
+        });
+        services.AddOptions<OtlpLoggerOptions>()
+            .Configure<IOptions<OtlpPipelineOptions>>((logger, pipeline) => logger.IncludeScopes = pipeline.Value.IncludeScopes);
+        services.AddLogging(builder => builder.AddOtlp());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, OtlpHostedService>());
+        return services;
+    }
+
+    /// <summary>Starts the tracer with the host and flushes the exporters when it stops (the container disposes them later).</summary>
+    private sealed class OtlpHostedService(IServiceProvider provider) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            provider.GetRequiredService<OtlpTracer>();
+            return Task.CompletedTask;
+        }
+
+        public async Task StopAsync(CancellationToken cancellationToken)
+        {
+            var traces = provider.GetRequiredService<OtlpTraceExporter>().ForceFlushAsync(null, cancellationToken);
+            var logs = provider.GetRequiredService<OtlpLogExporter>().ForceFlushAsync(null, cancellationToken);
+            await Task.WhenAll(traces, logs).ConfigureAwait(false);
+        }
+    }
+}

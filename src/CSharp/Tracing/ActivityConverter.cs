@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using Otlp.Core;
+
+namespace Otlp.Tracing;
+
+/// <summary>
+/// A stopped <see cref="Activity"/> as an OTLP span, mapped as OpenTelemetry .NET's OTLP exporter maps it: kind
+/// shifted by one (OTLP has Unspecified at 0), status from <see cref="Activity.Status"/> or else the
+/// <c>otel.status_code</c>/<c>otel.status_description</c> tags (which are then not attributes), tags, events and
+/// links as attributes through <see cref="TagValues"/>, and the W3C trace flags plus the is-remote bits of the
+/// parent (trace proto, <c>SpanFlags</c>).
+/// </summary>
+internal static class ActivityConverter
+{
+    /// <summary>The tag OpenTelemetry .NET reads a span's status code from (values <c>OK</c>, <c>ERROR</c>).</summary>
+    public const string StatusCodeTag = "otel.status_code";
+
+    /// <summary>The tag OpenTelemetry .NET reads an error's description from.</summary>
+    public const string StatusDescriptionTag = "otel.status_description";
+
+    /// <summary>The span of <paramref name="activity"/>, before limits.</summary>
+    public static Span ToSpan(Activity activity)
+    {
+        ArgumentNullException.ThrowIfNull(activity);
+        var start = UnixNanos(activity.StartTimeUtc);
+        var flags = ((uint)activity.ActivityTraceFlags & SpanFlags.TraceFlagsMask) | SpanFlags.ContextHasIsRemoteMask
+            | (activity.HasRemoteParent ? SpanFlags.ContextIsRemoteMask : 0u);
+        return new Span(
+            ToTraceId(activity.TraceId),
+            ToSpanId(activity.SpanId),
+            activity.TraceStateString ?? string.Empty,
+            ToSpanId(activity.ParentSpanId),
+            flags,
+            activity.DisplayName,
+            (SpanKind)((int)activity.Kind + 1),
+            start,
+            start + ((ulong)Math.Max(0, activity.Duration.Ticks) * 100UL),
+            TagValues.ToAttributes(activity.TagObjects, key => key is StatusCodeTag or StatusDescriptionTag),
+            0u,
+            activity.Events.Select(e => new SpanEvent(UnixNanos(e.Timestamp.UtcDateTime), e.Name, TagValues.ToAttributes(e.Tags), 0u)).ToArray(),
+            0u,
+            activity.Links.Select(ToLink).ToArray(),
+            0u,
+            ToStatus(activity));
+    }
+
+    /// <summary>The instrumentation scope of an activity source: its name, version and tags.</summary>
+    public static InstrumentationScope ToScope(ActivitySource source) =>
+        new(source.Name, source.Version ?? string.Empty, TagValues.ToAttributes(source.Tags), 0u);
+
+    /// <summary>Nanoseconds since the Unix epoch of a UTC time; 0 before the epoch.</summary>
+    public static ulong UnixNanos(DateTime utc) =>
+        utc.Ticks <= DateTime.UnixEpoch.Ticks ? 0UL : (ulong)(utc.Ticks - DateTime.UnixEpoch.Ticks) * 100UL;
+
+    /// <summary>The model trace id of an activity trace id.</summary>
+    public static TraceId ToTraceId(ActivityTraceId id)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        id.CopyTo(bytes);
+        return TraceId.FromBytes((ReadOnlySpan<byte>)bytes);
+    }
+
+    /// <summary>The model span id of an activity span id (the default id is the empty one).</summary>
+    public static SpanId ToSpanId(ActivitySpanId id)
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        id.CopyTo(bytes);
+        return SpanId.FromBytes((ReadOnlySpan<byte>)bytes);
+    }
+
+    private static SpanLink ToLink(ActivityLink link)
+    {
+        var context = link.Context;
+        var flags = ((uint)context.TraceFlags & SpanFlags.TraceFlagsMask) | SpanFlags.ContextHasIsRemoteMask
+            | (context.IsRemote ? SpanFlags.ContextIsRemoteMask : 0u);
+        return new SpanLink(
+            ToTraceId(context.TraceId),
+            ToSpanId(context.SpanId),
+            context.TraceState ?? string.Empty,
+            TagValues.ToAttributes(link.Tags),
+            0u,
+            flags);
+    }
+
+    private static Status ToStatus(Activity activity)
+    {
+        // Activity.Status wins when set; the description only accompanies an error (trace API, "Set Status").
+        switch (activity.Status)
+        {
+            case ActivityStatusCode.Ok:
+                return new Status(string.Empty, StatusCode.Ok);
+            case ActivityStatusCode.Error:
+                return new Status(activity.StatusDescription ?? string.Empty, StatusCode.Error);
+        }
+
+        var code = activity.GetTagItem(StatusCodeTag) as string;
+        if (string.Equals(code, "OK", StringComparison.OrdinalIgnoreCase))
+        {
+            return new Status(string.Empty, StatusCode.Ok);
+        }
+
+        if (string.Equals(code, "ERROR", StringComparison.OrdinalIgnoreCase))
+        {
+            return new Status(activity.GetTagItem(StatusDescriptionTag) as string ?? string.Empty, StatusCode.Error);
+        }
+
+        return Status.Empty;
+    }
+}

@@ -1,0 +1,158 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Otlp.Core;
+
+namespace Otlp.Tracing;
+
+/// <summary>Settings of an <see cref="OtlpTracer"/>.</summary>
+public sealed class OtlpTracerOptions
+{
+    /// <summary>
+    /// Names of the <see cref="ActivitySource"/>s to listen to, compared without case; <c>*</c> matches any run of
+    /// characters (<c>"MyCompany.*"</c>) and <c>?</c> one character. Empty listens to nothing.
+    /// </summary>
+    public IList<string> Sources { get; } = new List<string>();
+
+    /// <summary>The sampler; null for the exporter's configuration (<c>OTEL_TRACES_SAMPLER</c>, <c>OTEL_TRACES_SAMPLER_ARG</c>).</summary>
+    public SamplerConfig? Sampler { get; set; }
+
+    /// <summary>Attribute, event and link limits; null for those of the exporter's environment (<c>OTEL_SPAN_*_LIMIT</c>).</summary>
+    public SpanLimits? Limits { get; set; }
+}
+
+/// <summary>
+/// Turns the <see cref="Activity"/> objects of .NET's own tracing API into OTLP spans: listens to the chosen
+/// activity sources, samples new activities, and offers each recorded activity to an
+/// <see cref="OtlpTraceExporter"/> when it stops, mapped as OpenTelemetry .NET maps it, with the source's name,
+/// version and tags as the instrumentation scope and the span limits applied.
+/// <code>
+/// await using var exporter = OtlpExporter.ForTraces().Build();
+/// using var tracer = OtlpTracer.Start(exporter, "MyCompany.*");
+/// </code>
+/// When the exporter is disabled (<c>OTEL_SDK_DISABLED=true</c>) nothing is listened to, so activities are not
+/// even created. Disposing stops listening; it does not dispose the exporter.
+/// </summary>
+public sealed class OtlpTracer : IDisposable
+{
+    private readonly ActivityListener? listener;
+    private readonly Regex[] patterns;
+    private readonly ConcurrentDictionary<ActivitySource, InstrumentationScope> scopes = new();
+    private long offered;
+    private long refused;
+
+    private OtlpTracer(OtlpTraceExporter exporter, OtlpTracerOptions options)
+    {
+        this.Exporter = exporter;
+        this.Sampler = options.Sampler ?? exporter.Configuration.Sampler;
+        this.Limits = options.Limits ?? LimitsModule.FromEnvironment(exporter.EnvironmentVariables).Value.Span;
+        this.patterns = options.Sources.Where(s => !string.IsNullOrWhiteSpace(s)).Select(Pattern).ToArray();
+        if (exporter.IsDisabled || this.patterns.Length == 0)
+        {
+            return;
+        }
+
+        this.listener = new ActivityListener
+        {
+            ShouldListenTo = this.Listens,
+            Sample = this.Sample,
+            SampleUsingParentId = this.SampleUsingParentId,
+            ActivityStopped = this.OnStopped,
+        };
+        ActivitySource.AddActivityListener(this.listener);
+    }
+
+    /// <summary>The exporter the spans are offered to.</summary>
+    public OtlpTraceExporter Exporter { get; }
+
+    /// <summary>The sampler in use.</summary>
+    public SamplerConfig Sampler { get; }
+
+    /// <summary>The limits applied to every span.</summary>
+    public SpanLimits Limits { get; }
+
+    /// <summary>Spans offered to the exporter so far.</summary>
+    public long Offered => Interlocked.Read(ref this.offered);
+
+    /// <summary>Spans the exporter refused (queue full, shut down); they are also in the exporter's statistics.</summary>
+    public long Refused => Interlocked.Read(ref this.refused);
+
+    /// <summary>Starts listening to the sources named in <paramref name="options"/>.</summary>
+    public static OtlpTracer Start(OtlpTraceExporter exporter, OtlpTracerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(exporter);
+        ArgumentNullException.ThrowIfNull(options);
+        return new OtlpTracer(exporter, options);
+    }
+
+    /// <summary>Starts listening to <paramref name="sources"/> (wildcards allowed), sampling as the environment says.</summary>
+    public static OtlpTracer Start(OtlpTraceExporter exporter, params string[] sources)
+    {
+        ArgumentNullException.ThrowIfNull(sources);
+        var options = new OtlpTracerOptions();
+        foreach (var source in sources)
+        {
+            options.Sources.Add(source);
+        }
+
+        return Start(exporter, options);
+    }
+
+    /// <summary>True when the tracer listens to a source of this name.</summary>
+    public bool ListensTo(string sourceName) => this.listener is not null && this.patterns.Any(p => p.IsMatch(sourceName));
+
+    /// <summary>Exports every span of the activities stopped so far.</summary>
+    public Task<bool> ForceFlushAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        this.Exporter.ForceFlushAsync(timeout, cancellationToken);
+
+    /// <summary>Stops listening; activities stopped later are not exported.</summary>
+    public void Dispose() => this.listener?.Dispose();
+
+    private static Regex Pattern(string glob) =>
+        new(
+            "^" + Regex.Escape(glob.Trim()).Replace("\\*", ".*", StringComparison.Ordinal).Replace("\\?", ".", StringComparison.Ordinal) + "$",
+            RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
+    private bool Listens(ActivitySource source) => this.patterns.Any(p => p.IsMatch(source.Name));
+
+    private ActivitySamplingResult Sample(ref ActivityCreationOptions<ActivityContext> options) =>
+        this.Decide(options.Parent, options.TraceId);
+
+    private ActivitySamplingResult SampleUsingParentId(ref ActivityCreationOptions<string> options)
+    {
+        // A W3C parent id is parsed into a context; another format (hierarchical ids) carries no sampled flag, so
+        // the span is treated as a root of the trace the runtime gives it.
+        var parent = ActivityContext.TryParse(options.Parent, null, out var context) ? context : default;
+        return this.Decide(parent, parent == default ? options.TraceId : parent.TraceId);
+    }
+
+    /// <summary>
+    /// A sampled span records all data; a dropped one still propagates its context (with the sampled flag off), so
+    /// that its children and downstream services see the decision, as the parent-based samplers require.
+    /// </summary>
+    private ActivitySamplingResult Decide(ActivityContext parent, ActivityTraceId traceId)
+    {
+        var parentSampling = parent == default
+            ? ParentSampling.Root
+            : ParentSampling.NewParent((parent.TraceFlags & ActivityTraceFlags.Recorded) != 0, parent.IsRemote);
+        return SamplingModule.ShouldSample(this.Sampler, parentSampling, ActivityConverter.ToTraceId(traceId))
+            ? ActivitySamplingResult.AllDataAndRecorded
+            : ActivitySamplingResult.PropagationData;
+    }
+
+    private void OnStopped(Activity activity)
+    {
+        if (!activity.Recorded)
+        {
+            return;
+        }
+
+        var span = LimitsModule.ApplyToSpan(this.Limits, ActivityConverter.ToSpan(activity));
+        var scope = this.scopes.GetOrAdd(activity.Source, ActivityConverter.ToScope);
+        Interlocked.Increment(ref this.offered);
+        if (!this.Exporter.Offer(span, scope))
+        {
+            Interlocked.Increment(ref this.refused);
+        }
+    }
+}

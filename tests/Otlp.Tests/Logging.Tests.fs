@@ -1,0 +1,151 @@
+/// ILogger entries to OTLP log records: a table of entries and the records that arrive at the receiver.
+module Otlp.Tests.LoggingTests
+
+open System
+open System.Collections.Generic
+open System.Diagnostics
+open Expecto
+open Microsoft.Extensions.Logging
+open Otlp
+open Otlp.Core
+open Otlp.Logging
+open Otlp.Testing
+
+let private environment (pairs: (string * string) list) =
+    Dictionary<string, string>(dict pairs) :> IReadOnlyDictionary<string, string>
+
+let private moment = DateTimeOffset(2026, 3, 4, 5, 6, 7, 89, TimeSpan.Zero)
+
+let private nanos = uint64 (moment.UtcTicks - DateTime.UnixEpoch.Ticks) * 100UL
+
+type private FixedClock() =
+    inherit TimeProvider()
+    override _.GetUtcNow() = moment
+
+/// Task builders dispose asynchronously; this lets them dispose factories and providers too.
+let private disposing (d: IDisposable) =
+    { new IAsyncDisposable with
+        member _.DisposeAsync() =
+            d.Dispose()
+            System.Threading.Tasks.ValueTask.CompletedTask }
+
+let private kv key value = { Key = key; Value = value }
+
+let private str (s: string) = AnyValue.String s
+
+let private record severity text body attributes =
+    { LogRecord.Empty with
+        TimeUnixNano = nanos
+        ObservedTimeUnixNano = nanos
+        SeverityNumber = severity
+        SeverityText = text
+        Body = body
+        Attributes = Array.ofList attributes }
+
+let private thrown () =
+    try
+        invalidOp "boom"
+    with e ->
+        e
+
+/// Rows: what the entry is, how it is logged, the record expected.
+let private rows: (string * (ILogger -> unit) * (unit -> LogRecord)) list =
+    let error = thrown ()
+    let levels: (string * (ILogger -> unit) * (unit -> LogRecord)) list =
+        [ for level, number in
+              [ LogLevel.Trace, SeverityNumber.Trace; LogLevel.Debug, SeverityNumber.Debug; LogLevel.Information, SeverityNumber.Info
+                LogLevel.Warning, SeverityNumber.Warn; LogLevel.Error, SeverityNumber.Error; LogLevel.Critical, SeverityNumber.Fatal ] ->
+              $"{level} has severity number {int number} and text {level}",
+              (fun (l: ILogger) -> l.Log(level, "plain")),
+              (fun () -> record number (string level) (str "plain") [ kv "{OriginalFormat}" (str "plain") ]) ]
+    levels @
+    [ "the body is the formatted message; the template and the values are attributes",
+      (fun (l: ILogger) -> l.LogInformation("Order {OrderId} received with {Count} items", 1042, 3)),
+      (fun () ->
+          record SeverityNumber.Info "Information" (str "Order 1042 received with 3 items")
+              [ kv "OrderId" (AnyValue.Int 1042L); kv "Count" (AnyValue.Int 3L); kv "{OriginalFormat}" (str "Order {OrderId} received with {Count} items") ])
+      "structured values keep their types; arrays become arrays; other objects their text",
+      (fun (l: ILogger) -> l.LogWarning("{S} {B} {L} {D} {F} {Arr} {Day}", "s", true, Int64.MaxValue, 0.25, 1.5f, [| 1; 2 |], DayOfWeek.Friday)),
+      (fun () ->
+          record SeverityNumber.Warn "Warning" (str "s True 9223372036854775807 0.25 1.5 1, 2 Friday")
+              [ kv "S" (str "s"); kv "B" (AnyValue.Bool true); kv "L" (AnyValue.Int Int64.MaxValue); kv "D" (AnyValue.Double 0.25)
+                kv "F" (AnyValue.Double 1.5); kv "Arr" (AnyValue.Array [| AnyValue.Int 1L; AnyValue.Int 2L |]); kv "Day" (str "Friday")
+                kv "{OriginalFormat}" (str "{S} {B} {L} {D} {F} {Arr} {Day}") ])
+      "the event id is an attribute and its name the record's event name",
+      (fun (l: ILogger) -> l.LogInformation(EventId(42, "OrderPlaced"), "placed")),
+      (fun () ->
+          { record SeverityNumber.Info "Information" (str "placed") [ kv "{OriginalFormat}" (str "placed"); kv "logrecord.event.id" (AnyValue.Int 42L) ] with
+              EventName = "OrderPlaced" })
+      "an exception gives exception.type, exception.message and exception.stacktrace",
+      (fun (l: ILogger) -> l.LogError(error, "Payment failed")),
+      (fun () ->
+          record SeverityNumber.Error "Error" (str "Payment failed")
+              [ kv "{OriginalFormat}" (str "Payment failed"); kv "exception.type" (str "InvalidOperationException")
+                kv "exception.message" (str "boom"); kv "exception.stacktrace" (str (error.ToString())) ])
+      "the key-value pairs of active scopes are attributes (scopes are opted into)",
+      (fun (l: ILogger) ->
+          use _scope = l.BeginScope(dict [ "RequestId", box "r-1" ])
+          l.LogInformation("in scope")),
+      (fun () -> record SeverityNumber.Info "Information" (str "in scope") [ kv "{OriginalFormat}" (str "in scope"); kv "RequestId" (str "r-1") ])
+      "the trace context of Activity.Current is the record's",
+      (fun (l: ILogger) ->
+          use activity = (new Activity("request")).SetIdFormat(ActivityIdFormat.W3C).Start()
+          activity.ActivityTraceFlags <- ActivityTraceFlags.Recorded
+          l.LogInformation("traced {Id}", activity.TraceId.ToHexString() + "/" + activity.SpanId.ToHexString())),
+      (fun () -> record SeverityNumber.Info "Information" AnyValue.Empty [])  // checked separately below
+    ]
+
+[<Tests>]
+let tests =
+    testSequenced <| testList "Bridge logging" [
+        testTask "each entry of the table arrives as the expected record, with the category as scope" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            use exporter = OtlpExporter.ForLogs().WithHttp().WithBaseEndpoint(receiver.HttpEndpoint.ToString()).WithEnvironment(environment []).Build()
+            let factory =
+                LoggerFactory.Create(fun b ->
+                    b.SetMinimumLevel(LogLevel.Trace).AddOtlp(exporter, fun o -> o.IncludeScopes <- true; o.TimeProvider <- FixedClock()) |> ignore)
+            use _factory = disposing factory
+            let logger = factory.CreateLogger("Shop.Orders")
+            for _, log, _ in rows do log logger
+            let! (flushed: bool) = exporter.ForceFlushAsync(Nullable(TimeSpan.FromSeconds 10.0))
+            Expect.isTrue flushed "flushed"
+            let records = receiver.LogRecords
+            Expect.equal records.Count rows.Length "one record per entry"
+            for (name, _, expected), actual in Seq.zip (List.take (rows.Length - 1) rows) records do
+                Otlp.Core.Tests.Common.expectSame actual (expected ()) name
+            let traced = records[records.Count - 1]
+            let ids = match traced.Attributes |> Array.find (fun a -> a.Key = "Id") with { Value = AnyValue.String s } -> s | _ -> ""
+            Expect.equal $"{traced.TraceId.ToHex()}/{traced.SpanId.ToHex()}" ids "trace and span id of Activity.Current"
+            Expect.equal traced.Flags 1u "sampled flag"
+            Expect.isTrue records[0].TraceId.IsEmpty "no trace context outside an activity"
+            let scope = receiver.Requests[0].LogsRequest.ResourceLogs[0].ScopeLogs[0].Scope
+            Expect.equal scope.Name "Shop.Orders" "category"
+        }
+
+        testTask "scopes are left out unless asked for, and log record limits apply" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            use exporter =
+                OtlpExporter.ForLogs().WithHttp().WithBaseEndpoint(receiver.HttpEndpoint.ToString())
+                    .WithEnvironment(environment [ "OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT", "2" ]).Build()
+            let factory = LoggerFactory.Create(fun b -> b.AddOtlp(exporter) |> ignore)
+            use _factory = disposing factory
+            let logger = factory.CreateLogger("C")
+            do
+                use _scope = logger.BeginScope(dict [ "RequestId", box "r-1" ])
+                logger.LogInformation("{A} {B} {C}", 1, 2, 3)
+            let! (_: bool) = exporter.ForceFlushAsync(Nullable(TimeSpan.FromSeconds 10.0))
+            let r = receiver.LogRecords[0]
+            Expect.equal r.Attributes [| kv "A" (AnyValue.Int 1L); kv "B" (AnyValue.Int 2L) |] "two attributes kept, no scope"
+            Expect.equal r.DroppedAttributesCount 2u "C and the template dropped"
+        }
+
+        testTask "with OTEL_SDK_DISABLED the provider's loggers are disabled" {
+            use exporter = OtlpExporter.ForLogs().WithEnvironment(environment [ "OTEL_SDK_DISABLED", "true" ]).Build()
+            let provider = new OtlpLoggerProvider(exporter)
+            use _provider = disposing provider
+            Expect.isFalse ((provider.CreateLogger "C").IsEnabled LogLevel.Critical) "disabled"
+            return ()
+        }
+    ]

@@ -1,0 +1,314 @@
+/// Activities to spans: what arrives at the receiver is exactly the activity's data, and the samplers' laws.
+module Otlp.Tests.TracingTests
+
+open System
+open System.Collections.Generic
+open System.Diagnostics
+open Expecto
+open FsCheck.FSharp
+open Otlp
+open Otlp.Core
+open Otlp.Testing
+open Otlp.Tracing
+
+let private environment (pairs: (string * string) list) =
+    Dictionary<string, string>(dict pairs) :> IReadOnlyDictionary<string, string>
+
+let private exporterFor (receiver: LoopbackReceiver) (pairs: (string * string) list) =
+    OtlpExporter.ForTraces()
+        .WithHttp()
+        .WithBaseEndpoint(receiver.HttpEndpoint.ToString())
+        .WithEnvironment(environment pairs)
+        .Build()
+
+/// A source name no other test listens to.
+let private uniqueName () = $"Test.Bridge.{Guid.NewGuid():N}"
+
+/// Task builders dispose asynchronously; this lets them dispose sources and tracers too.
+let private disposing (d: IDisposable) =
+    { new IAsyncDisposable with
+        member _.DisposeAsync() =
+            d.Dispose()
+            System.Threading.Tasks.ValueTask.CompletedTask }
+
+let private kv key value = { Key = key; Value = value }
+
+let private traceIdOf (id: ActivityTraceId) = (TraceId.TryParseHex(id.ToHexString())).Value
+
+let private spanIdOf (id: ActivitySpanId) = if id = Unchecked.defaultof<_> then SpanId.Empty else (SpanId.TryParseHex(id.ToHexString())).Value
+
+let private nanos (time: DateTime) = uint64 (time.Ticks - DateTime.UnixEpoch.Ticks) * 100UL
+
+/// Flushes, then returns what arrived (nothing is expected to be in flight after a flush).
+let private flushAndCollect (exporter: OtlpTraceExporter) (receiver: LoopbackReceiver) =
+    task {
+        let! (flushed: bool) = exporter.ForceFlushAsync(Nullable(TimeSpan.FromSeconds 10.0))
+        Expect.isTrue flushed "flushed"
+        return receiver.Spans
+    }
+
+let private mapping =
+    testList "mapping" [
+        testTask "a hand-built activity arrives with its kind, status, every tag type, events, links, trace state and remote parent" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            use exporter = exporterFor receiver []
+            let name = uniqueName ()
+            let source = new ActivitySource(name, "1.2.3", [ KeyValuePair("library.tag", box "lib") ])
+            use _source = disposing source
+            let tracer = OtlpTracer.Start(exporter, name.Substring(0, name.Length - 4) + "*")
+            use _tracer = disposing tracer
+            let parent = ActivityContext(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded, "vendor=abc", true)
+            let linked = ActivityContext(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.None, "l=1", false)
+            let links = [ ActivityLink(linked, ActivityTagsCollection([ KeyValuePair("link.attr", box 5) ])) ]
+            let activity = source.StartActivity("GET /items", ActivityKind.Client, parent, null, links)
+            Expect.isNotNull activity "sampled"
+            let tags: (string * obj) list =
+                [ "string", box "text"; "bool", box true; "char", box 'c'; "sbyte", box -5y; "byte", box 200uy
+                  "short", box -300s; "ushort", box 60000us; "int", box Int32.MinValue; "uint", box UInt32.MaxValue
+                  "long", box Int64.MinValue; "ulong", box UInt64.MaxValue; "float", box 1.5f; "double", box nan
+                  "decimal", box 2.25m; "strings", box [| "a"; null; "c" |]; "ints", box [| 1; 2 |]; "longs", box [| 3L |]
+                  "doubles", box [| 0.5; infinity |]; "bools", box [| true; false |]; "objects", box [| box 1; box "x" |]
+                  "uri", box (Uri "http://example.com/") ]
+            for key, value in tags do activity.SetTag(key, value) |> ignore
+            activity.SetTag("otel.status_code", "OK") |> ignore
+            let eventTime = DateTimeOffset.UtcNow
+            activity.AddEvent(ActivityEvent("cache miss", eventTime, ActivityTagsCollection([ KeyValuePair("key", box "k1") ]))) |> ignore
+            activity.SetStatus(ActivityStatusCode.Error, "boom") |> ignore
+            activity.Stop()
+            let! (spans: IReadOnlyList<Span>) = flushAndCollect exporter receiver
+            Expect.equal spans.Count 1 "one span"
+            let expected =
+                { TraceId = traceIdOf parent.TraceId
+                  SpanId = spanIdOf activity.SpanId
+                  TraceState = "vendor=abc"
+                  ParentSpanId = spanIdOf parent.SpanId
+                  Flags = 0x301u
+                  Name = "GET /items"
+                  Kind = SpanKind.Client
+                  StartTimeUnixNano = nanos activity.StartTimeUtc
+                  EndTimeUnixNano = nanos (activity.StartTimeUtc + activity.Duration)
+                  Attributes =
+                    [| kv "string" (AnyValue.String "text"); kv "bool" (AnyValue.Bool true); kv "char" (AnyValue.String "c")
+                       kv "sbyte" (AnyValue.Int -5L); kv "byte" (AnyValue.Int 200L); kv "short" (AnyValue.Int -300L)
+                       kv "ushort" (AnyValue.Int 60000L); kv "int" (AnyValue.Int (int64 Int32.MinValue))
+                       kv "uint" (AnyValue.Int (int64 UInt32.MaxValue)); kv "long" (AnyValue.Int Int64.MinValue)
+                       kv "ulong" (AnyValue.String "18446744073709551615"); kv "float" (AnyValue.Double 1.5)
+                       kv "double" (AnyValue.Double nan); kv "decimal" (AnyValue.String "2.25")
+                       kv "strings" (AnyValue.Array [| AnyValue.String "a"; AnyValue.Empty; AnyValue.String "c" |])
+                       kv "ints" (AnyValue.Array [| AnyValue.Int 1L; AnyValue.Int 2L |])
+                       kv "longs" (AnyValue.Array [| AnyValue.Int 3L |])
+                       kv "doubles" (AnyValue.Array [| AnyValue.Double 0.5; AnyValue.Double infinity |])
+                       kv "bools" (AnyValue.Array [| AnyValue.Bool true; AnyValue.Bool false |])
+                       kv "objects" (AnyValue.Array [| AnyValue.String "1"; AnyValue.String "x" |])
+                       kv "uri" (AnyValue.String "http://example.com/") |]
+                  DroppedAttributesCount = 0u
+                  Events = [| { TimeUnixNano = nanos eventTime.UtcDateTime; Name = "cache miss"; Attributes = [| kv "key" (AnyValue.String "k1") |]; DroppedAttributesCount = 0u } |]
+                  DroppedEventsCount = 0u
+                  Links =
+                    [| { TraceId = traceIdOf linked.TraceId; SpanId = spanIdOf linked.SpanId; TraceState = "l=1"
+                         Attributes = [| kv "link.attr" (AnyValue.Int 5L) |]; DroppedAttributesCount = 0u; Flags = 0x100u } |]
+                  DroppedLinksCount = 0u
+                  Status = { Code = StatusCode.Error; Message = "boom" } }
+            Otlp.Core.Tests.Common.expectSame spans[0] expected "the span"
+            let scope = receiver.Requests[0].TraceRequest.ResourceSpans[0].ScopeSpans[0].Scope
+            Expect.equal (scope.Name, scope.Version) (name, "1.2.3") "scope"
+            Expect.equal scope.Attributes [| kv "library.tag" (AnyValue.String "lib") |] "scope tags"
+        }
+
+        testTask "status comes from the otel.status_code tags when Activity.Status is unset, and those tags are not attributes" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            use exporter = exporterFor receiver []
+            let name = uniqueName ()
+            let source = new ActivitySource(name)
+            use _source = disposing source
+            let tracer = OtlpTracer.Start(exporter, name)
+            use _tracer = disposing tracer
+            let run (code: string) (description: string) =
+                use a = source.StartActivity("op")
+                a.SetTag("otel.status_code", code).SetTag("otel.status_description", description).SetTag("x", 1) |> ignore
+            run "ERROR" "bad input"
+            run "ok" "ignored"
+            run "UNSET" "ignored"
+            let! (spans: IReadOnlyList<Span>) = flushAndCollect exporter receiver
+            Expect.equal [ for s in spans -> s.Status ] [ { Code = StatusCode.Error; Message = "bad input" }; { Code = StatusCode.Ok; Message = "" }; Status.Empty ] "statuses"
+            for s in spans do Expect.equal s.Attributes [| kv "x" (AnyValue.Int 1L) |] "only the other tag"
+            Expect.equal [ for s in spans -> s.Kind ] [ SpanKind.Internal; SpanKind.Internal; SpanKind.Internal ] "internal by default"
+        }
+
+        testTask "generated activities arrive with exactly their names, kinds, tags and parents" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            use exporter = exporterFor receiver []
+            let name = uniqueName ()
+            let source = new ActivitySource(name)
+            use _source = disposing source
+            let tracer = OtlpTracer.Start(exporter, name)
+            use _tracer = disposing tracer
+            let value =
+                Gen.oneof [
+                    Gen.map (fun (s: string) -> box (if isNull s then "" else s), AnyValue.String (if isNull s then "" else s)) (ArbMap.defaults.ArbFor<string>().Generator)
+                    Gen.map (fun (i: int64) -> box i, AnyValue.Int i) (ArbMap.defaults.ArbFor<int64>().Generator)
+                    Gen.map (fun (i: int) -> box i, AnyValue.Int (int64 i)) (ArbMap.defaults.ArbFor<int>().Generator)
+                    Gen.map (fun (b: bool) -> box b, AnyValue.Bool b) (ArbMap.defaults.ArbFor<bool>().Generator)
+                    Gen.map (fun (d: float) -> box d, AnyValue.Double d) (ArbMap.defaults.ArbFor<float>().Generator) ]
+            let activityGen =
+                gen {
+                    let! opName = Gen.elements [ "a"; "GET /"; "ünïcödé 🚀"; String('x', 300) ]
+                    let! kind = Gen.elements [ ActivityKind.Internal; ActivityKind.Server; ActivityKind.Client; ActivityKind.Producer; ActivityKind.Consumer ]
+                    let! values = Gen.listOfLength 6 value
+                    let! count = Gen.choose (0, 6)
+                    let! withChild = Gen.elements [ true; false ]
+                    return opName, kind, List.truncate count values, withChild
+                }
+            let cases = Gen.sampleWithSize 20 40 activityGen
+            let expected = List<Span>()
+            for opName, kind, values, withChild in cases do
+                let a = source.StartActivity(opName, kind)
+                values |> List.iteri (fun i (v, _) -> a.SetTag($"k{i}", v) |> ignore)
+                let child = if withChild then source.StartActivity("child") else null
+                if not (isNull child) then
+                    child.Stop()
+                    expected.Add { Span.Empty with TraceId = traceIdOf child.TraceId; SpanId = spanIdOf child.SpanId; ParentSpanId = spanIdOf a.SpanId; Name = "child"; Kind = SpanKind.Internal; Flags = 0x101u; StartTimeUnixNano = nanos child.StartTimeUtc; EndTimeUnixNano = nanos (child.StartTimeUtc + child.Duration) }
+                a.Stop()
+                expected.Add
+                    { Span.Empty with
+                        TraceId = traceIdOf a.TraceId; SpanId = spanIdOf a.SpanId; Name = opName; Kind = enum<SpanKind> (int kind + 1); Flags = 0x101u
+                        StartTimeUnixNano = nanos a.StartTimeUtc; EndTimeUnixNano = nanos (a.StartTimeUtc + a.Duration)
+                        Attributes = values |> List.mapi (fun i (_, v) -> kv $"k{i}" v) |> Array.ofList }
+            let! (spans: IReadOnlyList<Span>) = flushAndCollect exporter receiver
+            Otlp.Core.Tests.Common.expectSame (Array.ofSeq spans) (expected.ToArray()) "every span, in stop order"
+        }
+
+        testTask "span limits from the environment are applied, with dropped counts" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            use exporter = exporterFor receiver [ "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "2"; "OTEL_SPAN_EVENT_COUNT_LIMIT", "1"; "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "3" ]
+            let name = uniqueName ()
+            let source = new ActivitySource(name)
+            use _source = disposing source
+            let tracer = OtlpTracer.Start(exporter, name)
+            use _tracer = disposing tracer
+            do
+                use a = source.StartActivity("limited")
+                for i in 1..5 do a.SetTag($"k{i}", "abcdef") |> ignore
+                a.AddEvent(ActivityEvent "e1").AddEvent(ActivityEvent "e2") |> ignore
+            let! (spans: IReadOnlyList<Span>) = flushAndCollect exporter receiver
+            let span = spans[0]
+            Expect.equal span.Attributes [| kv "k1" (AnyValue.String "abc"); kv "k2" (AnyValue.String "abc") |] "first two, truncated"
+            Expect.equal (span.DroppedAttributesCount, span.Events.Length, span.DroppedEventsCount) (3u, 1, 1u) "dropped counts"
+        }
+    ]
+
+/// Starts `count` root activities (and one child of a remote parent for each parent given) under a tracer with
+/// `sampler`, and returns the spans that arrived.
+let private sampled (pairs: (string * string) list) (sampler: SamplerConfig option) (starts: ActivitySource -> unit) =
+    task {
+        let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+        use _receiver = receiver
+        use exporter = exporterFor receiver pairs
+        let name = uniqueName ()
+        let source = new ActivitySource(name)
+        use _source = disposing source
+        let options = OtlpTracerOptions()
+        options.Sources.Add name
+        sampler |> Option.iter (fun s -> options.Sampler <- s)
+        let tracer = OtlpTracer.Start(exporter, options)
+        use _tracer = disposing tracer
+        starts source
+        let! (spans: IReadOnlyList<Span>) = flushAndCollect exporter receiver
+        return spans.Count, tracer
+    }
+
+let private roots n (source: ActivitySource) =
+    for _ in 1..n do
+        use root = source.StartActivity("root")
+        use _child = source.StartActivity("child")
+        ()
+
+let private under (flags: ActivityTraceFlags) (remote: bool) (source: ActivitySource) =
+    let parent = ActivityContext(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), flags, null, remote)
+    use _a = source.StartActivity("child of a parent", ActivityKind.Internal, parent)
+    ()
+
+let private sampling =
+    testList "sampling" [
+        testTask "always_off from OTEL_TRACES_SAMPLER exports nothing" {
+            let! count, _ = sampled [ "OTEL_TRACES_SAMPLER", "always_off" ] None (roots 10)
+            Expect.equal count 0 "nothing"
+        }
+        testTask "always_on exports everything, even under a parent that was not sampled" {
+            let! count, _ = sampled [ "OTEL_TRACES_SAMPLER", "always_on" ] None (fun s -> roots 5 s; under ActivityTraceFlags.None true s)
+            Expect.equal count 11 "everything"
+        }
+        testTask "traceidratio with ratio 0 exports nothing and ratio 1 everything" {
+            let! none, _ = sampled [ "OTEL_TRACES_SAMPLER", "traceidratio"; "OTEL_TRACES_SAMPLER_ARG", "0" ] None (roots 10)
+            let! all, _ = sampled [] (Some { Kind = SamplerKind.TraceIdRatio; Ratio = 1.0 }) (roots 10)
+            Expect.equal (none, all) (0, 20) "extremes"
+        }
+        testTask "a ratio between keeps whole traces: a child follows its root" {
+            let! count, _ = sampled [ "OTEL_TRACES_SAMPLER", "parentbased_traceidratio"; "OTEL_TRACES_SAMPLER_ARG", "0.5" ] None (roots 200)
+            Expect.equal (count % 2) 0 "roots and children together"
+            Expect.isTrue (count > 100 && count < 300) $"about half of 400: {count}"
+        }
+        testTask "parent-based samplers follow the parent's sampled flag, remote or local" {
+            for kind in [ SamplerKind.ParentBasedAlwaysOn; SamplerKind.ParentBasedAlwaysOff; SamplerKind.ParentBasedTraceIdRatio ] do
+                let sampler = Some { Kind = kind; Ratio = 0.0 }
+                let! kept, _ = sampled [] sampler (fun s -> under ActivityTraceFlags.Recorded true s; under ActivityTraceFlags.Recorded false s)
+                let! dropped, _ = sampled [] sampler (fun s -> under ActivityTraceFlags.None true s; under ActivityTraceFlags.None false s)
+                Expect.equal (kept, dropped) (2, 0) $"{kind}"
+        }
+        testTask "a W3C parent id string is sampled like the context it holds" {
+            let run (flags: string) =
+                sampled [] None (fun s ->
+                    let parentId = $"00-{ActivityTraceId.CreateRandom().ToHexString()}-{ActivitySpanId.CreateRandom().ToHexString()}-{flags}"
+                    use _a = s.StartActivity("from a parent id", ActivityKind.Server, parentId)
+                    ())
+            let! kept, _ = run "01"
+            let! dropped, _ = run "00"
+            Expect.equal (kept, dropped) (1, 0) "follows the flags of the id"
+        }
+        testTask "the default (parentbased_always_on) drops the children of an unsampled remote parent in-process too" {
+            let! count, _ =
+                sampled [] None (fun s ->
+                    let parent = ActivityContext(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.None, null, true)
+                    use _a = s.StartActivity("server", ActivityKind.Server, parent)
+                    use _b = s.StartActivity("inner")
+                    ())
+            Expect.equal count 0 "the whole subtree is dropped"
+        }
+    ]
+
+let private selection =
+    testList "selection" [
+        testTask "sources are chosen by name with wildcards; others are not listened to" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            use exporter = exporterFor receiver []
+            let prefix = uniqueName ()
+            let tracer = OtlpTracer.Start(exporter, prefix + ".*", "Exact." + prefix)
+            use _tracer = disposing tracer
+            Expect.isTrue (tracer.ListensTo(prefix + ".Orders")) "wildcard"
+            Expect.isTrue (tracer.ListensTo("exact." + prefix)) "exact, any case"
+            Expect.isFalse (tracer.ListensTo(prefix)) "the prefix alone does not match 'prefix.*'"
+            let other = new ActivitySource("Other." + prefix)
+            use _other = disposing other
+            Expect.isNull (other.StartActivity "unheard") "no activity for a source nobody listens to"
+        }
+        testTask "with OTEL_SDK_DISABLED nothing is listened to" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            use exporter = exporterFor receiver [ "OTEL_SDK_DISABLED", "true" ]
+            let name = uniqueName ()
+            let tracer = OtlpTracer.Start(exporter, name)
+            use _tracer = disposing tracer
+            let source = new ActivitySource(name)
+            use _source = disposing source
+            Expect.isNull (source.StartActivity "op") "no activity"
+            Expect.isFalse (tracer.ListensTo name) "not listening"
+        }
+    ]
+
+[<Tests>]
+let tests = testSequenced <| testList "Bridge tracing" [ mapping; sampling; selection ]
