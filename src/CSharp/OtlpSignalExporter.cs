@@ -212,7 +212,22 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
             return false;
         }
 
-        return this.processor.Value.Offer(new ScopedItem<TItem>(scope, item));
+        return this.processor.Value.Offer(new ScopedItem<TItem>(scope, item, null, null));
+    }
+
+    /// <summary>
+    /// Queues <paramref name="source"/> (an Activity, a log entry) to be turned into an item by
+    /// <paramref name="convert"/> when its batch is exported, on the export task: the application thread only
+    /// pays for the queue write. Same guarantees as <see cref="Offer"/>.
+    /// </summary>
+    internal bool OfferDeferred(object source, Func<object, TItem> convert, InstrumentationScope scope)
+    {
+        if (this.IsDisabled)
+        {
+            return false;
+        }
+
+        return this.processor.Value.Offer(new ScopedItem<TItem>(scope, default!, source, convert));
     }
 
     /// <summary>Exports every item offered so far; true when all of it was exported or dropped in time.</summary>
@@ -325,14 +340,16 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
                 order.Add(item.Scope);
             }
 
-            list.Add(item.Item);
+            list.Add(item.Convert is null ? item.Item : item.Convert(item.Source!));
         }
 
         return order.Select(scope => (scope, groups[scope].ToArray())).ToList();
     }
 }
 
-/// <summary>An item with the instrumentation scope that produced it.</summary>
+/// <summary>An item with the instrumentation scope that produced it, or the source it is converted from at export.</summary>
 /// <param name="Scope">The scope.</param>
-/// <param name="Item">The item.</param>
-internal readonly record struct ScopedItem<TItem>(InstrumentationScope Scope, TItem Item);
+/// <param name="Item">The item, when given directly.</param>
+/// <param name="Source">The source of a deferred item (an Activity), converted by <paramref name="Convert"/>.</param>
+/// <param name="Convert">Turns <paramref name="Source"/> into the item, on the export task.</param>
+internal readonly record struct ScopedItem<TItem>(InstrumentationScope Scope, TItem Item, object? Source, Func<object, TItem>? Convert);

@@ -137,6 +137,24 @@ let private mapping =
             Expect.equal [ for s in spans -> s.Kind ] [ SpanKind.Internal; SpanKind.Internal; SpanKind.Internal ] "internal by default"
         }
 
+        testTask "an activity becomes a span when its batch is exported, not when it stops" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            // A long delay keeps the batch queued after Stop, so the conversion can only have happened later.
+            use exporter = exporterFor receiver [ "OTEL_BSP_SCHEDULE_DELAY", "60000" ]
+            let name = uniqueName ()
+            let source = new ActivitySource(name)
+            use _source = disposing source
+            let tracer = OtlpTracer.Start(exporter, name)
+            use _tracer = disposing tracer
+            let activity = source.StartActivity("before stop")
+            activity.Stop()
+            // Changing a stopped activity is unusual; it shows that Stop did not convert it on this thread.
+            activity.DisplayName <- "seen at export"
+            let! (spans: IReadOnlyList<Span>) = flushAndCollect exporter receiver
+            Expect.equal [ for s in spans -> s.Name ] [ "seen at export" ] "converted at export time"
+        }
+
         testTask "generated activities arrive with exactly their names, kinds, tags and parents" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver

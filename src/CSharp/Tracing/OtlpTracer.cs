@@ -140,6 +140,8 @@ public sealed class OtlpTracer : IDisposable
             : ActivitySamplingResult.PropagationData;
     }
 
+    private Func<object, Span>? convert;
+
     private void OnStopped(Activity activity)
     {
         if (!activity.Recorded)
@@ -147,10 +149,11 @@ public sealed class OtlpTracer : IDisposable
             return;
         }
 
-        var span = LimitsModule.ApplyToSpan(this.Limits, ActivityConverter.ToSpan(activity));
+        // Only a queue write here, on the application's thread: the Activity becomes a span on the export task.
         var scope = this.scopes.GetOrAdd(activity.Source, ActivityConverter.ToScope);
         Interlocked.Increment(ref this.offered);
-        if (!this.Exporter.Offer(span, scope))
+        this.convert ??= source => LimitsModule.ApplyToSpan(this.Limits, ActivityConverter.ToSpan((Activity)source));
+        if (!this.Exporter.OfferDeferred(activity, this.convert, scope))
         {
             Interlocked.Increment(ref this.refused);
         }
