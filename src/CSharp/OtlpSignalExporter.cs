@@ -36,7 +36,8 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
         var log = new Diagnostics.ProblemLog(this.Statistics.Signal, options.Logger, this.time);
         this.Statistics.UseLog(log);
         this.transport = TransportFactory.Create(resolved.Value.Exporter, options, this.warnings.Add);
-        this.Resource = new Resource(resolved.Value.Resource, 0u, []);
+        this.Resource = new Resource(
+            ResourceDefaults.Complete(ProcessName(), OtlpInfo.Version, resolved.Value.Resource), 0u, []);
         foreach (var warning in this.warnings)
         {
             Diagnostics.OtlpEventSource.Log.ConfigurationProblem(this.Statistics.Signal, warning);
@@ -265,6 +266,18 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
 
     /// <summary>One request holding the items of <paramref name="groups"/> under <paramref name="resource"/>, grouped by scope in order of first appearance.</summary>
     private protected abstract TRequest Group(Resource resource, IReadOnlyList<(InstrumentationScope Scope, TItem[] Items)> groups);
+
+    private static string ProcessName()
+    {
+        try
+        {
+            return System.Diagnostics.Process.GetCurrentProcess().ProcessName;
+        }
+        catch (Exception e) when (e is InvalidOperationException or PlatformNotSupportedException or System.ComponentModel.Win32Exception)
+        {
+            return string.Empty;
+        }
+    }
 
     private static string GiveUpText(Retry.GiveUpReason reason) =>
         reason.IsAttemptsExhausted ? "no attempts left"
