@@ -130,6 +130,36 @@ let tests =
             Expect.equal written (output.WrittenCount - 2) "count"
             Expect.equal (output.WrittenSpan.Slice(2).ToArray()) (ProtoEncoder.traceRequestToBytes request) "appended bytes"
 
+        testPropertyWithConfig config "one pass and the size pass write the same trace bytes"
+        <| fun (request: ExportTraceServiceRequest) ->
+            sameBytes (ProtoEncoder.traceRequestToBytes request) (SizePassEncoder.traceRequestToBytes request)
+
+        testPropertyWithConfig config "one pass and the size pass write the same metrics bytes"
+        <| fun (request: ExportMetricsServiceRequest) ->
+            sameBytes (ProtoEncoder.metricsRequestToBytes request) (SizePassEncoder.metricsRequestToBytes request)
+
+        testPropertyWithConfig config "one pass and the size pass write the same logs bytes"
+        <| fun (request: ExportLogsServiceRequest) ->
+            sameBytes (ProtoEncoder.logsRequestToBytes request) (SizePassEncoder.logsRequestToBytes request)
+
+        testPropertyWithConfig config "one pass writes the same bytes into a buffer writer of any starting size"
+        <| fun (request: ExportTraceServiceRequest) (initial: FsCheck.PositiveInt) ->
+            // The first memory offered may be too small, so the writer moves to a pooled array midway.
+            let output = ArrayBufferWriter<byte>(min initial.Get 4096)
+            ProtoEncoder.writeTraceRequest request output |> ignore
+            sameBytes (output.WrittenSpan.ToArray()) (SizePassEncoder.traceRequestToBytes request)
+
+        test "length prefixes stay minimal when a guess is wrong in either direction" {
+            // Multi-byte text makes string prefixes longer than guessed; a huge attribute makes its KeyValue's
+            // one-byte guess too short; a tiny span makes the span's two-byte guess too long.
+            let span =
+                { Span.Empty with
+                    Name = String('é', 100)
+                    Attributes = [| KeyValue.string "big" (String('x', 20000)); KeyValue.string "emoji" (String.replicate 50 "😀") |] }
+            let request = Request.ofSpans Resource.Empty InstrumentationScope.Empty [ span; { Span.Empty with Flags = 1u } ]
+            sameBytes (ProtoEncoder.traceRequestToBytes request) ((Oracle.ofTraceRequest request).ToByteArray())
+        }
+
         test "an empty request encodes to no bytes" {
             Expect.isEmpty (ProtoEncoder.traceRequestToBytes { ResourceSpans = [||] }) "no bytes"
             Expect.isEmpty (ProtoEncoder.traceResponseToBytes { PartialSuccess = PartialSuccess.Empty }) "no bytes"

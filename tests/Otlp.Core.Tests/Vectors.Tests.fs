@@ -15,24 +15,28 @@ open Otlp.Core.Tests.Common
 type private Codec<'request> =
     { DecodeProto: ReadOnlyMemory<byte> -> Result<'request, DecodeError>
       EncodeProto: 'request -> byte array
+      EncodeProtoSizePass: 'request -> byte array
       DecodeJson: ReadOnlyMemory<byte> -> Result<'request, DecodeError>
       EncodeJson: 'request -> byte array }
 
 let private traces =
     { DecodeProto = ProtoDecoder.traceRequest
       EncodeProto = ProtoEncoder.traceRequestToBytes
+      EncodeProtoSizePass = SizePassEncoder.traceRequestToBytes
       DecodeJson = OtlpJson.readTraceRequest
       EncodeJson = OtlpJson.traceRequestToBytes }
 
 let private metrics =
     { DecodeProto = ProtoDecoder.metricsRequest
       EncodeProto = ProtoEncoder.metricsRequestToBytes
+      EncodeProtoSizePass = SizePassEncoder.metricsRequestToBytes
       DecodeJson = OtlpJson.readMetricsRequest
       EncodeJson = OtlpJson.metricsRequestToBytes }
 
 let private logs =
     { DecodeProto = ProtoDecoder.logsRequest
       EncodeProto = ProtoEncoder.logsRequestToBytes
+      EncodeProtoSizePass = SizePassEncoder.logsRequestToBytes
       DecodeJson = OtlpJson.readLogsRequest
       EncodeJson = OtlpJson.logsRequestToBytes }
 
@@ -61,6 +65,10 @@ let private laws (codec: Codec<'request>) (name: string) (source: string) =
             let bytes = codec.EncodeProto decoded.Value
             Expect.equal bytes.Length pb.Value.Length "length"
             Expect.equal bytes pb.Value "bytes"
+        }
+
+        test "the size-pass encoder gives the same bytes too" {
+            Expect.equal (codec.EncodeProtoSizePass decoded.Value) pb.Value "bytes"
         }
 
         test "encoding the decoded model as JSON gives the canonical JSON" {

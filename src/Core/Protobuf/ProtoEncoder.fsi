@@ -1,10 +1,11 @@
 /// The protobuf encoder of OTLP requests and responses.
 ///
-/// It writes the model straight into the caller's buffer: no intermediate message objects, no copying. A size
-/// pass computes every nested message's length first, so length prefixes are minimal varints and the output
-/// is byte-for-byte what Google.Protobuf writes for the same message (fields in number order, proto3 defaults
-/// omitted, repeated scalars packed). The only allocation per call is the output itself when the caller asks
-/// for an array; writing into an `IBufferWriter` allocates nothing once the thread's size table has grown.
+/// It writes the model straight into the caller's buffer in one pass, without intermediate message objects:
+/// each nested message reserves a guessed number of length bytes and gets its minimal varint length afterwards,
+/// its content moved when the guess was wrong, so the output is byte-for-byte what Google.Protobuf writes for
+/// the same message (fields in number order, proto3 defaults omitted, repeated scalars packed, minimal
+/// varints). The only allocation per call is the output itself when the caller asks for an array; writing into
+/// an `IBufferWriter` allocates nothing (see docs/encoding.md).
 ///
 /// Presence rules: a KeyValue's value is always written (empty AnyValue as an empty message); resource, scope,
 /// status, exponential buckets, log body and partial success are written only when not empty; ids only when

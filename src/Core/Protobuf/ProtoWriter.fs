@@ -1,8 +1,10 @@
 namespace Otlp.Core.Protobuf
 
 open System
+open System.Buffers
 open System.Buffers.Binary
 open System.Numerics
+open System.Runtime.CompilerServices
 open System.Text
 
 /// Sizes of protobuf encodings (protobuf encoding spec: varints, tags, length-delimited fields).
@@ -25,103 +27,170 @@ module internal WireSize =
     /// UTF-8 bytes of a string; null counts as empty.
     let inline utf8 (text: string) = if isNull text then 0 else Encoding.UTF8.GetByteCount text
 
-/// The state of one encoding: the output array and the sizes of nested messages.
+
+/// A single-pass protobuf writer: nested messages and strings reserve a guessed number of length bytes, the
+/// content is written after them, and the minimal varint length is written on the way out, moving the content
+/// when the length needs more or fewer bytes than guessed. Output is therefore minimal and byte-identical to
+/// Google.Protobuf's, with no size pass.
 ///
-/// Encoding is two passes over the same values in the same order. The size pass computes every nested
-/// message's size in pre-order and pushes it here; the write pass pops them in the same order to write minimal
-/// length prefixes directly, so nothing is written twice or moved, and the output is sized exactly.
+/// It writes into the caller's array (`Start`) while that has room and moves to an array from the shared pool
+/// when it runs out. Positions (`Position`, the tokens of `BeginMessage`) are relative to the start, so they stay
+/// valid across that move.
 [<Sealed; AllowNullLiteral>]
 type internal ProtoWriter() =
-    let mutable sizes: int array = Array.zeroCreate 256
-    let mutable reserved = 0
-    let mutable consumed = 0
     let mutable buffer: byte array = Array.Empty()
+    let mutable origin = 0
     let mutable position = 0
+    let mutable capacity = 0
+    let mutable pooled = false
 
-    /// Starts a size pass.
-    member _.ResetSizes() =
-        reserved <- 0
-        consumed <- 0
-
-    /// Reserves the slot of a nested message entered in the size pass; set it with `SetSize` on the way out.
-    member _.ReserveSize() =
-        if reserved = sizes.Length then Array.Resize(&sizes, sizes.Length * 2)
-        reserved <- reserved + 1
-        reserved - 1
-
-    /// Records the content size of the message that reserved `slot`.
-    member _.SetSize(slot: int, size: int) = sizes[slot] <- size
-
-    /// The content size of the next nested message, in the write pass.
-    member _.NextSize() =
-        consumed <- consumed + 1
-        sizes[consumed - 1]
-
-    /// True when the write pass used exactly the sizes the size pass recorded.
-    member _.SizesBalanced = consumed = reserved
-
-    /// Targets `target[offset..]` for the write pass.
-    member _.Start(target: byte array, offset: int) =
+    /// Targets `target[offset .. offset + count - 1]`, which the writer does not own.
+    member _.Start(target: byte array, offset: int, count: int) =
         buffer <- target
-        position <- offset
-        consumed <- 0
+        origin <- offset
+        position <- 0
+        capacity <- count
+        pooled <- false
 
-    /// The position after the last byte written.
+    /// Bytes written since `Start`.
     member _.Position = position
 
-    /// Drops the reference to the output array so a pooled writer does not keep it alive.
-    member _.Release() = buffer <- Array.Empty()
+    /// True when the output outgrew the caller's array and is in a pooled array (read it with `Written`).
+    member _.Moved = pooled
 
-    member _.Varint32(value: uint32) =
+    /// The bytes written since `Start`, wherever they are.
+    member _.Written = ReadOnlySpan<byte>(buffer, origin, position)
+
+    /// Returns a pooled array, if any, and drops the reference to the caller's array.
+    member _.Release() =
+        if pooled then ArrayPool<byte>.Shared.Return buffer
+        buffer <- Array.Empty()
+        origin <- 0
+        position <- 0
+        capacity <- 0
+        pooled <- false
+
+    /// Makes room for `count` more bytes, moving what is written to a larger pooled array.
+    member _.Grow(count: int) =
+        let needed = position + count
+        let size = max 256 (max needed (if capacity > (Int32.MaxValue / 2) then Int32.MaxValue else capacity * 2))
+        let next = ArrayPool<byte>.Shared.Rent size
+        Span<byte>(buffer, origin, position).CopyTo(Span<byte>(next))
+        if pooled then ArrayPool<byte>.Shared.Return buffer
+        buffer <- next
+        origin <- 0
+        capacity <- next.Length
+        pooled <- true
+
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+    member private this.Ensure(count: int) =
+        if capacity - position < count then this.Grow count
+
+    member this.Varint32(value: uint32) =
+        this.Ensure 5
         let mutable v = value
+        let mutable i = origin + position
         while v >= 0x80u do
-            buffer[position] <- byte (v ||| 0x80u)
-            position <- position + 1
+            buffer[i] <- byte (v ||| 0x80u)
+            i <- i + 1
             v <- v >>> 7
-        buffer[position] <- byte v
-        position <- position + 1
+        buffer[i] <- byte v
+        position <- i + 1 - origin
 
-    member _.Varint64(value: uint64) =
+    member this.Varint64(value: uint64) =
+        this.Ensure 10
         let mutable v = value
+        let mutable i = origin + position
         while v >= 0x80UL do
-            buffer[position] <- byte (v ||| 0x80UL)
-            position <- position + 1
+            buffer[i] <- byte (v ||| 0x80UL)
+            i <- i + 1
             v <- v >>> 7
-        buffer[position] <- byte v
-        position <- position + 1
+        buffer[i] <- byte v
+        position <- i + 1 - origin
 
     member this.Tag(field: int, wireType: int) = this.Varint32(uint32 ((field <<< 3) ||| wireType))
 
-    member _.Fixed32(value: uint32) =
-        BinaryPrimitives.WriteUInt32LittleEndian(Span(buffer, position, 4), value)
+    member this.Fixed32(value: uint32) =
+        this.Ensure 4
+        BinaryPrimitives.WriteUInt32LittleEndian(Span(buffer, origin + position, 4), value)
         position <- position + 4
 
-    member _.Fixed64(value: uint64) =
-        BinaryPrimitives.WriteUInt64LittleEndian(Span(buffer, position, 8), value)
+    member this.Fixed64(value: uint64) =
+        this.Ensure 8
+        BinaryPrimitives.WriteUInt64LittleEndian(Span(buffer, origin + position, 8), value)
         position <- position + 8
 
     member this.Double(value: float) = this.Fixed64(uint64 (BitConverter.DoubleToInt64Bits value))
 
-    /// Writes the string's UTF-8 bytes, whose count the caller has already written as the length prefix.
-    member _.Utf8(text: string, byteCount: int) =
-        if byteCount > 0 then
-            position <- position + Encoding.UTF8.GetBytes(text.AsSpan(), Span(buffer, position, byteCount))
+    /// Writes `count` bytes of the length prefix at `at` (a relative position) for `length` bytes of content.
+    member private _.PutLength(at: int, length: int) =
+        let mutable v = uint32 length
+        let mutable i = origin + at
+        while v >= 0x80u do
+            buffer[i] <- byte (v ||| 0x80u)
+            i <- i + 1
+            v <- v >>> 7
+        buffer[i] <- byte v
 
-    member _.Raw(bytes: ReadOnlySpan<byte>) =
-        bytes.CopyTo(Span(buffer, position, bytes.Length))
+    /// Puts the length of the content from `start` to the current position in the `guess` bytes before `start`,
+    /// moving the content when the minimal varint of the length is not `guess` bytes long.
+    member private this.Close(start: int, guess: int) =
+        let length = position - start
+        let needed = WireSize.varint32 (uint32 length)
+        if needed <> guess then
+            if needed > guess then this.Ensure(needed - guess)
+            // Span.CopyTo handles the overlap in both directions.
+            Span<byte>(buffer, origin + start, length).CopyTo(Span<byte>(buffer, origin + start - guess + needed, length))
+            position <- position + needed - guess
+        this.PutLength(start - guess, length)
+
+    /// Starts a nested message: writes the tag and reserves `guess` length bytes (1 to 5); returns the token for
+    /// `EndMessage`. The guess only affects speed: a wrong one costs a move of the content.
+    member this.BeginMessage(field: int, guess: int) =
+        this.Tag(field, Fields.WireLengthDelimited)
+        this.Ensure guess
+        position <- position + guess
+        position
+
+    /// Ends the nested message begun with `token` and the same `guess`.
+    member this.EndMessage(token: int, guess: int) = this.Close(token, guess)
+
+    /// Writes a length-delimited field of UTF-8 text (written even when empty; presence is the caller's rule).
+    member this.StringField(field: int, text: ReadOnlySpan<char>) =
+        this.Tag(field, Fields.WireLengthDelimited)
+        // UTF-8 takes at least one byte per UTF-16 unit and at most three, so the prefix is guessed from the
+        // unit count (exact for ASCII) and room is made for the longest encoding plus one more prefix byte.
+        let guess = WireSize.varint32 (uint32 text.Length)
+        let most = text.Length * 3
+        this.Ensure(guess + 1 + most)
+        let start = position + guess
+        let written = Encoding.UTF8.GetBytes(text, Span<byte>(buffer, origin + start, most))
+        position <- start + written
+        this.Close(start, guess)
+
+    /// Writes a length-delimited field of raw bytes (written even when empty).
+    member this.BytesField(field: int, bytes: ReadOnlySpan<byte>) =
+        this.Tag(field, Fields.WireLengthDelimited)
+        this.Varint32(uint32 bytes.Length)
+        this.Ensure bytes.Length
+        bytes.CopyTo(Span<byte>(buffer, origin + position, bytes.Length))
         position <- position + bytes.Length
 
     /// Writes a trace id as a 16-byte length-delimited field.
     member this.TraceIdField(field: int, high: uint64, low: uint64) =
         this.Tag(field, Fields.WireLengthDelimited)
-        buffer[position] <- 16uy
-        BinaryPrimitives.WriteUInt64BigEndian(Span(buffer, position + 1, 8), high)
-        BinaryPrimitives.WriteUInt64BigEndian(Span(buffer, position + 9, 8), low)
+        this.Ensure 17
+        let i = origin + position
+        buffer[i] <- 16uy
+        BinaryPrimitives.WriteUInt64BigEndian(Span(buffer, i + 1, 8), high)
+        BinaryPrimitives.WriteUInt64BigEndian(Span(buffer, i + 9, 8), low)
         position <- position + 17
 
     /// Writes a span id as an 8-byte length-delimited field.
     member this.SpanIdField(field: int, value: uint64) =
         this.Tag(field, Fields.WireLengthDelimited)
-        buffer[position] <- 8uy
-        BinaryPrimitives.WriteUInt64BigEndian(Span(buffer, position + 1, 8), value)
+        this.Ensure 9
+        let i = origin + position
+        buffer[i] <- 8uy
+        BinaryPrimitives.WriteUInt64BigEndian(Span(buffer, i + 1, 8), value)
         position <- position + 9
