@@ -74,16 +74,23 @@ module Limits =
         { Value = limits
           Diagnostics = diagnostics |> Seq.distinctBy (fun d -> d.Setting, d.Value) |> Array.ofSeq }
 
-    [<CompiledName("TruncateString")>]
-    let truncateString (maxLength: int) (value: string) =
+    let truncatedLength (maxLength: int) (value: ReadOnlySpan<char>) =
         let limit = max 0 maxLength
 
-        if isNull value || value.Length <= limit then
-            value
+        if value.Length <= limit then
+            value.Length
         elif limit > 0 && Char.IsHighSurrogate value[limit - 1] && Char.IsLowSurrogate value[limit] then
-            value.Substring(0, limit - 1)
+            limit - 1
         else
-            value.Substring(0, limit)
+            limit
+
+    [<CompiledName("TruncateString")>]
+    let truncateString (maxLength: int) (value: string) =
+        if isNull value then
+            value
+        else
+            let length = truncatedLength maxLength (value.AsSpan())
+            if length = value.Length then value else value.Substring(0, length)
 
     [<CompiledName("TruncateValue")>]
     let rec truncateValue (maxLength: int) (value: AnyValue) =

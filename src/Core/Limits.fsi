@@ -56,6 +56,9 @@ module Limits =
     [<CompiledName("TruncateString")>]
     val truncateString: maxLength: int -> value: string -> string
 
+    /// The length `truncateString` cuts `value` to, for writers that truncate without a new string.
+    val internal truncatedLength: maxLength: int -> value: System.ReadOnlySpan<char> -> int
+
     /// Truncates the strings of a value: a string itself and, recursively, the strings inside arrays and
     /// key-value lists. Other values (numbers, booleans, bytes) are left alone.
     [<CompiledName("TruncateValue")>]

@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Otlp.Core;
+using Otlp.Core.Protobuf;
 
 namespace Otlp.Tracing;
 
@@ -66,6 +68,184 @@ internal static class TagValues
         }
 
         return result.ToArray();
+    }
+
+    /// <summary>
+    /// Writes <paramref name="key"/> and <paramref name="value"/> as one KeyValue of the repeated
+    /// <paramref name="field"/>, mapped as <see cref="ToAnyValue"/> maps it and with strings cut as
+    /// <c>Limits.truncateString</c> cuts them, straight into <paramref name="writer"/>: no AnyValue is built and,
+    /// for strings, numbers, booleans and arrays of those, nothing is allocated. False (nothing written) when the
+    /// value is null and so left out.
+    /// </summary>
+    public static bool WriteAttribute(ProtoWriter writer, int field, string key, object? value, int maxLength)
+    {
+        if (value is null)
+        {
+            return false;
+        }
+
+        var token = CommonFields.beginAttribute(writer, field, key);
+        WriteValue(writer, value, maxLength);
+        CommonFields.endAttribute(writer, token);
+        return true;
+    }
+
+    /// <summary>The AnyValue content of a non-null value, as <see cref="ToAnyValue"/> maps it.</summary>
+    private static void WriteValue(ProtoWriter writer, object value, int maxLength)
+    {
+        if (WriteScalar(writer, value, maxLength))
+        {
+            return;
+        }
+
+        if (value is Array array)
+        {
+            var token = CommonFields.beginArray(writer);
+            WriteElements(writer, array, maxLength);
+            CommonFields.endArray(writer, token);
+            return;
+        }
+
+        WriteText(writer, value, maxLength);
+    }
+
+    private static void WriteElements(ProtoWriter writer, Array array, int maxLength)
+    {
+        // The common element types without boxing; the rest element by element as ToAnyValue does. The exact type
+        // is tested because the runtime lets a ulong[] pass as a long[] (and uint[] as int[]).
+        var type = array.GetType();
+        switch (array)
+        {
+            case string[] strings:
+                foreach (var s in strings)
+                {
+                    var element = CommonFields.beginElement(writer);
+                    if (s is not null)
+                    {
+                        WriteString(writer, s.AsSpan(), maxLength);
+                    }
+
+                    CommonFields.endElement(writer, element);
+                }
+
+                return;
+            case long[] longs when type == typeof(long[]):
+                foreach (var n in longs)
+                {
+                    var element = CommonFields.beginElement(writer);
+                    CommonFields.intValue(writer, n);
+                    CommonFields.endElement(writer, element);
+                }
+
+                return;
+            case int[] ints when type == typeof(int[]):
+                foreach (var n in ints)
+                {
+                    var element = CommonFields.beginElement(writer);
+                    CommonFields.intValue(writer, n);
+                    CommonFields.endElement(writer, element);
+                }
+
+                return;
+            case double[] doubles when type == typeof(double[]):
+                foreach (var d in doubles)
+                {
+                    var element = CommonFields.beginElement(writer);
+                    CommonFields.doubleValue(writer, d);
+                    CommonFields.endElement(writer, element);
+                }
+
+                return;
+            case bool[] bools when type == typeof(bool[]):
+                foreach (var b in bools)
+                {
+                    var element = CommonFields.beginElement(writer);
+                    CommonFields.boolValue(writer, b);
+                    CommonFields.endElement(writer, element);
+                }
+
+                return;
+        }
+
+        var primitive = IsSupportedElement(type.GetElementType());
+        for (var i = 0; i < array.Length; i++)
+        {
+            var value = array.GetValue(i);
+            var element = CommonFields.beginElement(writer);
+            if (value is not null)
+            {
+                if (!primitive || !WriteScalar(writer, value, maxLength))
+                {
+                    WriteText(writer, value, maxLength);
+                }
+            }
+
+            CommonFields.endElement(writer, element);
+        }
+    }
+
+    private static bool WriteScalar(ProtoWriter writer, object value, int maxLength)
+    {
+        switch (value)
+        {
+            case string s:
+                WriteString(writer, s.AsSpan(), maxLength);
+                return true;
+            case char c:
+                WriteString(writer, MemoryMarshal.CreateReadOnlySpan(ref c, 1), maxLength);
+                return true;
+            case bool b:
+                CommonFields.boolValue(writer, b);
+                return true;
+            case sbyte n:
+                CommonFields.intValue(writer, n);
+                return true;
+            case byte n:
+                CommonFields.intValue(writer, n);
+                return true;
+            case short n:
+                CommonFields.intValue(writer, n);
+                return true;
+            case ushort n:
+                CommonFields.intValue(writer, n);
+                return true;
+            case int n:
+                CommonFields.intValue(writer, n);
+                return true;
+            case uint n:
+                CommonFields.intValue(writer, n);
+                return true;
+            case long n:
+                CommonFields.intValue(writer, n);
+                return true;
+            case float f:
+                CommonFields.doubleValue(writer, f);
+                return true;
+            case double d:
+                CommonFields.doubleValue(writer, d);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private static void WriteString(ProtoWriter writer, ReadOnlySpan<char> text, int maxLength) =>
+        CommonFields.stringValue(writer, text[..LimitsModule.truncatedLength(maxLength, text)]);
+
+    /// <summary>Any other value as its invariant text; formatted on the stack when it can be.</summary>
+    private static void WriteText(ProtoWriter writer, object value, int maxLength)
+    {
+        if (value is ISpanFormattable formattable)
+        {
+            Span<char> buffer = stackalloc char[128];
+            if (formattable.TryFormat(buffer, out var written, default, CultureInfo.InvariantCulture))
+            {
+                WriteString(writer, buffer[..written], maxLength);
+                return;
+            }
+        }
+
+        WriteString(writer, Text(value).AsSpan(), maxLength);
     }
 
     private static AnyValue? Scalar(object value) => value switch

@@ -266,18 +266,9 @@ let inline private encodeInto (output: IBufferWriter<byte>) ([<InlineIfLambda>] 
     if isNull output then nullArg (nameof output)
     let w = Pool.Take()
     try
-        let memory = output.GetMemory()
-        let mutable segment = ArraySegment<byte>()
-        if MemoryMarshal.TryGetArray<byte>(Memory.op_Implicit memory, &segment) then
-            w.Start(segment.Array, segment.Offset, segment.Count)
-        else
-            w.Start(Array.Empty(), 0, 0)
+        w.StartInto output
         write w
-        let total = w.Position
-        if w.Moved then
-            w.Written.CopyTo(output.GetSpan total)
-        if total > 0 then output.Advance total
-        total
+        w.FinishInto output
     finally
         Pool.Return w
 

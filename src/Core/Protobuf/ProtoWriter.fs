@@ -5,6 +5,7 @@ open System.Buffers
 open System.Buffers.Binary
 open System.Numerics
 open System.Runtime.CompilerServices
+open System.Runtime.InteropServices
 open System.Text
 
 /// Sizes of protobuf encodings (protobuf encoding spec: varints, tags, length-delimited fields).
@@ -69,6 +70,24 @@ type internal ProtoWriter() =
         position <- 0
         capacity <- 0
         pooled <- false
+
+    /// Starts writing into the memory `output` offers now, without asking it for more; finish with `FinishInto`.
+    member this.StartInto(output: IBufferWriter<byte>) =
+        let memory = output.GetMemory()
+        let mutable segment = ArraySegment<byte>()
+        if MemoryMarshal.TryGetArray<byte>(Memory.op_Implicit memory, &segment) then
+            this.Start(segment.Array, segment.Offset, segment.Count)
+        else
+            this.Start(Array.Empty(), 0, 0)
+
+    /// Commits what was written since `StartInto` to `output` (copying it there if the writer had to move) and
+    /// releases the writer's arrays; returns the number of bytes written.
+    member this.FinishInto(output: IBufferWriter<byte>) =
+        let total = position
+        if pooled then ReadOnlySpan<byte>(buffer, origin, total).CopyTo(output.GetSpan total)
+        if total > 0 then output.Advance total
+        this.Release()
+        total
 
     /// Makes room for `count` more bytes, moving what is written to a larger pooled array.
     member _.Grow(count: int) =
