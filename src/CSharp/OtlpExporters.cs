@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.FSharp.Core;
 using Otlp.Core;
 
@@ -11,8 +12,17 @@ public sealed class OtlpTraceExporter : OtlpSignalExporter<ExportTraceServiceReq
     {
     }
 
-    private protected override byte[] Encode(ExportTraceServiceRequest request, bool json) =>
-        json ? OtlpJson.TraceRequestToBytes(request) : ProtoEncoder.TraceRequestToBytes(request);
+    private protected override void Encode(ExportTraceServiceRequest request, bool json, IBufferWriter<byte> output)
+    {
+        if (json)
+        {
+            OtlpJson.WriteTraceRequest(request, output);
+        }
+        else
+        {
+            ProtoEncoder.WriteTraceRequest(request, output);
+        }
+    }
 
     private protected override (IReadOnlyList<ExportTraceServiceRequest> Parts, int TooLarge) Split(ExportTraceServiceRequest request, Func<ExportTraceServiceRequest, bool> fits)
     {
@@ -35,8 +45,17 @@ public sealed class OtlpLogExporter : OtlpSignalExporter<ExportLogsServiceReques
     {
     }
 
-    private protected override byte[] Encode(ExportLogsServiceRequest request, bool json) =>
-        json ? OtlpJson.LogsRequestToBytes(request) : ProtoEncoder.LogsRequestToBytes(request);
+    private protected override void Encode(ExportLogsServiceRequest request, bool json, IBufferWriter<byte> output)
+    {
+        if (json)
+        {
+            OtlpJson.WriteLogsRequest(request, output);
+        }
+        else
+        {
+            ProtoEncoder.WriteLogsRequest(request, output);
+        }
+    }
 
     private protected override (IReadOnlyList<ExportLogsServiceRequest> Parts, int TooLarge) Split(ExportLogsServiceRequest request, Func<ExportLogsServiceRequest, bool> fits)
     {
@@ -63,8 +82,17 @@ public sealed class OtlpMetricExporter : OtlpSignalExporter<ExportMetricsService
     {
     }
 
-    private protected override byte[] Encode(ExportMetricsServiceRequest request, bool json) =>
-        json ? OtlpJson.MetricsRequestToBytes(request) : ProtoEncoder.MetricsRequestToBytes(request);
+    private protected override void Encode(ExportMetricsServiceRequest request, bool json, IBufferWriter<byte> output)
+    {
+        if (json)
+        {
+            OtlpJson.WriteMetricsRequest(request, output);
+        }
+        else
+        {
+            ProtoEncoder.WriteMetricsRequest(request, output);
+        }
+    }
 
     private protected override (IReadOnlyList<ExportMetricsServiceRequest> Parts, int TooLarge) Split(ExportMetricsServiceRequest request, Func<ExportMetricsServiceRequest, bool> fits)
     {

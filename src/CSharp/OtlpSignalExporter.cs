@@ -1,3 +1,4 @@
+using System.Buffers;
 using Otlp.Core;
 using Otlp.Export;
 using Otlp.Runtime;
@@ -21,6 +22,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
     private readonly Retry.Policy retryPolicy = Retry.Policy.Default;
     private readonly Lazy<BatchExportProcessor<ScopedItem<TItem>>> processor;
     private readonly List<string> warnings;
+    private volatile int lastPayloadBytes = 4096;
 
     private protected OtlpSignalExporter(OtlpExporterOptions options, Signal signal)
     {
@@ -87,16 +89,23 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
         var attempts = 0;
         var messages = new List<string>();
         var failed = false;
-        foreach (var (part, payload) in parts)
+        try
         {
-            var result = await this.SendWithRetriesAsync(payload, this.CountItems(part), cancellationToken).ConfigureAwait(false);
-            attempts += result.Attempts;
-            rejected += result.Rejected;
-            failed |= result.Status == OtlpExportStatus.Failure;
-            if (result.Message is not null)
+            foreach (var (part, payload) in parts)
             {
-                messages.Add(result.Message);
+                var result = await this.SendWithRetriesAsync(payload.WrittenMemory, this.CountItems(part), cancellationToken).ConfigureAwait(false);
+                attempts += result.Attempts;
+                rejected += result.Rejected;
+                failed |= result.Status == OtlpExportStatus.Failure;
+                if (result.Message is not null)
+                {
+                    messages.Add(result.Message);
+                }
             }
+        }
+        finally
+        {
+            Release(parts);
         }
 
         if (tooLarge > 0)
@@ -110,24 +119,58 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
         return new OtlpExportResult(status, rejected, messages.Count == 0 ? null : string.Join(" ", messages), attempts);
     }
 
-    /// <summary>Encodes a request, split into parts that fit when it is too large; counts items too large to send.</summary>
-    private (List<(TRequest Part, byte[] Payload)> Parts, int TooLarge) Prepare(TRequest request)
+    /// <summary>
+    /// Encodes a request into pooled buffers, split into parts that fit when it is too large; counts items too
+    /// large to send. The caller returns the buffers with <see cref="Release"/> after the last send attempt.
+    /// </summary>
+    private (List<(TRequest Part, PooledBuffer Payload)> Parts, int TooLarge) Prepare(TRequest request)
     {
         var json = this.Configuration.Exporter.Protocol.IsHttpJson;
-        var payload = this.Encode(request, json);
+        var payload = this.NewBuffer();
+        this.Encode(request, json, payload);
         var limit = this.PayloadLimit;
-        if (payload.Length <= limit)
+        if (payload.WrittenCount <= limit)
         {
+            this.lastPayloadBytes = payload.WrittenCount;
             return ([(request, payload)], 0);
         }
 
-        var (parts, tooLarge) = this.Split(request, part => this.Encode(part, json).Length <= limit);
-        if (tooLarge > 0)
+        // The whole request's buffer measures the candidate parts, then each part gets a buffer of its own.
+        var result = new List<(TRequest Part, PooledBuffer Payload)>();
+        using (payload)
         {
-            this.Statistics.CountDroppedTooLarge(tooLarge);
-        }
+            var (parts, tooLarge) = this.Split(request, part =>
+            {
+                payload.Clear();
+                this.Encode(part, json, payload);
+                return payload.WrittenCount <= limit;
+            });
+            if (tooLarge > 0)
+            {
+                this.Statistics.CountDroppedTooLarge(tooLarge);
+            }
 
-        return (parts.Select(part => (part, this.Encode(part, json))).ToList(), tooLarge);
+            foreach (var part in parts)
+            {
+                var buffer = this.NewBuffer();
+                this.Encode(part, json, buffer);
+                result.Add((part, buffer));
+            }
+
+            return (result, tooLarge);
+        }
+    }
+
+    /// <summary>A pooled buffer the size of the last request, which is usually the size of the next.</summary>
+    private PooledBuffer NewBuffer() => new(Math.Min(this.lastPayloadBytes + (this.lastPayloadBytes / 8), this.MaxRequestBytes));
+
+    /// <summary>Returns the buffers of <see cref="Prepare"/> to the pool.</summary>
+    private static void Release(List<(TRequest Part, PooledBuffer Payload)> parts)
+    {
+        foreach (var (_, payload) in parts)
+        {
+            payload.Dispose();
+        }
     }
 
     /// <summary>
@@ -137,7 +180,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
     private int PayloadLimit =>
         this.Configuration.Exporter.Compression.IsNone ? this.MaxRequestBytes : this.MaxRequestBytes - (this.MaxRequestBytes / 512) - 1024;
 
-    private async Task<OtlpExportResult> SendWithRetriesAsync(byte[] payload, int items, CancellationToken cancellationToken)
+    private async Task<OtlpExportResult> SendWithRetriesAsync(ReadOnlyMemory<byte> payload, int items, CancellationToken cancellationToken)
     {
         var timeout = this.Configuration.Exporter.Timeout;
         var now = this.NowMs();
@@ -255,8 +298,8 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
         GC.SuppressFinalize(this);
     }
 
-    /// <summary>Encodes a request as protobuf or, when <paramref name="json"/>, as OTLP/JSON.</summary>
-    private protected abstract byte[] Encode(TRequest request, bool json);
+    /// <summary>Encodes a request into <paramref name="output"/> as protobuf or, when <paramref name="json"/>, as OTLP/JSON.</summary>
+    private protected abstract void Encode(TRequest request, bool json, IBufferWriter<byte> output);
 
     /// <summary>The items of a request (spans, data points, log records).</summary>
     private protected abstract int CountItems(TRequest request);
@@ -313,31 +356,45 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
             this.Statistics.CountRetry();
         }
 
-        foreach (var (_, payload) in parts)
+        try
         {
-            var started = this.time.GetTimestamp();
-            var result = await this.transport.SendAsync(payload, cancellationToken).ConfigureAwait(false);
-            var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow());
-            this.Statistics.RecordAttempt(this.time.GetElapsedTime(started), interpreted.Classification.IsSuccess);
-            if (interpreted.Problem is not null)
+            foreach (var (_, payload) in parts)
             {
-                this.Statistics.ReportProblem(attempt > 1 ? $"{interpreted.Problem} (attempt {attempt})" : interpreted.Problem);
+                var outcome = await this.SendPartAsync(payload.WrittenMemory, attempt, cancellationToken).ConfigureAwait(false);
+                if (outcome is Batching.ExportOutcome.PartiallySucceeded partial)
+                {
+                    rejected += partial.rejected;
+                }
+                else if (!outcome.IsSucceeded)
+                {
+                    return outcome;
+                }
             }
-
-            if (interpreted.Outcome is Batching.ExportOutcome.PartiallySucceeded partial)
-            {
-                rejected += partial.rejected;
-            }
-            else if (!interpreted.Outcome.IsSucceeded)
-            {
-                return interpreted.Outcome;
-            }
+        }
+        finally
+        {
+            Release(parts);
         }
 
         // Items dropped for size were already counted; the machine counts the server's rejections.
         return rejected - tooLarge > 0
             ? Batching.ExportOutcome.NewPartiallySucceeded(rejected - tooLarge)
             : Batching.ExportOutcome.Succeeded;
+    }
+
+    /// <summary>One send of one encoded part of a batch, interpreted as the batch machine wants it.</summary>
+    private async Task<Batching.ExportOutcome> SendPartAsync(ReadOnlyMemory<byte> payload, int attempt, CancellationToken cancellationToken)
+    {
+        var started = this.time.GetTimestamp();
+        var result = await this.transport.SendAsync(payload, cancellationToken).ConfigureAwait(false);
+        var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow());
+        this.Statistics.RecordAttempt(this.time.GetElapsedTime(started), interpreted.Classification.IsSuccess);
+        if (interpreted.Problem is not null)
+        {
+            this.Statistics.ReportProblem(attempt > 1 ? $"{interpreted.Problem} (attempt {attempt})" : interpreted.Problem);
+        }
+
+        return interpreted.Outcome;
     }
 
     private static List<(InstrumentationScope Scope, TItem[] Items)> GroupByScope(ScopedItem<TItem>[] items)

@@ -1,0 +1,84 @@
+using System.Buffers;
+
+namespace Otlp.Export;
+
+/// <summary>
+/// An <see cref="IBufferWriter{T}"/> over arrays of <see cref="ArrayPool{T}.Shared"/>: an encoded request lives
+/// here from encoding until its last send attempt, then goes back to the pool with <see cref="Dispose"/>.
+/// </summary>
+internal sealed class PooledBuffer : IBufferWriter<byte>, IDisposable
+{
+    private byte[] array;
+    private int count;
+
+    /// <summary>A buffer with room for at least <paramref name="capacity"/> bytes.</summary>
+    public PooledBuffer(int capacity = 4096)
+    {
+        this.array = ArrayPool<byte>.Shared.Rent(Math.Max(256, capacity));
+    }
+
+    /// <summary>The bytes written.</summary>
+    public ReadOnlyMemory<byte> WrittenMemory => new(this.array, 0, this.count);
+
+    /// <summary>The number of bytes written.</summary>
+    public int WrittenCount => this.count;
+
+    /// <summary>Forgets what was written, keeping the array.</summary>
+    public void Clear() => this.count = 0;
+
+    /// <inheritdoc />
+    public void Advance(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if (count > this.array.Length - this.count)
+        {
+            throw new InvalidOperationException("Advanced past the end of the buffer.");
+        }
+
+        this.count += count;
+    }
+
+    /// <inheritdoc />
+    public Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        this.Ensure(sizeHint);
+        return this.array.AsMemory(this.count);
+    }
+
+    /// <inheritdoc />
+    public Span<byte> GetSpan(int sizeHint = 0)
+    {
+        this.Ensure(sizeHint);
+        return this.array.AsSpan(this.count);
+    }
+
+    /// <summary>Returns the array to the pool; the buffer must not be used afterwards.</summary>
+    public void Dispose()
+    {
+        var returned = this.array;
+        this.array = [];
+        this.count = 0;
+        if (returned.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(returned);
+        }
+    }
+
+    private void Ensure(int sizeHint)
+    {
+        var needed = Math.Max(1, sizeHint);
+        if (this.array.Length - this.count >= needed)
+        {
+            return;
+        }
+
+        var next = ArrayPool<byte>.Shared.Rent(checked(Math.Max(this.count + needed, this.array.Length * 2)));
+        this.array.AsSpan(0, this.count).CopyTo(next);
+        if (this.array.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(this.array);
+        }
+
+        this.array = next;
+    }
+}
