@@ -30,6 +30,22 @@ public sealed class OtlpTraceExporter : OtlpSignalExporter<ExportTraceServiceReq
         return (parts.ToList(), tooLarge);
     }
 
+    private protected override bool TryEncodeDirect(ScopedItem<Span>[] items, IBufferWriter<byte> output)
+    {
+        foreach (var item in items)
+        {
+            if (item.Source is not System.Diagnostics.Activity || item.Convert?.Target is not Tracing.ActivitySpans)
+            {
+                return false;
+            }
+        }
+
+        Tracing.ActivityEncoder.WriteRequest(output, this.Resource, items, LimitsOf);
+        return true;
+    }
+
+    private static readonly Func<ScopedItem<Span>, SpanLimits> LimitsOf = static item => ((Tracing.ActivitySpans)item.Convert!.Target!).Limits;
+
     private protected override int CountItems(ExportTraceServiceRequest request) =>
         request.ResourceSpans.Sum(r => r.ScopeSpans.Sum(s => s.Spans.Length));
 

@@ -301,6 +301,13 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
     /// <summary>Encodes a request into <paramref name="output"/> as protobuf or, when <paramref name="json"/>, as OTLP/JSON.</summary>
     private protected abstract void Encode(TRequest request, bool json, IBufferWriter<byte> output);
 
+    /// <summary>
+    /// Writes the protobuf request of a batch straight from its items' sources, without the model, when the
+    /// signal knows how (every item an Activity offered by the tracer); false, having written nothing useful, to
+    /// take the model path.
+    /// </summary>
+    private protected virtual bool TryEncodeDirect(ScopedItem<TItem>[] items, IBufferWriter<byte> output) => false;
+
     /// <summary>The items of a request (spans, data points, log records).</summary>
     private protected abstract int CountItems(TRequest request);
 
@@ -349,7 +356,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
     {
         // A batch too large for one request goes as several; a failure of any part makes the batch fail (its
         // retry may send the parts that succeeded again: duplicates are preferred to loss).
-        var (parts, tooLarge) = this.Prepare(this.Group(this.Resource, GroupByScope(items)));
+        var (parts, tooLarge) = this.PrepareBatch(items);
         var rejected = tooLarge;
         if (attempt > 1)
         {
@@ -380,6 +387,27 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
         return rejected - tooLarge > 0
             ? Batching.ExportOutcome.NewPartiallySucceeded(rejected - tooLarge)
             : Batching.ExportOutcome.Succeeded;
+    }
+
+    /// <summary>
+    /// A batch's request: encoded straight from its sources when the signal can (activities) and it fits in one
+    /// request, else through the model, split when too large.
+    /// </summary>
+    private (List<(TRequest Part, PooledBuffer Payload)> Parts, int TooLarge) PrepareBatch(ScopedItem<TItem>[] items)
+    {
+        if (!this.Configuration.Exporter.Protocol.IsHttpJson)
+        {
+            var payload = this.NewBuffer();
+            if (this.TryEncodeDirect(items, payload) && payload.WrittenCount <= this.PayloadLimit)
+            {
+                this.lastPayloadBytes = payload.WrittenCount;
+                return ([(default!, payload)], 0);
+            }
+
+            payload.Dispose();
+        }
+
+        return this.Prepare(this.Group(this.Resource, GroupByScope(items)));
     }
 
     /// <summary>One send of one encoded part of a batch, interpreted as the batch machine wants it.</summary>

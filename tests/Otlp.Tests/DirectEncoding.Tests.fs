@@ -4,12 +4,15 @@ module Otlp.Tests.DirectEncodingTests
 
 open System
 open System.Buffers
+open System.Collections.Generic
+open System.Diagnostics
 open Expecto
 open FsCheck
 open FsCheck.FSharp
 open Otlp.Core
 open Otlp.Core.Protobuf
 open Otlp.Core.Tests.Common
+open Otlp
 open Otlp.Tracing
 
 /// Writes with a fresh writer into a new buffer and returns the bytes.
@@ -71,5 +74,196 @@ let tests =
 
         test "a null tag value writes nothing" {
             Expect.isEmpty (writeWith (fun w -> TagValues.WriteAttribute(w, 9, "key", null, 10) |> ignore)) "no bytes"
+        }
+    ]
+
+// ---------------------------------------------------------------------------------------------------- activities
+
+let private listened = Collections.Concurrent.ConcurrentDictionary<string, bool>()
+
+/// Records every activity of the sources this module creates.
+let private listener =
+    lazy
+        (let l =
+            new ActivityListener(
+                ShouldListenTo = (fun s -> listened.ContainsKey s.Name),
+                Sample = (fun _ -> ActivitySamplingResult.AllDataAndRecorded),
+                SampleUsingParentId = (fun _ -> ActivitySamplingResult.AllDataAndRecorded))
+         ActivitySource.AddActivityListener l
+         l)
+
+let private newSource (version: string) =
+    listener.Force() |> ignore
+    let name = $"Test.Direct.{Guid.NewGuid():N}"
+    listened[name] <- true
+    new ActivitySource(name, version, [ KeyValuePair("library.tag", box "lib") ])
+
+/// What an activity is built from.
+type ActivityPlan =
+    { Name: string
+      Kind: ActivityKind
+      Tags: (string * obj) list
+      Events: (string * int64 * (string * obj) list) list
+      Links: (uint64 * bool * string * (string * obj) list) list
+      Status: int
+      Description: string
+      RemoteParent: bool
+      DurationTicks: int64
+      SecondScope: bool }
+
+let private tagKey = Gen.oneof [ Gen.elements [ ""; "k"; "http.method"; "otel.status_code"; "otel.status_description"; "dup" ]; Gen.elements [ "a"; "b"; "c" ] ]
+let private tags = Gen.listOf (Gen.zip tagKey (Gen.oneof [ tagValue; Gen.constant null; Gen.elements [ box "OK"; box "ERROR"; box "error" ] ]))
+
+let private planGen =
+    gen {
+        let! name = Gen.elements [ "GET /"; ""; "work😀"; String('n', 200) ]
+        let! kind = Gen.elements [ ActivityKind.Internal; ActivityKind.Server; ActivityKind.Client; ActivityKind.Producer; ActivityKind.Consumer ]
+        let! tags = tags
+        let! events = Gen.listOf (Gen.zip3 (Gen.elements [ "e"; ""; "exception" ]) (Gen.choose (0, 1000000) |> Gen.map int64) (Gen.resize 4 (Gen.listOf (Gen.zip tagKey tagValue))))
+        let link =
+            Gen.zip
+                (Gen.zip (ArbMap.defaults |> ArbMap.generate<uint64>) (ArbMap.defaults |> ArbMap.generate<bool>))
+                (Gen.zip (Gen.elements [ ""; "k=v" ]) (Gen.resize 3 (Gen.listOf (Gen.zip tagKey tagValue))))
+            |> Gen.map (fun ((seed, remote), (state, tags)) -> seed, remote, state, tags)
+        let! links = Gen.resize 3 (Gen.listOf link)
+        let! status = Gen.choose (0, 2)
+        let! description = Gen.elements [ ""; "boom" ]
+        let! remote = ArbMap.defaults |> ArbMap.generate<bool>
+        let! duration = Gen.elements [ 0L; 1L; 12345678L ]
+        let! second = ArbMap.defaults |> ArbMap.generate<bool>
+        return
+            { Name = name; Kind = kind; Tags = tags; Events = events; Links = links; Status = status; Description = description
+              RemoteParent = remote; DurationTicks = duration; SecondScope = second }
+    }
+
+let private limitsGen =
+    Gen.oneof [
+        Gen.constant Limits.defaults.Span
+        gen {
+            let! length = Gen.oneof [ Gen.constant None; Gen.choose (0, 10) |> Gen.map Some ]
+            let! a = Gen.choose (0, 4)
+            let! e = Gen.choose (0, 3)
+            let! l = Gen.choose (0, 2)
+            let! ea = Gen.choose (0, 2)
+            let! la = Gen.choose (0, 2)
+            return
+                { AttributeValueLengthLimit = length; AttributeCountLimit = a; EventCountLimit = e; LinkCountLimit = l
+                  EventAttributeCountLimit = ea; LinkAttributeCountLimit = la }
+        }
+    ]
+
+let private idBytes (seed: uint64) (length: int) =
+    let bytes = Array.init length (fun i -> byte ((seed >>> (8 * (i % 8))) &&& 0xFFUL) ^^^ byte i)
+    bytes[0] <- bytes[0] ||| 1uy
+    bytes
+
+let private start (source: ActivitySource) (plan: ActivityPlan) =
+    let parent =
+        if plan.RemoteParent then
+            ActivityContext(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded, "p=1", true)
+        else
+            Unchecked.defaultof<ActivityContext>
+    let links =
+        plan.Links
+        |> List.map (fun (seed, remote, state, tags) ->
+            let context =
+                ActivityContext(
+                    ActivityTraceId.CreateFromBytes(ReadOnlySpan(idBytes seed 16)),
+                    ActivitySpanId.CreateFromBytes(ReadOnlySpan(idBytes seed 8)),
+                    (if remote then ActivityTraceFlags.Recorded else ActivityTraceFlags.None),
+                    state,
+                    remote)
+            let collection = ActivityTagsCollection()
+            for (k, v) in tags do
+                if not (String.IsNullOrEmpty k) then collection[k] <- v
+            ActivityLink(context, collection))
+    let activity = source.StartActivity(plan.Name, plan.Kind, parent, null, links, DateTimeOffset(2024, 1, 2, 3, 4, 5, TimeSpan.Zero))
+    for (k, v) in plan.Tags do
+        activity.AddTag(k, v) |> ignore
+    for (name, offset, tags) in plan.Events do
+        let collection = ActivityTagsCollection()
+        for (k, v) in tags do
+            if not (String.IsNullOrEmpty k) then collection[k] <- v
+        activity.AddEvent(ActivityEvent(name, DateTimeOffset(2024, 1, 2, 3, 4, 5, TimeSpan.Zero).AddTicks offset, collection)) |> ignore
+    match plan.Status with
+    | 1 -> activity.SetStatus(ActivityStatusCode.Ok) |> ignore
+    | 2 -> activity.SetStatus(ActivityStatusCode.Error, plan.Description) |> ignore
+    | _ -> ()
+    activity.SetEndTime(activity.StartTimeUtc.AddTicks plan.DurationTicks) |> ignore
+    activity.Stop()
+    activity
+
+let private resource = Resource.ofServiceName "direct"
+
+/// The bytes of the model path: ToSpan, the limits, grouping by scope in order of first appearance, the encoder.
+let private viaModel (limits: SpanLimits) (items: ScopedItem<Span> array) =
+    let groups =
+        items
+        |> Array.map (fun i -> i.Scope)
+        |> Array.distinctBy (fun s -> Runtime.CompilerServices.RuntimeHelpers.GetHashCode s)
+        |> Array.map (fun scope ->
+            { Scope = scope
+              Spans =
+                items
+                |> Array.filter (fun i -> Object.ReferenceEquals(i.Scope, scope))
+                |> Array.map (fun i -> Limits.applyToSpan limits (ActivityConverter.ToSpan(i.Source :?> Activity)))
+              SchemaUrl = "" })
+    ProtoEncoder.traceRequestToBytes { ResourceSpans = [| { Resource = resource; ScopeSpans = groups; SchemaUrl = "" } |] }
+
+let private direct (limits: SpanLimits) (items: ScopedItem<Span> array) =
+    let output = ArrayBufferWriter<byte>()
+    ActivityEncoder.WriteRequest(output, resource, ReadOnlySpan items, Func<_, _>(fun _ -> limits)) |> ignore
+    output.WrittenSpan.ToArray()
+
+let private sources = lazy (newSource "1.0", newSource "")
+
+let private itemsOf (plans: ActivityPlan list) =
+    let first, second = sources.Value
+    let firstScope = ActivityConverter.ToScope first
+    let secondScope = ActivityConverter.ToScope second
+    plans
+    |> List.map (fun plan ->
+        let source, scope = if plan.SecondScope then second, secondScope else first, firstScope
+        ScopedItem<Span>(scope, Unchecked.defaultof<Span>, start source plan, null))
+    |> Array.ofList
+
+let private realisticActivity (source: ActivitySource) =
+    let activity = source.StartActivity("GET /api/orders/{id}", ActivityKind.Server)
+    activity.SetTag("http.request.method", "GET").SetTag("url.path", "/api/orders/12345").SetTag("http.response.status_code", 200)
+        .SetTag("server.address", "orders.internal").SetTag("server.port", 8080).SetTag("retry", false).SetTag("ratio", 0.25)
+        .SetTag("user_agent.original", "Mozilla/5.0 (X11; Linux x86_64)").SetTag("request.size", 123456L)
+        .SetTag("tags", [| "a"; "b" |]) |> ignore
+    activity.AddEvent(ActivityEvent("cache.miss", tags = ActivityTagsCollection([ KeyValuePair("key", box "orders:12345") ]))) |> ignore
+    activity.AddEvent(ActivityEvent("db.query")) |> ignore
+    activity.SetStatus(ActivityStatusCode.Ok) |> ignore
+    activity.Stop()
+    activity
+
+[<Tests>]
+let activityTests =
+    testList "DirectEncoding.activities" [
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 300; endSize = 12 } "activities write the bytes of ToSpan, the limits and the model encoder"
+        <| Prop.forAll (Arb.fromGen (Gen.zip (Gen.nonEmptyListOf planGen) limitsGen)) (fun (plans, limits) ->
+            let items = itemsOf plans
+            Expect.equal (direct limits items) (viaModel limits items) "bytes")
+
+        test "writing activities allocates nothing per span" {
+            let first, _ = sources.Value
+            let scope = ActivityConverter.ToScope first
+            let measure (count: int) =
+                let items = Array.init count (fun _ -> ScopedItem<Span>(scope, Unchecked.defaultof<Span>, realisticActivity first, null))
+                let limits = Func<_, _>(fun (_: ScopedItem<Span>) -> Limits.defaults.Span)
+                let output = ArrayBufferWriter<byte>(1 <<< 20)
+                for _ in 1..3 do
+                    output.Clear()
+                    ActivityEncoder.WriteRequest(output, resource, ReadOnlySpan items, limits) |> ignore
+                output.Clear()
+                let before = GC.GetAllocatedBytesForCurrentThread()
+                ActivityEncoder.WriteRequest(output, resource, ReadOnlySpan items, limits) |> ignore
+                GC.GetAllocatedBytesForCurrentThread() - before
+            let one = measure 1
+            let many = measure 512
+            Expect.isLessThanOrEqual many one "512 spans allocate no more than 1 span"
+            Expect.isLessThan one 1024L "a request allocates under 1 KiB"
         }
     ]

@@ -23,8 +23,7 @@ internal static class ActivityConverter
     {
         ArgumentNullException.ThrowIfNull(activity);
         var start = UnixNanos(activity.StartTimeUtc);
-        var flags = ((uint)activity.ActivityTraceFlags & SpanFlags.TraceFlagsMask) | SpanFlags.ContextHasIsRemoteMask
-            | (activity.HasRemoteParent ? SpanFlags.ContextIsRemoteMask : 0u);
+        var flags = FlagsOf(activity);
         return new Span(
             ToTraceId(activity.TraceId),
             ToSpanId(activity.SpanId),
@@ -68,42 +67,57 @@ internal static class ActivityConverter
         return SpanId.FromBytes((ReadOnlySpan<byte>)bytes);
     }
 
+    /// <summary>The span flags of an activity: its W3C trace flags and whether its parent is remote.</summary>
+    public static uint FlagsOf(Activity activity) =>
+        ((uint)activity.ActivityTraceFlags & SpanFlags.TraceFlagsMask) | SpanFlags.ContextHasIsRemoteMask
+        | (activity.HasRemoteParent ? SpanFlags.ContextIsRemoteMask : 0u);
+
+    /// <summary>The link flags of a linked context: its W3C trace flags and whether it is remote.</summary>
+    public static uint FlagsOf(ActivityContext context) =>
+        ((uint)context.TraceFlags & SpanFlags.TraceFlagsMask) | SpanFlags.ContextHasIsRemoteMask
+        | (context.IsRemote ? SpanFlags.ContextIsRemoteMask : 0u);
+
+    /// <summary>The status message and code of an activity, without building a <see cref="Status"/>.</summary>
+    public static (string Message, StatusCode Code) StatusOf(Activity activity)
+    {
+        // Activity.Status wins when set; the description only accompanies an error (trace API, "Set Status").
+        switch (activity.Status)
+        {
+            case ActivityStatusCode.Ok:
+                return (string.Empty, StatusCode.Ok);
+            case ActivityStatusCode.Error:
+                return (activity.StatusDescription ?? string.Empty, StatusCode.Error);
+        }
+
+        var code = activity.GetTagItem(StatusCodeTag) as string;
+        if (string.Equals(code, "OK", StringComparison.OrdinalIgnoreCase))
+        {
+            return (string.Empty, StatusCode.Ok);
+        }
+
+        if (string.Equals(code, "ERROR", StringComparison.OrdinalIgnoreCase))
+        {
+            return (activity.GetTagItem(StatusDescriptionTag) as string ?? string.Empty, StatusCode.Error);
+        }
+
+        return (string.Empty, StatusCode.Unset);
+    }
+
     private static SpanLink ToLink(ActivityLink link)
     {
         var context = link.Context;
-        var flags = ((uint)context.TraceFlags & SpanFlags.TraceFlagsMask) | SpanFlags.ContextHasIsRemoteMask
-            | (context.IsRemote ? SpanFlags.ContextIsRemoteMask : 0u);
         return new SpanLink(
             ToTraceId(context.TraceId),
             ToSpanId(context.SpanId),
             context.TraceState ?? string.Empty,
             TagValues.ToAttributes(link.Tags),
             0u,
-            flags);
+            FlagsOf(context));
     }
 
     private static Status ToStatus(Activity activity)
     {
-        // Activity.Status wins when set; the description only accompanies an error (trace API, "Set Status").
-        switch (activity.Status)
-        {
-            case ActivityStatusCode.Ok:
-                return new Status(string.Empty, StatusCode.Ok);
-            case ActivityStatusCode.Error:
-                return new Status(activity.StatusDescription ?? string.Empty, StatusCode.Error);
-        }
-
-        var code = activity.GetTagItem(StatusCodeTag) as string;
-        if (string.Equals(code, "OK", StringComparison.OrdinalIgnoreCase))
-        {
-            return new Status(string.Empty, StatusCode.Ok);
-        }
-
-        if (string.Equals(code, "ERROR", StringComparison.OrdinalIgnoreCase))
-        {
-            return new Status(activity.GetTagItem(StatusDescriptionTag) as string ?? string.Empty, StatusCode.Error);
-        }
-
-        return Status.Empty;
+        var (message, code) = StatusOf(activity);
+        return code == StatusCode.Unset && message.Length == 0 ? Status.Empty : new Status(message, code);
     }
 }

@@ -149,10 +149,11 @@ public sealed class OtlpTracer : IDisposable
             return;
         }
 
-        // Only a queue write here, on the application's thread: the Activity becomes a span on the export task.
+        // Only a queue write here, on the application's thread: the Activity is encoded (or becomes a span) on
+        // the export task.
         var scope = this.scopes.GetOrAdd(activity.Source, ActivityConverter.ToScope);
         Interlocked.Increment(ref this.offered);
-        this.convert ??= source => LimitsModule.ApplyToSpan(this.Limits, ActivityConverter.ToSpan((Activity)source));
+        this.convert ??= new ActivitySpans(this.Limits).ToSpan;
         if (!this.Exporter.OfferDeferred(activity, this.convert, scope))
         {
             Interlocked.Increment(ref this.refused);

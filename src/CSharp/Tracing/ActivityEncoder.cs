@@ -1,0 +1,224 @@
+using System.Buffers;
+using System.Diagnostics;
+using Otlp.Core;
+using Otlp.Core.Protobuf;
+
+namespace Otlp.Tracing;
+
+/// <summary>
+/// Stopped <see cref="Activity"/> objects as an OTLP trace request, written straight into a buffer: the bytes
+/// <see cref="ActivityConverter.ToSpan"/>, <c>Limits.applyToSpan</c> and the model encoder give, without the
+/// spans. Ids are copied through the stack, tags, events and links read with the activity's non-allocating
+/// enumerators, values mapped by <see cref="TagValues.WriteAttribute"/>, and every field written by the core's
+/// field rules (<c>TraceFields</c>), so nothing is allocated per span.
+/// </summary>
+internal static class ActivityEncoder
+{
+    [ThreadStatic]
+    private static ProtoWriter? writer;
+
+    /// <summary>
+    /// Writes one request of <paramref name="resource"/> holding the activities of <paramref name="items"/> (their
+    /// <c>Source</c>), grouped by scope in order of first appearance, each under the limits
+    /// <paramref name="limitsOf"/> gives for it; returns the bytes written.
+    /// </summary>
+    public static int WriteRequest(
+        IBufferWriter<byte> output, Resource resource, ReadOnlySpan<ScopedItem<Span>> items, Func<ScopedItem<Span>, SpanLimits> limitsOf)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(limitsOf);
+        var writer = ActivityEncoder.writer ?? new ProtoWriter();
+        ActivityEncoder.writer = null;
+        var next = ArrayPool<int>.Shared.Rent(Math.Max(1, items.Length));
+        try
+        {
+            writer.StartInto(output);
+            if (items.Length > 0)
+            {
+                var request = TraceFields.beginResourceSpans(writer, resource);
+
+                // Scopes in order of first appearance; next[i] links item i to the following item of its scope.
+                var firsts = new List<int>();
+                var lasts = new List<int>();
+                var group = -1;
+                for (var i = 0; i < items.Length; i++)
+                {
+                    next[i] = -1;
+                    if (group < 0 || !ReferenceEquals(items[firsts[group]].Scope, items[i].Scope))
+                    {
+                        group = IndexOfScope(items, firsts, items[i].Scope);
+                    }
+
+                    if (group < 0)
+                    {
+                        group = firsts.Count;
+                        firsts.Add(i);
+                        lasts.Add(i);
+                    }
+                    else
+                    {
+                        next[lasts[group]] = i;
+                        lasts[group] = i;
+                    }
+                }
+
+                foreach (var first in firsts)
+                {
+                    var scope = TraceFields.beginScopeSpans(writer, items[first].Scope);
+                    for (var i = first; i >= 0; i = next[i])
+                    {
+                        var span = TraceFields.beginSpan(writer);
+                        WriteSpan(writer, (Activity)items[i].Source!, limitsOf(items[i]));
+                        TraceFields.endSpan(writer, span);
+                    }
+
+                    TraceFields.endScopeSpans(writer, scope, string.Empty);
+                }
+
+                TraceFields.endResourceSpans(writer, request, string.Empty);
+            }
+
+            return writer.FinishInto(output);
+        }
+        finally
+        {
+            writer.Release();
+            ActivityEncoder.writer = writer;
+            ArrayPool<int>.Shared.Return(next);
+        }
+    }
+
+    /// <summary>The fields of the span of <paramref name="activity"/> under <paramref name="limits"/>, without its tag.</summary>
+    public static void WriteSpan(ProtoWriter writer, Activity activity, SpanLimits limits)
+    {
+        var maxLength = limits.AttributeValueLengthLimit is { } length ? length.Value : int.MaxValue;
+        var start = ActivityConverter.UnixNanos(activity.StartTimeUtc);
+        TraceFields.head(
+            writer,
+            ActivityConverter.ToTraceId(activity.TraceId),
+            ActivityConverter.ToSpanId(activity.SpanId),
+            activity.TraceStateString ?? string.Empty,
+            ActivityConverter.ToSpanId(activity.ParentSpanId),
+            activity.DisplayName,
+            (SpanKind)((int)activity.Kind + 1),
+            start,
+            start + ((ulong)Math.Max(0, activity.Duration.Ticks) * 100UL));
+
+        var kept = 0;
+        var dropped = 0u;
+        foreach (ref readonly var tag in activity.EnumerateTagObjects())
+        {
+            if (string.IsNullOrEmpty(tag.Key) || tag.Value is null
+                || tag.Key is ActivityConverter.StatusCodeTag or ActivityConverter.StatusDescriptionTag)
+            {
+                continue;
+            }
+
+            if (kept < limits.AttributeCountLimit)
+            {
+                TagValues.WriteAttribute(writer, Fields.Span_Attributes, tag.Key, tag.Value, maxLength);
+                kept++;
+            }
+            else
+            {
+                dropped++;
+            }
+        }
+
+        TraceFields.droppedAttributes(writer, dropped);
+
+        var events = 0;
+        var droppedEvents = 0u;
+        foreach (ref readonly var e in activity.EnumerateEvents())
+        {
+            if (events >= limits.EventCountLimit)
+            {
+                droppedEvents++;
+                continue;
+            }
+
+            events++;
+            var token = TraceFields.beginEvent(writer, ActivityConverter.UnixNanos(e.Timestamp.UtcDateTime), e.Name);
+            var droppedTags = WriteTags(writer, Fields.Event_Attributes, e.EnumerateTagObjects(), limits.EventAttributeCountLimit, maxLength);
+            TraceFields.endEvent(writer, token, droppedTags);
+        }
+
+        TraceFields.droppedEvents(writer, droppedEvents);
+
+        var links = 0;
+        var droppedLinks = 0u;
+        foreach (ref readonly var link in activity.EnumerateLinks())
+        {
+            if (links >= limits.LinkCountLimit)
+            {
+                droppedLinks++;
+                continue;
+            }
+
+            links++;
+            var context = link.Context;
+            var token = TraceFields.beginLink(
+                writer, ActivityConverter.ToTraceId(context.TraceId), ActivityConverter.ToSpanId(context.SpanId), context.TraceState ?? string.Empty);
+            var droppedTags = WriteTags(writer, Fields.Link_Attributes, link.EnumerateTagObjects(), limits.LinkAttributeCountLimit, maxLength);
+            TraceFields.endLink(writer, token, droppedTags, ActivityConverter.FlagsOf(context));
+        }
+
+        TraceFields.droppedLinks(writer, droppedLinks);
+
+        var (message, code) = ActivityConverter.StatusOf(activity);
+        TraceFields.tail(writer, message, code, ActivityConverter.FlagsOf(activity));
+    }
+
+    private static int IndexOfScope(ReadOnlySpan<ScopedItem<Span>> items, List<int> firsts, InstrumentationScope scope)
+    {
+        for (var g = 0; g < firsts.Count; g++)
+        {
+            if (ReferenceEquals(items[firsts[g]].Scope, scope))
+            {
+                return g;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>The tags of an event or link as attributes, the first <paramref name="countLimit"/> kept; returns how many were dropped.</summary>
+    private static uint WriteTags(
+        ProtoWriter writer, int field, Activity.Enumerator<KeyValuePair<string, object?>> tags, int countLimit, int maxLength)
+    {
+        var kept = 0;
+        var dropped = 0u;
+        foreach (ref readonly var tag in tags)
+        {
+            if (string.IsNullOrEmpty(tag.Key) || tag.Value is null)
+            {
+                continue;
+            }
+
+            if (kept < countLimit)
+            {
+                TagValues.WriteAttribute(writer, field, tag.Key, tag.Value, maxLength);
+                kept++;
+            }
+            else
+            {
+                dropped++;
+            }
+        }
+
+        return dropped;
+    }
+}
+
+/// <summary>
+/// The conversion the tracer defers to the export task (<see cref="ToSpan"/>), and the limits the direct encoder
+/// applies in its place.
+/// </summary>
+internal sealed class ActivitySpans(SpanLimits limits)
+{
+    /// <summary>The limits of the tracer that offered the activity.</summary>
+    public SpanLimits Limits { get; } = limits;
+
+    /// <summary>The limited span of an activity.</summary>
+    public Span ToSpan(object source) => LimitsModule.ApplyToSpan(this.Limits, ActivityConverter.ToSpan((Activity)source));
+}
