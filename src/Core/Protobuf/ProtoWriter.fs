@@ -105,7 +105,7 @@ type internal ProtoWriter() =
     member private this.Ensure(count: int) =
         if capacity - position < count then this.Grow count
 
-    member this.Varint32(value: uint32) =
+    member private this.Varint32Slow(value: uint32) =
         this.Ensure 5
         let mutable v = value
         let mutable i = origin + position
@@ -115,6 +115,15 @@ type internal ProtoWriter() =
             v <- v >>> 7
         buffer[i] <- byte v
         position <- i + 1 - origin
+
+    // Most varints written are one byte (tags of fields 1 to 15, small lengths and counts): that case is inlined.
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+    member this.Varint32(value: uint32) =
+        if value < 0x80u && position < capacity then
+            buffer[origin + position] <- byte value
+            position <- position + 1
+        else
+            this.Varint32Slow value
 
     member this.Varint64(value: uint64) =
         this.Ensure 10
@@ -127,6 +136,7 @@ type internal ProtoWriter() =
         buffer[i] <- byte v
         position <- i + 1 - origin
 
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
     member this.Tag(field: int, wireType: int) = this.Varint32(uint32 ((field <<< 3) ||| wireType))
 
     member this.Fixed32(value: uint32) =
@@ -153,8 +163,15 @@ type internal ProtoWriter() =
 
     /// Puts the length of the content from `start` to the current position in the `guess` bytes before `start`,
     /// moving the content when the minimal varint of the length is not `guess` bytes long.
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
     member private this.Close(start: int, guess: int) =
         let length = position - start
+        if guess = 1 && length < 0x80 then
+            buffer[origin + start - 1] <- byte length
+        else
+            this.CloseSlow(start, guess, length)
+
+    member private this.CloseSlow(start: int, guess: int, length: int) =
         let needed = WireSize.varint32 (uint32 length)
         if needed <> guess then
             if needed > guess then this.Ensure(needed - guess)
@@ -172,6 +189,7 @@ type internal ProtoWriter() =
         position
 
     /// Ends the nested message begun with `token` and the same `guess`.
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
     member this.EndMessage(token: int, guess: int) = this.Close(token, guess)
 
     /// Writes a length-delimited field of UTF-8 text (written even when empty; presence is the caller's rule).
