@@ -79,6 +79,22 @@ public sealed class OtlpLogExporter : OtlpSignalExporter<ExportLogsServiceReques
         return (parts.ToList(), tooLarge);
     }
 
+    private protected override bool TryEncodeDirect(ScopedItem<LogRecord>[] items, IBufferWriter<byte> output)
+    {
+        foreach (var item in items)
+        {
+            if (item.Source is not Logging.LogEntry || item.Convert?.Target is not Logging.LogEntries)
+            {
+                return false;
+            }
+        }
+
+        Logging.LogEncoder.WriteRequest(output, this.Resource, items, LimitsOf);
+        return true;
+    }
+
+    private static readonly Func<ScopedItem<LogRecord>, LogRecordLimits> LimitsOf = static item => ((Logging.LogEntries)item.Convert!.Target!).Limits;
+
     private protected override int CountItems(ExportLogsServiceRequest request) =>
         request.ResourceLogs.Sum(r => r.ScopeLogs.Sum(s => s.LogRecords.Length));
 

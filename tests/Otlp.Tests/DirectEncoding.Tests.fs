@@ -267,3 +267,114 @@ let activityTests =
             Expect.isLessThan one 1024L "a request allocates under 1 KiB"
         }
     ]
+
+// ---------------------------------------------------------------------------------------------------- log entries
+
+open Microsoft.Extensions.Logging
+open Otlp.Logging
+
+let private exceptionOf (message: string) =
+    try
+        raise (InvalidOperationException message)
+    with e ->
+        e
+
+let private entryGen =
+    gen {
+        let! time = ArbMap.defaults |> ArbMap.generate<uint64>
+        let! level = Gen.elements [ LogLevel.Trace; LogLevel.Debug; LogLevel.Information; LogLevel.Warning; LogLevel.Error; LogLevel.Critical ]
+        let! eventId = Gen.elements [ EventId(0); EventId(7, "Started"); EventId(-3); EventId(0, "named") ]
+        let! message = Gen.elements [ null; ""; "hello"; "héllo 😀"; String('m', 300) ]
+        let! template = Gen.elements [ null; ""; "hello {Name}" ]
+        let! pairs = Gen.listOf (Gen.zip (Gen.elements [ "k"; "{OriginalFormat}"; "Name"; "dup" ]) tagValue)
+        let! failure = Gen.elements [ None; Some "boom"; Some "" ]
+        let! traced = ArbMap.defaults |> ArbMap.generate<bool>
+        return
+            LogEntry(
+                time,
+                level,
+                eventId,
+                message,
+                template,
+                List<KeyValuePair<string, obj>>(pairs |> List.map KeyValuePair),
+                (match failure with
+                 | Some m -> exceptionOf m
+                 | None -> null),
+                (if traced then 1u else 0u),
+                (if traced then { High = 1UL; Low = 2UL } else TraceId.Empty),
+                (if traced then { Value = 3UL } else SpanId.Empty))
+    }
+
+let private logLimitsGen =
+    Gen.oneof [
+        Gen.constant Limits.defaults.LogRecord
+        Gen.zip (Gen.oneof [ Gen.constant None; Gen.choose (0, 10) |> Gen.map Some ]) (Gen.choose (0, 5))
+        |> Gen.map (fun (length, count) -> { AttributeValueLengthLimit = length; AttributeCountLimit = count })
+    ]
+
+let private logScopes = lazy (InstrumentationScope.create "Category.A" "", InstrumentationScope.create "Category.B" "")
+
+let private logItems (entries: (LogEntry * bool) list) =
+    let a, b = logScopes.Value
+    entries |> List.map (fun (e, second) -> ScopedItem<LogRecord>((if second then b else a), Unchecked.defaultof<LogRecord>, e, null)) |> Array.ofList
+
+let private logsViaModel (limits: LogRecordLimits) (items: ScopedItem<LogRecord> array) =
+    let groups =
+        items
+        |> Array.map (fun i -> i.Scope)
+        |> Array.distinctBy (fun s -> Runtime.CompilerServices.RuntimeHelpers.GetHashCode s)
+        |> Array.map (fun scope ->
+            { Scope = scope
+              LogRecords =
+                items
+                |> Array.filter (fun i -> Object.ReferenceEquals(i.Scope, scope))
+                |> Array.map (fun i -> Limits.applyToLogRecord limits (LogRecordConverter.ToLogRecord(i.Source :?> LogEntry)))
+              SchemaUrl = "" })
+    ProtoEncoder.logsRequestToBytes { ResourceLogs = [| { Resource = resource; ScopeLogs = groups; SchemaUrl = "" } |] }
+
+let private logsDirect (limits: LogRecordLimits) (items: ScopedItem<LogRecord> array) =
+    let output = ArrayBufferWriter<byte>()
+    LogEncoder.WriteRequest(output, resource, ReadOnlySpan items, Func<_, _>(fun _ -> limits)) |> ignore
+    output.WrittenSpan.ToArray()
+
+[<Tests>]
+let logTests =
+    testList "DirectEncoding.logs" [
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 300; endSize = 12 } "log entries write the bytes of ToLogRecord, the limits and the model encoder"
+        <| Prop.forAll (Arb.fromGen (Gen.zip (Gen.nonEmptyListOf (Gen.zip entryGen (ArbMap.defaults |> ArbMap.generate<bool>))) logLimitsGen)) (fun (entries, limits) ->
+            let items = logItems entries
+            Expect.equal (logsDirect limits items) (logsViaModel limits items) "bytes")
+
+        test "writing log entries allocates nothing per record" {
+            let a, _ = logScopes.Value
+            let entry () =
+                LogEntry(
+                    1_700_000_000_000_000_000UL,
+                    LogLevel.Information,
+                    EventId(12, "OrderPlaced"),
+                    "Order 12345 placed by customer 42 for 99.5",
+                    "Order {OrderId} placed by customer {CustomerId} for {Amount}",
+                    List<KeyValuePair<string, obj>>(
+                        [ KeyValuePair("OrderId", box 12345); KeyValuePair("CustomerId", box 42L); KeyValuePair("Amount", box 99.5)
+                          KeyValuePair("{OriginalFormat}", box "Order {OrderId} placed by customer {CustomerId} for {Amount}") ]),
+                    null,
+                    1u,
+                    { High = 1UL; Low = 2UL },
+                    { Value = 3UL })
+            let measure (count: int) =
+                let items = Array.init count (fun _ -> ScopedItem<LogRecord>(a, Unchecked.defaultof<LogRecord>, entry (), null))
+                let limits = Func<_, _>(fun (_: ScopedItem<LogRecord>) -> Limits.defaults.LogRecord)
+                let output = ArrayBufferWriter<byte>(1 <<< 20)
+                for _ in 1..3 do
+                    output.Clear()
+                    LogEncoder.WriteRequest(output, resource, ReadOnlySpan items, limits) |> ignore
+                output.Clear()
+                let before = GC.GetAllocatedBytesForCurrentThread()
+                LogEncoder.WriteRequest(output, resource, ReadOnlySpan items, limits) |> ignore
+                GC.GetAllocatedBytesForCurrentThread() - before
+            let one = measure 1
+            let many = measure 512
+            Expect.isLessThanOrEqual many one "512 records allocate no more than 1 record"
+            Expect.isLessThan one 1024L "a request allocates under 1 KiB"
+        }
+    ]

@@ -40,7 +40,7 @@ public sealed class OtlpLoggerProvider : ILoggerProvider, ISupportExternalScope
     private readonly OtlpLoggerOptions options;
     private readonly Func<OtlpLogExporter> exporterFactory;
     private readonly Lock gate = new();
-    private (OtlpLogExporter Exporter, LogRecordLimits Limits)? resolved;
+    private (OtlpLogExporter Exporter, Func<object, LogRecord> Convert)? resolved;
     private IExternalScopeProvider? scopes;
 
     /// <summary>A provider offering records to <paramref name="exporter"/>.</summary>
@@ -84,7 +84,7 @@ public sealed class OtlpLoggerProvider : ILoggerProvider, ISupportExternalScope
     }
 
     /// <summary>The exporter and limits; null while the exporter is being created on this thread (entries then are dropped).</summary>
-    private (OtlpLogExporter Exporter, LogRecordLimits Limits)? Resolve()
+    private (OtlpLogExporter Exporter, Func<object, LogRecord> Convert)? Resolve()
     {
         if (this.resolved is { } done)
         {
@@ -105,7 +105,7 @@ public sealed class OtlpLoggerProvider : ILoggerProvider, ISupportExternalScope
                 {
                     var exporter = this.exporterFactory();
                     var limits = this.options.Limits ?? LimitsModule.FromEnvironment(exporter.EnvironmentVariables).Value.LogRecord;
-                    this.resolved = (exporter, limits);
+                    this.resolved = (exporter, new LogEntries(limits).ToLogRecord);
                 }
                 finally
                 {
@@ -139,9 +139,10 @@ public sealed class OtlpLoggerProvider : ILoggerProvider, ISupportExternalScope
 
             ArgumentNullException.ThrowIfNull(formatter);
             var now = (provider.options.TimeProvider ?? TimeProvider.System).GetUtcNow().UtcDateTime;
-            var record = LogRecordConverter.ToLogRecord(
+            // The entry's values become OTLP on the export task, written straight into the request.
+            var entry = LogRecordConverter.Capture(
                 logLevel, eventId, state, exception, formatter, provider.options.IncludeScopes ? provider.scopes : null, now, Activity.Current);
-            target.Exporter.Offer(LimitsModule.ApplyToLogRecord(target.Limits, record), scope);
+            target.Exporter.OfferDeferred(entry, target.Convert, scope);
         }
     }
 }

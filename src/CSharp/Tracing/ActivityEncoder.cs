@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using Otlp.Core;
 using Otlp.Core.Protobuf;
+using Otlp.Export;
 
 namespace Otlp.Tracing;
 
@@ -37,31 +38,7 @@ internal static class ActivityEncoder
             {
                 var request = TraceFields.beginResourceSpans(writer, resource);
 
-                // Scopes in order of first appearance; next[i] links item i to the following item of its scope.
-                var firsts = new List<int>();
-                var lasts = new List<int>();
-                var group = -1;
-                for (var i = 0; i < items.Length; i++)
-                {
-                    next[i] = -1;
-                    if (group < 0 || !ReferenceEquals(items[firsts[group]].Scope, items[i].Scope))
-                    {
-                        group = IndexOfScope(items, firsts, items[i].Scope);
-                    }
-
-                    if (group < 0)
-                    {
-                        group = firsts.Count;
-                        firsts.Add(i);
-                        lasts.Add(i);
-                    }
-                    else
-                    {
-                        next[lasts[group]] = i;
-                        lasts[group] = i;
-                    }
-                }
-
+                var firsts = ScopeGroups.Link(items, next);
                 foreach (var first in firsts)
                 {
                     var scope = TraceFields.beginScopeSpans(writer, items[first].Scope);
@@ -167,19 +144,6 @@ internal static class ActivityEncoder
 
         var (message, code) = ActivityConverter.StatusOf(activity);
         TraceFields.tail(writer, message, code, ActivityConverter.FlagsOf(activity));
-    }
-
-    private static int IndexOfScope(ReadOnlySpan<ScopedItem<Span>> items, List<int> firsts, InstrumentationScope scope)
-    {
-        for (var g = 0; g < firsts.Count; g++)
-        {
-            if (ReferenceEquals(items[firsts[g]].Scope, scope))
-            {
-                return g;
-            }
-        }
-
-        return -1;
     }
 
     /// <summary>The tags of an event or link as attributes, the first <paramref name="countLimit"/> kept; returns how many were dropped.</summary>
