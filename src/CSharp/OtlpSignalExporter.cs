@@ -260,9 +260,10 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
     }
 
     /// <summary>
-    /// Queues <paramref name="source"/> (an Activity, a log entry) to be turned into an item by
-    /// <paramref name="convert"/> when its batch is exported, on the export task: the application thread only
-    /// pays for the queue write. Same guarantees as <see cref="Offer"/>.
+    /// Queues <paramref name="source"/> (an Activity, a log entry) to be exported on the export task: the
+    /// application thread only pays for the queue write. A signal that can encode the source directly does so
+    /// when <paramref name="convert"/>'s target tells it how (see <see cref="TryEncodeDirect"/>); otherwise
+    /// <paramref name="convert"/> turns it into an item. Same guarantees as <see cref="Offer"/>.
     /// </summary>
     internal bool OfferDeferred(object source, Func<object, TItem> convert, InstrumentationScope scope)
     {
@@ -448,6 +449,9 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
 /// <summary>An item with the instrumentation scope that produced it, or the source it is converted from at export.</summary>
 /// <param name="Scope">The scope.</param>
 /// <param name="Item">The item, when given directly.</param>
-/// <param name="Source">The source of a deferred item (an Activity), converted by <paramref name="Convert"/>.</param>
-/// <param name="Convert">Turns <paramref name="Source"/> into the item, on the export task.</param>
+/// <param name="Source">The source of a deferred item (an Activity, a log entry), converted by <paramref name="Convert"/>.</param>
+/// <param name="Convert">
+/// Turns <paramref name="Source"/> into the item, on the export task; its target (<c>ActivitySpans</c>,
+/// <c>LogEntries</c>) also carries the limits a direct encoder applies instead.
+/// </param>
 internal readonly record struct ScopedItem<TItem>(InstrumentationScope Scope, TItem Item, object? Source, Func<object, TItem>? Convert);

@@ -305,6 +305,32 @@ let private faults =
             Expect.equal exporter.Statistics.DroppedTooLarge 1L "counted"
         }
 
+        testTask "a batch of activities over the size limit is split like spans, every one arriving once" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            for protocol in [ OtlpProtocol.HttpProtobuf; OtlpProtocol.Grpc ] do
+                receiver.Clear()
+                use exporter = traces receiver protocol (fun o -> o.MaxRequestBytes <- Nullable 4096)
+                let name = $"Test.Split.{Guid.NewGuid():N}"
+                let source = new System.Diagnostics.ActivitySource(name)
+                let tracer = Otlp.Tracing.OtlpTracer.Start(exporter, name)
+                for i in 1..40 do
+                    let activity = source.StartActivity($"work {i}")
+                    activity.SetTag("payload", String('p', 200)).Stop()
+                let! (flushed: bool) = exporter.ForceFlushAsync(Nullable(TimeSpan.FromSeconds 10.0))
+                tracer.Dispose()
+                source.Dispose()
+                Expect.isTrue flushed "flushed"
+                Expect.equal tracer.Offered 40L "offered"
+                Expect.isGreaterThan receiver.Requests.Count 1 "split into several requests"
+                for request in receiver.Requests do
+                    Expect.isLessThanOrEqual request.Payload.Length 4096 "each within the limit"
+                Expect.equal
+                    (receiver.Spans |> Seq.map (fun s -> s.Name) |> Seq.sort |> List.ofSeq)
+                    ([ for i in 1..40 -> $"work {i}" ] |> List.sort)
+                    "every span once"
+        }
+
         testTask "captured protobuf requests parse with the independent oracle" {
             let! (receiver: LoopbackReceiver) = startReceiver ()
             use _receiver = receiver
