@@ -307,6 +307,22 @@ let private recordExplicit (value: float) (s: ExplicitState) =
         Min = min s.Min value
         Max = max s.Max value }
 
+[<RequireQualifiedAccess>]
+type Shape =
+    | LongSum of monotonic: bool
+    | DoubleSum of monotonic: bool
+    | LastValue
+    | ExplicitHistogram of bounds: float array
+    | ExponentialHistogram of maxSize: int * maxScale: int
+
+let shape (aggregation: Aggregation) =
+    match aggregation.State with
+    | LongSum(monotonic, _) -> Shape.LongSum monotonic
+    | DoubleSum(monotonic, _) -> Shape.DoubleSum monotonic
+    | LastValue _ -> Shape.LastValue
+    | Explicit s -> Shape.ExplicitHistogram(Array.copy s.Bounds)
+    | Exponential s -> Shape.ExponentialHistogram(s.MaxSize, s.MaxScale)
+
 let explicitBucketIndex (bounds: float array) (value: float) = bucketOf bounds value
 
 let ofLongSum monotonic total = ofState (LongSum(monotonic, total))

@@ -109,6 +109,24 @@ val defaultAggregation: histograms: HistogramAggregation -> integers: bool -> ki
 /// higher scale shifted right, so downscaling never moves a value out of its bucket.
 val exponentialIndex: scale: int -> value: float -> int
 
+/// What an aggregation is, with its settings: what a recorder needs to know to keep a mutable accumulator of
+/// the same kind.
+[<RequireQualifiedAccess>]
+type Shape =
+    /// A sum of integers.
+    | LongSum of monotonic: bool
+    /// A sum of doubles.
+    | DoubleSum of monotonic: bool
+    /// A last value.
+    | LastValue
+    /// An explicit-bucket histogram with these bounds.
+    | ExplicitHistogram of bounds: float array
+    /// An exponential histogram of at most `maxSize` buckets per sign starting at `maxScale`.
+    | ExponentialHistogram of maxSize: int * maxScale: int
+
+/// The shape of an aggregation.
+val shape: aggregation: Aggregation -> Shape
+
 /// The bucket of an explicit-bucket histogram a value goes to: the index of the first bound >= value, or
 /// `bounds.Length` for values above the last bound (bucket i holds (bounds[i-1], bounds[i]]). The one place
 /// the rule lives: recorders that keep their own bucket counts call it.

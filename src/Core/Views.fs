@@ -108,7 +108,7 @@ let private normalizedKeys (keys: string array option) =
     keys
     |> Option.map (fun keys -> keys |> Array.filter (isNull >> not) |> Array.distinct |> Array.sortWith (fun a b -> String.CompareOrdinal(a, b)))
 
-let private streamOf histograms (instrument: Instruments.Instrument) (view: View) =
+let private streamOf histograms defaultLimit (instrument: Instruments.Instrument) (view: View) =
     let defaultAggregation () =
         Aggregation.defaultAggregation histograms instrument.Integers instrument.Kind
 
@@ -130,22 +130,22 @@ let private streamOf histograms (instrument: Instruments.Instrument) (view: View
       Unit = instrument.Unit
       Aggregation = aggregation
       AttributeKeys = normalizedKeys view.AttributeKeys
-      CardinalityLimit = max 2 (defaultArg view.CardinalityLimit Aggregation.defaultCardinalityLimit) },
+      CardinalityLimit = max 2 (defaultArg view.CardinalityLimit defaultLimit) },
     warning
 
-let streams histograms (views: View array) (instrument: Instruments.Instrument) =
+let streams histograms defaultLimit (views: View array) (instrument: Instruments.Instrument) =
     let usable = views |> Array.filter (fun v -> (problem v).IsNone)
     let problems = views |> Array.choose problem |> Array.toList
     let selecting = usable |> Array.filter (fun v -> selects v instrument)
 
     if selecting.Length = 0 then
-        let stream, warning = streamOf histograms instrument (select instrument.Name)
+        let stream, warning = streamOf histograms defaultLimit instrument (select instrument.Name)
         [| stream |], problems @ Option.toList warning
     else
         let made =
             selecting
             |> Array.filter (fun v -> v.Aggregation <> ViewAggregation.Drop)
-            |> Array.map (streamOf histograms instrument)
+            |> Array.map (streamOf histograms defaultLimit instrument)
 
         Array.map fst made, problems @ (made |> Array.choose snd |> Array.toList)
 

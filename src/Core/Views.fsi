@@ -38,7 +38,7 @@ type View =
         Aggregation: ViewAggregation
         /// The attribute keys to keep; None keeps all of them.
         AttributeKeys: string array option
-        /// The stream's cardinality limit; None for `Aggregation.defaultCardinalityLimit`.
+        /// The stream's cardinality limit; None for the default limit `streams` is given.
         CardinalityLimit: int option
     }
 
@@ -76,9 +76,11 @@ val problem: view: View -> string option
 /// warning). No usable view selects it: the default stream (instrument name, description, unit, default
 /// aggregation). Otherwise one stream per selecting view, except `Drop` views; so an instrument whose only
 /// selecting views drop it has no stream and is not recorded. A histogram aggregation asked of a gauge or an
-/// up-down counter is not meaningful there: the default aggregation is used instead, with a warning.
+/// up-down counter is not meaningful there: the default aggregation is used instead, with a warning. Streams
+/// whose view sets no cardinality limit get `defaultLimit` (usually `Aggregation.defaultCardinalityLimit`).
 val streams:
     histograms: HistogramAggregation ->
+    defaultLimit: int ->
     views: View array ->
     instrument: Instruments.Instrument ->
         StreamConfig array * string list

@@ -22,7 +22,7 @@ let private instrument name kind : Instruments.Instrument =
 let private histogram name = instrument name Aggregation.InstrumentKind.Histogram
 
 let private streamsOf views instrument =
-    Views.streams HistogramAggregation.ExplicitBucketHistogram (Array.ofList views) instrument
+    Views.streams HistogramAggregation.ExplicitBucketHistogram Aggregation.defaultCardinalityLimit (Array.ofList views) instrument
 
 let private pointOf (stream: Views.StreamConfig) =
     Aggregation.toPoint [||] 0UL 0UL (Aggregation.record (Aggregation.Measurement.Double 7.0) stream.Aggregation)
@@ -52,7 +52,7 @@ let tests =
         test "no view selects it: one default stream named as the instrument" {
             let streams, warnings = streamsOf [ Views.select "other" ] (histogram "latency")
             Expect.isEmpty warnings "no warning"
-            Expect.equal (streams |> Array.map (fun s -> s.Name, s.Description, s.Unit)) [| "latency", "Time taken.", "ms" |] "default"
+            Expect.equal (streams |> Array.map (fun s -> s.Name, s.Description, s.Unit, s.CardinalityLimit)) [| "latency", "Time taken.", "ms", 2000 |] "default"
             match pointOf streams[0] with
             | Aggregation.Point.Histogram p -> Expect.equal p.ExplicitBounds Aggregation.defaultBounds "default bounds"
             | other -> failtestf "%A" other
@@ -60,7 +60,7 @@ let tests =
 
         test "the default histogram aggregation comes from configuration" {
             let streams, _ =
-                Views.streams HistogramAggregation.Base2ExponentialBucketHistogram [||] (histogram "latency")
+                Views.streams HistogramAggregation.Base2ExponentialBucketHistogram 2000 [||] (histogram "latency")
             match pointOf streams[0] with
             | Aggregation.Point.Exponential _ -> ()
             | other -> failtestf "%A" other
