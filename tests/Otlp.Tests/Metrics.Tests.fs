@@ -6,6 +6,9 @@ open System
 open System.Collections.Generic
 open System.Diagnostics.Metrics
 open Expecto
+open Microsoft.Extensions.Configuration
+open Microsoft.Extensions.DependencyInjection
+open Microsoft.Extensions.Hosting
 open Otlp
 open Otlp.Core
 open Otlp.Metrics
@@ -500,6 +503,61 @@ let private lifecycle =
         }
     ]
 
+let private wiring =
+    testList "wiring" [
+        testTask "OtlpPipeline.Create exports the instruments of its meters, with its views" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let! (arrived: IReadOnlyList<Metric>) =
+                task {
+                    use pipeline =
+                        OtlpPipeline.Create(fun o ->
+                            o.Meters.Add(name)
+                            o.Views.Add(OtlpView("orders", Name = "orders.placed"))
+                            o.Environment <- environment [ "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.HttpEndpoint.ToString() ])
+                    let meter = new Meter(name)
+                    use _meter = disposing meter
+                    meter.CreateCounter<int64>("orders").Add 2L
+                    let! (flushed: bool) = pipeline.ForceFlushAsync(Nullable(TimeSpan.FromSeconds 10.0))
+                    Expect.isTrue flushed "flushed"
+                    return receiver.Metrics
+                }
+            Expect.equal (arrived |> Seq.map _.Name |> Seq.distinct |> List.ofSeq) [ "orders.placed" ] "renamed by the view"
+        }
+
+        testTask "OtlpPipeline.Create without meters listens to none" {
+            use pipeline = OtlpPipeline.Create(fun o -> o.Environment <- environment [])
+            Expect.isFalse (pipeline.Metrics.ListensTo "anything") "no meters"
+        }
+
+        testTask "services.AddOtlp reads meters from configuration and exports the metrics when the host stops" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let configuration =
+                ConfigurationBuilder()
+                    .AddInMemoryCollection(
+                        dict [ "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.HttpEndpoint.ToString()
+                               "OTEL_METRIC_EXPORT_INTERVAL", "600000"
+                               "Otlp:Meters:0", name ])
+                    .Build()
+            let services = ServiceCollection()
+            services.AddSingleton<IConfiguration>(configuration).AddOtlp() |> ignore
+            let provider = services.BuildServiceProvider()
+            use _provider = provider
+            let hosted = provider.GetServices<IHostedService>() |> List.ofSeq
+            for h in hosted do
+                do! h.StartAsync System.Threading.CancellationToken.None
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            meter.CreateHistogram<float>("latency").Record 3.0
+            for h in hosted do
+                do! h.StopAsync System.Threading.CancellationToken.None
+            Expect.equal (receiver.Metrics |> Seq.map _.Name |> List.ofSeq) [ "latency" ] "exported when the host stopped"
+        }
+    ]
+
 [<Tests>]
 let tests =
-    testList "Metrics" [ instruments; temporality; views; registration; hotPath; lifecycle ]
+    testList "Metrics" [ instruments; temporality; views; registration; hotPath; lifecycle; wiring ]
