@@ -362,6 +362,34 @@ let private registration =
             Expect.exists metrics.Warnings (fun w -> w.Contains "Duplicate instrument registration") "warned"
         }
 
+        testTask "observations that share a series add up: identical observable counters, and attribute sets a view makes equal" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let exporter, metrics = start receiver name (fun o -> o.Views.Add(OtlpView("by.room", AttributeKeys = [| "room" |])))
+            use _exporter = exporter
+            use _metrics = metrics
+            let meter1 = new Meter(name)
+            use _meter1 = disposing meter1
+            let meter2 = new Meter(name)
+            use _meter2 = disposing meter2
+            meter1.CreateObservableCounter<int64>("observed", fun () -> 2L) |> ignore
+            meter2.CreateObservableCounter<int64>("observed", fun () -> 3L) |> ignore
+            meter1.CreateObservableUpDownCounter<int64>(
+                "by.room",
+                fun () ->
+                    [ Measurement<int64>(1L, tag "room" "a", tag "sensor" "1")
+                      Measurement<int64>(4L, tag "room" "a", tag "sensor" "2")
+                      Measurement<int64>(7L, tag "room" "b", tag "sensor" "1") ]
+                    :> seq<_>)
+            |> ignore
+            let! arrived = flush metrics receiver
+            Expect.equal (sumOf (named "observed" arrived)).DataPoints[0].Value (NumberValue.AsInt 5L) "both instruments' totals"
+            let rooms = (sumOf (named "by.room" arrived)).DataPoints
+            Expect.equal (pointWith "room" (AnyValue.String "a") rooms).Value (NumberValue.AsInt 5L) "room a's sensors add up"
+            Expect.equal (pointWith "room" (AnyValue.String "b") rooms).Value (NumberValue.AsInt 7L) "room b"
+        }
+
         testTask "NaN, infinities and negative counter values are dropped and counted, never thrown" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver

@@ -23,7 +23,7 @@ internal sealed class MetricStream
     private readonly MeasurementDrops drops;
     private readonly Func<ulong> now;
     private readonly bool monotonic;
-    private Dictionary<SeriesKey, Aggregation.Measurement> observed;
+    private Dictionary<(object Source, SeriesKey Full), (SeriesKey Kept, Aggregation.Measurement Value)> observed = [];
     private Series? overflow;
     private int count;
 
@@ -45,7 +45,6 @@ internal sealed class MetricStream
         this.comparer = new SeriesKeyComparer(config.AttributeKeys?.Value);
         this.series = new ConcurrentDictionary<SeriesKey, Series>(this.comparer);
         this.lookup = this.series.GetAlternateLookup<ReadOnlySpan<KeyValuePair<string, object?>>>();
-        this.observed = new Dictionary<SeriesKey, Aggregation.Measurement>(this.comparer);
         this.IsObservable = instrument.Kind.IsObservableCounter || instrument.Kind.IsObservableUpDownCounter || instrument.Kind.IsObservableGauge;
 
         // A counter cannot go down (API specification, "Counter"): negative measurements are dropped and counted.
@@ -70,7 +69,8 @@ internal sealed class MetricStream
     /// <summary>Series held now, the overflow series included.</summary>
     public int SeriesCount => Volatile.Read(ref this.count) + (Volatile.Read(ref this.overflow) is null ? 0 : 1);
 
-    public void Record(long value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    /// <summary>Records (or, for an observable instrument, observes) an integer measurement of <paramref name="source"/>.</summary>
+    public void Record(long value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object source)
     {
         if (this.monotonic && value < 0)
         {
@@ -80,14 +80,15 @@ internal sealed class MetricStream
 
         if (this.IsObservable)
         {
-            this.Observe(Aggregation.Measurement.NewLong(value), tags);
+            this.Observe(Aggregation.Measurement.NewLong(value), tags, source);
             return;
         }
 
         this.Find(tags).Record(value);
     }
 
-    public void Record(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    /// <summary>Records (or, for an observable instrument, observes) a double measurement of <paramref name="source"/>.</summary>
+    public void Record(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object source)
     {
         if (!double.IsFinite(value))
         {
@@ -103,7 +104,7 @@ internal sealed class MetricStream
 
         if (this.IsObservable)
         {
-            this.Observe(Aggregation.Measurement.NewDouble(value), tags);
+            this.Observe(Aggregation.Measurement.NewDouble(value), tags, source);
             return;
         }
 
@@ -165,13 +166,14 @@ internal sealed class MetricStream
         return this.overflow;
     }
 
-    private void Observe(Aggregation.Measurement measurement, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    private void Observe(Aggregation.Measurement measurement, ReadOnlySpan<KeyValuePair<string, object?>> tags, object source)
     {
-        var key = this.comparer.Create(tags);
+        var full = SeriesKey.From(tags, static _ => true);
+        var kept = this.Config.AttributeKeys is null ? full : this.comparer.Create(tags);
         lock (this.gate)
         {
-            // A callback observing the same attributes twice in one collection: the last observation counts.
-            this.observed[key] = measurement;
+            // One instrument observing the same attributes twice in a collection: its last observation counts.
+            this.observed[(source, full)] = (kept, measurement);
         }
     }
 
@@ -197,46 +199,35 @@ internal sealed class MetricStream
 
     private List<Aggregation.Point> CollectObservations(ulong now, ulong previous)
     {
-        Dictionary<SeriesKey, Aggregation.Measurement> batch;
+        Dictionary<(object Source, SeriesKey Full), (SeriesKey Kept, Aggregation.Measurement Value)> batch;
         lock (this.gate)
         {
             batch = this.observed;
-            this.observed = new Dictionary<SeriesKey, Aggregation.Measurement>(this.comparer);
+            this.observed = [];
         }
 
-        var points = new List<Aggregation.Point>();
-        Aggregation.Aggregation? overflowed = null;
-        foreach (var (key, measurement) in batch)
+        // Observations that share a series (identical instruments feeding one stream, or attribute sets a view's
+        // allow-list makes equal) add up for sums; for gauges one of them stays. Past the limit the same happens
+        // in the overflow series, so that no observed total is lost.
+        var bySeries = new Dictionary<Series, Aggregation.Aggregation>(ReferenceEqualityComparer.Instance);
+        foreach (var (kept, measurement) in batch.Values)
         {
-            Series? target;
+            Series target;
             lock (this.gate)
             {
-                target = this.SeriesOf(key);
+                target = this.SeriesOf(kept) ?? this.Overflow();
             }
 
             var observation = this.Observation(measurement);
-            if (target is null)
-            {
-                // Past the limit the observations of new attribute sets add up in the overflow series (sums) or
-                // the last one stays (gauges), so that no observed total is lost.
-                overflowed = overflowed is null ? observation
-                    : this.shape.IsLastValue ? observation
-                    : Aggregation.merge(overflowed, observation);
-                continue;
-            }
-
-            points.Add(this.CollectOne(target, Aggregation.Input.NewObserved(observation), now, previous));
+            bySeries[target] = bySeries.TryGetValue(target, out var earlier) && !this.shape.IsLastValue
+                ? Aggregation.merge(earlier, observation)
+                : observation;
         }
 
-        if (overflowed is not null)
+        var points = new List<Aggregation.Point>(bySeries.Count);
+        foreach (var (target, observation) in bySeries)
         {
-            Series overflowSeries;
-            lock (this.gate)
-            {
-                overflowSeries = this.Overflow();
-            }
-
-            points.Add(this.CollectOne(overflowSeries, Aggregation.Input.NewObserved(overflowed), now, previous));
+            points.Add(this.CollectOne(target, Aggregation.Input.NewObserved(observation), now, previous));
         }
 
         return points;

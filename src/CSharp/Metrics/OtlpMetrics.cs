@@ -366,7 +366,7 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
             {
                 foreach (var stream in streams)
                 {
-                    stream.Record(value, tags);
+                    stream.Record(value, tags, this);
                 }
             }
             catch (Exception e) when (e is not OutOfMemoryException)
@@ -381,7 +381,7 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
             {
                 foreach (var stream in streams)
                 {
-                    stream.Record(value, tags);
+                    stream.Record(value, tags, this);
                 }
             }
             catch (Exception e) when (e is not OutOfMemoryException)

@@ -18,6 +18,33 @@ internal sealed class SeriesKey
     /// <summary>The order-insensitive hash, the same as <see cref="SeriesKeyComparer"/> computes from a span.</summary>
     public int Hash { get; }
 
+    /// <summary>Same tags (sorted, so compared in order) with equal values.</summary>
+    public override bool Equals(object? obj)
+    {
+        if (ReferenceEquals(this, obj))
+        {
+            return true;
+        }
+
+        if (obj is not SeriesKey other || other.Hash != this.Hash || other.Tags.Length != this.Tags.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < this.Tags.Length; i++)
+        {
+            if (!string.Equals(this.Tags[i].Key, other.Tags[i].Key, StringComparison.Ordinal) || !object.Equals(this.Tags[i].Value, other.Tags[i].Value))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The order-insensitive hash.</summary>
+    public override int GetHashCode() => this.Hash;
+
     /// <summary>The key of a measurement's tags, keeping those <paramref name="keeps"/> accepts.</summary>
     public static SeriesKey From(ReadOnlySpan<KeyValuePair<string, object?>> tags, Func<string, bool> keeps)
     {
@@ -75,28 +102,7 @@ internal sealed class SeriesKeyComparer : IEqualityComparer<SeriesKey>, IAlterna
     public static int HashOf(KeyValuePair<string, object?> tag) =>
         HashCode.Combine(StringComparer.Ordinal.GetHashCode(tag.Key), tag.Value?.GetHashCode() ?? 0);
 
-    public bool Equals(SeriesKey? x, SeriesKey? y)
-    {
-        if (ReferenceEquals(x, y))
-        {
-            return true;
-        }
-
-        if (x is null || y is null || x.Hash != y.Hash || x.Tags.Length != y.Tags.Length)
-        {
-            return false;
-        }
-
-        for (var i = 0; i < x.Tags.Length; i++)
-        {
-            if (!string.Equals(x.Tags[i].Key, y.Tags[i].Key, StringComparison.Ordinal) || !object.Equals(x.Tags[i].Value, y.Tags[i].Value))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    public bool Equals(SeriesKey? x, SeriesKey? y) => x is null ? y is null : x.Equals(y);
 
     public int GetHashCode(SeriesKey key) => key.Hash;
 
