@@ -6,6 +6,8 @@ open System
 open System.Collections.Generic
 open System.Diagnostics.Metrics
 open Expecto
+open FsCheck
+open FsCheck.FSharp
 open Microsoft.Extensions.Configuration
 open Microsoft.Extensions.DependencyInjection
 open Microsoft.Extensions.Hosting
@@ -414,6 +416,74 @@ let private registration =
         }
     ]
 
+/// Doubles of every magnitude and sign, zeros and subnormals included: what the accumulators must bucket as the core does.
+let private anyValue =
+    Gen.frequency [
+        4, Gen.zip (Gen.choose (1, 999_999)) (Gen.choose (-300, 300)) |> Gen.map (fun (m, e) -> float m * Math.Pow(10.0, float e))
+        3, Gen.choose (-1000, 1000) |> Gen.map float
+        2, Gen.elements [ 0.0; -0.0; Double.Epsilon; 1e-310; Double.MaxValue; -Double.MaxValue; 1.0; 2.0; 0.5 ]
+    ]
+
+let private signedValue = Gen.zip anyValue (Gen.elements [ 1.0; -1.0 ]) |> Gen.map (fun (v, s) -> v * s)
+
+let private coreFold (empty: Aggregation.Aggregation) (values: float list) =
+    values |> List.fold (fun agg v -> Aggregation.record (Aggregation.Measurement.Double v) agg) empty
+
+let private pointOf agg = Aggregation.toPoint [||] 0UL 0UL agg
+
+let private accumulators =
+    testList "accumulators" [
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 300 } "an exponential accumulator's snapshot equals folding record, however often it is reset"
+        <| Prop.forAll
+            (Arb.fromGen (Gen.zip3 (Gen.elements [ 4, 20; 8, 20; 160, 20; 20, 3; 5, -2 ]) (Gen.listOf signedValue) (Gen.listOf signedValue)))
+            (fun ((size, scale), first, second) ->
+                let series = ExponentialHistogramSeries(size, scale, [||], 0UL)
+                for (intervalValues: float list) in [ first; second ] do
+                    for v in intervalValues do
+                        series.Record v
+                    let actual, expected =
+                        pointOf (series.SnapshotAndReset()), pointOf (coreFold (Aggregation.exponentialHistogram size scale) intervalValues)
+                    match actual, expected with
+                    | Aggregation.Point.Exponential a, Aggregation.Point.Exponential e ->
+                        let bits (v: float voption) = v |> ValueOption.map BitConverter.DoubleToInt64Bits
+                        Expect.equal
+                            (a.Scale, a.ZeroCount, a.Count, bits a.Sum, bits a.Min, bits a.Max)
+                            (e.Scale, e.ZeroCount, e.Count, bits e.Sum, bits e.Min, bits e.Max)
+                            $"scale, counts, sum, min, max of {intervalValues}"
+                        Expect.equal (a.Positive.Offset, a.Positive.BucketCounts) (e.Positive.Offset, e.Positive.BucketCounts) "positive buckets"
+                        Expect.equal (a.Negative.Offset, a.Negative.BucketCounts) (e.Negative.Offset, e.Negative.BucketCounts) "negative buckets"
+                    | _ -> failtest "not exponential")
+
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 300 } "an explicit accumulator's snapshot equals folding record"
+        <| Prop.forAll
+            (Arb.fromGen (Gen.zip (Gen.elements [ Aggregation.defaultBounds; [| 0.0 |]; [||]; [| -1.0; 1e-3; 1e3 |] ]) (Gen.listOf signedValue)))
+            (fun (bounds, values) ->
+                let series = ExplicitHistogramSeries(bounds, [||], 0UL)
+                for v in values do
+                    series.Record v
+                Otlp.Core.Tests.Common.expectSame
+                    (pointOf (series.SnapshotAndReset()))
+                    (pointOf (coreFold (Aggregation.explicitHistogram bounds) values))
+                    "same point")
+
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 300 } "sum and last-value accumulators equal folding record"
+        <| Prop.forAll (Arb.fromGen (Gen.nonEmptyListOf (Gen.choose (-1000, 1000)))) (fun ints ->
+            let longs = ints |> List.map int64
+            let longSeries = LongSumSeries(false, [||], 0UL)
+            let doubleSeries = DoubleSumSeries(false, [||], 0UL)
+            let last = LastValueSeries([||], 0UL)
+            for l in longs do
+                longSeries.Record l
+                doubleSeries.Record(float l)
+                last.Record l
+            let measured = longs |> List.map Aggregation.Measurement.Long
+            let fold empty = measured |> List.fold (fun agg m -> Aggregation.record m agg) empty
+            Otlp.Core.Tests.Common.expectSame (pointOf (longSeries.SnapshotAndReset())) (pointOf (fold (Aggregation.longSum false))) "long sum"
+            Otlp.Core.Tests.Common.expectSame (pointOf (doubleSeries.SnapshotAndReset())) (pointOf (fold (Aggregation.doubleSum false))) "double sum"
+            Otlp.Core.Tests.Common.expectSame (pointOf (last.SnapshotAndReset())) (pointOf (fold Aggregation.lastValue)) "last value"
+            Otlp.Core.Tests.Common.expectSame (pointOf (longSeries.SnapshotAndReset())) (pointOf (Aggregation.longSum false)) "reset")
+    ]
+
 /// The bytes this thread allocates while running `action` `times` times (outside any task state machine).
 let private allocatedBy (times: int) (action: int -> unit) =
     let before = GC.GetAllocatedBytesForCurrentThread()
@@ -588,4 +658,4 @@ let private wiring =
 
 [<Tests>]
 let tests =
-    testList "Metrics" [ instruments; temporality; views; registration; hotPath; lifecycle; wiring ]
+    testList "Metrics" [ accumulators; instruments; temporality; views; registration; hotPath; lifecycle; wiring ]

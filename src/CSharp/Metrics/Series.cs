@@ -177,6 +177,7 @@ internal sealed class ExplicitHistogramSeries(double[] bounds, KeyValue[] attrib
             this.counts[bucket]++;
             this.count++;
             this.sum += value;
+            // Math.Min and Math.Max as the core's F# min and max, so that 0.0 and -0.0 resolve alike.
             this.min = Math.Min(this.min, value);
             this.max = Math.Max(this.max, value);
         }
@@ -241,6 +242,7 @@ internal sealed class ExponentialHistogramSeries : Series
         {
             this.count++;
             this.sum += value;
+            // Math.Min and Math.Max as the core's F# min and max, so that 0.0 and -0.0 resolve alike.
             this.min = Math.Min(this.min, value);
             this.max = Math.Max(this.max, value);
             if (value == 0.0)
