@@ -587,6 +587,42 @@ let private lifecycle =
             Expect.equal receiver.Requests.Count requests "nothing more sent"
         }
 
+        testTask "a flush whose export outlasts its deadline returns false in time; the next one succeeds" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            receiver.Enqueue(Signal.Metrics, Reply.Delay(TimeSpan.FromSeconds 2.0))
+            let name = uniqueName ()
+            let exporter, metrics = start receiver name ignore
+            use _exporter = exporter
+            use _metrics = metrics
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            meter.CreateCounter<int64>("slow").Add 1L
+            let watch = Diagnostics.Stopwatch.StartNew()
+            let! (flushed: bool) = metrics.ForceFlushAsync(Nullable(TimeSpan.FromMilliseconds 300.0))
+            Expect.isFalse flushed "timed out"
+            Expect.isLessThan watch.Elapsed (TimeSpan.FromSeconds 1.5) "at its deadline, not the server's"
+            let! (again: bool) = metrics.ForceFlushAsync(Nullable(TimeSpan.FromSeconds 10.0))
+            Expect.isTrue again "the next flush runs once the slow export is over"
+        }
+
+        testTask "an observable callback that throws is reported; the other instruments are still exported" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let exporter, metrics = start receiver name ignore
+            use _exporter = exporter
+            use _metrics = metrics
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            meter.CreateObservableGauge<int64>("broken", (fun () -> (raise (InvalidOperationException "sensor offline"): int64))) |> ignore
+            meter.CreateObservableGauge<int64>("working", fun () -> 1L) |> ignore
+            meter.CreateCounter<int64>("sync").Add 1L
+            let! arrived = flush metrics receiver
+            Expect.isTrue (arrived |> List.exists (fun m -> m.Name = "sync")) "synchronous instruments exported"
+            Expect.exists metrics.Warnings (fun w -> w.Contains "sensor offline") "reported"
+        }
+
         testTask "a disabled exporter listens to nothing" {
             let name = uniqueName ()
             use exporter = OtlpExporter.ForMetrics().WithEnvironment(environment [ "OTEL_SDK_DISABLED", "true" ]).Build()
