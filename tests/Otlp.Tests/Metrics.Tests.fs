@@ -222,6 +222,96 @@ let private temporality =
         }
     ]
 
+let private retirement =
+    testList "delta series retirement" [
+        testTask "a delta series idle for a whole interval is retired; its attributes later start a new series" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let exporter, metrics = start receiver name (fun o -> o.TemporalityPreference <- TemporalityPreference.Delta)
+            use _exporter = exporter
+            use _metrics = metrics
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            let counter = meter.CreateCounter<int64>("requests")
+            let histogram = meter.CreateHistogram<float>("latency")
+            counter.Add(1L, tag "route" "/a")
+            histogram.Record(1.0, tag "route" "/a")
+            let! first = flush metrics receiver
+            Expect.equal metrics.SeriesCount 2 "two series reported"
+            let! idle = flush metrics receiver
+            Expect.isEmpty idle "nothing to report"
+            Expect.equal metrics.SeriesCount 0 "both retired"
+            counter.Add(2L, tag "route" "/a")
+            let! third = flush metrics receiver
+            let p1, p3 = (sumOf (named "requests" first)).DataPoints[0], (sumOf (named "requests" third)).DataPoints[0]
+            Expect.equal p3.Value (NumberValue.AsInt 2L) "a new series with only the new measurement"
+            Expect.isGreaterThan p3.StartTimeUnixNano p1.TimeUnixNano "starting at the previous collection"
+        }
+
+        testTask "cumulative series are never retired" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let exporter, metrics = start receiver name ignore
+            use _exporter = exporter
+            use _metrics = metrics
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            meter.CreateCounter<int64>("requests").Add(1L, tag "route" "/a")
+            let! _ = flush metrics receiver
+            let! again = flush metrics receiver
+            Expect.equal (sumOf (named "requests" again)).DataPoints[0].Value (NumberValue.AsInt 1L) "reported again"
+            Expect.equal metrics.SeriesCount 1 "kept"
+        }
+
+        testTask "writers racing with collections and retirements lose nothing" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let exporter, metrics = start receiver name (fun o -> o.TemporalityPreference <- TemporalityPreference.Delta)
+            use _exporter = exporter
+            use _metrics = metrics
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            let counter = meter.CreateCounter<int64>("c")
+            let doubles = meter.CreateCounter<float>("d")
+            let histogram = meter.CreateHistogram<float>("h")
+            let tags = [| for i in 0..7 -> tag "shard" (box i) |]
+            let perThread = 200_000
+            let threads = 4
+            let writers =
+                [| for t in 0 .. threads - 1 ->
+                       System.Threading.Tasks.Task.Run(fun () ->
+                           for i in 0 .. perThread - 1 do
+                               // Each phase of 5000 measurements uses two shards, so the others go idle and retire.
+                               let shard = tags[((i / 5000) * 2 + (i + t) % 2) % tags.Length]
+                               counter.Add(1L, shard)
+                               doubles.Add(1.0, shard)
+                               histogram.Record(1.0, shard)) |]
+            let collected = List<Metric>()
+            let mutable flushesWhileWriting = 0
+            while not (writers |> Array.forall _.IsCompleted) do
+                let! arrived = flush metrics receiver
+                collected.AddRange arrived
+                flushesWhileWriting <- flushesWhileWriting + 1
+            let! last = flush metrics receiver
+            collected.AddRange last
+            let total metricName =
+                collected
+                |> Seq.filter (fun m -> m.Name = metricName)
+                |> Seq.sumBy (fun m ->
+                    match m.Data with
+                    | MetricData.Sum s ->
+                        s.DataPoints |> Array.sumBy (fun p -> match p.Value with NumberValue.AsInt l -> float l | NumberValue.AsDouble d -> d | _ -> 0.0)
+                    | MetricData.Histogram h -> h.DataPoints |> Array.sumBy (fun p -> float p.Count)
+                    | _ -> 0.0)
+            let expected = float (perThread * threads)
+            Expect.equal (total "c", total "d", total "h") (expected, expected, expected) "every measurement reported once"
+            Expect.isGreaterThan flushesWhileWriting 1 "collections ran while the writers wrote"
+        }
+    ]
+
 let private views =
     testList "views and limits" [
         testTask "a view renames and sets bounds, another drops, another keeps only some attribute keys" {
@@ -440,7 +530,7 @@ let private accumulators =
                 let series = ExponentialHistogramSeries(size, scale, [||], 0UL)
                 for (intervalValues: float list) in [ first; second ] do
                     for v in intervalValues do
-                        series.Record v
+                        series.Record v |> ignore
                     let actual, expected =
                         pointOf (series.SnapshotAndReset()), pointOf (coreFold (Aggregation.exponentialHistogram size scale) intervalValues)
                     match actual, expected with
@@ -460,7 +550,7 @@ let private accumulators =
             (fun (bounds, values) ->
                 let series = ExplicitHistogramSeries(bounds, [||], 0UL)
                 for v in values do
-                    series.Record v
+                    series.Record v |> ignore
                 Otlp.Core.Tests.Common.expectSame
                     (pointOf (series.SnapshotAndReset()))
                     (pointOf (coreFold (Aggregation.explicitHistogram bounds) values))
@@ -473,9 +563,9 @@ let private accumulators =
             let doubleSeries = DoubleSumSeries(false, [||], 0UL)
             let last = LastValueSeries([||], 0UL)
             for l in longs do
-                longSeries.Record l
-                doubleSeries.Record(float l)
-                last.Record l
+                longSeries.Record l |> ignore
+                doubleSeries.Record(float l) |> ignore
+                last.Record l |> ignore
             let measured = longs |> List.map Aggregation.Measurement.Long
             let fold empty = measured |> List.fold (fun agg m -> Aggregation.record m agg) empty
             Otlp.Core.Tests.Common.expectSame (pointOf (longSeries.SnapshotAndReset())) (pointOf (fold (Aggregation.longSum false))) "long sum"
@@ -694,4 +784,4 @@ let private wiring =
 
 [<Tests>]
 let tests =
-    testList "Metrics" [ accumulators; instruments; temporality; views; registration; hotPath; lifecycle; wiring ]
+    testList "Metrics" [ accumulators; instruments; temporality; retirement; views; registration; hotPath; lifecycle; wiring ]

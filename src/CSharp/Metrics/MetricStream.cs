@@ -66,7 +66,7 @@ internal sealed class MetricStream
     /// <summary>True for the streams of observable instruments: their measurements are observations.</summary>
     public bool IsObservable { get; }
 
-    /// <summary>Series held now, the overflow series included.</summary>
+    /// <summary>Series held now, the overflow series included (idle delta series are retired at collections).</summary>
     public int SeriesCount => Volatile.Read(ref this.count) + (Volatile.Read(ref this.overflow) is null ? 0 : 1);
 
     /// <summary>Records (or, for an observable instrument, observes) an integer measurement of <paramref name="source"/>.</summary>
@@ -84,7 +84,11 @@ internal sealed class MetricStream
             return;
         }
 
-        this.Find(tags).Record(value);
+        // A series retired meanwhile refuses the measurement; it is gone from the dictionary by then, so the
+        // lookup finds (or makes) its successor.
+        while (!this.Find(tags).Record(value))
+        {
+        }
     }
 
     /// <summary>Records (or, for an observable instrument, observes) a double measurement of <paramref name="source"/>.</summary>
@@ -108,7 +112,11 @@ internal sealed class MetricStream
             return;
         }
 
-        this.Find(tags).Record(value);
+        // A series retired meanwhile refuses the measurement; it is gone from the dictionary by then, so the
+        // lookup finds (or makes) its successor.
+        while (!this.Find(tags).Record(value))
+        {
+        }
     }
 
     /// <summary>The points of the stream at <paramref name="nowUnixNano"/>, as a metric; null when it has none.</summary>
@@ -181,17 +189,39 @@ internal sealed class MetricStream
     {
         var points = new List<Aggregation.Point>();
         var delta = this.Temporality == AggregationTemporality.Delta;
-        foreach (var s in this.AllSeries())
+        foreach (var (key, s) in this.series)
         {
-            // A delta series without measurements in the interval has nothing to report; a cumulative one
-            // reports its total again.
-            if (!s.TakeUpdated() && delta)
+            if (s.TakeUpdated())
             {
-                continue;
+                points.Add(this.CollectOne(s, Aggregation.Input.NewMeasured(s.SnapshotAndReset()), now, previous));
             }
+            else if (delta)
+            {
+                // Idle for a whole interval: a delta series has nothing to carry over, so it is retired and its
+                // memory freed; a later measurement of these attributes starts a new series. What writers racing
+                // with the retirement recorded is reported now.
+                lock (this.gate)
+                {
+                    this.series.TryRemove(key, out _);
+                    Volatile.Write(ref this.count, this.count - 1);
+                }
 
-            var snapshot = s.SnapshotAndReset();
-            points.Add(this.CollectOne(s, Aggregation.Input.NewMeasured(snapshot), now, previous));
+                var racing = s.Retire();
+                if (!Aggregation.isEmpty(racing))
+                {
+                    points.Add(this.CollectOne(s, Aggregation.Input.NewMeasured(racing), now, previous));
+                }
+            }
+            else
+            {
+                // A cumulative series reports its total again.
+                points.Add(this.CollectOne(s, Aggregation.Input.NewMeasured(s.SnapshotAndReset()), now, previous));
+            }
+        }
+
+        if (Volatile.Read(ref this.overflow) is { } o && (o.TakeUpdated() || !delta))
+        {
+            points.Add(this.CollectOne(o, Aggregation.Input.NewMeasured(o.SnapshotAndReset()), now, previous));
         }
 
         return points;
@@ -247,19 +277,6 @@ internal sealed class MetricStream
         var (point, state) = Aggregation.collect(this.Temporality, s.Attributes, input, s.State, now);
         s.State = state;
         return point;
-    }
-
-    private IEnumerable<Series> AllSeries()
-    {
-        foreach (var pair in this.series)
-        {
-            yield return pair.Value;
-        }
-
-        if (Volatile.Read(ref this.overflow) is { } o)
-        {
-            yield return o;
-        }
     }
 }
 

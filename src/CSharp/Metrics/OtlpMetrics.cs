@@ -120,6 +120,18 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>The series held now across all streams (for tests: idle delta series are retired).</summary>
+    internal int SeriesCount
+    {
+        get
+        {
+            lock (this.registration)
+            {
+                return this.streams.Sum(s => s.SeriesCount);
+            }
+        }
+    }
+
     /// <summary>Starts listening to the meters named in <paramref name="options"/>, exporting every export interval.</summary>
     public static OtlpMetrics Start(OtlpMetricExporter exporter, OtlpMetricsOptions options)
     {

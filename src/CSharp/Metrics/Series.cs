@@ -7,9 +7,15 @@ namespace Otlp.Metrics;
 /// any thread without a lock shared with other series, and snapshotted (then reset) by the collection as a core
 /// <see cref="Aggregation.Aggregation"/>. The collection alone touches <see cref="State"/>.
 /// </summary>
+/// <remarks>
+/// A series of a delta stream that stays idle for a whole interval is retired: removed from its stream, then marked
+/// with <see cref="Retire"/>. A writer that reaches a retired series gets false from <c>Record</c> and looks the
+/// series up again (finding or creating a fresh one), so no measurement lands in a series nobody collects.
+/// </remarks>
 internal abstract class Series
 {
     private int updated;
+    private int retired;
 
     protected Series(KeyValue[] attributes, ulong createdUnixNano)
     {
@@ -36,11 +42,26 @@ internal abstract class Series
         _ => new LastValueSeries(attributes, createdUnixNano),
     };
 
-    /// <summary>Adds an integer measurement (finite by construction).</summary>
-    public abstract void Record(long value);
+    /// <summary>Adds an integer measurement (finite by construction); false when the series is retired and the measurement was not taken.</summary>
+    public abstract bool Record(long value);
 
-    /// <summary>Adds a finite double measurement.</summary>
-    public abstract void Record(double value);
+    /// <summary>Adds a finite double measurement; false when the series is retired and the measurement was not taken.</summary>
+    public abstract bool Record(double value);
+
+    /// <summary>
+    /// Marks the series retired (after its stream forgot it) and returns what writers racing with the retirement
+    /// recorded since the last snapshot: once this returns, no measurement reaches the series any more.
+    /// </summary>
+    public Aggregation.Aggregation Retire()
+    {
+        this.MarkRetired();
+        return this.SnapshotAndReset();
+    }
+
+    protected bool IsRetired => Volatile.Read(ref this.retired) == 1;
+
+    /// <summary>Sets the retired flag so that every writer either sees it or has finished writing.</summary>
+    protected virtual void MarkRetired() => Interlocked.Exchange(ref this.retired, 1);
 
     /// <summary>True, and cleared, when something was recorded since the last call.</summary>
     public bool TakeUpdated() => Interlocked.Exchange(ref this.updated, 0) == 1;
@@ -58,39 +79,91 @@ internal abstract class Series
     }
 }
 
+/// <summary>
+/// Lets lock-free writers and a retirement agree: a writer announces itself, then checks the retired flag; the
+/// retirement sets the flag, then waits until no writer is inside. Both steps are full fences, so either the writer
+/// sees the flag (and records elsewhere) or the retirement waits for its write to finish (and snapshots it).
+/// </summary>
+internal sealed class WriterGate
+{
+    private int inside;
+    private int closed;
+
+    /// <summary>True when the writer may write (it must then call <see cref="Exit"/>); false once closed.</summary>
+    public bool Enter()
+    {
+        Interlocked.Increment(ref this.inside);
+        if (Volatile.Read(ref this.closed) == 1)
+        {
+            Interlocked.Decrement(ref this.inside);
+            return false;
+        }
+
+        return true;
+    }
+
+    public void Exit() => Interlocked.Decrement(ref this.inside);
+
+    /// <summary>Refuses new writers and waits for those inside to finish.</summary>
+    public void Close()
+    {
+        Interlocked.Exchange(ref this.closed, 1);
+        var spin = default(SpinWait);
+        while (Volatile.Read(ref this.inside) != 0)
+        {
+            spin.SpinOnce();
+        }
+    }
+}
+
 /// <summary>A sum of integers: Interlocked, no lock.</summary>
 internal sealed class LongSumSeries(bool monotonic, KeyValue[] attributes, ulong created) : Series(attributes, created)
 {
+    private readonly WriterGate writers = new();
     private long total;
 
-    public override void Record(long value)
+    public override bool Record(long value)
     {
+        if (!this.writers.Enter())
+        {
+            return false;
+        }
+
         Interlocked.Add(ref this.total, value);
         this.MarkUpdated();
+        this.writers.Exit();
+        return true;
     }
 
-    public override void Record(double value)
-    {
+    public override bool Record(double value) =>
         // As the core's long sum: truncated toward zero, ignored outside the int64 range.
-        if (value > -9.2233720368547758e18 && value < 9.2233720368547758e18)
-        {
-            this.Record((long)value);
-        }
-    }
+        value is not (> -9.2233720368547758e18 and < 9.2233720368547758e18) || this.Record((long)value);
 
     public override Aggregation.Aggregation SnapshotAndReset() =>
         Aggregation.ofLongSum(monotonic, Interlocked.Exchange(ref this.total, 0));
+
+    protected override void MarkRetired()
+    {
+        base.MarkRetired();
+        this.writers.Close();
+    }
 }
 
 /// <summary>A sum of doubles: a compare-and-swap loop, no lock.</summary>
 internal sealed class DoubleSumSeries(bool monotonic, KeyValue[] attributes, ulong created) : Series(attributes, created)
 {
+    private readonly WriterGate writers = new();
     private double total;
 
-    public override void Record(long value) => this.Record((double)value);
+    public override bool Record(long value) => this.Record((double)value);
 
-    public override void Record(double value)
+    public override bool Record(double value)
     {
+        if (!this.writers.Enter())
+        {
+            return false;
+        }
+
         var seen = Volatile.Read(ref this.total);
         while (true)
         {
@@ -104,10 +177,18 @@ internal sealed class DoubleSumSeries(bool monotonic, KeyValue[] attributes, ulo
         }
 
         this.MarkUpdated();
+        this.writers.Exit();
+        return true;
     }
 
     public override Aggregation.Aggregation SnapshotAndReset() =>
         Aggregation.ofDoubleSum(monotonic, Interlocked.Exchange(ref this.total, 0.0));
+
+    protected override void MarkRetired()
+    {
+        base.MarkRetired();
+        this.writers.Close();
+    }
 }
 
 /// <summary>The last value, integer or double.</summary>
@@ -119,24 +200,42 @@ internal sealed class LastValueSeries(KeyValue[] attributes, ulong created) : Se
     private long longValue;
     private double doubleValue;
 
-    public override void Record(long value)
+    public override bool Record(long value)
     {
         lock (this.gate)
         {
-            (this.hasValue, this.isLong, this.longValue) = (true, true, value);
-        }
+            if (this.IsRetired)
+            {
+                return false;
+            }
 
-        this.MarkUpdated();
+            (this.hasValue, this.isLong, this.longValue) = (true, true, value);
+            this.MarkUpdated();
+            return true;
+        }
     }
 
-    public override void Record(double value)
+    public override bool Record(double value)
     {
         lock (this.gate)
         {
-            (this.hasValue, this.isLong, this.doubleValue) = (true, false, value);
-        }
+            if (this.IsRetired)
+            {
+                return false;
+            }
 
-        this.MarkUpdated();
+            (this.hasValue, this.isLong, this.doubleValue) = (true, false, value);
+            this.MarkUpdated();
+            return true;
+        }
+    }
+
+    protected override void MarkRetired()
+    {
+        lock (this.gate)
+        {
+            base.MarkRetired();
+        }
     }
 
     public override Aggregation.Aggregation SnapshotAndReset()
@@ -166,23 +265,36 @@ internal sealed class ExplicitHistogramSeries(double[] bounds, KeyValue[] attrib
     private double min = double.PositiveInfinity;
     private double max = double.NegativeInfinity;
 
-    public override void Record(long value) => this.Record((double)value);
+    public override bool Record(long value) => this.Record((double)value);
 
-    public override void Record(double value)
+    public override bool Record(double value)
     {
         // The bucket rule lives in the core; finding the bucket needs no lock.
         var bucket = Aggregation.explicitBucketIndex(bounds, value);
         lock (this.gate)
         {
+            if (this.IsRetired)
+            {
+                return false;
+            }
+
             this.counts[bucket]++;
             this.count++;
             this.sum += value;
             // Math.Min and Math.Max as the core's F# min and max, so that 0.0 and -0.0 resolve alike.
             this.min = Math.Min(this.min, value);
             this.max = Math.Max(this.max, value);
+            this.MarkUpdated();
+            return true;
         }
+    }
 
-        this.MarkUpdated();
+    protected override void MarkRetired()
+    {
+        lock (this.gate)
+        {
+            base.MarkRetired();
+        }
     }
 
     public override Aggregation.Aggregation SnapshotAndReset()
@@ -234,12 +346,17 @@ internal sealed class ExponentialHistogramSeries : Series
 
     private int RequestedMaxScale { get; }
 
-    public override void Record(long value) => this.Record((double)value);
+    public override bool Record(long value) => this.Record((double)value);
 
-    public override void Record(double value)
+    public override bool Record(double value)
     {
         lock (this.gate)
         {
+            if (this.IsRetired)
+            {
+                return false;
+            }
+
             this.count++;
             this.sum += value;
             // Math.Min and Math.Max as the core's F# min and max, so that 0.0 and -0.0 resolve alike.
@@ -264,9 +381,18 @@ internal sealed class ExponentialHistogramSeries : Series
 
                 target.Increment(index);
             }
-        }
 
-        this.MarkUpdated();
+            this.MarkUpdated();
+            return true;
+        }
+    }
+
+    protected override void MarkRetired()
+    {
+        lock (this.gate)
+        {
+            base.MarkRetired();
+        }
     }
 
     public override Aggregation.Aggregation SnapshotAndReset()
