@@ -21,6 +21,7 @@ namespace Otlp.Metrics;
 /// </summary>
 public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
 {
+    private const int MaxWarningsKept = 100;
     private readonly MeterListener? listener;
     private readonly PeriodicReader? reader;
     private readonly Regex[] patterns;
@@ -96,7 +97,7 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
     /// <summary>Measurements dropped: NaN or infinite values, negative values of counters, and any that failed to record.</summary>
     public long DroppedMeasurements => this.drops.NonFiniteCount + this.drops.NegativeCount + Interlocked.Read(ref this.failedMeasurements);
 
-    /// <summary>The warnings written so far (ignored instruments and views, duplicate registrations, drops, overflows).</summary>
+    /// <summary>The last 100 warnings written (ignored instruments and views, duplicate registrations, drops, overflows, failed callbacks).</summary>
     public IReadOnlyList<string> Warnings
     {
         get
@@ -259,6 +260,12 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
     {
         lock (this.warnings)
         {
+            // A callback that throws at every collection must not grow this list for ever.
+            if (this.warnings.Count == MaxWarningsKept)
+            {
+                this.warnings.RemoveAt(0);
+            }
+
             this.warnings.Add(message);
         }
 
