@@ -1,5 +1,5 @@
-// The quickstart from F#, with the pure model of Otlp.Core: build a trace and some log records as immutable
-// values, encode them as OTLP/protobuf and OTLP/JSON, decode the protobuf back and check nothing changed, then
+// The quickstart from F#, with the pure model of Otlp.Core: build a trace, some log records and a few metrics
+// (aggregated by the pure metrics core) as immutable values, encode them as OTLP/protobuf and OTLP/JSON, decode the protobuf back and check nothing changed, then
 // (when OTEL_EXPORTER_OTLP_ENDPOINT is set) POST them to that OTLP/HTTP endpoint.
 //
 // Build first, then run from the repository root:
@@ -57,10 +57,38 @@ let scope = InstrumentationScope.create "Quickstart.FSharp" "1.0.0"
 let traces = Request.ofSpans resource scope spans
 let logs = Request.ofLogRecords resource scope logRecords
 
+// Metrics through the pure core: measurements folded into aggregations, one collection per series, then the
+// points grouped into a metric per instrument and a ScopeMetrics for the meter.
+let region = [| KeyValue.string "region" "north" |]
+let collected kind (empty: Aggregation.Aggregation) (measurements: Aggregation.Measurement list) =
+    let since = measurements |> List.fold (fun agg m -> Aggregation.record m agg) empty
+    let point, _ =
+        Aggregation.collect
+            (Aggregation.temporality TemporalityPreference.Cumulative kind)
+            region
+            (Aggregation.Input.Measured since)
+            (Aggregation.newSeries empty (at 0))
+            (at 30)
+    point
+
+let metric name unit kind empty measurements =
+    let points = [| collected kind empty measurements |]
+    (MetricStreams.toMetric name "" unit kind (Aggregation.temporality TemporalityPreference.Cumulative kind) points).Value
+
+let metrics =
+    MetricStreams.request
+        resource
+        [ scope, metric "orders.placed" "{order}" Aggregation.InstrumentKind.Counter (Aggregation.longSum true) [ Aggregation.Measurement.Long 1L; Aggregation.Measurement.Long 2L ]
+          scope,
+          metric "orders.duration" "ms" Aggregation.InstrumentKind.Histogram (Aggregation.explicitHistogram Aggregation.defaultBounds)
+              [ for ms in [ 12.5; 48.0; 230.0 ] -> Aggregation.Measurement.Double ms ] ]
+
 let traceBytes = ProtoEncoder.traceRequestToBytes traces
 let logBytes = ProtoEncoder.logsRequestToBytes logs
-printfn "protobuf: %d bytes of spans, %d bytes of log records; OTLP/JSON: %d and %d bytes"
-    traceBytes.Length logBytes.Length (OtlpJson.traceRequestToBytes traces).Length (OtlpJson.logsRequestToBytes logs).Length
+let metricBytes = ProtoEncoder.metricsRequestToBytes metrics
+printfn "protobuf: %d bytes of spans, %d of log records, %d of metrics; OTLP/JSON: %d, %d and %d bytes"
+    traceBytes.Length logBytes.Length metricBytes.Length
+    (OtlpJson.traceRequestToBytes traces).Length (OtlpJson.logsRequestToBytes logs).Length (OtlpJson.metricsRequestToBytes metrics).Length
 
 let decodedTraces =
     match ProtoDecoder.traceRequest (ReadOnlyMemory traceBytes) with
@@ -71,6 +99,11 @@ let decodedLogs =
     match ProtoDecoder.logsRequest (ReadOnlyMemory logBytes) with
     | Ok request -> request
     | Error error -> failwithf "the log records do not decode: %A" error
+
+let decodedMetrics =
+    match ProtoDecoder.metricsRequest (ReadOnlyMemory metricBytes) with
+    | Ok request -> request
+    | Error error -> failwithf "the metrics do not decode: %A" error
 
 let show (value: AnyValue) =
     match value with
@@ -90,7 +123,14 @@ printfn "\n%-12s %-22s %s" "severity" "body" "attributes"
 for r in decodedLogs.ResourceLogs[0].ScopeLogs[0].LogRecords do
     printfn "%-12s %-22s %s" r.SeverityText (show r.Body) (attributes r.Attributes)
 
-let roundTrips = decodedTraces = traces && decodedLogs = logs
+printfn "\n%-16s %s" "metric" "point"
+for m in decodedMetrics.ResourceMetrics[0].ScopeMetrics[0].Metrics do
+    match m.Data with
+    | MetricData.Sum s -> printfn "%-16s %A (monotonic %b)" m.Name s.DataPoints[0].Value s.IsMonotonic
+    | MetricData.Histogram h -> printfn "%-16s count %d, sum %A" m.Name h.DataPoints[0].Count h.DataPoints[0].Sum
+    | other -> printfn "%-16s %A" m.Name other
+
+let roundTrips = decodedTraces = traces && decodedLogs = logs && decodedMetrics = metrics
 printfn "\nprotobuf round trip: %s" (if roundTrips then "identical" else "DIFFERENT")
 
 let exported =
@@ -105,6 +145,6 @@ let exported =
             let response = client.PostAsync(Uri(Uri(endpoint.TrimEnd('/') + "/"), path), content).Result
             printfn "POST %s: %d" path (int response.StatusCode)
             response.IsSuccessStatusCode
-        post "v1/traces" traceBytes && post "v1/logs" logBytes
+        post "v1/traces" traceBytes && post "v1/logs" logBytes && post "v1/metrics" metricBytes
 
 exit (if roundTrips && exported then 0 else 1)

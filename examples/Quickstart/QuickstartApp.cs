@@ -2,6 +2,7 @@ using System.Collections;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Otlp.Core;
+using Otlp.Metrics;
 using Otlp.Runtime;
 using Otlp.Testing;
 using Otlp.Tracing;
@@ -9,7 +10,7 @@ using Otlp.Tracing;
 namespace Otlp.Examples;
 
 /// <summary>
-/// Sends a few spans and log records over OTLP and prints what arrived. Without
+/// Sends a few spans, metrics and log records over OTLP and prints what arrived. Without
 /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> it starts a loopback receiver on free ports and checks that everything sent
 /// arrived; with it, it sends there and checks that every export succeeded. The protocol is
 /// <c>OTEL_EXPORTER_OTLP_PROTOCOL</c> (default <c>http/protobuf</c>).
@@ -60,17 +61,28 @@ public static class QuickstartApp
     }
 
     /// <summary>What was sent and how the exporters fared.</summary>
-    private sealed record Sent(long Spans, int LogRecords, ExportStatistics TraceStatistics, ExportStatistics LogStatistics, bool Flushed);
+    private sealed record Sent(
+        long Spans, int MetricPoints, int LogRecords, ExportStatistics TraceStatistics, ExportStatistics MetricStatistics, ExportStatistics LogStatistics, bool Flushed);
 
     private static async Task<Sent> SendAsync(TextWriter output, IReadOnlyDictionary<string, string> environment)
     {
         await using var traces = OtlpExporter.ForTraces().WithEnvironment(environment).Build();
         await using var logs = OtlpExporter.ForLogs().WithEnvironment(environment).Build();
-        output.WriteLine($"Traces go to {traces.Destination}");
-        output.WriteLine($"Logs go to   {logs.Destination}");
-        foreach (var warning in traces.ConfigurationWarnings.Concat(logs.ConfigurationWarnings))
+        await using var metricExporter = OtlpExporter.ForMetrics().WithEnvironment(environment).Build();
+        output.WriteLine($"Traces go to  {traces.Destination}");
+        output.WriteLine($"Metrics go to {metricExporter.Destination}");
+        output.WriteLine($"Logs go to    {logs.Destination}");
+        foreach (var warning in traces.ConfigurationWarnings.Concat(metricExporter.ConfigurationWarnings).Concat(logs.ConfigurationWarnings))
         {
             output.WriteLine($"warning: {warning}");
+        }
+
+        // Shutting the metrics listener down collects and exports the metrics once more, the gauge observed then.
+        bool metricsExported;
+        await using (var metrics = OtlpMetrics.Start(metricExporter, "Quickstart.*"))
+        {
+            Workload.EmitMetrics();
+            metricsExported = await metrics.ShutdownAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
         }
 
         long spans;
@@ -87,8 +99,9 @@ public static class QuickstartApp
 
         const int records = 3;
         var flushed = await traces.ShutdownAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false)
-            & await logs.ShutdownAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
-        return new Sent(spans, records, traces.Statistics, logs.Statistics, flushed);
+            & await logs.ShutdownAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false)
+            & metricsExported;
+        return new Sent(spans, Workload.MetricPoints, records, traces.Statistics, metricExporter.Statistics, logs.Statistics, flushed);
     }
 
     private static int ReportExternal(TextWriter output, Sent sent)
@@ -99,10 +112,12 @@ public static class QuickstartApp
             ["signal", "sent", "exported", "dropped"],
             [
                 ["spans", Text(sent.Spans), Text(sent.TraceStatistics.Exported), Text(sent.TraceStatistics.Dropped)],
+                ["metric points", Text(sent.MetricPoints), Text(sent.MetricStatistics.Exported), Text(sent.MetricStatistics.Dropped)],
                 ["log records", Text(sent.LogRecords), Text(sent.LogStatistics.Exported), Text(sent.LogStatistics.Dropped)],
             ]);
         var ok = sent.Flushed
             && sent.TraceStatistics.Exported == sent.Spans && sent.TraceStatistics.Dropped == 0
+            && sent.MetricStatistics.Exported == sent.MetricPoints && sent.MetricStatistics.Dropped == 0
             && sent.LogStatistics.Exported == sent.LogRecords && sent.LogStatistics.Dropped == 0;
         output.WriteLine(ok ? "OK: every export succeeded." : "FAILED: some telemetry was not exported.");
         return ok ? 0 : 1;
@@ -114,6 +129,7 @@ public static class QuickstartApp
         try
         {
             await receiver.WaitForSpansAsync((int)sent.Spans, TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
+            await receiver.WaitForMetricDataPointsAsync(sent.MetricPoints, TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
             await receiver.WaitForLogRecordsAsync(sent.LogRecords, TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
         }
         catch (TimeoutException)
@@ -122,12 +138,14 @@ public static class QuickstartApp
 
         var spans = receiver.Spans;
         var records = receiver.LogRecords;
+        var metrics = receiver.Metrics;
         output.WriteLine();
         WriteTable(
             output,
             ["signal", "sent", "arrived", "requests", "transport"],
             [
                 ["spans", Text(sent.Spans), Text(spans.Count), Text(Requests(receiver, Signal.Traces)), Transports(receiver)],
+                ["metric points", Text(sent.MetricPoints), Text(receiver.MetricDataPointCount), Text(Requests(receiver, Signal.Metrics)), Transports(receiver)],
                 ["log records", Text(sent.LogRecords), Text(records.Count), Text(Requests(receiver, Signal.Logs)), Transports(receiver)],
             ]);
 
@@ -143,17 +161,46 @@ public static class QuickstartApp
             }).ToList());
 
         output.WriteLine();
+        output.WriteLine("Metrics:");
+        WriteTable(
+            output,
+            ["name", "unit", "type", "points"],
+            metrics.Select(m => new[] { m.Name, m.Unit, DataType(m.Data), DataPoints(m.Data) }).ToList());
+
+        output.WriteLine();
         output.WriteLine("Log records:");
         WriteTable(
             output,
             ["severity", "span", "body", "attributes"],
             records.Select(r => new[] { r.SeverityText, r.SpanId.IsEmpty ? "-" : r.SpanId.ToHex(), Display(r.Body), Attributes(r.Attributes) }).ToList());
 
-        var ok = spans.Count == sent.Spans && records.Count == sent.LogRecords && sent.Flushed;
+        var ok = spans.Count == sent.Spans && receiver.MetricDataPointCount == sent.MetricPoints && records.Count == sent.LogRecords && sent.Flushed;
         output.WriteLine();
         output.WriteLine(ok ? "OK: everything sent arrived." : "FAILED: not everything sent arrived.");
         return ok ? 0 : 1;
     }
+
+    private static string DataType(MetricData data) => data switch
+    {
+        MetricData.Sum s => s.Item.IsMonotonic ? "monotonic sum" : "sum",
+        MetricData.Gauge => "gauge",
+        MetricData.Histogram => "histogram",
+        MetricData.ExponentialHistogram => "exponential histogram",
+        _ => "other",
+    };
+
+    private static string DataPoints(MetricData data) => data switch
+    {
+        MetricData.Sum s => string.Join("; ", s.Item.DataPoints.Select(p => $"{Number(p.Value)} {Attributes(p.Attributes)}")),
+        MetricData.Gauge g => string.Join("; ", g.Item.Select(p => $"{Number(p.Value)} {Attributes(p.Attributes)}")),
+        MetricData.Histogram h => string.Join("; ", h.Item.DataPoints.Select(p => $"count={Text((long)p.Count)} sum={(p.Sum.IsSome ? p.Sum.Value.ToString(CultureInfo.InvariantCulture) : "-")} {Attributes(p.Attributes)}")),
+        _ => "",
+    };
+
+    private static string Number(NumberValue value) =>
+        value.IsAsInt ? Text(value.intValue)
+        : value.IsAsDouble ? value.doubleValue.ToString(CultureInfo.InvariantCulture)
+        : "-";
 
     private static int Requests(LoopbackReceiver receiver, Signal signal) =>
         receiver.Requests.Count(r => r.Signal.Equals(signal) && r.Accepted);

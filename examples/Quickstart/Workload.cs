@@ -1,13 +1,39 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 
 namespace Otlp.Examples;
 
-/// <summary>The telemetry the quickstart sends: a small trace of an order and the log records around it.</summary>
+/// <summary>The telemetry the quickstart sends: a small trace of an order, its metrics and the log records around it.</summary>
 internal static class Workload
 {
     /// <summary>The activity source of the quickstart's spans; the tracer listens to <c>Quickstart.*</c>.</summary>
     public static readonly ActivitySource Orders = new("Quickstart.Orders", "1.0.0");
+
+    /// <summary>The meter of the quickstart's metrics; the metrics listener listens to <c>Quickstart.*</c>.</summary>
+    public static readonly Meter Meter = new("Quickstart.Orders", "1.0.0");
+
+    private static readonly Counter<long> OrdersPlaced = Meter.CreateCounter<long>("orders.placed", "{order}", "Orders placed.");
+
+    private static readonly Histogram<double> OrderDuration = Meter.CreateHistogram<double>("orders.duration", "ms", "Time to process an order.");
+
+    /// <summary>The metric data points <see cref="EmitMetrics"/> produces: one series of each instrument.</summary>
+    public const int MetricPoints = 3;
+
+    static Workload() =>
+        Meter.CreateObservableGauge("stock.level", () => new Measurement<int>(2, new KeyValuePair<string, object?>("sku", "sku-7")), "{item}", "Items in stock.");
+
+    /// <summary>Records through .NET's own metrics API: a counter, a histogram, and (observed at collection) a gauge.</summary>
+    public static void EmitMetrics()
+    {
+        var region = new KeyValuePair<string, object?>("region", "north");
+        OrdersPlaced.Add(1, region);
+        OrdersPlaced.Add(2, region);
+        foreach (var milliseconds in new[] { 12.5, 48.0, 230.0 })
+        {
+            OrderDuration.Record(milliseconds, region);
+        }
+    }
 
     /// <summary>Runs an order through .NET's own tracing API: a server span, two children and a grandchild.</summary>
     public static void EmitSpans()

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Otlp.Core;
 using Otlp.Logging;
+using Otlp.Metrics;
 using Otlp.Tracing;
 
 namespace Otlp;
@@ -14,13 +15,28 @@ public sealed class OtlpPipelineOptions
     /// <summary>The sampler; null for <c>OTEL_TRACES_SAMPLER</c> and <c>OTEL_TRACES_SAMPLER_ARG</c> (default parent-based always on).</summary>
     public SamplerConfig? Sampler { get; set; }
 
+    /// <summary>
+    /// The meters whose instruments are exported as metrics, wildcards allowed (<c>"MyCompany.*"</c>); none exports no
+    /// metrics.
+    /// </summary>
+    public IList<string> Meters { get; } = new List<string>();
+
+    /// <summary>The views applied to the instruments of <see cref="Meters"/> (rename, drop, histogram buckets, attribute keys, limits).</summary>
+    public IList<OtlpView> Views { get; } = new List<OtlpView>();
+
+    /// <summary>Whether metrics are exported; on by default, which does something only when <see cref="Meters"/> names some.</summary>
+    public bool Metrics { get; set; } = true;
+
+    /// <summary>Settings of the metrics listener beyond meters and views (interval, temporality, limits); null for the environment's.</summary>
+    public Action<OtlpMetricsOptions>? ConfigureMetrics { get; set; }
+
     /// <summary>Whether log entries are exported (through <see cref="OtlpPipeline.LoggerProvider"/>). On by default.</summary>
     public bool Logs { get; set; } = true;
 
     /// <summary>Adds the key-value pairs of logging scopes to log records. Off by default.</summary>
     public bool IncludeScopes { get; set; }
 
-    /// <summary>Settings given in code to both exporters (endpoint, protocol, headers, ...); anything unset comes from the environment.</summary>
+    /// <summary>Settings given in code to every exporter (endpoint, protocol, headers, ...); anything unset comes from the environment.</summary>
     public Action<OtlpExporterOptions>? ConfigureExporters { get; set; }
 
     /// <summary>The environment variables to read instead of the process's (for tests).</summary>
@@ -28,13 +44,14 @@ public sealed class OtlpPipelineOptions
 }
 
 /// <summary>
-/// Traces and logs to OTLP in one object, without a dependency injection container:
+/// Traces, metrics and logs to OTLP in one object, without a dependency injection container:
 /// <code>
-/// await using var otlp = OtlpPipeline.Create(o => o.Sources.Add("MyCompany.*"));
+/// await using var otlp = OtlpPipeline.Create(o => { o.Sources.Add("MyCompany.*"); o.Meters.Add("MyCompany.*"); });
 /// using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(otlp.LoggerProvider));
 /// </code>
 /// Everything comes from the <c>OTEL_*</c> environment variables unless set in code. With
-/// <c>OTEL_SDK_DISABLED=true</c> nothing is listened to, logged or sent. Disposing flushes what is queued.
+/// <c>OTEL_SDK_DISABLED=true</c> nothing is listened to, logged or sent. Disposing flushes what is queued and
+/// exports the metrics a last time.
 /// </summary>
 public sealed class OtlpPipeline : IAsyncDisposable
 {
@@ -48,6 +65,25 @@ public sealed class OtlpPipeline : IAsyncDisposable
 
         this.TraceExporter = OtlpExporter.ForTraces().Configure(Configure).Build();
         this.LogExporter = OtlpExporter.ForLogs().Configure(Configure).Build();
+        var metricExporterOptions = new OtlpExporterOptions();
+        Configure(metricExporterOptions);
+        this.MetricExporter = OtlpExporter.ForMetrics().Configure(Configure).Build();
+        var metricsOptions = new OtlpMetricsOptions { TimeProvider = metricExporterOptions.TimeProvider };
+        if (options.Metrics)
+        {
+            foreach (var meter in options.Meters)
+            {
+                metricsOptions.Meters.Add(meter);
+            }
+        }
+
+        foreach (var view in options.Views)
+        {
+            metricsOptions.Views.Add(view);
+        }
+
+        options.ConfigureMetrics?.Invoke(metricsOptions);
+        this.Metrics = OtlpMetrics.Start(this.MetricExporter, metricsOptions);
         var tracerOptions = new OtlpTracerOptions { Sampler = options.Sampler };
         foreach (var source in options.Sources)
         {
@@ -63,6 +99,12 @@ public sealed class OtlpPipeline : IAsyncDisposable
     /// <summary>The span exporter.</summary>
     public OtlpTraceExporter TraceExporter { get; }
 
+    /// <summary>The metric exporter.</summary>
+    public OtlpMetricExporter MetricExporter { get; }
+
+    /// <summary>The metrics listener of the configured meters (listening to nothing when none are configured).</summary>
+    public OtlpMetrics Metrics { get; }
+
     /// <summary>The log record exporter.</summary>
     public OtlpLogExporter LogExporter { get; }
 
@@ -72,10 +114,10 @@ public sealed class OtlpPipeline : IAsyncDisposable
     /// <summary>The logger provider to add to a logger factory (<c>builder.AddProvider(pipeline.LoggerProvider)</c>).</summary>
     public ILoggerProvider LoggerProvider { get; }
 
-    /// <summary>True when <c>OTEL_SDK_DISABLED</c> is true: nothing is traced, logged or sent.</summary>
+    /// <summary>True when <c>OTEL_SDK_DISABLED</c> is true: nothing is traced, measured, logged or sent.</summary>
     public bool IsDisabled => this.TraceExporter.IsDisabled;
 
-    /// <summary>Creates the pipeline and starts listening to the activity sources.</summary>
+    /// <summary>Creates the pipeline and starts listening to the activity sources and meters.</summary>
     public static OtlpPipeline Create(Action<OtlpPipelineOptions>? configure = null)
     {
         var options = new OtlpPipelineOptions();
@@ -83,18 +125,21 @@ public sealed class OtlpPipeline : IAsyncDisposable
         return new OtlpPipeline(options);
     }
 
-    /// <summary>Exports the spans and log records queued so far; true when both finished in time.</summary>
+    /// <summary>Exports the spans and log records queued so far and collects and exports the metrics; true when all finished in time.</summary>
     public async Task<bool> ForceFlushAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         var traces = this.TraceExporter.ForceFlushAsync(timeout, cancellationToken);
+        var metrics = this.Metrics.ForceFlushAsync(timeout, cancellationToken);
         var logs = this.LogExporter.ForceFlushAsync(timeout, cancellationToken);
-        return await traces.ConfigureAwait(false) & await logs.ConfigureAwait(false);
+        return await traces.ConfigureAwait(false) & await metrics.ConfigureAwait(false) & await logs.ConfigureAwait(false);
     }
 
     /// <summary>Stops listening, flushes and releases the exporters.</summary>
     public async ValueTask DisposeAsync()
     {
         this.Tracer.Dispose();
+        await this.Metrics.DisposeAsync().ConfigureAwait(false);
+        await this.MetricExporter.DisposeAsync().ConfigureAwait(false);
         await this.TraceExporter.DisposeAsync().ConfigureAwait(false);
         await this.LogExporter.DisposeAsync().ConfigureAwait(false);
     }

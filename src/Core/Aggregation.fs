@@ -307,6 +307,91 @@ let private recordExplicit (value: float) (s: ExplicitState) =
         Min = min s.Min value
         Max = max s.Max value }
 
+[<RequireQualifiedAccess>]
+type Shape =
+    | LongSum of monotonic: bool
+    | DoubleSum of monotonic: bool
+    | LastValue
+    | ExplicitHistogram of bounds: float array
+    | ExponentialHistogram of maxSize: int * maxScale: int
+
+let shape (aggregation: Aggregation) =
+    match aggregation.State with
+    | LongSum(monotonic, _) -> Shape.LongSum monotonic
+    | DoubleSum(monotonic, _) -> Shape.DoubleSum monotonic
+    | LastValue _ -> Shape.LastValue
+    | Explicit s -> Shape.ExplicitHistogram(Array.copy s.Bounds)
+    | Exponential s -> Shape.ExponentialHistogram(s.MaxSize, s.MaxScale)
+
+let explicitBucketIndex (bounds: float array) (value: float) = bucketOf bounds value
+
+let ofLongSum monotonic total = ofState (LongSum(monotonic, total))
+
+let ofDoubleSum monotonic total = ofState (DoubleSum(monotonic, total))
+
+let ofLastValue (measurement: Measurement) = ofState (LastValue(ValueSome measurement))
+
+let ofExplicitHistogram (bounds: float array) (counts: uint64 array) count sum min max =
+    if isNull counts then
+        nullArg (nameof counts)
+
+    match (explicitHistogram bounds).State with
+    | Explicit empty ->
+        if counts.Length <> empty.Counts.Length then
+            invalidArg (nameof counts) "An explicit histogram has one count more than it has bounds."
+
+        ofState (
+            Explicit
+                { empty with
+                    Counts = Array.copy counts
+                    Count = count
+                    Sum = (if count = 0UL then 0.0 else sum)
+                    Min = (if count = 0UL then Double.PositiveInfinity else min)
+                    Max = (if count = 0UL then Double.NegativeInfinity else max) }
+        )
+    | _ -> invalidOp "explicitHistogram makes an explicit histogram."
+
+// Leading and trailing zero counts are trimmed, so a snapshot equals the histogram `record` would have built.
+let private trimmed offset (counts: uint64 array) =
+    let first = Array.tryFindIndex (fun c -> c <> 0UL) counts
+    let last = Array.tryFindIndexBack (fun c -> c <> 0UL) counts
+
+    match first, last with
+    | Some f, Some l -> { Offset = offset + f; Counts = counts[f..l] }
+    | _ -> noBuckets
+
+let ofExponentialHistogram maxSize maxScale scale zeroCount positiveOffset positiveCounts negativeOffset negativeCounts count sum min max =
+    if isNull positiveCounts then
+        nullArg (nameof positiveCounts)
+
+    if isNull negativeCounts then
+        nullArg (nameof negativeCounts)
+
+    match (exponentialHistogram maxSize maxScale).State with
+    | Exponential empty ->
+        if scale < MinScale || scale > empty.MaxScale then
+            invalidArg (nameof scale) "The scale is in [-10, maxScale]."
+
+        let positive = trimmed positiveOffset positiveCounts
+        let negative = trimmed negativeOffset negativeCounts
+
+        if positive.Counts.Length > empty.MaxSize || negative.Counts.Length > empty.MaxSize then
+            invalidArg (nameof positiveCounts) "Each sign holds at most maxSize buckets."
+
+        ofState (
+            Exponential
+                { empty with
+                    Scale = scale
+                    Count = count
+                    Sum = (if count = 0UL then 0.0 else sum)
+                    Min = (if count = 0UL then Double.PositiveInfinity else min)
+                    Max = (if count = 0UL then Double.NegativeInfinity else max)
+                    ZeroCount = zeroCount
+                    Positive = positive
+                    Negative = negative }
+        )
+    | _ -> invalidOp "exponentialHistogram makes an exponential histogram."
+
 let private asDouble measurement =
     match measurement with
     | Measurement.Long l -> float l

@@ -109,6 +109,63 @@ val defaultAggregation: histograms: HistogramAggregation -> integers: bool -> ki
 /// higher scale shifted right, so downscaling never moves a value out of its bucket.
 val exponentialIndex: scale: int -> value: float -> int
 
+/// What an aggregation is, with its settings: what a recorder needs to know to keep a mutable accumulator of
+/// the same kind.
+[<RequireQualifiedAccess>]
+type Shape =
+    /// A sum of integers.
+    | LongSum of monotonic: bool
+    /// A sum of doubles.
+    | DoubleSum of monotonic: bool
+    /// A last value.
+    | LastValue
+    /// An explicit-bucket histogram with these bounds.
+    | ExplicitHistogram of bounds: float array
+    /// An exponential histogram of at most `maxSize` buckets per sign starting at `maxScale`.
+    | ExponentialHistogram of maxSize: int * maxScale: int
+
+/// The shape of an aggregation.
+val shape: aggregation: Aggregation -> Shape
+
+/// The bucket of an explicit-bucket histogram a value goes to: the index of the first bound >= value, or
+/// `bounds.Length` for values above the last bound (bucket i holds (bounds[i-1], bounds[i]]). The one place
+/// the rule lives: recorders that keep their own bucket counts call it.
+val explicitBucketIndex: bounds: float array -> value: float -> int
+
+/// A long sum holding `total`, as a recorder accumulated it (snapshot of its measurements).
+val ofLongSum: monotonic: bool -> total: int64 -> Aggregation
+
+/// A double sum holding `total`.
+val ofDoubleSum: monotonic: bool -> total: float -> Aggregation
+
+/// A last value holding `measurement`.
+val ofLastValue: measurement: Measurement -> Aggregation
+
+/// An explicit-bucket histogram holding counts accumulated elsewhere: `counts` has `bounds.Length + 1` entries
+/// (throws ArgumentException otherwise, or for bounds `explicitHistogram` refuses); `min` and `max` are
+/// ignored when `count` is 0. The arrays are copied.
+val ofExplicitHistogram:
+    bounds: float array -> counts: uint64 array -> count: uint64 -> sum: float -> min: float -> max: float -> Aggregation
+
+/// An exponential histogram of the given settings holding buckets accumulated elsewhere, at `scale`: the
+/// positive buckets start at index `positiveOffset`, the negative ones (by absolute value) at
+/// `negativeOffset`. The scale must be in [-10, maxScale] and each sign's counts at most `maxSize` long
+/// (ArgumentException otherwise); trailing and leading zero counts are fine. The arrays are copied.
+val ofExponentialHistogram:
+    maxSize: int ->
+    maxScale: int ->
+    scale: int ->
+    zeroCount: uint64 ->
+    positiveOffset: int ->
+    positiveCounts: uint64 array ->
+    negativeOffset: int ->
+    negativeCounts: uint64 array ->
+    count: uint64 ->
+    sum: float ->
+    min: float ->
+    max: float ->
+        Aggregation
+
 /// Adds one measurement.
 val record: measurement: Measurement -> aggregation: Aggregation -> Aggregation
 

@@ -26,6 +26,11 @@ let tests =
                 Expect.stringContains text "OK: everything sent arrived." "verdict"
                 Expect.stringContains text "POST /orders" "a decoded span name"
                 Expect.stringContains text "exception.type=" "a decoded log attribute"
+                Expect.stringContains text "orders.placed" "the counter's metric"
+                Expect.stringContains text "3 region=north" "the counter's total"
+                Expect.stringContains text "orders.duration" "the histogram's metric"
+                Expect.stringContains text "count=3 sum=290.5" "the histogram's point"
+                Expect.stringContains text "2 sku=sku-7" "the observable gauge's point"
             }
 
         testTask "with OTEL_EXPORTER_OTLP_ENDPOINT it sends there, starts nothing, and exits 0 when every export succeeded" {
@@ -36,6 +41,7 @@ let tests =
             Expect.isFalse (text.Contains "Started a loopback") "no receiver of its own"
             Expect.isGreaterThan receiver.Spans.Count 0 "spans arrived at the given endpoint"
             Expect.isGreaterThan receiver.LogRecords.Count 0 "log records arrived at the given endpoint"
+            Expect.equal receiver.MetricDataPointCount 3 "the counter, histogram and gauge points arrived at the given endpoint"
         }
 
         testTask "with an endpoint nobody listens on it exits 1" {

@@ -73,3 +73,25 @@ public static class ExporterDocSamples
         });
     }
 }
+
+public static class MetricsDocSamples
+{
+    public static async Task Recording()
+    {
+        await using var exporter = OtlpExporter.ForMetrics().Build();          // OTEL_EXPORTER_OTLP_* as usual
+        var options = new Otlp.Metrics.OtlpMetricsOptions();
+        options.Meters.Add("MyCompany.*");                                      // wildcards * and ?, without case
+        options.Views.Add(new Otlp.Metrics.OtlpView("http.server.request.duration") { ExplicitBucketBoundaries = [0.01, 0.1, 1, 10] });
+        options.Views.Add(new Otlp.Metrics.OtlpView("noisy.*") { Drop = true });
+        await using var metrics = Otlp.Metrics.OtlpMetrics.Start(exporter, options);        // or OtlpMetrics.Start(exporter, "MyCompany.*")
+
+        await metrics.ForceFlushAsync();   // collect and export now; disposing exports a last time
+    }
+
+    public static void WithAHost(IServiceCollection services) =>
+        services.AddOtlp(o =>
+        {
+            o.Sources.Add("MyCompany.*");
+            o.Meters.Add("MyCompany.*");
+        });
+}

@@ -5,7 +5,8 @@ namespace Otlp.Diagnostics;
 
 /// <summary>
 /// Otlp's own metrics, on the <see cref="Meter"/> named <c>Otlp</c>: items exported, dropped (by reason) and
-/// rejected by servers, retries, failed exports and export durations, each tagged with the signal. Any
+/// rejected by servers, retries, failed exports and export durations, each tagged with the signal; and the
+/// measurements dropped and instruments ignored by <see cref="Otlp.Metrics.OtlpMetrics"/>. Any
 /// <c>MeterListener</c> (dotnet-counters, an OpenTelemetry SDK, Otlp's own metrics pipeline) can read them.
 /// </summary>
 public static class OtlpSelfTelemetry
@@ -30,6 +31,12 @@ public static class OtlpSelfTelemetry
 
     internal static readonly Histogram<double> Duration =
         Meter.CreateHistogram<double>("otlp.exporter.export.duration", "s", "Duration of one export attempt.");
+
+    internal static readonly Counter<long> MeasurementsDropped =
+        Meter.CreateCounter<long>("otlp.metrics.measurements.dropped", "{measurement}", "Measurements the metrics listener dropped, by reason.");
+
+    internal static readonly Counter<long> InstrumentsIgnored =
+        Meter.CreateCounter<long>("otlp.metrics.instruments.ignored", "{instrument}", "Instruments the metrics listener ignored (invalid name or unit, unknown type).");
 }
 
 /// <summary>

@@ -1,0 +1,327 @@
+using System.Collections.Concurrent;
+using Otlp.Core;
+using Otlp.Tracing;
+
+namespace Otlp.Metrics;
+
+/// <summary>
+/// One metric stream (an instrument seen through a view, or several identical instruments): its series keyed by
+/// attributes under the stream's cardinality limit, and their collection into one <see cref="Metric"/>.
+/// </summary>
+/// <remarks>
+/// Recording to an existing series is a lookup in a <see cref="ConcurrentDictionary{TKey, TValue}"/> by the
+/// measurement's own tag span (no key is built, nothing is allocated) and an update under that series' own lock, or
+/// Interlocked for sums. Only a new series takes the stream's lock, to build its key once and apply the limit.
+/// </remarks>
+internal sealed class MetricStream
+{
+    private readonly ConcurrentDictionary<SeriesKey, Series> series;
+    private readonly ConcurrentDictionary<SeriesKey, Series>.AlternateLookup<ReadOnlySpan<KeyValuePair<string, object?>>> lookup;
+    private readonly SeriesKeyComparer comparer;
+    private readonly Lock gate = new();
+    private readonly Aggregation.Shape shape;
+    private readonly MeasurementDrops drops;
+    private readonly Func<ulong> now;
+    private readonly bool monotonic;
+    private Dictionary<(object Source, SeriesKey Full), (SeriesKey Kept, Aggregation.Measurement Value)> observed = [];
+    private Series? overflow;
+    private int count;
+
+    public MetricStream(
+        Views.StreamConfig config,
+        Instruments.Instrument instrument,
+        InstrumentationScope scope,
+        AggregationTemporality temporality,
+        MeasurementDrops drops,
+        Func<ulong> now)
+    {
+        this.Config = config;
+        this.Kind = instrument.Kind;
+        this.Scope = scope;
+        this.Temporality = temporality;
+        this.drops = drops;
+        this.now = now;
+        this.shape = Aggregation.shape(config.Aggregation);
+        this.comparer = new SeriesKeyComparer(config.AttributeKeys?.Value);
+        this.series = new ConcurrentDictionary<SeriesKey, Series>(this.comparer);
+        this.lookup = this.series.GetAlternateLookup<ReadOnlySpan<KeyValuePair<string, object?>>>();
+        this.IsObservable = instrument.Kind.IsObservableCounter || instrument.Kind.IsObservableUpDownCounter || instrument.Kind.IsObservableGauge;
+
+        // A counter cannot go down (API specification, "Counter"): negative measurements are dropped and counted.
+        this.monotonic = instrument.Kind.IsCounter;
+    }
+
+    /// <summary>The stream's name, description, unit, aggregation, allow-list and limit.</summary>
+    public Views.StreamConfig Config { get; }
+
+    /// <summary>The kind of the instrument(s) feeding it.</summary>
+    public Aggregation.InstrumentKind Kind { get; }
+
+    /// <summary>The meter's scope.</summary>
+    public InstrumentationScope Scope { get; }
+
+    /// <summary>The temporality of its points.</summary>
+    public AggregationTemporality Temporality { get; }
+
+    /// <summary>True for the streams of observable instruments: their measurements are observations.</summary>
+    public bool IsObservable { get; }
+
+    /// <summary>Series held now, the overflow series included (idle delta series are retired at collections).</summary>
+    public int SeriesCount => Volatile.Read(ref this.count) + (Volatile.Read(ref this.overflow) is null ? 0 : 1);
+
+    /// <summary>Records (or, for an observable instrument, observes) an integer measurement of <paramref name="source"/>.</summary>
+    public void Record(long value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object source)
+    {
+        if (this.monotonic && value < 0)
+        {
+            this.drops.Negative(this.Config.Name);
+            return;
+        }
+
+        if (this.IsObservable)
+        {
+            this.Observe(Aggregation.Measurement.NewLong(value), tags, source);
+            return;
+        }
+
+        // A series retired meanwhile refuses the measurement; it is gone from the dictionary by then, so the
+        // lookup finds (or makes) its successor.
+        while (!this.Find(tags).Record(value))
+        {
+        }
+    }
+
+    /// <summary>Records (or, for an observable instrument, observes) a double measurement of <paramref name="source"/>.</summary>
+    public void Record(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object source)
+    {
+        if (!double.IsFinite(value))
+        {
+            this.drops.NonFinite(this.Config.Name);
+            return;
+        }
+
+        if (this.monotonic && value < 0)
+        {
+            this.drops.Negative(this.Config.Name);
+            return;
+        }
+
+        if (this.IsObservable)
+        {
+            this.Observe(Aggregation.Measurement.NewDouble(value), tags, source);
+            return;
+        }
+
+        // A series retired meanwhile refuses the measurement; it is gone from the dictionary by then, so the
+        // lookup finds (or makes) its successor.
+        while (!this.Find(tags).Record(value))
+        {
+        }
+    }
+
+    /// <summary>The points of the stream at <paramref name="nowUnixNano"/>, as a metric; null when it has none.</summary>
+    /// <param name="nowUnixNano">The collection's time.</param>
+    /// <param name="previousUnixNano">The previous collection's time (or the reader's start): where delta points start.</param>
+    public Metric? Collect(ulong nowUnixNano, ulong previousUnixNano)
+    {
+        var points = this.IsObservable
+            ? this.CollectObservations(nowUnixNano, previousUnixNano)
+            : this.CollectMeasurements(nowUnixNano, previousUnixNano);
+        var metric = MetricStreams.toMetric(
+            this.Config.Name, this.Config.Description, this.Config.Unit, this.Kind, this.Temporality, points.ToArray());
+        return metric?.Value;
+    }
+
+    private Series Find(ReadOnlySpan<KeyValuePair<string, object?>> tags) =>
+        this.lookup.TryGetValue(tags, out var found) ? found : this.Add(tags);
+
+    private Series Add(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        var key = this.comparer.Create(tags);
+        lock (this.gate)
+        {
+            return this.SeriesOf(key) ?? this.Overflow();
+        }
+    }
+
+    /// <summary>The series of a key, created while the limit allows (limit - 1 series, one slot kept for the overflow series); null past it.</summary>
+    private Series? SeriesOf(SeriesKey key)
+    {
+        if (this.series.TryGetValue(key, out var existing))
+        {
+            return existing;
+        }
+
+        if (this.count >= this.Config.CardinalityLimit - 1)
+        {
+            return null;
+        }
+
+        var created = Series.Create(this.shape, TagValues.ToAttributes(key.Tags), this.now());
+        this.series[key] = created;
+        Volatile.Write(ref this.count, this.count + 1);
+        return created;
+    }
+
+    private Series Overflow()
+    {
+        if (this.overflow is null)
+        {
+            this.drops.Overflowed(this.Config.Name, this.Config.CardinalityLimit);
+            Volatile.Write(ref this.overflow, Series.Create(this.shape, Aggregation.overflowAttributes, this.now()));
+        }
+
+        return this.overflow;
+    }
+
+    private void Observe(Aggregation.Measurement measurement, ReadOnlySpan<KeyValuePair<string, object?>> tags, object source)
+    {
+        var full = SeriesKey.From(tags, static _ => true);
+        var kept = this.Config.AttributeKeys is null ? full : this.comparer.Create(tags);
+        lock (this.gate)
+        {
+            // One instrument observing the same attributes twice in a collection: its last observation counts.
+            this.observed[(source, full)] = (kept, measurement);
+        }
+    }
+
+    private List<Aggregation.Point> CollectMeasurements(ulong now, ulong previous)
+    {
+        var points = new List<Aggregation.Point>();
+        var delta = this.Temporality == AggregationTemporality.Delta;
+        foreach (var (key, s) in this.series)
+        {
+            if (s.TakeUpdated())
+            {
+                points.Add(this.CollectOne(s, Aggregation.Input.NewMeasured(s.SnapshotAndReset()), now, previous));
+            }
+            else if (delta)
+            {
+                // Idle for a whole interval: a delta series has nothing to carry over, so it is retired and its
+                // memory freed; a later measurement of these attributes starts a new series. What writers racing
+                // with the retirement recorded is reported now.
+                lock (this.gate)
+                {
+                    this.series.TryRemove(key, out _);
+                    Volatile.Write(ref this.count, this.count - 1);
+                }
+
+                var racing = s.Retire();
+                if (!Aggregation.isEmpty(racing))
+                {
+                    points.Add(this.CollectOne(s, Aggregation.Input.NewMeasured(racing), now, previous));
+                }
+            }
+            else
+            {
+                // A cumulative series reports its total again.
+                points.Add(this.CollectOne(s, Aggregation.Input.NewMeasured(s.SnapshotAndReset()), now, previous));
+            }
+        }
+
+        if (Volatile.Read(ref this.overflow) is { } o && (o.TakeUpdated() || !delta))
+        {
+            points.Add(this.CollectOne(o, Aggregation.Input.NewMeasured(o.SnapshotAndReset()), now, previous));
+        }
+
+        return points;
+    }
+
+    private List<Aggregation.Point> CollectObservations(ulong now, ulong previous)
+    {
+        Dictionary<(object Source, SeriesKey Full), (SeriesKey Kept, Aggregation.Measurement Value)> batch;
+        lock (this.gate)
+        {
+            batch = this.observed;
+            this.observed = [];
+        }
+
+        // Observations that share a series (identical instruments feeding one stream, or attribute sets a view's
+        // allow-list makes equal) add up for sums; for gauges one of them stays. Past the limit the same happens
+        // in the overflow series, so that no observed total is lost.
+        var bySeries = new Dictionary<Series, Aggregation.Aggregation>(ReferenceEqualityComparer.Instance);
+        foreach (var (kept, measurement) in batch.Values)
+        {
+            Series target;
+            lock (this.gate)
+            {
+                target = this.SeriesOf(kept) ?? this.Overflow();
+            }
+
+            var observation = this.Observation(measurement);
+            bySeries[target] = bySeries.TryGetValue(target, out var earlier) && !this.shape.IsLastValue
+                ? Aggregation.merge(earlier, observation)
+                : observation;
+        }
+
+        var points = new List<Aggregation.Point>(bySeries.Count);
+        foreach (var (target, observation) in bySeries)
+        {
+            points.Add(this.CollectOne(target, Aggregation.Input.NewObserved(observation), now, previous));
+        }
+
+        return points;
+    }
+
+    private Aggregation.Aggregation Observation(Aggregation.Measurement measurement) => this.shape switch
+    {
+        Aggregation.Shape.LongSum s => Aggregation.ofLongSum(s.monotonic, measurement is Aggregation.Measurement.Long l ? l.Item : (long)((Aggregation.Measurement.Double)measurement).Item),
+        Aggregation.Shape.DoubleSum s => Aggregation.ofDoubleSum(s.monotonic, measurement is Aggregation.Measurement.Double d ? d.Item : ((Aggregation.Measurement.Long)measurement).Item),
+        _ => Aggregation.record(measurement, this.Config.Aggregation),
+    };
+
+    private Aggregation.Point CollectOne(Series s, Aggregation.Input input, ulong now, ulong previous)
+    {
+        // Cumulative points start when the series did; delta points where the interval did (the previous collection).
+        s.State ??= new Aggregation.SeriesState(s.CreatedUnixNano, previous, this.Config.Aggregation);
+        var (point, state) = Aggregation.collect(this.Temporality, s.Attributes, input, s.State, now);
+        s.State = state;
+        return point;
+    }
+}
+
+/// <summary>
+/// Counts the measurements a listener drops (NaN or infinite values, negative values of counters) and notes the
+/// metrics that overflowed their cardinality limit; writes one warning per metric and reason, and reports each
+/// drop on the <c>Otlp</c> meter (<c>otlp.metrics.measurements.dropped</c>).
+/// </summary>
+internal sealed class MeasurementDrops(Action<string> warn)
+{
+    private static readonly KeyValuePair<string, object?> NonFiniteReason = new("otlp.reason", "non_finite");
+    private static readonly KeyValuePair<string, object?> NegativeReason = new("otlp.reason", "negative_counter_value");
+    private readonly ConcurrentDictionary<(string Metric, string Reason), bool> warned = new();
+    private long nonFinite;
+    private long negative;
+
+    public long NonFiniteCount => Interlocked.Read(ref this.nonFinite);
+
+    public long NegativeCount => Interlocked.Read(ref this.negative);
+
+    public void NonFinite(string metric)
+    {
+        Interlocked.Increment(ref this.nonFinite);
+        Diagnostics.OtlpSelfTelemetry.MeasurementsDropped.Add(1, NonFiniteReason);
+        this.WarnOnce(metric, "non_finite", $"Metric '{metric}': NaN and infinite measurements are dropped.");
+    }
+
+    public void Negative(string metric)
+    {
+        Interlocked.Increment(ref this.negative);
+        Diagnostics.OtlpSelfTelemetry.MeasurementsDropped.Add(1, NegativeReason);
+        this.WarnOnce(metric, "negative", $"Metric '{metric}': negative measurements of a counter are dropped.");
+    }
+
+    public void Overflowed(string metric, int limit) =>
+        this.WarnOnce(
+            metric,
+            "overflow",
+            $"Metric '{metric}' reached its cardinality limit of {limit} series: measurements of new attribute sets go to the series otel.metric.overflow=true.");
+
+    private void WarnOnce(string metric, string reason, string message)
+    {
+        if (this.warned.TryAdd((metric, reason), true))
+        {
+            warn(message);
+        }
+    }
+}

@@ -1,0 +1,412 @@
+using System.Diagnostics.Metrics;
+using System.Text.RegularExpressions;
+using Otlp.Core;
+using Otlp.Tracing;
+
+namespace Otlp.Metrics;
+
+/// <summary>
+/// Exports the measurements of .NET's own metrics API (<see cref="System.Diagnostics.Metrics"/>) as OTLP metrics,
+/// with no other telemetry SDK: listens to the chosen meters, aggregates every measurement in memory (sums, last
+/// values, explicit or exponential histograms, as views and the configuration say), and every export interval
+/// collects the series and sends them to an <see cref="OtlpMetricExporter"/>.
+/// <code>
+/// await using var exporter = OtlpExporter.ForMetrics().Build();
+/// await using var metrics = OtlpMetrics.Start(exporter, "MyCompany.*");
+/// </code>
+/// Instruments with an invalid name or unit are ignored, and dropped measurements (NaN, infinities, negative counter
+/// values) are counted, each with a warning through the exporter's problem log; nothing thrown here reaches the
+/// thread that records. When the exporter is disabled (<c>OTEL_SDK_DISABLED=true</c>) nothing is listened to.
+/// Disposing collects and exports one last time, then stops listening; it does not dispose the exporter.
+/// </summary>
+public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
+{
+    private const int MaxWarningsKept = 100;
+    private readonly MeterListener? listener;
+    private readonly PeriodicReader? reader;
+    private readonly Regex[] patterns;
+    private readonly Views.View[] views;
+    private readonly HistogramAggregation histograms;
+    private readonly int cardinalityLimit;
+    private readonly TimeProvider time;
+    private readonly Lock registration = new();
+    private readonly List<MetricStream> streams = [];
+    private readonly List<string> warnings = [];
+    private readonly MeasurementDrops drops;
+    private Instruments.Registry registry = Instruments.emptyRegistry;
+    private ulong previousCollectionUnixNano;
+    private long ignoredInstruments;
+    private long failedMeasurements;
+    private int disposed;
+
+    private OtlpMetrics(OtlpMetricExporter exporter, OtlpMetricsOptions options)
+    {
+        this.Exporter = exporter;
+        var configured = exporter.Configuration.Processing is Processing.PeriodicReader p
+            ? p.Item
+            : new MetricReaderConfig(TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(30), Core.TemporalityPreference.Cumulative, HistogramAggregation.ExplicitBucketHistogram);
+        this.TemporalityPreference = options.TemporalityPreference ?? configured.TemporalityPreference;
+        this.histograms = options.DefaultHistogramAggregation ?? configured.DefaultHistogramAggregation;
+        this.ExportInterval = options.ExportInterval ?? configured.ExportInterval;
+        this.ExportTimeout = options.ExportTimeout ?? configured.ExportTimeout;
+        this.cardinalityLimit = Math.Max(2, options.CardinalityLimit ?? Aggregation.defaultCardinalityLimit);
+        this.views = options.Views.Select(v => v.ToCore()).ToArray();
+        this.time = options.TimeProvider ?? TimeProvider.System;
+        this.drops = new MeasurementDrops(this.Warn);
+        this.patterns = options.Meters.Where(m => !string.IsNullOrWhiteSpace(m)).Select(Pattern).ToArray();
+        this.previousCollectionUnixNano = this.NowUnixNano();
+        if (exporter.IsDisabled || this.patterns.Length == 0)
+        {
+            return;
+        }
+
+        this.listener = new MeterListener
+        {
+            InstrumentPublished = this.OnInstrumentPublished,
+        };
+        this.listener.SetMeasurementEventCallback<long>(static (_, value, tags, state) => ((InstrumentState)state!).Record(value, tags));
+        this.listener.SetMeasurementEventCallback<int>(static (_, value, tags, state) => ((InstrumentState)state!).Record(value, tags));
+        this.listener.SetMeasurementEventCallback<short>(static (_, value, tags, state) => ((InstrumentState)state!).Record(value, tags));
+        this.listener.SetMeasurementEventCallback<byte>(static (_, value, tags, state) => ((InstrumentState)state!).Record(value, tags));
+        this.listener.SetMeasurementEventCallback<double>(static (_, value, tags, state) => ((InstrumentState)state!).Record(value, tags));
+        this.listener.SetMeasurementEventCallback<float>(static (_, value, tags, state) => ((InstrumentState)state!).Record(value, tags));
+        this.listener.SetMeasurementEventCallback<decimal>(static (_, value, tags, state) => ((InstrumentState)state!).Record((double)value, tags));
+        this.listener.Start();
+
+        var settings = new MetricReader.Settings(
+            Math.Max(1, (long)this.ExportInterval.TotalMilliseconds),
+            this.ExportTimeout == Timeout.InfiniteTimeSpan ? long.MaxValue / 4 : (long)this.ExportTimeout.TotalMilliseconds);
+        this.reader = new PeriodicReader(settings, this.CollectAndExportAsync, this.Warn, this.time);
+    }
+
+    /// <summary>The exporter the metrics are sent to.</summary>
+    public OtlpMetricExporter Exporter { get; }
+
+    /// <summary>The temporality preference in use (per instrument kind as in the OTLP exporter specification's table).</summary>
+    public TemporalityPreference TemporalityPreference { get; }
+
+    /// <summary>The time between two collections.</summary>
+    public TimeSpan ExportInterval { get; }
+
+    /// <summary>How long one collect-and-export may take.</summary>
+    public TimeSpan ExportTimeout { get; }
+
+    /// <summary>Instruments ignored because their name or unit is invalid.</summary>
+    public long IgnoredInstruments => Interlocked.Read(ref this.ignoredInstruments);
+
+    /// <summary>Measurements dropped: NaN or infinite values, negative values of counters, and any that failed to record.</summary>
+    public long DroppedMeasurements => this.drops.NonFiniteCount + this.drops.NegativeCount + Interlocked.Read(ref this.failedMeasurements);
+
+    /// <summary>The last 100 warnings written (ignored instruments and views, duplicate registrations, drops, overflows, failed callbacks).</summary>
+    public IReadOnlyList<string> Warnings
+    {
+        get
+        {
+            lock (this.warnings)
+            {
+                return this.warnings.ToArray();
+            }
+        }
+    }
+
+    /// <summary>The number of metric streams (one per instrument and view, identical instruments sharing one).</summary>
+    public int StreamCount
+    {
+        get
+        {
+            lock (this.registration)
+            {
+                return this.streams.Count;
+            }
+        }
+    }
+
+    /// <summary>The series held now across all streams (for tests: idle delta series are retired).</summary>
+    internal int SeriesCount
+    {
+        get
+        {
+            lock (this.registration)
+            {
+                return this.streams.Sum(s => s.SeriesCount);
+            }
+        }
+    }
+
+    /// <summary>Starts listening to the meters named in <paramref name="options"/>, exporting every export interval.</summary>
+    public static OtlpMetrics Start(OtlpMetricExporter exporter, OtlpMetricsOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(exporter);
+        ArgumentNullException.ThrowIfNull(options);
+        return new OtlpMetrics(exporter, options);
+    }
+
+    /// <summary>Starts listening to <paramref name="meters"/> (wildcards allowed), with the exporter's configuration.</summary>
+    public static OtlpMetrics Start(OtlpMetricExporter exporter, params string[] meters)
+    {
+        ArgumentNullException.ThrowIfNull(meters);
+        var options = new OtlpMetricsOptions();
+        foreach (var meter in meters)
+        {
+            options.Meters.Add(meter);
+        }
+
+        return Start(exporter, options);
+    }
+
+    /// <summary>True when a meter of this name is listened to.</summary>
+    public bool ListensTo(string meterName) => this.listener is not null && this.patterns.Any(p => p.IsMatch(meterName));
+
+    /// <summary>Collects and exports now; true when the export finished (successfully or not) within <paramref name="timeout"/>.</summary>
+    public Task<bool> ForceFlushAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        this.reader is null ? Task.FromResult(true) : this.reader.ForceFlushAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken);
+
+    /// <summary>Collects and exports one last time, then stops collecting; true when that finished within <paramref name="timeout"/>.</summary>
+    public async Task<bool> ShutdownAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        if (this.reader is null)
+        {
+            return true;
+        }
+
+        var done = await this.reader.ShutdownAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
+        this.listener?.Dispose();
+        return done;
+    }
+
+    /// <summary>Shuts down within the export timeout, then stops listening.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref this.disposed, 1) == 1)
+        {
+            return;
+        }
+
+        if (this.reader is not null)
+        {
+            await this.reader.DisposeAsync().ConfigureAwait(false);
+        }
+
+        this.listener?.Dispose();
+    }
+
+    /// <summary>As <see cref="DisposeAsync"/>, blocking until done.</summary>
+    public void Dispose() => this.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    /// <summary>Collects every stream now, without exporting: the request the next export would send.</summary>
+    internal ExportMetricsServiceRequest Collect()
+    {
+        try
+        {
+            this.listener?.RecordObservableInstruments();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            this.Warn($"An observable instrument's callback threw {e.GetType().Name}: {e.Message}");
+        }
+
+        MetricStream[] current;
+        lock (this.registration)
+        {
+            current = this.streams.ToArray();
+        }
+
+        var now = this.NowUnixNano();
+        var previous = this.previousCollectionUnixNano;
+        this.previousCollectionUnixNano = now;
+        var metrics = new List<Tuple<InstrumentationScope, Metric>>();
+        foreach (var stream in current)
+        {
+            if (stream.Collect(now, previous) is { } metric)
+            {
+                metrics.Add(Tuple.Create(stream.Scope, metric));
+            }
+        }
+
+        return MetricStreams.request(this.Exporter.Resource, metrics);
+    }
+
+    private static Regex Pattern(string glob) =>
+        new(
+            "^" + Regex.Escape(glob.Trim()).Replace("\\*", ".*", StringComparison.Ordinal).Replace("\\?", ".", StringComparison.Ordinal) + "$",
+            RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
+    private static (Aggregation.InstrumentKind Kind, bool Integers)? Describe(Instrument instrument)
+    {
+        var type = instrument.GetType();
+        if (!type.IsGenericType)
+        {
+            return null;
+        }
+
+        var definition = type.GetGenericTypeDefinition();
+        var number = type.GetGenericArguments()[0];
+        var integers = number == typeof(long) || number == typeof(int) || number == typeof(short) || number == typeof(byte);
+        Aggregation.InstrumentKind? kind =
+            definition == typeof(Counter<>) ? Aggregation.InstrumentKind.Counter
+            : definition == typeof(UpDownCounter<>) ? Aggregation.InstrumentKind.UpDownCounter
+            : definition == typeof(Histogram<>) ? Aggregation.InstrumentKind.Histogram
+            : definition == typeof(Gauge<>) ? Aggregation.InstrumentKind.Gauge
+            : definition == typeof(ObservableCounter<>) ? Aggregation.InstrumentKind.ObservableCounter
+            : definition == typeof(ObservableUpDownCounter<>) ? Aggregation.InstrumentKind.ObservableUpDownCounter
+            : definition == typeof(ObservableGauge<>) ? Aggregation.InstrumentKind.ObservableGauge
+            : null;
+        return kind is null ? null : (kind, integers);
+    }
+
+    private ulong NowUnixNano() => (ulong)(this.time.GetUtcNow().UtcTicks - DateTime.UnixEpoch.Ticks) * 100UL;
+
+    private void Warn(string message)
+    {
+        lock (this.warnings)
+        {
+            // A callback that throws at every collection must not grow this list for ever.
+            if (this.warnings.Count == MaxWarningsKept)
+            {
+                this.warnings.RemoveAt(0);
+            }
+
+            this.warnings.Add(message);
+        }
+
+        this.Exporter.Statistics.ReportProblem(message);
+    }
+
+    private void OnInstrumentPublished(Instrument instrument, MeterListener meterListener)
+    {
+        try
+        {
+            if (!this.patterns.Any(p => p.IsMatch(instrument.Meter.Name)))
+            {
+                return;
+            }
+
+            if (this.Enable(instrument) is { } state)
+            {
+                meterListener.EnableMeasurementEvents(instrument, state);
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            this.CountIgnored();
+            this.Warn($"Instrument '{instrument.Name}' of meter '{instrument.Meter.Name}' is ignored: {e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    /// <summary>The state of a published instrument (its streams), or null when it is not recorded: invalid, of an unknown type, or dropped by views.</summary>
+    private InstrumentState? Enable(Instrument instrument)
+    {
+        if (Describe(instrument) is not var (kind, integers))
+        {
+            this.CountIgnored();
+            this.Warn($"Instrument '{instrument.Name}' of meter '{instrument.Meter.Name}' is ignored: its type {instrument.GetType().Name} is not an instrument of the metrics API.");
+            return null;
+        }
+
+        var described = new Instruments.Instrument(
+            instrument.Meter.Name, instrument.Meter.Version ?? string.Empty, instrument.Name, instrument.Unit ?? string.Empty,
+            instrument.Description ?? string.Empty, kind, integers);
+        if (Instruments.validate(described) is { IsError: true } invalid)
+        {
+            this.CountIgnored();
+            this.Warn(invalid.ErrorValue);
+            return null;
+        }
+
+        var (configs, viewWarnings) = Views.streams(this.histograms, this.cardinalityLimit, this.views, described);
+        foreach (var warning in viewWarnings)
+        {
+            this.Warn(warning);
+        }
+
+        if (configs.Length == 0)
+        {
+            return null;
+        }
+
+        var scope = MetricStreams.scope(instrument.Meter.Name, instrument.Meter.Version, TagValues.ToAttributes(instrument.Meter.Tags));
+        var temporality = Aggregation.temporality(this.TemporalityPreference, kind);
+        var instrumentStreams = new MetricStream[configs.Length];
+        lock (this.registration)
+        {
+            for (var i = 0; i < configs.Length; i++)
+            {
+                var identity = Instruments.identity(described, configs[i].Name, configs[i].Description);
+                var (registered, next) = Instruments.register(identity, this.registry);
+                this.registry = next;
+                switch (registered)
+                {
+                    case Instruments.Registration.Identical same:
+                        instrumentStreams[i] = this.streams[same.id];
+                        break;
+                    case Instruments.Registration.Conflicting conflict:
+                        this.Warn(conflict.warning);
+                        goto default;
+                    default:
+                        instrumentStreams[i] = new MetricStream(configs[i], described, scope, temporality, this.drops, this.NowUnixNano);
+                        this.streams.Add(instrumentStreams[i]);
+                        break;
+                }
+            }
+        }
+
+        return new InstrumentState(instrumentStreams, this);
+    }
+
+    private async Task CollectAndExportAsync(MetricReader.Trigger trigger, CancellationToken cancellationToken)
+    {
+        var request = this.Collect();
+        if (request.ResourceMetrics.Length == 0 || request.ResourceMetrics[0].ScopeMetrics.Length == 0)
+        {
+            return;
+        }
+
+        await this.Exporter.ExportAsync(request, cancellationToken).ConfigureAwait(false);
+    }
+
+    private void CountIgnored()
+    {
+        Interlocked.Increment(ref this.ignoredInstruments);
+        Diagnostics.OtlpSelfTelemetry.InstrumentsIgnored.Add(1);
+    }
+
+    private void CountFailure(Exception e)
+    {
+        Interlocked.Increment(ref this.failedMeasurements);
+        this.Warn($"A measurement could not be recorded: {e.GetType().Name}: {e.Message}");
+    }
+
+    /// <summary>What the listener hands back with every measurement of an instrument: its streams, so no lookup is needed.</summary>
+    private sealed class InstrumentState(MetricStream[] streams, OtlpMetrics owner)
+    {
+        public void Record(long value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            try
+            {
+                foreach (var stream in streams)
+                {
+                    stream.Record(value, tags, this);
+                }
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                owner.CountFailure(e);
+            }
+        }
+
+        public void Record(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            try
+            {
+                foreach (var stream in streams)
+                {
+                    stream.Record(value, tags, this);
+                }
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                owner.CountFailure(e);
+            }
+        }
+    }
+}

@@ -1,0 +1,498 @@
+using Otlp.Core;
+
+namespace Otlp.Metrics;
+
+/// <summary>
+/// One series of a metric stream: a mutable accumulator of the measurements since the last collection, written by
+/// any thread without a lock shared with other series, and snapshotted (then reset) by the collection as a core
+/// <see cref="Aggregation.Aggregation"/>. The collection alone touches <see cref="State"/>.
+/// </summary>
+/// <remarks>
+/// A series of a delta stream that stays idle for a whole interval is retired: removed from its stream, then marked
+/// with <see cref="Retire"/>. A writer that reaches a retired series gets false from <c>Record</c> and looks the
+/// series up again (finding or creating a fresh one), so no measurement lands in a series nobody collects.
+/// </remarks>
+internal abstract class Series
+{
+    private int updated;
+    private int retired;
+
+    protected Series(KeyValue[] attributes, ulong createdUnixNano)
+    {
+        this.Attributes = attributes;
+        this.CreatedUnixNano = createdUnixNano;
+    }
+
+    /// <summary>The series' attributes, as exported.</summary>
+    public KeyValue[] Attributes { get; }
+
+    /// <summary>When the series was created: the start time of its cumulative points.</summary>
+    public ulong CreatedUnixNano { get; }
+
+    /// <summary>What the core remembers of the series between collections; null before its first collection.</summary>
+    public Aggregation.SeriesState? State { get; set; }
+
+    /// <summary>The accumulator of a stream's aggregation.</summary>
+    public static Series Create(Aggregation.Shape shape, KeyValue[] attributes, ulong createdUnixNano) => shape switch
+    {
+        Aggregation.Shape.LongSum s => new LongSumSeries(s.monotonic, attributes, createdUnixNano),
+        Aggregation.Shape.DoubleSum s => new DoubleSumSeries(s.monotonic, attributes, createdUnixNano),
+        Aggregation.Shape.ExplicitHistogram h => new ExplicitHistogramSeries(h.bounds, attributes, createdUnixNano),
+        Aggregation.Shape.ExponentialHistogram e => new ExponentialHistogramSeries(e.maxSize, e.maxScale, attributes, createdUnixNano),
+        _ => new LastValueSeries(attributes, createdUnixNano),
+    };
+
+    /// <summary>Adds an integer measurement (finite by construction); false when the series is retired and the measurement was not taken.</summary>
+    public abstract bool Record(long value);
+
+    /// <summary>Adds a finite double measurement; false when the series is retired and the measurement was not taken.</summary>
+    public abstract bool Record(double value);
+
+    /// <summary>
+    /// Marks the series retired (after its stream forgot it) and returns what writers racing with the retirement
+    /// recorded since the last snapshot: once this returns, no measurement reaches the series any more.
+    /// </summary>
+    public Aggregation.Aggregation Retire()
+    {
+        this.MarkRetired();
+        return this.SnapshotAndReset();
+    }
+
+    protected bool IsRetired => Volatile.Read(ref this.retired) == 1;
+
+    /// <summary>Sets the retired flag so that every writer either sees it or has finished writing.</summary>
+    protected virtual void MarkRetired() => Interlocked.Exchange(ref this.retired, 1);
+
+    /// <summary>True, and cleared, when something was recorded since the last call.</summary>
+    public bool TakeUpdated() => Interlocked.Exchange(ref this.updated, 0) == 1;
+
+    /// <summary>The measurements since the last snapshot, which start afresh.</summary>
+    public abstract Aggregation.Aggregation SnapshotAndReset();
+
+    protected void MarkUpdated()
+    {
+        // A plain read first: once set, the hot path does not write the shared cache line again.
+        if (Volatile.Read(ref this.updated) == 0)
+        {
+            Volatile.Write(ref this.updated, 1);
+        }
+    }
+}
+
+/// <summary>
+/// Lets lock-free writers and a retirement agree: a writer announces itself, then checks the retired flag; the
+/// retirement sets the flag, then waits until no writer is inside. Both steps are full fences, so either the writer
+/// sees the flag (and records elsewhere) or the retirement waits for its write to finish (and snapshots it).
+/// </summary>
+internal sealed class WriterGate
+{
+    private int inside;
+    private int closed;
+
+    /// <summary>True when the writer may write (it must then call <see cref="Exit"/>); false once closed.</summary>
+    public bool Enter()
+    {
+        Interlocked.Increment(ref this.inside);
+        if (Volatile.Read(ref this.closed) == 1)
+        {
+            Interlocked.Decrement(ref this.inside);
+            return false;
+        }
+
+        return true;
+    }
+
+    public void Exit() => Interlocked.Decrement(ref this.inside);
+
+    /// <summary>Refuses new writers and waits for those inside to finish.</summary>
+    public void Close()
+    {
+        Interlocked.Exchange(ref this.closed, 1);
+        var spin = default(SpinWait);
+        while (Volatile.Read(ref this.inside) != 0)
+        {
+            spin.SpinOnce();
+        }
+    }
+}
+
+/// <summary>A sum of integers: Interlocked, no lock.</summary>
+internal sealed class LongSumSeries(bool monotonic, KeyValue[] attributes, ulong created) : Series(attributes, created)
+{
+    private readonly WriterGate writers = new();
+    private long total;
+
+    public override bool Record(long value)
+    {
+        if (!this.writers.Enter())
+        {
+            return false;
+        }
+
+        Interlocked.Add(ref this.total, value);
+        this.MarkUpdated();
+        this.writers.Exit();
+        return true;
+    }
+
+    public override bool Record(double value) =>
+        // As the core's long sum: truncated toward zero, ignored outside the int64 range.
+        value is not (> -9.2233720368547758e18 and < 9.2233720368547758e18) || this.Record((long)value);
+
+    public override Aggregation.Aggregation SnapshotAndReset() =>
+        Aggregation.ofLongSum(monotonic, Interlocked.Exchange(ref this.total, 0));
+
+    protected override void MarkRetired()
+    {
+        base.MarkRetired();
+        this.writers.Close();
+    }
+}
+
+/// <summary>A sum of doubles: a compare-and-swap loop, no lock.</summary>
+internal sealed class DoubleSumSeries(bool monotonic, KeyValue[] attributes, ulong created) : Series(attributes, created)
+{
+    private readonly WriterGate writers = new();
+    private double total;
+
+    public override bool Record(long value) => this.Record((double)value);
+
+    public override bool Record(double value)
+    {
+        if (!this.writers.Enter())
+        {
+            return false;
+        }
+
+        var seen = Volatile.Read(ref this.total);
+        while (true)
+        {
+            var found = Interlocked.CompareExchange(ref this.total, seen + value, seen);
+            if (BitConverter.DoubleToInt64Bits(found) == BitConverter.DoubleToInt64Bits(seen))
+            {
+                break;
+            }
+
+            seen = found;
+        }
+
+        this.MarkUpdated();
+        this.writers.Exit();
+        return true;
+    }
+
+    public override Aggregation.Aggregation SnapshotAndReset() =>
+        Aggregation.ofDoubleSum(monotonic, Interlocked.Exchange(ref this.total, 0.0));
+
+    protected override void MarkRetired()
+    {
+        base.MarkRetired();
+        this.writers.Close();
+    }
+}
+
+/// <summary>The last value, integer or double.</summary>
+internal sealed class LastValueSeries(KeyValue[] attributes, ulong created) : Series(attributes, created)
+{
+    private readonly Lock gate = new();
+    private bool hasValue;
+    private bool isLong;
+    private long longValue;
+    private double doubleValue;
+
+    public override bool Record(long value)
+    {
+        lock (this.gate)
+        {
+            if (this.IsRetired)
+            {
+                return false;
+            }
+
+            (this.hasValue, this.isLong, this.longValue) = (true, true, value);
+            this.MarkUpdated();
+            return true;
+        }
+    }
+
+    public override bool Record(double value)
+    {
+        lock (this.gate)
+        {
+            if (this.IsRetired)
+            {
+                return false;
+            }
+
+            (this.hasValue, this.isLong, this.doubleValue) = (true, false, value);
+            this.MarkUpdated();
+            return true;
+        }
+    }
+
+    protected override void MarkRetired()
+    {
+        lock (this.gate)
+        {
+            base.MarkRetired();
+        }
+    }
+
+    public override Aggregation.Aggregation SnapshotAndReset()
+    {
+        lock (this.gate)
+        {
+            if (!this.hasValue)
+            {
+                return Aggregation.lastValue;
+            }
+
+            this.hasValue = false;
+            return Aggregation.ofLastValue(this.isLong
+                ? Aggregation.Measurement.NewLong(this.longValue)
+                : Aggregation.Measurement.NewDouble(this.doubleValue));
+        }
+    }
+}
+
+/// <summary>An explicit-bucket histogram: bucket counts, count, sum, min and max under the series' lock.</summary>
+internal sealed class ExplicitHistogramSeries(double[] bounds, KeyValue[] attributes, ulong created) : Series(attributes, created)
+{
+    private readonly Lock gate = new();
+    private readonly ulong[] counts = new ulong[bounds.Length + 1];
+    private ulong count;
+    private double sum;
+    private double min = double.PositiveInfinity;
+    private double max = double.NegativeInfinity;
+
+    public override bool Record(long value) => this.Record((double)value);
+
+    public override bool Record(double value)
+    {
+        // The bucket rule lives in the core; finding the bucket needs no lock.
+        var bucket = Aggregation.explicitBucketIndex(bounds, value);
+        lock (this.gate)
+        {
+            if (this.IsRetired)
+            {
+                return false;
+            }
+
+            this.counts[bucket]++;
+            this.count++;
+            this.sum += value;
+            // Math.Min and Math.Max as the core's F# min and max, so that 0.0 and -0.0 resolve alike.
+            this.min = Math.Min(this.min, value);
+            this.max = Math.Max(this.max, value);
+            this.MarkUpdated();
+            return true;
+        }
+    }
+
+    protected override void MarkRetired()
+    {
+        lock (this.gate)
+        {
+            base.MarkRetired();
+        }
+    }
+
+    public override Aggregation.Aggregation SnapshotAndReset()
+    {
+        lock (this.gate)
+        {
+            var snapshot = Aggregation.ofExplicitHistogram(bounds, this.counts, this.count, this.sum, this.min, this.max);
+            Array.Clear(this.counts);
+            (this.count, this.sum, this.min, this.max) = (0, 0.0, double.PositiveInfinity, double.NegativeInfinity);
+            return snapshot;
+        }
+    }
+}
+
+/// <summary>
+/// A base-2 exponential histogram with the core's rules: the bucket index from <see cref="Aggregation.exponentialIndex"/>,
+/// and when a value would need more than maxSize buckets in its sign, both signs are downscaled in place by the
+/// fewest halvings that make it fit. Only such a rescale moves counts; nothing is allocated after construction.
+/// </summary>
+internal sealed class ExponentialHistogramSeries : Series
+{
+    private readonly Lock gate = new();
+    private readonly int maxScale;
+    private readonly Buckets positive;
+    private readonly Buckets negative;
+    private int scale;
+    private ulong zeroCount;
+    private ulong count;
+    private double sum;
+    private double min = double.PositiveInfinity;
+    private double max = double.NegativeInfinity;
+
+    public ExponentialHistogramSeries(int maxSize, int maxScale, KeyValue[] attributes, ulong created)
+        : base(attributes, created)
+    {
+        // The core's normalization of the settings, so both agree on the range and the starting scale.
+        this.MaxSize = Math.Max(4, maxSize);
+        this.maxScale = Math.Clamp(maxScale, -10, 20);
+        this.scale = this.maxScale;
+        this.positive = new Buckets(this.MaxSize);
+        this.negative = new Buckets(this.MaxSize);
+        this.RequestedMaxSize = maxSize;
+        this.RequestedMaxScale = maxScale;
+    }
+
+    private int MaxSize { get; }
+
+    private int RequestedMaxSize { get; }
+
+    private int RequestedMaxScale { get; }
+
+    public override bool Record(long value) => this.Record((double)value);
+
+    public override bool Record(double value)
+    {
+        lock (this.gate)
+        {
+            if (this.IsRetired)
+            {
+                return false;
+            }
+
+            this.count++;
+            this.sum += value;
+            // Math.Min and Math.Max as the core's F# min and max, so that 0.0 and -0.0 resolve alike.
+            this.min = Math.Min(this.min, value);
+            this.max = Math.Max(this.max, value);
+            if (value == 0.0)
+            {
+                this.zeroCount++;
+            }
+            else
+            {
+                var target = value > 0 ? this.positive : this.negative;
+                var index = Aggregation.exponentialIndex(this.scale, Math.Abs(value));
+                var halvings = target.HalvingsToInclude(index, this.MaxSize);
+                if (halvings > 0)
+                {
+                    this.positive.Downscale(halvings);
+                    this.negative.Downscale(halvings);
+                    this.scale -= halvings;
+                    index >>= halvings;
+                }
+
+                target.Increment(index);
+            }
+
+            this.MarkUpdated();
+            return true;
+        }
+    }
+
+    protected override void MarkRetired()
+    {
+        lock (this.gate)
+        {
+            base.MarkRetired();
+        }
+    }
+
+    public override Aggregation.Aggregation SnapshotAndReset()
+    {
+        lock (this.gate)
+        {
+            var snapshot = Aggregation.ofExponentialHistogram(
+                this.RequestedMaxSize, this.RequestedMaxScale, this.scale, this.zeroCount,
+                this.positive.Low, this.positive.ToArray(), this.negative.Low, this.negative.ToArray(),
+                this.count, this.sum, this.min, this.max);
+            this.positive.Clear();
+            this.negative.Clear();
+            this.scale = this.maxScale;
+            (this.zeroCount, this.count, this.sum, this.min, this.max) = (0, 0, 0.0, double.PositiveInfinity, double.NegativeInfinity);
+            return snapshot;
+        }
+    }
+
+    /// <summary>The buckets of one sign: counts[i] is bucket Low + i; empty when High &lt; Low.</summary>
+    private sealed class Buckets(int size)
+    {
+        private readonly ulong[] counts = new ulong[size];
+
+        public int Low { get; private set; }
+
+        public int High { get; private set; } = -1;
+
+        private bool IsEmpty => this.High < this.Low;
+
+        /// <summary>The halvings after which [Low, High] and <paramref name="index"/> fit in <paramref name="maxSize"/> buckets.</summary>
+        public int HalvingsToInclude(int index, int maxSize)
+        {
+            if (this.IsEmpty)
+            {
+                return 0;
+            }
+
+            long low = Math.Min(this.Low, index);
+            long high = Math.Max(this.High, index);
+            var k = 0;
+            while ((high >> k) - (low >> k) + 1 > maxSize)
+            {
+                k++;
+            }
+
+            return k;
+        }
+
+        public void Increment(int index)
+        {
+            if (this.IsEmpty)
+            {
+                this.Low = this.High = index;
+            }
+            else if (index < this.Low)
+            {
+                // Make room at the front: the range fits, so the shifted counts stay inside the array.
+                var shift = this.Low - index;
+                Array.Copy(this.counts, 0, this.counts, shift, this.High - this.Low + 1);
+                Array.Clear(this.counts, 0, shift);
+                this.Low = index;
+            }
+            else if (index > this.High)
+            {
+                this.High = index;
+            }
+
+            this.counts[index - this.Low]++;
+        }
+
+        /// <summary>Merges each run of 2^k buckets into one, in place: bucket i goes to i >> k.</summary>
+        public void Downscale(int k)
+        {
+            if (this.IsEmpty)
+            {
+                return;
+            }
+
+            var newLow = this.Low >> k;
+            var length = this.High - this.Low + 1;
+            for (var i = 0; i < length; i++)
+            {
+                // The target never lies after the source, so ascending order reads every count before it is overwritten.
+                var target = ((this.Low + i) >> k) - newLow;
+                var c = this.counts[i];
+                this.counts[i] = 0;
+                this.counts[target] += c;
+            }
+
+            this.High = (this.High >> k);
+            this.Low = newLow;
+        }
+
+        public ulong[] ToArray() => this.IsEmpty ? [] : this.counts.AsSpan(0, this.High - this.Low + 1).ToArray();
+
+        public void Clear()
+        {
+            Array.Clear(this.counts);
+            this.Low = 0;
+            this.High = -1;
+        }
+    }
+}

@@ -1,0 +1,146 @@
+module Otlp.Core.Tests.ViewsTests
+
+// Views (metrics SDK specification, "View"): selection, the streams an instrument produces, and the rules
+// for views that must be ignored.
+
+open Expecto
+open FsCheck
+open FsCheck.FSharp
+open Otlp.Core
+
+let private config = { FsCheckConfig.defaultConfig with maxTest = 500 }
+
+let private instrument name kind : Instruments.Instrument =
+    { MeterName = "Shop"
+      MeterVersion = ""
+      Name = name
+      Unit = "ms"
+      Description = "Time taken."
+      Kind = kind
+      Integers = false }
+
+let private histogram name = instrument name Aggregation.InstrumentKind.Histogram
+
+let private streamsOf views instrument =
+    Views.streams HistogramAggregation.ExplicitBucketHistogram Aggregation.defaultCardinalityLimit (Array.ofList views) instrument
+
+let private pointOf (stream: Views.StreamConfig) =
+    Aggregation.toPoint [||] 0UL 0UL (Aggregation.record (Aggregation.Measurement.Double 7.0) stream.Aggregation)
+
+[<Tests>]
+let tests =
+    testList "Views" [
+        test "wildcards: * any run, ? one character, without case" {
+            for pattern, name, expected in
+                [ "*", "anything", true
+                  "http.*", "HTTP.server.duration", true
+                  "http.*", "http", false
+                  "*.duration", "http.server.duration", true
+                  "a?c", "abc", true
+                  "a?c", "ac", false
+                  "a*b*c", "aXXbYYc", true
+                  "a*b*c", "aXXbYY", false
+                  "orders", "Orders", true
+                  "orders", "orders2", false ] do
+                Expect.equal (Views.wildcardMatch pattern name) expected $"{pattern} ~ {name}"
+        }
+
+        testPropertyWithConfig config "a name without wildcards matches itself and * matches every name"
+        <| Prop.forAll (Arb.fromGen (Gen.elements [ "a"; "http.server.duration"; "X_1"; "" ])) (fun name ->
+            Views.wildcardMatch name name && Views.wildcardMatch "*" name)
+
+        test "no view selects it: one default stream named as the instrument" {
+            let streams, warnings = streamsOf [ Views.select "other" ] (histogram "latency")
+            Expect.isEmpty warnings "no warning"
+            Expect.equal (streams |> Array.map (fun s -> s.Name, s.Description, s.Unit, s.CardinalityLimit)) [| "latency", "Time taken.", "ms", 2000 |] "default"
+            match pointOf streams[0] with
+            | Aggregation.Point.Histogram p -> Expect.equal p.ExplicitBounds Aggregation.defaultBounds "default bounds"
+            | other -> failtestf "%A" other
+        }
+
+        test "the default histogram aggregation comes from configuration" {
+            let streams, _ =
+                Views.streams HistogramAggregation.Base2ExponentialBucketHistogram 2000 [||] (histogram "latency")
+            match pointOf streams[0] with
+            | Aggregation.Point.Exponential _ -> ()
+            | other -> failtestf "%A" other
+        }
+
+        test "a view renames, describes, sets bounds, keeps keys and limits cardinality" {
+            let view =
+                { Views.select "latency" with
+                    Name = "shop.latency"
+                    Description = "Latency."
+                    Aggregation = Views.ViewAggregation.ExplicitBuckets [| 1.0; 10.0 |]
+                    AttributeKeys = Some [| "route"; "method"; "route" |]
+                    CardinalityLimit = Some 10 }
+            let streams, warnings = streamsOf [ view ] (histogram "latency")
+            Expect.isEmpty warnings "no warning"
+            let s = streams[0]
+            Expect.equal (s.Name, s.Description, s.AttributeKeys, s.CardinalityLimit) ("shop.latency", "Latency.", Some [| "method"; "route" |], 10) "config"
+            match pointOf s with
+            | Aggregation.Point.Histogram p -> Expect.equal p.ExplicitBounds [| 1.0; 10.0 |] "bounds"
+            | other -> failtestf "%A" other
+        }
+
+        test "an exponential view gives an exponential histogram of its size and scale" {
+            let view = { Views.select "latency" with Aggregation = Views.ViewAggregation.Exponential(20, 5) }
+            let streams, _ = streamsOf [ view ] (histogram "latency")
+            match pointOf streams[0] with
+            | Aggregation.Point.Exponential p -> Expect.equal p.Scale 5 "starts at its max scale"
+            | other -> failtestf "%A" other
+        }
+
+        test "a drop view leaves no stream; a drop view beside another view leaves the other" {
+            let drop = { Views.select "lat*" with Aggregation = Views.ViewAggregation.Drop }
+            Expect.isEmpty (fst (streamsOf [ drop ] (histogram "latency"))) "dropped"
+            let keep = { Views.select "latency" with Name = "kept" }
+            Expect.equal (fst (streamsOf [ drop; keep ] (histogram "latency")) |> Array.map _.Name) [| "kept" |] "the other"
+        }
+
+        test "several selecting views make one stream each" {
+            let a = { Views.select "latency" with Name = "a" }
+            let b = { Views.select "latency" with Name = "b" }
+            Expect.equal (fst (streamsOf [ a; b ] (histogram "latency")) |> Array.map _.Name) [| "a"; "b" |] "two streams"
+        }
+
+        test "selection by meter name and kind" {
+            let byMeter = { Views.select "*" with MeterName = "Other"; Description = "changed" }
+            let description views = (fst (streamsOf views (histogram "latency"))).[0].Description
+            Expect.equal (description [ byMeter ]) "Time taken." "other meter: default"
+            let byKind = { Views.select "*" with Kind = Some Aggregation.InstrumentKind.Counter; Description = "changed" }
+            Expect.equal (description [ byKind ]) "Time taken." "other kind: default"
+            let both = { byKind with Kind = Some Aggregation.InstrumentKind.Histogram; MeterName = "Shop" }
+            Expect.equal (description [ both ]) "changed" "selected"
+        }
+
+        test "a view with a name and a wildcard selection is ignored with a warning" {
+            let view = { Views.select "lat*" with Name = "renamed" }
+            let streams, warnings = streamsOf [ view ] (histogram "latency")
+            Expect.equal (streams |> Array.map _.Name) [| "latency" |] "default stream"
+            Expect.equal warnings.Length 1 "one warning"
+            Expect.isSome (Views.problem view) "a problem"
+        }
+
+        test "a view with bad bounds is ignored with a warning" {
+            let view = { Views.select "latency" with Aggregation = Views.ViewAggregation.ExplicitBuckets [| 5.0; 1.0 |] }
+            let streams, warnings = streamsOf [ view ] (histogram "latency")
+            Expect.equal streams.Length 1 "default stream"
+            Expect.equal warnings.Length 1 "one warning"
+        }
+
+        test "a histogram aggregation asked of a gauge falls back to its default, with a warning" {
+            let view = { Views.select "temp" with Aggregation = Views.ViewAggregation.ExplicitBuckets [| 1.0 |] }
+            let streams, warnings = streamsOf [ view ] (instrument "temp" Aggregation.InstrumentKind.ObservableGauge)
+            Expect.equal warnings.Length 1 "one warning"
+            match pointOf streams[0] with
+            | Aggregation.Point.Number _ -> ()
+            | other -> failtestf "%A" other
+        }
+
+        test "keep applies the allow-list and keeps order" {
+            let attributes = [| KeyValue.string "b" "1"; KeyValue.string "a" "2"; KeyValue.string "c" "3" |]
+            Expect.equal (Views.keep None attributes) attributes "none: all"
+            Expect.equal (Views.keep (Some [| "a"; "b" |]) attributes) attributes[0..1] "allowed ones"
+        }
+    ]

@@ -1,0 +1,787 @@
+/// System.Diagnostics.Metrics to OTLP, end to end through the loopback receiver: every instrument type, both
+/// temporalities, views, limits, ignored and duplicate instruments, the allocation-free hot path, flush and shutdown.
+module Otlp.Tests.MetricsTests
+
+open System
+open System.Collections.Generic
+open System.Diagnostics.Metrics
+open Expecto
+open FsCheck
+open FsCheck.FSharp
+open Microsoft.Extensions.Configuration
+open Microsoft.Extensions.DependencyInjection
+open Microsoft.Extensions.Hosting
+open Otlp
+open Otlp.Core
+open Otlp.Metrics
+open Otlp.Testing
+
+let private environment (pairs: (string * string) list) =
+    Dictionary<string, string>(dict pairs) :> IReadOnlyDictionary<string, string>
+
+/// A meter name no other test listens to.
+let private uniqueName () = $"Test.Metrics.{Guid.NewGuid():N}"
+
+let private disposing (d: IDisposable) =
+    { new IAsyncDisposable with
+        member _.DisposeAsync() =
+            d.Dispose()
+            System.Threading.Tasks.ValueTask.CompletedTask }
+
+let private tag (key: string) (value: obj) = KeyValuePair<string, obj>(key, value)
+
+/// An exporter to the receiver and a listener of `meter` that only exports when flushed.
+let private start (receiver: LoopbackReceiver) (meter: string) (configure: OtlpMetricsOptions -> unit) =
+    let exporter =
+        OtlpExporter.ForMetrics().WithHttp().WithBaseEndpoint(receiver.HttpEndpoint.ToString()).WithEnvironment(environment []).Build()
+    let options = OtlpMetricsOptions()
+    options.Meters.Add meter
+    options.ExportInterval <- Nullable(TimeSpan.FromMinutes 10.0)
+    configure options
+    exporter, OtlpMetrics.Start(exporter, options)
+
+/// Flushes and returns the metrics that arrived with that flush.
+let private flush (metrics: OtlpMetrics) (receiver: LoopbackReceiver) =
+    task {
+        let before = receiver.Metrics.Count
+        let! (flushed: bool) = metrics.ForceFlushAsync(Nullable(TimeSpan.FromSeconds 10.0))
+        Expect.isTrue flushed "flushed in time"
+        return receiver.Metrics |> Seq.skip before |> Seq.toList
+    }
+
+let private named name (metrics: Metric list) =
+    match metrics |> List.filter (fun m -> m.Name = name) with
+    | [ m ] -> m
+    | other -> failtestf "expected one metric %s, got %d: %A" name other.Length (metrics |> List.map _.Name)
+
+let private sumOf (metric: Metric) =
+    match metric.Data with
+    | MetricData.Sum s -> s
+    | other -> failtestf "%s is not a sum: %A" metric.Name other
+
+let private gaugeOf (metric: Metric) =
+    match metric.Data with
+    | MetricData.Gauge g -> g
+    | other -> failtestf "%s is not a gauge: %A" metric.Name other
+
+let private histogramOf (metric: Metric) =
+    match metric.Data with
+    | MetricData.Histogram h -> h
+    | other -> failtestf "%s is not a histogram: %A" metric.Name other
+
+let private exponentialOf (metric: Metric) =
+    match metric.Data with
+    | MetricData.ExponentialHistogram h -> h
+    | other -> failtestf "%s is not an exponential histogram: %A" metric.Name other
+
+let private attribute key (attributes: KeyValue array) =
+    attributes |> Array.tryFind (fun kv -> kv.Key = key) |> Option.map _.Value
+
+let private pointWith key (value: AnyValue) (points: NumberDataPoint array) =
+    points |> Array.find (fun p -> attribute key p.Attributes = Some value)
+
+let private instruments =
+    testList "instruments" [
+        testTask "counters, up-down counters, histograms and gauges of every number type arrive with their values" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let exporter, metrics = start receiver name ignore
+            use _exporter = exporter
+            use _metrics = metrics
+            let meter = new Meter(name, "2.0", [ tag "meter.tag" "m" ])
+            use _meter = disposing meter
+            meter.CreateCounter<int64>("c.long", "{item}", "Longs.").Add(5L, tag "k" "a")
+            meter.CreateCounter<int>("c.int").Add(3)
+            meter.CreateCounter<int16>("c.short").Add(2s)
+            meter.CreateCounter<byte>("c.byte").Add(1uy)
+            meter.CreateCounter<float>("c.double").Add(1.5)
+            meter.CreateCounter<float32>("c.float").Add(0.5f)
+            meter.CreateCounter<decimal>("c.decimal").Add(2.25m)
+            let updown = meter.CreateUpDownCounter<int64>("updown")
+            updown.Add(5L)
+            updown.Add(-7L)
+            let histogram = meter.CreateHistogram<float>("hist", "ms", "Latency.")
+            for v in [ 1.0; 7.0; 20.0; 20000.0 ] do
+                histogram.Record v
+            let gauge = meter.CreateGauge<float>("gauge")
+            gauge.Record(3.0)
+            gauge.Record(4.5)
+            let! arrived = flush metrics receiver
+            let longSum = sumOf (named "c.long" arrived)
+            Expect.isTrue longSum.IsMonotonic "a counter is monotonic"
+            Expect.equal longSum.AggregationTemporality AggregationTemporality.Cumulative "cumulative by default"
+            Expect.equal longSum.DataPoints[0].Value (NumberValue.AsInt 5L) "long"
+            Expect.equal (attribute "k" longSum.DataPoints[0].Attributes) (Some(AnyValue.String "a")) "attribute"
+            let m = named "c.long" arrived
+            Expect.equal (m.Unit, m.Description) ("{item}", "Longs.") "unit and description"
+            for metricName, value in [ "c.int", 3L; "c.short", 2L; "c.byte", 1L ] do
+                Expect.equal (sumOf (named metricName arrived)).DataPoints[0].Value (NumberValue.AsInt value) metricName
+            for metricName, value in [ "c.double", 1.5; "c.float", 0.5; "c.decimal", 2.25 ] do
+                Expect.equal (sumOf (named metricName arrived)).DataPoints[0].Value (NumberValue.AsDouble value) metricName
+            let updownSum = sumOf (named "updown" arrived)
+            Expect.isFalse updownSum.IsMonotonic "an up-down counter is not monotonic"
+            Expect.equal updownSum.DataPoints[0].Value (NumberValue.AsInt -2L) "goes down"
+            let h = (histogramOf (named "hist" arrived)).DataPoints[0]
+            Expect.equal (h.Count, h.Sum, h.Min, h.Max) (4UL, ValueSome 20028.0, ValueSome 1.0, ValueSome 20000.0) "count, sum, min, max"
+            Expect.equal h.ExplicitBounds Aggregation.defaultBounds "default bounds"
+            Expect.equal h.BucketCounts[1] 1UL "1 in (0, 5]"
+            Expect.equal h.BucketCounts[2] 1UL "7 in (5, 10]"
+            Expect.equal h.BucketCounts[3] 1UL "20 in (10, 25]"
+            Expect.equal h.BucketCounts[15] 1UL "20000 above the last bound"
+            Expect.equal (gaugeOf (named "gauge" arrived)).[0].Value (NumberValue.AsDouble 4.5) "the last value"
+        }
+
+        testTask "observable counters, up-down counters and gauges are observed at each collection" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let exporter, metrics = start receiver name ignore
+            use _exporter = exporter
+            use _metrics = metrics
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            let mutable total = 10L
+            meter.CreateObservableCounter<int64>("o.counter", (fun () -> Measurement<int64>(total, tag "k" "v")), "{item}") |> ignore
+            meter.CreateObservableUpDownCounter<float>("o.updown", fun () -> -2.5) |> ignore
+            meter.CreateObservableGauge<float>("o.gauge", fun () -> [ Measurement<float>(21.5, tag "room" "a"); Measurement<float>(19.0, tag "room" "b") ] :> seq<_>) |> ignore
+            let! first = flush metrics receiver
+            let counter = sumOf (named "o.counter" first)
+            Expect.isTrue counter.IsMonotonic "monotonic"
+            Expect.equal counter.DataPoints[0].Value (NumberValue.AsInt 10L) "observed total"
+            Expect.equal (sumOf (named "o.updown" first)).DataPoints[0].Value (NumberValue.AsDouble -2.5) "up-down"
+            Expect.isFalse (sumOf (named "o.updown" first)).IsMonotonic "not monotonic"
+            let rooms = gaugeOf (named "o.gauge" first)
+            Expect.equal (pointWith "room" (AnyValue.String "a") rooms).Value (NumberValue.AsDouble 21.5) "room a"
+            Expect.equal (pointWith "room" (AnyValue.String "b") rooms).Value (NumberValue.AsDouble 19.0) "room b"
+            total <- 25L
+            let! second = flush metrics receiver
+            let again = (sumOf (named "o.counter" second)).DataPoints[0]
+            Expect.equal again.Value (NumberValue.AsInt 25L) "cumulative: the new total"
+            Expect.equal again.StartTimeUnixNano counter.DataPoints[0].StartTimeUnixNano "same start"
+        }
+    ]
+
+let private temporality =
+    testList "temporality" [
+        testTask "cumulative: totals grow and keep the series' start time" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let exporter, metrics = start receiver name ignore
+            use _exporter = exporter
+            use _metrics = metrics
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            let counter = meter.CreateCounter<int64>("requests")
+            counter.Add 5L
+            let! first = flush metrics receiver
+            counter.Add 3L
+            let! second = flush metrics receiver
+            let! third = flush metrics receiver
+            let p1, p2, p3 =
+                (sumOf (named "requests" first)).DataPoints[0], (sumOf (named "requests" second)).DataPoints[0], (sumOf (named "requests" third)).DataPoints[0]
+            Expect.equal (p1.Value, p2.Value, p3.Value) (NumberValue.AsInt 5L, NumberValue.AsInt 8L, NumberValue.AsInt 8L) "totals"
+            Expect.equal (p2.StartTimeUnixNano, p3.StartTimeUnixNano) (p1.StartTimeUnixNano, p1.StartTimeUnixNano) "one start"
+            Expect.isLessThan p1.StartTimeUnixNano p1.TimeUnixNano "start before time"
+        }
+
+        testTask "delta: each interval's measurements, starting at the previous collection; idle series are not sent" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let exporter, metrics = start receiver name (fun o -> o.TemporalityPreference <- TemporalityPreference.Delta)
+            use _exporter = exporter
+            use _metrics = metrics
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            let counter = meter.CreateCounter<int64>("requests")
+            let histogram = meter.CreateHistogram<float>("latency")
+            let updown = meter.CreateUpDownCounter<int64>("inflight")
+            let mutable observed = 10L
+            meter.CreateObservableCounter<int64>("cpu", fun () -> observed) |> ignore
+            counter.Add 5L
+            histogram.Record 3.0
+            updown.Add 2L
+            let! first = flush metrics receiver
+            counter.Add 3L
+            updown.Add 1L
+            observed <- 25L
+            let! second = flush metrics receiver
+            let c1, c2 = sumOf (named "requests" first), sumOf (named "requests" second)
+            Expect.equal c1.AggregationTemporality AggregationTemporality.Delta "delta"
+            Expect.isTrue c1.IsMonotonic "still monotonic"
+            Expect.equal (c1.DataPoints[0].Value, c2.DataPoints[0].Value) (NumberValue.AsInt 5L, NumberValue.AsInt 3L) "per interval"
+            Expect.equal c2.DataPoints[0].StartTimeUnixNano c1.DataPoints[0].TimeUnixNano "starts where the last ended"
+            Expect.equal (histogramOf (named "latency" first)).AggregationTemporality AggregationTemporality.Delta "histogram delta"
+            Expect.isFalse (second |> List.exists (fun m -> m.Name = "latency")) "an idle delta series is not sent"
+            let u2 = sumOf (named "inflight" second)
+            Expect.equal (u2.AggregationTemporality, u2.DataPoints[0].Value) (AggregationTemporality.Cumulative, NumberValue.AsInt 3L) "up-down counters stay cumulative"
+            let o1, o2 = sumOf (named "cpu" first), sumOf (named "cpu" second)
+            Expect.equal (o1.AggregationTemporality, o1.DataPoints[0].Value, o2.DataPoints[0].Value) (AggregationTemporality.Delta, NumberValue.AsInt 10L, NumberValue.AsInt 15L) "observed totals become deltas"
+        }
+    ]
+
+let private retirement =
+    testList "delta series retirement" [
+        testTask "a delta series idle for a whole interval is retired; its attributes later start a new series" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let exporter, metrics = start receiver name (fun o -> o.TemporalityPreference <- TemporalityPreference.Delta)
+            use _exporter = exporter
+            use _metrics = metrics
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            let counter = meter.CreateCounter<int64>("requests")
+            let histogram = meter.CreateHistogram<float>("latency")
+            counter.Add(1L, tag "route" "/a")
+            histogram.Record(1.0, tag "route" "/a")
+            let! first = flush metrics receiver
+            Expect.equal metrics.SeriesCount 2 "two series reported"
+            let! idle = flush metrics receiver
+            Expect.isEmpty idle "nothing to report"
+            Expect.equal metrics.SeriesCount 0 "both retired"
+            counter.Add(2L, tag "route" "/a")
+            let! third = flush metrics receiver
+            let p1, p3 = (sumOf (named "requests" first)).DataPoints[0], (sumOf (named "requests" third)).DataPoints[0]
+            Expect.equal p3.Value (NumberValue.AsInt 2L) "a new series with only the new measurement"
+            Expect.isGreaterThan p3.StartTimeUnixNano p1.TimeUnixNano "starting at the previous collection"
+        }
+
+        testTask "cumulative series are never retired" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let exporter, metrics = start receiver name ignore
+            use _exporter = exporter
+            use _metrics = metrics
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            meter.CreateCounter<int64>("requests").Add(1L, tag "route" "/a")
+            let! _ = flush metrics receiver
+            let! again = flush metrics receiver
+            Expect.equal (sumOf (named "requests" again)).DataPoints[0].Value (NumberValue.AsInt 1L) "reported again"
+            Expect.equal metrics.SeriesCount 1 "kept"
+        }
+
+        testTask "writers racing with collections and retirements lose nothing" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let exporter, metrics = start receiver name (fun o -> o.TemporalityPreference <- TemporalityPreference.Delta)
+            use _exporter = exporter
+            use _metrics = metrics
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            let counter = meter.CreateCounter<int64>("c")
+            let doubles = meter.CreateCounter<float>("d")
+            let histogram = meter.CreateHistogram<float>("h")
+            let tags = [| for i in 0..7 -> tag "shard" (box i) |]
+            let perThread = 200_000
+            let threads = 4
+            let writers =
+                [| for t in 0 .. threads - 1 ->
+                       System.Threading.Tasks.Task.Run(fun () ->
+                           for i in 0 .. perThread - 1 do
+                               // Each phase of 5000 measurements uses two shards, so the others go idle and retire.
+                               let shard = tags[((i / 5000) * 2 + (i + t) % 2) % tags.Length]
+                               counter.Add(1L, shard)
+                               doubles.Add(1.0, shard)
+                               histogram.Record(1.0, shard)) |]
+            let collected = List<Metric>()
+            let mutable flushesWhileWriting = 0
+            while not (writers |> Array.forall _.IsCompleted) do
+                let! arrived = flush metrics receiver
+                collected.AddRange arrived
+                flushesWhileWriting <- flushesWhileWriting + 1
+            let! last = flush metrics receiver
+            collected.AddRange last
+            let total metricName =
+                collected
+                |> Seq.filter (fun m -> m.Name = metricName)
+                |> Seq.sumBy (fun m ->
+                    match m.Data with
+                    | MetricData.Sum s ->
+                        s.DataPoints |> Array.sumBy (fun p -> match p.Value with NumberValue.AsInt l -> float l | NumberValue.AsDouble d -> d | _ -> 0.0)
+                    | MetricData.Histogram h -> h.DataPoints |> Array.sumBy (fun p -> float p.Count)
+                    | _ -> 0.0)
+            let expected = float (perThread * threads)
+            Expect.equal (total "c", total "d", total "h") (expected, expected, expected) "every measurement reported once"
+            Expect.isGreaterThan flushesWhileWriting 1 "collections ran while the writers wrote"
+        }
+    ]
+
+let private views =
+    testList "views and limits" [
+        testTask "a view renames and sets bounds, another drops, another keeps only some attribute keys" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let exporter, metrics =
+                start receiver name (fun o ->
+                    o.Views.Add(OtlpView("latency", Name = "shop.latency", Description = "Renamed.", ExplicitBucketBoundaries = [| 1.0; 10.0 |]))
+                    o.Views.Add(OtlpView("noise.*", Drop = true))
+                    o.Views.Add(OtlpView("hits", AttributeKeys = [| "route" |])))
+            use _exporter = exporter
+            use _metrics = metrics
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            let latency = meter.CreateHistogram<float>("latency")
+            latency.Record 5.0
+            latency.Record 50.0
+            let noise = meter.CreateCounter<int64>("noise.level")
+            noise.Add 1L
+            Expect.isFalse noise.Enabled "a dropped instrument is not even enabled"
+            let hits = meter.CreateCounter<int64>("hits")
+            hits.Add(1L, tag "route" "/a", tag "user" "1")
+            hits.Add(1L, tag "user" "2", tag "route" "/a")
+            let! arrived = flush metrics receiver
+            let renamed = named "shop.latency" arrived
+            Expect.equal renamed.Description "Renamed." "description"
+            let point = (histogramOf renamed).DataPoints[0]
+            Expect.equal (point.ExplicitBounds, point.BucketCounts) ([| 1.0; 10.0 |], [| 0UL; 1UL; 1UL |]) "bounds"
+            Expect.isFalse (arrived |> List.exists (fun m -> m.Name.StartsWith "noise")) "dropped"
+            let hitPoints = (sumOf (named "hits" arrived)).DataPoints
+            Expect.equal hitPoints.Length 1 "one series once user is removed"
+            Expect.equal (hitPoints[0].Attributes, hitPoints[0].Value) ([| KeyValue.string "route" "/a" |], NumberValue.AsInt 2L) "both measurements"
+        }
+
+        testTask "an exponential view (and the configured default) gives the core's exponential histogram" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let exporter, metrics =
+                start receiver name (fun o ->
+                    o.Views.Add(OtlpView("small", ExponentialHistogramMaxSize = 8, ExponentialHistogramMaxScale = 20))
+                    o.DefaultHistogramAggregation <- HistogramAggregation.Base2ExponentialBucketHistogram)
+            use _exporter = exporter
+            use _metrics = metrics
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            let small = meter.CreateHistogram<float>("small")
+            let plain = meter.CreateHistogram<float>("plain")
+            let values = [ 0.0; 1.0; 1.5; 2.0; 1e-3; 1e6; -4.0; -0.25; 3.0; 1e300; 7.0 ]
+            for v in values do
+                small.Record v
+                plain.Record v
+            let! arrived = flush metrics receiver
+            let expected size scale =
+                values
+                |> List.fold (fun agg v -> Aggregation.record (Aggregation.Measurement.Double v) agg) (Aggregation.exponentialHistogram size scale)
+                |> Aggregation.toPoint [||] 0UL 0UL
+                |> function
+                    | Aggregation.Point.Exponential p -> p
+                    | other -> failtestf "%A" other
+            for metricName, size in [ "small", 8; "plain", 160 ] do
+                let actual = (exponentialOf (named metricName arrived)).DataPoints[0]
+                let e = expected size 20
+                Otlp.Core.Tests.Common.expectSame
+                    { actual with StartTimeUnixNano = 0UL; TimeUnixNano = 0UL }
+                    e
+                    $"{metricName}: the recorder's buckets equal the core's"
+        }
+
+        testTask "past the cardinality limit new attribute sets go to the overflow series and nothing is lost" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let exporter, metrics =
+                start receiver name (fun o ->
+                    o.Views.Add(OtlpView("limited", CardinalityLimit = 3))
+                    o.CardinalityLimit <- 4)
+            use _exporter = exporter
+            use _metrics = metrics
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            let limited = meter.CreateCounter<int64>("limited")
+            let other = meter.CreateCounter<int64>("other")
+            for i in 1..6 do
+                limited.Add(int64 i, tag "id" (box i))
+                other.Add(1L, tag "id" (box i))
+            let! arrived = flush metrics receiver
+            let points = (sumOf (named "limited" arrived)).DataPoints
+            Expect.equal points.Length 3 "limit - 1 series and the overflow series"
+            let overflow = pointWith "otel.metric.overflow" (AnyValue.Bool true) points
+            Expect.equal overflow.Value (NumberValue.AsInt(3L + 4L + 5L + 6L)) "the rest adds up in the overflow series"
+            Expect.equal (sumOf (named "other" arrived)).DataPoints.Length 4 "the listener's limit elsewhere"
+            Expect.exists metrics.Warnings (fun w -> w.Contains "cardinality limit") "a warning"
+        }
+    ]
+
+let private registration =
+    testList "registration and drops" [
+        testTask "an instrument with an invalid name is ignored, counted and warned about" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let exporter, metrics = start receiver name ignore
+            use _exporter = exporter
+            use _metrics = metrics
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            let bad = meter.CreateCounter<int64>("bad name!")
+            bad.Add 1L
+            meter.CreateCounter<int64>("good").Add 1L
+            let! arrived = flush metrics receiver
+            Expect.equal (arrived |> List.map _.Name) [ "good" ] "only the valid one"
+            Expect.isFalse bad.Enabled "not enabled"
+            Expect.equal metrics.IgnoredInstruments 1L "counted"
+            Expect.exists metrics.Warnings (fun w -> w.Contains "'bad name!'") "warned"
+            Expect.isGreaterThan exporter.Statistics.Problems 0L "through the exporter's problem log"
+        }
+
+        testTask "identical instruments of two meters of one name feed one metric; conflicting ones are both kept" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let exporter, metrics = start receiver name ignore
+            use _exporter = exporter
+            use _metrics = metrics
+            let meter1 = new Meter(name)
+            use _meter1 = disposing meter1
+            let meter2 = new Meter(name)
+            use _meter2 = disposing meter2
+            meter1.CreateCounter<int64>("requests", "{request}").Add 2L
+            meter2.CreateCounter<int64>("Requests", "{request}").Add 3L
+            meter1.CreateCounter<int64>("size", "By").Add 1L
+            meter2.CreateCounter<int64>("size", "KiBy").Add 1L
+            let! arrived = flush metrics receiver
+            let requests = arrived |> List.filter (fun m -> m.Name.Equals("requests", StringComparison.OrdinalIgnoreCase))
+            Expect.equal requests.Length 1 "one metric"
+            Expect.equal (sumOf requests[0]).DataPoints[0].Value (NumberValue.AsInt 5L) "aggregating both"
+            Expect.equal (arrived |> List.filter (fun m -> m.Name = "size") |> List.map _.Unit |> List.sort) [ "By"; "KiBy" ] "both kept"
+            Expect.exists metrics.Warnings (fun w -> w.Contains "Duplicate instrument registration") "warned"
+        }
+
+        testTask "observations that share a series add up: identical observable counters, and attribute sets a view makes equal" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let exporter, metrics = start receiver name (fun o -> o.Views.Add(OtlpView("by.room", AttributeKeys = [| "room" |])))
+            use _exporter = exporter
+            use _metrics = metrics
+            let meter1 = new Meter(name)
+            use _meter1 = disposing meter1
+            let meter2 = new Meter(name)
+            use _meter2 = disposing meter2
+            meter1.CreateObservableCounter<int64>("observed", fun () -> 2L) |> ignore
+            meter2.CreateObservableCounter<int64>("observed", fun () -> 3L) |> ignore
+            meter1.CreateObservableUpDownCounter<int64>(
+                "by.room",
+                fun () ->
+                    [ Measurement<int64>(1L, tag "room" "a", tag "sensor" "1")
+                      Measurement<int64>(4L, tag "room" "a", tag "sensor" "2")
+                      Measurement<int64>(7L, tag "room" "b", tag "sensor" "1") ]
+                    :> seq<_>)
+            |> ignore
+            let! arrived = flush metrics receiver
+            Expect.equal (sumOf (named "observed" arrived)).DataPoints[0].Value (NumberValue.AsInt 5L) "both instruments' totals"
+            let rooms = (sumOf (named "by.room" arrived)).DataPoints
+            Expect.equal (pointWith "room" (AnyValue.String "a") rooms).Value (NumberValue.AsInt 5L) "room a's sensors add up"
+            Expect.equal (pointWith "room" (AnyValue.String "b") rooms).Value (NumberValue.AsInt 7L) "room b"
+        }
+
+        testTask "NaN, infinities and negative counter values are dropped and counted, never thrown" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let exporter, metrics = start receiver name ignore
+            use _exporter = exporter
+            use _metrics = metrics
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            let counter = meter.CreateCounter<float>("c")
+            counter.Add nan
+            counter.Add infinity
+            counter.Add -1.0
+            counter.Add 2.0
+            let histogram = meter.CreateHistogram<float>("h")
+            histogram.Record nan
+            meter.CreateCounter<int64>("n").Add -5L
+            let! arrived = flush metrics receiver
+            Expect.equal (sumOf (named "c" arrived)).DataPoints[0].Value (NumberValue.AsDouble 2.0) "only the valid one"
+            Expect.isFalse (arrived |> List.exists (fun m -> m.Name = "h" || m.Name = "n")) "no series for dropped measurements"
+            Expect.equal metrics.DroppedMeasurements 5L "counted"
+        }
+    ]
+
+/// Doubles of every magnitude and sign, zeros and subnormals included: what the accumulators must bucket as the core does.
+let private anyValue =
+    Gen.frequency [
+        4, Gen.zip (Gen.choose (1, 999_999)) (Gen.choose (-300, 300)) |> Gen.map (fun (m, e) -> float m * Math.Pow(10.0, float e))
+        3, Gen.choose (-1000, 1000) |> Gen.map float
+        2, Gen.elements [ 0.0; -0.0; Double.Epsilon; 1e-310; Double.MaxValue; -Double.MaxValue; 1.0; 2.0; 0.5 ]
+    ]
+
+let private signedValue = Gen.zip anyValue (Gen.elements [ 1.0; -1.0 ]) |> Gen.map (fun (v, s) -> v * s)
+
+let private coreFold (empty: Aggregation.Aggregation) (values: float list) =
+    values |> List.fold (fun agg v -> Aggregation.record (Aggregation.Measurement.Double v) agg) empty
+
+let private pointOf agg = Aggregation.toPoint [||] 0UL 0UL agg
+
+let private accumulators =
+    testList "accumulators" [
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 300 } "an exponential accumulator's snapshot equals folding record, however often it is reset"
+        <| Prop.forAll
+            (Arb.fromGen (Gen.zip3 (Gen.elements [ 4, 20; 8, 20; 160, 20; 20, 3; 5, -2 ]) (Gen.listOf signedValue) (Gen.listOf signedValue)))
+            (fun ((size, scale), first, second) ->
+                let series = ExponentialHistogramSeries(size, scale, [||], 0UL)
+                for (intervalValues: float list) in [ first; second ] do
+                    for v in intervalValues do
+                        series.Record v |> ignore
+                    let actual, expected =
+                        pointOf (series.SnapshotAndReset()), pointOf (coreFold (Aggregation.exponentialHistogram size scale) intervalValues)
+                    match actual, expected with
+                    | Aggregation.Point.Exponential a, Aggregation.Point.Exponential e ->
+                        let bits (v: float voption) = v |> ValueOption.map BitConverter.DoubleToInt64Bits
+                        Expect.equal
+                            (a.Scale, a.ZeroCount, a.Count, bits a.Sum, bits a.Min, bits a.Max)
+                            (e.Scale, e.ZeroCount, e.Count, bits e.Sum, bits e.Min, bits e.Max)
+                            $"scale, counts, sum, min, max of {intervalValues}"
+                        Expect.equal (a.Positive.Offset, a.Positive.BucketCounts) (e.Positive.Offset, e.Positive.BucketCounts) "positive buckets"
+                        Expect.equal (a.Negative.Offset, a.Negative.BucketCounts) (e.Negative.Offset, e.Negative.BucketCounts) "negative buckets"
+                    | _ -> failtest "not exponential")
+
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 300 } "an explicit accumulator's snapshot equals folding record"
+        <| Prop.forAll
+            (Arb.fromGen (Gen.zip (Gen.elements [ Aggregation.defaultBounds; [| 0.0 |]; [||]; [| -1.0; 1e-3; 1e3 |] ]) (Gen.listOf signedValue)))
+            (fun (bounds, values) ->
+                let series = ExplicitHistogramSeries(bounds, [||], 0UL)
+                for v in values do
+                    series.Record v |> ignore
+                Otlp.Core.Tests.Common.expectSame
+                    (pointOf (series.SnapshotAndReset()))
+                    (pointOf (coreFold (Aggregation.explicitHistogram bounds) values))
+                    "same point")
+
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 300 } "sum and last-value accumulators equal folding record"
+        <| Prop.forAll (Arb.fromGen (Gen.nonEmptyListOf (Gen.choose (-1000, 1000)))) (fun ints ->
+            let longs = ints |> List.map int64
+            let longSeries = LongSumSeries(false, [||], 0UL)
+            let doubleSeries = DoubleSumSeries(false, [||], 0UL)
+            let last = LastValueSeries([||], 0UL)
+            for l in longs do
+                longSeries.Record l |> ignore
+                doubleSeries.Record(float l) |> ignore
+                last.Record l |> ignore
+            let measured = longs |> List.map Aggregation.Measurement.Long
+            let fold empty = measured |> List.fold (fun agg m -> Aggregation.record m agg) empty
+            Otlp.Core.Tests.Common.expectSame (pointOf (longSeries.SnapshotAndReset())) (pointOf (fold (Aggregation.longSum false))) "long sum"
+            Otlp.Core.Tests.Common.expectSame (pointOf (doubleSeries.SnapshotAndReset())) (pointOf (fold (Aggregation.doubleSum false))) "double sum"
+            Otlp.Core.Tests.Common.expectSame (pointOf (last.SnapshotAndReset())) (pointOf (fold Aggregation.lastValue)) "last value"
+            Otlp.Core.Tests.Common.expectSame (pointOf (longSeries.SnapshotAndReset())) (pointOf (Aggregation.longSum false)) "reset")
+    ]
+
+/// The bytes this thread allocates while running `action` `times` times (outside any task state machine).
+let private allocatedBy (times: int) (action: int -> unit) =
+    let before = GC.GetAllocatedBytesForCurrentThread()
+    for i in 0 .. times - 1 do
+        action i
+    GC.GetAllocatedBytesForCurrentThread() - before
+
+let private hotPath =
+    testList "hot path" [
+        testTask "recording to existing series allocates nothing" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let exporter, metrics =
+                start receiver name (fun o -> o.Views.Add(OtlpView("exp", ExponentialHistogramMaxSize = 160)))
+            use _exporter = exporter
+            use _metrics = metrics
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            let counter = meter.CreateCounter<int64>("hits")
+            let doubles = meter.CreateCounter<float>("amount")
+            let histogram = meter.CreateHistogram<float>("latency")
+            let exponential = meter.CreateHistogram<float>("exp")
+            let gauge = meter.CreateGauge<int>("level")
+            let one = tag "route" (box "/orders")
+            let three = [| tag "route" (box "/orders"); tag "method" (box "GET"); tag "status" (box 200) |]
+            let reversed = Array.rev three
+            let measurements: (string * (int -> unit)) list =
+                [ "counter, one tag", (fun _ -> counter.Add(1L, one))
+                  "counter, three tags", (fun _ -> counter.Add(1L, ReadOnlySpan three))
+                  "counter, three tags in another order", (fun _ -> counter.Add(1L, ReadOnlySpan reversed))
+                  "double counter", (fun _ -> doubles.Add(0.5, one))
+                  "explicit histogram", (fun i -> histogram.Record(float (i % 300), one))
+                  "exponential histogram", (fun i -> exponential.Record(1.0 + float (i % 100), ReadOnlySpan three))
+                  "gauge", (fun i -> gauge.Record(i, one)) ]
+            for what, record in measurements do
+                // The first measurements create the series (and set the exponential range); the rest must not allocate.
+                allocatedBy 1_000 record |> ignore
+                Expect.equal (allocatedBy 10_000 record) 0L $"{what}: no allocation per measurement"
+            let! arrived = flush metrics receiver
+            Expect.equal (pointWith "method" (AnyValue.String "GET") (sumOf (named "hits" arrived)).DataPoints).Value (NumberValue.AsInt 22_000L) "tags in any order find one series"
+        }
+
+        testTask "concurrent recording from many threads loses nothing" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let exporter, metrics = start receiver name ignore
+            use _exporter = exporter
+            use _metrics = metrics
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            let counter = meter.CreateCounter<float>("c")
+            let histogram = meter.CreateHistogram<int64>("h")
+            System.Threading.Tasks.Parallel.For(0, 40_000, fun i ->
+                counter.Add(0.5, tag "shard" (box (i % 4)))
+                histogram.Record(int64 (i % 50), tag "shard" (box (i % 4))))
+            |> ignore
+            let! arrived = flush metrics receiver
+            let total = (sumOf (named "c" arrived)).DataPoints |> Array.sumBy (fun p -> match p.Value with NumberValue.AsDouble d -> d | _ -> 0.0)
+            Expect.equal total 20_000.0 "every addition"
+            Expect.equal ((histogramOf (named "h" arrived)).DataPoints |> Array.sumBy _.Count) 40_000UL "every record"
+        }
+    ]
+
+let private lifecycle =
+    testList "flush and shutdown" [
+        testTask "the export interval collects without a flush" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let exporter, metrics = start receiver name (fun o -> o.ExportInterval <- Nullable(TimeSpan.FromMilliseconds 50.0))
+            use _exporter = exporter
+            use _metrics = metrics
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            meter.CreateCounter<int64>("ticks").Add 1L
+            let! (arrived: IReadOnlyList<Metric>) = receiver.WaitForMetricDataPointsAsync(1).WaitAsync(TimeSpan.FromSeconds 10.0)
+            Expect.equal arrived[0].Name "ticks" "exported on the timer"
+        }
+
+        testTask "shutdown exports a last time, then records and exports nothing; flush after it returns false" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let exporter, metrics = start receiver name ignore
+            use _exporter = exporter
+            use _metrics = metrics
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            let counter = meter.CreateCounter<int64>("final")
+            counter.Add 4L
+            let! (finished: bool) = metrics.ShutdownAsync(Nullable(TimeSpan.FromSeconds 10.0))
+            Expect.isTrue finished "shut down in time"
+            Expect.equal (sumOf (named "final" (List.ofSeq receiver.Metrics))).DataPoints[0].Value (NumberValue.AsInt 4L) "the last export"
+            let requests = receiver.Requests.Count
+            counter.Add 1L
+            Expect.isFalse counter.Enabled "no longer listened to"
+            let! (flushed: bool) = metrics.ForceFlushAsync(Nullable(TimeSpan.FromSeconds 1.0))
+            Expect.isFalse flushed "nothing to flush into"
+            Expect.equal receiver.Requests.Count requests "nothing more sent"
+        }
+
+        testTask "a flush whose export outlasts its deadline returns false in time; the next one succeeds" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            receiver.Enqueue(Signal.Metrics, Reply.Delay(TimeSpan.FromSeconds 2.0))
+            let name = uniqueName ()
+            let exporter, metrics = start receiver name ignore
+            use _exporter = exporter
+            use _metrics = metrics
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            meter.CreateCounter<int64>("slow").Add 1L
+            let watch = Diagnostics.Stopwatch.StartNew()
+            let! (flushed: bool) = metrics.ForceFlushAsync(Nullable(TimeSpan.FromMilliseconds 300.0))
+            Expect.isFalse flushed "timed out"
+            Expect.isLessThan watch.Elapsed (TimeSpan.FromSeconds 1.5) "at its deadline, not the server's"
+            let! (again: bool) = metrics.ForceFlushAsync(Nullable(TimeSpan.FromSeconds 10.0))
+            Expect.isTrue again "the next flush runs once the slow export is over"
+        }
+
+        testTask "an observable callback that throws is reported; the other instruments are still exported" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let exporter, metrics = start receiver name ignore
+            use _exporter = exporter
+            use _metrics = metrics
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            meter.CreateObservableGauge<int64>("broken", (fun () -> (raise (InvalidOperationException "sensor offline"): int64))) |> ignore
+            meter.CreateObservableGauge<int64>("working", fun () -> 1L) |> ignore
+            meter.CreateCounter<int64>("sync").Add 1L
+            let! arrived = flush metrics receiver
+            Expect.isTrue (arrived |> List.exists (fun m -> m.Name = "sync")) "synchronous instruments exported"
+            Expect.exists metrics.Warnings (fun w -> w.Contains "sensor offline") "reported"
+        }
+
+        testTask "a disabled exporter listens to nothing" {
+            let name = uniqueName ()
+            use exporter = OtlpExporter.ForMetrics().WithEnvironment(environment [ "OTEL_SDK_DISABLED", "true" ]).Build()
+            use metrics = OtlpMetrics.Start(exporter, name)
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            let counter = meter.CreateCounter<int64>("c")
+            Expect.isFalse counter.Enabled "not enabled"
+            Expect.isFalse (metrics.ListensTo name) "not listening"
+            let! (flushed: bool) = metrics.ForceFlushAsync()
+            Expect.isTrue flushed "nothing to do"
+        }
+    ]
+
+let private wiring =
+    testList "wiring" [
+        testTask "OtlpPipeline.Create exports the instruments of its meters, with its views" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let! (arrived: IReadOnlyList<Metric>) =
+                task {
+                    use pipeline =
+                        OtlpPipeline.Create(fun o ->
+                            o.Meters.Add(name)
+                            o.Views.Add(OtlpView("orders", Name = "orders.placed"))
+                            o.Environment <- environment [ "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.HttpEndpoint.ToString() ])
+                    let meter = new Meter(name)
+                    use _meter = disposing meter
+                    meter.CreateCounter<int64>("orders").Add 2L
+                    let! (flushed: bool) = pipeline.ForceFlushAsync(Nullable(TimeSpan.FromSeconds 10.0))
+                    Expect.isTrue flushed "flushed"
+                    return receiver.Metrics
+                }
+            Expect.equal (arrived |> Seq.map _.Name |> Seq.distinct |> List.ofSeq) [ "orders.placed" ] "renamed by the view"
+        }
+
+        testTask "OtlpPipeline.Create without meters listens to none" {
+            use pipeline = OtlpPipeline.Create(fun o -> o.Environment <- environment [])
+            Expect.isFalse (pipeline.Metrics.ListensTo "anything") "no meters"
+        }
+
+        testTask "services.AddOtlp reads meters from configuration and exports the metrics when the host stops" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let configuration =
+                ConfigurationBuilder()
+                    .AddInMemoryCollection(
+                        dict [ "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.HttpEndpoint.ToString()
+                               "OTEL_METRIC_EXPORT_INTERVAL", "600000"
+                               "Otlp:Meters:0", name ])
+                    .Build()
+            let services = ServiceCollection()
+            services.AddSingleton<IConfiguration>(configuration).AddOtlp() |> ignore
+            let provider = services.BuildServiceProvider()
+            use _provider = provider
+            let hosted = provider.GetServices<IHostedService>() |> List.ofSeq
+            for h in hosted do
+                do! h.StartAsync System.Threading.CancellationToken.None
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            meter.CreateHistogram<float>("latency").Record 3.0
+            for h in hosted do
+                do! h.StopAsync System.Threading.CancellationToken.None
+            Expect.equal (receiver.Metrics |> Seq.map _.Name |> List.ofSeq) [ "latency" ] "exported when the host stopped"
+        }
+    ]
+
+[<Tests>]
+let tests =
+    testList "Metrics" [ accumulators; instruments; temporality; retirement; views; registration; hotPath; lifecycle; wiring ]
