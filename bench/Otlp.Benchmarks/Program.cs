@@ -20,7 +20,7 @@ public static class Program
         {
             var config = DefaultConfig.Instance
                 .AddColumn(new FigureColumn(Report.WireBytesPerItem), new FigureColumn(Report.CpuPerItem))
-                .WithOptions(ConfigOptions.JoinSummary | ConfigOptions.DisableLogFile);
+                .WithOptions(ConfigOptions.DisableLogFile);
             var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config).ToList();
             var failed = summaries
                 .Where(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success) || s.Reports.Length < s.BenchmarksCases.Length)
