@@ -46,8 +46,8 @@ public static class Official
     }
 
     /// <summary>
-    /// A log exporter attached to a logger provider (in a logger factory nothing logs to), for the default
-    /// resource. Dispose the factory.
+    /// A log exporter attached to a logger provider (in a logger factory nothing logs to), as the trace exporter
+    /// above. Dispose the factory. Unlike the trace exporter it sends an empty resource this way (1.20.1).
     /// </summary>
     public static (OtlpLogExporter Exporter, ILoggerFactory Factory) LogExporter(OtlpExporterOptions options)
     {
