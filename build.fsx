@@ -4,10 +4,15 @@
 //   build        restore and build the solution (Release)
 //   test         build, then run every Expecto test program under tests/ and sum their results
 //   pack         build the NuGet packages of src/ into artifacts/packages
+//   bench        build the benchmarks (Release) and run them, ours beside the official exporter (docs/benchmarks.md)
+//   bench-quick  run every benchmark once, in process (BenchmarkDotNet's Dry job), to check that they all still work
 //   help         this text
 //
 // `test` prints one closing line `N passed, N failed` over all programs and exits non-zero on any failure.
 // Options after the target are passed to every test program (for example `--filter-test-list Codec`).
+// Options after `bench` go to BenchmarkDotNet (for example `--filter *Encode*` or `--job short`); without a
+// `--filter` every benchmark runs. `bench --quick` is `bench-quick`. Both exit non-zero when a benchmark fails.
+// Results go to bench/Otlp.Benchmarks/BenchmarkDotNet.Artifacts/results.
 
 open System
 open System.Diagnostics
@@ -109,6 +114,22 @@ let pack () =
             0
     | code -> code
 
+let benchProject = Path.Combine(root, "bench", "Otlp.Benchmarks", "Otlp.Benchmarks.csproj")
+
+let bench (extraArgs: string list) =
+    let quick = List.contains "--quick" extraArgs
+    let bdnArgs = extraArgs |> List.filter (fun a -> a <> "--quick")
+    // Without a filter BenchmarkDotNet asks on the console which benchmarks to run.
+    let filter = if List.contains "--filter" bdnArgs then [] else [ "--filter"; "*" ]
+    // The dry job runs each benchmark once; in process, no project is generated and built per benchmark.
+    let mode = if quick then [ "--job"; "Dry"; "--inProcess" ] else []
+    let artifacts = [ "--artifacts"; Path.Combine(root, "bench", "Otlp.Benchmarks", "BenchmarkDotNet.Artifacts") ]
+    match step "build bench" (fun () -> dotnet [ "build"; benchProject; "-c"; configuration; "-nologo"; "-clp:ErrorsOnly" ]) with
+    | 0 ->
+        let dll = Path.Combine(root, "bench", "Otlp.Benchmarks", "bin", configuration, "net10.0", "Otlp.Benchmarks.dll")
+        step (if quick then "bench (quick)" else "bench") (fun () -> dotnet ([ dll ] @ filter @ mode @ artifacts @ bdnArgs))
+    | code -> code
+
 let usage () =
     File.ReadLines(Path.Combine(root, "build.fsx"))
     |> Seq.takeWhile (fun line -> line.StartsWith "//")
@@ -123,6 +144,8 @@ let exitCode =
     | "build" :: _ -> build ()
     | "test" :: rest -> test rest
     | "pack" :: _ -> pack ()
+    | "bench" :: rest -> bench rest
+    | "bench-quick" :: rest -> bench ("--quick" :: rest)
     | target :: _ ->
         eprintfn "Unknown target '%s'." target
         usage () |> ignore

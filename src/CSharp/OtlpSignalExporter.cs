@@ -275,6 +275,13 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
         return this.processor.Value.Offer(new ScopedItem<TItem>(scope, default!, source, convert));
     }
 
+    /// <summary>
+    /// Exports one batch now as the background processor exports it (deferred conversion, grouping by scope,
+    /// encoding, splitting, sending; one attempt), without the queue. For the benchmarks.
+    /// </summary>
+    internal Task<Batching.ExportOutcome> ExportBatchAsync(ScopedItem<TItem>[] items, CancellationToken cancellationToken = default) =>
+        this.ExportBatchAttemptAsync(items, 1, cancellationToken);
+
     /// <summary>Exports every item offered so far; true when all of it was exported or dropped in time.</summary>
     public Task<bool> ForceFlushAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         this.processor.IsValueCreated

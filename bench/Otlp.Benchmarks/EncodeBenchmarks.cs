@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using OpenTelemetry;
+using OpenTelemetry.Exporter;
+using Otlp.Benchmarks.Fixtures;
+using Otlp.Core;
+using OfficialLogRecord = OpenTelemetry.Logs.LogRecord;
+
+namespace Otlp.Benchmarks;
+
+/// <summary>
+/// Encode: one batch of 512 spans, and one of 512 log records, exported through each exporter's real export
+/// call, with the network replaced by <see cref="DiscardingHandler"/> (HTTP/protobuf, no compression). One
+/// operation is one batch: mapping, limits, grouping, encoding, and the HTTP call that discards the body.
+/// </summary>
+[MemoryDiagnoser]
+[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
+[CategoriesColumn]
+public class EncodeBenchmarks
+{
+    private readonly DiscardingHandler officialHandler = new();
+    private readonly DiscardingHandler ourHandler = new();
+    private Activity[] activities = [];
+    private OfficialLogRecord[] officialLogRecords = [];
+    private OtlpTraceExporter? ourTraceExporter;
+    private OtlpLogExporter? ourLogExporter;
+    private OpenTelemetry.Exporter.OtlpTraceExporter? officialTraceExporter;
+    private OpenTelemetry.Exporter.OtlpLogExporter? officialLogExporter;
+    private IDisposable? officialTracerProvider;
+    private IDisposable? officialLoggerProvider;
+    private ScopedItem<Span>[] ourSpanItems = [];
+    private ScopedItem<LogRecord>[] ourLogItems = [];
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        this.activities = Workload.StoppedActivities("Orders.Api", Workload.BatchSize);
+        var officialOptions = Official.Options(OtlpExportProtocol.HttpProtobuf, new Uri("http://localhost:4318/v1/traces"), this.officialHandler);
+        (this.officialTraceExporter, var tracerProvider) = Official.TraceExporter(officialOptions);
+        this.officialTracerProvider = tracerProvider;
+        this.ourTraceExporter = Ours.TraceExporter(this.ourHandler);
+        this.ourSpanItems = Ours.SpanItems(this.ourTraceExporter, this.activities);
+
+        var officialLogOptions = Official.Options(OtlpExportProtocol.HttpProtobuf, new Uri("http://localhost:4318/v1/logs"), this.officialHandler);
+        (this.officialLogExporter, var loggerProvider) = Official.LogExporter(officialLogOptions);
+        this.officialLoggerProvider = loggerProvider;
+        this.officialLogRecords = Official.CaptureLogRecords(logger => Workload.WriteLogEntries(logger, Workload.BatchSize));
+        this.ourLogExporter = Ours.LogExporter(this.ourHandler);
+        this.ourLogItems = Ours.LogItems(this.ourLogExporter, logger => Workload.WriteLogEntries(logger, Workload.BatchSize));
+        if (this.officialLogRecords.Length != Workload.BatchSize || this.ourLogItems.Length != Workload.BatchSize)
+        {
+            throw new InvalidOperationException($"Captured {this.officialLogRecords.Length} official and {this.ourLogItems.Length} own log records.");
+        }
+
+        // Each exporter exports each batch once: it must succeed, and its body size is the wire size.
+        this.RecordWireBytes(nameof(this.Official_Spans), this.officialHandler, () => this.Official_Spans() == ExportResult.Success);
+        this.RecordWireBytes(nameof(this.Otlp_Spans), this.ourHandler, () => this.Otlp_Spans().IsSucceeded);
+        this.RecordWireBytes(nameof(this.Official_Logs), this.officialHandler, () => this.Official_Logs() == ExportResult.Success);
+        this.RecordWireBytes(nameof(this.Otlp_Logs), this.ourHandler, () => this.Otlp_Logs().IsSucceeded);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        this.officialTracerProvider?.Dispose();
+        this.officialLoggerProvider?.Dispose();
+        this.ourTraceExporter?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        this.ourLogExporter?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        this.officialHandler.Dispose();
+        this.ourHandler.Dispose();
+    }
+
+    [Benchmark(Baseline = true, Description = "Official: 512 spans")]
+    [BenchmarkCategory("Spans")]
+    public ExportResult Official_Spans() =>
+        this.officialTraceExporter!.Export(new Batch<Activity>(this.activities, this.activities.Length));
+
+    [Benchmark(Description = "Otlp: 512 spans")]
+    [BenchmarkCategory("Spans")]
+    public Batching.ExportOutcome Otlp_Spans() =>
+        this.ourTraceExporter!.ExportBatchAsync(this.ourSpanItems).GetAwaiter().GetResult();
+
+    [Benchmark(Baseline = true, Description = "Official: 512 log records")]
+    [BenchmarkCategory("Logs")]
+    public ExportResult Official_Logs() =>
+        this.officialLogExporter!.Export(new Batch<OfficialLogRecord>(this.officialLogRecords, this.officialLogRecords.Length));
+
+    [Benchmark(Description = "Otlp: 512 log records")]
+    [BenchmarkCategory("Logs")]
+    public Batching.ExportOutcome Otlp_Logs() =>
+        this.ourLogExporter!.ExportBatchAsync(this.ourLogItems).GetAwaiter().GetResult();
+
+    private void RecordWireBytes(string method, DiscardingHandler handler, Func<bool> export)
+    {
+        handler.Reset();
+        if (!export() || handler.Requests != 1)
+        {
+            throw new InvalidOperationException($"{method}: the export failed or sent {handler.Requests} requests instead of 1.");
+        }
+
+        Report.Record(Report.Key(method), Report.WireBytesPerItem, (double)handler.Bytes / Workload.BatchSize);
+    }
+}
