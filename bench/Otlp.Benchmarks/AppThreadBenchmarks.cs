@@ -114,25 +114,5 @@ public class AppThreadBenchmarks
         activity?.SetTag("http.response.status_code", 200L);
     }
 
-    private void Run<T>(T target, Action<T, int> operation)
-    {
-        if (this.Threads == 1)
-        {
-            for (var i = 0; i < Operations; i++)
-            {
-                operation(target, i);
-            }
-
-            return;
-        }
-
-        var perThread = Operations / this.Threads;
-        Parallel.For(0, this.Threads, new ParallelOptions { MaxDegreeOfParallelism = this.Threads }, thread =>
-        {
-            for (var i = 0; i < perThread; i++)
-            {
-                operation(target, (thread * perThread) + i);
-            }
-        });
-    }
+    private void Run<T>(T target, Action<T, int> operation) => Workers.Run(this.Threads, Operations, target, operation);
 }
