@@ -184,10 +184,15 @@ let tests =
                 for _ in 1..3 do
                     output.Clear()
                     ProtoEncoder.writeTraceRequest request output |> ignore
-                output.Clear()
-                let before = GC.GetAllocatedBytesForCurrentThread()
-                ProtoEncoder.writeTraceRequest request output |> ignore
-                GC.GetAllocatedBytesForCurrentThread() - before
+                // The least of several runs: the runtime allocates now and then on its own (tiering, on-stack
+                // replacement), which is not an allocation per item.
+                List.min [
+                    for _ in 1..5 do
+                        output.Clear()
+                        let before = GC.GetAllocatedBytesForCurrentThread()
+                        ProtoEncoder.writeTraceRequest request output |> ignore
+                        GC.GetAllocatedBytesForCurrentThread() - before
+                ]
             let one = measure 1
             let many = measure 512
             Expect.isLessThanOrEqual many one "512 spans allocate no more than 1 span"
