@@ -256,7 +256,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
             return false;
         }
 
-        return this.processor.Value.Offer(new ScopedItem<TItem>(scope, item, null, null));
+        return this.Enqueue(new ScopedItem<TItem>(scope, item, null, null));
     }
 
     /// <summary>
@@ -272,8 +272,17 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
             return false;
         }
 
-        return this.processor.Value.Offer(new ScopedItem<TItem>(scope, default!, source, convert));
+        return this.Enqueue(new ScopedItem<TItem>(scope, default!, source, convert));
     }
+
+    /// <summary>
+    /// When set, offered items go to this function instead of the queue, so that the benchmarks export exactly
+    /// what the front ends (<c>OtlpTracer</c>, <c>OtlpLoggerProvider</c>) queue, through <see cref="ExportBatchAsync"/>.
+    /// </summary>
+    internal Func<ScopedItem<TItem>, bool>? CaptureOffered { get; set; }
+
+    private bool Enqueue(ScopedItem<TItem> item) =>
+        this.CaptureOffered is { } capture ? capture(item) : this.processor.Value.Offer(item);
 
     /// <summary>
     /// Exports one batch now as the background processor exports it (deferred conversion, grouping by scope,

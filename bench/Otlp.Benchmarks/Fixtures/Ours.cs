@@ -8,13 +8,10 @@ namespace Otlp.Benchmarks.Fixtures;
 
 /// <summary>
 /// This exporter, set up as an application would, and the one place where the benchmarks reach its internals:
-/// the items its front ends (<see cref="OtlpTracer"/>, <see cref="OtlpLoggerProvider"/>) queue, and the batch
-/// export the background processor runs on them (<c>OtlpSignalExporter.ExportBatchAsync</c>).
+/// the items its front ends (<see cref="OtlpTracer"/>, <see cref="OtlpLoggerProvider"/>) queue, captured from the
+/// front ends themselves (<c>OtlpSignalExporter.CaptureOffered</c>), and the batch export the background processor
+/// runs on them (<c>OtlpSignalExporter.ExportBatchAsync</c>).
 /// </summary>
-/// <remarks>
-/// When the front ends change what they queue, change <see cref="SpanItems"/> and <see cref="LogItems"/> to match
-/// (and only them): each must do exactly what the front end does, no less.
-/// </remarks>
 public static class Ours
 {
     /// <summary>A trace exporter over HTTP/protobuf to <paramref name="handler"/>.</summary>
@@ -32,40 +29,56 @@ public static class Ours
             : OtlpExporter.ForTraces().WithHttp().WithBaseEndpoint(baseUri.ToString()).Build();
 
     /// <summary>
-    /// The items <see cref="OtlpTracer"/> queues for stopped activities: the activity itself, converted to a span
-    /// (with the tracer's span limits) on the export task, under its source's scope.
+    /// The items <see cref="OtlpTracer"/> queues for <paramref name="activities"/> (stopped, recorded) when they
+    /// stop: the tracer's own stop handler runs on each, and what it offers the exporter is kept.
     /// </summary>
     internal static ScopedItem<Span>[] SpanItems(OtlpTraceExporter exporter, Activity[] activities)
     {
-        using var tracer = OtlpTracer.Start(exporter, new OtlpTracerOptions());
-        var limits = tracer.Limits;
-        Func<object, Span> convert = source => LimitsModule.ApplyToSpan(limits, ActivityConverter.ToSpan((Activity)source));
-        var scopes = new Dictionary<ActivitySource, InstrumentationScope>();
-        return activities
-            .Select(activity =>
+        var captured = new List<ScopedItem<Span>>();
+        exporter.CaptureOffered = item =>
+        {
+            captured.Add(item);
+            return true;
+        };
+        try
+        {
+            using var tracer = Tracer(exporter, activities[0].Source.Name);
+            foreach (var activity in activities)
             {
-                if (!scopes.TryGetValue(activity.Source, out var scope))
-                {
-                    scope = ActivityConverter.ToScope(activity.Source);
-                    scopes[activity.Source] = scope;
-                }
+                tracer.OnStopped(activity);
+            }
+        }
+        finally
+        {
+            exporter.CaptureOffered = null;
+        }
 
-                return new ScopedItem<Span>(scope, default!, activity, convert);
-            })
-            .ToArray();
+        return Checked(captured, activities.Length);
     }
 
     /// <summary>
-    /// The items <see cref="OtlpLoggerProvider"/> queues for the entries <paramref name="write"/> logs: each entry
-    /// converted to a log record on the logging thread, with the exporter's log record limits, under its
-    /// category's scope.
+    /// The items <see cref="OtlpLoggerProvider"/> queues for the entries <paramref name="write"/> logs through it
+    /// (category <c>Orders.Api</c>): its logger runs on each entry, and what it offers the exporter is kept.
     /// </summary>
     internal static ScopedItem<LogRecord>[] LogItems(OtlpLogExporter exporter, Action<ILogger> write)
     {
-        var limits = LimitsModule.FromEnvironment(exporter.EnvironmentVariables).Value.LogRecord;
-        var recorder = new Recorder(limits);
-        write(recorder);
-        return [.. recorder.Items];
+        var captured = new List<ScopedItem<LogRecord>>();
+        exporter.CaptureOffered = item =>
+        {
+            captured.Add(item);
+            return true;
+        };
+        try
+        {
+            using var logging = LoggerPipeline(exporter);
+            write(logging.CreateLogger("Orders.Api"));
+        }
+        finally
+        {
+            exporter.CaptureOffered = null;
+        }
+
+        return [.. captured];
     }
 
     /// <summary>This exporter's pipeline for traces: <see cref="OtlpTracer"/> with always-on sampling.</summary>
@@ -80,22 +93,8 @@ public static class Ours
     public static ILoggerFactory LoggerPipeline(OtlpLogExporter exporter) =>
         LoggerFactory.Create(logging => logging.AddProvider(new OtlpLoggerProvider(exporter)));
 
-    /// <summary>Does what <c>OtlpLoggerProvider</c>'s logger does with an entry, but keeps the item instead of queueing it.</summary>
-    private sealed class Recorder(LogRecordLimits limits) : ILogger
-    {
-        private readonly InstrumentationScope scope = new("Orders.Api", string.Empty, [], 0u);
-
-        public List<ScopedItem<LogRecord>> Items { get; } = [];
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            var record = LogRecordConverter.ToLogRecord(logLevel, eventId, state, exception, formatter, null, DateTime.UtcNow, Activity.Current);
-            this.Items.Add(new ScopedItem<LogRecord>(this.scope, LimitsModule.ApplyToLogRecord(limits, record), null, null));
-        }
-    }
+    private static ScopedItem<T>[] Checked<T>(List<ScopedItem<T>> captured, int expected) =>
+        captured.Count == expected
+            ? [.. captured]
+            : throw new InvalidOperationException($"The front end queued {captured.Count} items for {expected} inputs.");
 }

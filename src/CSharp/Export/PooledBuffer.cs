@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Otlp.Export;
 
@@ -8,6 +10,10 @@ namespace Otlp.Export;
 /// </summary>
 internal sealed class PooledBuffer : IBufferWriter<byte>, IDisposable
 {
+    // Arrays never to be returned to the pool (see Quarantine); weak, so they are collected when unused.
+    private static readonly ConditionalWeakTable<byte[], object> Quarantined = new();
+    private static readonly object Marker = new();
+
     private byte[] array;
     private int count;
 
@@ -52,13 +58,25 @@ internal sealed class PooledBuffer : IBufferWriter<byte>, IDisposable
         return this.array.AsSpan(this.count);
     }
 
-    /// <summary>Returns the array to the pool; the buffer must not be used afterwards.</summary>
+    /// <summary>
+    /// Keeps the array under <paramref name="memory"/> out of the pool for good: something may still read it after
+    /// its buffer is disposed (a request body a handler is still copying).
+    /// </summary>
+    public static void Quarantine(ReadOnlyMemory<byte> memory)
+    {
+        if (MemoryMarshal.TryGetArray(memory, out var segment) && segment.Array is { } array)
+        {
+            Quarantined.AddOrUpdate(array, Marker);
+        }
+    }
+
+    /// <summary>Returns the array to the pool, unless quarantined; the buffer must not be used afterwards.</summary>
     public void Dispose()
     {
         var returned = this.array;
         this.array = [];
         this.count = 0;
-        if (returned.Length > 0)
+        if (returned.Length > 0 && !Quarantined.TryGetValue(returned, out _))
         {
             ArrayPool<byte>.Shared.Return(returned);
         }

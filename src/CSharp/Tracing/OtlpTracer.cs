@@ -142,7 +142,8 @@ public sealed class OtlpTracer : IDisposable
 
     private Func<object, Span>? convert;
 
-    private void OnStopped(Activity activity)
+    /// <summary>Queues a stopped, recorded activity for export (internal for the benchmarks, which replay stopped activities).</summary>
+    internal void OnStopped(Activity activity)
     {
         if (!activity.Recorded)
         {

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using Otlp.Core;
+using Otlp.Export;
 
 namespace Otlp.Transport;
 
@@ -45,7 +46,9 @@ internal sealed class HttpExportTransport : IExportTransport
         using var request = new HttpRequestMessage(HttpMethod.Post, this.url);
         var encoding = PayloadCompression.EncodingName(this.compression);
         var body = encoding is null ? payload : PayloadCompression.Compress(payload.Span, this.compression);
-        request.Content = new ReadOnlyMemoryContent(body);
+        // The payload's memory goes back to its pool when this returns: wait for any copy of it to end first.
+        var content = new BorrowedBodyContent(body);
+        request.Content = content;
         request.Content.Headers.ContentType = this.contentType;
         if (encoding is not null)
         {
@@ -106,6 +109,29 @@ internal sealed class HttpExportTransport : IExportTransport
         catch (IOException e)
         {
             return TransportResult.Failed(TransportResultKind.ConnectionFailed, e.Message);
+        }
+        finally
+        {
+            // The response is disposed by now, which ends a copy still running (the connection cannot be reused).
+            await WaitForBodyCopyAsync(content).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>How long a send waits, after its response, for the handler to stop copying the request body.</summary>
+    internal static readonly TimeSpan BodyCopyGrace = TimeSpan.FromSeconds(10);
+
+    private static async Task WaitForBodyCopyAsync(BorrowedBodyContent content)
+    {
+        try
+        {
+            using var grace = new CancellationTokenSource(BodyCopyGrace);
+            await content.WhenCopiedAsync(grace.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Still copying: waiting longer would hold the export, so the memory is kept out of the pool instead
+            // (left to the garbage collector once the copy lets go of it).
+            PooledBuffer.Quarantine(content.Body);
         }
     }
 

@@ -1,0 +1,82 @@
+using System.Net;
+
+namespace Otlp.Transport;
+
+/// <summary>
+/// A request body over memory that goes back to a pool once the send returns. A server may answer before it has
+/// read the whole body, and the handler may then still be copying it; <see cref="WhenCopiedAsync"/> lets the
+/// sender wait for that copy to end before it gives the memory back, so a later request can never be sent with
+/// bytes of the next one.
+/// </summary>
+internal sealed class BorrowedBodyContent : HttpContent
+{
+    private readonly ReadOnlyMemory<byte> body;
+    private readonly TaskCompletionSource copied = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int copies;
+
+    /// <summary>A body of <paramref name="body"/>, which must stay valid until <see cref="WhenCopiedAsync"/> completes.</summary>
+    public BorrowedBodyContent(ReadOnlyMemory<byte> body)
+    {
+        this.body = body;
+    }
+
+    /// <summary>The memory of the body.</summary>
+    public ReadOnlyMemory<byte> Body => this.body;
+
+    /// <summary>
+    /// Completes when no copy of the body is running: at once when the handler never started one, otherwise when
+    /// it ended (sent, failed or aborted), or when <paramref name="cancellationToken"/> is cancelled.
+    /// </summary>
+    public Task WhenCopiedAsync(CancellationToken cancellationToken) =>
+        Volatile.Read(ref this.copies) == 0 ? Task.CompletedTask : this.copied.Task.WaitAsync(cancellationToken);
+
+    /// <inheritdoc />
+    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
+        this.SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+    /// <inheritdoc />
+    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref this.copies);
+        try
+        {
+            await stream.WriteAsync(this.body, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (Interlocked.Decrement(ref this.copies) == 0)
+            {
+                this.copied.TrySetResult();
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void SerializeToStream(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref this.copies);
+        try
+        {
+            stream.Write(this.body.Span);
+        }
+        finally
+        {
+            if (Interlocked.Decrement(ref this.copies) == 0)
+            {
+                this.copied.TrySetResult();
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    protected override bool TryComputeLength(out long length)
+    {
+        length = this.body.Length;
+        return true;
+    }
+
+    /// <inheritdoc />
+    protected override Task<Stream> CreateContentReadStreamAsync() =>
+        // Only a handler that reads the body itself (a logging handler, say) comes here: it gets a copy.
+        Task.FromResult<Stream>(new MemoryStream(this.body.ToArray(), writable: false));
+}

@@ -1,0 +1,103 @@
+/// A request body over pooled memory is never given back while a handler still copies it.
+module Otlp.Tests.BorrowedBodyTests
+
+open System
+open System.IO
+open System.Net
+open System.Net.Http
+open System.Threading
+open System.Threading.Tasks
+open Expecto
+open Otlp.Core
+open Otlp.Transport
+
+/// A stream whose writes wait for `release`, then keep the bytes.
+type private GatedStream(release: Task) =
+    inherit Stream()
+    let kept = new MemoryStream()
+
+    member _.Bytes = kept.ToArray()
+    override _.CanRead = false
+    override _.CanSeek = false
+    override _.CanWrite = true
+    override _.Length = kept.Length
+    override _.Position with get () = kept.Position and set _ = raise (NotSupportedException())
+    override _.Flush() = ()
+    override _.Read(_: byte array, _: int, _: int) : int = raise (NotSupportedException())
+    override _.Seek(_: int64, _: SeekOrigin) : int64 = raise (NotSupportedException())
+    override _.SetLength(_: int64) = raise (NotSupportedException())
+    override _.Write(buffer: byte array, offset: int, count: int) =
+        release.Wait()
+        kept.Write(buffer, offset, count)
+    override _.WriteAsync(buffer: ReadOnlyMemory<byte>, cancellationToken: CancellationToken) =
+        ValueTask(
+            task {
+                do! release
+                do! kept.WriteAsync(buffer, cancellationToken)
+            }
+        )
+
+/// A handler that starts copying the request body into a `GatedStream` and answers 200 before that copy ends: a
+/// server answering before it has read the whole body.
+type private AnswersBeforeReading(release: Task) =
+    inherit HttpMessageHandler()
+
+    member val Copied: Task<byte array> = Task.FromResult [||] with get, set
+
+    override this.SendAsync(request: HttpRequestMessage, cancellationToken: CancellationToken) =
+        let sink = new GatedStream(release)
+        let copy = request.Content.CopyToAsync(sink, cancellationToken)
+        this.Copied <- task {
+            do! copy
+            return sink.Bytes
+        }
+        Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK, Content = new ByteArrayContent([||])))
+
+[<Tests>]
+let tests =
+    testList "BorrowedBody" [
+        testTask "a body no handler copied is released at once" {
+            let content = new BorrowedBodyContent(ReadOnlyMemory([| 1uy; 2uy |]))
+            Expect.isTrue (content.WhenCopiedAsync(CancellationToken.None).IsCompleted) "released"
+            content.Dispose()
+        }
+
+        testTask "the release waits for a copy that runs after the response" {
+            let body = Array.init 1000 byte
+            let release = TaskCompletionSource()
+            let handler = new AnswersBeforeReading(release.Task)
+            let client = new HttpClient(handler)
+            let request = new HttpRequestMessage(HttpMethod.Post, "http://localhost/v1/traces")
+            let content = new BorrowedBodyContent(ReadOnlyMemory body)
+            request.Content <- content
+            let! (response: HttpResponseMessage) = client.SendAsync request
+            Expect.equal response.StatusCode HttpStatusCode.OK "answered first"
+            response.Dispose()
+            let copied = content.WhenCopiedAsync(CancellationToken.None)
+            do! Task.Delay 50
+            Expect.isFalse copied.IsCompleted "still copying, not released"
+            release.SetResult()
+            do! copied
+            let! bytes = handler.Copied
+            Expect.sequenceEqual bytes body "the whole body was copied before the release"
+            request.Dispose()
+            client.Dispose()
+        }
+
+        testTask "the HTTP transport returns only once the body's copy has ended" {
+            let body = Array.init 5000 byte
+            let release = TaskCompletionSource()
+            let handler = new AnswersBeforeReading(release.Task)
+            let client = new HttpClient(handler)
+            let transport =
+                new HttpExportTransport(client, true, Uri "http://localhost/v1/traces", false, Compression.None, Array.empty<Header>, null)
+            let send = transport.SendAsync(ReadOnlyMemory body, CancellationToken.None)
+            do! Task.Delay 100
+            Expect.isFalse send.IsCompleted "the send waits while the handler copies"
+            release.SetResult()
+            let! (result: TransportResult) = send
+            Expect.equal result.Kind TransportResultKind.Response "a response"
+            Expect.isTrue handler.Copied.IsCompleted "copied before the send returned"
+            transport.Dispose()
+        }
+    ]
