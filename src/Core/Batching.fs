@@ -58,41 +58,57 @@ type Command<'item> =
     | CompleteWaiter of waiterId: int64 * result: WaiterResult
     | ReportDropped of count: int * reason: DropReason
 
-// A persistent FIFO of two lists (Okasaki's batched queue): amortized O(1) enqueue, O(n) to take n items.
+// A persistent FIFO of chunks in two lists (Okasaki's batched queue): amortized O(1) to add a chunk, O(n) to take
+// n items. A chunk is a slice of an offered array, which the queue shares rather than copies: events are values
+// and the driver hands each OfferMany a fresh array, so adding items costs no allocation per item.
 // The driver only ever steps the latest state, so no old version is re-used and the amortization holds.
 type Queue<'item> =
-    { Front: 'item list
-      Back: 'item list
+    { Front: System.ArraySegment<'item> list
+      Back: System.ArraySegment<'item> list
       Count: int }
 
 module Queue =
     let empty<'item> : Queue<'item> = { Front = []; Back = []; Count = 0 }
 
-    let enqueue item queue =
-        { queue with
-            Back = item :: queue.Back
-            Count = queue.Count + 1 }
+    // The first `count` items of `items`.
+    let enqueueMany (items: 'item array) count queue =
+        if count <= 0 then
+            queue
+        else
+            { queue with
+                Back = System.ArraySegment(items, 0, count) :: queue.Back
+                Count = queue.Count + count }
 
     let take count queue =
         let count = min count queue.Count
         let items = Array.zeroCreate count
         let mutable front = queue.Front
         let mutable back = queue.Back
+        let mutable filled = 0
 
-        for i in 0 .. count - 1 do
+        while filled < count do
             if List.isEmpty front then
                 front <- List.rev back
                 back <- []
 
-            items[i] <- List.head front
-            front <- List.tail front
+            let chunk = List.head front
+            let n = min chunk.Count (count - filled)
+            Array.blit chunk.Array chunk.Offset items filled n
+            filled <- filled + n
+
+            front <-
+                if n = chunk.Count then
+                    List.tail front
+                else
+                    System.ArraySegment(chunk.Array, chunk.Offset + n, chunk.Count - n) :: List.tail front
 
         items,
         { Front = front
           Back = back
           Count = queue.Count - count }
 
-    let toList queue = queue.Front @ List.rev queue.Back
+    let toList queue =
+        queue.Front @ List.rev queue.Back |> List.collect List.ofSeq
 
 type Batch<'item> =
     { Id: int64
@@ -217,13 +233,8 @@ let private offer (settings: Settings) (items: 'item array) (work: Work<'item>) 
     else
         let room = max 0 (settings.MaxQueueSize - work.Queue.Count)
         let taken = min room items.Length
-        let mutable queue = work.Queue
-
-        for i in 0 .. taken - 1 do
-            queue <- Queue.enqueue items[i] queue
-
         { work with
-            Queue = queue
+            Queue = Queue.enqueueMany items taken work.Queue
             Accepted = work.Accepted + int64 taken }
         |> drop (items.Length - taken) DropReason.QueueFull
 

@@ -735,4 +735,13 @@ let examples =
             Expect.equal (queuedCount state) 200_000 "all queued"
             Expect.equal (queuedItems state |> List.take 3) [ 1; 2; 3 ] "oldest first"
         }
+
+        test "a batch is cut across offered chunks, and the rest of a cut chunk stays queued, oldest first" {
+            let settings = { small with MaxQueueSize = 10; MaxExportBatchSize = 4 }
+            let state, log = run settings [ OfferMany([| 1..3 |], 0L); OfferMany([| 4..6 |], 1L); OfferMany([| 7..9 |], 2L) ]
+
+            let started = log |> List.concat |> List.choose (function StartExport(_, items, _, _) -> Some items | _ -> None)
+            Expect.equal started [ [| 1; 2; 3; 4 |] ] "one batch, its last item from the second chunk"
+            Expect.equal (queuedItems state) [ 5..9 ] "the rest, in order"
+        }
     ]

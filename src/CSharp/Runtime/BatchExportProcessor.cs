@@ -67,7 +67,8 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     public bool Offer(T item)
     {
         var queued = Interlocked.Increment(ref this.pending);
-        if (queued + Volatile.Read(ref this.machineQueued) > this.settings.MaxQueueSize || !this.incoming.Writer.TryWrite(item))
+        var inMachine = Volatile.Read(ref this.machineQueued);
+        if (queued + inMachine > this.settings.MaxQueueSize || !this.incoming.Writer.TryWrite(item))
         {
             Interlocked.Decrement(ref this.pending);
             this.statistics.CountDropped(
@@ -75,8 +76,13 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
             return false;
         }
 
-        // Wake the loop when the queue stops being empty (so the delay timer starts) and when a batch is full.
-        if (queued == 1 || queued == this.settings.MaxExportBatchSize)
+        // Wake the loop when the queue stops being empty (so the delay timer starts) and when a batch is full. While
+        // the machine holds items its timer is armed (or an export is running, whose completion wakes the loop), and
+        // the loop drains the channel each time it runs: waking it for the first item of every drain made it step
+        // the machine once per item. The second read of the machine's count comes after the write to the channel
+        // (both fenced), so a loop that has just emptied the machine either drains this item or is woken for it.
+        var batch = this.settings.MaxExportBatchSize;
+        if ((queued == 1 && Interlocked.Read(ref this.machineQueued) == 0) || queued + inMachine == batch || queued == batch)
         {
             this.wake.Release();
         }
