@@ -169,27 +169,7 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         }
     }
 
-    private async Task WaitForWorkAsync(TimeSpan wait)
-    {
-        if (wait == Timeout.InfiniteTimeSpan)
-        {
-            await this.wake.WaitAsync().ConfigureAwait(false);
-            return;
-        }
-
-        using var cancel = new CancellationTokenSource();
-        var delay = Task.Delay(wait, this.time, cancel.Token);
-        var woken = this.wake.WaitAsync(cancel.Token);
-        await Task.WhenAny(delay, woken).ConfigureAwait(false);
-        cancel.Cancel();
-        try
-        {
-            await woken.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
+    private Task WaitForWorkAsync(TimeSpan wait) => WakeSignal.WaitAsync(this.wake, wait, this.time);
 
     private void DrainIncoming(List<T> buffer)
     {
