@@ -240,6 +240,40 @@ let private realisticActivity (source: ActivitySource) =
     activity
 
 [<Tests>]
+let hexIdTests =
+    testList "DirectEncoding.ids" [
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 1000 } "activity ids read from their hex text equal the ids their bytes give"
+        <| fun (high: uint64) (low: uint64) (span: uint64) ->
+            let traceBytes = Array.zeroCreate<byte> 16
+            Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(Span traceBytes, high)
+            Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(Span(traceBytes, 8, 8), low)
+            let spanBytes = Array.zeroCreate<byte> 8
+            Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(Span spanBytes, span)
+            let traceId = ActivityTraceId.CreateFromBytes(ReadOnlySpan traceBytes)
+            let spanId = ActivitySpanId.CreateFromBytes(ReadOnlySpan spanBytes)
+            Expect.equal (HexIds.ToTraceId traceId) { High = high; Low = low } "trace id"
+            Expect.equal (HexIds.ToSpanId spanId) { Value = span } "span id"
+
+        test "the default activity ids are the empty ids" {
+            Expect.equal (HexIds.ToTraceId(Unchecked.defaultof<ActivityTraceId>)) TraceId.Empty "trace id"
+            Expect.equal (HexIds.ToSpanId(Unchecked.defaultof<ActivitySpanId>)) SpanId.Empty "span id"
+        }
+
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 1000 } "sixteen hex digits parse in either case; anything else is refused"
+        <| fun (value: uint64) (position: byte) (bad: char) ->
+            let lower = value.ToString("x16")
+            let mutable parsed = 0UL
+            Expect.isTrue (HexIds.TryParse(lower.AsSpan(), &parsed)) "lower case"
+            Expect.equal parsed value "lower-case value"
+            Expect.isTrue (HexIds.TryParse(value.ToString("X16").AsSpan(), &parsed)) "upper case"
+            Expect.equal parsed value "upper-case value"
+            if not (Uri.IsHexDigit bad) then
+                let chars = lower.ToCharArray()
+                chars[int position % 16] <- bad
+                Expect.isFalse (HexIds.TryParse(ReadOnlySpan chars, &parsed)) $"'{bad}' (U+{int bad:X4}) refused"
+    ]
+
+[<Tests>]
 let activityTests =
     testList "DirectEncoding.activities" [
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 300; endSize = 12 } "activities write the bytes of ToSpan, the limits and the model encoder"

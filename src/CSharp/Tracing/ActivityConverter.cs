@@ -52,20 +52,10 @@ internal static class ActivityConverter
         utc.Ticks <= DateTime.UnixEpoch.Ticks ? 0UL : (ulong)(utc.Ticks - DateTime.UnixEpoch.Ticks) * 100UL;
 
     /// <summary>The model trace id of an activity trace id.</summary>
-    public static TraceId ToTraceId(ActivityTraceId id)
-    {
-        Span<byte> bytes = stackalloc byte[16];
-        id.CopyTo(bytes);
-        return TraceId.FromBytes((ReadOnlySpan<byte>)bytes);
-    }
+    public static TraceId ToTraceId(ActivityTraceId id) => HexIds.ToTraceId(id);
 
     /// <summary>The model span id of an activity span id (the default id is the empty one).</summary>
-    public static SpanId ToSpanId(ActivitySpanId id)
-    {
-        Span<byte> bytes = stackalloc byte[8];
-        id.CopyTo(bytes);
-        return SpanId.FromBytes((ReadOnlySpan<byte>)bytes);
-    }
+    public static SpanId ToSpanId(ActivitySpanId id) => HexIds.ToSpanId(id);
 
     /// <summary>The span flags of an activity: its W3C trace flags and whether its parent is remote.</summary>
     public static uint FlagsOf(Activity activity) =>
