@@ -149,6 +149,29 @@ let tests =
             ProtoEncoder.writeTraceRequest request output |> ignore
             sameBytes (output.WrittenSpan.ToArray()) (SizePassEncoder.traceRequestToBytes request)
 
+        testPropertyWithConfig config "text of any mix of ASCII runs and other characters is written as the oracle writes it"
+        <| fun (pieces: (FsCheck.NonNegativeInt * char) list) (tail: FsCheck.NonNegativeInt) ->
+            // The writer copies an ASCII prefix in blocks of 16 and transcodes the rest: runs of every length
+            // around the block size, then multi-byte, surrogate and control characters, cover both paths.
+            let specials = [| 'é'; '€'; '\u0000'; '\u007f'; '\u0080'; '\ud83d'; '\ude00'; 'ÿ'; '中' |]
+            let text =
+                let b = Text.StringBuilder()
+                for (run, c) in pieces do
+                    b.Append('a', run.Get % 40).Append(specials[int c % specials.Length]) |> ignore
+                b.Append('z', tail.Get % 40).ToString()
+            let writer = Protobuf.ProtoWriter()
+            let target = Array.zeroCreate<byte> 16
+            writer.Start(target, 3, 13)
+            writer.StringField(5, text.AsSpan())
+            let ours = writer.Written.ToArray()
+            writer.Release()
+            let stream = new MemoryStream()
+            let coded = new CodedOutputStream(stream)
+            coded.WriteTag(5, WireFormat.WireType.LengthDelimited)
+            coded.WriteString text
+            coded.Flush()
+            sameBytes ours (stream.ToArray())
+
         test "length prefixes stay minimal when a guess is wrong in either direction" {
             // Multi-byte text makes string prefixes longer than guessed; a huge attribute makes its KeyValue's
             // one-byte guess too short; a tiny span makes the span's two-byte guess too long.

@@ -4,6 +4,7 @@ open System
 open System.Buffers
 open System.Buffers.Binary
 open System.Numerics
+open System.Runtime.Intrinsics
 open System.Runtime.CompilerServices
 open System.Runtime.InteropServices
 open System.Text
@@ -29,6 +30,31 @@ module internal WireSize =
     let inline utf8 (text: string) = if isNull text then 0 else Encoding.UTF8.GetByteCount text
 
 
+/// ASCII text narrowed to bytes, 16 characters at a time: most OTLP text (keys, names, ids, paths) is ASCII, and
+/// copying it costs a fraction of a general UTF-8 transcoding call.
+module internal Ascii =
+    /// Copies the ASCII prefix of `text` into `destination` (which has room for all of it, one byte per character)
+    /// and returns its length: `text.Length` when the whole text is ASCII.
+    let narrowPrefix (text: ReadOnlySpan<char>) (destination: byref<byte>) : int =
+        let source = &Unsafe.As<char, uint16>(&MemoryMarshal.GetReference text)
+        let length = text.Length
+        let mutable i = 0
+        let mutable ascii = true
+        let high = Vector128.Create 0xFF80us
+        while ascii && i + 16 <= length do
+            let a = Vector128.LoadUnsafe(&source, unativeint i)
+            let b = Vector128.LoadUnsafe(&source, unativeint (i + 8))
+            if Vector128.EqualsAll((a ||| b) &&& high, Vector128<uint16>.Zero) then
+                Vector128.Narrow(a, b).StoreUnsafe(&destination, unativeint i)
+                i <- i + 16
+            else
+                ascii <- false
+        while i < length && Unsafe.Add(&source, i) < 0x80us do
+            Unsafe.Add(&destination, i) <- byte (Unsafe.Add(&source, i))
+            i <- i + 1
+        i
+
+
 /// A single-pass protobuf writer: nested messages and strings reserve a guessed number of length bytes, the
 /// content is written after them, and the minimal varint length is written on the way out, moving the content
 /// when the length needs more or fewer bytes than guessed. Output is therefore minimal and byte-identical to
@@ -37,38 +63,48 @@ module internal WireSize =
 /// It writes into the caller's array (`Start`) while that has room and moves to an array from the shared pool
 /// when it runs out. Positions (`Position`, the tokens of `BeginMessage`) are relative to the start, so they stay
 /// valid across that move.
+///
+/// Every write first makes sure of its room (`Ensure`, one comparison), then stores without bounds checks: the
+/// checks the runtime would repeat on every byte are what made the writer slow.
 [<Sealed; AllowNullLiteral>]
 type internal ProtoWriter() =
     let mutable buffer: byte array = Array.Empty()
+    // Absolute indexes into `buffer`: the start of the output, the next byte, and the end of the room.
     let mutable origin = 0
-    let mutable position = 0
-    let mutable capacity = 0
+    let mutable at = 0
+    let mutable limit = 0
     let mutable pooled = false
+
+    /// The byte at absolute index `index` of the buffer; callers have ensured it is inside the room.
+    member inline private _.ByteAt(index: int) : byref<byte> =
+        &Unsafe.Add(&MemoryMarshal.GetArrayDataReference buffer, index)
 
     /// Targets `target[offset .. offset + count - 1]`, which the writer does not own.
     member _.Start(target: byte array, offset: int, count: int) =
+        if isNull target || offset < 0 || count < 0 || offset > target.Length - count then
+            invalidArg (nameof target) "The target range is outside the array."
         buffer <- target
         origin <- offset
-        position <- 0
-        capacity <- count
+        at <- offset
+        limit <- offset + count
         pooled <- false
 
     /// Bytes written since `Start`.
-    member _.Position = position
+    member _.Position = at - origin
 
     /// True when the output outgrew the caller's array and is in a pooled array (read it with `Written`).
     member _.Moved = pooled
 
     /// The bytes written since `Start`, wherever they are.
-    member _.Written = ReadOnlySpan<byte>(buffer, origin, position)
+    member _.Written = ReadOnlySpan<byte>(buffer, origin, at - origin)
 
     /// Returns a pooled array, if any, and drops the reference to the caller's array.
     member _.Release() =
         if pooled then ArrayPool<byte>.Shared.Return buffer
         buffer <- Array.Empty()
         origin <- 0
-        position <- 0
-        capacity <- 0
+        at <- 0
+        limit <- 0
         pooled <- false
 
     /// Starts writing into the memory `output` offers now, without asking it for more; finish with `FinishInto`.
@@ -83,7 +119,7 @@ type internal ProtoWriter() =
     /// Commits what was written since `StartInto` to `output` (copying it there if the writer had to move) and
     /// releases the writer's arrays; returns the number of bytes written.
     member this.FinishInto(output: IBufferWriter<byte>) =
-        let total = position
+        let total = at - origin
         if pooled then ReadOnlySpan<byte>(buffer, origin, total).CopyTo(output.GetSpan total)
         if total > 0 then output.Advance total
         this.Release()
@@ -91,83 +127,75 @@ type internal ProtoWriter() =
 
     /// Makes room for `count` more bytes, moving what is written to a larger pooled array.
     member _.Grow(count: int) =
-        let needed = position + count
-        let size = max 256 (max needed (if capacity > (Int32.MaxValue / 2) then Int32.MaxValue else capacity * 2))
+        let written = at - origin
+        let room = limit - origin
+        let needed = written + count
+        if needed < 0 then raise (OutOfMemoryException "A protobuf message cannot exceed 2 GiB.")
+        let size = max 256 (max needed (if room > (Int32.MaxValue / 2) then Int32.MaxValue else room * 2))
         let next = ArrayPool<byte>.Shared.Rent size
-        Span<byte>(buffer, origin, position).CopyTo(Span<byte>(next))
+        Span<byte>(buffer, origin, written).CopyTo(Span<byte>(next))
         if pooled then ArrayPool<byte>.Shared.Return buffer
         buffer <- next
         origin <- 0
-        capacity <- next.Length
+        at <- written
+        limit <- next.Length
         pooled <- true
 
+    /// Makes sure `count` more bytes fit.
     [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
-    member private this.Ensure(count: int) =
-        if capacity - position < count then this.Grow count
+    member this.Ensure(count: int) =
+        if limit - at < count then this.Grow count
+
+    /// Stores an unsigned varint at absolute index `index` (room ensured); returns the index after it.
+    static member inline private PutVarint(target: byref<byte>, index: int, value: uint64) =
+        let mutable v = value
+        let mutable i = index
+        while v >= 0x80UL do
+            Unsafe.Add(&target, i) <- byte (v ||| 0x80UL)
+            i <- i + 1
+            v <- v >>> 7
+        Unsafe.Add(&target, i) <- byte v
+        i + 1
 
     member private this.Varint32Slow(value: uint32) =
         this.Ensure 5
-        let mutable v = value
-        let mutable i = origin + position
-        while v >= 0x80u do
-            buffer[i] <- byte (v ||| 0x80u)
-            i <- i + 1
-            v <- v >>> 7
-        buffer[i] <- byte v
-        position <- i + 1 - origin
+        at <- ProtoWriter.PutVarint(&MemoryMarshal.GetArrayDataReference buffer, at, uint64 value)
 
     // Most varints written are one byte (tags of fields 1 to 15, small lengths and counts): that case is inlined.
     [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
     member this.Varint32(value: uint32) =
-        if value < 0x80u && position < capacity then
-            buffer[origin + position] <- byte value
-            position <- position + 1
+        if value < 0x80u && at < limit then
+            this.ByteAt(at) <- byte value
+            at <- at + 1
         else
             this.Varint32Slow value
 
     member this.Varint64(value: uint64) =
         this.Ensure 10
-        let mutable v = value
-        let mutable i = origin + position
-        while v >= 0x80UL do
-            buffer[i] <- byte (v ||| 0x80UL)
-            i <- i + 1
-            v <- v >>> 7
-        buffer[i] <- byte v
-        position <- i + 1 - origin
+        at <- ProtoWriter.PutVarint(&MemoryMarshal.GetArrayDataReference buffer, at, value)
 
     [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
     member this.Tag(field: int, wireType: int) = this.Varint32(uint32 ((field <<< 3) ||| wireType))
 
     member this.Fixed32(value: uint32) =
         this.Ensure 4
-        BinaryPrimitives.WriteUInt32LittleEndian(Span(buffer, origin + position, 4), value)
-        position <- position + 4
+        Unsafe.WriteUnaligned(&this.ByteAt(at), (if BitConverter.IsLittleEndian then value else BinaryPrimitives.ReverseEndianness value))
+        at <- at + 4
 
     member this.Fixed64(value: uint64) =
         this.Ensure 8
-        BinaryPrimitives.WriteUInt64LittleEndian(Span(buffer, origin + position, 8), value)
-        position <- position + 8
+        Unsafe.WriteUnaligned(&this.ByteAt(at), (if BitConverter.IsLittleEndian then value else BinaryPrimitives.ReverseEndianness value))
+        at <- at + 8
 
     member this.Double(value: float) = this.Fixed64(uint64 (BitConverter.DoubleToInt64Bits value))
 
-    /// Writes `count` bytes of the length prefix at `at` (a relative position) for `length` bytes of content.
-    member private _.PutLength(at: int, length: int) =
-        let mutable v = uint32 length
-        let mutable i = origin + at
-        while v >= 0x80u do
-            buffer[i] <- byte (v ||| 0x80u)
-            i <- i + 1
-            v <- v >>> 7
-        buffer[i] <- byte v
-
-    /// Puts the length of the content from `start` to the current position in the `guess` bytes before `start`,
-    /// moving the content when the minimal varint of the length is not `guess` bytes long.
+    /// Puts the length of the content from `start` (relative) to the current position in the `guess` bytes before
+    /// `start`, moving the content when the minimal varint of the length is not `guess` bytes long.
     [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
     member private this.Close(start: int, guess: int) =
-        let length = position - start
+        let length = at - origin - start
         if guess = 1 && length < 0x80 then
-            buffer[origin + start - 1] <- byte length
+            this.ByteAt(origin + start - 1) <- byte length
         else
             this.CloseSlow(start, guess, length)
 
@@ -177,16 +205,17 @@ type internal ProtoWriter() =
             if needed > guess then this.Ensure(needed - guess)
             // Span.CopyTo handles the overlap in both directions.
             Span<byte>(buffer, origin + start, length).CopyTo(Span<byte>(buffer, origin + start - guess + needed, length))
-            position <- position + needed - guess
-        this.PutLength(start - guess, length)
+            at <- at + needed - guess
+        ProtoWriter.PutVarint(&MemoryMarshal.GetArrayDataReference buffer, origin + start - guess, uint64 length) |> ignore
 
     /// Starts a nested message: writes the tag and reserves `guess` length bytes (1 to 5); returns the token for
     /// `EndMessage`. The guess only affects speed: a wrong one costs a move of the content.
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
     member this.BeginMessage(field: int, guess: int) =
         this.Tag(field, Fields.WireLengthDelimited)
         this.Ensure guess
-        position <- position + guess
-        position
+        at <- at + guess
+        at - origin
 
     /// Ends the nested message begun with `token` and the same `guess`.
     [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
@@ -197,37 +226,43 @@ type internal ProtoWriter() =
         this.Tag(field, Fields.WireLengthDelimited)
         // UTF-8 takes at least one byte per UTF-16 unit and at most three, so the prefix is guessed from the
         // unit count (exact for ASCII) and room is made for the longest encoding plus one more prefix byte.
-        let guess = WireSize.varint32 (uint32 text.Length)
-        let most = text.Length * 3
+        let units = text.Length
+        let guess = WireSize.varint32 (uint32 units)
+        let most = units * 3
+        if most < units then raise (OutOfMemoryException "A protobuf string cannot exceed 2 GiB.")
         this.Ensure(guess + 1 + most)
-        let start = position + guess
-        let written = Encoding.UTF8.GetBytes(text, Span<byte>(buffer, origin + start, most))
-        position <- start + written
-        this.Close(start, guess)
+        let start = at + guess
+        let ascii = Ascii.narrowPrefix text (&this.ByteAt(start))
+        if ascii = units then
+            // All ASCII: the guessed prefix is the exact one.
+            ProtoWriter.PutVarint(&MemoryMarshal.GetArrayDataReference buffer, at, uint64 units) |> ignore
+            at <- start + units
+        else
+            let rest = Encoding.UTF8.GetBytes(text.Slice ascii, Span<byte>(buffer, start + ascii, most - ascii))
+            at <- start + ascii + rest
+            this.Close(start - origin, guess)
 
     /// Writes a length-delimited field of raw bytes (written even when empty).
     member this.BytesField(field: int, bytes: ReadOnlySpan<byte>) =
         this.Tag(field, Fields.WireLengthDelimited)
         this.Varint32(uint32 bytes.Length)
         this.Ensure bytes.Length
-        bytes.CopyTo(Span<byte>(buffer, origin + position, bytes.Length))
-        position <- position + bytes.Length
+        bytes.CopyTo(Span<byte>(buffer, at, bytes.Length))
+        at <- at + bytes.Length
 
     /// Writes a trace id as a 16-byte length-delimited field.
     member this.TraceIdField(field: int, high: uint64, low: uint64) =
         this.Tag(field, Fields.WireLengthDelimited)
         this.Ensure 17
-        let i = origin + position
-        buffer[i] <- 16uy
-        BinaryPrimitives.WriteUInt64BigEndian(Span(buffer, i + 1, 8), high)
-        BinaryPrimitives.WriteUInt64BigEndian(Span(buffer, i + 9, 8), low)
-        position <- position + 17
+        this.ByteAt(at) <- 16uy
+        Unsafe.WriteUnaligned(&this.ByteAt(at + 1), (if BitConverter.IsLittleEndian then BinaryPrimitives.ReverseEndianness high else high))
+        Unsafe.WriteUnaligned(&this.ByteAt(at + 9), (if BitConverter.IsLittleEndian then BinaryPrimitives.ReverseEndianness low else low))
+        at <- at + 17
 
     /// Writes a span id as an 8-byte length-delimited field.
     member this.SpanIdField(field: int, value: uint64) =
         this.Tag(field, Fields.WireLengthDelimited)
         this.Ensure 9
-        let i = origin + position
-        buffer[i] <- 8uy
-        BinaryPrimitives.WriteUInt64BigEndian(Span(buffer, i + 1, 8), value)
-        position <- position + 9
+        this.ByteAt(at) <- 8uy
+        Unsafe.WriteUnaligned(&this.ByteAt(at + 1), (if BitConverter.IsLittleEndian then BinaryPrimitives.ReverseEndianness value else value))
+        at <- at + 9
