@@ -53,6 +53,68 @@ type private AnswersBeforeReading(release: Task) =
         }
         Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK, Content = new ByteArrayContent([||])))
 
+/// A stream of `length` bytes (each its index mod 251) with no declared length, read in pieces of at most 1000.
+type private UnsizedStream(length: int) =
+    inherit Stream()
+    let mutable position = 0
+    override _.CanRead = true
+    override _.CanSeek = false
+    override _.CanWrite = false
+    override _.Length = raise (NotSupportedException())
+    override _.Position with get () = int64 position and set _ = raise (NotSupportedException())
+    override _.Flush() = ()
+    override _.Read(buffer: byte array, offset: int, count: int) =
+        let n = min (min count 1000) (length - position)
+        for i in 0 .. n - 1 do
+            buffer[offset + i] <- byte ((position + i) % 251)
+        position <- position + n
+        n
+    override _.Seek(_: int64, _: SeekOrigin) : int64 = raise (NotSupportedException())
+    override _.SetLength(_: int64) = raise (NotSupportedException())
+    override _.Write(_: byte array, _: int, _: int) = raise (NotSupportedException())
+
+/// A handler answering 200 with a body of `length` bytes, its length declared or not (as a chunked response).
+type private AnswersWith(length: int, declared: bool) =
+    inherit HttpMessageHandler()
+
+    override _.SendAsync(_: HttpRequestMessage, _: CancellationToken) =
+        let content: HttpContent =
+            if declared then new ByteArrayContent(Array.init length (fun i -> byte (i % 251)))
+            else new StreamContent(new UnsizedStream(length))
+        if not declared then content.Headers.ContentLength <- Nullable()
+        Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK, Content = content))
+
+let private answer (length: int) (declared: bool) =
+    task {
+        let transport =
+            new HttpExportTransport(
+                new HttpClient(new AnswersWith(length, declared)), true, Uri "http://localhost/v1/traces", false, Compression.None,
+                Array.empty<Header>, null)
+        let! (result: TransportResult) = transport.SendAsync(ReadOnlyMemory [| 1uy |], CancellationToken.None)
+        transport.Dispose()
+        return result
+    }
+
+[<Tests>]
+let responseTests =
+    testList "HttpTransport.responses" [
+        testTask "bodies of any length up to the limit are read whole, declared or not" {
+            for length in [ 0; 1; 999; 4096; 4097; 100_000; HttpExportTransport.MaxResponseBytes ] do
+                for declared in [ true; false ] do
+                    let! (result: TransportResult) = answer length declared
+                    Expect.equal result.Kind TransportResultKind.Response $"{length} bytes (declared {declared}): a response"
+                    Expect.equal result.Body.Length length $"{length} bytes (declared {declared}): whole"
+                    let body = result.Body.ToArray()
+                    Expect.isTrue (body |> Array.mapi (fun i b -> b = byte (i % 251)) |> Array.forall id) "the bytes sent"
+        }
+
+        testTask "a body over the limit is refused, declared or not" {
+            for declared in [ true; false ] do
+                let! (result: TransportResult) = answer (HttpExportTransport.MaxResponseBytes + 1) declared
+                Expect.equal result.Kind TransportResultKind.ResponseTooLarge $"declared {declared}"
+        }
+    ]
+
 [<Tests>]
 let tests =
     testList "BorrowedBody" [

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Http.Headers;
 using Otlp.Core;
@@ -56,9 +57,9 @@ internal sealed class HttpExportTransport : IExportTransport
         }
 
         request.Headers.TryAddWithoutValidation("User-Agent", OtlpInfo.UserAgent);
-        foreach (var header in this.headers)
+        for (var i = 0; i < this.headers.Count; i++)
         {
-            request.Headers.TryAddWithoutValidation(header.Name, header.Value);
+            request.Headers.TryAddWithoutValidation(this.headers[i].Name, this.headers[i].Value);
         }
 
         try
@@ -122,6 +123,12 @@ internal sealed class HttpExportTransport : IExportTransport
 
     private static async Task WaitForBodyCopyAsync(BorrowedBodyContent content)
     {
+        if (content.WhenCopiedAsync(CancellationToken.None).IsCompleted)
+        {
+            // The usual case: the handler copied the body before answering; no grace timer is needed.
+            return;
+        }
+
         try
         {
             using var grace = new CancellationTokenSource(BodyCopyGrace);
@@ -146,23 +153,49 @@ internal sealed class HttpExportTransport : IExportTransport
     private static string Describe(HttpRequestException e) =>
         e.HttpRequestError == HttpRequestError.Unknown ? e.Message : $"{e.HttpRequestError}: {e.Message}";
 
-    /// <summary>Reads at most <see cref="MaxResponseBytes"/>; null when the body is longer.</summary>
+    /// <summary>
+    /// Reads at most <see cref="MaxResponseBytes"/>; null when the body is longer. An empty body (the usual full
+    /// success over HTTP/protobuf is a few bytes or none) costs no buffer; others are read into a pooled one.
+    /// </summary>
     private static async Task<byte[]?> ReadBoundedAsync(HttpContent content, CancellationToken cancellationToken)
     {
-        using var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int count;
-        while ((count = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+        var declared = content.Headers.ContentLength;
+        if (declared == 0)
         {
-            if (buffer.Length + count > MaxResponseBytes)
-            {
-                return null;
-            }
-
-            buffer.Write(chunk, 0, count);
+            return [];
         }
 
-        return buffer.ToArray();
+        using var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        var buffer = ArrayPool<byte>.Shared.Rent(declared is > 0 and <= MaxResponseBytes ? (int)declared.Value + 1 : 4096);
+        var count = 0;
+        try
+        {
+            while (true)
+            {
+                if (count == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, MaxResponseBytes + 1));
+                    buffer.AsSpan(0, count).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                var read = await stream.ReadAsync(buffer.AsMemory(count), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return count == 0 ? [] : buffer.AsSpan(0, count).ToArray();
+                }
+
+                count += read;
+                if (count > MaxResponseBytes)
+                {
+                    return null;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 }
