@@ -259,18 +259,22 @@ let hexIdTests =
             Expect.equal (HexIds.ToSpanId(Unchecked.defaultof<ActivitySpanId>)) SpanId.Empty "span id"
         }
 
-        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 1000 } "sixteen hex digits parse in either case; anything else is refused"
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 3000 } "sixteen hex digits parse in either case; anything else is refused, with or without vectors"
         <| fun (value: uint64) (position: byte) (bad: char) ->
             let lower = value.ToString("x16")
-            let mutable parsed = 0UL
-            Expect.isTrue (HexIds.TryParse(lower.AsSpan(), &parsed)) "lower case"
-            Expect.equal parsed value "lower-case value"
-            Expect.isTrue (HexIds.TryParse(value.ToString("X16").AsSpan(), &parsed)) "upper case"
-            Expect.equal parsed value "upper-case value"
-            if not (Uri.IsHexDigit bad) then
-                let chars = lower.ToCharArray()
-                chars[int position % 16] <- bad
-                Expect.isFalse (HexIds.TryParse(ReadOnlySpan chars, &parsed)) $"'{bad}' (U+{int bad:X4}) refused"
+            let parsers: (string * (string -> uint64 voption)) list =
+                [ "vector", (fun (text: string) -> match HexIds.TryParseVector(text.AsSpan()) with | true, v -> ValueSome v | _ -> ValueNone)
+                  "scalar", (fun (text: string) -> match HexIds.TryParseScalar(text.AsSpan()) with | true, v -> ValueSome v | _ -> ValueNone) ]
+            for (name, parse) in parsers do
+                Expect.equal (parse lower) (ValueSome value) $"{name}: lower case"
+                Expect.equal (parse (value.ToString("X16"))) (ValueSome value) $"{name}: upper case"
+                if not (Uri.IsHexDigit bad) then
+                    let chars = lower.ToCharArray()
+                    chars[int position % 16] <- bad
+                    Expect.equal (parse (String chars)) ValueNone $"{name}: '{bad}' (U+{int bad:X4}) refused"
+                    // A character whose low byte is a digit must not pass as that digit.
+                    chars[int position % 16] <- char (0x100 + int '7')
+                    Expect.equal (parse (String chars)) ValueNone $"{name}: U+0137 refused"
     ]
 
 [<Tests>]

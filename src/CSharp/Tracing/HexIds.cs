@@ -1,6 +1,8 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Otlp.Core;
 
 namespace Otlp.Tracing;
@@ -44,15 +46,45 @@ internal static class HexIds
     public static bool TryParse(ReadOnlySpan<char> hex, out ulong value)
     {
         Debug.Assert(hex.Length == 16, "Callers slice 16 digits.");
+        return Vector128.IsHardwareAccelerated ? TryParseVector(hex, out value) : TryParseScalar(hex, out value);
+    }
+
+    /// <summary>The 16 digits at once: narrowed to bytes, mapped to their values, and packed in pairs.</summary>
+    internal static bool TryParseVector(ReadOnlySpan<char> hex, out ulong value)
+    {
+        ref var text = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(hex));
+        var first = Vector128.LoadUnsafe(ref text);
+        var second = Vector128.LoadUnsafe(ref text, 8);
+        var chars = Vector128.Narrow(first, second);
+        var digits = chars - Vector128.Create((byte)'0');
+        var letters = (chars | Vector128.Create((byte)0x20)) - Vector128.Create((byte)'a');
+        var isDigit = Vector128.LessThan(digits, Vector128.Create((byte)10));
+        var isLetter = Vector128.LessThan(letters, Vector128.Create((byte)6));
+        var wide = ((first | second) & Vector128.Create((ushort)0xFF00)) != Vector128<ushort>.Zero;
+        if (wide || (isDigit | isLetter) != Vector128<byte>.AllBitsSet)
+        {
+            value = 0;
+            return false;
+        }
+
+        // Each byte holds one digit's value; each 16-bit lane holds two digits, the first in its low byte.
+        var nibbles = Vector128.ConditionalSelect(isDigit, digits, letters + Vector128.Create((byte)10)).AsUInt16();
+        var pairs = ((nibbles << 4) | (nibbles >> 8)) & Vector128.Create((ushort)0xFF);
+        var bytes = Vector128.Narrow(pairs, pairs).AsUInt64().ToScalar();
+        value = BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness(bytes) : bytes;
+        return true;
+    }
+
+    /// <summary>The same, a digit at a time.</summary>
+    internal static bool TryParseScalar(ReadOnlySpan<char> hex, out ulong value)
+    {
         ref var digits = ref MemoryMarshal.GetReference(Digits);
-        ref var text = ref MemoryMarshal.GetReference(hex);
         ulong result = 0;
         var invalid = 0;
         for (var i = 0; i < 16; i++)
         {
             // Characters past 0xFF map to 0xFF through the clamp, which marks them invalid.
-            var c = Math.Min((uint)Unsafe.Add(ref text, i), 0xFFu);
-            var digit = Unsafe.Add(ref digits, (nint)c);
+            var digit = Unsafe.Add(ref digits, (nint)Math.Min((uint)hex[i], 0xFFu));
             invalid |= digit;
             result = (result << 4) | (uint)(digit & 0xF);
         }
