@@ -172,6 +172,39 @@ let tests =
             coded.Flush()
             sameBytes ours (stream.ToArray())
 
+        testPropertyWithConfig config "text met again by reference is written as it was the first time, however the cache churns"
+        <| fun (texts: FsCheck.NonNull<string> list) (picks: (byte * bool) list) ->
+            // Writes a sequence of texts from a small pool (the same references again and again, in two fields)
+            // through the identity cache and plainly, into a small start array so the writer moves midway.
+            let pool = Array.ofList (("k" :: (texts |> List.map (fun t -> t.Get))) @ [ String('é', 40); String('x', 65) ])
+            let write (known: bool) =
+                let w = Protobuf.ProtoWriter()
+                w.Start(Array.zeroCreate 8, 0, 8)
+                for (pick, second) in picks @ picks @ picks do
+                    let text = pool[int pick % pool.Length]
+                    let field = if second then 2 else 1
+                    if known then w.KnownStringField(field, text) else w.StringField(field, text.AsSpan())
+                let bytes = w.Written.ToArray()
+                w.Release()
+                bytes
+            sameBytes (write true) (write false)
+
+        test "the identity cache survives its arena filling up" {
+            // Far more distinct texts, each met three times, than the arena holds: it is cleared and refilled.
+            let texts = Array.init 3000 (fun i -> $"attribute.key.number.{i:D6}.with.a.long.tail.to.fill.arena")
+            let w = Protobuf.ProtoWriter()
+            let plain = Protobuf.ProtoWriter()
+            w.Start(Array.zeroCreate 16, 0, 16)
+            plain.Start(Array.zeroCreate 16, 0, 16)
+            for round in 0 .. 2 do
+                for i in 0 .. texts.Length - 1 do
+                    w.KnownStringField(1 + (round % 2), texts[i])
+                    plain.StringField(1 + (round % 2), texts[i].AsSpan())
+            sameBytes (w.Written.ToArray()) (plain.Written.ToArray())
+            w.Release()
+            plain.Release()
+        }
+
         test "length prefixes stay minimal when a guess is wrong in either direction" {
             // Multi-byte text makes string prefixes longer than guessed; a huge attribute makes its KeyValue's
             // one-byte guess too short; a tiny span makes the span's two-byte guess too long.

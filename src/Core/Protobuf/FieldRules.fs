@@ -129,7 +129,7 @@ module internal CommonFields =
     /// One KeyValue as the repeated `field`: the key unless empty, and the value always.
     and keyValue (w: ProtoWriter) field (kv: KeyValue) =
         let pair = w.BeginMessage(field, Guess.Small)
-        string w Fields.KeyValue_Key kv.Key
+        if not (isEmptyText kv.Key) then w.KnownStringField(Fields.KeyValue_Key, kv.Key)
         let value = w.BeginMessage(Fields.KeyValue_Value, Guess.Small)
         anyValue w (if isNull (box kv.Value) then AnyValue.Empty else kv.Value)
         w.EndMessage(value, Guess.Small)
@@ -143,7 +143,7 @@ module internal CommonFields =
     /// Starts the KeyValue of an attribute and its value; the value's oneof member follows, then `endAttribute`.
     let beginAttribute (w: ProtoWriter) field (key: string) =
         let pair = w.BeginMessage(field, Guess.Small)
-        string w Fields.KeyValue_Key key
+        if not (isEmptyText key) then w.KnownStringField(Fields.KeyValue_Key, key)
         struct (pair, w.BeginMessage(Fields.KeyValue_Value, Guess.Small))
 
     /// Ends an attribute begun with `beginAttribute`.
@@ -252,7 +252,7 @@ module internal TraceFields =
     let beginEvent (w: ProtoWriter) (timeUnixNano: uint64) (name: string) =
         let token = w.BeginMessage(Fields.Span_Events, Guess.Small)
         fixed64 w Fields.Event_Time_Unix_Nano timeUnixNano
-        string w Fields.Event_Name name
+        if not (isEmptyText name) then w.KnownStringField(Fields.Event_Name, name)
         token
 
     /// Ends an event with its dropped attribute count.

@@ -55,6 +55,48 @@ module internal Ascii =
         i
 
 
+/// The encoded fields of text a writer meets again and again by reference (attribute keys, event names: string
+/// literals of the instrumentation), kept so that writing one is a copy. Keyed by the string's identity, never
+/// its content, so a lookup costs no hashing of the text. A string is kept only when met twice in a row in its
+/// slot, so text made afresh for each item (never the same reference twice) costs a lookup and nothing more;
+/// the encoded bytes live in one arena, cleared when full, so the cache never allocates after it is made.
+[<Sealed; AllowNullLiteral>]
+type internal KnownText() =
+    /// Text longer than this is never kept.
+    [<Literal>]
+    static let MaxKept = 64
+
+    [<Literal>]
+    static let Slots = 1024
+
+    member val Text: string array = Array.zeroCreate Slots
+    member val Field: int array = Array.zeroCreate Slots
+    member val Offset: int array = Array.zeroCreate Slots
+    member val Length: int array = Array.zeroCreate Slots
+    member val Seen: string array = Array.zeroCreate Slots
+    member val Arena: byte array = Array.zeroCreate (32 * 1024)
+    member val Used = 0 with get, set
+
+    /// Text longer than this is never kept.
+    static member MaxLength = MaxKept
+
+    /// The slot of `text` written as `field`.
+    member _.SlotOf(text: string, field: int) =
+        (RuntimeHelpers.GetHashCode text * 31 + field) &&& (Slots - 1)
+
+    /// Keeps `encoded` as the field `field` of `text` in `slot`, clearing the cache when the arena is full.
+    member this.Keep(slot: int, text: string, field: int, encoded: ReadOnlySpan<byte>) =
+        if this.Used + encoded.Length > this.Arena.Length then
+            Array.Clear this.Text
+            this.Used <- 0
+        encoded.CopyTo(Span<byte>(this.Arena, this.Used, encoded.Length))
+        this.Text[slot] <- text
+        this.Field[slot] <- field
+        this.Offset[slot] <- this.Used
+        this.Length[slot] <- encoded.Length
+        this.Used <- this.Used + encoded.Length
+
+
 /// A single-pass protobuf writer: nested messages and strings reserve a guessed number of length bytes, the
 /// content is written after them, and the minimal varint length is written on the way out, moving the content
 /// when the length needs more or fewer bytes than guessed. Output is therefore minimal and byte-identical to
@@ -74,6 +116,7 @@ type internal ProtoWriter() =
     let mutable at = 0
     let mutable limit = 0
     let mutable pooled = false
+    let mutable known: KnownText = null
 
     /// The byte at absolute index `index` of the buffer; callers have ensured it is inside the room.
     member inline private _.ByteAt(index: int) : byref<byte> =
@@ -241,6 +284,29 @@ type internal ProtoWriter() =
             let rest = Encoding.UTF8.GetBytes(text.Slice ascii, Span<byte>(buffer, start + ascii, most - ascii))
             at <- start + ascii + rest
             this.Close(start - origin, guess)
+
+    /// Writes a length-delimited field of UTF-8 text, as `StringField`, for text the writer is likely to meet
+    /// again by reference (see `KnownText`): its encoding is then copied instead of made again.
+    member this.KnownStringField(field: int, text: string) =
+        if isNull text || text.Length > KnownText.MaxLength then
+            this.StringField(field, (if isNull text then ReadOnlySpan.Empty else text.AsSpan()))
+        else
+            if isNull known then known <- KnownText()
+            let slot = known.SlotOf(text, field)
+            if Object.ReferenceEquals(known.Text[slot], text) && known.Field[slot] = field then
+                let length = known.Length[slot]
+                this.Ensure length
+                Unsafe.CopyBlockUnaligned(&this.ByteAt(at), &known.Arena[known.Offset[slot]], uint32 length)
+                at <- at + length
+            else
+                // Relative to the origin, which a move to a larger array changes.
+                let first = at - origin
+                this.StringField(field, text.AsSpan())
+                if Object.ReferenceEquals(known.Seen[slot], text) then
+                    let written = at - origin - first
+                    known.Keep(slot, text, field, ReadOnlySpan<byte>(buffer, at - written, written))
+                else
+                    known.Seen[slot] <- text
 
     /// Writes a length-delimited field of raw bytes (written even when empty).
     member this.BytesField(field: int, bytes: ReadOnlySpan<byte>) =
