@@ -186,16 +186,26 @@ internal static class TagValues
 
     private static bool WriteScalar(ProtoWriter writer, object value, int maxLength)
     {
+        // The types are disjoint, so the order is only for speed: the common ones are tested first.
         switch (value)
         {
             case string s:
                 WriteString(writer, s.AsSpan(), maxLength);
                 return true;
-            case char c:
-                WriteString(writer, MemoryMarshal.CreateReadOnlySpan(ref c, 1), maxLength);
+            case long n:
+                CommonFields.intValue(writer, n);
+                return true;
+            case int n:
+                CommonFields.intValue(writer, n);
                 return true;
             case bool b:
                 CommonFields.boolValue(writer, b);
+                return true;
+            case double d:
+                CommonFields.doubleValue(writer, d);
+                return true;
+            case char c:
+                WriteString(writer, MemoryMarshal.CreateReadOnlySpan(ref c, 1), maxLength);
                 return true;
             case sbyte n:
                 CommonFields.intValue(writer, n);
@@ -209,20 +219,11 @@ internal static class TagValues
             case ushort n:
                 CommonFields.intValue(writer, n);
                 return true;
-            case int n:
-                CommonFields.intValue(writer, n);
-                return true;
             case uint n:
-                CommonFields.intValue(writer, n);
-                return true;
-            case long n:
                 CommonFields.intValue(writer, n);
                 return true;
             case float f:
                 CommonFields.doubleValue(writer, f);
-                return true;
-            case double d:
-                CommonFields.doubleValue(writer, d);
                 return true;
             default:
                 return false;
@@ -230,7 +231,7 @@ internal static class TagValues
     }
 
     private static void WriteString(ProtoWriter writer, ReadOnlySpan<char> text, int maxLength) =>
-        CommonFields.stringValue(writer, text[..LimitsModule.truncatedLength(maxLength, text)]);
+        CommonFields.stringValue(writer, text.Length <= maxLength ? text : text[..LimitsModule.truncatedLength(maxLength, text)]);
 
     /// <summary>Any other value as its invariant text; formatted on the stack when it can be.</summary>
     private static void WriteText(ProtoWriter writer, object value, int maxLength)
