@@ -371,15 +371,28 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
 
     private async Task<Batching.ExportOutcome> ExportBatchAttemptAsync(ScopedItem<TItem>[] items, int attempt, CancellationToken cancellationToken)
     {
-        // A batch too large for one request goes as several; a failure of any part makes the batch fail (its
-        // retry may send the parts that succeeded again: duplicates are preferred to loss).
-        var (parts, tooLarge) = this.PrepareBatch(items);
-        var rejected = tooLarge;
         if (attempt > 1)
         {
             this.Statistics.CountRetry();
         }
 
+        // The usual batch: written straight from its sources into one request, sent as one part.
+        if (this.TryPrepareDirect(items) is { } direct)
+        {
+            try
+            {
+                return await this.SendPartAsync(direct.WrittenMemory, attempt, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                direct.Dispose();
+            }
+        }
+
+        // A batch too large for one request goes as several; a failure of any part makes the batch fail (its
+        // retry may send the parts that succeeded again: duplicates are preferred to loss).
+        var (parts, tooLarge) = this.Prepare(this.Group(this.Resource, GroupByScope(items)));
+        var rejected = tooLarge;
         try
         {
             foreach (var (_, payload) in parts)
@@ -407,24 +420,25 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
     }
 
     /// <summary>
-    /// A batch's request: encoded straight from its sources when the signal can (activities) and it fits in one
-    /// request, else through the model, split when too large.
+    /// A batch's request encoded straight from its sources, when the signal can (activities, log entries) and the
+    /// request fits in one part; null otherwise (the batch then goes through the model, split when too large).
     /// </summary>
-    private (List<(TRequest Part, PooledBuffer Payload)> Parts, int TooLarge) PrepareBatch(ScopedItem<TItem>[] items)
+    private PooledBuffer? TryPrepareDirect(ScopedItem<TItem>[] items)
     {
-        if (!this.Configuration.Exporter.Protocol.IsHttpJson)
+        if (this.Configuration.Exporter.Protocol.IsHttpJson)
         {
-            var payload = this.NewBuffer();
-            if (this.TryEncodeDirect(items, payload) && payload.WrittenCount <= this.PayloadLimit)
-            {
-                this.lastPayloadBytes = payload.WrittenCount;
-                return ([(default!, payload)], 0);
-            }
-
-            payload.Dispose();
+            return null;
         }
 
-        return this.Prepare(this.Group(this.Resource, GroupByScope(items)));
+        var payload = this.NewBuffer();
+        if (this.TryEncodeDirect(items, payload) && payload.WrittenCount <= this.PayloadLimit)
+        {
+            this.lastPayloadBytes = payload.WrittenCount;
+            return payload;
+        }
+
+        payload.Dispose();
+        return null;
     }
 
     /// <summary>One send of one encoded part of a batch, interpreted as the batch machine wants it.</summary>

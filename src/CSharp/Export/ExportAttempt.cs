@@ -26,6 +26,9 @@ internal sealed record ExportAttempt(Batching.ExportOutcome Outcome, string? Pro
 /// </summary>
 internal static class ExportInterpreter
 {
+    /// <summary>The plain success, the answer to almost every export (records are immutable, so one is shared).</summary>
+    private static readonly ExportAttempt Succeeded = new(Batching.ExportOutcome.Succeeded, null, null);
+
     /// <summary>Interprets <paramref name="result"/> received at <paramref name="now"/> from <paramref name="config"/>'s endpoint.</summary>
     public static ExportAttempt Interpret(TransportResult result, ExporterConfig config, DateTimeOffset now)
     {
@@ -57,7 +60,7 @@ internal static class ExportInterpreter
         var partial = DecodePartialSuccess(result, config.Signal);
         if (partial is null)
         {
-            return new ExportAttempt(Batching.ExportOutcome.Succeeded, null, null);
+            return Succeeded;
         }
 
         if (!partial.Value.IsOk)
@@ -72,7 +75,7 @@ internal static class ExportInterpreter
         var success = partial.Value.ResultValue;
         if (success.Rejected == 0 && string.IsNullOrEmpty(success.ErrorMessage))
         {
-            return new ExportAttempt(Batching.ExportOutcome.Succeeded, null, null);
+            return Succeeded;
         }
 
         var rejected = (int)Math.Clamp(success.Rejected, 0, int.MaxValue);

@@ -11,8 +11,11 @@ namespace Otlp.Transport;
 internal sealed class BorrowedBodyContent : HttpContent
 {
     private readonly ReadOnlyMemory<byte> body;
-    private readonly TaskCompletionSource copied = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock gate = new();
     private int copies;
+
+    // Made only when someone waits while a copy runs, which is rare: a handler usually copies before answering.
+    private TaskCompletionSource? copied;
 
     /// <summary>A body of <paramref name="body"/>, which must stay valid until <see cref="WhenCopiedAsync"/> completes.</summary>
     public BorrowedBodyContent(ReadOnlyMemory<byte> body)
@@ -27,8 +30,19 @@ internal sealed class BorrowedBodyContent : HttpContent
     /// Completes when no copy of the body is running: at once when the handler never started one, otherwise when
     /// it ended (sent, failed or aborted), or when <paramref name="cancellationToken"/> is cancelled.
     /// </summary>
-    public Task WhenCopiedAsync(CancellationToken cancellationToken) =>
-        Volatile.Read(ref this.copies) == 0 ? Task.CompletedTask : this.copied.Task.WaitAsync(cancellationToken);
+    public Task WhenCopiedAsync(CancellationToken cancellationToken)
+    {
+        lock (this.gate)
+        {
+            if (this.copies == 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            this.copied ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return this.copied.Task.WaitAsync(cancellationToken);
+        }
+    }
 
     /// <inheritdoc />
     protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
@@ -37,35 +51,52 @@ internal sealed class BorrowedBodyContent : HttpContent
     /// <inheritdoc />
     protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
     {
-        Interlocked.Increment(ref this.copies);
+        this.CopyStarted();
         try
         {
             await stream.WriteAsync(this.body, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            if (Interlocked.Decrement(ref this.copies) == 0)
-            {
-                this.copied.TrySetResult();
-            }
+            this.CopyEnded();
         }
     }
 
     /// <inheritdoc />
     protected override void SerializeToStream(Stream stream, TransportContext? context, CancellationToken cancellationToken)
     {
-        Interlocked.Increment(ref this.copies);
+        this.CopyStarted();
         try
         {
             stream.Write(this.body.Span);
         }
         finally
         {
-            if (Interlocked.Decrement(ref this.copies) == 0)
+            this.CopyEnded();
+        }
+    }
+
+    private void CopyStarted()
+    {
+        lock (this.gate)
+        {
+            this.copies++;
+        }
+    }
+
+    private void CopyEnded()
+    {
+        TaskCompletionSource? waiting = null;
+        lock (this.gate)
+        {
+            if (--this.copies == 0)
             {
-                this.copied.TrySetResult();
+                waiting = this.copied;
+                this.copied = null;
             }
         }
+
+        waiting?.TrySetResult();
     }
 
     /// <inheritdoc />
