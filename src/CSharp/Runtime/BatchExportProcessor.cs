@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Threading.Channels;
 using Otlp.Core;
 
 namespace Otlp.Runtime;
@@ -9,8 +8,9 @@ namespace Otlp.Runtime;
 /// commands: exports, the timer, flush and shutdown waiters, drop counts. Holds no policy of its own.
 /// </summary>
 /// <remarks>
-/// Application threads only call <see cref="Offer"/>: a bounded channel write that never blocks or throws; a full
-/// queue drops the item and counts it. The loop moves offered items into the machine in chunks.
+/// Application threads only call <see cref="Offer"/>: a write into a lock-free ring (<see cref="BoundedRing{T}"/>)
+/// that never blocks or throws; a full queue drops the item and counts it. The loop moves offered items into the
+/// machine in chunks.
 /// </remarks>
 /// <typeparam name="T">The item exported: a span, a log record.</typeparam>
 internal sealed class BatchExportProcessor<T> : IAsyncDisposable
@@ -20,7 +20,7 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     private readonly TimeSpan attemptTimeout;
     private readonly TimeProvider time;
     private readonly ExportStatistics statistics;
-    private readonly Channel<T> incoming;
+    private readonly BoundedRing<T> incoming;
     private readonly ConcurrentQueue<Batching.Event<T>> control = new();
     private readonly ConcurrentDictionary<long, TaskCompletionSource<Batching.WaiterResult>> waiters = new();
     private readonly SemaphoreSlim wake = new(0);
@@ -51,12 +51,8 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         this.attemptTimeout = attemptTimeout;
         this.time = time;
         this.statistics = statistics;
-        this.incoming = Channel.CreateBounded<T>(new BoundedChannelOptions(Math.Max(1, settings.MaxQueueSize))
-        {
-            FullMode = BoundedChannelFullMode.DropWrite,
-            SingleReader = true,
-            SingleWriter = false,
-        });
+        // Offer's count keeps the ring within the queue size, so a write into it never finds it full.
+        this.incoming = new BoundedRing<T>(settings.MaxQueueSize);
         this.loop = Task.Run(this.RunAsync);
     }
 
@@ -68,7 +64,9 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     {
         var queued = Interlocked.Increment(ref this.pending);
         var inMachine = Volatile.Read(ref this.machineQueued);
-        if (queued + inMachine > this.settings.MaxQueueSize || !this.incoming.Writer.TryWrite(item))
+        // The shutdown flag is read after the increment of `pending` (a full fence): either this offer sees it, or the
+        // loop, which stops only after shutdown was asked, sees this offer in `pending` and waits for its item.
+        if (queued + inMachine > this.settings.MaxQueueSize || Volatile.Read(ref this.shuttingDown) || !this.incoming.TryWrite(item))
         {
             Interlocked.Decrement(ref this.pending);
             this.statistics.CountDropped(
@@ -78,9 +76,10 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
 
         // Wake the loop when the queue stops being empty (so the delay timer starts) and when a batch is full. While
         // the machine holds items its timer is armed (or an export is running, whose completion wakes the loop), and
-        // the loop drains the channel each time it runs: waking it for the first item of every drain made it step
-        // the machine once per item. The second read of the machine's count comes after the write to the channel
-        // (both fenced), so a loop that has just emptied the machine either drains this item or is woken for it.
+        // the loop drains the ring each time it runs: waking it for the first item of every drain made it step
+        // the machine once per item. The second read of the machine's count (Interlocked, a full fence) comes after
+        // the write to the ring, and the loop fences before it reads the ring, so a loop that has just emptied the
+        // machine either drains this item or is woken for it.
         var batch = this.settings.MaxExportBatchSize;
         if ((queued == 1 && Interlocked.Read(ref this.machineQueued) == 0) || queued + inMachine == batch || queued == batch)
         {
@@ -98,7 +97,9 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     public async Task<bool> ShutdownAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         Volatile.Write(ref this.shuttingDown, true);
-        this.incoming.Writer.TryComplete();
+        // Offers read the flag after a full fence of their own; this one makes the write visible before the
+        // shutdown event is queued (see Offer and DrainAfterStop).
+        Interlocked.MemoryBarrier();
         var done = await this.WaitAsync(timeout, flush: false, cancellationToken).ConfigureAwait(false);
         return done;
     }
@@ -139,15 +140,14 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
 
     private async Task RunAsync()
     {
-        var buffer = new List<T>(this.settings.MaxExportBatchSize);
         while (true)
         {
-            this.DrainIncoming(buffer);
+            this.DrainIncoming();
             while (this.control.TryDequeue(out var controlEvent))
             {
                 // Items offered before a flush or shutdown was requested are in the channel by now: hand them to
                 // the machine first, so the request covers them.
-                this.DrainIncoming(buffer);
+                this.DrainIncoming();
                 this.Apply(controlEvent);
             }
 
@@ -161,6 +161,7 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
 
             if (Batching.isStopped(this.state) && Volatile.Read(ref this.runningExports) == 0 && this.control.IsEmpty)
             {
+                this.DrainAfterStop();
                 return;
             }
 
@@ -171,26 +172,58 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
 
     private Task WaitForWorkAsync(TimeSpan wait) => WakeSignal.WaitAsync(this.wake, wait, this.time);
 
-    private void DrainIncoming(List<T> buffer)
+    private void DrainIncoming()
     {
+        // Pairs with the fence in Offer between its write and its read of the machine's count: the loop wrote
+        // that count (in Apply) before it looks at the ring.
+        Interlocked.MemoryBarrier();
         while (true)
         {
-            buffer.Clear();
-            while (buffer.Count < this.settings.MaxExportBatchSize && this.incoming.Reader.TryRead(out var item))
-            {
-                buffer.Add(item);
-            }
-
-            if (buffer.Count == 0)
+            // `pending` counts the items in the ring (and, for a moment, offers being refused): each chunk gets an
+            // array of its own, which the machine keeps, sized for what is there.
+            var expected = (int)Math.Min(Volatile.Read(ref this.pending), this.settings.MaxExportBatchSize);
+            if (expected <= 0)
             {
                 return;
             }
 
+            var chunk = new T[expected];
+            var count = 0;
+            while (count < expected && this.incoming.TryRead(out var item))
+            {
+                chunk[count++] = item;
+            }
+
+            if (count == 0)
+            {
+                return;
+            }
+
+            if (count < expected)
+            {
+                // Rare: a writer has claimed a slot but not filled it yet, or an offer is being refused.
+                Array.Resize(ref chunk, count);
+            }
+
             // Count the chunk as queued in the machine before it leaves `pending`, so that Offer's bound check
             // (pending + machine queue) never sees it in neither place and lets too many items in.
-            Interlocked.Add(ref this.machineQueued, buffer.Count);
-            Interlocked.Add(ref this.pending, -buffer.Count);
-            this.Apply(Batching.Event<T>.NewOfferMany(buffer.ToArray(), this.NowMs()));
+            Interlocked.Add(ref this.machineQueued, count);
+            Interlocked.Add(ref this.pending, -count);
+            this.Apply(Batching.Event<T>.NewOfferMany(chunk, this.NowMs()));
+        }
+    }
+
+    /// <summary>
+    /// After the machine stopped: an offer that passed its shutdown check just before shutdown was asked may still
+    /// be writing its item. Wait for every such item and give it to the machine, which drops and counts it.
+    /// </summary>
+    private void DrainAfterStop()
+    {
+        var spin = default(SpinWait);
+        while (Interlocked.Read(ref this.pending) > 0)
+        {
+            this.DrainIncoming();
+            spin.SpinOnce();
         }
     }
 
