@@ -4,13 +4,18 @@ using Otlp.Core;
 namespace Otlp.Runtime;
 
 /// <summary>
-/// Runs the core's batch state machine (<see cref="Batching"/>) on one background task and carries out its
+/// Runs the core's batch state machine (<see cref="Batching"/>) on one background thread and carries out its
 /// commands: exports, the timer, flush and shutdown waiters, drop counts. Holds no policy of its own.
 /// </summary>
 /// <remarks>
 /// Application threads only call <see cref="Offer"/>: a write into a lock-free ring (<see cref="BoundedRing{T}"/>)
 /// that never blocks or throws; a full queue drops the item and counts it. The loop moves offered items into the
 /// machine in chunks.
+///
+/// The loop has a thread of its own, as the official SDK's processor has, rather than running on the thread pool:
+/// every wake-up of a pooled loop, and every export handed to the pool, woke a worker that then spun idle on a core
+/// the application's threads wanted. An export starts on the loop's thread and runs there until its first
+/// asynchronous wait (network I/O); its completion is queued back to the loop.
 /// </remarks>
 /// <typeparam name="T">The item exported: a span, a log record.</typeparam>
 internal sealed class BatchExportProcessor<T> : IAsyncDisposable
@@ -24,7 +29,7 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     private readonly ConcurrentQueue<Batching.Event<T>> control = new();
     private readonly ConcurrentDictionary<long, TaskCompletionSource<Batching.WaiterResult>> waiters = new();
     private readonly SemaphoreSlim wake = new(0);
-    private readonly Task loop;
+    private readonly TaskCompletionSource loopEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Batching.State<T> state = Batching.init<T>();
     private long timerDueMs = long.MaxValue;
     private long pending;
@@ -53,8 +58,16 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         this.statistics = statistics;
         // Offer's count keeps the ring within the queue size, so a write into it never finds it full.
         this.incoming = new BoundedRing<T>(settings.MaxQueueSize);
-        this.loop = Task.Run(this.RunAsync);
+        // The loop's thread must not inherit the creator's ambient context (Activity.Current, logging scopes): it
+        // would be the parent of everything the exports do, for the life of the process.
+        var thread = new Thread(this.Run) { IsBackground = true, Name = "Otlp batch export" };
+        using (ExecutionContext.SuppressFlow())
+        {
+            thread.Start();
+        }
     }
+
+    private Task Loop => this.loopEnded.Task;
 
     /// <summary>
     /// Queues an item for export. Never blocks and never throws; returns false when the item was dropped
@@ -112,13 +125,12 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
             await this.ShutdownAsync(TimeSpan.FromMilliseconds(this.settings.ExportTimeoutMs)).ConfigureAwait(false);
         }
 
-        await this.loop.ConfigureAwait(false);
-        this.wake.Dispose();
+        await this.Loop.ConfigureAwait(false);
     }
 
     private async Task<bool> WaitAsync(TimeSpan timeout, bool flush, CancellationToken cancellationToken)
     {
-        if (this.loop.IsCompleted)
+        if (this.Loop.IsCompleted)
         {
             return !flush && Batching.isStopped(this.state);
         }
@@ -138,7 +150,21 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
 
     private long NowMs() => (long)this.time.GetElapsedTime(0).TotalMilliseconds;
 
-    private async Task RunAsync()
+    private void Run()
+    {
+        try
+        {
+            this.RunLoop();
+            this.loopEnded.TrySetResult();
+        }
+        catch (Exception e)
+        {
+            // A thread's unhandled exception would end the process: the error goes to whoever awaits shutdown.
+            this.loopEnded.TrySetException(e);
+        }
+    }
+
+    private void RunLoop()
     {
         while (true)
         {
@@ -166,11 +192,32 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
             }
 
             var wait = this.timerDueMs == long.MaxValue ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(this.timerDueMs - now);
-            await this.WaitForWorkAsync(wait).ConfigureAwait(false);
+            this.WaitForWork(wait);
         }
     }
 
-    private Task WaitForWorkAsync(TimeSpan wait) => WakeSignal.WaitAsync(this.wake, wait, this.time);
+    /// <summary>
+    /// Blocks the loop's thread until <see cref="wake"/> is released or <paramref name="wait"/> has passed on the
+    /// clock, whichever comes first; <see cref="Timeout.InfiniteTimeSpan"/> waits for the release only. A release
+    /// consumed by the wait is not lost: the loop's next step sees its work.
+    /// </summary>
+    private void WaitForWork(TimeSpan wait)
+    {
+        if (wait == Timeout.InfiniteTimeSpan)
+        {
+            this.wake.Wait();
+        }
+        else if (this.time == TimeProvider.System)
+        {
+            this.wake.Wait(wait);
+        }
+        else
+        {
+            // Another clock (a test's) decides when the wait ends: its timer releases the loop.
+            using var timer = this.time.CreateTimer(static state => ((SemaphoreSlim)state!).Release(), this.wake, wait, Timeout.InfiniteTimeSpan);
+            this.wake.Wait();
+        }
+    }
 
     private void DrainIncoming()
     {
@@ -259,39 +306,69 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     private void StartExport(long batchId, T[] items, int attempt, long deadlineMs)
     {
         Interlocked.Increment(ref this.runningExports);
-        _ = Task.Run(async () =>
+        var started = this.NowMs();
+        var remaining = deadlineMs == long.MaxValue ? this.attemptTimeout : TimeSpan.FromMilliseconds(Math.Max(0, deadlineMs - started));
+        var limit = this.attemptTimeout == Timeout.InfiniteTimeSpan || remaining < this.attemptTimeout ? remaining : this.attemptTimeout;
+        var cancel = limit == Timeout.InfiniteTimeSpan
+            ? new CancellationTokenSource()
+            : new CancellationTokenSource(limit <= TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : limit, this.time);
+
+        Task<Batching.ExportOutcome> attemptTask;
+        try
         {
-            Batching.ExportOutcome outcome;
-            var started = this.NowMs();
-            var remaining = deadlineMs == long.MaxValue ? this.attemptTimeout : TimeSpan.FromMilliseconds(Math.Max(0, deadlineMs - started));
-            var limit = this.attemptTimeout == Timeout.InfiniteTimeSpan || remaining < this.attemptTimeout ? remaining : this.attemptTimeout;
-            using var cancel = limit == Timeout.InfiniteTimeSpan
-                ? new CancellationTokenSource()
-                : new CancellationTokenSource(limit <= TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : limit, this.time);
+            attemptTask = this.export(items, attempt, cancel.Token);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            attemptTask = Task.FromException<Batching.ExportOutcome>(e);
+        }
 
-            try
-            {
-                outcome = await this.export(items, attempt, cancel.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                // An exporter bug must not kill the loop: count the batch as failed for good.
-                this.statistics.ReportProblem($"The export of a batch of {items.Length} threw {e.GetType().Name}: {e.Message}");
-                outcome = Batching.ExportOutcome.PermanentFailure;
-            }
+        if (attemptTask.IsCompleted)
+        {
+            this.EndExport(attemptTask, batchId, items, cancel);
+        }
+        else
+        {
+            _ = attemptTask.ContinueWith(
+                static (task, state) =>
+                {
+                    var (processor, batchId, items, cancel) = ((BatchExportProcessor<T>, long, T[], CancellationTokenSource))state!;
+                    processor.EndExport(task, batchId, items, cancel);
+                },
+                (this, batchId, items, cancel),
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+        }
+    }
 
-            if (outcome.IsSucceeded)
-            {
-                this.statistics.CountExported(items.Length);
-            }
-            else if (outcome is Batching.ExportOutcome.PartiallySucceeded partial)
-            {
-                this.statistics.CountExported(items.Length - partial.rejected);
-            }
+    private void EndExport(Task<Batching.ExportOutcome> attempt, long batchId, T[] items, CancellationTokenSource cancel)
+    {
+        cancel.Dispose();
+        Batching.ExportOutcome outcome;
+        if (attempt.IsCompletedSuccessfully)
+        {
+            outcome = attempt.Result;
+        }
+        else
+        {
+            // An exporter bug must not kill the loop: count the batch as failed for good.
+            var e = attempt.Exception?.InnerException ?? new OperationCanceledException();
+            this.statistics.ReportProblem($"The export of a batch of {items.Length} threw {e.GetType().Name}: {e.Message}");
+            outcome = Batching.ExportOutcome.PermanentFailure;
+        }
 
-            this.control.Enqueue(Batching.Event<T>.NewExportCompleted(batchId, outcome, this.NowMs(), Random.Shared.NextDouble()));
-            Interlocked.Decrement(ref this.runningExports);
-            this.wake.Release();
-        });
+        if (outcome.IsSucceeded)
+        {
+            this.statistics.CountExported(items.Length);
+        }
+        else if (outcome is Batching.ExportOutcome.PartiallySucceeded partial)
+        {
+            this.statistics.CountExported(items.Length - partial.rejected);
+        }
+
+        this.control.Enqueue(Batching.Event<T>.NewExportCompleted(batchId, outcome, this.NowMs(), Random.Shared.NextDouble()));
+        Interlocked.Decrement(ref this.runningExports);
+        this.wake.Release();
     }
 }
