@@ -227,8 +227,11 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         while (true)
         {
             // `pending` counts the items in the ring (and, for a moment, offers being refused): each chunk gets an
-            // array of its own, which the machine keeps, sized for what is there.
-            var expected = (int)Math.Min(Volatile.Read(ref this.pending), this.settings.MaxExportBatchSize);
+            // array of its own, which the machine keeps, sized for what is there. A chunk ends where a full batch
+            // taken from the machine's queue would end, so that a chunk of a whole batch is exported as it is,
+            // without a copy (Batching hands such an array on).
+            var batch = Math.Max(1, Math.Min(this.settings.MaxExportBatchSize, this.settings.MaxQueueSize));
+            var expected = (int)Math.Min(Volatile.Read(ref this.pending), batch - (Batching.queuedCount(this.state) % batch));
             if (expected <= 0)
             {
                 return;
