@@ -75,6 +75,14 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     /// </summary>
     public bool Offer(T item)
     {
+        // Once shutdown is visible, offers are refused without touching `pending`, so the loop's last wait for
+        // the offers in progress (DrainAfterStop) ends even while threads keep offering.
+        if (Volatile.Read(ref this.shuttingDown))
+        {
+            this.statistics.CountDropped(Batching.DropReason.ShutDown, 1);
+            return false;
+        }
+
         var queued = Interlocked.Increment(ref this.pending);
         var inMachine = Volatile.Read(ref this.machineQueued);
         // The shutdown flag is read after the increment of `pending` (a full fence): either this offer sees it, or the
