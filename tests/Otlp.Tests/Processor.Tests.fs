@@ -36,6 +36,11 @@ let private processor queue batch (outcome: int -> Batching.ExportOutcome) (gate
     let p = new BatchExportProcessor<int>(settings queue batch, export, TimeSpan.FromSeconds 5.0, TimeProvider.System, statistics)
     p, exported, statistics, attempts
 
+/// Runs a busy writer on a thread of its own: on the thread pool, writers that spin for a while would keep the
+/// pool's few threads from the tests that run beside these.
+let private onOwnThread (work: unit -> unit) =
+    Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)
+
 [<Tests>]
 let tests =
     testList "Processor" [
@@ -113,7 +118,7 @@ let tests =
             let offer thread =
                 for i in 0 .. each - 1 do
                     if p.Offer(thread * each + i) then Interlocked.Increment(&accepted.contents) |> ignore
-            do! Task.WhenAll [| for t in 0 .. threads - 1 -> Task.Run(fun () -> offer t) |]
+            do! Task.WhenAll [| for t in 0 .. threads - 1 -> onOwnThread (fun () -> offer t) |]
             let! flushed = p.ForceFlushAsync(TimeSpan.FromSeconds 30.0)
             Expect.isTrue flushed "flushed in time"
             let items = List.ofSeq exported
@@ -135,7 +140,7 @@ let tests =
                     while not stop.IsCancellationRequested do
                         p.Offer 1 |> ignore
                         Interlocked.Increment(&offered.contents) |> ignore
-                let writers = [| for _ in 1..3 -> Task.Run offer |]
+                let writers = [| for _ in 1..3 -> onOwnThread offer |]
                 do! Task.Delay 5
                 let! stopped = p.ShutdownAsync(TimeSpan.FromSeconds 30.0)
                 // The loop counts the offers that raced with its end before it returns, and returns although
@@ -178,7 +183,7 @@ let ringTests =
                 for i in 0 .. each - 1 do
                     if not (ring.TryWrite(int64 w * 1_000_000L + int64 i)) then Interlocked.Increment(&refused.contents) |> ignore
                 Interlocked.Increment(&written.contents) |> ignore
-            let tasks = [| for w in 0 .. writers - 1 -> Task.Run(fun () -> write w) |]
+            let tasks = [| for w in 0 .. writers - 1 -> onOwnThread (fun () -> write w) |]
             let read = Collections.Generic.List<int64>()
             let rec drain () =
                 match ring.TryRead() with
