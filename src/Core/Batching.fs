@@ -79,11 +79,10 @@ module Queue =
                 Back = System.ArraySegment(items, 0, count) :: queue.Back
                 Count = queue.Count + count }
 
-    let take count queue =
-        let count = min count queue.Count
+    let private takeCopy count (front: System.ArraySegment<'item> list) back =
         let items = Array.zeroCreate count
-        let mutable front = queue.Front
-        let mutable back = queue.Back
+        let mutable front = front
+        let mutable back = back
         let mutable filled = 0
 
         while filled < count do
@@ -101,6 +100,25 @@ module Queue =
                     List.tail front
                 else
                     System.ArraySegment(chunk.Array, chunk.Offset + n, chunk.Count - n) :: List.tail front
+
+        items, front, back
+
+    let take count queue =
+        let count = min count queue.Count
+
+        let front, back =
+            if List.isEmpty queue.Front then
+                List.rev queue.Back, []
+            else
+                queue.Front, queue.Back
+
+        let items, front, back =
+            match front with
+            | chunk :: rest when count > 0 && chunk.Offset = 0 && chunk.Count = count && chunk.Array.Length = count ->
+                // The batch is exactly one whole offered array: hand that array on instead of copying it (the
+                // driver treats offered arrays as immutable, and so do exports).
+                chunk.Array, rest, back
+            | _ -> takeCopy count front back
 
         items,
         { Front = front

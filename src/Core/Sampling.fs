@@ -35,11 +35,35 @@ module Sampling =
         | SamplerKind.TraceIdRatio
         | SamplerKind.ParentBasedTraceIdRatio -> traceIdRatio sampler.Ratio traceId
 
+    let private parentBased (sampler: SamplerConfig) =
+        match sampler.Kind with
+        | SamplerKind.ParentBasedAlwaysOn
+        | SamplerKind.ParentBasedAlwaysOff
+        | SamplerKind.ParentBasedTraceIdRatio -> true
+        | SamplerKind.AlwaysOn
+        | SamplerKind.AlwaysOff
+        | SamplerKind.TraceIdRatio -> false
+
+    [<CompiledName("Decide")>]
+    let decide (sampler: SamplerConfig) hasParent parentSampled traceId =
+        if hasParent && parentBased sampler then
+            parentSampled
+        else
+            root sampler traceId
+
+    [<CompiledName("ReadsTraceId")>]
+    let readsTraceId (sampler: SamplerConfig) hasParent =
+        not (hasParent && parentBased sampler)
+        && (match sampler.Kind with
+            | SamplerKind.TraceIdRatio
+            | SamplerKind.ParentBasedTraceIdRatio -> true
+            | SamplerKind.AlwaysOn
+            | SamplerKind.AlwaysOff
+            | SamplerKind.ParentBasedAlwaysOn
+            | SamplerKind.ParentBasedAlwaysOff -> false)
+
     [<CompiledName("ShouldSample")>]
     let shouldSample (sampler: SamplerConfig) parent traceId =
-        match sampler.Kind, parent with
-        | (SamplerKind.ParentBasedAlwaysOn
-          | SamplerKind.ParentBasedAlwaysOff
-          | SamplerKind.ParentBasedTraceIdRatio),
-          ParentSampling.Parent(sampled, _) -> sampled
-        | _ -> root sampler traceId
+        match parent with
+        | ParentSampling.Parent(sampled, _) -> decide sampler true sampled traceId
+        | ParentSampling.Root -> decide sampler false false traceId

@@ -33,3 +33,14 @@ module Sampling =
     /// with the spec's default delegates) and use their root sampler otherwise.
     [<CompiledName("ShouldSample")>]
     val shouldSample: sampler: SamplerConfig -> parent: ParentSampling -> traceId: TraceId -> bool
+
+    /// `shouldSample` with the parent given as plain values, for the hot path of starting a span: `hasParent` is
+    /// false for a root (then `parentSampled` is not read), otherwise `parentSampled` is the parent's sampled flag.
+    /// Allocates nothing.
+    [<CompiledName("Decide")>]
+    val decide: sampler: SamplerConfig -> hasParent: bool -> parentSampled: bool -> traceId: TraceId -> bool
+
+    /// True when `decide` reads the trace id for a span with or without a parent; when false any trace id (the
+    /// empty one) gives the same decision, so a caller need not compute it.
+    [<CompiledName("ReadsTraceId")>]
+    val readsTraceId: sampler: SamplerConfig -> hasParent: bool -> bool

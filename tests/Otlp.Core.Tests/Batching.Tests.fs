@@ -736,6 +736,16 @@ let examples =
             Expect.equal (queuedItems state |> List.take 3) [ 1; 2; 3 ] "oldest first"
         }
 
+        test "an offered array that is exactly one batch is exported as it is, without a copy" {
+            let settings = { small with MaxQueueSize = 10; MaxExportBatchSize = 3; MaxConcurrentExports = 2 }
+            let first, second = [| 1; 2; 3 |], [| 4; 5; 6 |]
+            let _, log = run settings [ OfferMany(first, 0L); OfferMany(second, 1L) ]
+
+            let started = log |> List.concat |> List.choose (function StartExport(_, items, _, _) -> Some items | _ -> None)
+            Expect.equal started [ first; second ] "two batches, one per array"
+            Expect.isTrue (obj.ReferenceEquals(started[0], first) && obj.ReferenceEquals(started[1], second)) "the offered arrays themselves"
+        }
+
         test "a batch is cut across offered chunks, and the rest of a cut chunk stays queued, oldest first" {
             let settings = { small with MaxQueueSize = 10; MaxExportBatchSize = 4 }
             let state, log = run settings [ OfferMany([| 1..3 |], 0L); OfferMany([| 4..6 |], 1L); OfferMany([| 7..9 |], 2L) ]

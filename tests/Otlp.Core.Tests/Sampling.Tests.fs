@@ -4,6 +4,7 @@ module Otlp.Core.Tests.SamplingTests
 // ParentBased) and the threshold rule of its probability sampling (trace/tracestate-probability-sampling.md).
 
 open Expecto
+open FsCheck
 open FsCheck.FSharp
 open Otlp.Core
 open Otlp.Core.Tests.Common
@@ -13,6 +14,10 @@ let private traceId high low = { High = high; Low = low }
 let private sampler kind ratio = { Kind = kind; Ratio = ratio }
 
 let private parents = [ ParentSampling.Root; ParentSampling.Parent(true, false); ParentSampling.Parent(true, true); ParentSampling.Parent(false, false); ParentSampling.Parent(false, true) ]
+
+let private kinds =
+    [ SamplerKind.AlwaysOn; SamplerKind.AlwaysOff; SamplerKind.TraceIdRatio
+      SamplerKind.ParentBasedAlwaysOn; SamplerKind.ParentBasedAlwaysOff; SamplerKind.ParentBasedTraceIdRatio ]
 
 let private ratioGen = Gen.choose (0, 1000) |> Gen.map (fun n -> float n / 1000.0)
 
@@ -47,6 +52,34 @@ let tests =
             Sampling.shouldSample (sampler SamplerKind.ParentBasedAlwaysOn 1.0) ParentSampling.Root id
             && not (Sampling.shouldSample (sampler SamplerKind.ParentBasedAlwaysOff 1.0) ParentSampling.Root id)
             && Sampling.shouldSample (sampler SamplerKind.ParentBasedTraceIdRatio 0.25) ParentSampling.Root id = Sampling.traceIdRatio 0.25 id
+
+        testPropertyWithConfig config "decide with the parent as plain values is shouldSample" <| fun (high: uint64) (low: uint64) (ratio: NormalFloat) ->
+            let id = traceId high low
+            kinds
+            |> List.forall (fun kind ->
+                let s = sampler kind (abs ratio.Get % 1.0)
+                Sampling.decide s false false id = Sampling.shouldSample s ParentSampling.Root id
+                && Sampling.decide s false true id = Sampling.shouldSample s ParentSampling.Root id
+                && [ true; false ] |> List.forall (fun sampled ->
+                    Sampling.decide s true sampled id = Sampling.shouldSample s (ParentSampling.Parent(sampled, false)) id))
+
+        testPropertyWithConfig config "when a decision does not read the trace id, every trace id gets the same one" <| fun (high: uint64) (low: uint64) (sampled: bool) (hasParent: bool) ->
+            kinds
+            |> List.forall (fun kind ->
+                let s = sampler kind 0.5
+                Sampling.readsTraceId s hasParent
+                || Sampling.decide s hasParent sampled (traceId high low) = Sampling.decide s hasParent sampled TraceId.Empty)
+
+        test "only the ratio samplers read the trace id, and the parent-based one only for roots" {
+            let reads = [ for kind in kinds -> kind, Sampling.readsTraceId (sampler kind 0.5) false, Sampling.readsTraceId (sampler kind 0.5) true ]
+            Expect.equal reads [
+                SamplerKind.AlwaysOn, false, false
+                SamplerKind.AlwaysOff, false, false
+                SamplerKind.TraceIdRatio, true, true
+                SamplerKind.ParentBasedAlwaysOn, false, false
+                SamplerKind.ParentBasedAlwaysOff, false, false
+                SamplerKind.ParentBasedTraceIdRatio, true, false ] "by kind, root then child"
+        }
 
         test "the kept share of evenly spread trace ids matches the ratio" {
             let ids = [ for i in 0UL .. 9999UL -> traceId 0UL (i * (0x00FF_FFFF_FFFF_FFFFUL / 10000UL)) ]

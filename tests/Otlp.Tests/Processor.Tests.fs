@@ -6,6 +6,7 @@ open System.Collections.Concurrent
 open System.Threading
 open System.Threading.Tasks
 open Expecto
+open FsCheck
 open Otlp.Core
 open Otlp.Runtime
 
@@ -34,6 +35,11 @@ let private processor queue batch (outcome: int -> Batching.ExportOutcome) (gate
             })
     let p = new BatchExportProcessor<int>(settings queue batch, export, TimeSpan.FromSeconds 5.0, TimeProvider.System, statistics)
     p, exported, statistics, attempts
+
+/// Runs a busy writer on a thread of its own: on the thread pool, writers that spin for a while would keep the
+/// pool's few threads from the tests that run beside these.
+let private onOwnThread (work: unit -> unit) =
+    Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)
 
 [<Tests>]
 let tests =
@@ -104,4 +110,97 @@ let tests =
             gate.SetResult()
             do! p.DisposeAsync()
         }
+
+        testTask "offers from many threads racing with exports are each exported or counted as dropped, exactly once" {
+            let p, exported, statistics, _ = processor 256 32 (fun _ -> Batching.ExportOutcome.Succeeded) Task.CompletedTask
+            let accepted = ref 0L
+            let threads, each = 4, 20_000
+            let offer thread =
+                for i in 0 .. each - 1 do
+                    if p.Offer(thread * each + i) then Interlocked.Increment(&accepted.contents) |> ignore
+            do! Task.WhenAll [| for t in 0 .. threads - 1 -> onOwnThread (fun () -> offer t) |]
+            let! flushed = p.ForceFlushAsync(TimeSpan.FromSeconds 30.0)
+            Expect.isTrue flushed "flushed in time"
+            let items = List.ofSeq exported
+            Expect.equal (int64 items.Length) accepted.Value "every accepted item exported"
+            Expect.equal (List.length (List.distinct items)) items.Length "none exported twice"
+            Expect.equal statistics.DroppedQueueFull (int64 (threads * each) - accepted.Value) "every refused item counted"
+            for t in 0 .. threads - 1 do
+                let own = items |> List.filter (fun i -> i / each = t)
+                Expect.equal own (List.sort own) "each thread's items in its order"
+            do! p.DisposeAsync()
+        }
+
+        testTask "offers racing with shutdown are each exported or counted as dropped, exactly once, and do not hold the processor up" {
+            for _ in 1..20 do
+                let p, exported, statistics, _ = processor 2048 64 (fun _ -> Batching.ExportOutcome.Succeeded) Task.CompletedTask
+                let offered = ref 0L
+                let stop = new CancellationTokenSource()
+                let offer () =
+                    while not stop.IsCancellationRequested do
+                        p.Offer 1 |> ignore
+                        Interlocked.Increment(&offered.contents) |> ignore
+                let writers = [| for _ in 1..3 -> onOwnThread offer |]
+                do! Task.Delay 5
+                let! stopped = p.ShutdownAsync(TimeSpan.FromSeconds 30.0)
+                // The loop counts the offers that raced with its end before it returns, and returns although
+                // the writers go on offering.
+                do! p.DisposeAsync()
+                stop.Cancel()
+                do! Task.WhenAll writers
+                stop.Dispose()
+                Expect.isTrue stopped "stopped in time"
+                Expect.equal (int64 exported.Count + statistics.Dropped) offered.Value "exported + dropped = offered"
+        }
     ]
+
+/// The processor's ring: writers on any thread, one reader.
+[<Tests>]
+let ringTests =
+    testList "BoundedRing" [
+        testProperty "written and read one at a time, it is a FIFO queue of its capacity" <| fun (capacity: PositiveInt) (ops: bool list) ->
+            let ring = BoundedRing<int>(min capacity.Get 64)
+            let model = Collections.Generic.Queue<int>()
+            let mutable next = 0
+            for write in ops do
+                if write then
+                    let written = ring.TryWrite next
+                    Expect.equal written (model.Count < ring.Capacity) "a write succeeds exactly when there is room"
+                    if written then model.Enqueue next
+                    next <- next + 1
+                else
+                    let read, item = ring.TryRead()
+                    Expect.equal read (model.Count > 0) "a read succeeds exactly when an item is there"
+                    if read then Expect.equal item (model.Dequeue()) "oldest first"
+            Expect.isGreaterThanOrEqual ring.Capacity (min capacity.Get 64) "at least the capacity asked"
+
+        testTask "items written by many threads while one reads are each read once, in each writer's order" {
+            let ring = BoundedRing<int64>(64)
+            let writers, each = 4, 50_000
+            let refused = ref 0L
+            let written = ref 0
+            let write (w: int) =
+                for i in 0 .. each - 1 do
+                    if not (ring.TryWrite(int64 w * 1_000_000L + int64 i)) then Interlocked.Increment(&refused.contents) |> ignore
+                Interlocked.Increment(&written.contents) |> ignore
+            let tasks = [| for w in 0 .. writers - 1 -> onOwnThread (fun () -> write w) |]
+            let read = Collections.Generic.List<int64>()
+            let rec drain () =
+                match ring.TryRead() with
+                | true, item ->
+                    read.Add item
+                    drain ()
+                | _ -> ()
+            while Volatile.Read(&written.contents) < writers do
+                drain ()
+                Thread.SpinWait 10
+            do! Task.WhenAll tasks
+            drain ()
+            Expect.equal (int64 read.Count + refused.Value) (int64 (writers * each)) "read + refused = written"
+            Expect.equal (Seq.length (Seq.distinct read)) read.Count "none read twice"
+            for w in 0 .. writers - 1 do
+                let own = read |> Seq.filter (fun i -> i / 1_000_000L = int64 w) |> List.ofSeq
+                Expect.equal own (List.sort own) "each writer's items in its order"
+        }
+    ]
+

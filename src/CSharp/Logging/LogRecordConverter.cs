@@ -71,10 +71,29 @@ internal static class LogRecordConverter
         DateTime utcNow,
         Activity? activity)
     {
-        var attributes = new List<KeyValuePair<string, object?>>(state is IReadOnlyCollection<KeyValuePair<string, object?>> sized ? sized.Count : 4);
+        // A state that is a list of pairs (Microsoft.Extensions.Logging's own states are, and immutable) is kept
+        // as it is and its pairs read when the entry is exported, as OpenTelemetry .NET keeps it: copying them
+        // here cost a list per entry on the logging thread. Other states are copied.
+        IReadOnlyList<KeyValuePair<string, object?>>? kept = null;
+        List<KeyValuePair<string, object?>>? copied = null;
         string? template = null;
-        if (state is IEnumerable<KeyValuePair<string, object?>> pairs)
+        if (state is IReadOnlyList<KeyValuePair<string, object?>> list)
         {
+            kept = list;
+            for (var i = list.Count - 1; i >= 0; i--)
+            {
+                // The template is the last pair of the framework's states: found at once.
+                var pair = list[i];
+                if (pair.Key == OriginalFormat)
+                {
+                    template = pair.Value as string;
+                    break;
+                }
+            }
+        }
+        else if (state is IEnumerable<KeyValuePair<string, object?>> pairs)
+        {
+            copied = new List<KeyValuePair<string, object?>>(state is IReadOnlyCollection<KeyValuePair<string, object?>> sized ? sized.Count : 4);
             foreach (var pair in pairs)
             {
                 if (pair.Key == OriginalFormat)
@@ -82,12 +101,13 @@ internal static class LogRecordConverter
                     template = pair.Value as string;
                 }
 
-                Add(attributes, pair);
+                Add(copied, pair);
             }
         }
 
         if (scopes is not null)
         {
+            copied ??= new List<KeyValuePair<string, object?>>();
             scopes.ForEachScope(
                 static (scope, list) =>
                 {
@@ -102,7 +122,7 @@ internal static class LogRecordConverter
                         }
                     }
                 },
-                attributes);
+                copied);
         }
 
         var traced = activity is not null && activity.IdFormat == ActivityIdFormat.W3C;
@@ -112,7 +132,7 @@ internal static class LogRecordConverter
             eventId,
             formatter(state, exception),
             template,
-            attributes,
+            new LogAttributes(kept, copied),
             exception,
             traced ? (uint)activity!.ActivityTraceFlags & LogRecordFlags.TraceFlagsMask : 0u,
             traced ? ActivityConverter.ToTraceId(activity!.TraceId) : TraceId.Empty,
@@ -122,7 +142,7 @@ internal static class LogRecordConverter
     /// <summary>The record of a captured entry, before limits.</summary>
     public static LogRecord ToLogRecord(LogEntry entry)
     {
-        var attributes = new List<KeyValue>(entry.Attributes.Count + 4);
+        var attributes = new List<KeyValue>(entry.Attributes.MaxCount + 4);
         foreach (var (key, value) in entry.Attributes)
         {
             attributes.Add(new KeyValue(key, TagValues.ToAnyValue(value)!));
@@ -157,7 +177,7 @@ internal static class LogRecordConverter
 
     private static void Add(List<KeyValuePair<string, object?>> attributes, KeyValuePair<string, object?> pair)
     {
-        if (!string.IsNullOrEmpty(pair.Key) && pair.Value is not null)
+        if (LogAttributes.IsAttribute(pair))
         {
             attributes.Add(pair);
         }
@@ -181,12 +201,116 @@ internal sealed record LogEntry(
     EventId EventId,
     string? Message,
     string? Template,
-    List<KeyValuePair<string, object?>> Attributes,
+    LogAttributes Attributes,
     Exception? Exception,
     uint Flags,
     TraceId TraceId,
     SpanId SpanId)
 {
+    /// <summary>An entry whose attributes are exactly <paramref name="attributes"/>.</summary>
+    /// <param name="timeUnixNano">When it was logged.</param>
+    /// <param name="level">Its level.</param>
+    /// <param name="eventId">Its event id.</param>
+    /// <param name="message">The formatter's output.</param>
+    /// <param name="template">The message template, if any.</param>
+    /// <param name="attributes">Its attributes, none with a null value or an empty key.</param>
+    /// <param name="exception">The exception, if any.</param>
+    /// <param name="flags">The W3C trace flags.</param>
+    /// <param name="traceId">The trace id, or empty.</param>
+    /// <param name="spanId">The span id, or empty.</param>
+    public LogEntry(
+        ulong timeUnixNano,
+        LogLevel level,
+        EventId eventId,
+        string? message,
+        string? template,
+        List<KeyValuePair<string, object?>> attributes,
+        Exception? exception,
+        uint flags,
+        TraceId traceId,
+        SpanId spanId)
+        : this(timeUnixNano, level, eventId, message, template, new LogAttributes(null, attributes), exception, flags, traceId, spanId)
+    {
+    }
+
     /// <summary>The body: the formatted message, or the template when there is none.</summary>
     public string? Body => !string.IsNullOrEmpty(this.Message) ? this.Message : this.Template;
 }
+
+/// <summary>
+/// The attributes of a <see cref="LogEntry"/>: the pairs of the logger's state, kept as the state itself and
+/// filtered as they are read, then pairs copied at capture (of another kind of state, of the scopes). Enumerating
+/// allocates nothing.
+/// </summary>
+internal readonly struct LogAttributes
+{
+    private readonly IReadOnlyList<KeyValuePair<string, object?>>? state;
+    private readonly List<KeyValuePair<string, object?>>? copied;
+
+    /// <summary>Attributes of <paramref name="state"/> (pairs with a null value or an empty key left out), then <paramref name="copied"/> as they are.</summary>
+    public LogAttributes(IReadOnlyList<KeyValuePair<string, object?>>? state, List<KeyValuePair<string, object?>>? copied)
+    {
+        this.state = state;
+        this.copied = copied;
+    }
+
+    /// <summary>At least the number of attributes (the state's pairs are counted before they are filtered).</summary>
+    public int MaxCount => (this.state?.Count ?? 0) + (this.copied?.Count ?? 0);
+
+    /// <summary>True for a pair that is an attribute: a key that is not empty, a value that is not null.</summary>
+    public static bool IsAttribute(KeyValuePair<string, object?> pair) => !string.IsNullOrEmpty(pair.Key) && pair.Value is not null;
+
+    /// <summary>The attributes in order.</summary>
+    public Enumerator GetEnumerator() => new(this.state, this.copied);
+
+    /// <summary>Walks the state's pairs by index, then the copied ones.</summary>
+    public struct Enumerator
+    {
+        private readonly IReadOnlyList<KeyValuePair<string, object?>>? state;
+        private readonly List<KeyValuePair<string, object?>>? copied;
+        private int index;
+        private bool inCopied;
+
+        internal Enumerator(IReadOnlyList<KeyValuePair<string, object?>>? state, List<KeyValuePair<string, object?>>? copied)
+        {
+            this.state = state;
+            this.copied = copied;
+            this.index = -1;
+            this.inCopied = state is null;
+            this.Current = default;
+        }
+
+        /// <summary>The current attribute.</summary>
+        public KeyValuePair<string, object?> Current { get; private set; }
+
+        /// <summary>Moves to the next attribute; false after the last.</summary>
+        public bool MoveNext()
+        {
+            if (!this.inCopied)
+            {
+                var state = this.state!;
+                while (++this.index < state.Count)
+                {
+                    var pair = state[this.index];
+                    if (IsAttribute(pair))
+                    {
+                        this.Current = pair;
+                        return true;
+                    }
+                }
+
+                this.inCopied = true;
+                this.index = -1;
+            }
+
+            if (this.copied is { } copied && ++this.index < copied.Count)
+            {
+                this.Current = copied[this.index];
+                return true;
+            }
+
+            return false;
+        }
+    }
+}
+

@@ -1,16 +1,21 @@
 using System.Collections.Concurrent;
-using System.Threading.Channels;
 using Otlp.Core;
 
 namespace Otlp.Runtime;
 
 /// <summary>
-/// Runs the core's batch state machine (<see cref="Batching"/>) on one background task and carries out its
+/// Runs the core's batch state machine (<see cref="Batching"/>) on one background thread and carries out its
 /// commands: exports, the timer, flush and shutdown waiters, drop counts. Holds no policy of its own.
 /// </summary>
 /// <remarks>
-/// Application threads only call <see cref="Offer"/>: a bounded channel write that never blocks or throws; a full
-/// queue drops the item and counts it. The loop moves offered items into the machine in chunks.
+/// Application threads only call <see cref="Offer"/>: a write into a lock-free ring (<see cref="BoundedRing{T}"/>)
+/// that never blocks or throws; a full queue drops the item and counts it. The loop moves offered items into the
+/// machine in chunks.
+///
+/// The loop has a thread of its own, as the official SDK's processor has, rather than running on the thread pool:
+/// every wake-up of a pooled loop, and every export handed to the pool, woke a worker that then spun idle on a core
+/// the application's threads wanted. An export starts on the loop's thread and runs there until its first
+/// asynchronous wait (network I/O); its completion is queued back to the loop.
 /// </remarks>
 /// <typeparam name="T">The item exported: a span, a log record.</typeparam>
 internal sealed class BatchExportProcessor<T> : IAsyncDisposable
@@ -20,11 +25,11 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     private readonly TimeSpan attemptTimeout;
     private readonly TimeProvider time;
     private readonly ExportStatistics statistics;
-    private readonly Channel<T> incoming;
+    private readonly BoundedRing<T> incoming;
     private readonly ConcurrentQueue<Batching.Event<T>> control = new();
     private readonly ConcurrentDictionary<long, TaskCompletionSource<Batching.WaiterResult>> waiters = new();
     private readonly SemaphoreSlim wake = new(0);
-    private readonly Task loop;
+    private readonly TaskCompletionSource loopEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Batching.State<T> state = Batching.init<T>();
     private long timerDueMs = long.MaxValue;
     private long pending;
@@ -51,14 +56,18 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         this.attemptTimeout = attemptTimeout;
         this.time = time;
         this.statistics = statistics;
-        this.incoming = Channel.CreateBounded<T>(new BoundedChannelOptions(Math.Max(1, settings.MaxQueueSize))
+        // Offer's count keeps the ring within the queue size, so a write into it never finds it full.
+        this.incoming = new BoundedRing<T>(settings.MaxQueueSize);
+        // The loop's thread must not inherit the creator's ambient context (Activity.Current, logging scopes): it
+        // would be the parent of everything the exports do, for the life of the process.
+        var thread = new Thread(this.Run) { IsBackground = true, Name = "Otlp batch export" };
+        using (ExecutionContext.SuppressFlow())
         {
-            FullMode = BoundedChannelFullMode.DropWrite,
-            SingleReader = true,
-            SingleWriter = false,
-        });
-        this.loop = Task.Run(this.RunAsync);
+            thread.Start();
+        }
     }
+
+    private Task Loop => this.loopEnded.Task;
 
     /// <summary>
     /// Queues an item for export. Never blocks and never throws; returns false when the item was dropped
@@ -66,9 +75,19 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     /// </summary>
     public bool Offer(T item)
     {
+        // Once shutdown is visible, offers are refused without touching `pending`, so the loop's last wait for
+        // the offers in progress (DrainAfterStop) ends even while threads keep offering.
+        if (Volatile.Read(ref this.shuttingDown))
+        {
+            this.statistics.CountDropped(Batching.DropReason.ShutDown, 1);
+            return false;
+        }
+
         var queued = Interlocked.Increment(ref this.pending);
         var inMachine = Volatile.Read(ref this.machineQueued);
-        if (queued + inMachine > this.settings.MaxQueueSize || !this.incoming.Writer.TryWrite(item))
+        // The shutdown flag is read after the increment of `pending` (a full fence): either this offer sees it, or the
+        // loop, which stops only after shutdown was asked, sees this offer in `pending` and waits for its item.
+        if (queued + inMachine > this.settings.MaxQueueSize || Volatile.Read(ref this.shuttingDown) || !this.incoming.TryWrite(item))
         {
             Interlocked.Decrement(ref this.pending);
             this.statistics.CountDropped(
@@ -78,9 +97,10 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
 
         // Wake the loop when the queue stops being empty (so the delay timer starts) and when a batch is full. While
         // the machine holds items its timer is armed (or an export is running, whose completion wakes the loop), and
-        // the loop drains the channel each time it runs: waking it for the first item of every drain made it step
-        // the machine once per item. The second read of the machine's count comes after the write to the channel
-        // (both fenced), so a loop that has just emptied the machine either drains this item or is woken for it.
+        // the loop drains the ring each time it runs: waking it for the first item of every drain made it step
+        // the machine once per item. The second read of the machine's count (Interlocked, a full fence) comes after
+        // the write to the ring, and the loop fences before it reads the ring, so a loop that has just emptied the
+        // machine either drains this item or is woken for it.
         var batch = this.settings.MaxExportBatchSize;
         if ((queued == 1 && Interlocked.Read(ref this.machineQueued) == 0) || queued + inMachine == batch || queued == batch)
         {
@@ -98,7 +118,9 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     public async Task<bool> ShutdownAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         Volatile.Write(ref this.shuttingDown, true);
-        this.incoming.Writer.TryComplete();
+        // Offers read the flag after a full fence of their own; this one makes the write visible before the
+        // shutdown event is queued (see Offer and DrainAfterStop).
+        Interlocked.MemoryBarrier();
         var done = await this.WaitAsync(timeout, flush: false, cancellationToken).ConfigureAwait(false);
         return done;
     }
@@ -111,13 +133,12 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
             await this.ShutdownAsync(TimeSpan.FromMilliseconds(this.settings.ExportTimeoutMs)).ConfigureAwait(false);
         }
 
-        await this.loop.ConfigureAwait(false);
-        this.wake.Dispose();
+        await this.Loop.ConfigureAwait(false);
     }
 
     private async Task<bool> WaitAsync(TimeSpan timeout, bool flush, CancellationToken cancellationToken)
     {
-        if (this.loop.IsCompleted)
+        if (this.Loop.IsCompleted)
         {
             return !flush && Batching.isStopped(this.state);
         }
@@ -137,17 +158,30 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
 
     private long NowMs() => (long)this.time.GetElapsedTime(0).TotalMilliseconds;
 
-    private async Task RunAsync()
+    private void Run()
     {
-        var buffer = new List<T>(this.settings.MaxExportBatchSize);
+        try
+        {
+            this.RunLoop();
+            this.loopEnded.TrySetResult();
+        }
+        catch (Exception e)
+        {
+            // A thread's unhandled exception would end the process: the error goes to whoever awaits shutdown.
+            this.loopEnded.TrySetException(e);
+        }
+    }
+
+    private void RunLoop()
+    {
         while (true)
         {
-            this.DrainIncoming(buffer);
+            this.DrainIncoming();
             while (this.control.TryDequeue(out var controlEvent))
             {
                 // Items offered before a flush or shutdown was requested are in the channel by now: hand them to
                 // the machine first, so the request covers them.
-                this.DrainIncoming(buffer);
+                this.DrainIncoming();
                 this.Apply(controlEvent);
             }
 
@@ -161,36 +195,93 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
 
             if (Batching.isStopped(this.state) && Volatile.Read(ref this.runningExports) == 0 && this.control.IsEmpty)
             {
+                this.DrainAfterStop();
                 return;
             }
 
             var wait = this.timerDueMs == long.MaxValue ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(this.timerDueMs - now);
-            await this.WaitForWorkAsync(wait).ConfigureAwait(false);
+            this.WaitForWork(wait);
         }
     }
 
-    private Task WaitForWorkAsync(TimeSpan wait) => WakeSignal.WaitAsync(this.wake, wait, this.time);
-
-    private void DrainIncoming(List<T> buffer)
+    /// <summary>
+    /// Blocks the loop's thread until <see cref="wake"/> is released or <paramref name="wait"/> has passed on the
+    /// clock, whichever comes first; <see cref="Timeout.InfiniteTimeSpan"/> waits for the release only. A release
+    /// consumed by the wait is not lost: the loop's next step sees its work.
+    /// </summary>
+    private void WaitForWork(TimeSpan wait)
     {
+        if (wait == Timeout.InfiniteTimeSpan)
+        {
+            this.wake.Wait();
+        }
+        else if (this.time == TimeProvider.System)
+        {
+            this.wake.Wait(wait);
+        }
+        else
+        {
+            // Another clock (a test's) decides when the wait ends: its timer releases the loop.
+            using var timer = this.time.CreateTimer(static state => ((SemaphoreSlim)state!).Release(), this.wake, wait, Timeout.InfiniteTimeSpan);
+            this.wake.Wait();
+        }
+    }
+
+    private void DrainIncoming()
+    {
+        // Pairs with the fence in Offer between its write and its read of the machine's count: the loop wrote
+        // that count (in Apply) before it looks at the ring.
+        Interlocked.MemoryBarrier();
         while (true)
         {
-            buffer.Clear();
-            while (buffer.Count < this.settings.MaxExportBatchSize && this.incoming.Reader.TryRead(out var item))
-            {
-                buffer.Add(item);
-            }
-
-            if (buffer.Count == 0)
+            // `pending` counts the items in the ring (and, for a moment, offers being refused): each chunk gets an
+            // array of its own, which the machine keeps, sized for what is there. A chunk ends where a full batch
+            // taken from the machine's queue would end, so that a chunk of a whole batch is exported as it is,
+            // without a copy (Batching hands such an array on).
+            var batch = Math.Max(1, Math.Min(this.settings.MaxExportBatchSize, this.settings.MaxQueueSize));
+            var expected = (int)Math.Min(Volatile.Read(ref this.pending), batch - (Batching.queuedCount(this.state) % batch));
+            if (expected <= 0)
             {
                 return;
             }
 
+            var chunk = new T[expected];
+            var count = 0;
+            while (count < expected && this.incoming.TryRead(out var item))
+            {
+                chunk[count++] = item;
+            }
+
+            if (count == 0)
+            {
+                return;
+            }
+
+            if (count < expected)
+            {
+                // Rare: a writer has claimed a slot but not filled it yet, or an offer is being refused.
+                Array.Resize(ref chunk, count);
+            }
+
             // Count the chunk as queued in the machine before it leaves `pending`, so that Offer's bound check
             // (pending + machine queue) never sees it in neither place and lets too many items in.
-            Interlocked.Add(ref this.machineQueued, buffer.Count);
-            Interlocked.Add(ref this.pending, -buffer.Count);
-            this.Apply(Batching.Event<T>.NewOfferMany(buffer.ToArray(), this.NowMs()));
+            Interlocked.Add(ref this.machineQueued, count);
+            Interlocked.Add(ref this.pending, -count);
+            this.Apply(Batching.Event<T>.NewOfferMany(chunk, this.NowMs()));
+        }
+    }
+
+    /// <summary>
+    /// After the machine stopped: an offer that passed its shutdown check just before shutdown was asked may still
+    /// be writing its item. Wait for every such item and give it to the machine, which drops and counts it.
+    /// </summary>
+    private void DrainAfterStop()
+    {
+        var spin = default(SpinWait);
+        while (Interlocked.Read(ref this.pending) > 0)
+        {
+            this.DrainIncoming();
+            spin.SpinOnce();
         }
     }
 
@@ -226,39 +317,69 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     private void StartExport(long batchId, T[] items, int attempt, long deadlineMs)
     {
         Interlocked.Increment(ref this.runningExports);
-        _ = Task.Run(async () =>
+        var started = this.NowMs();
+        var remaining = deadlineMs == long.MaxValue ? this.attemptTimeout : TimeSpan.FromMilliseconds(Math.Max(0, deadlineMs - started));
+        var limit = this.attemptTimeout == Timeout.InfiniteTimeSpan || remaining < this.attemptTimeout ? remaining : this.attemptTimeout;
+        var cancel = limit == Timeout.InfiniteTimeSpan
+            ? new CancellationTokenSource()
+            : new CancellationTokenSource(limit <= TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : limit, this.time);
+
+        Task<Batching.ExportOutcome> attemptTask;
+        try
         {
-            Batching.ExportOutcome outcome;
-            var started = this.NowMs();
-            var remaining = deadlineMs == long.MaxValue ? this.attemptTimeout : TimeSpan.FromMilliseconds(Math.Max(0, deadlineMs - started));
-            var limit = this.attemptTimeout == Timeout.InfiniteTimeSpan || remaining < this.attemptTimeout ? remaining : this.attemptTimeout;
-            using var cancel = limit == Timeout.InfiniteTimeSpan
-                ? new CancellationTokenSource()
-                : new CancellationTokenSource(limit <= TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : limit, this.time);
+            attemptTask = this.export(items, attempt, cancel.Token);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            attemptTask = Task.FromException<Batching.ExportOutcome>(e);
+        }
 
-            try
-            {
-                outcome = await this.export(items, attempt, cancel.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                // An exporter bug must not kill the loop: count the batch as failed for good.
-                this.statistics.ReportProblem($"The export of a batch of {items.Length} threw {e.GetType().Name}: {e.Message}");
-                outcome = Batching.ExportOutcome.PermanentFailure;
-            }
+        if (attemptTask.IsCompleted)
+        {
+            this.EndExport(attemptTask, batchId, items, cancel);
+        }
+        else
+        {
+            _ = attemptTask.ContinueWith(
+                static (task, state) =>
+                {
+                    var (processor, batchId, items, cancel) = ((BatchExportProcessor<T>, long, T[], CancellationTokenSource))state!;
+                    processor.EndExport(task, batchId, items, cancel);
+                },
+                (this, batchId, items, cancel),
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+        }
+    }
 
-            if (outcome.IsSucceeded)
-            {
-                this.statistics.CountExported(items.Length);
-            }
-            else if (outcome is Batching.ExportOutcome.PartiallySucceeded partial)
-            {
-                this.statistics.CountExported(items.Length - partial.rejected);
-            }
+    private void EndExport(Task<Batching.ExportOutcome> attempt, long batchId, T[] items, CancellationTokenSource cancel)
+    {
+        cancel.Dispose();
+        Batching.ExportOutcome outcome;
+        if (attempt.IsCompletedSuccessfully)
+        {
+            outcome = attempt.Result;
+        }
+        else
+        {
+            // An exporter bug must not kill the loop: count the batch as failed for good.
+            var e = attempt.Exception?.InnerException ?? new OperationCanceledException();
+            this.statistics.ReportProblem($"The export of a batch of {items.Length} threw {e.GetType().Name}: {e.Message}");
+            outcome = Batching.ExportOutcome.PermanentFailure;
+        }
 
-            this.control.Enqueue(Batching.Event<T>.NewExportCompleted(batchId, outcome, this.NowMs(), Random.Shared.NextDouble()));
-            Interlocked.Decrement(ref this.runningExports);
-            this.wake.Release();
-        });
+        if (outcome.IsSucceeded)
+        {
+            this.statistics.CountExported(items.Length);
+        }
+        else if (outcome is Batching.ExportOutcome.PartiallySucceeded partial)
+        {
+            this.statistics.CountExported(items.Length - partial.rejected);
+        }
+
+        this.control.Enqueue(Batching.Event<T>.NewExportCompleted(batchId, outcome, this.NowMs(), Random.Shared.NextDouble()));
+        Interlocked.Decrement(ref this.runningExports);
+        this.wake.Release();
     }
 }

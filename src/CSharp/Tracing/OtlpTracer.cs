@@ -38,6 +38,9 @@ public sealed class OtlpTracer : IDisposable
     private readonly ActivityListener? listener;
     private readonly Regex[] patterns;
     private readonly ConcurrentDictionary<ActivitySource, InstrumentationScope> scopes = new();
+    private readonly bool rootReadsTraceId;
+    private readonly bool childReadsTraceId;
+    private SourceScope? lastScope;
     private long offered;
     private long refused;
 
@@ -46,6 +49,8 @@ public sealed class OtlpTracer : IDisposable
         this.Exporter = exporter;
         this.Sampler = options.Sampler ?? exporter.Configuration.Sampler;
         this.Limits = options.Limits ?? LimitsModule.FromEnvironment(exporter.EnvironmentVariables).Value.Span;
+        this.rootReadsTraceId = SamplingModule.ReadsTraceId(this.Sampler, false);
+        this.childReadsTraceId = SamplingModule.ReadsTraceId(this.Sampler, true);
         this.patterns = options.Sources.Where(s => !string.IsNullOrWhiteSpace(s)).Select(Pattern).ToArray();
         if (exporter.IsDisabled || this.patterns.Length == 0)
         {
@@ -115,30 +120,36 @@ public sealed class OtlpTracer : IDisposable
 
     private bool Listens(ActivitySource source) => this.patterns.Any(p => p.IsMatch(source.Name));
 
-    private ActivitySamplingResult Sample(ref ActivityCreationOptions<ActivityContext> options) =>
-        this.Decide(options.Parent, options.TraceId);
+    private ActivitySamplingResult Sample(ref ActivityCreationOptions<ActivityContext> options)
+    {
+        var parent = options.Parent;
+        var hasParent = parent != default;
+        // The trace id is read (and, for a root, made) only when the decision needs it; otherwise the activity
+        // makes it as it starts, as it would anyway.
+        var traceId = (hasParent ? this.childReadsTraceId : this.rootReadsTraceId) ? ActivityConverter.ToTraceId(options.TraceId) : TraceId.Empty;
+        return this.Decide(parent, hasParent, traceId);
+    }
 
     private ActivitySamplingResult SampleUsingParentId(ref ActivityCreationOptions<string> options)
     {
         // A W3C parent id is parsed into a context; another format (hierarchical ids) carries no sampled flag, so
         // the span is treated as a root of the trace the runtime gives it.
         var parent = ActivityContext.TryParse(options.Parent, null, out var context) ? context : default;
-        return this.Decide(parent, parent == default ? options.TraceId : parent.TraceId);
+        var hasParent = parent != default;
+        var traceId = (hasParent ? this.childReadsTraceId : this.rootReadsTraceId)
+            ? ActivityConverter.ToTraceId(hasParent ? parent.TraceId : options.TraceId)
+            : TraceId.Empty;
+        return this.Decide(parent, hasParent, traceId);
     }
 
     /// <summary>
     /// A sampled span records all data; a dropped one still propagates its context (with the sampled flag off), so
     /// that its children and downstream services see the decision, as the parent-based samplers require.
     /// </summary>
-    private ActivitySamplingResult Decide(ActivityContext parent, ActivityTraceId traceId)
-    {
-        var parentSampling = parent == default
-            ? ParentSampling.Root
-            : ParentSampling.NewParent((parent.TraceFlags & ActivityTraceFlags.Recorded) != 0, parent.IsRemote);
-        return SamplingModule.ShouldSample(this.Sampler, parentSampling, ActivityConverter.ToTraceId(traceId))
+    private ActivitySamplingResult Decide(ActivityContext parent, bool hasParent, TraceId traceId) =>
+        SamplingModule.Decide(this.Sampler, hasParent, (parent.TraceFlags & ActivityTraceFlags.Recorded) != 0, traceId)
             ? ActivitySamplingResult.AllDataAndRecorded
             : ActivitySamplingResult.PropagationData;
-    }
 
     private Func<object, Span>? convert;
 
@@ -152,7 +163,7 @@ public sealed class OtlpTracer : IDisposable
 
         // Only a queue write here, on the application's thread: the Activity is encoded (or becomes a span) on
         // the export task.
-        var scope = this.scopes.GetOrAdd(activity.Source, ActivityConverter.ToScope);
+        var scope = this.ScopeOf(activity.Source);
         Interlocked.Increment(ref this.offered);
         this.convert ??= new ActivitySpans(this.Limits).ToSpan;
         if (!this.Exporter.OfferDeferred(activity, this.convert, scope))
@@ -160,4 +171,19 @@ public sealed class OtlpTracer : IDisposable
             Interlocked.Increment(ref this.refused);
         }
     }
+
+    /// <summary>The scope of a source; the last one found is kept aside, as spans mostly come from one source at a time.</summary>
+    private InstrumentationScope ScopeOf(ActivitySource source)
+    {
+        if (Volatile.Read(ref this.lastScope) is { } last && ReferenceEquals(last.Source, source))
+        {
+            return last.Scope;
+        }
+
+        var scope = this.scopes.GetOrAdd(source, ActivityConverter.ToScope);
+        Volatile.Write(ref this.lastScope, new SourceScope(source, scope));
+        return scope;
+    }
+
+    private sealed record SourceScope(ActivitySource Source, InstrumentationScope Scope);
 }
