@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Http.Headers;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using Microsoft.Extensions.Logging;
@@ -14,9 +12,9 @@ namespace Otlp.Benchmarks;
 /// App-thread cost: what an application thread pays per span (start an activity of a listened-to source, set
 /// two tags, dispose it, which stops it and hands it to the pipeline) and per log entry (a template with 3
 /// arguments; with an exception in a pair of its own), with each library's whole pipeline attached: always-on
-/// sampling, the batch processor, OTLP over HTTP/protobuf to an in-memory handler that takes each body as a
-/// network handler does (<see cref="StreamingHandler"/>), so the background side stays cheap. Single-threaded
-/// and on 2 threads at once; the mean is wall time per operation, all threads together.
+/// sampling, the batch processor, OTLP over HTTP/protobuf to <see cref="DiscardingHandler"/>, so the background
+/// side stays cheap. Single-threaded and on 2 threads at once; the mean is wall time per operation, all threads
+/// together.
 /// </summary>
 /// <remarks>
 /// Both pipelines keep their defaults (queue of 2048, batches of 512, 5 s delay): at this rate their queues fill
@@ -30,7 +28,7 @@ public class AppThreadBenchmarks
     /// <summary>Operations per invocation, shared among the threads.</summary>
     public const int Operations = 2048;
 
-    private readonly StreamingHandler handler = new();
+    private readonly DiscardingHandler handler = new();
     private readonly Exception failure = Workload.CaughtException();
     private readonly ActivitySource officialSource = new("Bench.AppThread.Official", "1.0.0");
     private readonly ActivitySource ourSource = new("Bench.AppThread.Otlp", "1.0.0");
@@ -49,13 +47,14 @@ public class AppThreadBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        this.officialTracer = Official.TracerPipeline(this.officialSource.Name, this.OfficialOptions("traces"));
-        this.ourTraceExporter = OtlpExporter.ForTraces().WithHttp().WithHttpClientFactory(this.handler.CreateClient).WithBaseEndpoint("http://localhost:4318").Build();
+        this.officialTracer = Official.TracerPipeline(
+            this.officialSource.Name, Official.Options(OtlpExportProtocol.HttpProtobuf, new Uri("http://localhost:4318/v1/traces"), this.handler));
+        this.ourTraceExporter = Ours.TraceExporter(this.handler);
         this.ourTracer = Ours.Tracer(this.ourTraceExporter, this.ourSource.Name);
 
-        this.officialLogging = Official.LoggerPipeline(this.OfficialOptions("logs"));
+        this.officialLogging = Official.LoggerPipeline(Official.Options(OtlpExportProtocol.HttpProtobuf, new Uri("http://localhost:4318/v1/logs"), this.handler));
         this.officialLogger = this.officialLogging.CreateLogger("Orders.Api");
-        this.ourLogExporter = OtlpExporter.ForLogs().WithHttp().WithHttpClientFactory(this.handler.CreateClient).WithBaseEndpoint("http://localhost:4318").Build();
+        this.ourLogExporter = Ours.LogExporter(this.handler);
         this.ourLogging = Ours.LoggerPipeline(this.ourLogExporter);
         this.ourLogger = this.ourLogging.CreateLogger("Orders.Api");
 
@@ -116,90 +115,4 @@ public class AppThreadBenchmarks
     }
 
     private void Run<T>(T target, Action<T, int> operation) => Workers.Run(this.Threads, Operations, target, operation);
-
-    private OpenTelemetry.Exporter.OtlpExporterOptions OfficialOptions(string signal)
-    {
-        var options = Official.Options(OtlpExportProtocol.HttpProtobuf, new Uri($"http://localhost:4318/v1/{signal}"), null);
-        options.HttpClientFactory = this.handler.CreateClient;
-        return options;
-    }
-
-    /// <summary>
-    /// The network of this family: takes each request body as a socket handler does, by asking the content to
-    /// write itself to the connection's stream (<see cref="HttpContent.CopyToAsync(Stream, CancellationToken)"/>),
-    /// keeps none of it and answers 200 with an empty protobuf body. <see cref="DiscardingHandler"/> reads the body
-    /// as a stream instead, which no network handler does: for a content over borrowed memory, as ours is, that
-    /// costs a copy of every request body, which the official exporter's byte-array content does not pay.
-    /// </summary>
-    private sealed class StreamingHandler : HttpMessageHandler
-    {
-        private readonly CountingStream connection = new();
-
-        public HttpClient CreateClient() => new(this, disposeHandler: false);
-
-        protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            request.Content?.CopyTo(this.connection, null, cancellationToken);
-            return Reply();
-        }
-
-        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            if (request.Content is not null)
-            {
-                await request.Content.CopyToAsync(this.connection, cancellationToken).ConfigureAwait(false);
-            }
-
-            return Reply();
-        }
-
-        private static HttpResponseMessage Reply()
-        {
-            var content = new ByteArrayContent([]);
-            content.Headers.ContentType = new MediaTypeHeaderValue("application/x-protobuf");
-            return new HttpResponseMessage(HttpStatusCode.OK) { Content = content };
-        }
-    }
-
-    /// <summary>A write-only stream that counts the bytes written to it, from any thread.</summary>
-    private sealed class CountingStream : Stream
-    {
-        private long written;
-
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => Interlocked.Read(ref this.written);
-
-        public override long Position { get => this.Length; set => throw new NotSupportedException(); }
-
-        public override void Write(byte[] buffer, int offset, int count) => Interlocked.Add(ref this.written, count);
-
-        public override void Write(ReadOnlySpan<byte> buffer) => Interlocked.Add(ref this.written, buffer.Length);
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-        {
-            this.Write(buffer, offset, count);
-            return Task.CompletedTask;
-        }
-
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            this.Write(buffer.Span);
-            return ValueTask.CompletedTask;
-        }
-
-        public override void Flush()
-        {
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-    }
 }
