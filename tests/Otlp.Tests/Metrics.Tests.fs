@@ -281,6 +281,7 @@ let private retirement =
             let threads = 4
             // The writers run until the collector has collected (and retired) several times while they wrote.
             let stop = ref 0
+            let started = ref 0
             let written = Array.zeroCreate<int> threads
             let writers =
                 [| for t in 0 .. threads - 1 ->
@@ -293,7 +294,11 @@ let private retirement =
                                doubles.Add(1.0, shard)
                                histogram.Record(1.0, shard)
                                i <- i + 1
+                               if i = 1 then System.Threading.Interlocked.Increment(&started.contents) |> ignore
                            written[t] <- i) |]
+            // A flush can be quicker than the start of a writer task: the collections begin once all write.
+            while System.Threading.Volatile.Read(&started.contents) < threads do
+                do! System.Threading.Tasks.Task.Delay 1
             let collected = List<Metric>()
             let mutable flushesWhileWriting = 0
             while flushesWhileWriting < 3 do

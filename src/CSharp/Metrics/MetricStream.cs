@@ -29,6 +29,7 @@ internal sealed class MetricStream
     // The series with a point in the current collection, reused from one collection to the next (collections
     // never run at once).
     private readonly List<Series> collected = [];
+    private int lastDataBytes;
     private Dictionary<(object Source, SeriesKey Full), (SeriesKey Kept, Aggregation.Measurement Value)> observed = [];
     private Series? overflow;
     private int count;
@@ -187,35 +188,45 @@ internal sealed class MetricStream
             return;
         }
 
-        var metric = MetricFields.beginMetric(writer, this.Config.Name, this.Config.Description, this.Config.Unit);
+        // The length bytes reserved for the metric and its data: from their size at the last collection (series
+        // rarely change from one to the next), or expected from the points the first time.
+        var first = this.collected[0];
+        var expected = this.lastDataBytes > 0
+            ? this.lastDataBytes
+            : MetricFields.expectedDataBytes(this.collected.Count, first.Attributes.Length, this.shape is Aggregation.Shape.ExplicitHistogram h ? h.bounds.Length + 1 : 0);
+        var metricGuess = Guess.ofLength(expected + 64);
+        var dataGuess = Guess.ofLength(expected);
+        var metric = MetricFields.beginMetric(writer, this.Config.Name, this.Config.Description, this.Config.Unit, metricGuess);
+        var start = writer.Position;
+
         // The points of a stream are all of one type: the core's (Pending) or the series' own, of the stream's shape.
-        var first = this.collected[0].Pending;
-        if (first is Aggregation.Point.Exponential)
+        if (first.Pending is Aggregation.Point.Exponential)
         {
-            var exponential = MetricFields.beginExponentialHistogram(writer);
+            var exponential = MetricFields.beginExponentialHistogram(writer, dataGuess);
             this.WritePoints(writer, Fields.ExponentialHistogram_Data_Points);
-            MetricFields.endExponentialHistogram(writer, exponential, this.Temporality);
+            MetricFields.endExponentialHistogram(writer, exponential, this.Temporality, dataGuess);
         }
-        else if (first is Aggregation.Point.Histogram || (first is null && this.shape.IsExplicitHistogram))
+        else if (first.Pending is Aggregation.Point.Histogram || (first.Pending is null && this.shape.IsExplicitHistogram))
         {
-            var histogram = MetricFields.beginHistogram(writer);
+            var histogram = MetricFields.beginHistogram(writer, dataGuess);
             this.WritePoints(writer, Fields.Histogram_Data_Points);
-            MetricFields.endHistogram(writer, histogram, this.Temporality);
+            MetricFields.endHistogram(writer, histogram, this.Temporality, dataGuess);
         }
         else if (this.IsGauge)
         {
-            var gauge = MetricFields.beginGauge(writer);
+            var gauge = MetricFields.beginGauge(writer, dataGuess);
             this.WritePoints(writer, Fields.Gauge_Data_Points);
-            MetricFields.endGauge(writer, gauge);
+            MetricFields.endGauge(writer, gauge, dataGuess);
         }
         else
         {
-            var sum = MetricFields.beginSum(writer);
+            var sum = MetricFields.beginSum(writer, dataGuess);
             this.WritePoints(writer, Fields.Sum_Data_Points);
-            MetricFields.endSum(writer, sum, this.Temporality, MetricStreams.isMonotonic(this.Kind));
+            MetricFields.endSum(writer, sum, this.Temporality, MetricStreams.isMonotonic(this.Kind), dataGuess);
         }
 
-        MetricFields.endMetric(writer, metric);
+        this.lastDataBytes = writer.Position - start;
+        MetricFields.endMetric(writer, metric, metricGuess);
     }
 
     private void WritePoints(ProtoWriter writer, int field)

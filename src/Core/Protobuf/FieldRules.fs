@@ -31,6 +31,10 @@ module internal Guess =
     [<Literal>]
     let Batch = 3
 
+    /// The length bytes of a message expected to hold about `bytes` bytes (a metric's data, whose size goes with
+    /// its number of points).
+    let inline ofLength (bytes: int) = WireSize.varint32 (uint32 (max 0 bytes))
+
 /// Scalar fields with the proto3 default-omission rule.
 module internal Scalar =
     let inline isEmptyText (text: string) = isNull text || text.Length = 0
@@ -449,49 +453,63 @@ module internal MetricFields =
         string w Fields.ScopeMetrics_Schema_Url schemaUrl
         w.EndMessage(token, Guess.Batch)
 
-    /// Starts a metric inside a ScopeMetrics: its name, description and unit; its data (one of the `begin*` data
-    /// messages below) follows, then metadata (field `Fields.Metric_Metadata`) and `endMetric`.
-    let beginMetric (w: ProtoWriter) (name: string) (description: string) (unit: string) =
-        let token = w.BeginMessage(Fields.ScopeMetrics_Metrics, Guess.Item)
+    // A metric and its data message are as long as their points: a metric of 50 histogram points outgrows the
+    // 2 length bytes of `Guess.Item`, and a wrong guess moves the whole content once per level. So the caller
+    // passes the guess (`Guess.ofLength` of the size it expects), the same to the begin and the end.
+
+    /// Starts a metric inside a ScopeMetrics, reserving `guess` length bytes: its name, description and unit; its
+    /// data (one of the `begin*` data messages below) follows, then metadata (field `Fields.Metric_Metadata`)
+    /// and `endMetric`.
+    let beginMetric (w: ProtoWriter) (name: string) (description: string) (unit: string) (guess: int) =
+        let token = w.BeginMessage(Fields.ScopeMetrics_Metrics, guess)
         string w Fields.Metric_Name name
         string w Fields.Metric_Description description
         string w Fields.Metric_Unit unit
         token
 
-    /// Ends a metric begun with `beginMetric`.
-    let endMetric (w: ProtoWriter) (token: int) = w.EndMessage(token, Guess.Item)
+    /// Ends a metric begun with `beginMetric` and the same guess.
+    let endMetric (w: ProtoWriter) (token: int) (guess: int) = w.EndMessage(token, guess)
 
-    /// Starts a Gauge; number points (field `Fields.Gauge_Data_Points`) follow, then `endGauge`.
-    let beginGauge (w: ProtoWriter) = w.BeginMessage(Fields.Metric_Gauge, Guess.Item)
+    /// Starts a Gauge, reserving `guess` length bytes; number points (field `Fields.Gauge_Data_Points`) follow,
+    /// then `endGauge`.
+    let beginGauge (w: ProtoWriter) (guess: int) = w.BeginMessage(Fields.Metric_Gauge, guess)
 
     /// Ends a Gauge.
-    let endGauge (w: ProtoWriter) (token: int) = w.EndMessage(token, Guess.Item)
+    let endGauge (w: ProtoWriter) (token: int) (guess: int) = w.EndMessage(token, guess)
 
-    /// Starts a Sum; number points (field `Fields.Sum_Data_Points`) follow, then `endSum`.
-    let beginSum (w: ProtoWriter) = w.BeginMessage(Fields.Metric_Sum, Guess.Item)
+    /// Starts a Sum, reserving `guess` length bytes; number points (field `Fields.Sum_Data_Points`) follow, then
+    /// `endSum`.
+    let beginSum (w: ProtoWriter) (guess: int) = w.BeginMessage(Fields.Metric_Sum, guess)
 
     /// Ends a Sum with its temporality and monotonicity.
-    let endSum (w: ProtoWriter) (token: int) (temporality: AggregationTemporality) (monotonic: bool) =
+    let endSum (w: ProtoWriter) (token: int) (temporality: AggregationTemporality) (monotonic: bool) (guess: int) =
         enum w Fields.Sum_Aggregation_Temporality (int temporality)
         bool w Fields.Sum_Is_Monotonic monotonic
-        w.EndMessage(token, Guess.Item)
+        w.EndMessage(token, guess)
 
-    /// Starts a Histogram; histogram points (field `Fields.Histogram_Data_Points`) follow, then `endHistogram`.
-    let beginHistogram (w: ProtoWriter) = w.BeginMessage(Fields.Metric_Histogram, Guess.Item)
+    /// Starts a Histogram, reserving `guess` length bytes; histogram points (field
+    /// `Fields.Histogram_Data_Points`) follow, then `endHistogram`.
+    let beginHistogram (w: ProtoWriter) (guess: int) = w.BeginMessage(Fields.Metric_Histogram, guess)
 
     /// Ends a Histogram with its temporality.
-    let endHistogram (w: ProtoWriter) (token: int) (temporality: AggregationTemporality) =
+    let endHistogram (w: ProtoWriter) (token: int) (temporality: AggregationTemporality) (guess: int) =
         enum w Fields.Histogram_Aggregation_Temporality (int temporality)
-        w.EndMessage(token, Guess.Item)
+        w.EndMessage(token, guess)
 
-    /// Starts an ExponentialHistogram; its points (field `Fields.ExponentialHistogram_Data_Points`) follow, then
-    /// `endExponentialHistogram`.
-    let beginExponentialHistogram (w: ProtoWriter) = w.BeginMessage(Fields.Metric_Exponential_Histogram, Guess.Item)
+    /// Starts an ExponentialHistogram, reserving `guess` length bytes; its points (field
+    /// `Fields.ExponentialHistogram_Data_Points`) follow, then `endExponentialHistogram`.
+    let beginExponentialHistogram (w: ProtoWriter) (guess: int) =
+        w.BeginMessage(Fields.Metric_Exponential_Histogram, guess)
 
     /// Ends an ExponentialHistogram with its temporality.
-    let endExponentialHistogram (w: ProtoWriter) (token: int) (temporality: AggregationTemporality) =
+    let endExponentialHistogram (w: ProtoWriter) (token: int) (temporality: AggregationTemporality) (guess: int) =
         enum w Fields.ExponentialHistogram_Aggregation_Temporality (int temporality)
-        w.EndMessage(token, Guess.Item)
+        w.EndMessage(token, guess)
+
+    /// The expected size of a metric's data of `points` points, each with `attributes` attributes and, for
+    /// histograms, `buckets` buckets: a guess, not a measure (see `Guess.ofLength`).
+    let expectedDataBytes (points: int) (attributes: int) (buckets: int) =
+        points * (32 + 24 * attributes + 16 * buckets)
 
     /// An optional double (`optional` in the proto): written whenever present, zero included.
     let inline private presentDouble (w: ProtoWriter) field (present: bool) (value: float) =
@@ -710,38 +728,56 @@ module internal MetricFields =
         uint32 w Fields.SummaryDataPoint_Flags p.Flags
         w.EndMessage(token, Guess.Item)
 
-    let private metricData (w: ProtoWriter) (data: MetricData) =
+    /// The expected size of a model metric's data, from its first point.
+    let private expectedBytes (data: MetricData) =
+        match data with
+        | MetricData.Gauge points when count points > 0 -> expectedDataBytes points.Length (count points[0].Attributes) 0
+        | MetricData.Sum sum when count sum.DataPoints > 0 ->
+            expectedDataBytes sum.DataPoints.Length (count sum.DataPoints[0].Attributes) 0
+        | MetricData.Histogram h when count h.DataPoints > 0 ->
+            let p = h.DataPoints[0]
+            expectedDataBytes h.DataPoints.Length (count p.Attributes) (count p.BucketCounts)
+        | MetricData.ExponentialHistogram h when count h.DataPoints > 0 ->
+            let p = h.DataPoints[0]
+            let buckets (b: ExponentialBuckets) = if isNull (box b) then 0 else count b.BucketCounts
+            expectedDataBytes h.DataPoints.Length (count p.Attributes) ((buckets p.Positive + buckets p.Negative) / 2)
+        | MetricData.Summary points when count points > 0 -> expectedDataBytes points.Length (count points[0].Attributes) 0
+        | _ -> 0
+
+    let private metricData (w: ProtoWriter) (data: MetricData) (guess: int) =
         match data with
         | MetricData.NoData -> ()
         | MetricData.Gauge points ->
-            let token = beginGauge w
+            let token = beginGauge w guess
             for i in 0 .. count points - 1 do
                 numberPoint w Fields.Gauge_Data_Points points[i]
-            endGauge w token
+            endGauge w token guess
         | MetricData.Sum sum ->
-            let token = beginSum w
+            let token = beginSum w guess
             for i in 0 .. count sum.DataPoints - 1 do
                 numberPoint w Fields.Sum_Data_Points sum.DataPoints[i]
-            endSum w token sum.AggregationTemporality sum.IsMonotonic
+            endSum w token sum.AggregationTemporality sum.IsMonotonic guess
         | MetricData.Histogram h ->
-            let token = beginHistogram w
+            let token = beginHistogram w guess
             for i in 0 .. count h.DataPoints - 1 do
                 histogramPoint w Fields.Histogram_Data_Points h.DataPoints[i]
-            endHistogram w token h.AggregationTemporality
+            endHistogram w token h.AggregationTemporality guess
         | MetricData.ExponentialHistogram h ->
-            let token = beginExponentialHistogram w
+            let token = beginExponentialHistogram w guess
             for i in 0 .. count h.DataPoints - 1 do
                 exponentialPoint w Fields.ExponentialHistogram_Data_Points h.DataPoints[i]
-            endExponentialHistogram w token h.AggregationTemporality
+            endExponentialHistogram w token h.AggregationTemporality guess
         | MetricData.Summary points ->
-            let token = w.BeginMessage(Fields.Metric_Summary, Guess.Item)
+            let token = w.BeginMessage(Fields.Metric_Summary, guess)
             for i in 0 .. count points - 1 do
                 summaryPoint w Fields.Summary_Data_Points points[i]
-            w.EndMessage(token, Guess.Item)
+            w.EndMessage(token, guess)
 
     /// A whole model metric inside a ScopeMetrics.
     let metric (w: ProtoWriter) (m: Metric) =
-        let token = beginMetric w m.Name m.Description m.Unit
-        metricData w (if isNull (box m.Data) then MetricData.NoData else m.Data)
+        let data = if isNull (box m.Data) then MetricData.NoData else m.Data
+        let expected = expectedBytes data
+        let token = beginMetric w m.Name m.Description m.Unit (Guess.ofLength (expected + 64))
+        metricData w data (Guess.ofLength expected)
         CommonFields.keyValues w Fields.Metric_Metadata m.Metadata
-        endMetric w token
+        endMetric w token (Guess.ofLength (expected + 64))
