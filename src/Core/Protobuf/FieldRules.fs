@@ -14,6 +14,7 @@ namespace Otlp.Core.Protobuf
 // Null strings and arrays (possible when the model is built from C#) are treated as empty.
 
 open System
+open System.Runtime.InteropServices
 open Otlp.Core
 
 /// Length-prefix guesses per kind of nested message: the number of bytes its length usually takes. A wrong
@@ -562,16 +563,23 @@ module internal MetricFields =
         fixed64 w Fields.HistogramDataPoint_Time_Unix_Nano timeUnixNano
         fixed64 w Fields.HistogramDataPoint_Count count
         presentDouble w Fields.HistogramDataPoint_Sum hasSum sum
+        // Packed fixed64 and double are the values' little-endian bytes: on a little-endian machine, one copy.
         if bucketCounts.Length > 0 then
-            w.Tag(Fields.HistogramDataPoint_Bucket_Counts, Fields.WireLengthDelimited)
-            w.Varint32(Operators.uint32 (8 * bucketCounts.Length))
-            for i in 0 .. bucketCounts.Length - 1 do
-                w.Fixed64 bucketCounts[i]
+            if BitConverter.IsLittleEndian then
+                w.BytesField(Fields.HistogramDataPoint_Bucket_Counts, MemoryMarshal.AsBytes bucketCounts)
+            else
+                w.Tag(Fields.HistogramDataPoint_Bucket_Counts, Fields.WireLengthDelimited)
+                w.Varint32(Operators.uint32 (8 * bucketCounts.Length))
+                for i in 0 .. bucketCounts.Length - 1 do
+                    w.Fixed64 bucketCounts[i]
         if explicitBounds.Length > 0 then
-            w.Tag(Fields.HistogramDataPoint_Explicit_Bounds, Fields.WireLengthDelimited)
-            w.Varint32(Operators.uint32 (8 * explicitBounds.Length))
-            for i in 0 .. explicitBounds.Length - 1 do
-                w.Double explicitBounds[i]
+            if BitConverter.IsLittleEndian then
+                w.BytesField(Fields.HistogramDataPoint_Explicit_Bounds, MemoryMarshal.AsBytes explicitBounds)
+            else
+                w.Tag(Fields.HistogramDataPoint_Explicit_Bounds, Fields.WireLengthDelimited)
+                w.Varint32(Operators.uint32 (8 * explicitBounds.Length))
+                for i in 0 .. explicitBounds.Length - 1 do
+                    w.Double explicitBounds[i]
         token
 
     /// Ends a histogram point with its flags, min and max (each when present).
