@@ -161,6 +161,47 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Sends a protobuf request that <paramref name="write"/> encodes straight from the signal's sources (without
+    /// the model), with retries as <see cref="ExportAsync"/>; null, having sent nothing, when the protocol is JSON
+    /// or the request is larger than one request may be (the caller then takes the model path, which splits).
+    /// </summary>
+    private protected Task<OtlpExportResult>? TrySendEncoded(Action<IBufferWriter<byte>> write, int items, CancellationToken cancellationToken)
+    {
+        if (this.Configuration.Exporter.Protocol.IsHttpJson)
+        {
+            return null;
+        }
+
+        var payload = this.NewBuffer();
+        try
+        {
+            write(payload);
+        }
+        catch
+        {
+            payload.Dispose();
+            throw;
+        }
+
+        if (payload.WrittenCount > this.PayloadLimit)
+        {
+            payload.Dispose();
+            return null;
+        }
+
+        this.lastPayloadBytes = payload.WrittenCount;
+        return this.SendEncodedAsync(payload, items, cancellationToken);
+    }
+
+    private async Task<OtlpExportResult> SendEncodedAsync(PooledBuffer payload, int items, CancellationToken cancellationToken)
+    {
+        using (payload)
+        {
+            return await this.SendWithRetriesAsync(payload.WrittenMemory, items, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>A pooled buffer the size of the last request, which is usually the size of the next.</summary>
     private PooledBuffer NewBuffer() => new(Math.Min(this.lastPayloadBytes + (this.lastPayloadBytes / 8), this.MaxRequestBytes));
 

@@ -281,6 +281,7 @@ let private retirement =
             let threads = 4
             // The writers run until the collector has collected (and retired) several times while they wrote.
             let stop = ref 0
+            let started = ref 0
             let written = Array.zeroCreate<int> threads
             let writers =
                 [| for t in 0 .. threads - 1 ->
@@ -293,7 +294,11 @@ let private retirement =
                                doubles.Add(1.0, shard)
                                histogram.Record(1.0, shard)
                                i <- i + 1
+                               if i = 1 then System.Threading.Interlocked.Increment(&started.contents) |> ignore
                            written[t] <- i) |]
+            // A flush can be quicker than the start of a writer task: the collections begin once all write.
+            while System.Threading.Volatile.Read(&started.contents) < threads do
+                do! System.Threading.Tasks.Task.Delay 1
             let collected = List<Metric>()
             let mutable flushesWhileWriting = 0
             while flushesWhileWriting < 3 do
@@ -588,6 +593,116 @@ let private allocatedBy (times: int) (action: int -> unit) =
         action i
     GC.GetAllocatedBytesForCurrentThread() - before
 
+/// A series' reported point over several collections equals the core's collection of the same snapshots.
+let private reportsLikeTheCore (series: Series) (empty: Aggregation.Aggregation) (intervals: float list list) cumulative =
+    let temporality = if cumulative then AggregationTemporality.Cumulative else AggregationTemporality.Delta
+    let mutable state = Aggregation.newSeries empty 5UL
+    intervals
+    |> List.iteri (fun i values ->
+        for v in values do
+            series.Record v |> ignore
+        let now = uint64 (10 * (i + 1))
+        let previous = if i = 0 then 5UL else uint64 (10 * i)
+        series.Take(cumulative, (if cumulative then 5UL else previous), now)
+        let expected, next =
+            Aggregation.collect temporality [||] (Aggregation.Input.Measured(coreFold empty values)) state now
+        state <- next
+        Otlp.Core.Tests.Common.expectSame (series.ToPoint()) expected $"collection {i + 1} of {intervals}")
+
+let private reporting =
+    testList "series reporting their own state" [
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 200 } "sums, last values and explicit histograms report what the core collects"
+        <| Prop.forAll
+            (Arb.fromGen (Gen.zip (Gen.listOfLength 3 (Gen.listOf signedValue)) (Gen.elements [ true; false ])))
+            (fun (intervals, cumulative) ->
+                let integral = intervals |> List.map (List.map (fun v -> Math.Round(Math.Clamp(v, -1e6, 1e6))))
+                reportsLikeTheCore (LongSumSeries(false, [||], 5UL)) (Aggregation.longSum false) integral cumulative
+                reportsLikeTheCore (DoubleSumSeries(false, [||], 5UL)) (Aggregation.doubleSum false) intervals cumulative
+                reportsLikeTheCore (LastValueSeries([||], 5UL)) Aggregation.lastValue intervals cumulative
+                let bounds = [| -1.0; 1e-3; 1e3 |]
+                reportsLikeTheCore (ExplicitHistogramSeries(bounds, [||], 5UL)) (Aggregation.explicitHistogram bounds) intervals cumulative)
+    ]
+
+/// Records the same generated measurements on every kind of instrument, over three collections, and compares the
+/// request written straight from the series with the model encoder's bytes of the same collection.
+let private bothWays (preference: TemporalityPreference) (intervals: (int * float) list list) =
+    let name = uniqueName ()
+    let exporter =
+        OtlpExporter.ForMetrics().WithHttp().WithBaseEndpoint("http://127.0.0.1:9").WithEnvironment(environment []).Build()
+    use _exporter = { new IDisposable with member _.Dispose() = exporter.DisposeAsync().AsTask().Wait() }
+    let options = OtlpMetricsOptions(TemporalityPreference = preference, ExportInterval = Nullable(TimeSpan.FromHours 1.0))
+    options.Meters.Add(name + "*")
+    options.Views.Add(OtlpView("exp*", ExponentialHistogramMaxSize = 8))
+    use metrics = OtlpMetrics.Start(exporter, options)
+    use meter = new Meter(name, "1.2")
+    use other = new Meter(name + ".other")
+    let longs = meter.CreateCounter<int64>("longs", "{item}", "Long counter.")
+    let doubles = meter.CreateUpDownCounter<float>("doubles")
+    let histogram = meter.CreateHistogram<float>("latency", "ms")
+    let exponential = meter.CreateHistogram<float>("exp.latency")
+    let gauge = other.CreateGauge<float>("level")
+    let intGauge = other.CreateGauge<int64>("count")
+    let mutable observed = 0L
+    other.CreateObservableCounter<int64>("observed", fun () -> Measurement<int64>(observed, tag "k" (box "v"))) |> ignore
+    let sameScope = new Meter(name, "1.2")
+    let sameScopeCounter = sameScope.CreateCounter<int64>("again")
+    [ for values in intervals do
+        for (series, v) in values do
+            let t = tag "series" (box (series % 4))
+            longs.Add(int64 (abs v % 1e6), t)
+            doubles.Add(v, t)
+            histogram.Record(v, t)
+            exponential.Record(v, t)
+            gauge.Record(v, t)
+            intGauge.Record(int64 (v % 1e6), t)
+            sameScopeCounter.Add(1L, t)
+            observed <- observed + int64 series
+        let struct (direct, model) = metrics.CollectBothWays()
+        yield direct, ProtoEncoder.metricsRequestToBytes model ]
+    |> List.iteri (fun i (direct, expected) -> Expect.sequenceEqual direct expected $"collection {i + 1}: the same bytes both ways")
+    sameScope.Dispose()
+
+let private directEncoding =
+    testList "direct encoding" [
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 60 } "a collection written straight from the series equals the model encoder's bytes, cumulative"
+        <| Prop.forAll
+            (Arb.fromGen (Gen.listOfLength 3 (Gen.listOf (Gen.zip (Gen.choose (0, 9)) signedValue))))
+            (fun intervals -> bothWays TemporalityPreference.Cumulative intervals)
+
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 60 } "a collection written straight from the series equals the model encoder's bytes, delta"
+        <| Prop.forAll
+            (Arb.fromGen (Gen.listOfLength 3 (Gen.listOf (Gen.zip (Gen.choose (0, 9)) signedValue))))
+            (fun intervals -> bothWays TemporalityPreference.Delta intervals)
+
+        test "collecting and writing 100 series allocates no more than 100 bytes per stream, whatever the series count" {
+            let name = uniqueName ()
+            let exporter =
+                OtlpExporter.ForMetrics().WithHttp().WithBaseEndpoint("http://127.0.0.1:9").WithEnvironment(environment []).Build()
+            use _exporter = { new IDisposable with member _.Dispose() = exporter.DisposeAsync().AsTask().Wait() }
+            let options = OtlpMetricsOptions(ExportInterval = Nullable(TimeSpan.FromHours 1.0))
+            options.Meters.Add name
+            use metrics = OtlpMetrics.Start(exporter, options)
+            use meter = new Meter(name)
+            let counter = meter.CreateCounter<int64>("c")
+            let histogram = meter.CreateHistogram<float>("h")
+            let output = System.Buffers.ArrayBufferWriter<byte>(1 <<< 20)
+            let collect (series: int) =
+                for i in 0 .. series - 1 do
+                    counter.Add(1L, tag "i" (box i))
+                    histogram.Record(float i, tag "i" (box i))
+                output.Clear()
+                metrics.CollectInto output |> ignore
+                output.Clear()
+                allocatedBy 10 (fun _ ->
+                    output.Clear()
+                    metrics.CollectInto output |> ignore)
+                / 10L
+            let few, many = collect 50, collect 500
+            Expect.isLessThanOrEqual few 200L "per collection of 2 streams"
+            Expect.isLessThanOrEqual many few "nothing per series"
+        }
+    ]
+
 let private hotPath =
     testList "hot path" [
         testTask "recording to existing series allocates nothing" {
@@ -791,4 +906,4 @@ let private wiring =
 
 [<Tests>]
 let tests =
-    testList "Metrics" [ accumulators; instruments; temporality; retirement; views; registration; hotPath; lifecycle; wiring ]
+    testList "Metrics" [ accumulators; reporting; directEncoding; instruments; temporality; retirement; views; registration; hotPath; lifecycle; wiring ]

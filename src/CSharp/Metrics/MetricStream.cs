@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Otlp.Core;
+using Otlp.Core.Protobuf;
 using Otlp.Tracing;
 
 namespace Otlp.Metrics;
@@ -23,6 +24,12 @@ internal sealed class MetricStream
     private readonly MeasurementDrops drops;
     private readonly Func<ulong> now;
     private readonly bool monotonic;
+    private readonly bool direct;
+
+    // The series with a point in the current collection, reused from one collection to the next (collections
+    // never run at once).
+    private readonly List<Series> collected = [];
+    private int lastDataBytes;
     private Dictionary<(object Source, SeriesKey Full), (SeriesKey Kept, Aggregation.Measurement Value)> observed = [];
     private Series? overflow;
     private int count;
@@ -49,7 +56,18 @@ internal sealed class MetricStream
 
         // A counter cannot go down (API specification, "Counter"): negative measurements are dropped and counted.
         this.monotonic = instrument.Kind.IsCounter;
+
+        // Sums, last values and explicit histograms of synchronous instruments keep their reported state
+        // themselves; observations and exponential histograms are collected by the core.
+        this.direct = !this.IsObservable && !this.shape.IsExponentialHistogram;
+        this.IsGauge = instrument.Kind.IsGauge || instrument.Kind.IsObservableGauge;
     }
+
+    /// <summary>True for the streams of gauges: their points go in a Gauge, not a Sum.</summary>
+    public bool IsGauge { get; }
+
+    /// <summary>The number of points the last <see cref="Gather"/> collected.</summary>
+    public int CollectedPoints => this.collected.Count;
 
     /// <summary>The stream's name, description, unit, aggregation, allow-list and limit.</summary>
     public Views.StreamConfig Config { get; }
@@ -119,17 +137,104 @@ internal sealed class MetricStream
         }
     }
 
-    /// <summary>The points of the stream at <paramref name="nowUnixNano"/>, as a metric; null when it has none.</summary>
+    /// <summary>
+    /// Collects the stream at <paramref name="nowUnixNano"/>: every series with a point moves its measurements into
+    /// what it reports, ready for <see cref="WriteMetric"/> or <see cref="ToMetric"/>; returns the number of points.
+    /// </summary>
     /// <param name="nowUnixNano">The collection's time.</param>
     /// <param name="previousUnixNano">The previous collection's time (or the reader's start): where delta points start.</param>
-    public Metric? Collect(ulong nowUnixNano, ulong previousUnixNano)
+    public int Gather(ulong nowUnixNano, ulong previousUnixNano)
     {
-        var points = this.IsObservable
-            ? this.CollectObservations(nowUnixNano, previousUnixNano)
-            : this.CollectMeasurements(nowUnixNano, previousUnixNano);
-        var metric = MetricStreams.toMetric(
-            this.Config.Name, this.Config.Description, this.Config.Unit, this.Kind, this.Temporality, points.ToArray());
+        this.collected.Clear();
+        if (this.IsObservable)
+        {
+            this.GatherObservations(nowUnixNano, previousUnixNano);
+        }
+        else
+        {
+            this.GatherMeasurements(nowUnixNano, previousUnixNano);
+        }
+
+        return this.collected.Count;
+    }
+
+    /// <summary>The points of the last <see cref="Gather"/> as a model metric; null when there are none.</summary>
+    public Metric? ToMetric()
+    {
+        if (this.collected.Count == 0)
+        {
+            return null;
+        }
+
+        var points = new Aggregation.Point[this.collected.Count];
+        for (var i = 0; i < points.Length; i++)
+        {
+            points[i] = this.collected[i].ToPoint();
+        }
+
+        var metric = MetricStreams.toMetric(this.Config.Name, this.Config.Description, this.Config.Unit, this.Kind, this.Temporality, points);
         return metric?.Value;
+    }
+
+    /// <summary>
+    /// Writes the points of the last <see cref="Gather"/> as one metric inside a ScopeMetrics, with the core's field
+    /// rules: the bytes the model encoder writes for <see cref="ToMetric"/>. Nothing is written when there are no
+    /// points; nothing is allocated.
+    /// </summary>
+    public void WriteMetric(ProtoWriter writer)
+    {
+        if (this.collected.Count == 0)
+        {
+            return;
+        }
+
+        // The length bytes reserved for the metric and its data: from their size at the last collection (series
+        // rarely change from one to the next), or expected from the points the first time.
+        var first = this.collected[0];
+        var expected = this.lastDataBytes > 0
+            ? this.lastDataBytes
+            : MetricFields.expectedDataBytes(this.collected.Count, first.Attributes.Length, this.shape is Aggregation.Shape.ExplicitHistogram h ? h.bounds.Length + 1 : 0);
+        var metricGuess = Guess.ofLength(expected + 64);
+        var dataGuess = Guess.ofLength(expected);
+        var metric = MetricFields.beginMetric(writer, this.Config.Name, this.Config.Description, this.Config.Unit, metricGuess);
+        var start = writer.Position;
+
+        // The points of a stream are all of one type: the core's (Pending) or the series' own, of the stream's shape.
+        if (first.Pending is Aggregation.Point.Exponential)
+        {
+            var exponential = MetricFields.beginExponentialHistogram(writer, dataGuess);
+            this.WritePoints(writer, Fields.ExponentialHistogram_Data_Points);
+            MetricFields.endExponentialHistogram(writer, exponential, this.Temporality, dataGuess);
+        }
+        else if (first.Pending is Aggregation.Point.Histogram || (first.Pending is null && this.shape.IsExplicitHistogram))
+        {
+            var histogram = MetricFields.beginHistogram(writer, dataGuess);
+            this.WritePoints(writer, Fields.Histogram_Data_Points);
+            MetricFields.endHistogram(writer, histogram, this.Temporality, dataGuess);
+        }
+        else if (this.IsGauge)
+        {
+            var gauge = MetricFields.beginGauge(writer, dataGuess);
+            this.WritePoints(writer, Fields.Gauge_Data_Points);
+            MetricFields.endGauge(writer, gauge, dataGuess);
+        }
+        else
+        {
+            var sum = MetricFields.beginSum(writer, dataGuess);
+            this.WritePoints(writer, Fields.Sum_Data_Points);
+            MetricFields.endSum(writer, sum, this.Temporality, MetricStreams.isMonotonic(this.Kind), dataGuess);
+        }
+
+        this.lastDataBytes = writer.Position - start;
+        MetricFields.endMetric(writer, metric, metricGuess);
+    }
+
+    private void WritePoints(ProtoWriter writer, int field)
+    {
+        foreach (var s in this.collected)
+        {
+            s.WritePoint(writer, field);
+        }
     }
 
     private Series Find(ReadOnlySpan<KeyValuePair<string, object?>> tags) =>
@@ -185,15 +290,14 @@ internal sealed class MetricStream
         }
     }
 
-    private List<Aggregation.Point> CollectMeasurements(ulong now, ulong previous)
+    private void GatherMeasurements(ulong now, ulong previous)
     {
-        var points = new List<Aggregation.Point>();
         var delta = this.Temporality == AggregationTemporality.Delta;
         foreach (var (key, s) in this.series)
         {
             if (s.TakeUpdated())
             {
-                points.Add(this.CollectOne(s, Aggregation.Input.NewMeasured(s.SnapshotAndReset()), now, previous));
+                this.TakeMeasured(s, now, previous);
             }
             else if (delta)
             {
@@ -206,28 +310,55 @@ internal sealed class MetricStream
                     Volatile.Write(ref this.count, this.count - 1);
                 }
 
-                var racing = s.Retire();
-                if (!Aggregation.isEmpty(racing))
+                if (this.direct)
                 {
-                    points.Add(this.CollectOne(s, Aggregation.Input.NewMeasured(racing), now, previous));
+                    if (s.RetireAndTake(previous, now))
+                    {
+                        this.collected.Add(s);
+                    }
+                }
+                else
+                {
+                    var racing = s.Retire();
+                    if (!Aggregation.isEmpty(racing))
+                    {
+                        s.Pending = this.CollectOne(s, Aggregation.Input.NewMeasured(racing), now, previous);
+                        this.collected.Add(s);
+                    }
                 }
             }
             else
             {
                 // A cumulative series reports its total again.
-                points.Add(this.CollectOne(s, Aggregation.Input.NewMeasured(s.SnapshotAndReset()), now, previous));
+                this.TakeMeasured(s, now, previous);
             }
         }
 
         if (Volatile.Read(ref this.overflow) is { } o && (o.TakeUpdated() || !delta))
         {
-            points.Add(this.CollectOne(o, Aggregation.Input.NewMeasured(o.SnapshotAndReset()), now, previous));
+            this.TakeMeasured(o, now, previous);
         }
-
-        return points;
     }
 
-    private List<Aggregation.Point> CollectObservations(ulong now, ulong previous)
+    /// <summary>The point of a series with measurements: from its own state when it reports itself, else from the core.</summary>
+    private void TakeMeasured(Series s, ulong now, ulong previous)
+    {
+        if (this.direct)
+        {
+            // As the core's collection: cumulative points start when the series did, delta points at the previous
+            // collection (a synchronous series is collected or retired at every collection).
+            var cumulative = this.Temporality != AggregationTemporality.Delta;
+            s.Take(cumulative, cumulative ? s.CreatedUnixNano : previous, now);
+        }
+        else
+        {
+            s.Pending = this.CollectOne(s, Aggregation.Input.NewMeasured(s.SnapshotAndReset()), now, previous);
+        }
+
+        this.collected.Add(s);
+    }
+
+    private void GatherObservations(ulong now, ulong previous)
     {
         Dictionary<(object Source, SeriesKey Full), (SeriesKey Kept, Aggregation.Measurement Value)> batch;
         lock (this.gate)
@@ -254,13 +385,11 @@ internal sealed class MetricStream
                 : observation;
         }
 
-        var points = new List<Aggregation.Point>(bySeries.Count);
         foreach (var (target, observation) in bySeries)
         {
-            points.Add(this.CollectOne(target, Aggregation.Input.NewObserved(observation), now, previous));
+            target.Pending = this.CollectOne(target, Aggregation.Input.NewObserved(observation), now, previous);
+            this.collected.Add(target);
         }
-
-        return points;
     }
 
     private Aggregation.Aggregation Observation(Aggregation.Measurement measurement) => this.shape switch

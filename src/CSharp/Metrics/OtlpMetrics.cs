@@ -33,7 +33,14 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
     private readonly List<MetricStream> streams = [];
     private readonly List<string> warnings = [];
     private readonly MeasurementDrops drops;
+    private readonly Dictionary<InstrumentationScope, InstrumentationScope> scopes = [];
+    private readonly MetricEncoder encoder = new();
+    private readonly Action<System.Buffers.IBufferWriter<byte>> writeRequest;
     private Instruments.Registry registry = Instruments.emptyRegistry;
+
+    // The streams of the running collection, copied from `streams` into an array reused by every collection.
+    private MetricStream[] collecting = [];
+    private int collectingCount;
     private ulong previousCollectionUnixNano;
     private long ignoredInstruments;
     private long failedMeasurements;
@@ -55,6 +62,7 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
         this.drops = new MeasurementDrops(this.Warn);
         this.patterns = options.Meters.Where(m => !string.IsNullOrWhiteSpace(m)).Select(Pattern).ToArray();
         this.previousCollectionUnixNano = this.NowUnixNano();
+        this.writeRequest = output => this.encoder.WriteRequest(output, this.Exporter.Resource, this.collecting.AsSpan(0, this.collectingCount));
         if (exporter.IsDisabled || this.patterns.Length == 0)
         {
             return;
@@ -196,6 +204,40 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
     /// <summary>Collects every stream now, without exporting: the request the next export would send.</summary>
     internal ExportMetricsServiceRequest Collect()
     {
+        this.Gather();
+        return this.ToRequest();
+    }
+
+    /// <summary>
+    /// Collects every stream now, without exporting, and gives the collection both ways: written straight from the
+    /// series (the direct path) and as the model's request. For tests.
+    /// </summary>
+    internal (byte[] Direct, ExportMetricsServiceRequest Model) CollectBothWays()
+    {
+        this.Gather();
+        var output = new System.Buffers.ArrayBufferWriter<byte>();
+        this.writeRequest(output);
+        return (output.WrittenSpan.ToArray(), this.ToRequest());
+    }
+
+    /// <summary>
+    /// Collects every stream now and writes the request straight from the series into <paramref name="output"/>,
+    /// without exporting; returns the number of points. For tests and measurements of the direct path.
+    /// </summary>
+    internal int CollectInto(System.Buffers.IBufferWriter<byte> output)
+    {
+        var points = this.Gather();
+        this.writeRequest(output);
+        return points;
+    }
+
+    /// <summary>
+    /// The first half of a collection: observable callbacks run, then every stream moves its series' measurements
+    /// into what they report. Returns the number of points; the streams keep them for <see cref="ToRequest"/> or
+    /// the direct encoding, until the next collection.
+    /// </summary>
+    private int Gather()
+    {
         try
         {
             this.listener?.RecordObservableInstruments();
@@ -205,21 +247,38 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
             this.Warn($"An observable instrument's callback threw {e.GetType().Name}: {e.Message}");
         }
 
-        MetricStream[] current;
         lock (this.registration)
         {
-            current = this.streams.ToArray();
+            if (this.collecting.Length < this.streams.Count)
+            {
+                this.collecting = new MetricStream[Math.Max(this.streams.Count, 2 * this.collecting.Length)];
+            }
+
+            this.streams.CopyTo(this.collecting);
+            this.collectingCount = this.streams.Count;
         }
 
         var now = this.NowUnixNano();
         var previous = this.previousCollectionUnixNano;
         this.previousCollectionUnixNano = now;
-        var metrics = new List<Tuple<InstrumentationScope, Metric>>();
-        foreach (var stream in current)
+        var points = 0;
+        for (var i = 0; i < this.collectingCount; i++)
         {
-            if (stream.Collect(now, previous) is { } metric)
+            points += this.collecting[i].Gather(now, previous);
+        }
+
+        return points;
+    }
+
+    /// <summary>The points of the last <see cref="Gather"/> as the model's request.</summary>
+    private ExportMetricsServiceRequest ToRequest()
+    {
+        var metrics = new List<Tuple<InstrumentationScope, Metric>>();
+        for (var i = 0; i < this.collectingCount; i++)
+        {
+            if (this.collecting[i].ToMetric() is { } metric)
             {
-                metrics.Add(Tuple.Create(stream.Scope, metric));
+                metrics.Add(Tuple.Create(this.collecting[i].Scope, metric));
             }
         }
 
@@ -329,6 +388,13 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
         var instrumentStreams = new MetricStream[configs.Length];
         lock (this.registration)
         {
+            // Equal scopes (instruments of one meter, or of meters alike) become one object, so that the direct
+            // encoding groups streams by reference as the model groups them by value.
+            if (!this.scopes.TryAdd(scope, scope))
+            {
+                scope = this.scopes[scope];
+            }
+
             for (var i = 0; i < configs.Length; i++)
             {
                 var identity = Instruments.identity(described, configs[i].Name, configs[i].Description);
@@ -355,13 +421,20 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
 
     private async Task CollectAndExportAsync(MetricReader.Trigger trigger, CancellationToken cancellationToken)
     {
-        var request = this.Collect();
-        if (request.ResourceMetrics.Length == 0 || request.ResourceMetrics[0].ScopeMetrics.Length == 0)
+        var points = this.Gather();
+        if (points == 0)
         {
             return;
         }
 
-        await this.Exporter.ExportAsync(request, cancellationToken).ConfigureAwait(false);
+        // Straight from the series into a pooled buffer when possible; the model (which can be split) otherwise.
+        if (this.Exporter.TryExportDirect(this.writeRequest, points, cancellationToken) is { } sending)
+        {
+            await sending.ConfigureAwait(false);
+            return;
+        }
+
+        await this.Exporter.ExportAsync(this.ToRequest(), cancellationToken).ConfigureAwait(false);
     }
 
     private void CountIgnored()

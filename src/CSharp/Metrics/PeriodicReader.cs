@@ -1,25 +1,32 @@
-using System.Collections.Concurrent;
+using Microsoft.FSharp.Collections;
 using Otlp.Core;
-using Otlp.Runtime;
 
 namespace Otlp.Metrics;
 
 /// <summary>
-/// Runs the core's periodic reader (<see cref="MetricReader"/>) on one background task and carries out its commands:
-/// collect-and-export runs, the timer, flush and shutdown waiters. Holds no policy of its own: when to collect, how
-/// runs never overlap and when waiters complete are the machine's decisions.
+/// Runs the core's periodic reader (<see cref="MetricReader"/>) and carries out its commands: collect-and-export
+/// runs, the timer, flush and shutdown waiters. Holds no policy of its own: when to collect, how runs never overlap
+/// and when waiters complete are the machine's decisions.
 /// </summary>
+/// <remarks>
+/// Whoever has an event (a flush or shutdown caller, the timer, the end of a run) steps the machine under a lock and
+/// then carries out its commands itself: a collection starts on the thread that asked for it, as the specification's
+/// ForceFlush does, with no hop to a background loop. When the export completes synchronously (an in-memory
+/// transport), a flush returns a completed task. Collections never run at once, so one cancellation source serves
+/// them all.
+/// </remarks>
 internal sealed class PeriodicReader : IAsyncDisposable
 {
     private readonly MetricReader.Settings settings;
     private readonly Func<MetricReader.Trigger, CancellationToken, Task> collectAndExport;
     private readonly Action<string> report;
     private readonly TimeProvider time;
-    private readonly ConcurrentQueue<MetricReader.Event> events = new();
-    private readonly ConcurrentDictionary<long, TaskCompletionSource<MetricReader.WaiterResult>> waiters = new();
-    private readonly SemaphoreSlim wake = new(0);
-    private readonly Task loop;
+    private readonly Lock gate = new();
+    private readonly Dictionary<long, TaskCompletionSource<MetricReader.WaiterResult>> waiters = [];
+    private readonly TaskCompletionSource idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ITimer timer;
     private MetricReader.State state;
+    private CancellationTokenSource runCancel;
     private long timerDueMs = long.MaxValue;
     private long nextWaiterId;
     private int runningExports;
@@ -39,14 +46,27 @@ internal sealed class PeriodicReader : IAsyncDisposable
         this.collectAndExport = collectAndExport;
         this.report = report;
         this.time = time;
-        var (initial, commands) = MetricReader.start(settings, this.NowMs());
-        this.state = initial;
-        this.Carry(commands);
-        this.loop = Task.Run(this.RunAsync);
+        this.runCancel = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        this.timer = time.CreateTimer(static s => ((PeriodicReader)s!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        lock (this.gate)
+        {
+            var (initial, commands) = MetricReader.start(settings, this.NowMs());
+            this.state = initial;
+            this.CarryQuick(commands);
+        }
     }
 
     /// <summary>The collections started so far.</summary>
-    public long CollectionsStarted => MetricReader.collectionsStarted(Volatile.Read(ref this.state));
+    public long CollectionsStarted
+    {
+        get
+        {
+            lock (this.gate)
+            {
+                return MetricReader.collectionsStarted(this.state);
+            }
+        }
+    }
 
     /// <summary>Collects and exports now (or right after the running collection); true when that export finished in time.</summary>
     public Task<bool> ForceFlushAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
@@ -56,99 +76,115 @@ internal sealed class PeriodicReader : IAsyncDisposable
     public Task<bool> ShutdownAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
         this.WaitAsync(timeout, flush: false, cancellationToken);
 
-    /// <summary>Shuts down (within the export timeout) unless already done, and waits for the loop to end.</summary>
+    /// <summary>Shuts down (within the export timeout) unless already done, and waits for the last run to end.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (!MetricReader.isStopped(Volatile.Read(ref this.state)) && !this.loop.IsCompleted)
+        bool stopped;
+        lock (this.gate)
+        {
+            stopped = MetricReader.isStopped(this.state);
+        }
+
+        if (!stopped)
         {
             await this.ShutdownAsync(TimeSpan.FromMilliseconds(this.settings.ExportTimeoutMs), CancellationToken.None).ConfigureAwait(false);
         }
 
-        await this.loop.ConfigureAwait(false);
-        this.wake.Dispose();
+        await this.idle.Task.ConfigureAwait(false);
+        await this.timer.DisposeAsync().ConfigureAwait(false);
     }
 
     private async Task<bool> WaitAsync(TimeSpan timeout, bool flush, CancellationToken cancellationToken)
     {
-        if (this.loop.IsCompleted)
+        if (this.idle.Task.IsCompleted)
         {
             return false;
         }
 
-        var id = Interlocked.Increment(ref this.nextWaiterId);
         var waiter = new TaskCompletionSource<MetricReader.WaiterResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        this.waiters[id] = waiter;
         var now = this.NowMs();
         var deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : now + (long)timeout.TotalMilliseconds;
-        this.events.Enqueue(flush
+        long id;
+        lock (this.gate)
+        {
+            id = ++this.nextWaiterId;
+            this.waiters[id] = waiter;
+        }
+
+        this.Raise(flush
             ? MetricReader.Event.NewForceFlush(id, now, deadline)
             : MetricReader.Event.NewShutdown(id, now, deadline));
-        this.wake.Release();
         var result = await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         return result.IsCompleted;
     }
 
     private long NowMs() => (long)this.time.GetElapsedTime(0).TotalMilliseconds;
 
-    private async Task RunAsync()
+    private void OnTimer()
     {
-        while (true)
+        var now = this.NowMs();
+        lock (this.gate)
         {
-            while (this.events.TryDequeue(out var e))
+            if (this.timerDueMs > now)
             {
-                this.Apply(e);
-            }
-
-            var now = this.NowMs();
-            if (this.timerDueMs <= now)
-            {
-                this.timerDueMs = long.MaxValue;
-                this.Apply(MetricReader.Event.NewTimerFired(now));
-                continue;
-            }
-
-            if (MetricReader.isStopped(this.state) && Volatile.Read(ref this.runningExports) == 0 && this.events.IsEmpty)
-            {
-                // Waiters the machine can no longer answer (a flush queued behind the shutdown) are told so.
-                foreach (var id in this.waiters.Keys)
+                // Early (the clock's milliseconds against the timer's): wait for the rest.
+                if (this.timerDueMs != long.MaxValue)
                 {
-                    if (this.waiters.TryRemove(id, out var waiter))
-                    {
-                        waiter.TrySetResult(MetricReader.WaiterResult.AlreadyShutDown);
-                    }
+                    this.timer.Change(TimeSpan.FromMilliseconds(this.timerDueMs - now), Timeout.InfiniteTimeSpan);
                 }
 
                 return;
             }
 
-            var wait = this.timerDueMs == long.MaxValue ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(this.timerDueMs - now);
-            await this.WaitForWorkAsync(wait).ConfigureAwait(false);
+            this.timerDueMs = long.MaxValue;
+        }
+
+        this.Raise(MetricReader.Event.NewTimerFired(now));
+    }
+
+    /// <summary>Steps the machine with <paramref name="e"/>, then carries out its commands: collections outside the lock, on this thread.</summary>
+    private void Raise(MetricReader.Event e)
+    {
+        FSharpList<MetricReader.Command> commands;
+        lock (this.gate)
+        {
+            var (next, produced) = MetricReader.step(this.settings, this.state, e);
+            this.state = next;
+            commands = produced;
+            this.CarryQuick(commands);
+            for (var c = commands; !c.IsEmpty; c = c.Tail)
+            {
+                if (c.Head.IsCollectAndExport)
+                {
+                    this.runningExports++;
+                }
+            }
+
+            this.ReleaseIfStopped();
+        }
+
+        for (var c = commands; !c.IsEmpty; c = c.Tail)
+        {
+            if (c.Head is MetricReader.Command.CollectAndExport run)
+            {
+                this.Run(run.exportId, run.trigger, run.deadlineMs);
+            }
         }
     }
 
-    private Task WaitForWorkAsync(TimeSpan wait) => WakeSignal.WaitAsync(this.wake, wait, this.time);
-
-    private void Apply(MetricReader.Event e)
+    /// <summary>The timer and waiter commands, carried out under the lock (they only set values), in the order given.</summary>
+    private void CarryQuick(FSharpList<MetricReader.Command> commands)
     {
-        var (next, commands) = MetricReader.step(this.settings, this.state, e);
-        Volatile.Write(ref this.state, next);
-        this.Carry(commands);
-    }
-
-    private void Carry(IEnumerable<MetricReader.Command> commands)
-    {
-        foreach (var command in commands)
+        for (var c = commands; !c.IsEmpty; c = c.Tail)
         {
-            switch (command)
+            switch (c.Head)
             {
-                case MetricReader.Command.CollectAndExport run:
-                    this.Start(run.exportId, run.trigger, run.deadlineMs);
-                    break;
                 case MetricReader.Command.ArmTimer arm:
                     this.timerDueMs = arm.atMs;
+                    this.timer.Change(TimeSpan.FromMilliseconds(Math.Max(0, arm.atMs - this.NowMs())), Timeout.InfiniteTimeSpan);
                     break;
                 case MetricReader.Command.CompleteWaiter complete:
-                    if (this.waiters.TryRemove(complete.waiterId, out var waiter))
+                    if (this.waiters.Remove(complete.waiterId, out var waiter))
                     {
                         waiter.TrySetResult(complete.result);
                     }
@@ -158,32 +194,93 @@ internal sealed class PeriodicReader : IAsyncDisposable
         }
     }
 
-    private void Start(long exportId, MetricReader.Trigger trigger, long deadlineMs)
+    /// <summary>Once the machine has stopped and no run is left: waiters it can no longer answer are told so, and disposal may end.</summary>
+    private void ReleaseIfStopped()
     {
-        Interlocked.Increment(ref this.runningExports);
-        _ = Task.Run(async () =>
+        if (!MetricReader.isStopped(this.state) || this.runningExports != 0)
         {
-            var remaining = deadlineMs == long.MaxValue ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(Math.Max(1, deadlineMs - this.NowMs()));
-            using var cancel = remaining == Timeout.InfiniteTimeSpan ? new CancellationTokenSource() : new CancellationTokenSource(remaining, this.time);
-            try
-            {
-                await this.collectAndExport(trigger, cancel.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                this.report($"A metrics collection threw {e.GetType().Name}: {e.Message}");
-            }
+            return;
+        }
 
-            this.events.Enqueue(MetricReader.Event.NewExportCompleted(exportId, this.NowMs()));
-            Interlocked.Decrement(ref this.runningExports);
-            try
-            {
-                this.wake.Release();
-            }
-            catch (ObjectDisposedException)
-            {
-                // The loop saw the run end and stopped: nobody is left to wake.
-            }
-        });
+        // Waiters the machine can no longer answer (a flush queued behind the shutdown) are told so.
+        foreach (var waiter in this.waiters.Values)
+        {
+            waiter.TrySetResult(MetricReader.WaiterResult.AlreadyShutDown);
+        }
+
+        this.waiters.Clear();
+        this.timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        this.idle.TrySetResult();
+    }
+
+    /// <summary>Starts one collection on this thread; its end is reported at once when it finished synchronously.</summary>
+    private void Run(long exportId, MetricReader.Trigger trigger, long deadlineMs)
+    {
+        // Runs never overlap: the source of the previous run is free again unless its deadline fired.
+        if (!this.runCancel.TryReset())
+        {
+            this.runCancel.Dispose();
+            this.runCancel = new CancellationTokenSource(Timeout.InfiniteTimeSpan, this.time);
+        }
+
+        var cancel = this.runCancel;
+        if (deadlineMs != long.MaxValue)
+        {
+            cancel.CancelAfter(TimeSpan.FromMilliseconds(Math.Max(1, deadlineMs - this.NowMs())));
+        }
+
+        Task running;
+        try
+        {
+            running = this.collectAndExport(trigger, cancel.Token);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            running = Task.FromException(e);
+        }
+
+        if (running.IsCompleted)
+        {
+            this.Finish(exportId, running);
+        }
+        else
+        {
+            _ = this.FinishLaterAsync(exportId, running);
+        }
+    }
+
+    private async Task FinishLaterAsync(long exportId, Task running)
+    {
+        try
+        {
+            await running.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Reported by Finish from the task's state.
+        }
+
+        this.Finish(exportId, running);
+    }
+
+    private void Finish(long exportId, Task running)
+    {
+        // The deadline no longer applies; the source is reset by the next run.
+        this.runCancel.CancelAfter(Timeout.InfiniteTimeSpan);
+        if (running.Exception?.InnerException is { } e)
+        {
+            this.report($"A metrics collection threw {e.GetType().Name}: {e.Message}");
+        }
+        else if (running.IsCanceled)
+        {
+            this.report("A metrics collection was cancelled at its deadline.");
+        }
+
+        lock (this.gate)
+        {
+            this.runningExports--;
+        }
+
+        this.Raise(MetricReader.Event.NewExportCompleted(exportId, this.NowMs()));
     }
 }

@@ -1,4 +1,5 @@
 using Otlp.Core;
+using Otlp.Core.Protobuf;
 
 namespace Otlp.Metrics;
 
@@ -32,6 +33,27 @@ internal abstract class Series
     /// <summary>What the core remembers of the series between collections; null before its first collection.</summary>
     public Aggregation.SeriesState? State { get; set; }
 
+    /// <summary>
+    /// The point of the current collection when the core collected the series (observations, exponential
+    /// histograms); null when the series reports its own state (<see cref="Take"/>).
+    /// </summary>
+    public Aggregation.Point? Pending { get; set; }
+
+    /// <summary>The start time of the point of the current collection, when the series reports its own state.</summary>
+    public ulong PointStartUnixNano { get; private set; }
+
+    /// <summary>The time of the point of the current collection, when the series reports its own state.</summary>
+    public ulong PointTimeUnixNano { get; private set; }
+
+    /// <summary>
+    /// True when the series keeps what it reports itself (<see cref="Take"/>, <see cref="WriteReported"/>), so that a
+    /// collection needs no core value: sums, last values, explicit-bucket histograms.
+    /// </summary>
+    public virtual bool ReportsItself => false;
+
+    /// <summary>True when the reported state is empty, as <see cref="Aggregation.isEmpty"/> says of it.</summary>
+    public virtual bool ReportedIsEmpty => throw new NotSupportedException();
+
     /// <summary>The accumulator of a stream's aggregation.</summary>
     public static Series Create(Aggregation.Shape shape, KeyValue[] attributes, ulong createdUnixNano) => shape switch
     {
@@ -57,6 +79,64 @@ internal abstract class Series
         this.MarkRetired();
         return this.SnapshotAndReset();
     }
+
+    /// <summary>
+    /// As <see cref="Retire"/> for a series that reports itself: what racing writers recorded becomes the reported
+    /// (delta) state; true when it is not empty.
+    /// </summary>
+    public bool RetireAndTake(ulong startUnixNano, ulong timeUnixNano)
+    {
+        this.MarkRetired();
+        this.Take(cumulative: false, startUnixNano, timeUnixNano);
+        return !this.ReportedIsEmpty;
+    }
+
+    /// <summary>
+    /// Moves the measurements since the last collection into the reported state, as the core's collection of a
+    /// measured series does (<see cref="Aggregation.collect"/>): merged into the reported total when
+    /// <paramref name="cumulative"/>, replacing it otherwise; the accumulator starts afresh. The point gets the
+    /// given times. Allocates nothing.
+    /// </summary>
+    public void Take(bool cumulative, ulong startUnixNano, ulong timeUnixNano)
+    {
+        this.TakeInto(cumulative);
+        this.Pending = null;
+        this.PointStartUnixNano = startUnixNano;
+        this.PointTimeUnixNano = timeUnixNano;
+    }
+
+    /// <summary>The point of the current collection as the repeated <paramref name="field"/> of its metric's data.</summary>
+    public void WritePoint(ProtoWriter writer, int field)
+    {
+        switch (this.Pending)
+        {
+            case null:
+                this.WriteReported(writer, field);
+                break;
+            case Aggregation.Point.Number n:
+                MetricFields.numberPoint(writer, field, n.Item);
+                break;
+            case Aggregation.Point.Histogram h:
+                MetricFields.histogramPoint(writer, field, h.Item);
+                break;
+            case Aggregation.Point.Exponential e:
+                MetricFields.exponentialPoint(writer, field, e.Item);
+                break;
+        }
+    }
+
+    /// <summary>The point of the current collection as the model's point (the core's <see cref="Aggregation.toPoint"/> of the reported state).</summary>
+    public Aggregation.Point ToPoint() =>
+        this.Pending ?? Aggregation.toPoint(this.Attributes, this.PointStartUnixNano, this.PointTimeUnixNano, this.Reported());
+
+    /// <summary>Merges (cumulative) or moves (delta) the accumulator into the reported state, and resets it.</summary>
+    protected virtual void TakeInto(bool cumulative) => throw new NotSupportedException();
+
+    /// <summary>The reported state as the core's aggregation, for the model path.</summary>
+    protected virtual Aggregation.Aggregation Reported() => throw new NotSupportedException();
+
+    /// <summary>Writes the reported state as a data point with the core's field rules.</summary>
+    protected virtual void WriteReported(ProtoWriter writer, int field) => throw new NotSupportedException();
 
     protected bool IsRetired => Volatile.Read(ref this.retired) == 1;
 
@@ -121,6 +201,7 @@ internal sealed class LongSumSeries(bool monotonic, KeyValue[] attributes, ulong
 {
     private readonly WriterGate writers = new();
     private long total;
+    private long reported;
 
     public override bool Record(long value)
     {
@@ -142,6 +223,27 @@ internal sealed class LongSumSeries(bool monotonic, KeyValue[] attributes, ulong
     public override Aggregation.Aggregation SnapshotAndReset() =>
         Aggregation.ofLongSum(monotonic, Interlocked.Exchange(ref this.total, 0));
 
+    public override bool ReportsItself => true;
+
+    public override bool ReportedIsEmpty => this.reported == 0;
+
+    protected override void TakeInto(bool cumulative)
+    {
+        // As the core's merge of long sums: the total wraps around.
+        var since = Interlocked.Exchange(ref this.total, 0);
+        this.reported = cumulative ? unchecked(this.reported + since) : since;
+    }
+
+    protected override Aggregation.Aggregation Reported() => Aggregation.ofLongSum(monotonic, this.reported);
+
+    protected override void WriteReported(ProtoWriter writer, int field)
+    {
+        var point = MetricFields.beginNumberPoint(writer, field, this.PointStartUnixNano, this.PointTimeUnixNano);
+        MetricFields.asInt(writer, this.reported);
+        CommonFields.keyValues(writer, Fields.NumberDataPoint_Attributes, this.Attributes);
+        MetricFields.endNumberPoint(writer, point, 0u);
+    }
+
     protected override void MarkRetired()
     {
         base.MarkRetired();
@@ -154,6 +256,7 @@ internal sealed class DoubleSumSeries(bool monotonic, KeyValue[] attributes, ulo
 {
     private readonly WriterGate writers = new();
     private double total;
+    private double reported;
 
     public override bool Record(long value) => this.Record((double)value);
 
@@ -184,6 +287,26 @@ internal sealed class DoubleSumSeries(bool monotonic, KeyValue[] attributes, ulo
     public override Aggregation.Aggregation SnapshotAndReset() =>
         Aggregation.ofDoubleSum(monotonic, Interlocked.Exchange(ref this.total, 0.0));
 
+    public override bool ReportsItself => true;
+
+    public override bool ReportedIsEmpty => this.reported == 0.0;
+
+    protected override void TakeInto(bool cumulative)
+    {
+        var since = Interlocked.Exchange(ref this.total, 0.0);
+        this.reported = cumulative ? this.reported + since : since;
+    }
+
+    protected override Aggregation.Aggregation Reported() => Aggregation.ofDoubleSum(monotonic, this.reported);
+
+    protected override void WriteReported(ProtoWriter writer, int field)
+    {
+        var point = MetricFields.beginNumberPoint(writer, field, this.PointStartUnixNano, this.PointTimeUnixNano);
+        MetricFields.asDouble(writer, this.reported);
+        CommonFields.keyValues(writer, Fields.NumberDataPoint_Attributes, this.Attributes);
+        MetricFields.endNumberPoint(writer, point, 0u);
+    }
+
     protected override void MarkRetired()
     {
         base.MarkRetired();
@@ -199,6 +322,10 @@ internal sealed class LastValueSeries(KeyValue[] attributes, ulong created) : Se
     private bool isLong;
     private long longValue;
     private double doubleValue;
+    private bool reportedHasValue;
+    private bool reportedIsLong;
+    private long reportedLong;
+    private double reportedDouble;
 
     public override bool Record(long value)
     {
@@ -253,6 +380,48 @@ internal sealed class LastValueSeries(KeyValue[] attributes, ulong created) : Se
                 : Aggregation.Measurement.NewDouble(this.doubleValue));
         }
     }
+
+    public override bool ReportsItself => true;
+
+    public override bool ReportedIsEmpty => !this.reportedHasValue;
+
+    protected override void TakeInto(bool cumulative)
+    {
+        lock (this.gate)
+        {
+            // As the core's merge of last values: a later empty value keeps the earlier one (cumulative only).
+            if (this.hasValue || !cumulative)
+            {
+                (this.reportedHasValue, this.reportedIsLong, this.reportedLong, this.reportedDouble) =
+                    (this.hasValue, this.isLong, this.longValue, this.doubleValue);
+            }
+
+            this.hasValue = false;
+        }
+    }
+
+    protected override Aggregation.Aggregation Reported() =>
+        !this.reportedHasValue ? Aggregation.lastValue
+        : Aggregation.ofLastValue(this.reportedIsLong
+            ? Aggregation.Measurement.NewLong(this.reportedLong)
+            : Aggregation.Measurement.NewDouble(this.reportedDouble));
+
+    protected override void WriteReported(ProtoWriter writer, int field)
+    {
+        var point = MetricFields.beginNumberPoint(writer, field, this.PointStartUnixNano, this.PointTimeUnixNano);
+        if (this.reportedHasValue && !this.reportedIsLong)
+        {
+            MetricFields.asDouble(writer, this.reportedDouble);
+        }
+
+        if (this.reportedHasValue && this.reportedIsLong)
+        {
+            MetricFields.asInt(writer, this.reportedLong);
+        }
+
+        CommonFields.keyValues(writer, Fields.NumberDataPoint_Attributes, this.Attributes);
+        MetricFields.endNumberPoint(writer, point, this.reportedHasValue ? 0u : DataPointFlags.NoRecordedValueMask);
+    }
 }
 
 /// <summary>An explicit-bucket histogram: bucket counts, count, sum, min and max under the series' lock.</summary>
@@ -260,10 +429,15 @@ internal sealed class ExplicitHistogramSeries(double[] bounds, KeyValue[] attrib
 {
     private readonly Lock gate = new();
     private readonly ulong[] counts = new ulong[bounds.Length + 1];
+    private readonly ulong[] reportedCounts = new ulong[bounds.Length + 1];
     private ulong count;
     private double sum;
     private double min = double.PositiveInfinity;
     private double max = double.NegativeInfinity;
+    private ulong reportedCount;
+    private double reportedSum;
+    private double reportedMin = double.PositiveInfinity;
+    private double reportedMax = double.NegativeInfinity;
 
     public override bool Record(long value) => this.Record((double)value);
 
@@ -306,6 +480,50 @@ internal sealed class ExplicitHistogramSeries(double[] bounds, KeyValue[] attrib
             (this.count, this.sum, this.min, this.max) = (0, 0.0, double.PositiveInfinity, double.NegativeInfinity);
             return snapshot;
         }
+    }
+
+    public override bool ReportsItself => true;
+
+    public override bool ReportedIsEmpty => this.reportedCount == 0;
+
+    protected override void TakeInto(bool cumulative)
+    {
+        lock (this.gate)
+        {
+            // As the core's snapshot (an empty accumulator holds sum 0, min +inf, max -inf) and merge.
+            if (cumulative)
+            {
+                for (var i = 0; i < this.counts.Length; i++)
+                {
+                    this.reportedCounts[i] += this.counts[i];
+                }
+
+                this.reportedCount += this.count;
+                this.reportedSum += this.sum;
+                this.reportedMin = Math.Min(this.reportedMin, this.min);
+                this.reportedMax = Math.Max(this.reportedMax, this.max);
+            }
+            else
+            {
+                this.counts.CopyTo(this.reportedCounts, 0);
+                (this.reportedCount, this.reportedSum, this.reportedMin, this.reportedMax) = (this.count, this.sum, this.min, this.max);
+            }
+
+            Array.Clear(this.counts);
+            (this.count, this.sum, this.min, this.max) = (0, 0.0, double.PositiveInfinity, double.NegativeInfinity);
+        }
+    }
+
+    protected override Aggregation.Aggregation Reported() =>
+        Aggregation.ofExplicitHistogram(bounds, this.reportedCounts, this.reportedCount, this.reportedSum, this.reportedMin, this.reportedMax);
+
+    protected override void WriteReported(ProtoWriter writer, int field)
+    {
+        var known = this.reportedCount != 0;
+        var point = MetricFields.beginHistogramPoint(
+            writer, field, this.PointStartUnixNano, this.PointTimeUnixNano, this.reportedCount, known, this.reportedSum, this.reportedCounts, bounds);
+        CommonFields.keyValues(writer, Fields.HistogramDataPoint_Attributes, this.Attributes);
+        MetricFields.endHistogramPoint(writer, point, 0u, known, this.reportedMin, known, this.reportedMax);
     }
 }
 

@@ -14,6 +14,7 @@ namespace Otlp.Core.Protobuf
 // Null strings and arrays (possible when the model is built from C#) are treated as empty.
 
 open System
+open System.Runtime.InteropServices
 open Otlp.Core
 
 /// Length-prefix guesses per kind of nested message: the number of bytes its length usually takes. A wrong
@@ -30,6 +31,10 @@ module internal Guess =
     /// ResourceSpans, ScopeSpans and the like, holding a batch: usually 16 KiB to 2 MiB.
     [<Literal>]
     let Batch = 3
+
+    /// The length bytes of a message expected to hold about `bytes` bytes (a metric's data, whose size goes with
+    /// its number of points).
+    let inline ofLength (bytes: int) = WireSize.varint32 (uint32 (max 0 bytes))
 
 /// Scalar fields with the proto3 default-omission rule.
 module internal Scalar =
@@ -418,3 +423,369 @@ module internal LogFields =
 
     /// Ends a log record begun with `beginLogRecord`.
     let endLogRecord (w: ProtoWriter) (token: int) = w.EndMessage(token, Guess.Item)
+
+/// metrics/v1: ResourceMetrics, ScopeMetrics, Metric, its data (Gauge, Sum, Histogram, ExponentialHistogram,
+/// Summary) and data points. A point is written as a head, the parts a source may hold (values, exemplars,
+/// attributes) and an end, in field-number order; the primitives take plain values and spans, so a source that
+/// keeps its own accumulators writes without building model points, and the model's writers below call the same
+/// primitives.
+module internal MetricFields =
+    open Scalar
+
+    /// Starts a ResourceMetrics (request field 1) with its resource; ScopeMetrics follow, then `endResourceMetrics`.
+    let beginResourceMetrics (w: ProtoWriter) (resource: Resource) =
+        let token = w.BeginMessage(Fields.ExportMetricsServiceRequest_Resource_Metrics, Guess.Batch)
+        CommonFields.resource w Fields.ResourceMetrics_Resource resource
+        token
+
+    /// Ends a ResourceMetrics with its schema URL.
+    let endResourceMetrics (w: ProtoWriter) (token: int) (schemaUrl: string) =
+        string w Fields.ResourceMetrics_Schema_Url schemaUrl
+        w.EndMessage(token, Guess.Batch)
+
+    /// Starts a ScopeMetrics with its scope; metrics follow (each between `beginMetric` and `endMetric`).
+    let beginScopeMetrics (w: ProtoWriter) (scope: InstrumentationScope) =
+        let token = w.BeginMessage(Fields.ResourceMetrics_Scope_Metrics, Guess.Batch)
+        CommonFields.scope w Fields.ScopeMetrics_Scope scope
+        token
+
+    /// Ends a ScopeMetrics with its schema URL.
+    let endScopeMetrics (w: ProtoWriter) (token: int) (schemaUrl: string) =
+        string w Fields.ScopeMetrics_Schema_Url schemaUrl
+        w.EndMessage(token, Guess.Batch)
+
+    // A metric and its data message are as long as their points: a metric of 50 histogram points outgrows the
+    // 2 length bytes of `Guess.Item`, and a wrong guess moves the whole content once per level. So the caller
+    // passes the guess (`Guess.ofLength` of the size it expects), the same to the begin and the end.
+
+    /// Starts a metric inside a ScopeMetrics, reserving `guess` length bytes: its name, description and unit; its
+    /// data (one of the `begin*` data messages below) follows, then metadata (field `Fields.Metric_Metadata`)
+    /// and `endMetric`.
+    let beginMetric (w: ProtoWriter) (name: string) (description: string) (unit: string) (guess: int) =
+        let token = w.BeginMessage(Fields.ScopeMetrics_Metrics, guess)
+        string w Fields.Metric_Name name
+        string w Fields.Metric_Description description
+        string w Fields.Metric_Unit unit
+        token
+
+    /// Ends a metric begun with `beginMetric` and the same guess.
+    let endMetric (w: ProtoWriter) (token: int) (guess: int) = w.EndMessage(token, guess)
+
+    /// Starts a Gauge, reserving `guess` length bytes; number points (field `Fields.Gauge_Data_Points`) follow,
+    /// then `endGauge`.
+    let beginGauge (w: ProtoWriter) (guess: int) = w.BeginMessage(Fields.Metric_Gauge, guess)
+
+    /// Ends a Gauge.
+    let endGauge (w: ProtoWriter) (token: int) (guess: int) = w.EndMessage(token, guess)
+
+    /// Starts a Sum, reserving `guess` length bytes; number points (field `Fields.Sum_Data_Points`) follow, then
+    /// `endSum`.
+    let beginSum (w: ProtoWriter) (guess: int) = w.BeginMessage(Fields.Metric_Sum, guess)
+
+    /// Ends a Sum with its temporality and monotonicity.
+    let endSum (w: ProtoWriter) (token: int) (temporality: AggregationTemporality) (monotonic: bool) (guess: int) =
+        enum w Fields.Sum_Aggregation_Temporality (int temporality)
+        bool w Fields.Sum_Is_Monotonic monotonic
+        w.EndMessage(token, guess)
+
+    /// Starts a Histogram, reserving `guess` length bytes; histogram points (field
+    /// `Fields.Histogram_Data_Points`) follow, then `endHistogram`.
+    let beginHistogram (w: ProtoWriter) (guess: int) = w.BeginMessage(Fields.Metric_Histogram, guess)
+
+    /// Ends a Histogram with its temporality.
+    let endHistogram (w: ProtoWriter) (token: int) (temporality: AggregationTemporality) (guess: int) =
+        enum w Fields.Histogram_Aggregation_Temporality (int temporality)
+        w.EndMessage(token, guess)
+
+    /// Starts an ExponentialHistogram, reserving `guess` length bytes; its points (field
+    /// `Fields.ExponentialHistogram_Data_Points`) follow, then `endExponentialHistogram`.
+    let beginExponentialHistogram (w: ProtoWriter) (guess: int) =
+        w.BeginMessage(Fields.Metric_Exponential_Histogram, guess)
+
+    /// Ends an ExponentialHistogram with its temporality.
+    let endExponentialHistogram (w: ProtoWriter) (token: int) (temporality: AggregationTemporality) (guess: int) =
+        enum w Fields.ExponentialHistogram_Aggregation_Temporality (int temporality)
+        w.EndMessage(token, guess)
+
+    /// The expected size of a metric's data of `points` points, each with `attributes` attributes and, for
+    /// histograms, `buckets` buckets: a guess, not a measure (see `Guess.ofLength`).
+    let expectedDataBytes (points: int) (attributes: int) (buckets: int) =
+        points * (32 + 24 * attributes + 16 * buckets)
+
+    /// An optional double (`optional` in the proto): written whenever present, zero included.
+    let inline private presentDouble (w: ProtoWriter) field (present: bool) (value: float) =
+        if present then
+            w.Tag(field, Fields.WireFixed64)
+            w.Double value
+
+    /// Starts a NumberDataPoint as the repeated `field`: its start and time. Then, in this order: `asDouble`
+    /// (a double value), exemplars (`exemplar`, field `Fields.NumberDataPoint_Exemplars`), `asInt` (an integer
+    /// value), attributes (field `Fields.NumberDataPoint_Attributes`), `endNumberPoint`.
+    let beginNumberPoint (w: ProtoWriter) field (startTimeUnixNano: uint64) (timeUnixNano: uint64) =
+        let token = w.BeginMessage(field, Guess.Small)
+        fixed64 w Fields.NumberDataPoint_Start_Time_Unix_Nano startTimeUnixNano
+        fixed64 w Fields.NumberDataPoint_Time_Unix_Nano timeUnixNano
+        token
+
+    /// The double value of a number point (a oneof member: written even when zero).
+    let asDouble (w: ProtoWriter) (value: float) =
+        w.Tag(Fields.NumberDataPoint_As_Double, Fields.WireFixed64)
+        w.Double value
+
+    /// The integer value of a number point (a oneof member: written even when zero).
+    let asInt (w: ProtoWriter) (value: int64) =
+        w.Tag(Fields.NumberDataPoint_As_Int, Fields.WireFixed64)
+        w.Fixed64(uint64 value)
+
+    /// Ends a number point with its flags.
+    let endNumberPoint (w: ProtoWriter) (token: int) (flags: uint32) =
+        uint32 w Fields.NumberDataPoint_Flags flags
+        w.EndMessage(token, Guess.Small)
+
+    /// Starts a HistogramDataPoint as the repeated `field`: start, time, count, sum (when `hasSum`), the bucket
+    /// counts and the explicit bounds (packed, left out when empty). Exemplars (field
+    /// `Fields.HistogramDataPoint_Exemplars`) and attributes (`Fields.HistogramDataPoint_Attributes`) follow,
+    /// then `endHistogramPoint`.
+    let beginHistogramPoint
+        (
+            w: ProtoWriter,
+            field: int,
+            startTimeUnixNano: uint64,
+            timeUnixNano: uint64,
+            count: uint64,
+            hasSum: bool,
+            sum: float,
+            bucketCounts: ReadOnlySpan<uint64>,
+            explicitBounds: ReadOnlySpan<float>
+        ) =
+        let token = w.BeginMessage(field, Guess.Item)
+        fixed64 w Fields.HistogramDataPoint_Start_Time_Unix_Nano startTimeUnixNano
+        fixed64 w Fields.HistogramDataPoint_Time_Unix_Nano timeUnixNano
+        fixed64 w Fields.HistogramDataPoint_Count count
+        presentDouble w Fields.HistogramDataPoint_Sum hasSum sum
+        // Packed fixed64 and double are the values' little-endian bytes: on a little-endian machine, one copy.
+        if bucketCounts.Length > 0 then
+            if BitConverter.IsLittleEndian then
+                w.BytesField(Fields.HistogramDataPoint_Bucket_Counts, MemoryMarshal.AsBytes bucketCounts)
+            else
+                w.Tag(Fields.HistogramDataPoint_Bucket_Counts, Fields.WireLengthDelimited)
+                w.Varint32(Operators.uint32 (8 * bucketCounts.Length))
+                for i in 0 .. bucketCounts.Length - 1 do
+                    w.Fixed64 bucketCounts[i]
+        if explicitBounds.Length > 0 then
+            if BitConverter.IsLittleEndian then
+                w.BytesField(Fields.HistogramDataPoint_Explicit_Bounds, MemoryMarshal.AsBytes explicitBounds)
+            else
+                w.Tag(Fields.HistogramDataPoint_Explicit_Bounds, Fields.WireLengthDelimited)
+                w.Varint32(Operators.uint32 (8 * explicitBounds.Length))
+                for i in 0 .. explicitBounds.Length - 1 do
+                    w.Double explicitBounds[i]
+        token
+
+    /// Ends a histogram point with its flags, min and max (each when present).
+    let endHistogramPoint (w: ProtoWriter) (token: int) (flags: uint32) (hasMin: bool) (min: float) (hasMax: bool) (max: float) =
+        uint32 w Fields.HistogramDataPoint_Flags flags
+        presentDouble w Fields.HistogramDataPoint_Min hasMin min
+        presentDouble w Fields.HistogramDataPoint_Max hasMax max
+        w.EndMessage(token, Guess.Item)
+
+    /// Starts an ExponentialHistogramDataPoint as the repeated `field`; its attributes (field
+    /// `Fields.ExponentialHistogramDataPoint_Attributes`, the first field) follow, then `exponentialPointBody`.
+    let beginExponentialPoint (w: ProtoWriter) field = w.BeginMessage(field, Guess.Item)
+
+    /// Exponential point fields 2 to 7: start, time, count, sum (when `hasSum`), scale, zero count. The
+    /// positive and negative buckets (`exponentialBuckets`) follow, then `exponentialPointFlags`.
+    let exponentialPointBody
+        (w: ProtoWriter)
+        (startTimeUnixNano: uint64)
+        (timeUnixNano: uint64)
+        (count: uint64)
+        (hasSum: bool)
+        (sum: float)
+        (scale: int)
+        (zeroCount: uint64)
+        =
+        fixed64 w Fields.ExponentialHistogramDataPoint_Start_Time_Unix_Nano startTimeUnixNano
+        fixed64 w Fields.ExponentialHistogramDataPoint_Time_Unix_Nano timeUnixNano
+        fixed64 w Fields.ExponentialHistogramDataPoint_Count count
+        presentDouble w Fields.ExponentialHistogramDataPoint_Sum hasSum sum
+        sint32 w Fields.ExponentialHistogramDataPoint_Scale scale
+        fixed64 w Fields.ExponentialHistogramDataPoint_Zero_Count zeroCount
+
+    /// The positive (`Fields.ExponentialHistogramDataPoint_Positive`) or negative buckets of an exponential
+    /// point: the offset and the packed counts, left out when both are empty.
+    let exponentialBuckets (w: ProtoWriter, field: int, offset: int, counts: ReadOnlySpan<uint64>) =
+        if not (offset = 0 && counts.Length = 0) then
+            let token = w.BeginMessage(field, Guess.Small)
+            sint32 w Fields.Buckets_Offset offset
+            if counts.Length > 0 then
+                let packed = w.BeginMessage(Fields.Buckets_Bucket_Counts, Guess.Small)
+                for i in 0 .. counts.Length - 1 do
+                    w.Varint64 counts[i]
+                w.EndMessage(packed, Guess.Small)
+            w.EndMessage(token, Guess.Small)
+
+    /// Exponential point field 10, after the buckets; exemplars (field
+    /// `Fields.ExponentialHistogramDataPoint_Exemplars`) follow, then `endExponentialPoint`.
+    let exponentialPointFlags (w: ProtoWriter) (flags: uint32) =
+        uint32 w Fields.ExponentialHistogramDataPoint_Flags flags
+
+    /// Ends an exponential point with min and max (each when present) and the zero threshold.
+    let endExponentialPoint (w: ProtoWriter) (token: int) (hasMin: bool) (min: float) (hasMax: bool) (max: float) (zeroThreshold: float) =
+        presentDouble w Fields.ExponentialHistogramDataPoint_Min hasMin min
+        presentDouble w Fields.ExponentialHistogramDataPoint_Max hasMax max
+        double w Fields.ExponentialHistogramDataPoint_Zero_Threshold zeroThreshold
+        w.EndMessage(token, Guess.Item)
+
+    // ------------------------------------------------------------------------------------------- the model
+
+    /// A model exemplar as the repeated `field`. Field order: time (2), as_double (3), span_id (4), trace_id (5),
+    /// as_int (6), filtered_attributes (7).
+    let exemplar (w: ProtoWriter) field (e: Exemplar) =
+        let token = w.BeginMessage(field, Guess.Small)
+        fixed64 w Fields.Exemplar_Time_Unix_Nano e.TimeUnixNano
+        match e.Value with
+        | AsDouble d ->
+            w.Tag(Fields.Exemplar_As_Double, Fields.WireFixed64)
+            w.Double d
+        | _ -> ()
+        spanId w Fields.Exemplar_Span_Id e.SpanId
+        traceId w Fields.Exemplar_Trace_Id e.TraceId
+        match e.Value with
+        | AsInt i ->
+            w.Tag(Fields.Exemplar_As_Int, Fields.WireFixed64)
+            w.Fixed64(uint64 i)
+        | _ -> ()
+        CommonFields.keyValues w Fields.Exemplar_Filtered_Attributes e.FilteredAttributes
+        w.EndMessage(token, Guess.Small)
+
+    let private exemplars (w: ProtoWriter) field (items: Exemplar array) =
+        for i in 0 .. count items - 1 do
+            exemplar w field items[i]
+
+    let inline private known (value: float voption) =
+        match value with
+        | ValueSome v -> struct (true, v)
+        | ValueNone -> struct (false, 0.0)
+
+    /// A model number point as the repeated `field`.
+    let numberPoint (w: ProtoWriter) field (p: NumberDataPoint) =
+        let token = beginNumberPoint w field p.StartTimeUnixNano p.TimeUnixNano
+        match p.Value with
+        | AsDouble d -> asDouble w d
+        | _ -> ()
+        exemplars w Fields.NumberDataPoint_Exemplars p.Exemplars
+        match p.Value with
+        | AsInt i -> asInt w i
+        | _ -> ()
+        CommonFields.keyValues w Fields.NumberDataPoint_Attributes p.Attributes
+        endNumberPoint w token p.Flags
+
+    /// A model histogram point as the repeated `field`.
+    let histogramPoint (w: ProtoWriter) field (p: HistogramDataPoint) =
+        let struct (hasSum, sum) = known p.Sum
+        let token =
+            beginHistogramPoint (
+                w,
+                field,
+                p.StartTimeUnixNano,
+                p.TimeUnixNano,
+                p.Count,
+                hasSum,
+                sum,
+                ReadOnlySpan p.BucketCounts,
+                ReadOnlySpan p.ExplicitBounds
+            )
+        exemplars w Fields.HistogramDataPoint_Exemplars p.Exemplars
+        CommonFields.keyValues w Fields.HistogramDataPoint_Attributes p.Attributes
+        let struct (hasMin, min) = known p.Min
+        let struct (hasMax, max) = known p.Max
+        endHistogramPoint w token p.Flags hasMin min hasMax max
+
+    let private modelBuckets (w: ProtoWriter) field (b: ExponentialBuckets) =
+        if not (isNull (box b)) then
+            exponentialBuckets (w, field, b.Offset, ReadOnlySpan b.BucketCounts)
+
+    /// A model exponential histogram point as the repeated `field`.
+    let exponentialPoint (w: ProtoWriter) field (p: ExponentialHistogramDataPoint) =
+        let token = beginExponentialPoint w field
+        CommonFields.keyValues w Fields.ExponentialHistogramDataPoint_Attributes p.Attributes
+        let struct (hasSum, sum) = known p.Sum
+        exponentialPointBody w p.StartTimeUnixNano p.TimeUnixNano p.Count hasSum sum p.Scale p.ZeroCount
+        modelBuckets w Fields.ExponentialHistogramDataPoint_Positive p.Positive
+        modelBuckets w Fields.ExponentialHistogramDataPoint_Negative p.Negative
+        exponentialPointFlags w p.Flags
+        exemplars w Fields.ExponentialHistogramDataPoint_Exemplars p.Exemplars
+        let struct (hasMin, min) = known p.Min
+        let struct (hasMax, max) = known p.Max
+        endExponentialPoint w token hasMin min hasMax max p.ZeroThreshold
+
+    let private summaryPoint (w: ProtoWriter) field (p: SummaryDataPoint) =
+        let token = w.BeginMessage(field, Guess.Item)
+        fixed64 w Fields.SummaryDataPoint_Start_Time_Unix_Nano p.StartTimeUnixNano
+        fixed64 w Fields.SummaryDataPoint_Time_Unix_Nano p.TimeUnixNano
+        fixed64 w Fields.SummaryDataPoint_Count p.Count
+        double w Fields.SummaryDataPoint_Sum p.Sum
+        for i in 0 .. count p.QuantileValues - 1 do
+            let q = p.QuantileValues[i]
+            let quantile = w.BeginMessage(Fields.SummaryDataPoint_Quantile_Values, Guess.Small)
+            double w Fields.ValueAtQuantile_Quantile q.Quantile
+            double w Fields.ValueAtQuantile_Value q.Value
+            w.EndMessage(quantile, Guess.Small)
+        CommonFields.keyValues w Fields.SummaryDataPoint_Attributes p.Attributes
+        uint32 w Fields.SummaryDataPoint_Flags p.Flags
+        w.EndMessage(token, Guess.Item)
+
+    /// The expected size of a model metric's data, from its first point.
+    let private expectedBytes (data: MetricData) =
+        match data with
+        | MetricData.Gauge points when count points > 0 -> expectedDataBytes points.Length (count points[0].Attributes) 0
+        | MetricData.Sum sum when count sum.DataPoints > 0 ->
+            expectedDataBytes sum.DataPoints.Length (count sum.DataPoints[0].Attributes) 0
+        | MetricData.Histogram h when count h.DataPoints > 0 ->
+            let p = h.DataPoints[0]
+            expectedDataBytes h.DataPoints.Length (count p.Attributes) (count p.BucketCounts)
+        | MetricData.ExponentialHistogram h when count h.DataPoints > 0 ->
+            let p = h.DataPoints[0]
+            let buckets (b: ExponentialBuckets) = if isNull (box b) then 0 else count b.BucketCounts
+            expectedDataBytes h.DataPoints.Length (count p.Attributes) ((buckets p.Positive + buckets p.Negative) / 2)
+        | MetricData.Summary points when count points > 0 -> expectedDataBytes points.Length (count points[0].Attributes) 0
+        | _ -> 0
+
+    let private metricData (w: ProtoWriter) (data: MetricData) (guess: int) =
+        match data with
+        | MetricData.NoData -> ()
+        | MetricData.Gauge points ->
+            let token = beginGauge w guess
+            for i in 0 .. count points - 1 do
+                numberPoint w Fields.Gauge_Data_Points points[i]
+            endGauge w token guess
+        | MetricData.Sum sum ->
+            let token = beginSum w guess
+            for i in 0 .. count sum.DataPoints - 1 do
+                numberPoint w Fields.Sum_Data_Points sum.DataPoints[i]
+            endSum w token sum.AggregationTemporality sum.IsMonotonic guess
+        | MetricData.Histogram h ->
+            let token = beginHistogram w guess
+            for i in 0 .. count h.DataPoints - 1 do
+                histogramPoint w Fields.Histogram_Data_Points h.DataPoints[i]
+            endHistogram w token h.AggregationTemporality guess
+        | MetricData.ExponentialHistogram h ->
+            let token = beginExponentialHistogram w guess
+            for i in 0 .. count h.DataPoints - 1 do
+                exponentialPoint w Fields.ExponentialHistogram_Data_Points h.DataPoints[i]
+            endExponentialHistogram w token h.AggregationTemporality guess
+        | MetricData.Summary points ->
+            let token = w.BeginMessage(Fields.Metric_Summary, guess)
+            for i in 0 .. count points - 1 do
+                summaryPoint w Fields.Summary_Data_Points points[i]
+            w.EndMessage(token, guess)
+
+    /// A whole model metric inside a ScopeMetrics.
+    let metric (w: ProtoWriter) (m: Metric) =
+        let data = if isNull (box m.Data) then MetricData.NoData else m.Data
+        let expected = expectedBytes data
+        let token = beginMetric w m.Name m.Description m.Unit (Guess.ofLength (expected + 64))
+        metricData w data (Guess.ofLength expected)
+        CommonFields.keyValues w Fields.Metric_Metadata m.Metadata
+        endMetric w token (Guess.ofLength (expected + 64))

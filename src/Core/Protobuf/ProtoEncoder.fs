@@ -3,7 +3,7 @@ module Otlp.Core.ProtoEncoder
 // One pass: every nested message reserves a guessed number of length bytes and is closed with its minimal
 // length, moving its content only when the guess was wrong (see ProtoWriter and docs/encoding.md). The field
 // rules of spans, logs, resources, scopes and attributes live in Protobuf/FieldRules.fs, shared with the
-// encoders of .NET sources; the metric rules, which only the model has, are here.
+// encoders of .NET sources (metrics included: MetricFields).
 
 open System
 open System.Buffers
@@ -16,182 +16,15 @@ type private W = ProtoWriter
 
 // ---------------------------------------------------------------------------------------------------- metrics/v1
 
-let private numberValue (w: W) asDouble asInt (value: NumberValue) =
-    match value with
-    | NoValue -> ()
-    | AsDouble d ->
-        w.Tag(asDouble, Fields.WireFixed64)
-        w.Double d
-    | AsInt i ->
-        w.Tag(asInt, Fields.WireFixed64)
-        w.Fixed64(uint64 i)
-
-let private exemplar (w: W) field (e: Exemplar) =
-    // Field order: time (2), as_double (3), span_id (4), trace_id (5), as_int (6), filtered_attributes (7).
-    let token = w.BeginMessage(field, Guess.Small)
-    fixed64 w Fields.Exemplar_Time_Unix_Nano e.TimeUnixNano
-    match e.Value with
-    | AsDouble _ -> numberValue w Fields.Exemplar_As_Double Fields.Exemplar_As_Int e.Value
-    | _ -> ()
-    spanId w Fields.Exemplar_Span_Id e.SpanId
-    traceId w Fields.Exemplar_Trace_Id e.TraceId
-    match e.Value with
-    | AsInt _ -> numberValue w Fields.Exemplar_As_Double Fields.Exemplar_As_Int e.Value
-    | _ -> ()
-    CommonFields.keyValues w Fields.Exemplar_Filtered_Attributes e.FilteredAttributes
-    w.EndMessage(token, Guess.Small)
-
-let private exemplars (w: W) field (items: Exemplar array) =
-    for i in 0 .. count items - 1 do
-        exemplar w field items[i]
-
-let private numberPoint (w: W) field (p: NumberDataPoint) =
-    // Field order: start (2), time (3), as_double (4), exemplars (5), as_int (6), attributes (7), flags (8).
-    let token = w.BeginMessage(field, Guess.Small)
-    fixed64 w Fields.NumberDataPoint_Start_Time_Unix_Nano p.StartTimeUnixNano
-    fixed64 w Fields.NumberDataPoint_Time_Unix_Nano p.TimeUnixNano
-    match p.Value with
-    | AsDouble _ -> numberValue w Fields.NumberDataPoint_As_Double Fields.NumberDataPoint_As_Int p.Value
-    | _ -> ()
-    exemplars w Fields.NumberDataPoint_Exemplars p.Exemplars
-    match p.Value with
-    | AsInt _ -> numberValue w Fields.NumberDataPoint_As_Double Fields.NumberDataPoint_As_Int p.Value
-    | _ -> ()
-    CommonFields.keyValues w Fields.NumberDataPoint_Attributes p.Attributes
-    uint32 w Fields.NumberDataPoint_Flags p.Flags
-    w.EndMessage(token, Guess.Small)
-
-let private numberPoints (w: W) field (points: NumberDataPoint array) =
-    for i in 0 .. count points - 1 do
-        numberPoint w field points[i]
-
-let private packedUInt64Fixed (w: W) field (values: uint64 array) =
-    if count values > 0 then
-        w.Tag(field, Fields.WireLengthDelimited)
-        w.Varint32(Operators.uint32 (8 * values.Length))
-        for v in values do
-            w.Fixed64 v
-
-let private packedDouble (w: W) field (values: float array) =
-    if count values > 0 then
-        w.Tag(field, Fields.WireLengthDelimited)
-        w.Varint32(Operators.uint32 (8 * values.Length))
-        for v in values do
-            w.Double v
-
-let private histogramPoint (w: W) field (p: HistogramDataPoint) =
-    let token = w.BeginMessage(field, Guess.Item)
-    fixed64 w Fields.HistogramDataPoint_Start_Time_Unix_Nano p.StartTimeUnixNano
-    fixed64 w Fields.HistogramDataPoint_Time_Unix_Nano p.TimeUnixNano
-    fixed64 w Fields.HistogramDataPoint_Count p.Count
-    optionalDouble w Fields.HistogramDataPoint_Sum p.Sum
-    packedUInt64Fixed w Fields.HistogramDataPoint_Bucket_Counts p.BucketCounts
-    packedDouble w Fields.HistogramDataPoint_Explicit_Bounds p.ExplicitBounds
-    exemplars w Fields.HistogramDataPoint_Exemplars p.Exemplars
-    CommonFields.keyValues w Fields.HistogramDataPoint_Attributes p.Attributes
-    uint32 w Fields.HistogramDataPoint_Flags p.Flags
-    optionalDouble w Fields.HistogramDataPoint_Min p.Min
-    optionalDouble w Fields.HistogramDataPoint_Max p.Max
-    w.EndMessage(token, Guess.Item)
-
-let private buckets (w: W) field (b: ExponentialBuckets) =
-    if not (isNull (box b) || (b.Offset = 0 && count b.BucketCounts = 0)) then
-        let token = w.BeginMessage(field, Guess.Small)
-        sint32 w Fields.Buckets_Offset b.Offset
-        if count b.BucketCounts > 0 then
-            let packed = w.BeginMessage(Fields.Buckets_Bucket_Counts, Guess.Small)
-            for v in b.BucketCounts do
-                w.Varint64 v
-            w.EndMessage(packed, Guess.Small)
-        w.EndMessage(token, Guess.Small)
-
-let private exponentialPoint (w: W) field (p: ExponentialHistogramDataPoint) =
-    let token = w.BeginMessage(field, Guess.Item)
-    CommonFields.keyValues w Fields.ExponentialHistogramDataPoint_Attributes p.Attributes
-    fixed64 w Fields.ExponentialHistogramDataPoint_Start_Time_Unix_Nano p.StartTimeUnixNano
-    fixed64 w Fields.ExponentialHistogramDataPoint_Time_Unix_Nano p.TimeUnixNano
-    fixed64 w Fields.ExponentialHistogramDataPoint_Count p.Count
-    optionalDouble w Fields.ExponentialHistogramDataPoint_Sum p.Sum
-    sint32 w Fields.ExponentialHistogramDataPoint_Scale p.Scale
-    fixed64 w Fields.ExponentialHistogramDataPoint_Zero_Count p.ZeroCount
-    buckets w Fields.ExponentialHistogramDataPoint_Positive p.Positive
-    buckets w Fields.ExponentialHistogramDataPoint_Negative p.Negative
-    uint32 w Fields.ExponentialHistogramDataPoint_Flags p.Flags
-    exemplars w Fields.ExponentialHistogramDataPoint_Exemplars p.Exemplars
-    optionalDouble w Fields.ExponentialHistogramDataPoint_Min p.Min
-    optionalDouble w Fields.ExponentialHistogramDataPoint_Max p.Max
-    double w Fields.ExponentialHistogramDataPoint_Zero_Threshold p.ZeroThreshold
-    w.EndMessage(token, Guess.Item)
-
-let private summaryPoint (w: W) field (p: SummaryDataPoint) =
-    let token = w.BeginMessage(field, Guess.Item)
-    fixed64 w Fields.SummaryDataPoint_Start_Time_Unix_Nano p.StartTimeUnixNano
-    fixed64 w Fields.SummaryDataPoint_Time_Unix_Nano p.TimeUnixNano
-    fixed64 w Fields.SummaryDataPoint_Count p.Count
-    double w Fields.SummaryDataPoint_Sum p.Sum
-    for i in 0 .. count p.QuantileValues - 1 do
-        let q = p.QuantileValues[i]
-        let quantile = w.BeginMessage(Fields.SummaryDataPoint_Quantile_Values, Guess.Small)
-        double w Fields.ValueAtQuantile_Quantile q.Quantile
-        double w Fields.ValueAtQuantile_Value q.Value
-        w.EndMessage(quantile, Guess.Small)
-    CommonFields.keyValues w Fields.SummaryDataPoint_Attributes p.Attributes
-    uint32 w Fields.SummaryDataPoint_Flags p.Flags
-    w.EndMessage(token, Guess.Item)
-
-let private metricData (w: W) (data: MetricData) =
-    match data with
-    | MetricData.NoData -> ()
-    | MetricData.Gauge points ->
-        let token = w.BeginMessage(Fields.Metric_Gauge, Guess.Item)
-        numberPoints w Fields.Gauge_Data_Points points
-        w.EndMessage(token, Guess.Item)
-    | MetricData.Sum sum ->
-        let token = w.BeginMessage(Fields.Metric_Sum, Guess.Item)
-        numberPoints w Fields.Sum_Data_Points sum.DataPoints
-        enum w Fields.Sum_Aggregation_Temporality (int sum.AggregationTemporality)
-        bool w Fields.Sum_Is_Monotonic sum.IsMonotonic
-        w.EndMessage(token, Guess.Item)
-    | MetricData.Histogram h ->
-        let token = w.BeginMessage(Fields.Metric_Histogram, Guess.Item)
-        for i in 0 .. count h.DataPoints - 1 do
-            histogramPoint w Fields.Histogram_Data_Points h.DataPoints[i]
-        enum w Fields.Histogram_Aggregation_Temporality (int h.AggregationTemporality)
-        w.EndMessage(token, Guess.Item)
-    | MetricData.ExponentialHistogram h ->
-        let token = w.BeginMessage(Fields.Metric_Exponential_Histogram, Guess.Item)
-        for i in 0 .. count h.DataPoints - 1 do
-            exponentialPoint w Fields.ExponentialHistogram_Data_Points h.DataPoints[i]
-        enum w Fields.ExponentialHistogram_Aggregation_Temporality (int h.AggregationTemporality)
-        w.EndMessage(token, Guess.Item)
-    | MetricData.Summary points ->
-        let token = w.BeginMessage(Fields.Metric_Summary, Guess.Item)
-        for i in 0 .. count points - 1 do
-            summaryPoint w Fields.Summary_Data_Points points[i]
-        w.EndMessage(token, Guess.Item)
-
-let private metric (w: W) (m: Metric) =
-    let token = w.BeginMessage(Fields.ScopeMetrics_Metrics, Guess.Item)
-    string w Fields.Metric_Name m.Name
-    string w Fields.Metric_Description m.Description
-    string w Fields.Metric_Unit m.Unit
-    metricData w (if isNull (box m.Data) then MetricData.NoData else m.Data)
-    CommonFields.keyValues w Fields.Metric_Metadata m.Metadata
-    w.EndMessage(token, Guess.Item)
-
 let private resourceMetrics (w: W) (r: ResourceMetrics) =
-    let token = w.BeginMessage(Fields.ExportMetricsServiceRequest_Resource_Metrics, Guess.Batch)
-    CommonFields.resource w Fields.ResourceMetrics_Resource r.Resource
+    let token = MetricFields.beginResourceMetrics w r.Resource
     for i in 0 .. count r.ScopeMetrics - 1 do
         let s = r.ScopeMetrics[i]
-        let scope = w.BeginMessage(Fields.ResourceMetrics_Scope_Metrics, Guess.Batch)
-        CommonFields.scope w Fields.ScopeMetrics_Scope s.Scope
+        let scope = MetricFields.beginScopeMetrics w s.Scope
         for j in 0 .. count s.Metrics - 1 do
-            metric w s.Metrics[j]
-        string w Fields.ScopeMetrics_Schema_Url s.SchemaUrl
-        w.EndMessage(scope, Guess.Batch)
-    string w Fields.ResourceMetrics_Schema_Url r.SchemaUrl
-    w.EndMessage(token, Guess.Batch)
+            MetricFields.metric w s.Metrics[j]
+        MetricFields.endScopeMetrics w scope s.SchemaUrl
+    MetricFields.endResourceMetrics w token r.SchemaUrl
 
 // ---------------------------------------------------------------------------------------------------- trace, logs
 
