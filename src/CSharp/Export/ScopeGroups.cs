@@ -7,27 +7,28 @@ namespace Otlp.Export;
 internal static class ScopeGroups
 {
     /// <summary>
-    /// Fills <paramref name="next"/> (at least as long as <paramref name="items"/>) with the index of the next
-    /// item of the same scope, or -1, and returns the index of the first item of each scope.
+    /// Fills <paramref name="next"/> with the index of the next item of the same scope, or -1, and the start of
+    /// <paramref name="firsts"/> with the index of the first item of each scope; returns the number of scopes.
+    /// <paramref name="next"/>, <paramref name="firsts"/> and <paramref name="lasts"/> (scratch) are each at least
+    /// as long as <paramref name="items"/>: callers rent them, so grouping allocates nothing.
     /// </summary>
-    public static List<int> Link<TItem>(ReadOnlySpan<ScopedItem<TItem>> items, int[] next)
+    public static int Link<TItem>(ReadOnlySpan<ScopedItem<TItem>> items, Span<int> next, Span<int> firsts, Span<int> lasts)
     {
-        var firsts = new List<int>();
-        var lasts = new List<int>();
+        var groups = 0;
         var group = -1;
         for (var i = 0; i < items.Length; i++)
         {
             next[i] = -1;
             if (group < 0 || !ReferenceEquals(items[firsts[group]].Scope, items[i].Scope))
             {
-                group = IndexOf(items, firsts, items[i]);
+                group = IndexOf(items, firsts[..groups], items[i]);
             }
 
             if (group < 0)
             {
-                group = firsts.Count;
-                firsts.Add(i);
-                lasts.Add(i);
+                group = groups++;
+                firsts[group] = i;
+                lasts[group] = i;
             }
             else
             {
@@ -36,12 +37,12 @@ internal static class ScopeGroups
             }
         }
 
-        return firsts;
+        return groups;
     }
 
-    private static int IndexOf<TItem>(ReadOnlySpan<ScopedItem<TItem>> items, List<int> firsts, in ScopedItem<TItem> item)
+    private static int IndexOf<TItem>(ReadOnlySpan<ScopedItem<TItem>> items, ReadOnlySpan<int> firsts, in ScopedItem<TItem> item)
     {
-        for (var g = 0; g < firsts.Count; g++)
+        for (var g = 0; g < firsts.Length; g++)
         {
             if (ReferenceEquals(items[firsts[g]].Scope, item.Scope))
             {

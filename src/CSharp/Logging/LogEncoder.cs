@@ -29,14 +29,16 @@ internal static class LogEncoder
         ArgumentNullException.ThrowIfNull(limitsOf);
         var writer = cached ?? new ProtoWriter();
         cached = null;
-        var next = ArrayPool<int>.Shared.Rent(Math.Max(1, items.Length));
+        var next = ArrayPool<int>.Shared.Rent(Math.Max(1, 3 * items.Length));
         try
         {
             writer.StartInto(output);
             if (items.Length > 0)
             {
                 var request = LogFields.beginResourceLogs(writer, resource);
-                foreach (var first in ScopeGroups.Link(items, next))
+                var count = items.Length;
+                var groups = ScopeGroups.Link(items, next.AsSpan(0, count), next.AsSpan(count, count), next.AsSpan(2 * count, count));
+                foreach (var first in next.AsSpan(count, groups))
                 {
                     var scope = LogFields.beginScopeLogs(writer, items[first].Scope);
                     for (var i = first; i >= 0; i = next[i])

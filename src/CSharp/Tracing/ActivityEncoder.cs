@@ -30,7 +30,7 @@ internal static class ActivityEncoder
         ArgumentNullException.ThrowIfNull(limitsOf);
         var writer = ActivityEncoder.writer ?? new ProtoWriter();
         ActivityEncoder.writer = null;
-        var next = ArrayPool<int>.Shared.Rent(Math.Max(1, items.Length));
+        var next = ArrayPool<int>.Shared.Rent(Math.Max(1, 3 * items.Length));
         try
         {
             writer.StartInto(output);
@@ -38,8 +38,9 @@ internal static class ActivityEncoder
             {
                 var request = TraceFields.beginResourceSpans(writer, resource);
 
-                var firsts = ScopeGroups.Link(items, next);
-                foreach (var first in firsts)
+                var count = items.Length;
+                var groups = ScopeGroups.Link(items, next.AsSpan(0, count), next.AsSpan(count, count), next.AsSpan(2 * count, count));
+                foreach (var first in next.AsSpan(count, groups))
                 {
                     var scope = TraceFields.beginScopeSpans(writer, items[first].Scope);
                     for (var i = first; i >= 0; i = next[i])
