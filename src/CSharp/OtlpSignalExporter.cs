@@ -22,6 +22,8 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
     private readonly Retry.Policy retryPolicy = Retry.Policy.Default;
     private readonly Lazy<BatchExportProcessor<ScopedItem<TItem>>> processor;
     private readonly List<string> warnings;
+    private static readonly Task<Batching.ExportOutcome> SucceededTask = Task.FromResult(Batching.ExportOutcome.Succeeded);
+
     private volatile int lastPayloadBytes = 4096;
 
     private protected OtlpSignalExporter(OtlpExporterOptions options, Signal signal)
@@ -410,26 +412,57 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
             settings, this.ExportBatchAttemptAsync, this.Configuration.Exporter.Timeout, this.time, this.Statistics);
     }
 
-    private async Task<Batching.ExportOutcome> ExportBatchAttemptAsync(ScopedItem<TItem>[] items, int attempt, CancellationToken cancellationToken)
+    private Task<Batching.ExportOutcome> ExportBatchAttemptAsync(ScopedItem<TItem>[] items, int attempt, CancellationToken cancellationToken)
     {
         if (attempt > 1)
         {
             this.Statistics.CountRetry();
         }
 
-        // The usual batch: written straight from its sources into one request, sent as one part.
+        // The usual batch: written straight from its sources into one request, sent as one part. A send that
+        // finishes at once with success (an in-process network, a fast collector) is answered with a shared task.
         if (this.TryPrepareDirect(items) is { } direct)
         {
+            ValueTask<Batching.ExportOutcome> send;
             try
             {
-                return await this.SendPartAsync(direct.WrittenMemory, attempt, cancellationToken).ConfigureAwait(false);
+                send = this.SendPartAsync(direct.WrittenMemory, attempt, cancellationToken);
             }
-            finally
+            catch
             {
                 direct.Dispose();
+                throw;
             }
+
+            if (!send.IsCompletedSuccessfully)
+            {
+                return AwaitAndReleaseAsync(send, direct);
+            }
+
+            var outcome = send.Result;
+            direct.Dispose();
+            return outcome.IsSucceeded ? SucceededTask : Task.FromResult(outcome);
         }
 
+        return this.ExportPartsAsync(items, attempt, cancellationToken);
+    }
+
+    /// <summary>The outcome of a send still running, its payload released when it ends.</summary>
+    private static async Task<Batching.ExportOutcome> AwaitAndReleaseAsync(ValueTask<Batching.ExportOutcome> send, PooledBuffer payload)
+    {
+        try
+        {
+            return await send.ConfigureAwait(false);
+        }
+        finally
+        {
+            payload.Dispose();
+        }
+    }
+
+    /// <summary>A batch through the model: grouped, encoded, split when too large, sent part by part.</summary>
+    private async Task<Batching.ExportOutcome> ExportPartsAsync(ScopedItem<TItem>[] items, int attempt, CancellationToken cancellationToken)
+    {
         // A batch too large for one request goes as several; a failure of any part makes the batch fail (its
         // retry may send the parts that succeeded again: duplicates are preferred to loss).
         var (parts, tooLarge) = this.Prepare(this.Group(this.Resource, GroupByScope(items)));
@@ -483,7 +516,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
     }
 
     /// <summary>One send of one encoded part of a batch, interpreted as the batch machine wants it.</summary>
-    private async Task<Batching.ExportOutcome> SendPartAsync(ReadOnlyMemory<byte> payload, int attempt, CancellationToken cancellationToken)
+    private async ValueTask<Batching.ExportOutcome> SendPartAsync(ReadOnlyMemory<byte> payload, int attempt, CancellationToken cancellationToken)
     {
         var started = this.time.GetTimestamp();
         var result = await this.transport.SendAsync(payload, cancellationToken).ConfigureAwait(false);

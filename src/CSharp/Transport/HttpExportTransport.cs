@@ -92,9 +92,16 @@ internal sealed class HttpExportTransport : IExportTransport
                     $"The response body exceeded the {MaxResponseBytes}-byte limit.");
             }
 
-            return TransportResult.Response((int)response.StatusCode, grpc: false, read) with
+            var status = (int)response.StatusCode;
+            return new TransportResult
             {
-                RetryAfter = response.Headers.TryGetValues("Retry-After", out var values) ? values.FirstOrDefault() : null,
+                Kind = TransportResultKind.Response,
+                StatusCode = status,
+                Body = read,
+                // Only a refusal's delay is read (throttling and unavailability); a success's headers are left alone.
+                RetryAfter = status is < 200 or > 299 && response.Headers.TryGetValues("Retry-After", out var values)
+                    ? values.FirstOrDefault()
+                    : null,
                 ContentType = response.Content.Headers.ContentType?.MediaType,
                 Message = response.ReasonPhrase,
             };
