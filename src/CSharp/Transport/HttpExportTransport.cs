@@ -20,6 +20,7 @@ internal sealed class HttpExportTransport : IExportTransport
     private readonly MediaTypeHeaderValue contentType;
     private readonly Compression compression;
     private readonly IReadOnlyList<Header> headers;
+    private TransportResult? lastEmptySuccess;
     private readonly Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>? headerProvider;
 
     public HttpExportTransport(
@@ -93,7 +94,16 @@ internal sealed class HttpExportTransport : IExportTransport
             }
 
             var status = (int)response.StatusCode;
-            return new TransportResult
+            var contentType = response.Content.Headers.ContentType?.MediaType;
+            var reason = response.ReasonPhrase;
+            if (status == 200 && read.Length == 0 && this.lastEmptySuccess is { } last
+                && last.ContentType == contentType && last.Message == reason)
+            {
+                // Results are immutable and nearly every answer is this one: it is shared.
+                return last;
+            }
+
+            var result = new TransportResult
             {
                 Kind = TransportResultKind.Response,
                 StatusCode = status,
@@ -102,9 +112,15 @@ internal sealed class HttpExportTransport : IExportTransport
                 RetryAfter = status is < 200 or > 299 && response.Headers.TryGetValues("Retry-After", out var values)
                     ? values.FirstOrDefault()
                     : null,
-                ContentType = response.Content.Headers.ContentType?.MediaType,
-                Message = response.ReasonPhrase,
+                ContentType = contentType,
+                Message = reason,
             };
+            if (status == 200 && read.Length == 0)
+            {
+                this.lastEmptySuccess = result;
+            }
+
+            return result;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
