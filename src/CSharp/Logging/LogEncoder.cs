@@ -14,55 +14,14 @@ namespace Otlp.Logging;
 /// </summary>
 internal static class LogEncoder
 {
-    [ThreadStatic]
-    private static ProtoWriter? cached;
-
     /// <summary>
     /// Writes one request of <paramref name="resource"/> holding the entries of <paramref name="items"/> (their
     /// <c>Source</c>), grouped by scope in order of first appearance, each under the limits
     /// <paramref name="limitsOf"/> gives for it; returns the bytes written.
     /// </summary>
     public static int WriteRequest(
-        IBufferWriter<byte> output, Resource resource, ReadOnlySpan<ScopedItem<LogRecord>> items, Func<ScopedItem<LogRecord>, LogRecordLimits> limitsOf)
-    {
-        ArgumentNullException.ThrowIfNull(output);
-        ArgumentNullException.ThrowIfNull(limitsOf);
-        var writer = cached ?? new ProtoWriter();
-        cached = null;
-        var next = ArrayPool<int>.Shared.Rent(Math.Max(1, 3 * items.Length));
-        try
-        {
-            writer.StartInto(output);
-            if (items.Length > 0)
-            {
-                var request = LogFields.beginResourceLogs(writer, resource);
-                var count = items.Length;
-                var groups = ScopeGroups.Link(items, next.AsSpan(0, count), next.AsSpan(count, count), next.AsSpan(2 * count, count));
-                foreach (var first in next.AsSpan(count, groups))
-                {
-                    var scope = LogFields.beginScopeLogs(writer, items[first].Scope);
-                    for (var i = first; i >= 0; i = next[i])
-                    {
-                        var record = LogFields.beginLogRecord(writer);
-                        WriteRecord(writer, (LogEntry)items[i].Source!, limitsOf(items[i]));
-                        LogFields.endLogRecord(writer, record);
-                    }
-
-                    LogFields.endScopeLogs(writer, scope, string.Empty);
-                }
-
-                LogFields.endResourceLogs(writer, request, string.Empty);
-            }
-
-            return writer.FinishInto(output);
-        }
-        finally
-        {
-            writer.Release();
-            cached = writer;
-            ArrayPool<int>.Shared.Return(next);
-        }
-    }
+        IBufferWriter<byte> output, Resource resource, ReadOnlySpan<ScopedItem<LogRecord>> items, Func<ScopedItem<LogRecord>, LogRecordLimits> limitsOf) =>
+        DirectRequest.Write<LogRecord, LogRecordLimits, LogRecords>(output, resource, items, limitsOf);
 
     /// <summary>The fields of the record of <paramref name="entry"/> under <paramref name="limits"/>, without its tag.</summary>
     public static void WriteRecord(ProtoWriter writer, LogEntry entry, LogRecordLimits limits)
@@ -122,6 +81,30 @@ internal static class LogEncoder
         {
             dropped++;
         }
+    }
+}
+
+/// <summary>The logs request's messages around log records written from captured entries.</summary>
+internal readonly struct LogRecords : IDirectSignal<LogRecordLimits>
+{
+    /// <inheritdoc />
+    public static int BeginResource(ProtoWriter writer, Resource resource) => LogFields.beginResourceLogs(writer, resource);
+
+    /// <inheritdoc />
+    public static void EndResource(ProtoWriter writer, int token) => LogFields.endResourceLogs(writer, token, string.Empty);
+
+    /// <inheritdoc />
+    public static int BeginScope(ProtoWriter writer, InstrumentationScope scope) => LogFields.beginScopeLogs(writer, scope);
+
+    /// <inheritdoc />
+    public static void EndScope(ProtoWriter writer, int token) => LogFields.endScopeLogs(writer, token, string.Empty);
+
+    /// <inheritdoc />
+    public static void WriteItem(ProtoWriter writer, object source, LogRecordLimits limits)
+    {
+        var record = LogFields.beginLogRecord(writer);
+        LogEncoder.WriteRecord(writer, (LogEntry)source, limits);
+        LogFields.endLogRecord(writer, record);
     }
 }
 

@@ -15,56 +15,14 @@ namespace Otlp.Tracing;
 /// </summary>
 internal static class ActivityEncoder
 {
-    [ThreadStatic]
-    private static ProtoWriter? writer;
-
     /// <summary>
     /// Writes one request of <paramref name="resource"/> holding the activities of <paramref name="items"/> (their
     /// <c>Source</c>), grouped by scope in order of first appearance, each under the limits
     /// <paramref name="limitsOf"/> gives for it; returns the bytes written.
     /// </summary>
     public static int WriteRequest(
-        IBufferWriter<byte> output, Resource resource, ReadOnlySpan<ScopedItem<Span>> items, Func<ScopedItem<Span>, SpanLimits> limitsOf)
-    {
-        ArgumentNullException.ThrowIfNull(output);
-        ArgumentNullException.ThrowIfNull(limitsOf);
-        var writer = ActivityEncoder.writer ?? new ProtoWriter();
-        ActivityEncoder.writer = null;
-        var next = ArrayPool<int>.Shared.Rent(Math.Max(1, 3 * items.Length));
-        try
-        {
-            writer.StartInto(output);
-            if (items.Length > 0)
-            {
-                var request = TraceFields.beginResourceSpans(writer, resource);
-
-                var count = items.Length;
-                var groups = ScopeGroups.Link(items, next.AsSpan(0, count), next.AsSpan(count, count), next.AsSpan(2 * count, count));
-                foreach (var first in next.AsSpan(count, groups))
-                {
-                    var scope = TraceFields.beginScopeSpans(writer, items[first].Scope);
-                    for (var i = first; i >= 0; i = next[i])
-                    {
-                        var span = TraceFields.beginSpan(writer);
-                        WriteSpan(writer, (Activity)items[i].Source!, limitsOf(items[i]));
-                        TraceFields.endSpan(writer, span);
-                    }
-
-                    TraceFields.endScopeSpans(writer, scope, string.Empty);
-                }
-
-                TraceFields.endResourceSpans(writer, request, string.Empty);
-            }
-
-            return writer.FinishInto(output);
-        }
-        finally
-        {
-            writer.Release();
-            ActivityEncoder.writer = writer;
-            ArrayPool<int>.Shared.Return(next);
-        }
-    }
+        IBufferWriter<byte> output, Resource resource, ReadOnlySpan<ScopedItem<Span>> items, Func<ScopedItem<Span>, SpanLimits> limitsOf) =>
+        DirectRequest.Write<Span, SpanLimits, Spans>(output, resource, items, limitsOf);
 
     /// <summary>The fields of the span of <paramref name="activity"/> under <paramref name="limits"/>, without its tag.</summary>
     public static void WriteSpan(ProtoWriter writer, Activity activity, SpanLimits limits)
@@ -172,6 +130,30 @@ internal static class ActivityEncoder
         }
 
         return dropped;
+    }
+}
+
+/// <summary>The trace request's messages around spans written from activities.</summary>
+internal readonly struct Spans : IDirectSignal<SpanLimits>
+{
+    /// <inheritdoc />
+    public static int BeginResource(ProtoWriter writer, Resource resource) => TraceFields.beginResourceSpans(writer, resource);
+
+    /// <inheritdoc />
+    public static void EndResource(ProtoWriter writer, int token) => TraceFields.endResourceSpans(writer, token, string.Empty);
+
+    /// <inheritdoc />
+    public static int BeginScope(ProtoWriter writer, InstrumentationScope scope) => TraceFields.beginScopeSpans(writer, scope);
+
+    /// <inheritdoc />
+    public static void EndScope(ProtoWriter writer, int token) => TraceFields.endScopeSpans(writer, token, string.Empty);
+
+    /// <inheritdoc />
+    public static void WriteItem(ProtoWriter writer, object source, SpanLimits limits)
+    {
+        var span = TraceFields.beginSpan(writer);
+        ActivityEncoder.WriteSpan(writer, (Activity)source, limits);
+        TraceFields.endSpan(writer, span);
     }
 }
 

@@ -1,0 +1,86 @@
+using System.Buffers;
+using Otlp.Core;
+using Otlp.Core.Protobuf;
+
+namespace Otlp.Export;
+
+/// <summary>
+/// What differs between signals when a request is written straight from the items' sources: the messages that
+/// hold the resource, a scope and an item, and how one source is written. Implemented by structs, so that
+/// <see cref="DirectRequest.Write{TItem, TLimits, TSignal}"/> is compiled for each signal without indirect calls.
+/// </summary>
+/// <typeparam name="TLimits">The limits applied to an item.</typeparam>
+internal interface IDirectSignal<TLimits>
+{
+    /// <summary>Starts the request's one resource message (ResourceSpans, ResourceLogs) with its resource.</summary>
+    static abstract int BeginResource(ProtoWriter writer, Resource resource);
+
+    /// <summary>Ends the resource message.</summary>
+    static abstract void EndResource(ProtoWriter writer, int token);
+
+    /// <summary>Starts a scope message (ScopeSpans, ScopeLogs) with its scope.</summary>
+    static abstract int BeginScope(ProtoWriter writer, InstrumentationScope scope);
+
+    /// <summary>Ends a scope message.</summary>
+    static abstract void EndScope(ProtoWriter writer, int token);
+
+    /// <summary>Writes the item of <paramref name="source"/> (an Activity, a log entry), its tag included.</summary>
+    static abstract void WriteItem(ProtoWriter writer, object source, TLimits limits);
+}
+
+/// <summary>
+/// One request written straight from the sources of a batch's items, grouped by scope in order of first appearance
+/// (as the model path groups them), into the caller's buffer; shared by the signals that encode directly.
+/// </summary>
+internal static class DirectRequest
+{
+    // One writer per thread, taken while in use so a nested call (none today) would make its own.
+    [ThreadStatic]
+    private static ProtoWriter? cached;
+
+    /// <summary>
+    /// Writes one request of <paramref name="resource"/> holding the items of <paramref name="items"/> (their
+    /// <c>Source</c>), each under the limits <paramref name="limitsOf"/> gives for it; returns the bytes written.
+    /// </summary>
+    public static int Write<TItem, TLimits, TSignal>(
+        IBufferWriter<byte> output, Resource resource, ReadOnlySpan<ScopedItem<TItem>> items, Func<ScopedItem<TItem>, TLimits> limitsOf)
+        where TSignal : struct, IDirectSignal<TLimits>
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(limitsOf);
+        var writer = cached ?? new ProtoWriter();
+        cached = null;
+        var count = items.Length;
+        var links = ArrayPool<int>.Shared.Rent(Math.Max(1, 3 * count));
+        try
+        {
+            writer.StartInto(output);
+            if (count > 0)
+            {
+                var request = TSignal.BeginResource(writer, resource);
+                var next = links.AsSpan(0, count);
+                var groups = ScopeGroups.Link(items, next, links.AsSpan(count, count), links.AsSpan(2 * count, count));
+                foreach (var first in links.AsSpan(count, groups))
+                {
+                    var scope = TSignal.BeginScope(writer, items[first].Scope);
+                    for (var i = first; i >= 0; i = next[i])
+                    {
+                        TSignal.WriteItem(writer, items[i].Source!, limitsOf(items[i]));
+                    }
+
+                    TSignal.EndScope(writer, scope);
+                }
+
+                TSignal.EndResource(writer, request);
+            }
+
+            return writer.FinishInto(output);
+        }
+        finally
+        {
+            writer.Release();
+            cached = writer;
+            ArrayPool<int>.Shared.Return(links);
+        }
+    }
+}
