@@ -189,6 +189,65 @@ let tests =
                 bytes
             sameBytes (write true) (write false)
 
+        testPropertyWithConfig config "ASCII narrowing copies exactly the text's ASCII prefix and nothing past the text"
+        <| fun (length: byte) (other: (byte * char) option) ->
+            // Lengths around every chunk size (4, 8, 16 and overlapping tails), with at most one character that is
+            // not ASCII somewhere in the text.
+            let length = int length % 48
+            let chars = Array.init length (fun i -> char (0x20 + (i * 7) % 0x5F))
+            match other with
+            | Some (at, c) when length > 0 -> chars[int at % length] <- (if int c < 0x80 then char (0x80 + int c) else c)
+            | _ -> ()
+            let text = String(chars)
+            let destination = Array.create (length + 16) 0xEEuy
+            let copied = Protobuf.Ascii.narrowPrefix (text.AsSpan()) (&destination[0])
+            let expected = chars |> Array.tryFindIndex (fun c -> int c >= 0x80) |> Option.defaultValue length
+            Expect.equal copied expected "the ASCII prefix length"
+            for i in 0 .. expected - 1 do
+                Expect.equal destination[i] (byte chars[i]) $"byte {i}"
+            for i in length .. destination.Length - 1 do
+                Expect.equal destination[i] 0xEEuy $"byte {i}, past the text, untouched"
+
+        testPropertyWithConfig config "scalar attributes are written in one piece as they are field by field, whatever the key and value"
+        <| fun (picks: (byte * AnyValue) list) (field: byte) ->
+            // Keys from a small pool of references, so most are kept after their second use and take the one-piece
+            // path; values of every scalar kind and size (long and non-ASCII strings fall back midway); fields on
+            // both sides of the one-byte tag limit.
+            let field = [| 1; 9; 15; 16; 20 |][int field % 5]
+            let keys = [| "k"; "http.response.status_code"; ""; "clé.é"; String('x', 70); String('y', 40) |]
+            let scalar (value: AnyValue) =
+                match value with
+                | AnyValue.String _ | AnyValue.Int _ | AnyValue.Double _ | AnyValue.Bool _ -> value
+                | _ -> AnyValue.Int 0L
+            let attributes = picks |> List.map (fun (k, v) -> keys[int k % keys.Length], scalar v)
+            let write (fused: bool) =
+                let w = Protobuf.ProtoWriter()
+                w.Start(Array.zeroCreate 8, 0, 8)
+                for (key, value) in attributes @ attributes @ attributes do
+                    if fused then
+                        match value with
+                        | AnyValue.String s -> Protobuf.CommonFields.attributeString w field key (s.AsSpan())
+                        | AnyValue.Int i -> Protobuf.CommonFields.attributeInt w field key i
+                        | AnyValue.Double d -> Protobuf.CommonFields.attributeDouble w field key d
+                        | AnyValue.Bool b -> Protobuf.CommonFields.attributeBool w field key b
+                        | _ -> failtest "not a scalar"
+                    else
+                        let token = Protobuf.CommonFields.beginAttribute w field key
+                        Protobuf.CommonFields.anyValue w value
+                        Protobuf.CommonFields.endAttribute w token
+                let bytes = w.Written.ToArray()
+                w.Release()
+                bytes
+            sameBytes (write true) (write false)
+
+        testPropertyWithConfig config "attributes with keys met again by reference encode to the oracle's bytes"
+        <| fun (values: AnyValue list) ->
+            let keys = [| "http.request.method"; "server.port"; "é"; String('k', 64) |]
+            let attributes = values |> List.mapi (fun i v -> { Key = keys[i % keys.Length]; Value = v }) |> Array.ofList
+            let resource = { Resource.Empty with Attributes = Array.concat [ attributes; attributes; attributes ] }
+            let request = Request.ofSpans resource InstrumentationScope.Empty [ realisticSpan 1 ]
+            sameBytes (ProtoEncoder.traceRequestToBytes request) ((Oracle.ofTraceRequest request).ToByteArray())
+
         test "the identity cache survives its arena filling up" {
             // Far more distinct texts, each met three times, than the arena holds: it is cleared and refilled.
             let texts = Array.init 3000 (fun i -> $"attribute.key.number.{i:D6}.with.a.long.tail.to.fill.arena")

@@ -79,9 +79,26 @@ internal static class TagValues
     /// </summary>
     public static bool WriteAttribute(ProtoWriter writer, int field, string key, object? value, int maxLength)
     {
-        if (value is null)
+        // The common scalars go to the core's one-piece attribute writers; the rest value by value.
+        switch (value)
         {
-            return false;
+            case null:
+                return false;
+            case string s:
+                CommonFields.attributeString(writer, field, key, Truncated(s.AsSpan(), maxLength));
+                return true;
+            case long n:
+                CommonFields.attributeInt(writer, field, key, n);
+                return true;
+            case int n:
+                CommonFields.attributeInt(writer, field, key, n);
+                return true;
+            case double d:
+                CommonFields.attributeDouble(writer, field, key, d);
+                return true;
+            case bool b:
+                CommonFields.attributeBool(writer, field, key, b);
+                return true;
         }
 
         var token = CommonFields.beginAttribute(writer, field, key);
@@ -231,7 +248,11 @@ internal static class TagValues
     }
 
     private static void WriteString(ProtoWriter writer, ReadOnlySpan<char> text, int maxLength) =>
-        CommonFields.stringValue(writer, text.Length <= maxLength ? text : text[..LimitsModule.truncatedLength(maxLength, text)]);
+        CommonFields.stringValue(writer, Truncated(text, maxLength));
+
+    /// <summary>The text cut as <c>Limits.truncateString</c> cuts it.</summary>
+    private static ReadOnlySpan<char> Truncated(ReadOnlySpan<char> text, int maxLength) =>
+        text.Length <= maxLength ? text : text[..LimitsModule.truncatedLength(maxLength, text)];
 
     /// <summary>Any other value as its invariant text; formatted on the stack when it can be.</summary>
     private static void WriteText(ProtoWriter writer, object value, int maxLength)

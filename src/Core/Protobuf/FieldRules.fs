@@ -104,47 +104,6 @@ module internal Scalar =
 module internal CommonFields =
     open Scalar
 
-    /// The content of an AnyValue (its oneof member, or nothing for the empty value).
-    let rec anyValue (w: ProtoWriter) (value: AnyValue) : unit =
-        match value with
-        | AnyValue.Empty -> ()
-        | AnyValue.String s -> w.StringField(Fields.AnyValue_String_Value, s.AsSpan())
-        | AnyValue.Bool b ->
-            w.Tag(Fields.AnyValue_Bool_Value, Fields.WireVarint)
-            w.Varint32(if b then 1u else 0u)
-        | AnyValue.Int i ->
-            w.Tag(Fields.AnyValue_Int_Value, Fields.WireVarint)
-            w.Varint64(Operators.uint64 i)
-        | AnyValue.Double d ->
-            w.Tag(Fields.AnyValue_Double_Value, Fields.WireFixed64)
-            w.Double d
-        | AnyValue.Bytes b -> w.BytesField(Fields.AnyValue_Bytes_Value, ReadOnlySpan b)
-        | AnyValue.Array values ->
-            let array = w.BeginMessage(Fields.AnyValue_Array_Value, Guess.Small)
-            for i in 0 .. count values - 1 do
-                let element = w.BeginMessage(Fields.ArrayValue_Values, Guess.Small)
-                anyValue w values[i]
-                w.EndMessage(element, Guess.Small)
-            w.EndMessage(array, Guess.Small)
-        | AnyValue.KvList kvs ->
-            let list = w.BeginMessage(Fields.AnyValue_Kvlist_Value, Guess.Small)
-            keyValues w Fields.KeyValueList_Values kvs
-            w.EndMessage(list, Guess.Small)
-
-    /// One KeyValue as the repeated `field`: the key unless empty, and the value always.
-    and keyValue (w: ProtoWriter) field (kv: KeyValue) =
-        let pair = w.BeginMessage(field, Guess.Small)
-        if not (isEmptyText kv.Key) then w.KnownStringField(Fields.KeyValue_Key, kv.Key)
-        let value = w.BeginMessage(Fields.KeyValue_Value, Guess.Small)
-        anyValue w (if isNull (box kv.Value) then AnyValue.Empty else kv.Value)
-        w.EndMessage(value, Guess.Small)
-        w.EndMessage(pair, Guess.Small)
-
-    /// A repeated KeyValue field.
-    and keyValues (w: ProtoWriter) field (kvs: KeyValue array) =
-        for i in 0 .. count kvs - 1 do
-            keyValue w field kvs[i]
-
     /// Starts the KeyValue of an attribute and its value; the value's oneof member follows, then `endAttribute`.
     let beginAttribute (w: ProtoWriter) field (key: string) =
         let pair = w.BeginMessage(field, Guess.Small)
@@ -173,6 +132,78 @@ module internal CommonFields =
     let doubleValue (w: ProtoWriter) (value: float) =
         w.Tag(Fields.AnyValue_Double_Value, Fields.WireFixed64)
         w.Double value
+
+    /// An attribute with a string value: KeyValue { key, value { string_value } }.
+    let attributeString (w: ProtoWriter) field (key: string) (text: ReadOnlySpan<char>) =
+        if not (w.TryStringAttribute(field, key, text)) then
+            let token = beginAttribute w field key
+            stringValue w text
+            endAttribute w token
+
+    /// An attribute with an integer value.
+    let attributeInt (w: ProtoWriter) field (key: string) (value: int64) =
+        if not (w.TryIntAttribute(field, key, value)) then
+            let token = beginAttribute w field key
+            intValue w value
+            endAttribute w token
+
+    /// An attribute with a double value.
+    let attributeDouble (w: ProtoWriter) field (key: string) (value: float) =
+        if not (w.TryDoubleAttribute(field, key, value)) then
+            let token = beginAttribute w field key
+            doubleValue w value
+            endAttribute w token
+
+    /// An attribute with a bool value.
+    let attributeBool (w: ProtoWriter) field (key: string) (value: bool) =
+        if not (w.TryBoolAttribute(field, key, value)) then
+            let token = beginAttribute w field key
+            boolValue w value
+            endAttribute w token
+
+    /// The content of an AnyValue (its oneof member, or nothing for the empty value).
+    let rec anyValue (w: ProtoWriter) (value: AnyValue) : unit =
+        match value with
+        | AnyValue.Empty -> ()
+        | AnyValue.String s -> stringValue w (s.AsSpan())
+        | AnyValue.Bool b -> boolValue w b
+        | AnyValue.Int i -> intValue w i
+        | AnyValue.Double d -> doubleValue w d
+        | AnyValue.Bytes b -> w.BytesField(Fields.AnyValue_Bytes_Value, ReadOnlySpan b)
+        | AnyValue.Array values ->
+            let array = w.BeginMessage(Fields.AnyValue_Array_Value, Guess.Small)
+            for i in 0 .. count values - 1 do
+                let element = w.BeginMessage(Fields.ArrayValue_Values, Guess.Small)
+                anyValue w values[i]
+                w.EndMessage(element, Guess.Small)
+            w.EndMessage(array, Guess.Small)
+        | AnyValue.KvList kvs ->
+            let list = w.BeginMessage(Fields.AnyValue_Kvlist_Value, Guess.Small)
+            keyValues w Fields.KeyValueList_Values kvs
+            w.EndMessage(list, Guess.Small)
+
+    /// One KeyValue as the repeated `field`: the key unless empty, and the value always.
+    and keyValue (w: ProtoWriter) field (kv: KeyValue) =
+        match kv.Value with
+        | value when isNull (box value) -> keyValueOfAny w field kv
+        | AnyValue.String s -> attributeString w field kv.Key (s.AsSpan())
+        | AnyValue.Int i -> attributeInt w field kv.Key i
+        | AnyValue.Double d -> attributeDouble w field kv.Key d
+        | AnyValue.Bool b -> attributeBool w field kv.Key b
+        | _ -> keyValueOfAny w field kv
+
+    and private keyValueOfAny (w: ProtoWriter) field (kv: KeyValue) =
+        let pair = w.BeginMessage(field, Guess.Small)
+        if not (isEmptyText kv.Key) then w.KnownStringField(Fields.KeyValue_Key, kv.Key)
+        let value = w.BeginMessage(Fields.KeyValue_Value, Guess.Small)
+        anyValue w (if isNull (box kv.Value) then AnyValue.Empty else kv.Value)
+        w.EndMessage(value, Guess.Small)
+        w.EndMessage(pair, Guess.Small)
+
+    /// A repeated KeyValue field.
+    and keyValues (w: ProtoWriter) field (kvs: KeyValue array) =
+        for i in 0 .. count kvs - 1 do
+            keyValue w field kvs[i]
 
     /// The bytes member of an AnyValue.
     let bytesValue (w: ProtoWriter) (value: ReadOnlySpan<byte>) = w.BytesField(Fields.AnyValue_Bytes_Value, value)

@@ -33,26 +33,69 @@ module internal WireSize =
 /// ASCII text narrowed to bytes, 16 characters at a time: most OTLP text (keys, names, ids, paths) is ASCII, and
 /// copying it costs a fraction of a general UTF-8 transcoding call.
 module internal Ascii =
+    let private high = 0xFF80FF80FF80FF80UL
+
+    /// The 4 UTF-16 units in `units` narrowed to 4 bytes (each unit below 0x100).
+    let inline private narrow4 (units: uint64) =
+        uint32 (units &&& 0xFFUL)
+        ||| uint32 ((units >>> 8) &&& 0xFF00UL)
+        ||| uint32 ((units >>> 16) &&& 0xFF0000UL)
+        ||| uint32 ((units >>> 24) &&& 0xFF000000UL)
+
     /// Copies the ASCII prefix of `text` into `destination` (which has room for all of it, one byte per character)
-    /// and returns its length: `text.Length` when the whole text is ASCII.
+    /// and returns its length: `text.Length` when the whole text is ASCII. Text of 4 characters or more is copied
+    /// in chunks, the last one overlapping the one before, so no character is copied one at a time unless the
+    /// text is not all ASCII.
     let narrowPrefix (text: ReadOnlySpan<char>) (destination: byref<byte>) : int =
         let source = &Unsafe.As<char, uint16>(&MemoryMarshal.GetReference text)
         let length = text.Length
         let mutable i = 0
         let mutable ascii = true
-        let high = Vector128.Create 0xFF80us
-        while ascii && i + 16 <= length do
-            let a = Vector128.LoadUnsafe(&source, unativeint i)
-            let b = Vector128.LoadUnsafe(&source, unativeint (i + 8))
+        if length >= 16 then
+            let high = Vector128.Create 0xFF80us
+            while ascii && i < length do
+                // The last chunk ends at the end of the text, overlapping what was copied before it.
+                let at = if i + 16 <= length then i else length - 16
+                let a = Vector128.LoadUnsafe(&source, unativeint at)
+                let b = Vector128.LoadUnsafe(&source, unativeint (at + 8))
+                if Vector128.EqualsAll((a ||| b) &&& high, Vector128<uint16>.Zero) then
+                    Vector128.Narrow(a, b).StoreUnsafe(&destination, unativeint at)
+                    i <- at + 16
+                else
+                    ascii <- false
+                    i <- at
+        elif length >= 8 then
+            let high = Vector128.Create 0xFF80us
+            let a = Vector128.LoadUnsafe(&source)
+            let b = Vector128.LoadUnsafe(&source, unativeint (length - 8))
             if Vector128.EqualsAll((a ||| b) &&& high, Vector128<uint16>.Zero) then
-                Vector128.Narrow(a, b).StoreUnsafe(&destination, unativeint i)
-                i <- i + 16
-            else
-                ascii <- false
+                let narrowed = Vector128.Narrow(a, b).AsUInt64()
+                Unsafe.WriteUnaligned(&destination, narrowed.GetElement 0)
+                Unsafe.WriteUnaligned(&Unsafe.Add(&destination, length - 8), narrowed.GetElement 1)
+                i <- length
+        elif length >= 4 then
+            let a = Unsafe.ReadUnaligned<uint64>(&Unsafe.As<uint16, byte>(&source))
+            let b = Unsafe.ReadUnaligned<uint64>(&Unsafe.As<uint16, byte>(&Unsafe.Add(&source, length - 4)))
+            if BitConverter.IsLittleEndian && ((a ||| b) &&& high) = 0UL then
+                Unsafe.WriteUnaligned(&destination, narrow4 a)
+                Unsafe.WriteUnaligned(&Unsafe.Add(&destination, length - 4), narrow4 b)
+                i <- length
+        // Short text, and the rest of text that is not all ASCII: one character at a time up to the first that
+        // is not ASCII.
         while i < length && Unsafe.Add(&source, i) < 0x80us do
             Unsafe.Add(&destination, i) <- byte (Unsafe.Add(&source, i))
             i <- i + 1
         i
+
+
+/// One kept encoding of `KnownText`: the text (by reference), the field it was written as, and where its bytes are
+/// in the arena. One struct per slot, so a lookup touches one array element.
+[<Struct; NoEquality; NoComparison>]
+type internal KnownEntry =
+    { mutable Text: string
+      mutable Field: int
+      mutable Offset: int
+      mutable Length: int }
 
 
 /// The encoded fields of text a writer meets again and again by reference (attribute keys, event names: string
@@ -69,31 +112,43 @@ type internal KnownText() =
     [<Literal>]
     static let Slots = 1024
 
-    member val Text: string array = Array.zeroCreate Slots
-    member val Field: int array = Array.zeroCreate Slots
-    member val Offset: int array = Array.zeroCreate Slots
-    member val Length: int array = Array.zeroCreate Slots
+    member val Entries: KnownEntry array = Array.zeroCreate Slots
     member val Seen: string array = Array.zeroCreate Slots
-    member val Arena: byte array = Array.zeroCreate (32 * 1024)
+    // Room for 32 more bytes than are kept, so a kept encoding can be copied in whole 16-byte chunks.
+    member val Arena: byte array = Array.zeroCreate (32 * 1024 + 32)
     member val Used = 0 with get, set
 
     /// Text longer than this is never kept.
     static member MaxLength = MaxKept
 
-    /// The slot of `text` written as `field`.
+    /// The slot of `text` (not null, not empty) written as `field`: a hash of its length and three of its
+    /// characters, which are read from the string's first cache line or two, without a call. Different strings
+    /// may share a slot; the entry is still matched by identity.
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
     member _.SlotOf(text: string, field: int) =
-        (RuntimeHelpers.GetHashCode text * 31 + field) &&& (Slots - 1)
+        let length = text.Length
+        let first = &MemoryMarshal.GetReference(text.AsSpan())
+        let hash =
+            (uint32 length * 0x9E3779B1u)
+            ^^^ (uint32 first * 0x85EBCA77u)
+            ^^^ (uint32 (Unsafe.Add(&first, length >>> 1)) * 0xC2B2AE3Du)
+            ^^^ (uint32 (Unsafe.Add(&first, length - 1)) * 0x27D4EB2Fu)
+            ^^^ uint32 field
+        int ((hash ^^^ (hash >>> 15)) &&& uint32 (Slots - 1))
+
+    /// True when `slot` keeps the encoding of `text` as `field`.
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+    member this.Holds(slot: int, text: string, field: int) =
+        let entry = &this.Entries[slot]
+        Object.ReferenceEquals(entry.Text, text) && entry.Field = field
 
     /// Keeps `encoded` as the field `field` of `text` in `slot`, clearing the cache when the arena is full.
     member this.Keep(slot: int, text: string, field: int, encoded: ReadOnlySpan<byte>) =
-        if this.Used + encoded.Length > this.Arena.Length then
-            Array.Clear this.Text
+        if this.Used + encoded.Length > this.Arena.Length - 32 then
+            Array.Clear this.Entries
             this.Used <- 0
         encoded.CopyTo(Span<byte>(this.Arena, this.Used, encoded.Length))
-        this.Text[slot] <- text
-        this.Field[slot] <- field
-        this.Offset[slot] <- this.Used
-        this.Length[slot] <- encoded.Length
+        this.Entries[slot] <- { Text = text; Field = field; Offset = this.Used; Length = encoded.Length }
         this.Used <- this.Used + encoded.Length
 
 
@@ -288,15 +343,16 @@ type internal ProtoWriter() =
     /// Writes a length-delimited field of UTF-8 text, as `StringField`, for text the writer is likely to meet
     /// again by reference (see `KnownText`): its encoding is then copied instead of made again.
     member this.KnownStringField(field: int, text: string) =
-        if isNull text || text.Length > KnownText.MaxLength then
+        if isNull text || text.Length = 0 || text.Length > KnownText.MaxLength then
             this.StringField(field, (if isNull text then ReadOnlySpan.Empty else text.AsSpan()))
         else
             if isNull known then known <- KnownText()
             let slot = known.SlotOf(text, field)
-            if Object.ReferenceEquals(known.Text[slot], text) && known.Field[slot] = field then
-                let length = known.Length[slot]
-                this.Ensure length
-                Unsafe.CopyBlockUnaligned(&this.ByteAt(at), &known.Arena[known.Offset[slot]], uint32 length)
+            if known.Holds(slot, text, field) then
+                let entry = &known.Entries[slot]
+                let length = entry.Length
+                this.Ensure(length + 32)
+                ProtoWriter.CopyKept(&this.ByteAt(at), known, entry.Offset, length)
                 at <- at + length
             else
                 // Relative to the origin, which a move to a larger array changes.
@@ -307,6 +363,103 @@ type internal ProtoWriter() =
                     known.Keep(slot, text, field, ReadOnlySpan<byte>(buffer, at - written, written))
                 else
                     known.Seen[slot] <- text
+
+    /// Copies `length` kept bytes from `known`'s arena at `offset`; the destination has room for 32 bytes more.
+    /// Up to 32 bytes are copied as two 16-byte chunks (the arena has the same slack), without a call.
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+    static member private CopyKept(destination: byref<byte>, known: KnownText, offset: int, length: int) =
+        let source = &Unsafe.Add(&MemoryMarshal.GetArrayDataReference known.Arena, offset)
+        if length <= 32 then
+            Vector128.LoadUnsafe(&source).StoreUnsafe(&destination)
+            Vector128.LoadUnsafe(&source, 16un).StoreUnsafe(&destination, 16un)
+        else
+            Unsafe.CopyBlockUnaligned(&destination, &source, uint32 length)
+
+    /// The slot of the kept encoding of the key field (KeyValue.key) of `key`, or -1 when it is not kept yet.
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+    member private _.KeptKey(key: string) =
+        if isNull known || isNull key || key.Length = 0 then -1
+        else
+            let slot = known.SlotOf(key, Fields.KeyValue_Key)
+            if known.Holds(slot, key, Fields.KeyValue_Key) then slot else -1
+
+    // The fused attribute writers below write a whole KeyValue { key, value { one scalar member } } with one room
+    // check and a local index, for the common case: a key whose encoding is kept, a one-byte tag, and a KeyValue
+    // shorter than 128 bytes, so that every length is known before the first byte and written in place. Any other
+    // case returns false having written nothing, and the caller writes the attribute field by field; both give the
+    // same bytes.
+
+    /// Starts a fused KeyValue of `valueLength` bytes of AnyValue content (tag of the member included): room made,
+    /// the KeyValue's tag and length, the kept key, the value's tag and length written from `at`; returns the index
+    /// after them, or -1 (nothing written) when the fast case does not apply.
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+    member private this.FusedHead(field: int, key: string, valueLength: int) =
+        let slot = this.KeptKey key
+        let pairLength = (if slot < 0 then 0 else known.Entries[slot].Length) + 2 + valueLength
+        if slot < 0 || field > 15 || pairLength > 127 then -1
+        else
+            this.Ensure(pairLength + 2 + 32)
+            let entry = &known.Entries[slot]
+            let b = &MemoryMarshal.GetArrayDataReference buffer
+            let mutable i = at
+            Unsafe.Add(&b, i) <- byte ((field <<< 3) ||| Fields.WireLengthDelimited)
+            Unsafe.Add(&b, i + 1) <- byte pairLength
+            ProtoWriter.CopyKept(&Unsafe.Add(&b, i + 2), known, entry.Offset, entry.Length)
+            i <- i + 2 + entry.Length
+            Unsafe.Add(&b, i) <- byte ((Fields.KeyValue_Value <<< 3) ||| Fields.WireLengthDelimited)
+            Unsafe.Add(&b, i + 1) <- byte valueLength
+            i + 2
+
+    /// Writes the attribute `field` { key, value { string_value = text } } in one go when it can (see above).
+    member this.TryStringAttribute(field: int, key: string, text: ReadOnlySpan<char>) =
+        let units = text.Length
+        if units > 125 then false
+        else
+            let i = this.FusedHead(field, key, units + 2)
+            if i < 0 then false
+            else
+                let b = &MemoryMarshal.GetArrayDataReference buffer
+                Unsafe.Add(&b, i) <- byte ((Fields.AnyValue_String_Value <<< 3) ||| Fields.WireLengthDelimited)
+                Unsafe.Add(&b, i + 1) <- byte units
+                // Only ASCII text has as many bytes as units; anything else is left to the general writer.
+                if Ascii.narrowPrefix text (&Unsafe.Add(&b, i + 2)) = units then
+                    at <- i + 2 + units
+                    true
+                else false
+
+    /// Writes the attribute `field` { key, value { int_value = value } } in one go when it can (see above).
+    member this.TryIntAttribute(field: int, key: string, value: int64) =
+        let length = WireSize.varint64 (uint64 value)
+        let i = this.FusedHead(field, key, 1 + length)
+        if i < 0 then false
+        else
+            let b = &MemoryMarshal.GetArrayDataReference buffer
+            Unsafe.Add(&b, i) <- byte ((Fields.AnyValue_Int_Value <<< 3) ||| Fields.WireVarint)
+            at <- ProtoWriter.PutVarint(&b, i + 1, uint64 value)
+            true
+
+    /// Writes the attribute `field` { key, value { double_value = value } } in one go when it can (see above).
+    member this.TryDoubleAttribute(field: int, key: string, value: float) =
+        let i = this.FusedHead(field, key, 9)
+        if i < 0 then false
+        else
+            let b = &MemoryMarshal.GetArrayDataReference buffer
+            Unsafe.Add(&b, i) <- byte ((Fields.AnyValue_Double_Value <<< 3) ||| Fields.WireFixed64)
+            let bits = uint64 (BitConverter.DoubleToInt64Bits value)
+            Unsafe.WriteUnaligned(&Unsafe.Add(&b, i + 1), (if BitConverter.IsLittleEndian then bits else BinaryPrimitives.ReverseEndianness bits))
+            at <- i + 9
+            true
+
+    /// Writes the attribute `field` { key, value { bool_value = value } } in one go when it can (see above).
+    member this.TryBoolAttribute(field: int, key: string, value: bool) =
+        let i = this.FusedHead(field, key, 2)
+        if i < 0 then false
+        else
+            let b = &MemoryMarshal.GetArrayDataReference buffer
+            Unsafe.Add(&b, i) <- byte ((Fields.AnyValue_Bool_Value <<< 3) ||| Fields.WireVarint)
+            Unsafe.Add(&b, i + 1) <- (if value then 1uy else 0uy)
+            at <- i + 2
+            true
 
     /// Writes a length-delimited field of raw bytes (written even when empty).
     member this.BytesField(field: int, bytes: ReadOnlySpan<byte>) =
