@@ -136,13 +136,14 @@ internal static class TagValues
             case string[] strings:
                 foreach (var s in strings)
                 {
-                    var element = CommonFields.beginElement(writer);
-                    if (s is not null)
+                    if (s is null)
                     {
-                        WriteString(writer, s.AsSpan(), maxLength);
+                        CommonFields.endElement(writer, CommonFields.beginElement(writer));
                     }
-
-                    CommonFields.endElement(writer, element);
+                    else
+                    {
+                        CommonFields.stringElement(writer, Truncated(s.AsSpan(), maxLength));
+                    }
                 }
 
                 return;

@@ -161,6 +161,19 @@ module internal CommonFields =
             boolValue w value
             endAttribute w token
 
+    /// Starts one element (an AnyValue) of an array; an element with nothing written is the empty value.
+    let beginElement (w: ProtoWriter) = w.BeginMessage(Fields.ArrayValue_Values, Guess.Small)
+
+    /// Ends an element begun with `beginElement`.
+    let endElement (w: ProtoWriter) (token: int) = w.EndMessage(token, Guess.Small)
+
+    /// One string element of an array.
+    let stringElement (w: ProtoWriter) (text: ReadOnlySpan<char>) =
+        if not (w.TryStringValueField(Fields.ArrayValue_Values, text)) then
+            let element = beginElement w
+            stringValue w text
+            endElement w element
+
     /// The content of an AnyValue (its oneof member, or nothing for the empty value).
     let rec anyValue (w: ProtoWriter) (value: AnyValue) : unit =
         match value with
@@ -173,9 +186,12 @@ module internal CommonFields =
         | AnyValue.Array values ->
             let array = w.BeginMessage(Fields.AnyValue_Array_Value, Guess.Small)
             for i in 0 .. count values - 1 do
-                let element = w.BeginMessage(Fields.ArrayValue_Values, Guess.Small)
-                anyValue w values[i]
-                w.EndMessage(element, Guess.Small)
+                match values[i] with
+                | AnyValue.String s -> stringElement w (s.AsSpan())
+                | value ->
+                    let element = beginElement w
+                    anyValue w value
+                    endElement w element
             w.EndMessage(array, Guess.Small)
         | AnyValue.KvList kvs ->
             let list = w.BeginMessage(Fields.AnyValue_Kvlist_Value, Guess.Small)
@@ -213,12 +229,6 @@ module internal CommonFields =
 
     /// Ends the array member begun with `beginArray`.
     let endArray (w: ProtoWriter) (token: int) = w.EndMessage(token, Guess.Small)
-
-    /// Starts one element (an AnyValue) of an array; an element with nothing written is the empty value.
-    let beginElement (w: ProtoWriter) = w.BeginMessage(Fields.ArrayValue_Values, Guess.Small)
-
-    /// Ends an element begun with `beginElement`.
-    let endElement (w: ProtoWriter) (token: int) = w.EndMessage(token, Guess.Small)
 
     let private isEmptyScope (s: InstrumentationScope) =
         isNull (box s)
@@ -286,15 +296,18 @@ module internal TraceFields =
     /// Starts an event (span field 11): its time and name; attributes (field `Fields.Event_Attributes`) follow,
     /// then `endEvent`.
     let beginEvent (w: ProtoWriter) (timeUnixNano: uint64) (name: string) =
-        let token = w.BeginMessage(Fields.Span_Events, Guess.Small)
+        // An exception event (the semantic conventions' name) carries a type, a message and usually a stack
+        // trace: rarely under 128 bytes, so its length gets two bytes and is not moved on the way out.
+        let guess = if String.Equals(name, "exception") then Guess.Item else Guess.Small
+        let token = w.BeginMessage(Fields.Span_Events, guess)
         fixed64 w Fields.Event_Time_Unix_Nano timeUnixNano
         if not (isEmptyText name) then w.KnownStringField(Fields.Event_Name, name)
-        token
+        struct (token, guess)
 
-    /// Ends an event with its dropped attribute count.
-    let endEvent (w: ProtoWriter) (token: int) (droppedAttributes: uint32) =
+    /// Ends an event begun with `beginEvent`, with its dropped attribute count.
+    let endEvent (w: ProtoWriter) (struct (token: int, guess: int)) (droppedAttributes: uint32) =
         uint32 w Fields.Event_Dropped_Attributes_Count droppedAttributes
-        w.EndMessage(token, Guess.Small)
+        w.EndMessage(token, guess)
 
     /// Span field 12, after the events.
     let droppedEvents (w: ProtoWriter) (dropped: uint32) = uint32 w Fields.Span_Dropped_Events_Count dropped

@@ -427,6 +427,24 @@ type internal ProtoWriter() =
                     true
                 else false
 
+    /// Writes the AnyValue `field` { string_value = text } (an array element) in one go when it is ASCII and
+    /// shorter than 128 bytes with its tags; otherwise returns false having written nothing.
+    member this.TryStringValueField(field: int, text: ReadOnlySpan<char>) =
+        let units = text.Length
+        if units > 125 || field > 15 then false
+        else
+            this.Ensure(units + 4)
+            let b = &MemoryMarshal.GetArrayDataReference buffer
+            let i = at
+            Unsafe.Add(&b, i) <- byte ((field <<< 3) ||| Fields.WireLengthDelimited)
+            Unsafe.Add(&b, i + 1) <- byte (units + 2)
+            Unsafe.Add(&b, i + 2) <- byte ((Fields.AnyValue_String_Value <<< 3) ||| Fields.WireLengthDelimited)
+            Unsafe.Add(&b, i + 3) <- byte units
+            if Ascii.narrowPrefix text (&Unsafe.Add(&b, i + 4)) = units then
+                at <- i + 4 + units
+                true
+            else false
+
     /// Writes the attribute `field` { key, value { int_value = value } } in one go when it can (see above).
     member this.TryIntAttribute(field: int, key: string, value: int64) =
         let length = WireSize.varint64 (uint64 value)
