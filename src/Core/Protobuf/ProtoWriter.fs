@@ -46,6 +46,8 @@ module internal Ascii =
     /// and returns its length: `text.Length` when the whole text is ASCII. Text of 4 characters or more is copied
     /// in chunks, the last one overlapping the one before, so no character is copied one at a time unless the
     /// text is not all ASCII.
+    // Inlined: called for nearly every key and value, most of them a few characters long.
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
     let narrowPrefix (text: ReadOnlySpan<char>) (destination: byref<byte>) : int =
         let source = &Unsafe.As<char, uint16>(&MemoryMarshal.GetReference text)
         let length = text.Length
@@ -375,40 +377,38 @@ type internal ProtoWriter() =
         else
             Unsafe.CopyBlockUnaligned(&destination, &source, uint32 length)
 
-    /// The slot of the kept encoding of the key field (KeyValue.key) of `key`, or -1 when it is not kept yet.
-    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
-    member private _.KeptKey(key: string) =
-        if isNull known || isNull key || key.Length = 0 then -1
-        else
-            let slot = known.SlotOf(key, Fields.KeyValue_Key)
-            if known.Holds(slot, key, Fields.KeyValue_Key) then slot else -1
-
     // The fused attribute writers below write a whole KeyValue { key, value { one scalar member } } with one room
-    // check and a local index, for the common case: a key whose encoding is kept, a one-byte tag, and a KeyValue
-    // shorter than 128 bytes, so that every length is known before the first byte and written in place. Any other
-    // case returns false having written nothing, and the caller writes the attribute field by field; both give the
-    // same bytes.
+    // check and a local index, for the common case: an ASCII key and value, a one-byte tag, and a KeyValue shorter
+    // than 128 bytes, so that every length is known from the character counts before the first byte and written in
+    // place. Any other case returns false having written nothing (whatever was stored past the end is not
+    // committed), and the caller writes the attribute field by field; both give the same bytes.
 
     /// Starts a fused KeyValue of `valueLength` bytes of AnyValue content (tag of the member included): room made,
-    /// the KeyValue's tag and length, the kept key, the value's tag and length written from `at`; returns the index
-    /// after them, or -1 (nothing written) when the fast case does not apply.
+    /// the KeyValue's tag and length, the key, the value's tag and length written from `at`; returns the index
+    /// after them, or -1 (nothing committed) when the fast case does not apply.
     [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
     member private this.FusedHead(field: int, key: string, valueLength: int) =
-        let slot = this.KeptKey key
-        let pairLength = (if slot < 0 then 0 else known.Entries[slot].Length) + 2 + valueLength
-        if slot < 0 || field > 15 || pairLength > 127 then -1
+        let keyUnits = if isNull key then 0 else key.Length
+        let pairLength = (if keyUnits = 0 then 0 else keyUnits + 2) + 2 + valueLength
+        if field > 15 || pairLength > 127 then -1
         else
-            this.Ensure(pairLength + 2 + 32)
-            let entry = &known.Entries[slot]
+            this.Ensure(pairLength + 2)
             let b = &MemoryMarshal.GetArrayDataReference buffer
             let mutable i = at
             Unsafe.Add(&b, i) <- byte ((field <<< 3) ||| Fields.WireLengthDelimited)
             Unsafe.Add(&b, i + 1) <- byte pairLength
-            ProtoWriter.CopyKept(&Unsafe.Add(&b, i + 2), known, entry.Offset, entry.Length)
-            i <- i + 2 + entry.Length
-            Unsafe.Add(&b, i) <- byte ((Fields.KeyValue_Value <<< 3) ||| Fields.WireLengthDelimited)
-            Unsafe.Add(&b, i + 1) <- byte valueLength
-            i + 2
+            i <- i + 2
+            let mutable ascii = true
+            if keyUnits > 0 then
+                Unsafe.Add(&b, i) <- byte ((Fields.KeyValue_Key <<< 3) ||| Fields.WireLengthDelimited)
+                Unsafe.Add(&b, i + 1) <- byte keyUnits
+                ascii <- Ascii.narrowPrefix (key.AsSpan()) (&Unsafe.Add(&b, i + 2)) = keyUnits
+                i <- i + 2 + keyUnits
+            if not ascii then -1
+            else
+                Unsafe.Add(&b, i) <- byte ((Fields.KeyValue_Value <<< 3) ||| Fields.WireLengthDelimited)
+                Unsafe.Add(&b, i + 1) <- byte valueLength
+                i + 2
 
     /// Writes the attribute `field` { key, value { string_value = text } } in one go when it can (see above).
     member this.TryStringAttribute(field: int, key: string, text: ReadOnlySpan<char>) =
