@@ -584,8 +584,9 @@ let private accumulators =
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 300 } "sum and last-value accumulators equal folding record"
         <| Prop.forAll (Arb.fromGen (Gen.nonEmptyListOf (Gen.choose (-1000, 1000)))) (fun ints ->
             let longs = ints |> List.map int64
-            let longSeries = LongSumSeries(false, [||], 0UL)
-            let doubleSeries = DoubleSumSeries(false, [||], 0UL)
+            // One of each retirable (writers counted) and not.
+            let longSeries = LongSumSeries(false, [||], 0UL, true)
+            let doubleSeries = DoubleSumSeries(false, [||], 0UL, false)
             let last = LastValueSeries([||], 0UL)
             for l in longs do
                 longSeries.Record l |> ignore
@@ -629,8 +630,8 @@ let private reporting =
             (Arb.fromGen (Gen.zip (Gen.listOfLength 3 (Gen.listOf signedValue)) (Gen.elements [ true; false ])))
             (fun (intervals, cumulative) ->
                 let integral = intervals |> List.map (List.map (fun v -> Math.Round(Math.Clamp(v, -1e6, 1e6))))
-                reportsLikeTheCore (LongSumSeries(false, [||], 5UL)) (Aggregation.longSum false) integral cumulative
-                reportsLikeTheCore (DoubleSumSeries(false, [||], 5UL)) (Aggregation.doubleSum false) intervals cumulative
+                reportsLikeTheCore (LongSumSeries(false, [||], 5UL, not cumulative)) (Aggregation.longSum false) integral cumulative
+                reportsLikeTheCore (DoubleSumSeries(false, [||], 5UL, not cumulative)) (Aggregation.doubleSum false) intervals cumulative
                 reportsLikeTheCore (LastValueSeries([||], 5UL)) Aggregation.lastValue intervals cumulative
                 let bounds = [| -1.0; 1e-3; 1e3 |]
                 reportsLikeTheCore (ExplicitHistogramSeries(bounds, [||], 5UL)) (Aggregation.explicitHistogram bounds) intervals cumulative)
@@ -750,6 +751,52 @@ let private hotPath =
                 Expect.equal (allocatedBy 10_000 record) 0L $"{what}: no allocation per measurement"
             let! arrived = flush metrics receiver
             Expect.equal (pointWith "method" (AnyValue.String "GET") (sumOf (named "hits" arrived)).DataPoints).Value (NumberValue.AsInt 22_000L) "tags in any order find one series"
+        }
+
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 300 } "a measurement's tags, in any order and as fresh strings, hash and compare equal to their series key"
+        <| fun (pairs: (byte * byte * bool) list) (seed: int) ->
+            // Keys from a small pool; values strings (as new instances each time, so identity caches cannot
+            // decide), ints or null; duplicates and any order.
+            let keys = [| "route"; "method"; "cloud.region"; "é" |]
+            let fresh (text: string) = String(text.ToCharArray())
+            let tagsOf () =
+                pairs
+                |> List.map (fun (k, v, isText) ->
+                    KeyValuePair<string, obj>(fresh keys[int k % keys.Length], (if v = 0uy then null elif isText then box (fresh $"v{v % 7uy}") else box (int v % 7))))
+                |> Array.ofList
+            let comparer = SeriesKeyComparer(null)
+            let tags = tagsOf ()
+            let key = comparer.Create(ReadOnlySpan tags)
+            // A repeated key keeps its last value, so only distinct keys may be reordered.
+            let distinct = tags |> Array.distinctBy _.Key
+            let shuffled = if distinct.Length = tags.Length then Array.sortBy (fun (t: KeyValuePair<string, obj>) -> hash (t.Key, seed)) (tagsOf ()) else tagsOf ()
+            // With a repeated key the span's hash differs (by design: such a measurement takes the slow path,
+            // which finds the series by its built key).
+            if distinct.Length = tags.Length then
+                Expect.equal (comparer.GetHashCode(ReadOnlySpan shuffled)) key.Hash "the hash of the tags is the key's"
+                Expect.isTrue (comparer.Equals(ReadOnlySpan shuffled, key)) "the tags equal their key"
+            Expect.isTrue (comparer.Equals(key, comparer.Create(ReadOnlySpan shuffled))) "keys built from either order are equal"
+
+        testTask "equal tags as different string instances find one series; values swapped between keys are another" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let exporter, metrics = start receiver name ignore
+            use _exporter = exporter
+            use _metrics = metrics
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            let counter = meter.CreateCounter<int64>("hits")
+            let fresh (text: string) = box (String(text.ToCharArray()))
+            for _ in 1 .. 10 do
+                counter.Add(1L, ReadOnlySpan [| tag "from" (fresh "a"); tag "to" (fresh "b") |])
+                counter.Add(1L, ReadOnlySpan [| tag "to" (fresh "b"); tag "from" (fresh "a") |])
+            counter.Add(5L, ReadOnlySpan [| tag "from" (fresh "b"); tag "to" (fresh "a") |])
+            let! arrived = flush metrics receiver
+            let points = (sumOf (named "hits" arrived)).DataPoints
+            Expect.equal points.Length 2 "two series"
+            Expect.equal (pointWith "from" (AnyValue.String "a") points).Value (NumberValue.AsInt 20L) "one series for the same tags"
+            Expect.equal (pointWith "from" (AnyValue.String "b") points).Value (NumberValue.AsInt 5L) "the swapped values are another series"
         }
 
         testTask "concurrent recording from many threads loses nothing" {

@@ -262,7 +262,8 @@ internal sealed class MetricStream
             return null;
         }
 
-        var created = Series.Create(this.shape, TagValues.ToAttributes(key.Tags), this.now());
+        // Only the series of a delta stream are ever retired (when idle for an interval).
+        var created = Series.Create(this.shape, TagValues.ToAttributes(key.Tags), this.now(), retirable: this.Temporality == AggregationTemporality.Delta);
         this.series[key] = created;
         Volatile.Write(ref this.count, this.count + 1);
         return created;
@@ -273,7 +274,7 @@ internal sealed class MetricStream
         if (this.overflow is null)
         {
             this.drops.Overflowed(this.Config.Name, this.Config.CardinalityLimit);
-            Volatile.Write(ref this.overflow, Series.Create(this.shape, Aggregation.overflowAttributes, this.now()));
+            Volatile.Write(ref this.overflow, Series.Create(this.shape, Aggregation.overflowAttributes, this.now(), retirable: false));
         }
 
         return this.overflow;

@@ -54,11 +54,14 @@ internal abstract class Series
     /// <summary>True when the reported state is empty, as <see cref="Aggregation.isEmpty"/> says of it.</summary>
     public virtual bool ReportedIsEmpty => throw new NotSupportedException();
 
-    /// <summary>The accumulator of a stream's aggregation.</summary>
-    public static Series Create(Aggregation.Shape shape, KeyValue[] attributes, ulong createdUnixNano) => shape switch
+    /// <summary>
+    /// The accumulator of a stream's aggregation; <paramref name="retirable"/> when it may be retired (a series of
+    /// a delta stream), which costs its writers a count of who is inside.
+    /// </summary>
+    public static Series Create(Aggregation.Shape shape, KeyValue[] attributes, ulong createdUnixNano, bool retirable) => shape switch
     {
-        Aggregation.Shape.LongSum s => new LongSumSeries(s.monotonic, attributes, createdUnixNano),
-        Aggregation.Shape.DoubleSum s => new DoubleSumSeries(s.monotonic, attributes, createdUnixNano),
+        Aggregation.Shape.LongSum s => new LongSumSeries(s.monotonic, attributes, createdUnixNano, retirable),
+        Aggregation.Shape.DoubleSum s => new DoubleSumSeries(s.monotonic, attributes, createdUnixNano, retirable),
         Aggregation.Shape.ExplicitHistogram h => new ExplicitHistogramSeries(h.bounds, attributes, createdUnixNano),
         Aggregation.Shape.ExponentialHistogram e => new ExponentialHistogramSeries(e.maxSize, e.maxScale, attributes, createdUnixNano),
         _ => new LastValueSeries(attributes, createdUnixNano),
@@ -197,22 +200,25 @@ internal sealed class WriterGate
 }
 
 /// <summary>A sum of integers: Interlocked, no lock.</summary>
-internal sealed class LongSumSeries(bool monotonic, KeyValue[] attributes, ulong created) : Series(attributes, created)
+internal sealed class LongSumSeries(bool monotonic, KeyValue[] attributes, ulong created, bool retirable) : Series(attributes, created)
 {
-    private readonly WriterGate writers = new();
+    // Only a series that can be retired (of a delta stream) needs its writers counted: the two extra interlocked
+    // operations per measurement were most of what recording cost beyond the lookup.
+    private readonly WriterGate? writers = retirable ? new() : null;
     private long total;
     private long reported;
 
     public override bool Record(long value)
     {
-        if (!this.writers.Enter())
+        var gate = this.writers;
+        if (gate is not null && !gate.Enter())
         {
             return false;
         }
 
         Interlocked.Add(ref this.total, value);
         this.MarkUpdated();
-        this.writers.Exit();
+        gate?.Exit();
         return true;
     }
 
@@ -246,15 +252,18 @@ internal sealed class LongSumSeries(bool monotonic, KeyValue[] attributes, ulong
 
     protected override void MarkRetired()
     {
+        var gate = this.writers ?? throw new InvalidOperationException("A series made not retirable (of a cumulative stream) was retired.");
         base.MarkRetired();
-        this.writers.Close();
+        gate.Close();
     }
 }
 
 /// <summary>A sum of doubles: a compare-and-swap loop, no lock.</summary>
-internal sealed class DoubleSumSeries(bool monotonic, KeyValue[] attributes, ulong created) : Series(attributes, created)
+internal sealed class DoubleSumSeries(bool monotonic, KeyValue[] attributes, ulong created, bool retirable) : Series(attributes, created)
 {
-    private readonly WriterGate writers = new();
+    // Only a series that can be retired (of a delta stream) needs its writers counted: the two extra interlocked
+    // operations per measurement were most of what recording cost beyond the lookup.
+    private readonly WriterGate? writers = retirable ? new() : null;
     private double total;
     private double reported;
 
@@ -262,7 +271,8 @@ internal sealed class DoubleSumSeries(bool monotonic, KeyValue[] attributes, ulo
 
     public override bool Record(double value)
     {
-        if (!this.writers.Enter())
+        var gate = this.writers;
+        if (gate is not null && !gate.Enter())
         {
             return false;
         }
@@ -280,7 +290,7 @@ internal sealed class DoubleSumSeries(bool monotonic, KeyValue[] attributes, ulo
         }
 
         this.MarkUpdated();
-        this.writers.Exit();
+        gate?.Exit();
         return true;
     }
 
@@ -309,8 +319,9 @@ internal sealed class DoubleSumSeries(bool monotonic, KeyValue[] attributes, ulo
 
     protected override void MarkRetired()
     {
+        var gate = this.writers ?? throw new InvalidOperationException("A series made not retirable (of a cumulative stream) was retired.");
         base.MarkRetired();
-        this.writers.Close();
+        gate.Close();
     }
 }
 
