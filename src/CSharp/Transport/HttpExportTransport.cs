@@ -47,7 +47,9 @@ internal sealed class HttpExportTransport : IExportTransport
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, this.url);
         var encoding = PayloadCompression.EncodingName(this.compression);
-        var body = encoding is null ? payload : PayloadCompression.Compress(payload.Span, this.compression);
+        // A compressed body is rented too, and returned with the payload's memory below.
+        var compressed = encoding is null ? default : PayloadCompression.CompressPooled(payload.Span, this.compression);
+        var body = encoding is null ? payload : compressed.AsMemory();
         // The payload's memory goes back to its pool when this returns: wait for any copy of it to end first.
         var content = new BorrowedBodyContent(body);
         request.Content = content;
@@ -137,31 +139,41 @@ internal sealed class HttpExportTransport : IExportTransport
         finally
         {
             // The response is disposed by now, which ends a copy still running (the connection cannot be reused).
-            await WaitForBodyCopyAsync(content).ConfigureAwait(false);
+            var released = await WaitForBodyCopyAsync(content).ConfigureAwait(false);
+            if (released && compressed.Array is { } rented)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
         }
     }
 
     /// <summary>How long a send waits, after its response, for the handler to stop copying the request body.</summary>
     internal static readonly TimeSpan BodyCopyGrace = TimeSpan.FromSeconds(10);
 
-    private static async Task WaitForBodyCopyAsync(BorrowedBodyContent content)
+    /// <summary>
+    /// Waits (up to <see cref="BodyCopyGrace"/>) for the handler to stop copying the body; true when it did, so
+    /// the body's memory may go back to its pool, false when it is kept out of the pool for good.
+    /// </summary>
+    private static async ValueTask<bool> WaitForBodyCopyAsync(BorrowedBodyContent content)
     {
         if (content.WhenCopiedAsync(CancellationToken.None).IsCompleted)
         {
             // The usual case: the handler copied the body before answering; no grace timer is needed.
-            return;
+            return true;
         }
 
         try
         {
             using var grace = new CancellationTokenSource(BodyCopyGrace);
             await content.WhenCopiedAsync(grace.Token).ConfigureAwait(false);
+            return true;
         }
         catch (OperationCanceledException)
         {
             // Still copying: waiting longer would hold the export, so the memory is kept out of the pool instead
             // (left to the garbage collector once the copy lets go of it).
             PooledBuffer.Quarantine(content.Body);
+            return false;
         }
     }
 
