@@ -176,18 +176,27 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     {
         while (true)
         {
-            this.DrainIncoming();
+            // Everything in the ring when the delay timer is due, so that the export it starts takes it along. The
+            // same reading of the clock decides both, so a timer never fires without the ring drained first.
+            var now = this.NowMs();
+            var timerDue = this.timerDueMs <= now;
+            this.DrainIncoming(all: timerDue);
             while (this.control.TryDequeue(out var controlEvent))
             {
                 // Items offered before a flush or shutdown was requested are in the channel by now: hand them to
                 // the machine first, so the request covers them.
-                this.DrainIncoming();
+                this.DrainIncoming(all: true);
                 this.Apply(controlEvent);
             }
 
-            var now = this.NowMs();
             if (this.timerDueMs <= now)
             {
+                if (!timerDue)
+                {
+                    // Armed by a control event, already due: once more round, draining everything first.
+                    continue;
+                }
+
                 this.timerDueMs = long.MaxValue;
                 this.Apply(Batching.Event<T>.NewTimerFired(now));
                 continue;
@@ -227,7 +236,13 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         }
     }
 
-    private void DrainIncoming()
+    /// <summary>
+    /// Hands what the ring holds to the machine, in chunks that end where a batch ends. Unless
+    /// <paramref name="all"/>, a chunk that would not complete a batch is left in the ring while the machine holds
+    /// items (its delay timer is then armed, and the offer that completes a batch wakes the loop): at saturation the
+    /// loop would otherwise step the machine, and allocate a chunk, for every item or two.
+    /// </summary>
+    private void DrainIncoming(bool all)
     {
         // Pairs with the fence in Offer between its write and its read of the machine's count: the loop wrote
         // that count (in Apply) before it looks at the ring.
@@ -241,6 +256,11 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
             var batch = Math.Max(1, Math.Min(this.settings.MaxExportBatchSize, this.settings.MaxQueueSize));
             var expected = (int)Math.Min(Volatile.Read(ref this.pending), batch - (Batching.queuedCount(this.state) % batch));
             if (expected <= 0)
+            {
+                return;
+            }
+
+            if (!all && expected < batch - (Batching.queuedCount(this.state) % batch) && Batching.queuedCount(this.state) > 0)
             {
                 return;
             }
@@ -280,7 +300,7 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         var spin = default(SpinWait);
         while (Interlocked.Read(ref this.pending) > 0)
         {
-            this.DrainIncoming();
+            this.DrainIncoming(all: true);
             spin.SpinOnce();
         }
     }
