@@ -240,6 +240,26 @@ let tests =
                 bytes
             sameBytes (write true) (write false)
 
+        testPropertyWithConfig config "an event's time and name are written in one piece as they are field by field"
+        <| fun (pick: byte) (other: FsCheck.NonNull<string>) (time: uint64) (zero: bool) ->
+            let names = [| ""; "exception"; "é-event"; String('x', 125); String('x', 127); String('y', 128); other.Get |]
+            let name = names[int pick % names.Length]
+            let time = if zero then 0UL else time
+            let write (fused: bool) =
+                let w = Protobuf.ProtoWriter()
+                w.Start(Array.zeroCreate 4, 0, 4)
+                if fused then
+                    w.TimeAndName(1, time, 2, name)
+                else
+                    if time <> 0UL then
+                        w.Tag(1, Protobuf.Fields.WireFixed64)
+                        w.Fixed64 time
+                    if not (String.IsNullOrEmpty name) then w.StringField(2, name.AsSpan())
+                let bytes = w.Written.ToArray()
+                w.Release()
+                bytes
+            sameBytes (write true) (write false)
+
         testPropertyWithConfig config "attributes with keys met again by reference encode to the oracle's bytes"
         <| fun (values: AnyValue list) ->
             let keys = [| "http.request.method"; "server.port"; "é"; String('k', 64) |]

@@ -300,8 +300,7 @@ module internal TraceFields =
         // trace: rarely under 128 bytes, so its length gets two bytes and is not moved on the way out.
         let guess = if String.Equals(name, "exception") then Guess.Item else Guess.Small
         let token = w.BeginMessage(Fields.Span_Events, guess)
-        fixed64 w Fields.Event_Time_Unix_Nano timeUnixNano
-        if not (isEmptyText name) then w.KnownStringField(Fields.Event_Name, name)
+        w.TimeAndName(Fields.Event_Time_Unix_Nano, timeUnixNano, Fields.Event_Name, name)
         struct (token, guess)
 
     /// Ends an event begun with `beginEvent`, with its dropped attribute count.

@@ -427,6 +427,34 @@ type internal ProtoWriter() =
                     true
                 else false
 
+    /// Writes the fixed64 field `timeField` (left out when 0) and the string field `nameField` (left out when
+    /// empty), both with one-byte tags, as an event's time and name: with one room check when the name is ASCII
+    /// and shorter than 128 characters, field by field otherwise.
+    member this.TimeAndName(timeField: int, time: uint64, nameField: int, name: string) =
+        let units = if isNull name then 0 else name.Length
+        if units > 127 || timeField > 15 || nameField > 15 then
+            if time <> 0UL then
+                this.Tag(timeField, Fields.WireFixed64)
+                this.Fixed64 time
+            if units > 0 then this.StringField(nameField, name.AsSpan())
+        else
+            this.Ensure(11 + units)
+            let b = &MemoryMarshal.GetArrayDataReference buffer
+            let mutable i = at
+            if time <> 0UL then
+                Unsafe.Add(&b, i) <- byte ((timeField <<< 3) ||| Fields.WireFixed64)
+                Unsafe.WriteUnaligned(&Unsafe.Add(&b, i + 1), (if BitConverter.IsLittleEndian then time else BinaryPrimitives.ReverseEndianness time))
+                i <- i + 9
+            if units = 0 then at <- i
+            else
+                Unsafe.Add(&b, i) <- byte ((nameField <<< 3) ||| Fields.WireLengthDelimited)
+                Unsafe.Add(&b, i + 1) <- byte units
+                if Ascii.narrowPrefix (name.AsSpan()) (&Unsafe.Add(&b, i + 2)) = units then
+                    at <- i + 2 + units
+                else
+                    at <- i
+                    this.StringField(nameField, name.AsSpan())
+
     /// Writes the AnyValue `field` { string_value = text } (an array element) in one go when it is ASCII and
     /// shorter than 128 bytes with its tags; otherwise returns false having written nothing.
     member this.TryStringValueField(field: int, text: ReadOnlySpan<char>) =
