@@ -280,8 +280,7 @@ module internal TraceFields =
         (startTimeUnixNano: uint64)
         (endTimeUnixNano: uint64)
         =
-        Scalar.traceId w Fields.Span_Trace_Id traceId
-        Scalar.spanId w Fields.Span_Span_Id spanId
+        w.TraceAndSpanIds(Fields.Span_Trace_Id, traceId.High, traceId.Low, Fields.Span_Span_Id, spanId.Value)
         string w Fields.Span_Trace_State traceState
         Scalar.spanId w Fields.Span_Parent_Span_Id parentSpanId
         string w Fields.Span_Name name
@@ -315,8 +314,7 @@ module internal TraceFields =
     /// then `endLink`.
     let beginLink (w: ProtoWriter) (traceId: TraceId) (spanId: SpanId) (traceState: string) =
         let token = w.BeginMessage(Fields.Span_Links, Guess.Small)
-        Scalar.traceId w Fields.Link_Trace_Id traceId
-        Scalar.spanId w Fields.Link_Span_Id spanId
+        w.TraceAndSpanIds(Fields.Link_Trace_Id, traceId.High, traceId.Low, Fields.Link_Span_Id, spanId.Value)
         string w Fields.Link_Trace_State traceState
         token
 

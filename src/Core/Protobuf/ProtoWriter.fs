@@ -515,6 +515,25 @@ type internal ProtoWriter() =
         bytes.CopyTo(Span<byte>(buffer, at, bytes.Length))
         at <- at + bytes.Length
 
+    /// Writes a trace id field and a span id field (each left out when zero), both with one-byte tags, with one room
+    /// check: the two ids that open a span and a link.
+    member this.TraceAndSpanIds(traceField: int, high: uint64, low: uint64, spanField: int, span: uint64) =
+        this.Ensure 28
+        let b = &MemoryMarshal.GetArrayDataReference buffer
+        let mutable i = at
+        if high <> 0UL || low <> 0UL then
+            Unsafe.Add(&b, i) <- byte ((traceField <<< 3) ||| Fields.WireLengthDelimited)
+            Unsafe.Add(&b, i + 1) <- 16uy
+            Unsafe.WriteUnaligned(&Unsafe.Add(&b, i + 2), (if BitConverter.IsLittleEndian then BinaryPrimitives.ReverseEndianness high else high))
+            Unsafe.WriteUnaligned(&Unsafe.Add(&b, i + 10), (if BitConverter.IsLittleEndian then BinaryPrimitives.ReverseEndianness low else low))
+            i <- i + 18
+        if span <> 0UL then
+            Unsafe.Add(&b, i) <- byte ((spanField <<< 3) ||| Fields.WireLengthDelimited)
+            Unsafe.Add(&b, i + 1) <- 8uy
+            Unsafe.WriteUnaligned(&Unsafe.Add(&b, i + 2), (if BitConverter.IsLittleEndian then BinaryPrimitives.ReverseEndianness span else span))
+            i <- i + 10
+        at <- i
+
     /// Writes a trace id as a 16-byte length-delimited field.
     member this.TraceIdField(field: int, high: uint64, low: uint64) =
         this.Tag(field, Fields.WireLengthDelimited)
