@@ -254,13 +254,10 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
             // taken from the machine's queue would end, so that a chunk of a whole batch is exported as it is,
             // without a copy (Batching hands such an array on).
             var batch = Math.Max(1, Math.Min(this.settings.MaxExportBatchSize, this.settings.MaxQueueSize));
-            var expected = (int)Math.Min(Volatile.Read(ref this.pending), batch - (Batching.queuedCount(this.state) % batch));
-            if (expected <= 0)
-            {
-                return;
-            }
-
-            if (!all && expected < batch - (Batching.queuedCount(this.state) % batch) && Batching.queuedCount(this.state) > 0)
+            var inMachine = Batching.queuedCount(this.state);
+            var toBatchEnd = batch - (inMachine % batch);
+            var expected = (int)Math.Min(Volatile.Read(ref this.pending), toBatchEnd);
+            if (expected <= 0 || (!all && expected < toBatchEnd && inMachine > 0))
             {
                 return;
             }

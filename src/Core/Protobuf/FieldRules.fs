@@ -263,6 +263,25 @@ module internal CommonFields =
                 w.EndMessage(entity, Guess.Small)
             w.EndMessage(token, Guess.Item)
 
+    /// Starts a request's group of one resource (ResourceSpans, ResourceMetrics, ResourceLogs as `field`) with the
+    /// resource as `resourceField`; its scope groups follow, then `endGroup`.
+    let beginResourceGroup (w: ProtoWriter) field resourceField (r: Resource) =
+        let token = w.BeginMessage(field, Guess.Batch)
+        resource w resourceField r
+        token
+
+    /// Starts a group of one scope (ScopeSpans, ScopeMetrics, ScopeLogs as `field`) with the scope as
+    /// `scopeField`; its items follow, then `endGroup`.
+    let beginScopeGroup (w: ProtoWriter) field scopeField (s: InstrumentationScope) =
+        let token = w.BeginMessage(field, Guess.Batch)
+        scope w scopeField s
+        token
+
+    /// Ends a resource or scope group with its schema URL (`schemaField`).
+    let endGroup (w: ProtoWriter) (token: int) schemaField (schemaUrl: string) =
+        string w schemaField schemaUrl
+        w.EndMessage(token, Guess.Batch)
+
 /// trace/v1: Span, Span.Event, Span.Link, Status. A span is written as its head (fields 1 to 8), its
 /// attributes (9, 10), events (11, 12), links (13, 14) and tail (15, 16), in that order.
 module internal TraceFields =
@@ -360,26 +379,20 @@ module internal TraceFields =
 
     /// Starts a ResourceSpans (request field 1) with its resource; ScopeSpans follow, then `endResourceSpans`.
     let beginResourceSpans (w: ProtoWriter) (resource: Resource) =
-        let token = w.BeginMessage(Fields.ExportTraceServiceRequest_Resource_Spans, Guess.Batch)
-        CommonFields.resource w Fields.ResourceSpans_Resource resource
-        token
+        CommonFields.beginResourceGroup w Fields.ExportTraceServiceRequest_Resource_Spans Fields.ResourceSpans_Resource resource
 
     /// Ends a ResourceSpans with its schema URL.
     let endResourceSpans (w: ProtoWriter) (token: int) (schemaUrl: string) =
-        string w Fields.ResourceSpans_Schema_Url schemaUrl
-        w.EndMessage(token, Guess.Batch)
+        CommonFields.endGroup w token Fields.ResourceSpans_Schema_Url schemaUrl
 
     /// Starts a ScopeSpans with its scope; spans follow (each between `beginSpan` and `endSpan`), then
     /// `endScopeSpans`.
     let beginScopeSpans (w: ProtoWriter) (scope: InstrumentationScope) =
-        let token = w.BeginMessage(Fields.ResourceSpans_Scope_Spans, Guess.Batch)
-        CommonFields.scope w Fields.ScopeSpans_Scope scope
-        token
+        CommonFields.beginScopeGroup w Fields.ResourceSpans_Scope_Spans Fields.ScopeSpans_Scope scope
 
     /// Ends a ScopeSpans with its schema URL.
     let endScopeSpans (w: ProtoWriter) (token: int) (schemaUrl: string) =
-        string w Fields.ScopeSpans_Schema_Url schemaUrl
-        w.EndMessage(token, Guess.Batch)
+        CommonFields.endGroup w token Fields.ScopeSpans_Schema_Url schemaUrl
 
     /// Starts a span inside a ScopeSpans.
     let beginSpan (w: ProtoWriter) = w.BeginMessage(Fields.ScopeSpans_Spans, Guess.Item)
@@ -439,25 +452,19 @@ module internal LogFields =
 
     /// Starts a ResourceLogs (request field 1) with its resource; ScopeLogs follow, then `endResourceLogs`.
     let beginResourceLogs (w: ProtoWriter) (resource: Resource) =
-        let token = w.BeginMessage(Fields.ExportLogsServiceRequest_Resource_Logs, Guess.Batch)
-        CommonFields.resource w Fields.ResourceLogs_Resource resource
-        token
+        CommonFields.beginResourceGroup w Fields.ExportLogsServiceRequest_Resource_Logs Fields.ResourceLogs_Resource resource
 
     /// Ends a ResourceLogs with its schema URL.
     let endResourceLogs (w: ProtoWriter) (token: int) (schemaUrl: string) =
-        string w Fields.ResourceLogs_Schema_Url schemaUrl
-        w.EndMessage(token, Guess.Batch)
+        CommonFields.endGroup w token Fields.ResourceLogs_Schema_Url schemaUrl
 
     /// Starts a ScopeLogs with its scope; records follow (each between `beginLogRecord` and `endLogRecord`).
     let beginScopeLogs (w: ProtoWriter) (scope: InstrumentationScope) =
-        let token = w.BeginMessage(Fields.ResourceLogs_Scope_Logs, Guess.Batch)
-        CommonFields.scope w Fields.ScopeLogs_Scope scope
-        token
+        CommonFields.beginScopeGroup w Fields.ResourceLogs_Scope_Logs Fields.ScopeLogs_Scope scope
 
     /// Ends a ScopeLogs with its schema URL.
     let endScopeLogs (w: ProtoWriter) (token: int) (schemaUrl: string) =
-        string w Fields.ScopeLogs_Schema_Url schemaUrl
-        w.EndMessage(token, Guess.Batch)
+        CommonFields.endGroup w token Fields.ScopeLogs_Schema_Url schemaUrl
 
     /// Starts a log record inside a ScopeLogs.
     let beginLogRecord (w: ProtoWriter) = w.BeginMessage(Fields.ScopeLogs_Log_Records, Guess.Item)
@@ -475,25 +482,19 @@ module internal MetricFields =
 
     /// Starts a ResourceMetrics (request field 1) with its resource; ScopeMetrics follow, then `endResourceMetrics`.
     let beginResourceMetrics (w: ProtoWriter) (resource: Resource) =
-        let token = w.BeginMessage(Fields.ExportMetricsServiceRequest_Resource_Metrics, Guess.Batch)
-        CommonFields.resource w Fields.ResourceMetrics_Resource resource
-        token
+        CommonFields.beginResourceGroup w Fields.ExportMetricsServiceRequest_Resource_Metrics Fields.ResourceMetrics_Resource resource
 
     /// Ends a ResourceMetrics with its schema URL.
     let endResourceMetrics (w: ProtoWriter) (token: int) (schemaUrl: string) =
-        string w Fields.ResourceMetrics_Schema_Url schemaUrl
-        w.EndMessage(token, Guess.Batch)
+        CommonFields.endGroup w token Fields.ResourceMetrics_Schema_Url schemaUrl
 
     /// Starts a ScopeMetrics with its scope; metrics follow (each between `beginMetric` and `endMetric`).
     let beginScopeMetrics (w: ProtoWriter) (scope: InstrumentationScope) =
-        let token = w.BeginMessage(Fields.ResourceMetrics_Scope_Metrics, Guess.Batch)
-        CommonFields.scope w Fields.ScopeMetrics_Scope scope
-        token
+        CommonFields.beginScopeGroup w Fields.ResourceMetrics_Scope_Metrics Fields.ScopeMetrics_Scope scope
 
     /// Ends a ScopeMetrics with its schema URL.
     let endScopeMetrics (w: ProtoWriter) (token: int) (schemaUrl: string) =
-        string w Fields.ScopeMetrics_Schema_Url schemaUrl
-        w.EndMessage(token, Guess.Batch)
+        CommonFields.endGroup w token Fields.ScopeMetrics_Schema_Url schemaUrl
 
     // A metric and its data message are as long as their points: a metric of 50 histogram points outgrows the
     // 2 length bytes of `Guess.Item`, and a wrong guess moves the whole content once per level. So the caller

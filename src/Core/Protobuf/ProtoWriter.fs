@@ -33,7 +33,8 @@ module internal WireSize =
 /// ASCII text narrowed to bytes, 16 characters at a time: most OTLP text (keys, names, ids, paths) is ASCII, and
 /// copying it costs a fraction of a general UTF-8 transcoding call.
 module internal Ascii =
-    let private high = 0xFF80FF80FF80FF80UL
+    /// The bits that are set in no ASCII unit, in each of 4 UTF-16 units.
+    let private nonAscii4 = 0xFF80FF80FF80FF80UL
 
     /// The 4 UTF-16 units in `units` narrowed to 4 bytes (each unit below 0x100).
     let inline private narrow4 (units: uint64) =
@@ -78,7 +79,7 @@ module internal Ascii =
         elif length >= 4 then
             let a = Unsafe.ReadUnaligned<uint64>(&Unsafe.As<uint16, byte>(&source))
             let b = Unsafe.ReadUnaligned<uint64>(&Unsafe.As<uint16, byte>(&Unsafe.Add(&source, length - 4)))
-            if BitConverter.IsLittleEndian && ((a ||| b) &&& high) = 0UL then
+            if BitConverter.IsLittleEndian && ((a ||| b) &&& nonAscii4) = 0UL then
                 Unsafe.WriteUnaligned(&destination, narrow4 a)
                 Unsafe.WriteUnaligned(&Unsafe.Add(&destination, length - 4), narrow4 b)
                 i <- length
