@@ -10,9 +10,10 @@ using OfficialLogRecord = OpenTelemetry.Logs.LogRecord;
 namespace Otlp.Benchmarks;
 
 /// <summary>
-/// Encode: one batch of 512 spans, and one of 512 log records, exported through each exporter's real export
-/// call, with the network replaced by <see cref="DiscardingHandler"/> (HTTP/protobuf, no compression). One
-/// operation is one batch: mapping, limits, grouping, encoding, and the HTTP call that discards the body.
+/// Encode: one batch of 512 spans, one of 512 log records, and one of 512 log records of which every fourth
+/// carries an exception, exported through each exporter's real export call, with the network replaced by
+/// <see cref="DiscardingHandler"/> (HTTP/protobuf, no compression). One operation is one batch: mapping, limits,
+/// grouping, encoding, and the HTTP call that discards the body.
 /// </summary>
 [MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
@@ -31,6 +32,8 @@ public class EncodeBenchmarks
     private IDisposable? officialLoggerProvider;
     private ScopedItem<Span>[] ourSpanItems = [];
     private ScopedItem<LogRecord>[] ourLogItems = [];
+    private OfficialLogRecord[] officialFailureLogRecords = [];
+    private ScopedItem<LogRecord>[] ourFailureLogItems = [];
 
     [GlobalSetup]
     public void Setup()
@@ -45,12 +48,17 @@ public class EncodeBenchmarks
         var officialLogOptions = Official.Options(OtlpExportProtocol.HttpProtobuf, new Uri("http://localhost:4318/v1/logs"), this.officialHandler);
         (this.officialLogExporter, var loggerProvider) = Official.LogExporter(officialLogOptions);
         this.officialLoggerProvider = loggerProvider;
-        this.officialLogRecords = Official.CaptureLogRecords(logger => Workload.WriteLogEntries(logger, Workload.BatchSize));
         this.ourLogExporter = Ours.LogExporter(this.ourHandler);
-        this.ourLogItems = Ours.LogItems(this.ourLogExporter, logger => Workload.WriteLogEntries(logger, Workload.BatchSize));
-        if (this.officialLogRecords.Length != Workload.BatchSize || this.ourLogItems.Length != Workload.BatchSize)
+        this.officialLogRecords = Official.CaptureLogRecords(logger => Workload.WriteLogEntries(logger, Workload.BatchSize, exceptionEvery: 0));
+        this.ourLogItems = Ours.LogItems(this.ourLogExporter, logger => Workload.WriteLogEntries(logger, Workload.BatchSize, exceptionEvery: 0));
+        this.officialFailureLogRecords = Official.CaptureLogRecords(logger => Workload.WriteLogEntries(logger, Workload.BatchSize, exceptionEvery: 4));
+        this.ourFailureLogItems = Ours.LogItems(this.ourLogExporter, logger => Workload.WriteLogEntries(logger, Workload.BatchSize, exceptionEvery: 4));
+        foreach (var captured in new[] { this.officialLogRecords.Length, this.ourLogItems.Length, this.officialFailureLogRecords.Length, this.ourFailureLogItems.Length })
         {
-            throw new InvalidOperationException($"Captured {this.officialLogRecords.Length} official and {this.ourLogItems.Length} own log records.");
+            if (captured != Workload.BatchSize)
+            {
+                throw new InvalidOperationException($"Captured {captured} log records instead of {Workload.BatchSize}.");
+            }
         }
 
         // Each exporter exports each batch once: it must succeed, and its body size is the wire size.
@@ -58,6 +66,8 @@ public class EncodeBenchmarks
         this.RecordWireBytes(nameof(this.Otlp_Spans), this.ourHandler, () => this.Otlp_Spans().IsSucceeded);
         this.RecordWireBytes(nameof(this.Official_Logs), this.officialHandler, () => this.Official_Logs() == ExportResult.Success);
         this.RecordWireBytes(nameof(this.Otlp_Logs), this.ourHandler, () => this.Otlp_Logs().IsSucceeded);
+        this.RecordWireBytes(nameof(this.Official_LogsWithExceptions), this.officialHandler, () => this.Official_LogsWithExceptions() == ExportResult.Success);
+        this.RecordWireBytes(nameof(this.Otlp_LogsWithExceptions), this.ourHandler, () => this.Otlp_LogsWithExceptions().IsSucceeded);
     }
 
     [GlobalCleanup]
@@ -90,6 +100,16 @@ public class EncodeBenchmarks
     [BenchmarkCategory("Logs")]
     public Batching.ExportOutcome Otlp_Logs() =>
         this.ourLogExporter!.ExportBatchAsync(this.ourLogItems).GetAwaiter().GetResult();
+
+    [Benchmark(Baseline = true, Description = "Official: 512 log records, 1 in 4 with exception")]
+    [BenchmarkCategory("LogsWithExceptions")]
+    public ExportResult Official_LogsWithExceptions() =>
+        this.officialLogExporter!.Export(new Batch<OfficialLogRecord>(this.officialFailureLogRecords, this.officialFailureLogRecords.Length));
+
+    [Benchmark(Description = "Otlp: 512 log records, 1 in 4 with exception")]
+    [BenchmarkCategory("LogsWithExceptions")]
+    public Batching.ExportOutcome Otlp_LogsWithExceptions() =>
+        this.ourLogExporter!.ExportBatchAsync(this.ourFailureLogItems).GetAwaiter().GetResult();
 
     private void RecordWireBytes(string method, DiscardingHandler handler, Func<bool> export)
     {

@@ -61,14 +61,15 @@ public static class Workload
 
     /// <summary>
     /// Writes <paramref name="count"/> log entries to <paramref name="logger"/>: a message template with 3
-    /// structured arguments (string, long, double), and an exception with a stack trace on every fourth.
+    /// structured arguments (string, long, double), and, when <paramref name="exceptionEvery"/> is above 0, an
+    /// exception with a stack trace on every entry whose index is a multiple of it.
     /// </summary>
-    public static void WriteLogEntries(ILogger logger, int count)
+    public static void WriteLogEntries(ILogger logger, int count, int exceptionEvery)
     {
         var failure = CaughtException();
         for (var i = 0; i < count; i++)
         {
-            WriteLogEntry(logger, i, i % 4 == 0 ? failure : null);
+            WriteLogEntry(logger, i, exceptionEvery > 0 && i % exceptionEvery == 0 ? failure : null);
         }
     }
 
