@@ -260,6 +260,112 @@ let tests =
                 bytes
             sameBytes (write true) (write false)
 
+        testPropertyWithConfig config "a string array attribute is written in one piece as it is element by element"
+        <| fun (picks: byte list) (other: FsCheck.NonNull<string>) (limit: byte) (field: byte) ->
+            // Elements from a pool around the one-piece limits (empty, null, long, not ASCII, generated), arrays of
+            // any length, and a length limit that sometimes truncates: whatever the one-piece writer refuses is
+            // written by the general path, and the bytes are the same either way.
+            let pool = [| ""; "a"; "new-checkout"; null; "é"; String('x', 40); String('x', 123); other.Get |]
+            let values = picks |> List.map (fun p -> pool[int p % pool.Length]) |> Array.ofList
+            let maxLength = if limit < 200uy then int limit else Int32.MaxValue
+            let field = [| 1; 9; 15; 16 |][int field % 4]
+            let elementByElement (w: Protobuf.ProtoWriter) =
+                let token = Protobuf.CommonFields.beginAttribute w field "app.feature_flags"
+                let array = Protobuf.CommonFields.beginArray w
+                for v in values do
+                    let element = Protobuf.CommonFields.beginElement w
+                    if not (isNull v) then
+                        let text = v.AsSpan()
+                        let text = if text.Length <= maxLength then text else text.Slice(0, Limits.truncatedLength maxLength text)
+                        Protobuf.CommonFields.stringValue w text
+                    Protobuf.CommonFields.endElement w element
+                Protobuf.CommonFields.endArray w array
+                Protobuf.CommonFields.endAttribute w token
+            let write (fused: bool) =
+                let w = Protobuf.ProtoWriter()
+                w.Start(Array.zeroCreate 4, 0, 4)
+                if not (fused && w.TryStringArrayAttribute(field, "app.feature_flags", values, maxLength)) then elementByElement w
+                let bytes = w.Written.ToArray()
+                w.Release()
+                bytes
+            sameBytes (write true) (write false)
+
+        testPropertyWithConfig config "span and log record heads and tails are written in one piece as they are field by field"
+        <| fun (pick: byte) (other: FsCheck.NonNull<string>) (ids: uint64 * uint64 * uint64) (small: int) (time: uint64) ->
+            // Text on both sides of every one-piece limit (123, 124, 125, 126, 127, 128 characters), not ASCII, or
+            // generated; zero and non-zero ids, times and counts; enum values that need one byte, two, or ten.
+            let texts = [| null; ""; "GET /api/orders/{id}"; "é"; String('x', 123); String('x', 124); String('x', 125); String('x', 126); String('x', 127); String('x', 128); other.Get |]
+            let text k = texts[(int pick + k) % texts.Length]
+            let (a, b, c) = ids
+            let number = [| 0; 1; 9; small; -1; 200 |][int pick % 6]
+            let zeroOr (v: uint64) = if (int pick) % 3 = 0 then 0UL else v
+            let traceId: TraceId = { High = zeroOr a; Low = b }
+            let spanId: SpanId = { Value = zeroOr c }
+            let fused (write: Protobuf.ProtoWriter -> unit) =
+                let w = Protobuf.ProtoWriter()
+                w.Start(Array.zeroCreate 4, 0, 4)
+                write w
+                let bytes = w.Written.ToArray()
+                w.Release()
+                bytes
+            let str (w: Protobuf.ProtoWriter) field (s: string) = if not (String.IsNullOrEmpty s) then w.StringField(field, s.AsSpan())
+            let fixed64 (w: Protobuf.ProtoWriter) field (v: uint64) =
+                if v <> 0UL then
+                    w.Tag(field, Protobuf.Fields.WireFixed64)
+                    w.Fixed64 v
+            let enumField (w: Protobuf.ProtoWriter) field (v: int) =
+                if v <> 0 then
+                    w.Tag(field, Protobuf.Fields.WireVarint)
+                    w.Varint64(uint64 (int64 v))
+            let ids (w: Protobuf.ProtoWriter) traceField spanField =
+                if traceId.High <> 0UL || traceId.Low <> 0UL then w.TraceIdField(traceField, traceId.High, traceId.Low)
+                if spanId.Value <> 0UL then w.SpanIdField(spanField, spanId.Value)
+            let spanHead =
+                fused (fun w -> Protobuf.TraceFields.head w traceId spanId (text 1) spanId (text 0) (LanguagePrimitives.EnumOfValue<int, SpanKind> number) time (time / 2UL)),
+                fused (fun w ->
+                    ids w 1 2
+                    str w 3 (text 1)
+                    if spanId.Value <> 0UL then w.SpanIdField(4, spanId.Value)
+                    str w 5 (text 0)
+                    enumField w 6 number
+                    fixed64 w 7 time
+                    fixed64 w 8 (time / 2UL))
+            let spanTail =
+                fused (fun w -> Protobuf.TraceFields.tail w (text 0) (LanguagePrimitives.EnumOfValue<int, StatusCode> number) (uint32 small)),
+                fused (fun w ->
+                    if not (String.IsNullOrEmpty (text 0) && number = 0) then
+                        let token = w.BeginMessage(15, 1)
+                        str w 2 (text 0)
+                        enumField w 3 number
+                        w.EndMessage(token, 1)
+                    if small <> 0 then
+                        w.Tag(16, Protobuf.Fields.WireFixed32)
+                        w.Fixed32(uint32 small))
+            let logHead =
+                fused (fun w -> Protobuf.LogFields.headWithText w time (LanguagePrimitives.EnumOfValue<int, SeverityNumber> number) (text 1) (text 0)),
+                fused (fun w ->
+                    fixed64 w 1 time
+                    enumField w 2 number
+                    str w 3 (text 1)
+                    if not (isNull (text 0)) then
+                        let token = w.BeginMessage(5, 1)
+                        w.StringField(1, (text 0).AsSpan())
+                        w.EndMessage(token, 1))
+            let logTail =
+                fused (fun w -> Protobuf.LogFields.tail w (uint32 small) (uint32 number) traceId spanId time (text 0)),
+                fused (fun w ->
+                    if small <> 0 then
+                        w.Tag(7, Protobuf.Fields.WireVarint)
+                        w.Varint32(uint32 small)
+                    if number <> 0 then
+                        w.Tag(8, Protobuf.Fields.WireFixed32)
+                        w.Fixed32(uint32 number)
+                    ids w 9 10
+                    fixed64 w 11 time
+                    str w 12 (text 0))
+            for (name, (one, reference)) in [ "span head", spanHead; "span tail", spanTail; "log head", logHead; "log tail", logTail ] do
+                if one <> reference then failtestf "%s: one-piece bytes %A differ from field-by-field %A" name one reference
+
         testPropertyWithConfig config "attributes with keys met again by reference encode to the oracle's bytes"
         <| fun (values: AnyValue list) ->
             let keys = [| "http.request.method"; "server.port"; "é"; String('k', 64) |]

@@ -99,6 +99,8 @@ internal static class TagValues
             case bool b:
                 CommonFields.attributeBool(writer, field, key, b);
                 return true;
+            case string[] strings when writer.TryStringArrayAttribute(field, key, strings, maxLength):
+                return true;
         }
 
         var token = CommonFields.beginAttribute(writer, field, key);

@@ -14,6 +14,7 @@ namespace Otlp.Core.Protobuf
 // Null strings and arrays (possible when the model is built from C#) are treated as empty.
 
 open System
+open System.Runtime.CompilerServices
 open System.Runtime.InteropServices
 open Otlp.Core
 
@@ -299,13 +300,34 @@ module internal TraceFields =
         (startTimeUnixNano: uint64)
         (endTimeUnixNano: uint64)
         =
-        w.TraceAndSpanIds(Fields.Span_Trace_Id, traceId.High, traceId.Low, Fields.Span_Span_Id, spanId.Value)
-        string w Fields.Span_Trace_State traceState
-        Scalar.spanId w Fields.Span_Parent_Span_Id parentSpanId
-        string w Fields.Span_Name name
-        enum w Fields.Span_Kind (int kind)
-        fixed64 w Fields.Span_Start_Time_Unix_Nano startTimeUnixNano
-        fixed64 w Fields.Span_End_Time_Unix_Nano endTimeUnixNano
+        // The common case in one piece (no trace state, an ASCII name under 128 characters); field by field
+        // otherwise, with nothing of the attempt committed.
+        let nameUnits = if isNull name then 0 else name.Length
+        let mutable i = -1
+        if isEmptyText traceState && nameUnits < 128 then
+            i <- w.Room(18 + 10 + 10 + 2 + nameUnits + 11 + 9 + 9)
+            let b = &w.Base
+            if traceId.High <> 0UL || traceId.Low <> 0UL then
+                i <- Put.traceIdField &b i Fields.Span_Trace_Id traceId.High traceId.Low
+            if spanId.Value <> 0UL then i <- Put.spanIdField &b i Fields.Span_Span_Id spanId.Value
+            if parentSpanId.Value <> 0UL then i <- Put.spanIdField &b i Fields.Span_Parent_Span_Id parentSpanId.Value
+            if nameUnits > 0 then i <- Put.asciiField &b i Fields.Span_Name (name.AsSpan())
+            if i >= 0 then
+                if int kind <> 0 then
+                    i <- Put.varint &b (Put.tag &b i Fields.Span_Kind Fields.WireVarint) (uint64 (int64 (int kind)))
+                if startTimeUnixNano <> 0UL then
+                    i <- Put.fixed64 &b (Put.tag &b i Fields.Span_Start_Time_Unix_Nano Fields.WireFixed64) startTimeUnixNano
+                if endTimeUnixNano <> 0UL then
+                    i <- Put.fixed64 &b (Put.tag &b i Fields.Span_End_Time_Unix_Nano Fields.WireFixed64) endTimeUnixNano
+                w.Commit i
+        if i < 0 then
+            w.TraceAndSpanIds(Fields.Span_Trace_Id, traceId.High, traceId.Low, Fields.Span_Span_Id, spanId.Value)
+            string w Fields.Span_Trace_State traceState
+            Scalar.spanId w Fields.Span_Parent_Span_Id parentSpanId
+            string w Fields.Span_Name name
+            enum w Fields.Span_Kind (int kind)
+            fixed64 w Fields.Span_Start_Time_Unix_Nano startTimeUnixNano
+            fixed64 w Fields.Span_End_Time_Unix_Nano endTimeUnixNano
 
     /// Span field 10, after the attributes.
     let droppedAttributes (w: ProtoWriter) (dropped: uint32) =
@@ -348,12 +370,30 @@ module internal TraceFields =
 
     /// Span fields 15 (status, left out when unset with no message) and 16 (flags).
     let tail (w: ProtoWriter) (statusMessage: string) (statusCode: StatusCode) (flags: uint32) =
-        if not (isEmptyText statusMessage && statusCode = StatusCode.Unset) then
-            let token = w.BeginMessage(Fields.Span_Status, Guess.Small)
-            string w Fields.Status_Message statusMessage
-            enum w Fields.Status_Code (int statusCode)
-            w.EndMessage(token, Guess.Small)
-        fixed32 w Fields.Span_Flags flags
+        let messageUnits = if isNull statusMessage then 0 else statusMessage.Length
+        let code = int statusCode
+        let mutable i = -1
+        // In one piece when the status fits in 127 bytes with a one-byte code and an ASCII message.
+        if messageUnits < 124 && code >= 0 && code < 128 then
+            i <- w.Room(2 + 2 + messageUnits + 2 + 6)
+            let b = &w.Base
+            if messageUnits > 0 || code <> 0 then
+                let length = (if messageUnits > 0 then 2 + messageUnits else 0) + (if code <> 0 then 2 else 0)
+                i <- Put.tag &b i Fields.Span_Status Fields.WireLengthDelimited
+                Unsafe.Add(&b, i) <- byte length
+                i <- i + 1
+                if messageUnits > 0 then i <- Put.asciiField &b i Fields.Status_Message (statusMessage.AsSpan())
+                if i >= 0 && code <> 0 then i <- Put.varint &b (Put.tag &b i Fields.Status_Code Fields.WireVarint) (uint64 code)
+            if i >= 0 then
+                if flags <> 0u then i <- Put.fixed32 &b (Put.tag2 &b i Fields.Span_Flags Fields.WireFixed32) flags
+                w.Commit i
+        if i < 0 then
+            if not (isEmptyText statusMessage && statusCode = StatusCode.Unset) then
+                let token = w.BeginMessage(Fields.Span_Status, Guess.Small)
+                string w Fields.Status_Message statusMessage
+                enum w Fields.Status_Code (int statusCode)
+                w.EndMessage(token, Guess.Small)
+            fixed32 w Fields.Span_Flags flags
 
     /// A whole model span, without its enclosing tag.
     let span (w: ProtoWriter) (s: Span) =
@@ -419,13 +459,33 @@ module internal LogFields =
     /// LogRecord fields 1, 2, 3 and 5 with a string body (left out when null or empty), for sources whose body
     /// is a message.
     let headWithText (w: ProtoWriter) (timeUnixNano: uint64) (severity: SeverityNumber) (severityText: string) (body: string) =
-        fixed64 w Fields.LogRecord_Time_Unix_Nano timeUnixNano
-        enum w Fields.LogRecord_Severity_Number (int severity)
-        string w Fields.LogRecord_Severity_Text severityText
-        if not (isNull body) then
-            let token = w.BeginMessage(Fields.LogRecord_Body, Guess.Small)
-            CommonFields.stringValue w (body.AsSpan())
-            w.EndMessage(token, Guess.Small)
+        let textUnits = if isNull severityText then 0 else severityText.Length
+        let bodyUnits = if isNull body then 0 else body.Length
+        let number = int severity
+        let mutable i = -1
+        // In one piece when the texts are ASCII, the severity text under 128 characters and the body's AnyValue
+        // under 128 bytes; field by field otherwise.
+        if textUnits < 128 && bodyUnits < 126 && number >= 0 && number < 128 then
+            i <- w.Room(9 + 2 + 2 + textUnits + 4 + bodyUnits)
+            let b = &w.Base
+            if timeUnixNano <> 0UL then
+                i <- Put.fixed64 &b (Put.tag &b i Fields.LogRecord_Time_Unix_Nano Fields.WireFixed64) timeUnixNano
+            if number <> 0 then i <- Put.varint &b (Put.tag &b i Fields.LogRecord_Severity_Number Fields.WireVarint) (uint64 number)
+            if textUnits > 0 then i <- Put.asciiField &b i Fields.LogRecord_Severity_Text (severityText.AsSpan())
+            if i >= 0 && not (isNull body) then
+                // body { string_value } (an empty string is still a set string value).
+                i <- Put.tag &b i Fields.LogRecord_Body Fields.WireLengthDelimited
+                Unsafe.Add(&b, i) <- byte (2 + bodyUnits)
+                i <- Put.asciiField &b (i + 1) Fields.AnyValue_String_Value (body.AsSpan())
+            if i >= 0 then w.Commit i
+        if i < 0 then
+            fixed64 w Fields.LogRecord_Time_Unix_Nano timeUnixNano
+            enum w Fields.LogRecord_Severity_Number (int severity)
+            string w Fields.LogRecord_Severity_Text severityText
+            if not (isNull body) then
+                let token = w.BeginMessage(Fields.LogRecord_Body, Guess.Small)
+                CommonFields.stringValue w (body.AsSpan())
+                w.EndMessage(token, Guess.Small)
 
     /// LogRecord fields 7 to 12: dropped attributes, flags, ids, observed time, event name.
     let tail
@@ -437,12 +497,29 @@ module internal LogFields =
         (observedTimeUnixNano: uint64)
         (eventName: string)
         =
-        uint32 w Fields.LogRecord_Dropped_Attributes_Count droppedAttributes
-        fixed32 w Fields.LogRecord_Flags flags
-        Scalar.traceId w Fields.LogRecord_Trace_Id traceId
-        Scalar.spanId w Fields.LogRecord_Span_Id spanId
-        fixed64 w Fields.LogRecord_Observed_Time_Unix_Nano observedTimeUnixNano
-        string w Fields.LogRecord_Event_Name eventName
+        let nameUnits = if isNull eventName then 0 else eventName.Length
+        let mutable i = -1
+        // In one piece when the event name is ASCII and under 128 characters; field by field otherwise.
+        if nameUnits < 128 then
+            i <- w.Room(6 + 5 + 18 + 10 + 9 + 2 + nameUnits)
+            let b = &w.Base
+            if droppedAttributes <> 0u then
+                i <- Put.varint &b (Put.tag &b i Fields.LogRecord_Dropped_Attributes_Count Fields.WireVarint) (uint64 droppedAttributes)
+            if flags <> 0u then i <- Put.fixed32 &b (Put.tag &b i Fields.LogRecord_Flags Fields.WireFixed32) flags
+            if traceId.High <> 0UL || traceId.Low <> 0UL then
+                i <- Put.traceIdField &b i Fields.LogRecord_Trace_Id traceId.High traceId.Low
+            if spanId.Value <> 0UL then i <- Put.spanIdField &b i Fields.LogRecord_Span_Id spanId.Value
+            if observedTimeUnixNano <> 0UL then
+                i <- Put.fixed64 &b (Put.tag &b i Fields.LogRecord_Observed_Time_Unix_Nano Fields.WireFixed64) observedTimeUnixNano
+            if nameUnits > 0 then i <- Put.asciiField &b i Fields.LogRecord_Event_Name (eventName.AsSpan())
+            if i >= 0 then w.Commit i
+        if i < 0 then
+            uint32 w Fields.LogRecord_Dropped_Attributes_Count droppedAttributes
+            fixed32 w Fields.LogRecord_Flags flags
+            Scalar.traceId w Fields.LogRecord_Trace_Id traceId
+            Scalar.spanId w Fields.LogRecord_Span_Id spanId
+            fixed64 w Fields.LogRecord_Observed_Time_Unix_Nano observedTimeUnixNano
+            string w Fields.LogRecord_Event_Name eventName
 
     /// A whole model log record, without its enclosing tag.
     let logRecord (w: ProtoWriter) (r: LogRecord) =

@@ -91,6 +91,79 @@ module internal Ascii =
         i
 
 
+/// Stores of one-piece writes: a run of fields written at indexes from `ProtoWriter.Room` into the buffer
+/// `ProtoWriter.Base`, with one room check for the whole run and the index kept in a local, then committed with
+/// `ProtoWriter.Commit`. Each store returns the index after what it wrote. Tags take one byte (fields 1 to 15)
+/// unless the name says otherwise.
+module internal Put =
+    /// The one-byte tag of `field` (1 to 15) with `wireType`.
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+    let tag (b: byref<byte>) (i: int) (field: int) (wireType: int) =
+        Unsafe.Add(&b, i) <- byte ((field <<< 3) ||| wireType)
+        i + 1
+
+    /// The two-byte tag of `field` (16 to 2047) with `wireType`.
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+    let tag2 (b: byref<byte>) (i: int) (field: int) (wireType: int) =
+        let key = (field <<< 3) ||| wireType
+        Unsafe.Add(&b, i) <- byte (key ||| 0x80)
+        Unsafe.Add(&b, i + 1) <- byte (key >>> 7)
+        i + 2
+
+    /// A little-endian 64-bit value.
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+    let fixed64 (b: byref<byte>) (i: int) (value: uint64) =
+        Unsafe.WriteUnaligned(&Unsafe.Add(&b, i), (if BitConverter.IsLittleEndian then value else BinaryPrimitives.ReverseEndianness value))
+        i + 8
+
+    /// A little-endian 32-bit value.
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+    let fixed32 (b: byref<byte>) (i: int) (value: uint32) =
+        Unsafe.WriteUnaligned(&Unsafe.Add(&b, i), (if BitConverter.IsLittleEndian then value else BinaryPrimitives.ReverseEndianness value))
+        i + 4
+
+    /// A 64-bit value in network order (the bytes of an id).
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+    let bigEndian64 (b: byref<byte>) (i: int) (value: uint64) =
+        Unsafe.WriteUnaligned(&Unsafe.Add(&b, i), (if BitConverter.IsLittleEndian then BinaryPrimitives.ReverseEndianness value else value))
+        i + 8
+
+    /// An unsigned varint (at most 10 bytes).
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+    let varint (b: byref<byte>) (i: int) (value: uint64) =
+        let mutable v = value
+        let mutable i = i
+        while v >= 0x80UL do
+            Unsafe.Add(&b, i) <- byte (v ||| 0x80UL)
+            i <- i + 1
+            v <- v >>> 7
+        Unsafe.Add(&b, i) <- byte v
+        i + 1
+
+    /// The trace id `field` (1 to 15): 18 bytes.
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+    let traceIdField (b: byref<byte>) (i: int) (field: int) (high: uint64) (low: uint64) =
+        Unsafe.Add(&b, i) <- byte ((field <<< 3) ||| Fields.WireLengthDelimited)
+        Unsafe.Add(&b, i + 1) <- 16uy
+        bigEndian64 &b (bigEndian64 &b (i + 2) high) low
+
+    /// The span id `field` (1 to 15): 10 bytes.
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+    let spanIdField (b: byref<byte>) (i: int) (field: int) (value: uint64) =
+        Unsafe.Add(&b, i) <- byte ((field <<< 3) ||| Fields.WireLengthDelimited)
+        Unsafe.Add(&b, i + 1) <- 8uy
+        bigEndian64 &b (i + 2) value
+
+    /// The length-delimited `field` (1 to 15) holding `text` when it is ASCII and shorter than 128 characters
+    /// (room for 2 + its length); -1 otherwise, when what was stored must not be committed.
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+    let asciiField (b: byref<byte>) (i: int) (field: int) (text: ReadOnlySpan<char>) =
+        let units = text.Length
+        Unsafe.Add(&b, i) <- byte ((field <<< 3) ||| Fields.WireLengthDelimited)
+        Unsafe.Add(&b, i + 1) <- byte units
+        if units < 128 && Ascii.narrowPrefix text (&Unsafe.Add(&b, i + 2)) = units then i + 2 + units else -1
+
+
 /// One kept encoding of `KnownText`: the text (by reference), the field it was written as, and where its bytes are
 /// in the arena. One struct per slot, so a lookup touches one array element.
 [<Struct; NoEquality; NoComparison>]
@@ -246,6 +319,21 @@ type internal ProtoWriter() =
     [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
     member this.Ensure(count: int) =
         if limit - at < count then this.Grow count
+
+    /// Makes room for `count` bytes and returns the absolute index of the next one: the start of a one-piece write
+    /// (stores of `Put` into `Base`), which `Commit` ends. Until then nothing counts as written.
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+    member this.Room(count: int) =
+        this.Ensure count
+        at
+
+    /// The first byte of the buffer, which the absolute indexes of `Room` and `Commit` count from. Valid until
+    /// the next write that is not a store of `Put`.
+    member _.Base: byref<byte> = &MemoryMarshal.GetArrayDataReference buffer
+
+    /// Ends a one-piece write: everything up to absolute index `index` is written.
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+    member _.Commit(index: int) = at <- index
 
     /// Stores an unsigned varint at absolute index `index` (room ensured); returns the index after it.
     static member inline private PutVarint(target: byref<byte>, index: int, value: uint64) =
@@ -427,6 +515,40 @@ type internal ProtoWriter() =
                     at <- i + 2 + units
                     true
                 else false
+
+    /// Writes the attribute `field` { key, value { array_value { values: [ { string_value } ... ] } } } in one go
+    /// when the whole attribute is under 128 bytes, all its text is ASCII, and no element is null or longer than
+    /// `maxLength` (so none is truncated); otherwise returns false having written nothing.
+    member this.TryStringArrayAttribute(field: int, key: string, values: string array, maxLength: int) =
+        // The ArrayValue's length: each element is { tag, length, { tag, length, text } }.
+        let mutable arrayLength = 0
+        let mutable k = 0
+        while k < values.Length && arrayLength <= 123 do
+            let v = values[k]
+            arrayLength <- if isNull v || v.Length > maxLength then Int32.MaxValue else arrayLength + 4 + v.Length
+            k <- k + 1
+        if arrayLength > 123 then false
+        else
+            let mutable i = this.FusedHead(field, key, 2 + arrayLength)
+            if i < 0 then false
+            else
+                let b = &MemoryMarshal.GetArrayDataReference buffer
+                Unsafe.Add(&b, i) <- byte ((Fields.AnyValue_Array_Value <<< 3) ||| Fields.WireLengthDelimited)
+                Unsafe.Add(&b, i + 1) <- byte arrayLength
+                i <- i + 2
+                let mutable ascii = true
+                k <- 0
+                while ascii && k < values.Length do
+                    let v = values[k]
+                    Unsafe.Add(&b, i) <- byte ((Fields.ArrayValue_Values <<< 3) ||| Fields.WireLengthDelimited)
+                    Unsafe.Add(&b, i + 1) <- byte (2 + v.Length)
+                    Unsafe.Add(&b, i + 2) <- byte ((Fields.AnyValue_String_Value <<< 3) ||| Fields.WireLengthDelimited)
+                    Unsafe.Add(&b, i + 3) <- byte v.Length
+                    ascii <- Ascii.narrowPrefix (v.AsSpan()) (&Unsafe.Add(&b, i + 4)) = v.Length
+                    i <- i + 4 + v.Length
+                    k <- k + 1
+                if ascii then at <- i
+                ascii
 
     /// Writes the fixed64 field `timeField` (left out when 0) and the string field `nameField` (left out when
     /// empty), both with one-byte tags, as an event's time and name: with one room check when the name is ASCII
