@@ -49,9 +49,7 @@ internal static class LogEncoder
         {
             if (kept < limits.AttributeCountLimit)
             {
-                var token = CommonFields.beginAttribute(writer, Fields.LogRecord_Attributes, LogRecordConverter.EventIdAttribute);
-                CommonFields.intValue(writer, entry.EventId.Id);
-                CommonFields.endAttribute(writer, token);
+                CommonFields.attributeInt(writer, Fields.LogRecord_Attributes, LogRecordConverter.EventIdAttribute, entry.EventId.Id);
                 kept++;
             }
             else

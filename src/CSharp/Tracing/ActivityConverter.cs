@@ -68,18 +68,26 @@ internal static class ActivityConverter
         | (context.IsRemote ? SpanFlags.ContextIsRemoteMask : 0u);
 
     /// <summary>The status message and code of an activity, without building a <see cref="Status"/>.</summary>
-    public static (string Message, StatusCode Code) StatusOf(Activity activity)
+    public static (string Message, StatusCode Code) StatusOf(Activity activity) =>
+        StatusOf(activity.Status, activity.StatusDescription, activity.GetTagItem(StatusCodeTag), activity.GetTagItem(StatusDescriptionTag));
+
+    /// <summary>
+    /// The status of an activity from its <paramref name="status"/> and <paramref name="description"/> and the
+    /// values of its first <c>otel.status_code</c> and <c>otel.status_description</c> tags (null when absent),
+    /// for a caller that has read the tags already.
+    /// </summary>
+    public static (string Message, StatusCode Code) StatusOf(ActivityStatusCode status, string? description, object? codeTag, object? descriptionTag)
     {
         // Activity.Status wins when set; the description only accompanies an error (trace API, "Set Status").
-        switch (activity.Status)
+        switch (status)
         {
             case ActivityStatusCode.Ok:
                 return (string.Empty, StatusCode.Ok);
             case ActivityStatusCode.Error:
-                return (activity.StatusDescription ?? string.Empty, StatusCode.Error);
+                return (description ?? string.Empty, StatusCode.Error);
         }
 
-        var code = activity.GetTagItem(StatusCodeTag) as string;
+        var code = codeTag as string;
         if (string.Equals(code, "OK", StringComparison.OrdinalIgnoreCase))
         {
             return (string.Empty, StatusCode.Ok);
@@ -87,7 +95,7 @@ internal static class ActivityConverter
 
         if (string.Equals(code, "ERROR", StringComparison.OrdinalIgnoreCase))
         {
-            return (activity.GetTagItem(StatusDescriptionTag) as string ?? string.Empty, StatusCode.Error);
+            return (descriptionTag as string ?? string.Empty, StatusCode.Error);
         }
 
         return (string.Empty, StatusCode.Unset);

@@ -42,11 +42,15 @@ internal static class ActivityEncoder
 
         var kept = 0;
         var dropped = 0u;
+
+        // The status tags are read on the way (as Activity.GetTagItem finds them), not exported.
+        var statusTags = default(StatusTags);
         foreach (ref readonly var tag in activity.EnumerateTagObjects())
         {
             if (string.IsNullOrEmpty(tag.Key) || tag.Value is null
                 || tag.Key is ActivityConverter.StatusCodeTag or ActivityConverter.StatusDescriptionTag)
             {
+                statusTags.Note(tag);
                 continue;
             }
 
@@ -101,7 +105,7 @@ internal static class ActivityEncoder
 
         TraceFields.droppedLinks(writer, droppedLinks);
 
-        var (message, code) = ActivityConverter.StatusOf(activity);
+        var (message, code) = ActivityConverter.StatusOf(activity.Status, activity.StatusDescription, statusTags.Code, statusTags.Description);
         TraceFields.tail(writer, message, code, ActivityConverter.FlagsOf(activity));
     }
 
@@ -130,6 +134,36 @@ internal static class ActivityEncoder
         }
 
         return dropped;
+    }
+}
+
+/// <summary>The values of the first <c>otel.status_code</c> and <c>otel.status_description</c> tags of an activity.</summary>
+internal struct StatusTags
+{
+    private bool codeSeen;
+    private bool descriptionSeen;
+
+    /// <summary>The value of the first status code tag, or null.</summary>
+    public object? Code { get; private set; }
+
+    /// <summary>The value of the first status description tag, or null.</summary>
+    public object? Description { get; private set; }
+
+    /// <summary>Keeps the value of <paramref name="tag"/> if it is the first status tag of its key; ignores other tags.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    public void Note(in KeyValuePair<string, object?> tag)
+    {
+        // Out of line: the encoder's loop comes here only for tags it does not export, which are rare.
+        if (tag.Key == ActivityConverter.StatusCodeTag && !this.codeSeen)
+        {
+            this.codeSeen = true;
+            this.Code = tag.Value;
+        }
+        else if (tag.Key == ActivityConverter.StatusDescriptionTag && !this.descriptionSeen)
+        {
+            this.descriptionSeen = true;
+            this.Description = tag.Value;
+        }
     }
 }
 
