@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Otlp.Core;
 using Otlp.Core.Protobuf;
 using Otlp.Export;
@@ -27,7 +28,20 @@ internal static class ActivityEncoder
     /// <summary>The fields of the span of <paramref name="activity"/> under <paramref name="limits"/>, without its tag.</summary>
     public static void WriteSpan(ProtoWriter writer, Activity activity, SpanLimits limits)
     {
+        // In parts, each its own method: one method holding all of them kept fewer values in registers.
         var maxLength = limits.AttributeValueLengthLimit is { } length ? length.Value : int.MaxValue;
+        WriteHead(writer, activity);
+        var statusTags = WriteAttributes(writer, activity, limits, maxLength);
+        WriteEvents(writer, activity, limits, maxLength);
+        WriteLinks(writer, activity, limits, maxLength);
+        var (message, code) = ActivityConverter.StatusOf(activity.Status, activity.StatusDescription, statusTags.Code, statusTags.Description);
+        TraceFields.tail(writer, message, code, ActivityConverter.FlagsOf(activity));
+    }
+
+    /// <summary>Span fields 1 to 8: ids, trace state, name, kind, times.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WriteHead(ProtoWriter writer, Activity activity)
+    {
         var start = ActivityConverter.UnixNanos(activity.StartTimeUtc);
         TraceFields.head(
             writer,
@@ -39,7 +53,12 @@ internal static class ActivityEncoder
             (SpanKind)((int)activity.Kind + 1),
             start,
             start + ((ulong)Math.Max(0, activity.Duration.Ticks) * 100UL));
+    }
 
+    /// <summary>Span fields 9 and 10: the tags as attributes, the first ones kept; returns the status tags met on the way.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static StatusTags WriteAttributes(ProtoWriter writer, Activity activity, SpanLimits limits, int maxLength)
+    {
         var kept = 0;
         var dropped = 0u;
 
@@ -66,7 +85,13 @@ internal static class ActivityEncoder
         }
 
         TraceFields.droppedAttributes(writer, dropped);
+        return statusTags;
+    }
 
+    /// <summary>Span fields 11 and 12: the events, the first ones kept.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WriteEvents(ProtoWriter writer, Activity activity, SpanLimits limits, int maxLength)
+    {
         var events = 0;
         var droppedEvents = 0u;
         foreach (ref readonly var e in activity.EnumerateEvents())
@@ -84,7 +109,12 @@ internal static class ActivityEncoder
         }
 
         TraceFields.droppedEvents(writer, droppedEvents);
+    }
 
+    /// <summary>Span fields 13 and 14: the links, the first ones kept.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WriteLinks(ProtoWriter writer, Activity activity, SpanLimits limits, int maxLength)
+    {
         var links = 0;
         var droppedLinks = 0u;
         foreach (ref readonly var link in activity.EnumerateLinks())
@@ -104,9 +134,6 @@ internal static class ActivityEncoder
         }
 
         TraceFields.droppedLinks(writer, droppedLinks);
-
-        var (message, code) = ActivityConverter.StatusOf(activity.Status, activity.StatusDescription, statusTags.Code, statusTags.Description);
-        TraceFields.tail(writer, message, code, ActivityConverter.FlagsOf(activity));
     }
 
     /// <summary>The tags of an event or link as attributes, the first <paramref name="countLimit"/> kept; returns how many were dropped.</summary>
@@ -150,7 +177,7 @@ internal struct StatusTags
     public object? Description { get; private set; }
 
     /// <summary>Keeps the value of <paramref name="tag"/> if it is the first status tag of its key; ignores other tags.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public void Note(in KeyValuePair<string, object?> tag)
     {
         // Out of line: the encoder's loop comes here only for tags it does not export, which are rare.
