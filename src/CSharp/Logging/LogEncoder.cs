@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using Otlp.Core;
 using Otlp.Core.Protobuf;
 using Otlp.Export;
@@ -26,15 +27,25 @@ internal static class LogEncoder
     /// <summary>The fields of the record of <paramref name="entry"/> under <paramref name="limits"/>, without its tag.</summary>
     public static void WriteRecord(ProtoWriter writer, LogEntry entry, LogRecordLimits limits)
     {
-        var maxLength = limits.AttributeValueLengthLimit is { } length ? length.Value : int.MaxValue;
         LogFields.headWithText(writer, entry.TimeUnixNano, LogRecordConverter.Severity(entry.Level), LogRecordConverter.SeverityText(entry.Level), entry.Body);
+        var dropped = WriteAttributes(writer, entry, limits);
+        LogFields.tail(writer, dropped, entry.Flags, entry.TraceId, entry.SpanId, entry.TimeUnixNano, entry.EventId.Name ?? string.Empty);
+    }
 
-        // The attributes in ToLogRecord's order: the pairs, the event id, the exception; the first ones kept.
+    /// <summary>
+    /// The attributes in ToLogRecord's order: the pairs, the event id, the exception; the first ones kept. Returns
+    /// how many were dropped.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static uint WriteAttributes(ProtoWriter writer, LogEntry entry, LogRecordLimits limits)
+    {
+        var maxLength = limits.AttributeValueLengthLimit is { } length ? length.Value : int.MaxValue;
+        var countLimit = limits.AttributeCountLimit;
         var kept = 0;
         var dropped = 0u;
         foreach (var (key, value) in entry.Attributes)
         {
-            if (kept < limits.AttributeCountLimit)
+            if (kept < countLimit)
             {
                 TagValues.WriteAttribute(writer, Fields.LogRecord_Attributes, key, value, maxLength);
                 kept++;
@@ -47,7 +58,7 @@ internal static class LogEncoder
 
         if (entry.EventId.Id != 0)
         {
-            if (kept < limits.AttributeCountLimit)
+            if (kept < countLimit)
             {
                 CommonFields.attributeInt(writer, Fields.LogRecord_Attributes, LogRecordConverter.EventIdAttribute, entry.EventId.Id);
                 kept++;
@@ -60,12 +71,19 @@ internal static class LogEncoder
 
         if (entry.Exception is { } exception)
         {
-            WriteText(writer, "exception.type", exception.GetType().Name, limits.AttributeCountLimit, maxLength, ref kept, ref dropped);
-            WriteText(writer, "exception.message", exception.Message, limits.AttributeCountLimit, maxLength, ref kept, ref dropped);
-            WriteText(writer, "exception.stacktrace", exception.ToString(), limits.AttributeCountLimit, maxLength, ref kept, ref dropped);
+            WriteException(writer, exception, countLimit, maxLength, ref kept, ref dropped);
         }
 
-        LogFields.tail(writer, dropped, entry.Flags, entry.TraceId, entry.SpanId, entry.TimeUnixNano, entry.EventId.Name ?? string.Empty);
+        return dropped;
+    }
+
+    /// <summary>The exception's type, message and stack trace (its <c>ToString</c>), as far as the count limit allows.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WriteException(ProtoWriter writer, Exception exception, int countLimit, int maxLength, ref int kept, ref uint dropped)
+    {
+        WriteText(writer, "exception.type", exception.GetType().Name, countLimit, maxLength, ref kept, ref dropped);
+        WriteText(writer, "exception.message", exception.Message, countLimit, maxLength, ref kept, ref dropped);
+        WriteText(writer, "exception.stacktrace", exception.ToString(), countLimit, maxLength, ref kept, ref dropped);
     }
 
     private static void WriteText(ProtoWriter writer, string key, string value, int countLimit, int maxLength, ref int kept, ref uint dropped)

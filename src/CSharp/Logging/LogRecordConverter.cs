@@ -268,6 +268,9 @@ internal readonly struct LogAttributes
     {
         private readonly IReadOnlyList<KeyValuePair<string, object?>>? state;
         private readonly List<KeyValuePair<string, object?>>? copied;
+
+        // The state's count, read once: it is an interface call, and the state does not change.
+        private readonly int stateCount;
         private int index;
         private bool inCopied;
 
@@ -275,6 +278,7 @@ internal readonly struct LogAttributes
         {
             this.state = state;
             this.copied = copied;
+            this.stateCount = state?.Count ?? 0;
             this.index = -1;
             this.inCopied = state is null;
             this.Current = default;
@@ -289,7 +293,7 @@ internal readonly struct LogAttributes
             if (!this.inCopied)
             {
                 var state = this.state!;
-                while (++this.index < state.Count)
+                while (++this.index < this.stateCount)
                 {
                     var pair = state[this.index];
                     if (IsAttribute(pair))
