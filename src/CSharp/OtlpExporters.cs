@@ -32,11 +32,23 @@ public sealed class OtlpTraceExporter : OtlpSignalExporter<ExportTraceServiceReq
 
     private protected override bool TryEncodeDirect(ScopedItem<Span>[] items, IBufferWriter<byte> output)
     {
+        // Items of one pipeline share their conversion: its target is checked once per run of them.
+        Delegate? checkedConvert = null;
         foreach (var item in items)
         {
-            if (item.Source is not System.Diagnostics.Activity || item.Convert?.Target is not Tracing.ActivitySpans)
+            if (item.Source is not System.Diagnostics.Activity)
             {
                 return false;
+            }
+
+            if (!ReferenceEquals(item.Convert, checkedConvert))
+            {
+                if (item.Convert?.Target is not Tracing.ActivitySpans)
+                {
+                    return false;
+                }
+
+                checkedConvert = item.Convert;
             }
         }
 
@@ -81,11 +93,23 @@ public sealed class OtlpLogExporter : OtlpSignalExporter<ExportLogsServiceReques
 
     private protected override bool TryEncodeDirect(ScopedItem<LogRecord>[] items, IBufferWriter<byte> output)
     {
+        // Items of one pipeline share their conversion: its target is checked once per run of them.
+        Delegate? checkedConvert = null;
         foreach (var item in items)
         {
-            if (item.Source is not Logging.LogEntry || item.Convert?.Target is not Logging.LogEntries)
+            if (item.Source is not Logging.LogEntry)
             {
                 return false;
+            }
+
+            if (!ReferenceEquals(item.Convert, checkedConvert))
+            {
+                if (item.Convert?.Target is not Logging.LogEntries)
+                {
+                    return false;
+                }
+
+                checkedConvert = item.Convert;
             }
         }
 

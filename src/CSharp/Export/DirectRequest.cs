@@ -40,7 +40,8 @@ internal static class DirectRequest
 
     /// <summary>
     /// Writes one request of <paramref name="resource"/> holding the items of <paramref name="items"/> (their
-    /// <c>Source</c>), each under the limits <paramref name="limitsOf"/> gives for it; returns the bytes written.
+    /// <c>Source</c>), each under the limits <paramref name="limitsOf"/> gives for it, which must depend on the
+    /// item's <c>Convert</c> only; returns the bytes written.
     /// </summary>
     public static int Write<TItem, TLimits, TSignal>(
         IBufferWriter<byte> output, Resource resource, ReadOnlySpan<ScopedItem<TItem>> items, Func<ScopedItem<TItem>, TLimits> limitsOf)
@@ -60,12 +61,23 @@ internal static class DirectRequest
                 var request = TSignal.BeginResource(writer, resource);
                 var next = links.AsSpan(0, count);
                 var groups = ScopeGroups.Link(items, next, links.AsSpan(count, count), links.AsSpan(2 * count, count));
+                // Items offered through the same pipeline share their conversion, and with it their limits: asked
+                // for once per run of items with the same one, not once per item.
+                object? limitsKey = null;
+                var limits = default(TLimits)!;
                 foreach (var first in links.AsSpan(count, groups))
                 {
                     var scope = TSignal.BeginScope(writer, items[first].Scope);
                     for (var i = first; i >= 0; i = next[i])
                     {
-                        TSignal.WriteItem(writer, items[i].Source!, limitsOf(items[i]));
+                        ref readonly var item = ref items[i];
+                        if (limitsKey is null || !ReferenceEquals(item.Convert, limitsKey))
+                        {
+                            limits = limitsOf(item);
+                            limitsKey = item.Convert;
+                        }
+
+                        TSignal.WriteItem(writer, item.Source!, limits);
                     }
 
                     TSignal.EndScope(writer, scope);
