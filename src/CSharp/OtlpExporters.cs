@@ -32,18 +32,20 @@ public sealed class OtlpTraceExporter : OtlpSignalExporter<ExportTraceServiceReq
 
     private protected override bool TryEncodeDirect(ScopedItem<Span>[] items, IBufferWriter<byte> output)
     {
-        // Items of one pipeline share their conversion: its target is checked once per run of them.
+        // The conversion tells the source's type (OtlpTracer offers it only with an Activity), so the sources
+        // are not read here: that first read of each, a cache miss, would only come before the encoder's. Items of
+        // one pipeline share their conversion, so its target is checked once per run of them.
         Delegate? checkedConvert = null;
         foreach (var item in items)
         {
-            if (item.Source is not System.Diagnostics.Activity)
+            if (item.Convert is null)
             {
                 return false;
             }
 
             if (!ReferenceEquals(item.Convert, checkedConvert))
             {
-                if (item.Convert?.Target is not Tracing.ActivitySpans)
+                if (item.Convert.Target is not Tracing.ActivitySpans)
                 {
                     return false;
                 }
@@ -93,18 +95,20 @@ public sealed class OtlpLogExporter : OtlpSignalExporter<ExportLogsServiceReques
 
     private protected override bool TryEncodeDirect(ScopedItem<LogRecord>[] items, IBufferWriter<byte> output)
     {
-        // Items of one pipeline share their conversion: its target is checked once per run of them.
+        // The conversion tells the source's type (OtlpLoggerProvider offers it only with a LogEntry), so the sources
+        // are not read here: that first read of each, a cache miss, would only come before the encoder's. Items of
+        // one pipeline share their conversion, so its target is checked once per run of them.
         Delegate? checkedConvert = null;
         foreach (var item in items)
         {
-            if (item.Source is not Logging.LogEntry)
+            if (item.Convert is null)
             {
                 return false;
             }
 
             if (!ReferenceEquals(item.Convert, checkedConvert))
             {
-                if (item.Convert?.Target is not Logging.LogEntries)
+                if (item.Convert.Target is not Logging.LogEntries)
                 {
                     return false;
                 }
