@@ -385,6 +385,10 @@ type internal ProtoWriter() =
         let length = at - origin - start
         if guess = 1 && length < 0x80 then
             this.ByteAt(origin + start - 1) <- byte length
+        elif guess = 2 && length >= 0x80 && length < 0x4000 then
+            // The usual case of an item (a span, a log record): two bytes, as guessed.
+            this.ByteAt(origin + start - 2) <- byte (length ||| 0x80)
+            this.ByteAt(origin + start - 1) <- byte (length >>> 7)
         else
             this.CloseSlow(start, guess, length)
 
