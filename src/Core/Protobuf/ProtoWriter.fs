@@ -335,20 +335,9 @@ type internal ProtoWriter() =
     [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
     member _.Commit(index: int) = at <- index
 
-    /// Stores an unsigned varint at absolute index `index` (room ensured); returns the index after it.
-    static member inline private PutVarint(target: byref<byte>, index: int, value: uint64) =
-        let mutable v = value
-        let mutable i = index
-        while v >= 0x80UL do
-            Unsafe.Add(&target, i) <- byte (v ||| 0x80UL)
-            i <- i + 1
-            v <- v >>> 7
-        Unsafe.Add(&target, i) <- byte v
-        i + 1
-
     member private this.Varint32Slow(value: uint32) =
         this.Ensure 5
-        at <- ProtoWriter.PutVarint(&MemoryMarshal.GetArrayDataReference buffer, at, uint64 value)
+        at <- Put.varint &(MemoryMarshal.GetArrayDataReference buffer) at (uint64 value)
 
     // Most varints written are one byte (tags of fields 1 to 15, small lengths and counts): that case is inlined.
     [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
@@ -361,7 +350,7 @@ type internal ProtoWriter() =
 
     member this.Varint64(value: uint64) =
         this.Ensure 10
-        at <- ProtoWriter.PutVarint(&MemoryMarshal.GetArrayDataReference buffer, at, value)
+        at <- Put.varint &(MemoryMarshal.GetArrayDataReference buffer) at value
 
     [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
     member this.Tag(field: int, wireType: int) = this.Varint32(uint32 ((field <<< 3) ||| wireType))
@@ -399,7 +388,7 @@ type internal ProtoWriter() =
             // Span.CopyTo handles the overlap in both directions.
             Span<byte>(buffer, origin + start, length).CopyTo(Span<byte>(buffer, origin + start - guess + needed, length))
             at <- at + needed - guess
-        ProtoWriter.PutVarint(&MemoryMarshal.GetArrayDataReference buffer, origin + start - guess, uint64 length) |> ignore
+        Put.varint &(MemoryMarshal.GetArrayDataReference buffer) (origin + start - guess) (uint64 length) |> ignore
 
     /// Starts a nested message: writes the tag and reserves `guess` length bytes (1 to 5); returns the token for
     /// `EndMessage`. The guess only affects speed: a wrong one costs a move of the content.
@@ -428,7 +417,7 @@ type internal ProtoWriter() =
         let ascii = Ascii.narrowPrefix text (&this.ByteAt(start))
         if ascii = units then
             // All ASCII: the guessed prefix is the exact one.
-            ProtoWriter.PutVarint(&MemoryMarshal.GetArrayDataReference buffer, at, uint64 units) |> ignore
+            Put.varint &(MemoryMarshal.GetArrayDataReference buffer) at (uint64 units) |> ignore
             at <- start + units
         else
             let rest = Encoding.UTF8.GetBytes(text.Slice ascii, Span<byte>(buffer, start + ascii, most - ascii))
@@ -608,7 +597,7 @@ type internal ProtoWriter() =
         else
             let b = &MemoryMarshal.GetArrayDataReference buffer
             Unsafe.Add(&b, i) <- byte ((Fields.AnyValue_Int_Value <<< 3) ||| Fields.WireVarint)
-            at <- ProtoWriter.PutVarint(&b, i + 1, uint64 value)
+            at <- Put.varint &b (i + 1) (uint64 value)
             true
 
     /// Writes the attribute `field` { key, value { double_value = value } } in one go when it can (see above).
