@@ -53,6 +53,33 @@ let private start (receiver: LoopbackReceiver) (meter: string) (configure: OtlpM
     configure options
     exporter, OtlpMetrics.Start(exporter, options)
 
+/// A receiver, an exporter to it and a listener of a meter of its own (see `start`), with that meter; disposing it
+/// disposes them in the reverse order of their making.
+type private Pipeline =
+    { Receiver: LoopbackReceiver
+      Exporter: OtlpMetricExporter
+      Metrics: OtlpMetrics
+      Meter: Meter }
+
+    interface IAsyncDisposable with
+        member this.DisposeAsync() =
+            System.Threading.Tasks.ValueTask(
+                task {
+                    this.Meter.Dispose()
+                    do! (this.Metrics :> IAsyncDisposable).DisposeAsync()
+                    do! (this.Exporter :> IAsyncDisposable).DisposeAsync()
+                    do! (this.Receiver :> IAsyncDisposable).DisposeAsync()
+                })
+
+/// A `Pipeline` on a new receiver and a meter with a name of its own, the listener configured by `configure`.
+let private pipeline (configure: OtlpMetricsOptions -> unit) =
+    task {
+        let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+        let name = uniqueName ()
+        let exporter, metrics = start receiver name configure
+        return { Receiver = receiver; Exporter = exporter; Metrics = metrics; Meter = new Meter(name) }
+    }
+
 /// Flushes and returns the metrics that arrived with that flush.
 let private flush (metrics: OtlpMetrics) (receiver: LoopbackReceiver) =
     task {
@@ -146,14 +173,9 @@ let private instruments =
         }
 
         testTask "observable counters, up-down counters and gauges are observed at each collection" {
-            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
-            use _receiver = receiver
-            let name = uniqueName ()
-            let exporter, metrics = start receiver name ignore
-            use _exporter = exporter
-            use _metrics = metrics
-            let meter = new Meter(name)
-            use _meter = disposing meter
+            let! (p: Pipeline) = pipeline ignore
+            use _pipeline = p
+            let receiver, metrics, meter = p.Receiver, p.Metrics, p.Meter
             let mutable total = 10L
             meter.CreateObservableCounter<int64>("o.counter", (fun () -> Measurement<int64>(total, tag "k" "v")), "{item}") |> ignore
             meter.CreateObservableUpDownCounter<float>("o.updown", fun () -> -2.5) |> ignore
@@ -178,14 +200,9 @@ let private instruments =
 let private temporality =
     testList "temporality" [
         testTask "cumulative: totals grow and keep the series' start time" {
-            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
-            use _receiver = receiver
-            let name = uniqueName ()
-            let exporter, metrics = start receiver name ignore
-            use _exporter = exporter
-            use _metrics = metrics
-            let meter = new Meter(name)
-            use _meter = disposing meter
+            let! (p: Pipeline) = pipeline ignore
+            use _pipeline = p
+            let receiver, metrics, meter = p.Receiver, p.Metrics, p.Meter
             let counter = meter.CreateCounter<int64>("requests")
             counter.Add 5L
             let! first = flush metrics receiver
@@ -200,14 +217,9 @@ let private temporality =
         }
 
         testTask "delta: each interval's measurements, starting at the previous collection; idle series are not sent" {
-            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
-            use _receiver = receiver
-            let name = uniqueName ()
-            let exporter, metrics = start receiver name (fun o -> o.TemporalityPreference <- TemporalityPreference.Delta)
-            use _exporter = exporter
-            use _metrics = metrics
-            let meter = new Meter(name)
-            use _meter = disposing meter
+            let! (p: Pipeline) = pipeline (fun o -> o.TemporalityPreference <- TemporalityPreference.Delta)
+            use _pipeline = p
+            let receiver, metrics, meter = p.Receiver, p.Metrics, p.Meter
             let counter = meter.CreateCounter<int64>("requests")
             let histogram = meter.CreateHistogram<float>("latency")
             let updown = meter.CreateUpDownCounter<int64>("inflight")
@@ -238,14 +250,9 @@ let private temporality =
 let private retirement =
     testList "delta series retirement" [
         testTask "a delta series idle for a whole interval is retired; its attributes later start a new series" {
-            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
-            use _receiver = receiver
-            let name = uniqueName ()
-            let exporter, metrics = start receiver name (fun o -> o.TemporalityPreference <- TemporalityPreference.Delta)
-            use _exporter = exporter
-            use _metrics = metrics
-            let meter = new Meter(name)
-            use _meter = disposing meter
+            let! (p: Pipeline) = pipeline (fun o -> o.TemporalityPreference <- TemporalityPreference.Delta)
+            use _pipeline = p
+            let receiver, metrics, meter = p.Receiver, p.Metrics, p.Meter
             let counter = meter.CreateCounter<int64>("requests")
             let histogram = meter.CreateHistogram<float>("latency")
             counter.Add(1L, tag "route" "/a")
@@ -263,14 +270,9 @@ let private retirement =
         }
 
         testTask "cumulative series are never retired" {
-            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
-            use _receiver = receiver
-            let name = uniqueName ()
-            let exporter, metrics = start receiver name ignore
-            use _exporter = exporter
-            use _metrics = metrics
-            let meter = new Meter(name)
-            use _meter = disposing meter
+            let! (p: Pipeline) = pipeline ignore
+            use _pipeline = p
+            let receiver, metrics, meter = p.Receiver, p.Metrics, p.Meter
             meter.CreateCounter<int64>("requests").Add(1L, tag "route" "/a")
             let! _ = flush metrics receiver
             let! again = flush metrics receiver
@@ -279,14 +281,9 @@ let private retirement =
         }
 
         testTask "writers racing with collections and retirements lose nothing" {
-            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
-            use _receiver = receiver
-            let name = uniqueName ()
-            let exporter, metrics = start receiver name (fun o -> o.TemporalityPreference <- TemporalityPreference.Delta)
-            use _exporter = exporter
-            use _metrics = metrics
-            let meter = new Meter(name)
-            use _meter = disposing meter
+            let! (p: Pipeline) = pipeline (fun o -> o.TemporalityPreference <- TemporalityPreference.Delta)
+            use _pipeline = p
+            let receiver, metrics, meter = p.Receiver, p.Metrics, p.Meter
             let counter = meter.CreateCounter<int64>("c")
             let doubles = meter.CreateCounter<float>("d")
             let histogram = meter.CreateHistogram<float>("h")
@@ -437,14 +434,9 @@ let private views =
 let private registration =
     testList "registration and drops" [
         testTask "an instrument with an invalid name is ignored, counted and warned about" {
-            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
-            use _receiver = receiver
-            let name = uniqueName ()
-            let exporter, metrics = start receiver name ignore
-            use _exporter = exporter
-            use _metrics = metrics
-            let meter = new Meter(name)
-            use _meter = disposing meter
+            let! (p: Pipeline) = pipeline ignore
+            use _pipeline = p
+            let receiver, exporter, metrics, meter = p.Receiver, p.Exporter, p.Metrics, p.Meter
             let bad = meter.CreateCounter<int64>("bad name!")
             bad.Add 1L
             meter.CreateCounter<int64>("good").Add 1L
@@ -508,14 +500,9 @@ let private registration =
         }
 
         testTask "NaN, infinities and negative counter values are dropped and counted, never thrown" {
-            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
-            use _receiver = receiver
-            let name = uniqueName ()
-            let exporter, metrics = start receiver name ignore
-            use _exporter = exporter
-            use _metrics = metrics
-            let meter = new Meter(name)
-            use _meter = disposing meter
+            let! (p: Pipeline) = pipeline ignore
+            use _pipeline = p
+            let receiver, metrics, meter = p.Receiver, p.Metrics, p.Meter
             let counter = meter.CreateCounter<float>("c")
             counter.Add nan
             counter.Add infinity
@@ -778,14 +765,9 @@ let private hotPath =
             Expect.isTrue (comparer.Equals(key, comparer.Create(ReadOnlySpan shuffled))) "keys built from either order are equal"
 
         testTask "equal tags as different string instances find one series; values swapped between keys are another" {
-            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
-            use _receiver = receiver
-            let name = uniqueName ()
-            let exporter, metrics = start receiver name ignore
-            use _exporter = exporter
-            use _metrics = metrics
-            let meter = new Meter(name)
-            use _meter = disposing meter
+            let! (p: Pipeline) = pipeline ignore
+            use _pipeline = p
+            let receiver, metrics, meter = p.Receiver, p.Metrics, p.Meter
             let counter = meter.CreateCounter<int64>("hits")
             let fresh (text: string) = box (String(text.ToCharArray()))
             for _ in 1 .. 10 do
@@ -800,14 +782,9 @@ let private hotPath =
         }
 
         testTask "concurrent recording from many threads loses nothing" {
-            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
-            use _receiver = receiver
-            let name = uniqueName ()
-            let exporter, metrics = start receiver name ignore
-            use _exporter = exporter
-            use _metrics = metrics
-            let meter = new Meter(name)
-            use _meter = disposing meter
+            let! (p: Pipeline) = pipeline ignore
+            use _pipeline = p
+            let receiver, metrics, meter = p.Receiver, p.Metrics, p.Meter
             let counter = meter.CreateCounter<float>("c")
             let histogram = meter.CreateHistogram<int64>("h")
             System.Threading.Tasks.Parallel.For(0, 40_000, fun i ->
@@ -824,28 +801,18 @@ let private hotPath =
 let private lifecycle =
     testList "flush and shutdown" [
         testTask "the export interval collects without a flush" {
-            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
-            use _receiver = receiver
-            let name = uniqueName ()
-            let exporter, metrics = start receiver name (fun o -> o.ExportInterval <- Nullable(TimeSpan.FromMilliseconds 50.0))
-            use _exporter = exporter
-            use _metrics = metrics
-            let meter = new Meter(name)
-            use _meter = disposing meter
+            let! (p: Pipeline) = pipeline (fun o -> o.ExportInterval <- Nullable(TimeSpan.FromMilliseconds 50.0))
+            use _pipeline = p
+            let receiver, meter = p.Receiver, p.Meter
             meter.CreateCounter<int64>("ticks").Add 1L
             let! (arrived: IReadOnlyList<Metric>) = receiver.WaitForMetricDataPointsAsync(1).WaitAsync(TimeSpan.FromSeconds 10.0)
             Expect.equal arrived[0].Name "ticks" "exported on the timer"
         }
 
         testTask "shutdown exports a last time, then records and exports nothing; flush after it returns false" {
-            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
-            use _receiver = receiver
-            let name = uniqueName ()
-            let exporter, metrics = start receiver name ignore
-            use _exporter = exporter
-            use _metrics = metrics
-            let meter = new Meter(name)
-            use _meter = disposing meter
+            let! (p: Pipeline) = pipeline ignore
+            use _pipeline = p
+            let receiver, metrics, meter = p.Receiver, p.Metrics, p.Meter
             let counter = meter.CreateCounter<int64>("final")
             counter.Add 4L
             let! (finished: bool) = metrics.ShutdownAsync(Nullable(TimeSpan.FromSeconds 10.0))
@@ -879,14 +846,9 @@ let private lifecycle =
         }
 
         testTask "an observable callback that throws is reported; the other instruments are still exported" {
-            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
-            use _receiver = receiver
-            let name = uniqueName ()
-            let exporter, metrics = start receiver name ignore
-            use _exporter = exporter
-            use _metrics = metrics
-            let meter = new Meter(name)
-            use _meter = disposing meter
+            let! (p: Pipeline) = pipeline ignore
+            use _pipeline = p
+            let receiver, metrics, meter = p.Receiver, p.Metrics, p.Meter
             meter.CreateObservableGauge<int64>("broken", (fun () -> (raise (InvalidOperationException "sensor offline"): int64))) |> ignore
             meter.CreateObservableGauge<int64>("working", fun () -> 1L) |> ignore
             meter.CreateCounter<int64>("sync").Add 1L
