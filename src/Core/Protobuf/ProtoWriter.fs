@@ -357,13 +357,11 @@ type internal ProtoWriter() =
 
     member this.Fixed32(value: uint32) =
         this.Ensure 4
-        Unsafe.WriteUnaligned(&this.ByteAt(at), (if BitConverter.IsLittleEndian then value else BinaryPrimitives.ReverseEndianness value))
-        at <- at + 4
+        at <- Put.fixed32 &(MemoryMarshal.GetArrayDataReference buffer) at value
 
     member this.Fixed64(value: uint64) =
         this.Ensure 8
-        Unsafe.WriteUnaligned(&this.ByteAt(at), (if BitConverter.IsLittleEndian then value else BinaryPrimitives.ReverseEndianness value))
-        at <- at + 8
+        at <- Put.fixed64 &(MemoryMarshal.GetArrayDataReference buffer) at value
 
     member this.Double(value: float) = this.Fixed64(uint64 (BitConverter.DoubleToInt64Bits value))
 
@@ -557,16 +555,11 @@ type internal ProtoWriter() =
             this.Ensure(11 + units)
             let b = &MemoryMarshal.GetArrayDataReference buffer
             let mutable i = at
-            if time <> 0UL then
-                Unsafe.Add(&b, i) <- byte ((timeField <<< 3) ||| Fields.WireFixed64)
-                Unsafe.WriteUnaligned(&Unsafe.Add(&b, i + 1), (if BitConverter.IsLittleEndian then time else BinaryPrimitives.ReverseEndianness time))
-                i <- i + 9
+            if time <> 0UL then i <- Put.fixed64 &b (Put.tag &b i timeField Fields.WireFixed64) time
             if units = 0 then at <- i
             else
-                Unsafe.Add(&b, i) <- byte ((nameField <<< 3) ||| Fields.WireLengthDelimited)
-                Unsafe.Add(&b, i + 1) <- byte units
-                if Ascii.narrowPrefix (name.AsSpan()) (&Unsafe.Add(&b, i + 2)) = units then
-                    at <- i + 2 + units
+                let next = Put.asciiField &b i nameField (name.AsSpan())
+                if next >= 0 then at <- next
                 else
                     at <- i
                     this.StringField(nameField, name.AsSpan())
@@ -607,9 +600,7 @@ type internal ProtoWriter() =
         else
             let b = &MemoryMarshal.GetArrayDataReference buffer
             Unsafe.Add(&b, i) <- byte ((Fields.AnyValue_Double_Value <<< 3) ||| Fields.WireFixed64)
-            let bits = uint64 (BitConverter.DoubleToInt64Bits value)
-            Unsafe.WriteUnaligned(&Unsafe.Add(&b, i + 1), (if BitConverter.IsLittleEndian then bits else BinaryPrimitives.ReverseEndianness bits))
-            at <- i + 9
+            at <- Put.fixed64 &b (i + 1) (uint64 (BitConverter.DoubleToInt64Bits value))
             true
 
     /// Writes the attribute `field` { key, value { bool_value = value } } in one go when it can (see above).
@@ -637,32 +628,22 @@ type internal ProtoWriter() =
         this.Ensure 28
         let b = &MemoryMarshal.GetArrayDataReference buffer
         let mutable i = at
-        if high <> 0UL || low <> 0UL then
-            Unsafe.Add(&b, i) <- byte ((traceField <<< 3) ||| Fields.WireLengthDelimited)
-            Unsafe.Add(&b, i + 1) <- 16uy
-            Unsafe.WriteUnaligned(&Unsafe.Add(&b, i + 2), (if BitConverter.IsLittleEndian then BinaryPrimitives.ReverseEndianness high else high))
-            Unsafe.WriteUnaligned(&Unsafe.Add(&b, i + 10), (if BitConverter.IsLittleEndian then BinaryPrimitives.ReverseEndianness low else low))
-            i <- i + 18
-        if span <> 0UL then
-            Unsafe.Add(&b, i) <- byte ((spanField <<< 3) ||| Fields.WireLengthDelimited)
-            Unsafe.Add(&b, i + 1) <- 8uy
-            Unsafe.WriteUnaligned(&Unsafe.Add(&b, i + 2), (if BitConverter.IsLittleEndian then BinaryPrimitives.ReverseEndianness span else span))
-            i <- i + 10
+        if high <> 0UL || low <> 0UL then i <- Put.traceIdField &b i traceField high low
+        if span <> 0UL then i <- Put.spanIdField &b i spanField span
         at <- i
 
     /// Writes a trace id as a 16-byte length-delimited field.
     member this.TraceIdField(field: int, high: uint64, low: uint64) =
         this.Tag(field, Fields.WireLengthDelimited)
         this.Ensure 17
-        this.ByteAt(at) <- 16uy
-        Unsafe.WriteUnaligned(&this.ByteAt(at + 1), (if BitConverter.IsLittleEndian then BinaryPrimitives.ReverseEndianness high else high))
-        Unsafe.WriteUnaligned(&this.ByteAt(at + 9), (if BitConverter.IsLittleEndian then BinaryPrimitives.ReverseEndianness low else low))
-        at <- at + 17
+        let b = &MemoryMarshal.GetArrayDataReference buffer
+        Unsafe.Add(&b, at) <- 16uy
+        at <- Put.bigEndian64 &b (Put.bigEndian64 &b (at + 1) high) low
 
     /// Writes a span id as an 8-byte length-delimited field.
     member this.SpanIdField(field: int, value: uint64) =
         this.Tag(field, Fields.WireLengthDelimited)
         this.Ensure 9
-        this.ByteAt(at) <- 8uy
-        Unsafe.WriteUnaligned(&this.ByteAt(at + 1), (if BitConverter.IsLittleEndian then BinaryPrimitives.ReverseEndianness value else value))
-        at <- at + 9
+        let b = &MemoryMarshal.GetArrayDataReference buffer
+        Unsafe.Add(&b, at) <- 8uy
+        at <- Put.bigEndian64 &b (at + 1) value
