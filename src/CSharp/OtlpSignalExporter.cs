@@ -329,10 +329,11 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
 
     /// <summary>
     /// Exports one batch now as the background processor exports it (deferred conversion, grouping by scope,
-    /// encoding, splitting, sending; one attempt), without the queue. For the benchmarks.
+    /// encoding, splitting, sending; one attempt), without the queue, on the calling thread as on the processor's
+    /// own (so it may block it for the send). For the benchmarks.
     /// </summary>
     internal Task<Batching.ExportOutcome> ExportBatchAsync(ScopedItem<TItem>[] items, CancellationToken cancellationToken = default) =>
-        this.ExportBatchAttemptAsync(items, 1, cancellationToken);
+        this.ExportBatchAttemptAsync(items, 1, onExportThread: true, cancellationToken);
 
     /// <summary>Exports every item offered so far; true when all of it was exported or dropped in time.</summary>
     public Task<bool> ForceFlushAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
@@ -409,10 +410,19 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
             1,
             this.retryPolicy);
         return new BatchExportProcessor<ScopedItem<TItem>>(
-            settings, this.ExportBatchAttemptAsync, this.Configuration.Exporter.Timeout, this.time, this.Statistics);
+            settings,
+            // The processor calls this on its loop's thread, which exists to export: sends may block it.
+            (items, attempt, cancellationToken) => this.ExportBatchAttemptAsync(items, attempt, onExportThread: true, cancellationToken),
+            this.Configuration.Exporter.Timeout,
+            this.time,
+            this.Statistics);
     }
 
-    private Task<Batching.ExportOutcome> ExportBatchAttemptAsync(ScopedItem<TItem>[] items, int attempt, CancellationToken cancellationToken)
+    /// <summary>
+    /// One attempt at a batch. <paramref name="onExportThread"/>: the caller is a thread that exists to export (the
+    /// processor's), which the send may block instead of handing its I/O between threads.
+    /// </summary>
+    private Task<Batching.ExportOutcome> ExportBatchAttemptAsync(ScopedItem<TItem>[] items, int attempt, bool onExportThread, CancellationToken cancellationToken)
     {
         if (attempt > 1)
         {
@@ -426,7 +436,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
             ValueTask<Batching.ExportOutcome> send;
             try
             {
-                send = this.SendPartAsync(direct.WrittenMemory, attempt, cancellationToken);
+                send = this.SendPartAsync(direct.WrittenMemory, attempt, onExportThread, cancellationToken);
             }
             catch
             {
@@ -444,7 +454,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
             return outcome.IsSucceeded ? SucceededTask : Task.FromResult(outcome);
         }
 
-        return this.ExportPartsAsync(items, attempt, cancellationToken);
+        return this.ExportPartsAsync(items, attempt, onExportThread, cancellationToken);
     }
 
     /// <summary>The outcome of a send still running, its payload released when it ends.</summary>
@@ -461,7 +471,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
     }
 
     /// <summary>A batch through the model: grouped, encoded, split when too large, sent part by part.</summary>
-    private async Task<Batching.ExportOutcome> ExportPartsAsync(ScopedItem<TItem>[] items, int attempt, CancellationToken cancellationToken)
+    private async Task<Batching.ExportOutcome> ExportPartsAsync(ScopedItem<TItem>[] items, int attempt, bool onExportThread, CancellationToken cancellationToken)
     {
         // A batch too large for one request goes as several; a failure of any part makes the batch fail (its
         // retry may send the parts that succeeded again: duplicates are preferred to loss).
@@ -471,7 +481,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
         {
             foreach (var (_, payload) in parts)
             {
-                var outcome = await this.SendPartAsync(payload.WrittenMemory, attempt, cancellationToken).ConfigureAwait(false);
+                var outcome = await this.SendPartAsync(payload.WrittenMemory, attempt, onExportThread, cancellationToken).ConfigureAwait(false);
                 if (outcome is Batching.ExportOutcome.PartiallySucceeded partial)
                 {
                     rejected += partial.rejected;
@@ -516,10 +526,12 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
     }
 
     /// <summary>One send of one encoded part of a batch, interpreted as the batch machine wants it.</summary>
-    private async ValueTask<Batching.ExportOutcome> SendPartAsync(ReadOnlyMemory<byte> payload, int attempt, CancellationToken cancellationToken)
+    private async ValueTask<Batching.ExportOutcome> SendPartAsync(ReadOnlyMemory<byte> payload, int attempt, bool onExportThread, CancellationToken cancellationToken)
     {
         var started = this.time.GetTimestamp();
-        var result = await this.transport.SendAsync(payload, cancellationToken).ConfigureAwait(false);
+        var result = onExportThread && this.transport.TrySendBlocking(payload, cancellationToken, out var sent)
+            ? sent
+            : await this.transport.SendAsync(payload, cancellationToken).ConfigureAwait(false);
         var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow());
         this.Statistics.RecordAttempt(this.time.GetElapsedTime(started), interpreted.Classification.IsSuccess);
         if (interpreted.Problem is not null)

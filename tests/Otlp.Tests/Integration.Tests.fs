@@ -81,10 +81,10 @@ let private matrix =
                 }
     ]
 
-let private elapsed (action: unit -> Task<OtlpExportResult>) =
+let private elapsed (action: unit -> Task<'result>) =
     task {
         let watch = Stopwatch.StartNew()
-        let! (result: OtlpExportResult) = action ()
+        let! (result: 'result) = action ()
         return result, watch.Elapsed
     }
 
@@ -160,6 +160,20 @@ let private faults =
             let! (result: OtlpExportResult), took = elapsed (fun () -> exporter.ExportAsync(sample Generators.traceRequest))
             Expect.equal result.Status OtlpExportStatus.Failure "failed"
             Expect.isLessThan took (TimeSpan.FromSeconds 5.0) "bounded by the timeout"
+        }
+
+        testTask "over HTTP the batch loop's send ends at the export timeout, and the retry delivers the batch" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            receiver.Enqueue(Reply.Delay(TimeSpan.FromSeconds 30.0))
+            use exporter = traces receiver OtlpProtocol.HttpProtobuf (fun o -> o.Timeout <- Nullable(TimeSpan.FromMilliseconds 500.0))
+            let scope = InstrumentationScope.create "slow" "1.0"
+            for _ in 1..10 do exporter.Offer(sample Generators.span, scope) |> ignore
+            let! flushed, took = elapsed (fun () -> exporter.ForceFlushAsync(TimeSpan.FromSeconds 20.0))
+            Expect.isTrue flushed "flushed"
+            Expect.isLessThan took (TimeSpan.FromSeconds 10.0) "the hanging attempt ended at its timeout"
+            Expect.equal receiver.Spans.Count 10 "delivered by the retry"
+            Expect.equal (exporter.Statistics.Exported, exporter.Statistics.Dropped) (10L, 0L) "counted as exported, none dropped"
         }
 
         testTask "connection resets are retried" {

@@ -50,8 +50,9 @@ internal static class TransportFactory
             client.Timeout = Timeout.InfiniteTimeSpan;
         }
 
+        // Only our own client (a SocketsHttpHandler over HTTP/1.1) is known to send synchronously.
         return new HttpExportTransport(
-            client, ownsClient, config.Endpoint, config.Protocol.IsHttpJson, config.Compression, config.Headers, options.HeaderProvider);
+            client, ownsClient, config.Endpoint, config.Protocol.IsHttpJson, config.Compression, config.Headers, options.HeaderProvider, canBlock: ownsClient);
     }
 
     private static SocketsHttpHandler CreateHandler(ExporterConfig config, Action<string> warn, bool http2)

@@ -15,7 +15,10 @@ namespace Otlp.Runtime;
 /// The loop has a thread of its own, as the official SDK's processor has, rather than running on the thread pool:
 /// every wake-up of a pooled loop, and every export handed to the pool, woke a worker that then spun idle on a core
 /// the application's threads wanted. An export starts on the loop's thread and runs there until its first
-/// asynchronous wait (network I/O); its completion is queued back to the loop.
+/// asynchronous wait, and its completion is queued back to the loop. Over HTTP there is no such wait: the send
+/// blocks this thread (as the official SDK's export thread is blocked), which spares every request the hand-offs of
+/// asynchronous socket I/O between pool threads; meanwhile offers keep filling the ring, and the machine would
+/// start no other export anyway (one at a time). The attempt's deadline still ends a send that hangs.
 /// </remarks>
 /// <typeparam name="T">The item exported: a span, a log record.</typeparam>
 internal sealed class BatchExportProcessor<T> : IAsyncDisposable

@@ -60,6 +60,13 @@ internal sealed class GrpcExportTransport : IExportTransport
         : signal.IsMetrics ? "opentelemetry.proto.collector.metrics.v1.MetricsService"
         : "opentelemetry.proto.collector.logs.v1.LogsService";
 
+    // Never: gRPC runs over HTTP/2, which the runtime's HTTP stack sends only asynchronously.
+    public bool TrySendBlocking(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken, out TransportResult result)
+    {
+        result = null!;
+        return false;
+    }
+
     public async Task<TransportResult> SendAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         var metadata = new Metadata { { "user-agent", OtlpInfo.UserAgent } };

@@ -20,6 +20,7 @@ internal sealed class HttpExportTransport : IExportTransport
     private readonly MediaTypeHeaderValue contentType;
     private readonly Compression compression;
     private readonly IReadOnlyList<Header> headers;
+    private readonly bool canBlock;
     private TransportResult? lastEmptySuccess;
     private readonly Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>? headerProvider;
 
@@ -30,7 +31,8 @@ internal sealed class HttpExportTransport : IExportTransport
         bool json,
         Compression compression,
         IReadOnlyList<Header> headers,
-        Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>? headerProvider)
+        Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>? headerProvider,
+        bool canBlock = false)
     {
         this.client = client ?? throw new ArgumentNullException(nameof(client));
         this.ownsClient = ownsClient;
@@ -39,11 +41,38 @@ internal sealed class HttpExportTransport : IExportTransport
         this.compression = compression;
         this.headers = headers;
         this.headerProvider = headerProvider;
+        this.canBlock = canBlock;
     }
 
     public string Destination => $"HTTP POST {this.url.AbsoluteUri}";
 
-    public async Task<TransportResult> SendAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    public Task<TransportResult> SendAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
+        this.SendCoreAsync(payload, blocking: false, cancellationToken);
+
+    /// <summary>
+    /// Blocks only when made with <c>canBlock</c>: for a client over a <see cref="SocketsHttpHandler"/> speaking
+    /// HTTP/1.1. A client given by the application may hold handlers that cannot send synchronously.
+    /// </summary>
+    public bool TrySendBlocking(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken, out TransportResult result)
+    {
+        if (!this.canBlock)
+        {
+            result = null!;
+            return false;
+        }
+
+        // Every step runs on this thread; only a body copy the handler is still finishing (after an early answer)
+        // leaves the task running, and this thread waits for it, within the copy's grace.
+        var send = this.SendCoreAsync(payload, blocking: true, cancellationToken);
+        result = send.IsCompleted ? send.Result : send.GetAwaiter().GetResult();
+        return true;
+    }
+
+    /// <summary>
+    /// One send. With <paramref name="blocking"/>, the request and the response are sent and read with the
+    /// synchronous calls, on the calling thread.
+    /// </summary>
+    private async Task<TransportResult> SendCoreAsync(ReadOnlyMemory<byte> payload, bool blocking, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, this.url);
         var encoding = PayloadCompression.EncodingName(this.compression);
@@ -69,16 +98,25 @@ internal sealed class HttpExportTransport : IExportTransport
         {
             if (this.headerProvider is not null)
             {
-                foreach (var (name, value) in await this.headerProvider(cancellationToken).ConfigureAwait(false))
+                var provided = this.headerProvider(cancellationToken);
+                // A blocking send waits for the provider here, so the send itself stays on the calling thread.
+                var pairs = provided.IsCompleted || !blocking
+                    ? await provided.ConfigureAwait(false)
+                    : provided.AsTask().GetAwaiter().GetResult();
+                foreach (var (name, value) in pairs)
                 {
                     request.Headers.Remove(name);
                     request.Headers.TryAddWithoutValidation(name, value);
                 }
             }
 
-            using var response = await this.client
-                .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken)
-                .ConfigureAwait(false);
+            using var response = blocking
+                ? this.client.Send(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken)
+                : await this.client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            // A synchronous read of the body takes no token: the deadline aborts it by disposing the response.
+            using var abortRead = blocking
+                ? cancellationToken.UnsafeRegister(static r => ((HttpResponseMessage)r!).Dispose(), response)
+                : default;
             var declared = response.Content.Headers.ContentLength;
             if (declared > MaxResponseBytes)
             {
@@ -87,7 +125,7 @@ internal sealed class HttpExportTransport : IExportTransport
                     $"The response declared {declared} bytes, over the {MaxResponseBytes}-byte limit.");
             }
 
-            var read = await ReadBoundedAsync(response.Content, cancellationToken).ConfigureAwait(false);
+            var read = await ReadBoundedAsync(response.Content, blocking, cancellationToken).ConfigureAwait(false);
             if (read is null)
             {
                 return TransportResult.Failed(
@@ -124,7 +162,7 @@ internal sealed class HttpExportTransport : IExportTransport
 
             return result;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (cancellationToken.IsCancellationRequested && e is OperationCanceledException or IOException or ObjectDisposedException)
         {
             return TransportResult.Failed(TransportResultKind.Cancelled, "The request was cancelled or timed out.");
         }
@@ -192,7 +230,7 @@ internal sealed class HttpExportTransport : IExportTransport
     /// Reads at most <see cref="MaxResponseBytes"/>; null when the body is longer. An empty body (the usual full
     /// success over HTTP/protobuf is a few bytes or none) costs no buffer; others are read into a pooled one.
     /// </summary>
-    private static async Task<byte[]?> ReadBoundedAsync(HttpContent content, CancellationToken cancellationToken)
+    private static async ValueTask<byte[]?> ReadBoundedAsync(HttpContent content, bool blocking, CancellationToken cancellationToken)
     {
         var declared = content.Headers.ContentLength;
         if (declared == 0)
@@ -200,7 +238,9 @@ internal sealed class HttpExportTransport : IExportTransport
             return [];
         }
 
-        using var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        using var stream = blocking
+            ? content.ReadAsStream(cancellationToken)
+            : await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         var buffer = ArrayPool<byte>.Shared.Rent(declared is > 0 and <= MaxResponseBytes ? (int)declared.Value + 1 : 4096);
         var count = 0;
         try
@@ -215,7 +255,9 @@ internal sealed class HttpExportTransport : IExportTransport
                     buffer = larger;
                 }
 
-                var read = await stream.ReadAsync(buffer.AsMemory(count), cancellationToken).ConfigureAwait(false);
+                var read = blocking
+                    ? stream.Read(buffer.AsSpan(count))
+                    : await stream.ReadAsync(buffer.AsMemory(count), cancellationToken).ConfigureAwait(false);
                 if (read == 0)
                 {
                     return count == 0 ? [] : buffer.AsSpan(0, count).ToArray();

@@ -11,4 +11,12 @@ internal interface IExportTransport : IDisposable
 
     /// <summary>Sends <paramref name="payload"/> and waits for the answer or for <paramref name="cancellationToken"/>.</summary>
     Task<TransportResult> SendAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Sends <paramref name="payload"/> on the calling thread, blocking it until the answer, a failure or
+    /// <paramref name="cancellationToken"/>, when this transport can send that way; false, with nothing sent, when it
+    /// cannot (the caller then uses <see cref="SendAsync"/>). Only for a thread that exists to export (the batch
+    /// loop's): it spares each request the hand-offs of asynchronous I/O between threads.
+    /// </summary>
+    bool TrySendBlocking(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken, out TransportResult result);
 }

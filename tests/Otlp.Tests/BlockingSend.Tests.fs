@@ -1,0 +1,111 @@
+/// The HTTP transport's blocking send (the batch loop's): it answers on the calling thread, ends at its deadline
+/// whatever the server does, and is used only where it is known to work.
+module Otlp.Tests.BlockingSendTests
+
+open System
+open System.Diagnostics
+open System.Net
+open System.Net.Http
+open System.Net.Sockets
+open System.Text
+open System.Threading
+open System.Threading.Tasks
+open Expecto
+open Otlp.Core
+open Otlp.Testing
+open Otlp.Transport
+
+/// A transport to `url` over a client of its own on a SocketsHttpHandler, as the exporter makes it.
+let private transportTo (url: Uri) (canBlock: bool) =
+    new HttpExportTransport(
+        new HttpClient(new SocketsHttpHandler(), Timeout = Timeout.InfiniteTimeSpan), true, url, false, Compression.None,
+        Array.empty<Header>, null, canBlock)
+
+/// Sends `payload` blocking, with `deadline`, on a thread of its own: whether it could, the result, and how long
+/// the call itself took. A call still blocked after 20 seconds fails the test instead of hanging it.
+let private sendBlocking (transport: HttpExportTransport) (payload: byte array) (deadline: TimeSpan) =
+    let send () =
+        use cancel = new CancellationTokenSource(deadline)
+        let clock = Stopwatch.StartNew()
+        let mutable result = Unchecked.defaultof<TransportResult>
+        let blocked = transport.TrySendBlocking(ReadOnlyMemory payload, cancel.Token, &result)
+        blocked, result, clock.Elapsed
+    Task.Factory.StartNew(send, TaskCreationOptions.LongRunning).WaitAsync(TimeSpan.FromSeconds 20.0)
+
+/// A server on 127.0.0.1 that reads one request and writes `answer` (raw HTTP/1.1), then holds the connection open
+/// without another byte until the test ends: a server that stalls in the middle of its answer.
+let private stallingServer (answer: string) (stop: CancellationToken) =
+    let listener = new TcpListener(IPAddress.Loopback, 0)
+    listener.Start()
+    let port = (listener.LocalEndpoint :?> IPEndPoint).Port
+    let serving =
+        task {
+            use! (client: TcpClient) = listener.AcceptTcpClientAsync(stop)
+            let stream = client.GetStream()
+            let buffer = Array.zeroCreate<byte> 65536
+            let! _ = stream.ReadAsync(buffer, 0, buffer.Length, stop)
+            do! stream.WriteAsync(Encoding.ASCII.GetBytes answer, stop)
+            try
+                do! Task.Delay(Timeout.Infinite, stop)
+            with :? OperationCanceledException ->
+                ()
+            listener.Stop()
+        }
+    Uri $"http://127.0.0.1:{port}/v1/traces", serving
+
+[<Tests>]
+let tests =
+    testSequenced <| testList "HttpTransport.blocking" [
+        testTask "a blocking send returns the server's answer itself, after waiting for it" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            receiver.Enqueue(Reply.Delay(TimeSpan.FromMilliseconds 300.0))
+            let transport = transportTo (Uri(receiver.HttpEndpoint, "v1/traces")) true
+            // An empty message is a valid, empty export request.
+            let! (blocked: bool), (result: TransportResult), (took: TimeSpan) = sendBlocking transport [||] (TimeSpan.FromSeconds 10.0)
+            Expect.isTrue blocked "sent blocking"
+            Expect.equal (result.Kind, result.StatusCode) (TransportResultKind.Response, 200) "the answer"
+            Expect.isGreaterThanOrEqual took (TimeSpan.FromMilliseconds 250.0) "the call itself waited for the delayed answer"
+            Expect.equal receiver.Requests.Count 1 "received once"
+            transport.Dispose()
+        }
+
+        testTask "a blocking send ends at its deadline when the server does not answer" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            receiver.Enqueue(Reply.Delay(TimeSpan.FromSeconds 30.0))
+            let transport = transportTo (Uri(receiver.HttpEndpoint, "v1/traces")) true
+            let! (blocked: bool), (result: TransportResult), (took: TimeSpan) = sendBlocking transport [||] (TimeSpan.FromMilliseconds 300.0)
+            Expect.isTrue blocked "sent blocking"
+            Expect.equal result.Kind TransportResultKind.Cancelled "cancelled at the deadline"
+            Expect.isLessThan took (TimeSpan.FromSeconds 5.0) "bounded by the deadline"
+            transport.Dispose()
+        }
+
+        testTask "a blocking send ends at its deadline when the answer's body stalls" {
+            let stop = new CancellationTokenSource()
+            // The head promises 100 bytes; 10 come, then nothing: a read without a token would wait forever.
+            let url, serving = stallingServer "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789" stop.Token
+            let transport = transportTo url true
+            let! (blocked: bool), (result: TransportResult), (took: TimeSpan) = sendBlocking transport [| 1uy |] (TimeSpan.FromMilliseconds 300.0)
+            Expect.isTrue blocked "sent blocking"
+            Expect.equal result.Kind TransportResultKind.Cancelled "cancelled at the deadline"
+            Expect.isLessThan took (TimeSpan.FromSeconds 5.0) "bounded by the deadline"
+            stop.Cancel()
+            do! serving
+            transport.Dispose()
+            stop.Dispose()
+        }
+
+        testTask "a transport not made able to block says so and sends nothing" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let transport = transportTo (Uri(receiver.HttpEndpoint, "v1/traces")) false
+            let! (blocked: bool), (_: TransportResult), (_: TimeSpan) = sendBlocking transport [||] (TimeSpan.FromSeconds 10.0)
+            Expect.isFalse blocked "refused"
+            let! (result: TransportResult) = transport.SendAsync(ReadOnlyMemory [||], CancellationToken.None)
+            Expect.equal (result.Kind, result.StatusCode) (TransportResultKind.Response, 200) "the asynchronous send works"
+            Expect.equal receiver.Requests.Count 1 "only the asynchronous send arrived"
+            transport.Dispose()
+        }
+    ]
