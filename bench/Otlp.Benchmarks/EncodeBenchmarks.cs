@@ -13,7 +13,8 @@ namespace Otlp.Benchmarks;
 /// Encode: one batch of 512 spans, one of 512 log records, and one of 512 log records of which every fourth
 /// carries an exception, exported through each exporter's real export call, with the network replaced by
 /// <see cref="DiscardingHandler"/> (HTTP/protobuf, no compression). One operation is one batch: mapping, limits,
-/// grouping, encoding, and the HTTP call that discards the body.
+/// grouping, encoding, and the HTTP call that discards the body. The log categories also run the official exporter
+/// with its switch that sends event ids, which Otlp always sends: the same content, for the wire size.
 /// </summary>
 [MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
@@ -28,8 +29,10 @@ public class EncodeBenchmarks
     private OtlpLogExporter? ourLogExporter;
     private OpenTelemetry.Exporter.OtlpTraceExporter? officialTraceExporter;
     private OpenTelemetry.Exporter.OtlpLogExporter? officialLogExporter;
+    private OpenTelemetry.Exporter.OtlpLogExporter? officialLogExporterWithEventIds;
     private IDisposable? officialTracerProvider;
     private IDisposable? officialLoggerProvider;
+    private IDisposable? officialLoggerProviderWithEventIds;
     private ScopedItem<Span>[] ourSpanItems = [];
     private ScopedItem<LogRecord>[] ourLogItems = [];
     private OfficialLogRecord[] officialFailureLogRecords = [];
@@ -48,6 +51,8 @@ public class EncodeBenchmarks
         var officialLogOptions = Official.Options(OtlpExportProtocol.HttpProtobuf, new Uri("http://localhost:4318/v1/logs"), this.officialHandler);
         (this.officialLogExporter, var loggerProvider) = Official.LogExporter(officialLogOptions);
         this.officialLoggerProvider = loggerProvider;
+        (this.officialLogExporterWithEventIds, var loggerProviderWithEventIds) = Official.LogExporter(officialLogOptions, withEventIds: true);
+        this.officialLoggerProviderWithEventIds = loggerProviderWithEventIds;
         this.ourLogExporter = Ours.LogExporter(this.ourHandler);
         this.officialLogRecords = Official.CaptureLogRecords(logger => Workload.WriteLogEntries(logger, Workload.BatchSize, exceptionEvery: 0));
         this.ourLogItems = Ours.LogItems(this.ourLogExporter, logger => Workload.WriteLogEntries(logger, Workload.BatchSize, exceptionEvery: 0));
@@ -66,8 +71,11 @@ public class EncodeBenchmarks
         this.RecordWireBytes(nameof(this.Otlp_Spans), this.ourHandler, () => this.Otlp_Spans().IsSucceeded);
         this.RecordWireBytes(nameof(this.Official_Logs), this.officialHandler, () => this.Official_Logs() == ExportResult.Success);
         this.RecordWireBytes(nameof(this.Otlp_Logs), this.ourHandler, () => this.Otlp_Logs().IsSucceeded);
+        this.RecordWireBytes(nameof(this.Official_LogsWithEventIds), this.officialHandler, () => this.Official_LogsWithEventIds() == ExportResult.Success);
         this.RecordWireBytes(nameof(this.Official_LogsWithExceptions), this.officialHandler, () => this.Official_LogsWithExceptions() == ExportResult.Success);
         this.RecordWireBytes(nameof(this.Otlp_LogsWithExceptions), this.ourHandler, () => this.Otlp_LogsWithExceptions().IsSucceeded);
+        this.RecordWireBytes(
+            nameof(this.Official_LogsWithExceptionsAndEventIds), this.officialHandler, () => this.Official_LogsWithExceptionsAndEventIds() == ExportResult.Success);
     }
 
     [GlobalCleanup]
@@ -75,6 +83,7 @@ public class EncodeBenchmarks
     {
         this.officialTracerProvider?.Dispose();
         this.officialLoggerProvider?.Dispose();
+        this.officialLoggerProviderWithEventIds?.Dispose();
         this.ourTraceExporter?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         this.ourLogExporter?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         this.officialHandler.Dispose();
@@ -96,6 +105,15 @@ public class EncodeBenchmarks
     public ExportResult Official_Logs() =>
         this.officialLogExporter!.Export(new Batch<OfficialLogRecord>(this.officialLogRecords, this.officialLogRecords.Length));
 
+    /// <summary>
+    /// The official exporter sending the same content as ours: the event id too (its experimental switch). Not the
+    /// baseline, which is the official exporter as it comes; here for the wire size of equal content.
+    /// </summary>
+    [Benchmark(Description = "Official, event ids on: 512 log records")]
+    [BenchmarkCategory("Logs")]
+    public ExportResult Official_LogsWithEventIds() =>
+        this.officialLogExporterWithEventIds!.Export(new Batch<OfficialLogRecord>(this.officialLogRecords, this.officialLogRecords.Length));
+
     [Benchmark(Description = "Otlp: 512 log records")]
     [BenchmarkCategory("Logs")]
     public Batching.ExportOutcome Otlp_Logs() =>
@@ -105,6 +123,12 @@ public class EncodeBenchmarks
     [BenchmarkCategory("LogsWithExceptions")]
     public ExportResult Official_LogsWithExceptions() =>
         this.officialLogExporter!.Export(new Batch<OfficialLogRecord>(this.officialFailureLogRecords, this.officialFailureLogRecords.Length));
+
+    /// <summary>The same content as ours, as <see cref="Official_LogsWithEventIds"/>.</summary>
+    [Benchmark(Description = "Official, event ids on: 512 log records, 1 in 4 with exception")]
+    [BenchmarkCategory("LogsWithExceptions")]
+    public ExportResult Official_LogsWithExceptionsAndEventIds() =>
+        this.officialLogExporterWithEventIds!.Export(new Batch<OfficialLogRecord>(this.officialFailureLogRecords, this.officialFailureLogRecords.Length));
 
     [Benchmark(Description = "Otlp: 512 log records, 1 in 4 with exception")]
     [BenchmarkCategory("LogsWithExceptions")]

@@ -49,9 +49,27 @@ public static class Official
     /// A log exporter attached to a logger provider (in a logger factory nothing logs to), as the trace exporter
     /// above. Dispose the factory. Unlike the trace exporter it sends an empty resource this way (1.20.1).
     /// </summary>
-    public static (OtlpLogExporter Exporter, ILoggerFactory Factory) LogExporter(OtlpExporterOptions options)
+    /// <param name="options">The exporter's options.</param>
+    /// <param name="withEventIds">
+    /// Sends each record's event id as the <c>logrecord.event.id</c> attribute, as Otlp does: the exporter's
+    /// experimental switch, <c>OTEL_DOTNET_EXPERIMENTAL_OTLP_EMIT_EVENT_LOG_ATTRIBUTES</c>, which it reads from the
+    /// environment when it is made. Without it the id is not sent (only the event's name, in <c>event_name</c>).
+    /// </param>
+    public static (OtlpLogExporter Exporter, ILoggerFactory Factory) LogExporter(OtlpExporterOptions options, bool withEventIds = false)
     {
-        var exporter = new OtlpLogExporter(options);
+        const string EmitEventIds = "OTEL_DOTNET_EXPERIMENTAL_OTLP_EMIT_EVENT_LOG_ATTRIBUTES";
+        var before = Environment.GetEnvironmentVariable(EmitEventIds);
+        Environment.SetEnvironmentVariable(EmitEventIds, withEventIds ? "true" : "false");
+        OtlpLogExporter exporter;
+        try
+        {
+            exporter = new OtlpLogExporter(options);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(EmitEventIds, before);
+        }
+
         var factory = LoggerFactory.Create(logging => logging.AddOpenTelemetry(o => o.AddProcessor(new SimpleLogRecordExportProcessor(exporter))));
         return (exporter, factory);
     }
