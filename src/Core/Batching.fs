@@ -47,6 +47,7 @@ type WaiterResult =
 type Event<'item> =
     | Offer of item: 'item * nowMs: int64
     | OfferMany of items: 'item array * nowMs: int64
+    | OfferSlice of items: 'item array * offset: int * count: int * nowMs: int64
     | TimerFired of nowMs: int64
     | ExportCompleted of batchId: int64 * outcome: ExportOutcome * nowMs: int64 * random: float
     | ForceFlush of waiterId: int64 * nowMs: int64 * deadlineMs: int64
@@ -60,7 +61,9 @@ type Command<'item> =
 
 // A persistent FIFO of chunks in two lists (Okasaki's batched queue): amortized O(1) to add a chunk, O(n) to take
 // n items. A chunk is a slice of an offered array, which the queue shares rather than copies: events are values
-// and the driver hands each OfferMany a fresh array, so adding items costs no allocation per item.
+// and the driver never changes a slice it has offered, so adding items costs no allocation per item. A slice that
+// continues the newest chunk in the same array extends it: an array the driver fills in several offers is one
+// chunk again, and goes out whole when it is a batch.
 // The driver only ever steps the latest state, so no old version is re-used and the amortization holds.
 type Queue<'item> =
     { Front: System.ArraySegment<'item> list
@@ -70,13 +73,19 @@ type Queue<'item> =
 module Queue =
     let empty<'item> : Queue<'item> = { Front = []; Back = []; Count = 0 }
 
-    // The first `count` items of `items`.
-    let enqueueMany (items: 'item array) count queue =
+    // The `count` items of `items` from `offset`.
+    let enqueueSlice (items: 'item array) offset count queue =
         if count <= 0 then
             queue
         else
+            let back =
+                match queue.Back with
+                | newest :: older when obj.ReferenceEquals(newest.Array, items) && newest.Offset + newest.Count = offset ->
+                    System.ArraySegment(items, newest.Offset, newest.Count + count) :: older
+                | back -> System.ArraySegment(items, offset, count) :: back
+
             { queue with
-                Back = System.ArraySegment(items, 0, count) :: queue.Back
+                Back = back
                 Count = queue.Count + count }
 
     let private takeCopy count (front: System.ArraySegment<'item> list) back =
@@ -245,16 +254,17 @@ let private drop count reason (work: Work<'item>) =
         { work with Dropped = Map.add reason (total + int64 count) work.Dropped }
         |> emit (ReportDropped(count, reason))
 
-let private offer (settings: Settings) (items: 'item array) (work: Work<'item>) =
+// `count` items of `items` from `offset`.
+let private offer (settings: Settings) (items: 'item array) offset count (work: Work<'item>) =
     if work.Phase <> Running then
-        drop items.Length DropReason.ShutDown work
+        drop count DropReason.ShutDown work
     else
         let room = max 0 (settings.MaxQueueSize - work.Queue.Count)
-        let taken = min room items.Length
+        let taken = min room count
         { work with
-            Queue = Queue.enqueueMany items taken work.Queue
+            Queue = Queue.enqueueSlice items offset taken work.Queue
             Accepted = work.Accepted + int64 taken }
-        |> drop (items.Length - taken) DropReason.QueueFull
+        |> drop (count - taken) DropReason.QueueFull
 
 let private removeBatch (batchId: int64) (work: Work<'item>) =
     { work with InFlight = work.InFlight |> List.filter (fun batch -> batch.Id <> batchId) }
@@ -444,6 +454,7 @@ let private timeOf (event: Event<'item>) =
     match event with
     | Offer(_, now)
     | OfferMany(_, now)
+    | OfferSlice(_, _, _, now)
     | TimerFired now
     | ExportCompleted(_, _, now, _)
     | ForceFlush(_, now, _)
@@ -456,8 +467,13 @@ let step (settings: Settings) (state: State<'item>) (event: Event<'item>) =
 
     let work =
         match event with
-        | Offer(item, _) -> offer settings [| item |] work
-        | OfferMany(items, _) -> offer settings (if isNull items then [||] else items) work
+        | Offer(item, _) -> offer settings [| item |] 0 1 work
+        | OfferMany(items, _) -> if isNull items then work else offer settings items 0 items.Length work
+        | OfferSlice(items, offset, count, _) ->
+            if isNull items || offset < 0 || count < 0 || offset > items.Length - count then
+                invalidArg (nameof items) $"The slice ({offset}, {count}) is not within an array of {(if isNull items then 0 else items.Length)} items."
+
+            offer settings items offset count work
         | TimerFired _ ->
             match work.ArmedMs with
             | ValueSome at when at <= nowMs -> { work with ArmedMs = ValueNone }

@@ -7,7 +7,7 @@
 /// carry non-decreasing times. Commands are plain data, never closures, so they can be logged and compared.
 ///
 /// ```
-///              Offer / OfferMany
+///        Offer / OfferMany / OfferSlice
 ///                     │ queue full or shutting down: ReportDropped (QueueFull | ShutDown)
 ///                     v
 ///   ┌──────── queue (<= MaxQueueSize) ────────┐
@@ -107,6 +107,11 @@ type Event<'item> =
     | Offer of item: 'item * nowMs: int64
     /// Several items were offered at once, in order; treat the array as immutable.
     | OfferMany of items: 'item array * nowMs: int64
+    /// The `count` items of `items` from `offset` were offered, in order. The machine reads only that range, and the
+    /// driver must not change it afterwards; it may fill the slots after it and offer them later, as a slice that
+    /// continues this one: the queue joins the two, so an array filled in several offers that makes a whole batch
+    /// is exported as it is, without a copy. A range outside the array is an `ArgumentException`.
+    | OfferSlice of items: 'item array * offset: int * count: int * nowMs: int64
     /// The timer armed by the last `ArmTimer` fired (a late or spurious firing is harmless).
     | TimerFired of nowMs: int64
     /// An export attempt started by `StartExport` ended; `random` is a uniform number in [0, 1) for the

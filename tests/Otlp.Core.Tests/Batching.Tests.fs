@@ -15,6 +15,9 @@ open Otlp.Core.Batching
 type Action =
     | OfferOne
     | OfferSome of count: int
+    /// The next `count` slots of the driver's fill array (a new one of `size` when they do not fit), as the runtime
+    /// fills one array in several offers.
+    | FillSlice of count: int * size: int
     | Advance of ms: int
     | FireTimer
     | Complete of pick: int * outcome: ExportOutcome * tookMs: int * random: float
@@ -44,7 +47,9 @@ type private Driver =
       mutable Next: int
       mutable Armed: int64 option
       mutable WaiterId: int64
-      mutable Draining: bool }
+      mutable Draining: bool
+      mutable Fill: int array
+      mutable FillNext: int }
 
 let simulate (settings: Settings) (actions: Action list) =
     let d =
@@ -53,7 +58,9 @@ let simulate (settings: Settings) (actions: Action list) =
           Next = 0
           Armed = None
           WaiterId = 0L
-          Draining = false }
+          Draining = false
+          Fill = [||]
+          FillNext = 0 }
 
     // Export attempts the driver is running: id -> (deadline, batch size).
     let running = Dictionary<int64, int64 * int>()
@@ -138,6 +145,17 @@ let simulate (settings: Settings) (actions: Action list) =
         | OfferSome count ->
             deliver (OfferMany(Array.init count (fun i -> d.Next + i), d.Now))
             d.Next <- d.Next + count
+        | FillSlice(count, size) ->
+            if d.FillNext + count > d.Fill.Length then
+                d.Fill <- Array.zeroCreate (max count size)
+                d.FillNext <- 0
+
+            for i in 0 .. count - 1 do
+                d.Fill[d.FillNext + i] <- d.Next + i
+
+            deliver (OfferSlice(d.Fill, d.FillNext, count, d.Now))
+            d.FillNext <- d.FillNext + count
+            d.Next <- d.Next + count
         | Advance ms -> advanceTo (d.Now + int64 ms)
         | FireTimer ->
             match d.Armed with
@@ -207,6 +225,7 @@ let private actionGen =
     Gen.frequency
         [ 30, Gen.constant OfferOne
           6, Gen.choose (0, 30) |> Gen.map OfferSome
+          6, Gen.map2 (fun count size -> FillSlice(count, size)) (Gen.choose (0, 12)) (Gen.choose (1, 24))
           14, Gen.choose (0, 120) |> Gen.map Advance
           10, Gen.constant FireTimer
           25,
@@ -259,6 +278,7 @@ let private offeredBy (event: Event<int>) =
     match event with
     | Offer(item, _) -> [| item |]
     | OfferMany(items, _) -> items
+    | OfferSlice(items, offset, count, _) -> Array.sub items offset count
     | _ -> [||]
 
 let private starts (record: Record) =
@@ -744,6 +764,37 @@ let examples =
             let started = log |> List.concat |> List.choose (function StartExport(_, items, _, _) -> Some items | _ -> None)
             Expect.equal started [ first; second ] "two batches, one per array"
             Expect.isTrue (obj.ReferenceEquals(started[0], first) && obj.ReferenceEquals(started[1], second)) "the offered arrays themselves"
+        }
+
+        test "slices of one array offered in turn are joined, and a whole batch of them is that array, not a copy" {
+            let settings = { small with MaxQueueSize = 10; MaxExportBatchSize = 4 }
+            let filled = [| 1; 2; 3; 4 |]
+            let state, log =
+                run settings [ OfferSlice(filled, 0, 1, 0L); OfferSlice(filled, 1, 2, 1L); OfferSlice(filled, 3, 1, 2L) ]
+
+            let started = log |> List.concat |> List.choose (function StartExport(_, items, _, _) -> Some items | _ -> None)
+            Expect.equal started [ filled ] "one batch"
+            Expect.isTrue (obj.ReferenceEquals(started[0], filled)) "the filled array itself"
+            Expect.equal (queuedCount state) 0 "nothing left"
+        }
+
+        test "a slice that does not continue the newest chunk stays a chunk of its own, in offer order" {
+            let settings = { small with MaxQueueSize = 10; MaxExportBatchSize = 4 }
+            let shared = [| 1; 2; 3; 4; 5; 6 |]
+            // The second slice skips a slot, the third starts another array: no join may reorder or lose items.
+            let state, log =
+                run settings [ OfferSlice(shared, 0, 2, 0L); OfferSlice(shared, 3, 1, 1L); OfferMany([| 7 |], 2L); OfferSlice(shared, 4, 2, 3L) ]
+
+            let started = log |> List.concat |> List.choose (function StartExport(_, items, _, _) -> Some items | _ -> None)
+            Expect.equal started [ [| 1; 2; 4; 7 |] ] "a copy, in offer order"
+            Expect.equal (queuedItems state) [ 5; 6 ] "the rest"
+        }
+
+        test "a slice outside its array is refused" {
+            for offset, count in [ -1, 1; 0, -1; 3, 2; 5, 0 ] do
+                Expect.throwsT<System.ArgumentException>
+                    (fun () -> step small (init ()) (OfferSlice([| 1; 2; 3; 4 |], offset, count, 0L)) |> ignore)
+                    $"({offset}, {count})"
         }
 
         test "a batch is cut across offered chunks, and the rest of a cut chunk stays queued, oldest first" {

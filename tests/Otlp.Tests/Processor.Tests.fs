@@ -18,8 +18,8 @@ let private settings queue batch =
         ExportTimeoutMs = 10_000L
         Retry = { Retry.Policy.Default with InitialBackoffMs = 10L; MaxBackoffMs = 20L } }
 
-/// A processor whose exports record their items and answer with `outcome attempt`.
-let private processor queue batch (outcome: int -> Batching.ExportOutcome) (gate: Task) =
+/// A processor with `settings` whose exports record their items and answer with `outcome attempt`.
+let private processorWith (settings: Batching.Settings) (outcome: int -> Batching.ExportOutcome) (gate: Task) =
     let exported = ConcurrentQueue<int>()
     let attempts = ref 0
     let statistics = ExportStatistics()
@@ -33,8 +33,10 @@ let private processor queue batch (outcome: int -> Batching.ExportOutcome) (gate
                     for i in items do exported.Enqueue i
                 return result
             })
-    let p = new BatchExportProcessor<int>(settings queue batch, export, TimeSpan.FromSeconds 5.0, TimeProvider.System, statistics)
+    let p = new BatchExportProcessor<int>(settings, export, TimeSpan.FromSeconds 5.0, TimeProvider.System, statistics)
     p, exported, statistics, attempts
+
+let private processor queue batch outcome gate = processorWith (settings queue batch) outcome gate
 
 /// Runs a busy writer on a thread of its own: on the thread pool, writers that spin for a while would keep the
 /// pool's few threads from the tests that run beside these.
@@ -66,6 +68,25 @@ let tests =
                 do! Task.Delay 10
             Expect.equal (List.ofSeq exported) [ 1..7 ] "all, in order, without a flush"
             Expect.equal statistics.Exported 7L "counted"
+            do! p.DisposeAsync()
+        }
+
+        testTask "full batches go out at once while offers race with the loop's drains, without waiting for the delay" {
+            // With a delay far longer than the test, only full batches may leave, and each must leave at once: the
+            // loop drains what was offered before each drain, and must not sleep on a batch completed meanwhile.
+            let batch = 64
+            let p, exported, statistics, _ =
+                processorWith { settings 1024 batch with ScheduledDelayMs = 600_000L } (fun _ -> Batching.ExportOutcome.Succeeded) Task.CompletedTask
+            let accepted = ref 0L
+            do! onOwnThread (fun () ->
+                for i in 1 .. batch * 500 do
+                    if p.Offer i then Interlocked.Increment(&accepted.contents) |> ignore)
+            let full = accepted.Value / int64 batch * int64 batch
+            let deadline = DateTime.UtcNow.AddSeconds 10.0
+            while int64 exported.Count < full && DateTime.UtcNow < deadline do
+                do! Task.Delay 10
+            Expect.equal (int64 exported.Count) full "every full batch exported without the delay, the rest still waiting"
+            Expect.equal (statistics.Exported + statistics.DroppedQueueFull) (int64 (batch * 500) - (accepted.Value - full)) "the rest queued, all else counted"
             do! p.DisposeAsync()
         }
 

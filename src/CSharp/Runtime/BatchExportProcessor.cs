@@ -38,6 +38,11 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     private long pending;
     private long machineQueued;
     private long nextWaiterId;
+
+    // The array the loop fills from the ring, a batch long, offered to the machine slice by slice (OfferSlice): the
+    // machine joins the slices, so a batch filled in several drains is exported as this array, not a copy.
+    private T[] fill = [];
+    private int fillNext;
     private int runningExports;
     private bool shuttingDown;
 
@@ -211,6 +216,13 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
                 return;
             }
 
+            if (this.RingHasWork())
+            {
+                // Offers made during the drains above: their wake may have been spent already, or skipped while the
+                // machine's count moved under them (Offer wakes when ring + machine make a batch exactly).
+                continue;
+            }
+
             var wait = this.timerDueMs == long.MaxValue ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(this.timerDueMs - now);
             this.WaitForWork(wait);
         }
@@ -240,55 +252,75 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     }
 
     /// <summary>
-    /// Hands what the ring holds to the machine, in chunks that end where a batch ends. Unless
-    /// <paramref name="all"/>, a chunk that would not complete a batch is left in the ring while the machine holds
-    /// items (its delay timer is then armed, and the offer that completes a batch wakes the loop): at saturation the
-    /// loop would otherwise step the machine, and allocate a chunk, for every item or two.
+    /// Hands what the ring holds to the machine, in slices that end where a batch ends, written into a batch-long
+    /// array (<see cref="fill"/>). Unless <paramref name="all"/>, a slice that would not complete a batch is left in
+    /// the ring while the machine holds items (its delay timer is then armed, and the offer that completes a batch
+    /// wakes the loop): at saturation the loop would otherwise step the machine for every item or two.
     /// </summary>
     private void DrainIncoming(bool all)
     {
         // Pairs with the fence in Offer between its write and its read of the machine's count: the loop wrote
         // that count (in Apply) before it looks at the ring.
         Interlocked.MemoryBarrier();
-        while (true)
+        // `pending` counts the items in the ring (and, for a moment, offers being refused). Only what was offered
+        // before this call is drained: at saturation the ring never stays empty, and draining until it is would
+        // step the machine for every item or two that arrives meanwhile. Later offers wake the loop again.
+        var budget = Volatile.Read(ref this.pending);
+        while (budget > 0)
         {
-            // `pending` counts the items in the ring (and, for a moment, offers being refused): each chunk gets an
-            // array of its own, which the machine keeps, sized for what is there. A chunk ends where a full batch
-            // taken from the machine's queue would end, so that a chunk of a whole batch is exported as it is,
-            // without a copy (Batching hands such an array on).
-            var batch = Math.Max(1, Math.Min(this.settings.MaxExportBatchSize, this.settings.MaxQueueSize));
+            // A slice ends where a full batch taken from the machine's queue would end.
+            var batch = this.BatchSize;
             var inMachine = Batching.queuedCount(this.state);
             var toBatchEnd = batch - (inMachine % batch);
-            var expected = (int)Math.Min(Volatile.Read(ref this.pending), toBatchEnd);
-            if (expected <= 0 || (!all && expected < toBatchEnd && inMachine > 0))
+            if (!all && budget < toBatchEnd && inMachine > 0)
             {
                 return;
             }
 
-            var chunk = new T[expected];
+            // A new array when this one is full, or when the machine holds none of its items (the slots left were
+            // taken by a partial batch, or the array went out whole): slices then start a batch at its start.
+            if (this.fillNext == this.fill.Length || inMachine == 0)
+            {
+                this.fill = new T[batch];
+                this.fillNext = 0;
+            }
+
+            var expected = (int)Math.Min(budget, Math.Min(toBatchEnd, this.fill.Length - this.fillNext));
+            var start = this.fillNext;
             var count = 0;
             while (count < expected && this.incoming.TryRead(out var item))
             {
-                chunk[count++] = item;
+                this.fill[start + count++] = item;
             }
 
             if (count == 0)
             {
+                // Rare: a writer has claimed a slot but not filled it yet, or an offer is being refused.
                 return;
             }
 
-            if (count < expected)
-            {
-                // Rare: a writer has claimed a slot but not filled it yet, or an offer is being refused.
-                Array.Resize(ref chunk, count);
-            }
-
-            // Count the chunk as queued in the machine before it leaves `pending`, so that Offer's bound check
+            this.fillNext = start + count;
+            budget -= count;
+            // Count the slice as queued in the machine before it leaves `pending`, so that Offer's bound check
             // (pending + machine queue) never sees it in neither place and lets too many items in.
             Interlocked.Add(ref this.machineQueued, count);
             Interlocked.Add(ref this.pending, -count);
-            this.Apply(Batching.Event<T>.NewOfferMany(chunk, this.NowMs()));
+            this.Apply(Batching.Event<T>.NewOfferSlice(this.fill, start, count, this.NowMs()));
         }
+    }
+
+    /// <summary>The most items one export takes.</summary>
+    private int BatchSize => Math.Max(1, Math.Min(this.settings.MaxExportBatchSize, this.settings.MaxQueueSize));
+
+    /// <summary>
+    /// Whether a drain without <c>all</c> would move items now: the ring completes a batch, or the machine is empty
+    /// (its delay timer starts with the first item).
+    /// </summary>
+    private bool RingHasWork()
+    {
+        var pending = Volatile.Read(ref this.pending);
+        var inMachine = Batching.queuedCount(this.state);
+        return pending > 0 && (inMachine == 0 || pending >= this.BatchSize - (inMachine % this.BatchSize));
     }
 
     /// <summary>
