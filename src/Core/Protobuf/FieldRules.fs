@@ -20,6 +20,7 @@ open Otlp.Core
 
 /// Length-prefix guesses per kind of nested message: the number of bytes its length usually takes. A wrong
 /// guess costs one move of the message's content, never a wrong byte.
+[<System.Runtime.CompilerServices.SkipLocalsInit>]
 module internal Guess =
     /// KeyValue, AnyValue, events, links, status, scope, data points: usually under 128 bytes.
     [<Literal>]
@@ -38,6 +39,7 @@ module internal Guess =
     let inline ofLength (bytes: int) = WireSize.varint32 (uint32 (max 0 bytes))
 
 /// Scalar fields with the proto3 default-omission rule.
+[<System.Runtime.CompilerServices.SkipLocalsInit>]
 module internal Scalar =
     let inline isEmptyText (text: string) = isNull text || text.Length = 0
     let inline count (items: 'a array) = if isNull items then 0 else items.Length
@@ -102,6 +104,7 @@ module internal Scalar =
 
 /// common/v1: AnyValue, KeyValue, InstrumentationScope, Resource. The primitive writers (`attributeString`,
 /// `beginArrayAttribute` ...) let a source that holds CLR values write attributes without building AnyValues.
+[<System.Runtime.CompilerServices.SkipLocalsInit>]
 module internal CommonFields =
     open Scalar
 
@@ -285,6 +288,7 @@ module internal CommonFields =
 
 /// trace/v1: Span, Span.Event, Span.Link, Status. A span is written as its head (fields 1 to 8), its
 /// attributes (9, 10), events (11, 12), links (13, 14) and tail (15, 16), in that order.
+[<System.Runtime.CompilerServices.SkipLocalsInit>]
 module internal TraceFields =
     open Scalar
 
@@ -441,6 +445,7 @@ module internal TraceFields =
     let endSpan (w: ProtoWriter) (token: int) = w.EndMessage(token, Guess.Item)
 
 /// logs/v1: LogRecord. A record is written as its head (fields 1 to 5), attributes (6, 7) and tail (8 to 12).
+[<System.Runtime.CompilerServices.SkipLocalsInit>]
 module internal LogFields =
     open Scalar
 
@@ -554,6 +559,7 @@ module internal LogFields =
 /// attributes) and an end, in field-number order; the primitives take plain values and spans, so a source that
 /// keeps its own accumulators writes without building model points, and the model's writers below call the same
 /// primitives.
+[<System.Runtime.CompilerServices.SkipLocalsInit>]
 module internal MetricFields =
     open Scalar
 

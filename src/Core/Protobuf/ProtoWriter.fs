@@ -32,6 +32,7 @@ module internal WireSize =
 
 /// ASCII text narrowed to bytes, 16 characters at a time: most OTLP text (keys, names, ids, paths) is ASCII, and
 /// copying it costs a fraction of a general UTF-8 transcoding call.
+[<System.Runtime.CompilerServices.SkipLocalsInit>]
 module internal Ascii =
     /// The bits that are set in no ASCII unit, in each of 4 UTF-16 units.
     let private nonAscii4 = 0xFF80FF80FF80FF80UL
@@ -95,6 +96,7 @@ module internal Ascii =
 /// `ProtoWriter.Base`, with one room check for the whole run and the index kept in a local, then committed with
 /// `ProtoWriter.Commit`. Each store returns the index after what it wrote. Tags take one byte (fields 1 to 15)
 /// unless the name says otherwise.
+[<System.Runtime.CompilerServices.SkipLocalsInit>]
 module internal Put =
     /// The one-byte tag of `field` (1 to 15) with `wireType`.
     [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
@@ -238,8 +240,9 @@ type internal KnownText() =
 /// valid across that move.
 ///
 /// Every write first makes sure of its room (`Ensure`, one comparison), then stores without bounds checks: the
-/// checks the runtime would repeat on every byte are what made the writer slow.
-[<Sealed; AllowNullLiteral>]
+/// checks the runtime would repeat on every byte are what made the writer slow. Its locals are not zeroed on entry
+/// (`SkipLocalsInit`, as on the field-rule modules): F# never reads a local before writing it.
+[<Sealed; AllowNullLiteral; System.Runtime.CompilerServices.SkipLocalsInit>]
 type internal ProtoWriter() =
     let mutable buffer: byte array = Array.Empty()
     // Absolute indexes into `buffer`: the start of the output, the next byte, and the end of the room.
