@@ -21,6 +21,14 @@ let private transportTo (url: Uri) (canBlock: bool) =
         new HttpClient(new SocketsHttpHandler(), Timeout = Timeout.InfiniteTimeSpan), true, url, false, Compression.None,
         Array.empty<Header>, null, canBlock)
 
+/// A loopback receiver that first answers `replies`, and a transport to its traces URL (see `transportTo`).
+let private receiverAnswering (replies: Reply list) (canBlock: bool) =
+    task {
+        let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+        for reply in replies do receiver.Enqueue reply
+        return receiver, transportTo (Uri(receiver.HttpEndpoint, "v1/traces")) canBlock
+    }
+
 /// Sends `payload` blocking, with `deadline`, on a thread of its own: whether it could, the result, and how long
 /// the call itself took. A call still blocked after 20 seconds fails the test instead of hanging it.
 let private sendBlocking (transport: HttpExportTransport) (payload: byte array) (deadline: TimeSpan) =
@@ -57,10 +65,8 @@ let private stallingServer (answer: string) (stop: CancellationToken) =
 let tests =
     testSequenced <| testList "HttpTransport.blocking" [
         testTask "a blocking send returns the server's answer itself, after waiting for it" {
-            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            let! (receiver: LoopbackReceiver), transport = receiverAnswering [ Reply.Delay(TimeSpan.FromMilliseconds 300.0) ] true
             use _receiver = receiver
-            receiver.Enqueue(Reply.Delay(TimeSpan.FromMilliseconds 300.0))
-            let transport = transportTo (Uri(receiver.HttpEndpoint, "v1/traces")) true
             // An empty message is a valid, empty export request.
             let! (blocked: bool), (result: TransportResult), (took: TimeSpan) = sendBlocking transport [||] (TimeSpan.FromSeconds 10.0)
             Expect.isTrue blocked "sent blocking"
@@ -71,10 +77,8 @@ let tests =
         }
 
         testTask "a blocking send ends at its deadline when the server does not answer" {
-            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            let! (receiver: LoopbackReceiver), transport = receiverAnswering [ Reply.Delay(TimeSpan.FromSeconds 30.0) ] true
             use _receiver = receiver
-            receiver.Enqueue(Reply.Delay(TimeSpan.FromSeconds 30.0))
-            let transport = transportTo (Uri(receiver.HttpEndpoint, "v1/traces")) true
             let! (blocked: bool), (result: TransportResult), (took: TimeSpan) = sendBlocking transport [||] (TimeSpan.FromMilliseconds 300.0)
             Expect.isTrue blocked "sent blocking"
             Expect.equal result.Kind TransportResultKind.Cancelled "cancelled at the deadline"
@@ -98,9 +102,8 @@ let tests =
         }
 
         testTask "a transport not made able to block says so and sends nothing" {
-            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            let! (receiver: LoopbackReceiver), transport = receiverAnswering [] false
             use _receiver = receiver
-            let transport = transportTo (Uri(receiver.HttpEndpoint, "v1/traces")) false
             let! (blocked: bool), (_: TransportResult), (_: TimeSpan) = sendBlocking transport [||] (TimeSpan.FromSeconds 10.0)
             Expect.isFalse blocked "refused"
             let! (result: TransportResult) = transport.SendAsync(ReadOnlyMemory [||], CancellationToken.None)
