@@ -16,6 +16,9 @@ namespace Otlp.Benchmarks;
 /// thread, the GC's included) per span over the whole run.
 /// </summary>
 [MemoryDiagnoser]
+// The receiver (and the connection) take about 20 seconds of traffic to settle; a run measured before that mixed two
+// regimes. At least 40 warm-up iterations (about 20 seconds here) for every benchmark of the family.
+[MinWarmupCount(40)]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory, BenchmarkLogicalGroupRule.ByParams)]
 [CategoriesColumn]
 public class EndToEndBenchmarks
