@@ -123,6 +123,49 @@ let tests =
             Expect.isNotNull response "the client still works after the exporter is disposed"
         }
 
+        testTask "batched exports through an application's client go through its handlers' SendAsync" {
+            // The batch loop sends synchronously only with the exporter's own client: a handler that overrides
+            // SendAsync alone would be skipped by a synchronous Send (DelegatingHandler.Send calls the inner one).
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _ = receiver
+            let sent = ref 0
+            let handler =
+                { new Net.Http.DelegatingHandler(new Net.Http.SocketsHttpHandler()) with
+                    member _.SendAsync(request, token) =
+                        Threading.Interlocked.Increment(&sent.contents) |> ignore
+                        base.SendAsync(request, token) }
+            let client = new Net.Http.HttpClient(handler)
+            use _client = disposing client
+            let exporter =
+                OtlpExporter.ForTraces().WithHttp().WithHttpClient(client).WithBaseEndpoint(receiver.HttpEndpoint.ToString())
+                    .Configure(fun o -> o.Environment <- noEnvironment).Build()
+            Expect.isTrue (exporter.Offer(span "batched", InstrumentationScope.create "app" "1")) "offered"
+            let! (flushed: bool) = exporter.ForceFlushAsync(TimeSpan.FromSeconds 10.0)
+            Expect.isTrue flushed "flushed"
+            Expect.equal sent.Value 1 "through the handler's SendAsync"
+            Expect.equal receiver.Spans.Count 1 "delivered"
+            do! exporter.DisposeAsync()
+        }
+
+        testTask "a header provider that completes later still sets its headers on the batch loop's synchronous sends" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _ = receiver
+            let provider =
+                Func<Threading.CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>(fun token ->
+                    ValueTask<IEnumerable<KeyValuePair<string, string>>>(
+                        task {
+                            do! Task.Delay(20, token)
+                            return [ KeyValuePair("authorization", "Bearer later") ] :> IEnumerable<_>
+                        }))
+            use exporter =
+                OtlpExporter.ForTraces().WithHttp().WithBaseEndpoint(receiver.HttpEndpoint.ToString()).WithHeaderProvider(provider)
+                    .Configure(fun o -> o.Environment <- noEnvironment).Build()
+            Expect.isTrue (exporter.Offer(span "batched", InstrumentationScope.create "app" "1")) "offered"
+            let! (flushed: bool) = exporter.ForceFlushAsync(TimeSpan.FromSeconds 10.0)
+            Expect.isTrue flushed "flushed"
+            Expect.equal (receiver.Requests |> Seq.map (fun r -> r.Header "authorization") |> List.ofSeq) [ "Bearer later" ] "the provider's header"
+        }
+
         testTask "a header provider is called before every export and its headers win" {
             let! (receiver: LoopbackReceiver) = startReceiver ()
             use _ = receiver
