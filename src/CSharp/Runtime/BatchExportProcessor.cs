@@ -10,7 +10,7 @@ namespace Otlp.Runtime;
 /// <remarks>
 /// Application threads only call <see cref="Offer"/>: a write into a lock-free ring (<see cref="BoundedRing{T}"/>)
 /// that never blocks or throws; a full queue drops the item and counts it. The loop moves offered items into the
-/// machine in chunks.
+/// machine in slices of one batch-long array, which goes out as it is once it holds a whole batch.
 ///
 /// The loop has a thread of its own, as the official SDK's processor has, rather than running on the thread pool:
 /// every wake-up of a pooled loop, and every export handed to the pool, woke a worker that then spun idle on a core
