@@ -71,6 +71,20 @@ let tests =
             do! p.DisposeAsync()
         }
 
+        testTask "with a batch size too large for small arrays, a trickle of items is exported at the delay, in order" {
+            // 40000 ints make a fill array of the large object heap: drains of a few items get arrays of their size.
+            let p, exported, statistics, _ = processor 40_000 40_000 (fun _ -> Batching.ExportOutcome.Succeeded) Task.CompletedTask
+            for i in 1..5 do Expect.isTrue (p.Offer i) "accepted"
+            do! Task.Delay 5
+            for i in 6..70 do Expect.isTrue (p.Offer i) "accepted"
+            let deadline = DateTime.UtcNow.AddSeconds 10.0
+            while exported.Count < 70 && DateTime.UtcNow < deadline do
+                do! Task.Delay 10
+            Expect.equal (List.ofSeq exported) [ 1..70 ] "all, in order, at the delay"
+            Expect.equal statistics.Exported 70L "counted"
+            do! p.DisposeAsync()
+        }
+
         testTask "full batches go out at once while offers race with the loop's drains, without waiting for the delay" {
             // With a delay far longer than the test, only full batches may leave, and each must leave at once: the
             // loop drains what was offered before each drain, and must not sleep on a batch completed meanwhile.

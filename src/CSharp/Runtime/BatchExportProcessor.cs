@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Otlp.Core;
 
 namespace Otlp.Runtime;
@@ -42,6 +43,11 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     // The array the loop fills from the ring, a batch long, offered to the machine slice by slice (OfferSlice): the
     // machine joins the slices, so a batch filled in several drains is exported as this array, not a copy.
     private T[] fill = [];
+
+    // Batch-long fill arrays from this size are allocated on the large object heap; a drain of fewer than
+    // FullFillThreshold items then gets an array of its own size.
+    private const long LargeObjectBytes = 85_000;
+    private const int FullFillThreshold = 64;
     private int fillNext;
     private int runningExports;
     private bool shuttingDown;
@@ -278,10 +284,13 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
             }
 
             // A new array when this one is full, or when the machine holds none of its items (the slots left were
-            // taken by a partial batch, or the array went out whole): slices then start a batch at its start.
+            // taken by a partial batch, or the array went out whole): slices then start a batch at its start. When
+            // a batch-long array would go to the large object heap (a large batch size), a drain of a handful of
+            // items (low load: that batch leaves at the delay, copied) gets an array of just those instead.
             if (this.fillNext == this.fill.Length || inMachine == 0)
             {
-                this.fill = new T[batch];
+                var wholeBatch = budget >= FullFillThreshold || (long)batch * Unsafe.SizeOf<T>() < LargeObjectBytes;
+                this.fill = new T[wholeBatch ? batch : (int)budget];
                 this.fillNext = 0;
             }
 
