@@ -26,6 +26,21 @@ let private startReceiver () : Task<LoopbackReceiver> = LoopbackReceiver.StartAs
 
 let private noEnvironment = Dictionary<string, string>() :> IReadOnlyDictionary<string, string>
 
+/// An application's HttpClient whose handler counts the requests it sees through its SendAsync (and only there).
+let private countingClient () =
+    let sent = ref 0
+    let handler =
+        { new Net.Http.DelegatingHandler(new Net.Http.SocketsHttpHandler()) with
+            member _.SendAsync(request, token) =
+                Threading.Interlocked.Increment(&sent.contents) |> ignore
+                base.SendAsync(request, token) }
+    new Net.Http.HttpClient(handler), sent
+
+/// A trace exporter over HTTP to `receiver` through the application's `client`.
+let private exporterThrough (client: Net.Http.HttpClient) (receiver: LoopbackReceiver) =
+    OtlpExporter.ForTraces().WithHttp().WithHttpClient(client).WithBaseEndpoint(receiver.HttpEndpoint.ToString())
+        .Configure(fun o -> o.Environment <- noEnvironment).Build()
+
 let private span name =
     { Span.Empty with TraceId = { High = 7UL; Low = 8UL }; SpanId = { Value = 9UL }; Name = name }
 
@@ -104,17 +119,9 @@ let tests =
         testTask "an HttpClient passed in is used as is and not disposed with the exporter" {
             let! (receiver: LoopbackReceiver) = startReceiver ()
             use _ = receiver
-            let sent = ref 0
-            let handler =
-                { new Net.Http.DelegatingHandler(new Net.Http.SocketsHttpHandler()) with
-                    member _.SendAsync(request, token) =
-                        Threading.Interlocked.Increment(&sent.contents) |> ignore
-                        base.SendAsync(request, token) }
-            let client = new Net.Http.HttpClient(handler)
+            let client, sent = countingClient ()
             use _client = disposing client
-            let exporter =
-                OtlpExporter.ForTraces().WithHttp().WithHttpClient(client).WithBaseEndpoint(receiver.HttpEndpoint.ToString())
-                    .Configure(fun o -> o.Environment <- noEnvironment).Build()
+            let exporter = exporterThrough client receiver
             let! (result: OtlpExportResult) = exporter.ExportAsync(Request.ofSpans Resource.Empty InstrumentationScope.Empty [ span "own client" ])
             Expect.equal result.Status OtlpExportStatus.Success "delivered"
             do! exporter.DisposeAsync()
@@ -128,17 +135,9 @@ let tests =
             // SendAsync alone would be skipped by a synchronous Send (DelegatingHandler.Send calls the inner one).
             let! (receiver: LoopbackReceiver) = startReceiver ()
             use _ = receiver
-            let sent = ref 0
-            let handler =
-                { new Net.Http.DelegatingHandler(new Net.Http.SocketsHttpHandler()) with
-                    member _.SendAsync(request, token) =
-                        Threading.Interlocked.Increment(&sent.contents) |> ignore
-                        base.SendAsync(request, token) }
-            let client = new Net.Http.HttpClient(handler)
+            let client, sent = countingClient ()
             use _client = disposing client
-            let exporter =
-                OtlpExporter.ForTraces().WithHttp().WithHttpClient(client).WithBaseEndpoint(receiver.HttpEndpoint.ToString())
-                    .Configure(fun o -> o.Environment <- noEnvironment).Build()
+            let exporter = exporterThrough client receiver
             Expect.isTrue (exporter.Offer(span "batched", InstrumentationScope.create "app" "1")) "offered"
             let! (flushed: bool) = exporter.ForceFlushAsync(TimeSpan.FromSeconds 10.0)
             Expect.isTrue flushed "flushed"

@@ -38,6 +38,29 @@ let private processorWith (settings: Batching.Settings) (outcome: int -> Batchin
 
 let private processor queue batch outcome gate = processorWith (settings queue batch) outcome gate
 
+/// Waits (up to 10 s) until `count` items were exported.
+let private waitForExported (exported: ConcurrentQueue<int>) (count: int64) =
+    task {
+        let deadline = DateTime.UtcNow.AddSeconds 10.0
+        while int64 exported.Count < count && DateTime.UtcNow < deadline do
+            do! Task.Delay 10
+    }
+
+/// With a processor of `queue` and `batch`: offers 1..`first`, then, a moment later, the rest up to `total` (each
+/// must be accepted; short of a batch, so they leave at the delay, without a flush), and checks that all of them
+/// were exported, in order, and counted.
+let private trickleArrivesInOrder queue batch first total =
+    task {
+        let p, exported, statistics, _ = processor queue batch (fun _ -> Batching.ExportOutcome.Succeeded) Task.CompletedTask
+        for i in 1..first do Expect.isTrue (p.Offer i) "accepted"
+        do! Task.Delay 5
+        for i in first + 1 .. total do Expect.isTrue (p.Offer i) "accepted"
+        do! waitForExported exported (int64 total)
+        Expect.equal (List.ofSeq exported) [ 1..total ] "all, in order, at the delay"
+        Expect.equal statistics.Exported (int64 total) "counted"
+        do! p.DisposeAsync()
+    }
+
 /// Runs a busy writer on a thread of its own: on the thread pool, writers that spin for a while would keep the
 /// pool's few threads from the tests that run beside these.
 let private onOwnThread (work: unit -> unit) =
@@ -59,30 +82,12 @@ let tests =
         testTask "items short of a batch are exported at the delay, also those that arrive while the machine holds some" {
             // The loop leaves a partial chunk in the ring while the machine holds items (their delay timer is
             // armed); the timer's drain must take them along.
-            let p, exported, statistics, _ = processor 2048 100 (fun _ -> Batching.ExportOutcome.Succeeded) Task.CompletedTask
-            for i in 1..3 do Expect.isTrue (p.Offer i) "accepted"
-            do! Task.Delay 5
-            for i in 4..7 do Expect.isTrue (p.Offer i) "accepted"
-            let deadline = DateTime.UtcNow.AddSeconds 10.0
-            while exported.Count < 7 && DateTime.UtcNow < deadline do
-                do! Task.Delay 10
-            Expect.equal (List.ofSeq exported) [ 1..7 ] "all, in order, without a flush"
-            Expect.equal statistics.Exported 7L "counted"
-            do! p.DisposeAsync()
+            do! trickleArrivesInOrder 2048 100 3 7
         }
 
         testTask "with a batch size too large for small arrays, a trickle of items is exported at the delay, in order" {
             // 40000 ints make a fill array of the large object heap: drains of a few items get arrays of their size.
-            let p, exported, statistics, _ = processor 40_000 40_000 (fun _ -> Batching.ExportOutcome.Succeeded) Task.CompletedTask
-            for i in 1..5 do Expect.isTrue (p.Offer i) "accepted"
-            do! Task.Delay 5
-            for i in 6..70 do Expect.isTrue (p.Offer i) "accepted"
-            let deadline = DateTime.UtcNow.AddSeconds 10.0
-            while exported.Count < 70 && DateTime.UtcNow < deadline do
-                do! Task.Delay 10
-            Expect.equal (List.ofSeq exported) [ 1..70 ] "all, in order, at the delay"
-            Expect.equal statistics.Exported 70L "counted"
-            do! p.DisposeAsync()
+            do! trickleArrivesInOrder 40_000 40_000 5 70
         }
 
         testTask "full batches go out at once while offers race with the loop's drains, without waiting for the delay" {
@@ -96,9 +101,7 @@ let tests =
                 for i in 1 .. batch * 500 do
                     if p.Offer i then Interlocked.Increment(&accepted.contents) |> ignore)
             let full = accepted.Value / int64 batch * int64 batch
-            let deadline = DateTime.UtcNow.AddSeconds 10.0
-            while int64 exported.Count < full && DateTime.UtcNow < deadline do
-                do! Task.Delay 10
+            do! waitForExported exported full
             Expect.equal (int64 exported.Count) full "every full batch exported without the delay, the rest still waiting"
             Expect.equal (statistics.Exported + statistics.DroppedQueueFull) (int64 (batch * 500) - (accepted.Value - full)) "the rest queued, all else counted"
             do! p.DisposeAsync()
