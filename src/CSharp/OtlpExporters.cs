@@ -32,26 +32,10 @@ public sealed class OtlpTraceExporter : OtlpSignalExporter<ExportTraceServiceReq
 
     private protected override bool TryEncodeDirect(ScopedItem<Span>[] items, IBufferWriter<byte> output)
     {
-        // The conversion tells the source's type (OtlpTracer offers it only with an Activity), so the sources
-        // are not read here: that first read of each, a cache miss, would only come before the encoder's. Items of
-        // one pipeline share their conversion, so its target is checked once per run of them.
-        Delegate? checkedConvert = null;
-        foreach (var item in items)
+        // OtlpTracer offers an Activity only with an ActivitySpans conversion.
+        if (!Export.DirectRequest.AllConvertedBy<Span, Tracing.ActivitySpans>(items))
         {
-            if (item.Convert is null)
-            {
-                return false;
-            }
-
-            if (!ReferenceEquals(item.Convert, checkedConvert))
-            {
-                if (item.Convert.Target is not Tracing.ActivitySpans)
-                {
-                    return false;
-                }
-
-                checkedConvert = item.Convert;
-            }
+            return false;
         }
 
         Tracing.ActivityEncoder.WriteRequest(output, this.Resource, items, LimitsOf);
@@ -95,26 +79,10 @@ public sealed class OtlpLogExporter : OtlpSignalExporter<ExportLogsServiceReques
 
     private protected override bool TryEncodeDirect(ScopedItem<LogRecord>[] items, IBufferWriter<byte> output)
     {
-        // The conversion tells the source's type (OtlpLoggerProvider offers it only with a LogEntry), so the sources
-        // are not read here: that first read of each, a cache miss, would only come before the encoder's. Items of
-        // one pipeline share their conversion, so its target is checked once per run of them.
-        Delegate? checkedConvert = null;
-        foreach (var item in items)
+        // OtlpLoggerProvider offers a LogEntry only with a LogEntries conversion.
+        if (!Export.DirectRequest.AllConvertedBy<LogRecord, Logging.LogEntries>(items))
         {
-            if (item.Convert is null)
-            {
-                return false;
-            }
-
-            if (!ReferenceEquals(item.Convert, checkedConvert))
-            {
-                if (item.Convert.Target is not Logging.LogEntries)
-                {
-                    return false;
-                }
-
-                checkedConvert = item.Convert;
-            }
+            return false;
         }
 
         Logging.LogEncoder.WriteRequest(output, this.Resource, items, LimitsOf);

@@ -333,7 +333,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
     /// own (so it may block it for the send). For the benchmarks.
     /// </summary>
     internal Task<Batching.ExportOutcome> ExportBatchAsync(ScopedItem<TItem>[] items, CancellationToken cancellationToken = default) =>
-        this.ExportBatchAttemptAsync(items, 1, onExportThread: true, cancellationToken);
+        this.ExportBatchAttemptAsync(items, 1, cancellationToken);
 
     /// <summary>Exports every item offered so far; true when all of it was exported or dropped in time.</summary>
     public Task<bool> ForceFlushAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
@@ -410,19 +410,14 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
             1,
             this.retryPolicy);
         return new BatchExportProcessor<ScopedItem<TItem>>(
-            settings,
-            // The processor calls this on its loop's thread, which exists to export: sends may block it.
-            (items, attempt, cancellationToken) => this.ExportBatchAttemptAsync(items, attempt, onExportThread: true, cancellationToken),
-            this.Configuration.Exporter.Timeout,
-            this.time,
-            this.Statistics);
+            settings, this.ExportBatchAttemptAsync, this.Configuration.Exporter.Timeout, this.time, this.Statistics);
     }
 
     /// <summary>
-    /// One attempt at a batch. <paramref name="onExportThread"/>: the caller is a thread that exists to export (the
-    /// processor's), which the send may block instead of handing its I/O between threads.
+    /// One attempt at a batch, on a thread that exists to export (the processor's loop): its sends may block that
+    /// thread instead of handing their I/O between pool threads.
     /// </summary>
-    private Task<Batching.ExportOutcome> ExportBatchAttemptAsync(ScopedItem<TItem>[] items, int attempt, bool onExportThread, CancellationToken cancellationToken)
+    private Task<Batching.ExportOutcome> ExportBatchAttemptAsync(ScopedItem<TItem>[] items, int attempt, CancellationToken cancellationToken)
     {
         if (attempt > 1)
         {
@@ -436,7 +431,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
             ValueTask<Batching.ExportOutcome> send;
             try
             {
-                send = this.SendPartAsync(direct.WrittenMemory, attempt, onExportThread, cancellationToken);
+                send = this.SendPartAsync(direct.WrittenMemory, attempt, cancellationToken);
             }
             catch
             {
@@ -454,7 +449,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
             return outcome.IsSucceeded ? SucceededTask : Task.FromResult(outcome);
         }
 
-        return this.ExportPartsAsync(items, attempt, onExportThread, cancellationToken);
+        return this.ExportPartsAsync(items, attempt, cancellationToken);
     }
 
     /// <summary>The outcome of a send still running, its payload released when it ends.</summary>
@@ -471,7 +466,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
     }
 
     /// <summary>A batch through the model: grouped, encoded, split when too large, sent part by part.</summary>
-    private async Task<Batching.ExportOutcome> ExportPartsAsync(ScopedItem<TItem>[] items, int attempt, bool onExportThread, CancellationToken cancellationToken)
+    private async Task<Batching.ExportOutcome> ExportPartsAsync(ScopedItem<TItem>[] items, int attempt, CancellationToken cancellationToken)
     {
         // A batch too large for one request goes as several; a failure of any part makes the batch fail (its
         // retry may send the parts that succeeded again: duplicates are preferred to loss).
@@ -481,7 +476,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
         {
             foreach (var (_, payload) in parts)
             {
-                var outcome = await this.SendPartAsync(payload.WrittenMemory, attempt, onExportThread, cancellationToken).ConfigureAwait(false);
+                var outcome = await this.SendPartAsync(payload.WrittenMemory, attempt, cancellationToken).ConfigureAwait(false);
                 if (outcome is Batching.ExportOutcome.PartiallySucceeded partial)
                 {
                     rejected += partial.rejected;
@@ -525,11 +520,14 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
         return null;
     }
 
-    /// <summary>One send of one encoded part of a batch, interpreted as the batch machine wants it.</summary>
-    private async ValueTask<Batching.ExportOutcome> SendPartAsync(ReadOnlyMemory<byte> payload, int attempt, bool onExportThread, CancellationToken cancellationToken)
+    /// <summary>
+    /// One send of one encoded part of a batch, interpreted as the batch machine wants it; blocking the export
+    /// thread when the transport can send that way.
+    /// </summary>
+    private async ValueTask<Batching.ExportOutcome> SendPartAsync(ReadOnlyMemory<byte> payload, int attempt, CancellationToken cancellationToken)
     {
         var started = this.time.GetTimestamp();
-        var result = onExportThread && this.transport.TrySendBlocking(payload, cancellationToken, out var sent)
+        var result = this.transport.TrySendBlocking(payload, cancellationToken, out var sent)
             ? sent
             : await this.transport.SendAsync(payload, cancellationToken).ConfigureAwait(false);
         var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow());

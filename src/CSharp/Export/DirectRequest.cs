@@ -39,6 +39,36 @@ internal static class DirectRequest
     private static ProtoWriter? cached;
 
     /// <summary>
+    /// True when every item is deferred with a conversion whose target is a <typeparamref name="TTarget"/>: the
+    /// conversion tells the source's type, so the sources are not read here (that first read of each, a cache miss,
+    /// would only come before the encoder's). Items of one pipeline share their conversion, so its target is
+    /// checked once per run of them.
+    /// </summary>
+    public static bool AllConvertedBy<TItem, TTarget>(ReadOnlySpan<ScopedItem<TItem>> items)
+    {
+        Delegate? checkedConvert = null;
+        foreach (ref readonly var item in items)
+        {
+            if (item.Convert is null)
+            {
+                return false;
+            }
+
+            if (!ReferenceEquals(item.Convert, checkedConvert))
+            {
+                if (item.Convert.Target is not TTarget)
+                {
+                    return false;
+                }
+
+                checkedConvert = item.Convert;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
     /// Writes one request of <paramref name="resource"/> holding the items of <paramref name="items"/> (their
     /// <c>Source</c>), each under the limits <paramref name="limitsOf"/> gives for it, which must depend on the
     /// item's <c>Convert</c> only; returns the bytes written.
