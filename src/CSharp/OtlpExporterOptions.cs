@@ -80,6 +80,15 @@ public sealed class OtlpExporterOptions
     public int? MaxExportBatchSize { get; set; }
 
     /// <summary>
+    /// Batching: batches being exported at once at most. Default 1: one export after another, as the
+    /// specification's processors do. With more, the next batch is encoded and sent while earlier ones are still
+    /// waiting for their answers, which raises the throughput to a slow or distant collector, or to a
+    /// load-balanced gateway; batches may then arrive out of order. Also read from
+    /// <c>OTEL_BSP_MAX_CONCURRENT_EXPORTS</c> and <c>OTEL_BLRP_MAX_CONCURRENT_EXPORTS</c> (not in the specification).
+    /// </summary>
+    public int? MaxConcurrentExports { get; set; }
+
+    /// <summary>
     /// The largest request sent, in bytes, before and after compression; default 64 MiB. Larger requests are
     /// split; an item larger on its own is dropped and counted.
     /// </summary>

@@ -93,6 +93,7 @@ public static class OtlpServiceCollectionExtensions
         target.BatchExportTimeout = source.BatchExportTimeout;
         target.MaxQueueSize = source.MaxQueueSize;
         target.MaxExportBatchSize = source.MaxExportBatchSize;
+        target.MaxConcurrentExports = source.MaxConcurrentExports;
         target.MaxRequestBytes = source.MaxRequestBytes;
         target.Environment = source.Environment;
         target.TimeProvider = source.TimeProvider;

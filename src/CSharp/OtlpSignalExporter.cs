@@ -330,10 +330,11 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
     /// <summary>
     /// Exports one batch now as the background processor exports it (deferred conversion, grouping by scope,
     /// encoding, splitting, sending; one attempt), without the queue, on the calling thread as on the processor's
-    /// own (so it may block it for the send). For the benchmarks.
+    /// own: with <paramref name="mayBlock"/>, as with one export at a time, the send may block it; without, as with
+    /// several, it does not. For the benchmarks.
     /// </summary>
-    internal Task<Batching.ExportOutcome> ExportBatchAsync(ScopedItem<TItem>[] items, CancellationToken cancellationToken = default) =>
-        this.ExportBatchAttemptAsync(items, 1, cancellationToken);
+    internal Task<Batching.ExportOutcome> ExportBatchAsync(ScopedItem<TItem>[] items, bool mayBlock = true, CancellationToken cancellationToken = default) =>
+        this.ExportBatchAttemptAsync(items, 1, mayBlock, cancellationToken);
 
     /// <summary>Exports every item offered so far; true when all of it was exported or dropped in time.</summary>
     public Task<bool> ForceFlushAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
@@ -407,17 +408,25 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
             (long)batch.ScheduleDelay.TotalMilliseconds,
             batch.MaxExportBatchSize,
             batch.ExportTimeout == Timeout.InfiniteTimeSpan ? long.MaxValue : (long)batch.ExportTimeout.TotalMilliseconds,
-            1,
+            batch.MaxConcurrentExports,
             this.retryPolicy);
+
+        // One export at a time: its send may block the loop's thread, which would start no other export meanwhile.
+        // Several: the loop must go on to encode the next batch while a send waits, so sends never block it.
+        var mayBlock = batch.MaxConcurrentExports == 1;
         return new BatchExportProcessor<ScopedItem<TItem>>(
-            settings, this.ExportBatchAttemptAsync, this.Configuration.Exporter.Timeout, this.time, this.Statistics);
+            settings,
+            (items, attempt, cancellationToken) => this.ExportBatchAttemptAsync(items, attempt, mayBlock, cancellationToken),
+            this.Configuration.Exporter.Timeout,
+            this.time,
+            this.Statistics);
     }
 
     /// <summary>
-    /// One attempt at a batch, on a thread that exists to export (the processor's loop): its sends may block that
-    /// thread instead of handing their I/O between pool threads.
+    /// One attempt at a batch, on a thread that exists to export (the processor's loop): when
+    /// <paramref name="mayBlock"/>, its sends may block that thread instead of handing their I/O between pool threads.
     /// </summary>
-    private Task<Batching.ExportOutcome> ExportBatchAttemptAsync(ScopedItem<TItem>[] items, int attempt, CancellationToken cancellationToken)
+    private Task<Batching.ExportOutcome> ExportBatchAttemptAsync(ScopedItem<TItem>[] items, int attempt, bool mayBlock, CancellationToken cancellationToken)
     {
         if (attempt > 1)
         {
@@ -431,7 +440,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
             ValueTask<Batching.ExportOutcome> send;
             try
             {
-                send = this.SendPartAsync(direct.WrittenMemory, attempt, cancellationToken);
+                send = this.SendPartAsync(direct.WrittenMemory, attempt, mayBlock, cancellationToken);
             }
             catch
             {
@@ -449,7 +458,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
             return outcome.IsSucceeded ? SucceededTask : Task.FromResult(outcome);
         }
 
-        return this.ExportPartsAsync(items, attempt, cancellationToken);
+        return this.ExportPartsAsync(items, attempt, mayBlock, cancellationToken);
     }
 
     /// <summary>The outcome of a send still running, its payload released when it ends.</summary>
@@ -466,7 +475,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
     }
 
     /// <summary>A batch through the model: grouped, encoded, split when too large, sent part by part.</summary>
-    private async Task<Batching.ExportOutcome> ExportPartsAsync(ScopedItem<TItem>[] items, int attempt, CancellationToken cancellationToken)
+    private async Task<Batching.ExportOutcome> ExportPartsAsync(ScopedItem<TItem>[] items, int attempt, bool mayBlock, CancellationToken cancellationToken)
     {
         // A batch too large for one request goes as several; a failure of any part makes the batch fail (its
         // retry may send the parts that succeeded again: duplicates are preferred to loss).
@@ -476,7 +485,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
         {
             foreach (var (_, payload) in parts)
             {
-                var outcome = await this.SendPartAsync(payload.WrittenMemory, attempt, cancellationToken).ConfigureAwait(false);
+                var outcome = await this.SendPartAsync(payload.WrittenMemory, attempt, mayBlock, cancellationToken).ConfigureAwait(false);
                 if (outcome is Batching.ExportOutcome.PartiallySucceeded partial)
                 {
                     rejected += partial.rejected;
@@ -522,12 +531,12 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
 
     /// <summary>
     /// One send of one encoded part of a batch, interpreted as the batch machine wants it; blocking the export
-    /// thread when the transport can send that way.
+    /// thread when <paramref name="mayBlock"/> and the transport can send that way.
     /// </summary>
-    private async ValueTask<Batching.ExportOutcome> SendPartAsync(ReadOnlyMemory<byte> payload, int attempt, CancellationToken cancellationToken)
+    private async ValueTask<Batching.ExportOutcome> SendPartAsync(ReadOnlyMemory<byte> payload, int attempt, bool mayBlock, CancellationToken cancellationToken)
     {
         var started = this.time.GetTimestamp();
-        var result = this.transport.TrySendBlocking(payload, cancellationToken, out var sent)
+        var result = mayBlock && this.transport.TrySendBlocking(payload, cancellationToken, out var sent)
             ? sent
             : await this.transport.SendAsync(payload, cancellationToken).ConfigureAwait(false);
         var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow());

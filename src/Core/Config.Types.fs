@@ -200,6 +200,11 @@ type BatchConfig =
         MaxQueueSize: int
         /// Items sent at most in one export; positive and never above `MaxQueueSize`.
         MaxExportBatchSize: int
+        /// Batches being exported at once at most; 1 (the default, as the specification's processors do) sends
+        /// them one after another. More lets the next batch be encoded and sent while earlier ones are still on the
+        /// wire (`OTEL_BSP_MAX_CONCURRENT_EXPORTS`, an extension also read by the Rust SDK, and
+        /// `OTEL_BLRP_MAX_CONCURRENT_EXPORTS`).
+        MaxConcurrentExports: int
     }
 
 /// The temporality a metrics exporter asks for (`OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`).
@@ -296,7 +301,7 @@ type Config =
             match this.Processing with
             | Processing.Batch b ->
                 $"batch: delay {ConfigText.millis b.ScheduleDelay}, export timeout {ConfigText.millis b.ExportTimeout}, "
-                + $"queue {b.MaxQueueSize}, batch {b.MaxExportBatchSize}"
+                + $"queue {b.MaxQueueSize}, batch {b.MaxExportBatchSize}, concurrent exports {b.MaxConcurrentExports}"
             | Processing.PeriodicReader r ->
                 $"periodic reader: interval {ConfigText.millis r.ExportInterval}, export timeout {ConfigText.millis r.ExportTimeout}, "
                 + $"temporality {r.TemporalityPreference}, histograms {r.DefaultHistogramAggregation}"
@@ -353,6 +358,8 @@ type ConfigOverrides =
         BatchMaxQueueSize: int option
         /// Batch size of the batch processor (traces and logs).
         BatchMaxExportBatchSize: int option
+        /// Batches exported at once at most by the batch processor (traces and logs).
+        BatchMaxConcurrentExports: int option
         /// Interval of the periodic metric reader.
         MetricExportInterval: TimeSpan option
         /// Timeout of one metric export; zero means no limit.
@@ -383,6 +390,7 @@ type ConfigOverrides =
           BatchExportTimeout = None
           BatchMaxQueueSize = None
           BatchMaxExportBatchSize = None
+          BatchMaxConcurrentExports = None
           MetricExportInterval = None
           MetricExportTimeout = None
           TemporalityPreference = None

@@ -278,11 +278,23 @@ module Config =
                     Problem = $"is larger than the maximum queue size {queue.Value} ({queue.Source.Description})"
                     Outcome = $"using {queue.Value}, so that a batch fits in the queue" } ]
 
+        // Not in the specification: its processors export one batch at a time, which stays the default.
+        let concurrent =
+            [ fromCode "BatchMaxConcurrentExports" string (checkInt 1) o.BatchMaxConcurrentExports
+              fromVariable env (prefix + "_MAX_CONCURRENT_EXPORTS") false (parseInt 1) ]
+            |> choose string 1
+
         { ScheduleDelay = delay.Value
           ExportTimeout = timeout.Value
           MaxQueueSize = queue.Value
-          MaxExportBatchSize = clamped },
-        delay.Diagnostics @ timeout.Diagnostics @ queue.Diagnostics @ batch.Diagnostics @ clampDiagnostics
+          MaxExportBatchSize = clamped
+          MaxConcurrentExports = concurrent.Value },
+        delay.Diagnostics
+        @ timeout.Diagnostics
+        @ queue.Diagnostics
+        @ batch.Diagnostics
+        @ clampDiagnostics
+        @ concurrent.Diagnostics
 
     let private resolveMetricReader env (o: ConfigOverrides) =
         let interval =

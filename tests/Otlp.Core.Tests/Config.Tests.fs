@@ -241,7 +241,8 @@ let batchRows =
         { ScheduleDelay = ms delay
           ExportTimeout = ms timeout
           MaxQueueSize = queue
-          MaxExportBatchSize = size }
+          MaxExportBatchSize = size
+          MaxConcurrentExports = 1 }
 
     [ "Batch Span Processor: defaults 5000, 30000, 2048, 512", ([], Traces), b 5000.0 30000.0 2048 512
       "Batch LogRecord Processor: defaults 1000, 30000, 2048, 512", ([], Logs), b 1000.0 30000.0 2048 512
@@ -269,6 +270,15 @@ let batchRows =
       { b 1000.0 0.0 2048 512 with ExportTimeout = Threading.Timeout.InfiniteTimeSpan }
       "Duration: a negative schedule delay is ignored with a warning",
       ([ "OTEL_BSP_SCHEDULE_DELAY", "-1" ], Traces),
+      b 5000.0 30000.0 2048 512
+      "Extension: OTEL_BSP_MAX_CONCURRENT_EXPORTS lets several span batches be exported at once",
+      ([ "OTEL_BSP_MAX_CONCURRENT_EXPORTS", "4" ], Traces),
+      { b 5000.0 30000.0 2048 512 with MaxConcurrentExports = 4 }
+      "Extension: OTEL_BLRP_MAX_CONCURRENT_EXPORTS for logs, OTEL_BSP_MAX_CONCURRENT_EXPORTS ignored",
+      ([ "OTEL_BLRP_MAX_CONCURRENT_EXPORTS", "2"; "OTEL_BSP_MAX_CONCURRENT_EXPORTS", "8" ], Logs),
+      { b 1000.0 30000.0 2048 512 with MaxConcurrentExports = 2 }
+      "Extension: concurrent exports must be at least 1; 0 is ignored",
+      ([ "OTEL_BSP_MAX_CONCURRENT_EXPORTS", "0" ], Traces),
       b 5000.0 30000.0 2048 512 ]
 
 let metricReaderRows =
@@ -383,7 +393,7 @@ let allVariables =
           for signal in [ "TRACES"; "METRICS"; "LOGS" ] do
               $"OTEL_EXPORTER_OTLP_{signal}_{suffix}"
       for prefix in [ "OTEL_BSP"; "OTEL_BLRP" ] do
-          for suffix in [ "SCHEDULE_DELAY"; "EXPORT_TIMEOUT"; "MAX_QUEUE_SIZE"; "MAX_EXPORT_BATCH_SIZE" ] do
+          for suffix in [ "SCHEDULE_DELAY"; "EXPORT_TIMEOUT"; "MAX_QUEUE_SIZE"; "MAX_EXPORT_BATCH_SIZE"; "MAX_CONCURRENT_EXPORTS" ] do
               $"{prefix}_{suffix}"
       "OTEL_METRIC_EXPORT_INTERVAL"
       "OTEL_METRIC_EXPORT_TIMEOUT"
@@ -490,6 +500,18 @@ let tests =
                 let d = diagnosticsOf [ "OTEL_BSP_MAX_QUEUE_SIZE", "100"; "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "400" ] Traces |> Array.exactlyOne
 
                 Expect.equal (d.Setting, d.Value, d.Outcome) ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "400", "using 100, so that a batch fits in the queue") "clamp"
+            }
+
+            test "concurrent exports given in code win over the variable; a bad variable is reported" {
+                let resolved =
+                    resolve
+                        [ "OTEL_BSP_MAX_CONCURRENT_EXPORTS", "many" ]
+                        { ConfigOverrides.Empty with BatchMaxConcurrentExports = Some 3 }
+                        Traces
+
+                Expect.equal (batchOf resolved.Value).MaxConcurrentExports 3 "code wins"
+                let d = resolved.Diagnostics |> Array.exactlyOne
+                Expect.equal (d.Setting, d.Value) ("OTEL_BSP_MAX_CONCURRENT_EXPORTS", "many") "the variable is reported"
             }
 
             test "an invalid value below the winning source is still reported" {

@@ -258,6 +258,47 @@ let private faults =
             Expect.equal exporter.Statistics.Exported (int64 accepted) "exported count"
         }
 
+        for protocol in [ OtlpProtocol.Grpc; OtlpProtocol.HttpProtobuf ] do
+            testTask $"with two exports at a time over {protocol}, a second batch is sent while the first waits for its answer" {
+                let! (receiver: LoopbackReceiver) = startReceiver ()
+                use _receiver = receiver
+                let answerAfter = TimeSpan.FromSeconds 4.0
+                receiver.Enqueue(Reply.Delay answerAfter, Reply.Delay answerAfter)
+                use exporter =
+                    traces receiver protocol (fun o ->
+                        o.MaxExportBatchSize <- Nullable 10
+                        o.ScheduledDelay <- Nullable(TimeSpan.FromMinutes 10.0)
+                        o.MaxConcurrentExports <- Nullable 2)
+                let scope = InstrumentationScope.create "concurrent" "1.0"
+                for _ in 1..20 do exporter.Offer(sample Generators.span, scope) |> ignore
+                // One at a time, the second request could not arrive before the first answer, 4 seconds on.
+                let! _, took = elapsed (fun () -> receiver.WaitForRequestsAsync(2, TimeSpan.FromSeconds 20.0))
+                Expect.isLessThan took (TimeSpan.FromSeconds 3.0) "both requests in flight at once"
+                let! flushed = exporter.ForceFlushAsync(TimeSpan.FromSeconds 20.0)
+                Expect.isTrue flushed "flushed"
+                Expect.equal receiver.Spans.Count 20 "every span arrived once"
+                Expect.equal (exporter.Statistics.Exported, exporter.Statistics.Dropped) (20L, 0L) "counted as exported"
+            }
+
+        testTask "with one export at a time (the default), the second batch waits for the first answer" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            let answerAfter = TimeSpan.FromSeconds 2.0
+            receiver.Enqueue(Reply.Delay answerAfter)
+            use exporter =
+                traces receiver OtlpProtocol.HttpProtobuf (fun o ->
+                    o.MaxExportBatchSize <- Nullable 10
+                    o.ScheduledDelay <- Nullable(TimeSpan.FromMinutes 10.0))
+            let scope = InstrumentationScope.create "sequential" "1.0"
+            for _ in 1..20 do exporter.Offer(sample Generators.span, scope) |> ignore
+            let! _ = receiver.WaitForRequestsAsync(1, TimeSpan.FromSeconds 20.0)
+            let! _, took = elapsed (fun () -> receiver.WaitForRequestsAsync(2, TimeSpan.FromSeconds 20.0))
+            Expect.isGreaterThan took (TimeSpan.FromSeconds 1.5) "the second request came after the first answer"
+            let! flushed = exporter.ForceFlushAsync(TimeSpan.FromSeconds 20.0)
+            Expect.isTrue flushed "flushed"
+            Expect.equal receiver.Spans.Count 20 "every span arrived once"
+        }
+
         testTask "shutdown with data pending flushes it within the deadline" {
             let! (receiver: LoopbackReceiver) = startReceiver ()
             use _receiver = receiver

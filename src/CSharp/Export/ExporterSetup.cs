@@ -69,6 +69,7 @@ internal static class ExporterSetup
             batchExportTimeout: Opt(o.BatchExportTimeout),
             batchMaxQueueSize: Opt(o.MaxQueueSize),
             batchMaxExportBatchSize: Opt(o.MaxExportBatchSize),
+            batchMaxConcurrentExports: Opt(o.MaxConcurrentExports),
             metricExportInterval: FSharpOption<TimeSpan>.None,
             metricExportTimeout: FSharpOption<TimeSpan>.None,
             temporalityPreference: FSharpOption<TemporalityPreference>.None,

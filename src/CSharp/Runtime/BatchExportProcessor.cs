@@ -16,10 +16,12 @@ namespace Otlp.Runtime;
 /// The loop has a thread of its own, as the official SDK's processor has, rather than running on the thread pool:
 /// every wake-up of a pooled loop, and every export handed to the pool, woke a worker that then spun idle on a core
 /// the application's threads wanted. An export starts on the loop's thread and runs there until its first
-/// asynchronous wait, and its completion is queued back to the loop. Over HTTP there is no such wait: the send
-/// blocks this thread (as the official SDK's export thread is blocked), which spares every request the hand-offs of
-/// asynchronous socket I/O between pool threads; meanwhile offers keep filling the ring, and the machine would
-/// start no other export anyway (one at a time). The attempt's deadline still ends a send that hangs.
+/// asynchronous wait, and its completion is queued back to the loop. With one export at a time (the default),
+/// an HTTP send has no such wait: it blocks this thread (as the official SDK's export thread is blocked), which
+/// spares every request the hand-offs of asynchronous socket I/O between pool threads; meanwhile offers keep
+/// filling the ring, and the machine would start no other export anyway. The attempt's deadline still ends a send
+/// that hangs. With several exports at a time (<see cref="Batching.Settings.MaxConcurrentExports"/>), the export
+/// function is given sends that never block, so the loop goes on to encode the next batch while a send waits.
 /// </remarks>
 /// <typeparam name="T">The item exported: a span, a log record.</typeparam>
 internal sealed class BatchExportProcessor<T> : IAsyncDisposable
