@@ -164,6 +164,49 @@ let tests =
             do! p.DisposeAsync()
         }
 
+        testTask "with two exports at a time, two batches run at once, never three, and completions in any order settle them" {
+            let running = ref 0
+            let most = ref 0
+            let started = ConcurrentQueue<TaskCompletionSource>()
+            let exported = ConcurrentQueue<int>()
+            let export =
+                Func<int array, int, CancellationToken, Task<Batching.ExportOutcome>>(fun items _ _ ->
+                    task {
+                        let now = Interlocked.Increment(&running.contents)
+                        lock most (fun () -> most.Value <- max most.Value now)
+                        let answer = TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
+                        started.Enqueue answer
+                        do! answer.Task
+                        for i in items do exported.Enqueue i
+                        Interlocked.Decrement(&running.contents) |> ignore
+                        return Batching.ExportOutcome.Succeeded
+                    })
+            let statistics = ExportStatistics()
+            let twoAtATime = { settings 100 10 with MaxConcurrentExports = 2; ScheduledDelayMs = 600_000L }
+            let p = new BatchExportProcessor<int>(twoAtATime, export, TimeSpan.FromSeconds 30.0, TimeProvider.System, statistics)
+            for i in 1..40 do Expect.isTrue (p.Offer i) "accepted"
+            // Four full batches: two start, and each pair is answered in reverse order.
+            for round in 1..2 do
+                let deadline = DateTime.UtcNow.AddSeconds 10.0
+                while started.Count < 2 && DateTime.UtcNow < deadline do
+                    do! Task.Delay 10
+                do! Task.Delay 100
+                Expect.equal started.Count 2 $"round {round}: two batches started, the next ones wait"
+                let first = (match started.TryDequeue() with | true, a -> a | _ -> failwith "started")
+                let second = (match started.TryDequeue() with | true, a -> a | _ -> failwith "started")
+                second.SetResult()
+                do! waitForExported exported (int64 (20 * round - 10))
+                first.SetResult()
+                do! waitForExported exported (int64 (20 * round))
+            let! flushed = p.ForceFlushAsync(TimeSpan.FromSeconds 10.0)
+            Expect.isTrue flushed "flushed"
+            Expect.equal most.Value 2 "never more than two at once"
+            Expect.equal (exported |> Seq.sort |> List.ofSeq) [ 1..40 ] "every item exported once"
+            Expect.equal (List.ofSeq exported |> List.take 20) ([ 11..20 ] @ [ 1..10 ]) "the later batch's answer came first"
+            Expect.equal statistics.Exported 40L "counted"
+            do! p.DisposeAsync()
+        }
+
         testTask "offers from many threads racing with exports are each exported or counted as dropped, exactly once" {
             let p, exported, statistics, _ = processor 256 32 (fun _ -> Batching.ExportOutcome.Succeeded) Task.CompletedTask
             let accepted = ref 0L
