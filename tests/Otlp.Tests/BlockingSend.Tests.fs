@@ -4,6 +4,7 @@ module Otlp.Tests.BlockingSendTests
 
 open System
 open System.Diagnostics
+open System.IO
 open System.Net
 open System.Net.Http
 open System.Net.Sockets
@@ -15,10 +16,12 @@ open Otlp.Core
 open Otlp.Testing
 open Otlp.Transport
 
-/// A transport to `url` over a client of its own on a SocketsHttpHandler, as the exporter makes it.
+/// A transport to `url` over a client of its own on a SocketsHttpHandler with blocking sockets, as the exporter
+/// makes it.
 let private transportTo (url: Uri) (canBlock: bool) =
+    let handler = new SocketsHttpHandler(ConnectCallback = Func<_, _, _>(fun context token -> BlockingSockets.ConnectAsync(context, token)))
     new HttpExportTransport(
-        new HttpClient(new SocketsHttpHandler(), Timeout = Timeout.InfiniteTimeSpan), true, url, false, Compression.None,
+        new HttpClient(handler, Timeout = Timeout.InfiniteTimeSpan), true, url, false, Compression.None,
         Array.empty<Header>, null, canBlock)
 
 /// A loopback receiver that first answers `replies`, and a transport to its traces URL (see `transportTo`).
@@ -100,6 +103,55 @@ let tests =
             transport.Dispose()
             stop.Dispose()
         }
+
+        testCase "the exporter's own connections are made on a thread of their own, with blocking sockets" <| fun () ->
+            use listener = new TcpListener(IPAddress.Loopback, 0)
+            listener.Start()
+            let endpoint = DnsEndPoint("localhost", (listener.LocalEndpoint :?> IPEndPoint).Port)
+            let caller = Environment.CurrentManagedThreadId
+            let connectedOn = ref 0
+            let connecting = BlockingSockets.ConnectAsync(endpoint, CancellationToken.None).AsTask()
+            let onConnected = connecting.ContinueWith((fun (_: Task<Stream>) -> connectedOn.Value <- Environment.CurrentManagedThreadId), TaskContinuationOptions.ExecuteSynchronously)
+            Expect.isTrue (onConnected.Wait(TimeSpan.FromSeconds 10.0)) "connected"
+            Expect.notEqual connectedOn.Value caller "not on the calling thread"
+            use stream = connecting.Result :?> NetworkStream
+            Expect.isTrue stream.Socket.Blocking "a blocking socket"
+            Expect.isTrue stream.Socket.NoDelay "no delay before small writes"
+            use accepted = listener.AcceptTcpClient()
+            stream.Write([| 42uy |], 0, 1)
+            let received = Array.zeroCreate<byte> 1
+            let count = accepted.GetStream().Read(received, 0, 1)
+            Expect.equal (count, received[0]) (1, 42uy) "the connection carries bytes"
+
+        testCase "a blocking connect that hangs ends when its token fires" <| fun () ->
+            // A listener that never accepts, its backlog filled: the kernel then drops further connection attempts,
+            // and a connect waits for a retransmission that never gets an answer.
+            use listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)
+            listener.Bind(IPEndPoint(IPAddress.Loopback, 0))
+            listener.Listen 1
+            let port = (listener.LocalEndPoint :?> IPEndPoint).Port
+            let fillers = [ for _ in 1..8 -> new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp, Blocking = false) ]
+            for filler in fillers do
+                try filler.Connect(IPEndPoint(IPAddress.Loopback, port)) with :? SocketException -> ()
+            use cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds 500.0)
+            let clock = Stopwatch.StartNew()
+            let connect () : Result<Stream, exn> =
+                try
+                    Ok(BlockingSockets.ConnectAsync(DnsEndPoint("127.0.0.1", port), cancel.Token).AsTask().GetAwaiter().GetResult())
+                with e ->
+                    Error e
+            let attempt = Task.Factory.StartNew(connect, TaskCreationOptions.LongRunning)
+            Expect.isTrue (attempt.Wait(TimeSpan.FromSeconds 20.0)) "the connect returned"
+            match attempt.Result with
+            | Ok stream ->
+                stream.Dispose()
+                // Some kernels accept beyond the backlog; then there was nothing to cancel.
+                Expect.isLessThan clock.Elapsed (TimeSpan.FromSeconds 5.0) "connected at once"
+            | Error e ->
+                Expect.isTrue (e :? OperationCanceledException) $"cancelled, not {e.GetType().Name}"
+                Expect.isGreaterThanOrEqual clock.Elapsed (TimeSpan.FromMilliseconds 400.0) "waited for the token"
+                Expect.isLessThan clock.Elapsed (TimeSpan.FromSeconds 5.0) "ended by the token"
+            for filler in fillers do filler.Dispose()
 
         testTask "a transport not made able to block says so and sends nothing" {
             let! (receiver: LoopbackReceiver), transport = receiverAnswering [] false

@@ -40,7 +40,12 @@ internal static class TransportFactory
         }
         else
         {
-            client = new HttpClient(CreateHandler(config, warn, http2: false), disposeHandler: true);
+            var handler = CreateHandler(config, warn, http2: false);
+            // The batch loop sends through this client synchronously: its sockets stay blocking (BlockingSockets).
+            // Each connect then holds a thread while it waits, so it may not outlast the export timeout.
+            handler.ConnectCallback = BlockingSockets.ConnectAsync;
+            handler.ConnectTimeout = config.Timeout > TimeSpan.Zero ? config.Timeout : Timeout.InfiniteTimeSpan;
+            client = new HttpClient(handler, disposeHandler: true);
             ownsClient = true;
         }
 
