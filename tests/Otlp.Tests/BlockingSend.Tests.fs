@@ -123,6 +123,17 @@ let tests =
             let count = accepted.GetStream().Read(received, 0, 1)
             Expect.equal (count, received[0]) (1, 42uy) "the connection carries bytes"
 
+        testCase "a host's addresses are tried in turn until one accepts, and the last failure is reported" <| fun () ->
+            use listener = new TcpListener(IPAddress.Loopback, 0)
+            listener.Start()
+            let port = (listener.LocalEndpoint :?> IPEndPoint).Port
+            // Nothing listens on 127.0.0.2 (the listener is bound to 127.0.0.1 alone): that connect is refused.
+            let refused = IPAddress.Parse "127.0.0.2"
+            use stream = BlockingSockets.ConnectFirst([| refused; IPAddress.Loopback |], port, CancellationToken.None) :?> NetworkStream
+            Expect.equal (stream.Socket.RemoteEndPoint :?> IPEndPoint).Address IPAddress.Loopback "connected to the second address"
+            let failure = Expect.throwsC (fun () -> BlockingSockets.ConnectFirst([| refused |], port, CancellationToken.None) |> ignore) id
+            Expect.isTrue (failure :? SocketException) $"the failure itself, not {failure.GetType().Name}"
+
         testCase "a blocking connect that hangs ends when its token fires" <| fun () ->
             // A listener that never accepts, its backlog filled: the kernel then drops further connection attempts,
             // and a connect waits for a retransmission that never gets an answer.

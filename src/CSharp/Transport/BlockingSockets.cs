@@ -24,7 +24,7 @@ internal static class BlockingSockets
         ConnectAsync(context.DnsEndPoint, cancellationToken);
 
     /// <summary>
-    /// A TCP connection to <paramref name="endpoint"/> (every address of its host, in turn) over a blocking socket,
+    /// A TCP connection to <paramref name="endpoint"/> (its host's addresses tried in turn) over a blocking socket,
     /// connected on a thread of its own; <paramref name="cancellationToken"/> ends the attempt.
     /// </summary>
     public static ValueTask<Stream> ConnectAsync(DnsEndPoint endpoint, CancellationToken cancellationToken) =>
@@ -39,31 +39,54 @@ internal static class BlockingSockets
             TaskCreationOptions.LongRunning,
             TaskScheduler.Default));
 
-    private static Stream Connect(DnsEndPoint endpoint, CancellationToken cancellationToken)
-    {
-        // Dual mode where the machine has IPv6, so that a host name reaches its IPv4 and IPv6 addresses alike; no
-        // delay before small writes, as the handler's own sockets.
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            // A blocking connect takes no token: the token closes the socket, which ends the connect with an error.
-            using (cancellationToken.UnsafeRegister(static s => ((Socket)s!).Dispose(), socket))
-            {
-                socket.Connect(endpoint);
-            }
+    private static Stream Connect(DnsEndPoint endpoint, CancellationToken cancellationToken) =>
+        ConnectFirst(
+            IPAddress.TryParse(endpoint.Host, out var literal) ? [literal] : Dns.GetHostAddresses(endpoint.Host),
+            endpoint.Port,
+            cancellationToken);
 
+    /// <summary>
+    /// A blocking connection to the first of <paramref name="addresses"/> that accepts one on <paramref name="port"/>,
+    /// tried in order; the last failure when none does.
+    /// </summary>
+    internal static Stream ConnectFirst(IPAddress[] addresses, int port, CancellationToken cancellationToken)
+    {
+        // One socket per address, as the handler does: some systems refuse a second connect on a socket whose first
+        // one failed (a host name with an IPv6 address the collector does not listen on, then an IPv4 one).
+        Exception? failure = null;
+        foreach (var address in addresses)
+        {
             cancellationToken.ThrowIfCancellationRequested();
-            return new NetworkStream(socket, ownsSocket: true);
+            Socket? socket = null;
+            try
+            {
+                socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                // A blocking connect takes no token: the token closes the socket, which ends the connect with an error.
+                using (cancellationToken.UnsafeRegister(static s => ((Socket)s!).Dispose(), socket))
+                {
+                    socket.Connect(address, port);
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
+                return new NetworkStream(socket, ownsSocket: true);
+            }
+            catch (Exception e)
+            {
+                socket?.Dispose();
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    throw new OperationCanceledException("The connection attempt was cancelled.", e, cancellationToken);
+                }
+
+                if (e is not SocketException)
+                {
+                    throw;
+                }
+
+                failure = e;
+            }
         }
-        catch (Exception e) when (cancellationToken.IsCancellationRequested && (e is SocketException or ObjectDisposedException))
-        {
-            socket.Dispose();
-            throw new OperationCanceledException("The connection attempt was cancelled.", e, cancellationToken);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
+
+        throw failure ?? new SocketException((int)SocketError.HostNotFound);
     }
 }
