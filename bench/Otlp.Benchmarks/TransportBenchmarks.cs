@@ -11,15 +11,18 @@ namespace Otlp.Benchmarks;
 /// <summary>
 /// The transports alone, to see where the end-to-end time of gRPC goes: the request of one batch of 512 spans, as
 /// this exporter encodes it, sent over loopback to the end-to-end receiver (<see cref="ReceiverProcess"/>) again
-/// and again, with nothing encoded during the measurement. Three ways of sending the same bytes:
+/// and again, with nothing encoded during the measurement. Four ways of sending the same bytes:
 /// <list type="bullet">
-/// <item>HTTP/1.1 POST through HttpClient (the transport of OTLP/HTTP);</item>
+/// <item>HTTP/1.1 POST through HttpClient on a default handler, synchronously (as the official exporter sends
+/// OTLP/HTTP);</item>
+/// <item>this exporter's HTTP transport built as the exporter builds it, sending blocking as its batch loop does
+/// (its own client, whose connections keep blocking sockets);</item>
 /// <item>HTTP/2 POST through HttpClient of the request with the 5-byte gRPC prefix already in front, with the
 /// response and its trailers read: what the official exporter's gRPC client does, with no copy of the message
 /// (it serializes into its own framed buffer);</item>
 /// <item>this exporter's gRPC transport (Grpc.Net.Client), built as the exporter builds it.</item>
 /// </list>
-/// One operation is one request.
+/// One operation is one request; the CPU us/item column is this process's CPU time per request over the whole run.
 /// </summary>
 [MemoryDiagnoser]
 [CategoriesColumn]
@@ -36,6 +39,9 @@ public class TransportBenchmarks
     private Uri? http1Url;
     private Uri? http2Url;
     private IExportTransport? grpc;
+    private IExportTransport? ownHttp;
+    private readonly CpuMeter cpu = new();
+    private string? measured;
 
     [GlobalSetup]
     public void Setup()
@@ -51,36 +57,61 @@ public class TransportBenchmarks
         this.http2 = new HttpClient(new SocketsHttpHandler());
         this.http2Url = new Uri(this.receiver.GrpcEndpoint, GrpcExportTransport.ServiceName(Signal.Traces) + "/Export");
 
-        var exporter = Ours.TraceExporter(grpc: true, this.receiver.GrpcEndpoint);
-        this.grpc = TransportFactory.Create(exporter.Configuration.Exporter, new OtlpExporterOptions(), _ => { });
-        exporter.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        this.grpc = TransportAsBuilt(grpc: true, this.receiver.GrpcEndpoint);
+        this.ownHttp = TransportAsBuilt(grpc: false, this.receiver.HttpEndpoint);
 
-        if (!this.SendHttp1() || !this.SendHttp2Framed() || !this.SendGrpc())
+        if (!this.SendHttp1() || !this.SendOwnHttpBlocking() || !this.SendHttp2Framed() || !this.SendGrpc())
         {
             throw new InvalidOperationException("A request to the receiver failed.");
         }
+
+        this.cpu.Start();
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
+        if (this.measured is not null)
+        {
+            this.cpu.Stop(Report.Key(this.measured));
+        }
+
         this.grpc?.Dispose();
+        this.ownHttp?.Dispose();
         this.http1?.Dispose();
         this.http2?.Dispose();
         this.receiver?.Dispose();
     }
 
-    [Benchmark(OperationsPerInvoke = Requests, Description = "HTTP/1.1 POST (HttpClient)")]
-    public void Http1Post() => Repeat(this.SendHttp1);
+    [Benchmark(OperationsPerInvoke = Requests, Description = "HTTP/1.1 POST (HttpClient, default handler, as the official exporter)")]
+    public void Http1Post() => this.Repeat(nameof(this.Http1Post), this.SendHttp1);
+
+    [Benchmark(OperationsPerInvoke = Requests, Description = "Otlp HTTP transport, blocking send (as its batch loop)")]
+    public void OtlpHttpTransportBlocking() => this.Repeat(nameof(this.OtlpHttpTransportBlocking), this.SendOwnHttpBlocking);
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Requests, Description = "HTTP/2 POST, gRPC-framed (HttpClient, as the official exporter)")]
-    public void Http2FramedPost() => Repeat(this.SendHttp2Framed);
+    public void Http2FramedPost() => this.Repeat(nameof(this.Http2FramedPost), this.SendHttp2Framed);
 
     [Benchmark(OperationsPerInvoke = Requests, Description = "Otlp gRPC transport (Grpc.Net.Client)")]
-    public void OtlpGrpcTransport() => Repeat(this.SendGrpc);
+    public void OtlpGrpcTransport() => this.Repeat(nameof(this.OtlpGrpcTransport), this.SendGrpc);
 
-    private static void Repeat(Func<bool> send)
+    /// <summary>This exporter's transport to <paramref name="endpoint"/>, built as the exporter builds it.</summary>
+    private static IExportTransport TransportAsBuilt(bool grpc, Uri endpoint)
     {
+        var exporter = Ours.TraceExporter(grpc, endpoint);
+        try
+        {
+            return TransportFactory.Create(exporter.Configuration.Exporter, new OtlpExporterOptions(), _ => { });
+        }
+        finally
+        {
+            exporter.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    private void Repeat(string method, Func<bool> send)
+    {
+        this.measured = method;
         for (var i = 0; i < Requests; i++)
         {
             if (!send())
@@ -88,6 +119,8 @@ public class TransportBenchmarks
                 throw new InvalidOperationException("A request failed.");
             }
         }
+
+        this.cpu.Add(Requests);
     }
 
     /// <summary>The request this exporter encodes for the end-to-end batch, captured on its way out.</summary>
@@ -118,6 +151,10 @@ public class TransportBenchmarks
         using var response = this.http1!.Send(message, HttpCompletionOption.ResponseContentRead);
         return response.IsSuccessStatusCode;
     }
+
+    private bool SendOwnHttpBlocking() =>
+        this.ownHttp!.TrySendBlocking(this.request, CancellationToken.None, out var result)
+        && result is { Kind: TransportResultKind.Response, StatusCode: 200 };
 
     private bool SendHttp2Framed()
     {
