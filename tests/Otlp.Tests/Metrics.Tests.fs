@@ -735,12 +735,16 @@ let private hotPath =
                   "explicit histogram", (fun i -> histogram.Record(float (i % 300), one))
                   "exponential histogram", (fun i -> exponential.Record(1.0 + float (i % 100), ReadOnlySpan three))
                   "gauge", (fun i -> gauge.Record(i, one)) ]
+            let windows = 5
             for what, record in measurements do
                 // The first measurements create the series (and set the exponential range); the rest must not allocate.
+                // The fewest bytes of five windows: an allocation per measurement shows in every one, while the
+                // runtime now and then allocates on the thread on its own account (seen once in CI: 4 KB in 10,000).
                 allocatedBy 1_000 record |> ignore
-                Expect.equal (allocatedBy 10_000 record) 0L $"{what}: no allocation per measurement"
+                let fewest = [ for _ in 1..windows -> allocatedBy 10_000 record ] |> List.min
+                Expect.equal fewest 0L $"{what}: no allocation per measurement"
             let! arrived = flush metrics receiver
-            Expect.equal (pointWith "method" (AnyValue.String "GET") (sumOf (named "hits" arrived)).DataPoints).Value (NumberValue.AsInt 22_000L) "tags in any order find one series"
+            Expect.equal (pointWith "method" (AnyValue.String "GET") (sumOf (named "hits" arrived)).DataPoints).Value (NumberValue.AsInt(int64 (2 * (1_000 + windows * 10_000)))) "tags in any order find one series"
         }
 
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 300 } "a measurement's tags, in any order and as fresh strings, hash and compare equal to their series key"
