@@ -115,6 +115,36 @@ let tests =
                 Expect.equal result.Status OtlpExportStatus.Failure "refused"
             }
 
+        testTask "the batch loop's blocking send over HTTPS verifies the server and presents the client certificate" {
+            // The loop sends synchronously over the exporter's own client, whose sockets are blocking: TLS is
+            // negotiated on them with the synchronous calls.
+            let expected = client.Value.Certificate.Thumbprint
+            let options =
+                LoopbackReceiverOptions()
+                    .WithServerCertificate(server.Value.Certificate)
+                    .WithClientCertificateValidation(fun (certificate: X509Certificate2) _ _ -> certificate.Thumbprint = expected)
+            let! (receiver: LoopbackReceiver) = start options
+            use _ = receiver
+            use exporter =
+                OtlpExporter.ForTraces()
+                    .Configure(fun o ->
+                        o.Protocol <- Nullable OtlpProtocol.HttpProtobuf
+                        o.BaseEndpoint <- receiver.HttpEndpoint.ToString()
+                        o.Environment <- noEnvironment
+                        o.CertificateFile <- server.Value.CertificateFile
+                        o.ClientCertificateFile <- client.Value.CertificateFile
+                        o.ClientKeyFile <- client.Value.KeyFile)
+                    .Build()
+            let scope = InstrumentationScope.create "tls" "1.0"
+            for span in request.ResourceSpans[0].ScopeSpans[0].Spans do
+                Expect.isTrue (exporter.Offer(span, scope)) "queued"
+            let! flushed = exporter.ForceFlushAsync(TimeSpan.FromSeconds 20.0)
+            Expect.isTrue flushed "flushed"
+            Expect.equal (exporter.Statistics.Exported, exporter.Statistics.Dropped) (1L, 0L) "exported by the loop"
+            Expect.equal receiver.Spans.Count 1 "arrived"
+            Expect.equal receiver.Requests[0].ClientCertificate.Thumbprint expected "the client certificate"
+        }
+
         testTask "an unreadable trusted CA file fails closed, with a warning" {
             let! (receiver: LoopbackReceiver) = start (LoopbackReceiverOptions().WithServerCertificate(server.Value.Certificate))
             use _ = receiver
