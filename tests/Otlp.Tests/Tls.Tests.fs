@@ -67,6 +67,20 @@ let private export (receiver: LoopbackReceiver) protocol (configure: OtlpExporte
         return result
     }
 
+/// A receiver serving the server certificate that accepts only the exporter's client certificate.
+let private mutualTlsReceiver () =
+    let expected = client.Value.Certificate.Thumbprint
+    LoopbackReceiverOptions()
+        .WithServerCertificate(server.Value.Certificate)
+        .WithClientCertificateValidation(fun (certificate: X509Certificate2) _ _ -> certificate.Thumbprint = expected)
+    |> start
+
+/// Trusts the server's certificate file and presents the client certificate from its PEM files.
+let private mutualTls (o: OtlpExporterOptions) =
+    o.CertificateFile <- server.Value.CertificateFile
+    o.ClientCertificateFile <- client.Value.CertificateFile
+    o.ClientKeyFile <- client.Value.KeyFile
+
 [<Tests>]
 let tests =
     testList "TLS" [
@@ -88,20 +102,11 @@ let tests =
             }
 
             testTask $"{protocol}: mutual TLS presents the client certificate from PEM files" {
-                let expected = client.Value.Certificate.Thumbprint
-                let options =
-                    LoopbackReceiverOptions()
-                        .WithServerCertificate(server.Value.Certificate)
-                        .WithClientCertificateValidation(fun (certificate: X509Certificate2) _ _ -> certificate.Thumbprint = expected)
-                let! (receiver: LoopbackReceiver) = start options
+                let! (receiver: LoopbackReceiver) = mutualTlsReceiver ()
                 use _ = receiver
-                let! (result: OtlpExportResult) =
-                    export receiver protocol (fun o ->
-                        o.CertificateFile <- server.Value.CertificateFile
-                        o.ClientCertificateFile <- client.Value.CertificateFile
-                        o.ClientKeyFile <- client.Value.KeyFile)
+                let! (result: OtlpExportResult) = export receiver protocol mutualTls
                 Expect.equal result.Status OtlpExportStatus.Success $"delivered: {result.Message}"
-                Expect.equal receiver.Requests[0].ClientCertificate.Thumbprint expected "the client certificate"
+                Expect.equal receiver.Requests[0].ClientCertificate.Thumbprint client.Value.Certificate.Thumbprint "the client certificate"
             }
 
             testTask $"{protocol}: mutual TLS without a client certificate is refused" {
@@ -118,12 +123,7 @@ let tests =
         testTask "the batch loop's blocking send over HTTPS verifies the server and presents the client certificate" {
             // The loop sends synchronously over the exporter's own client, whose sockets are blocking: TLS is
             // negotiated on them with the synchronous calls.
-            let expected = client.Value.Certificate.Thumbprint
-            let options =
-                LoopbackReceiverOptions()
-                    .WithServerCertificate(server.Value.Certificate)
-                    .WithClientCertificateValidation(fun (certificate: X509Certificate2) _ _ -> certificate.Thumbprint = expected)
-            let! (receiver: LoopbackReceiver) = start options
+            let! (receiver: LoopbackReceiver) = mutualTlsReceiver ()
             use _ = receiver
             use exporter =
                 OtlpExporter.ForTraces()
@@ -131,9 +131,7 @@ let tests =
                         o.Protocol <- Nullable OtlpProtocol.HttpProtobuf
                         o.BaseEndpoint <- receiver.HttpEndpoint.ToString()
                         o.Environment <- noEnvironment
-                        o.CertificateFile <- server.Value.CertificateFile
-                        o.ClientCertificateFile <- client.Value.CertificateFile
-                        o.ClientKeyFile <- client.Value.KeyFile)
+                        mutualTls o)
                     .Build()
             let scope = InstrumentationScope.create "tls" "1.0"
             for span in request.ResourceSpans[0].ScopeSpans[0].Spans do
@@ -142,7 +140,7 @@ let tests =
             Expect.isTrue flushed "flushed"
             Expect.equal (exporter.Statistics.Exported, exporter.Statistics.Dropped) (1L, 0L) "exported by the loop"
             Expect.equal receiver.Spans.Count 1 "arrived"
-            Expect.equal receiver.Requests[0].ClientCertificate.Thumbprint expected "the client certificate"
+            Expect.equal receiver.Requests[0].ClientCertificate.Thumbprint client.Value.Certificate.Thumbprint "the client certificate"
         }
 
         testTask "an unreadable trusted CA file fails closed, with a warning" {
