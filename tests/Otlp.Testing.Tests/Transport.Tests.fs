@@ -223,6 +223,53 @@ let private recording =
                   })
       }
 
+      testTask "The receiver starts no server activities, so a tracer in the same process does not record its requests" {
+          let serverActivities = System.Collections.Concurrent.ConcurrentQueue<string>()
+          let listener =
+              new System.Diagnostics.ActivityListener(
+                  ShouldListenTo = (fun _ -> true),
+                  Sample = (fun _ -> System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded),
+                  ActivityStarted =
+                      fun activity ->
+                          if activity.Kind = System.Diagnostics.ActivityKind.Server then
+                              serverActivities.Enqueue activity.OperationName
+              )
+
+          System.Diagnostics.ActivitySource.AddActivityListener listener
+          // A subscriber to ASP.NET Core's diagnostic listener makes a host start activities without an ActivitySource.
+          let subscription =
+              System.Diagnostics.DiagnosticListener.AllListeners.Subscribe(
+                  { new IObserver<System.Diagnostics.DiagnosticListener> with
+                      member _.OnNext listener =
+                          if listener.Name = "Microsoft.AspNetCore" then
+                              listener.Subscribe(
+                                  { new IObserver<Collections.Generic.KeyValuePair<string, obj>> with
+                                      member _.OnNext _ = ()
+                                      member _.OnError _ = ()
+                                      member _.OnCompleted() = () }
+                              )
+                              |> ignore
+
+                      member _.OnError _ = ()
+                      member _.OnCompleted() = () }
+              )
+
+          try
+              do!
+                  withReceiver (fun receiver ->
+                      task {
+                          use! _ = post http (receiver.HttpUrl Traces) protobuf "" [] (spans [ "a" ]).Proto
+                          use grpc = channel receiver null
+                          let! _ = (export grpc Traces "" [] (spans [ "b" ]).Proto).ResponseAsync
+                          Expect.equal receiver.Requests.Count 2 "both requests arrived"
+                      })
+          finally
+              subscription.Dispose()
+              listener.Dispose()
+
+          Expect.isEmpty (List.ofSeq serverActivities) "no server activity was started"
+      }
+
       testTask "Descriptions of requests never show header values" {
           do!
               withReceiver (fun receiver ->

@@ -500,6 +500,16 @@ type LoopbackReceiver
                 ))
             |> ignore
 
+            // The receiver's requests are not the application's: a tracer in the same process listening to every
+            // source (or to ASP.NET Core's) would record a server span for each export it receives, and export those
+            // too. The host starts its request activities from the ActivitySource and DiagnosticListener it finds
+            // here; a closed source has no listeners, and a listener of the receiver's own has no subscribers.
+            let quietSource = new ActivitySource("Otlp.Testing.LoopbackReceiver")
+            quietSource.Dispose()
+            builder.Services.AddSingleton<ActivitySource>(quietSource) |> ignore
+            builder.Services.AddSingleton<DiagnosticListener>(fun _ -> new DiagnosticListener("Otlp.Testing.LoopbackReceiver"))
+            |> ignore
+
             builder.Services.AddRouting() |> ignore
 
             builder.Services.AddGrpc(fun grpcOptions ->
