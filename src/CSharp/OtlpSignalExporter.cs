@@ -241,7 +241,12 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
             }
 
             var started = this.time.GetTimestamp();
-            var result = await this.transport.SendAsync(payload, attemptCancel.Token).ConfigureAwait(false);
+            TransportResult result;
+            using (Diagnostics.ExporterOwnWork.Begin())
+            {
+                result = await this.transport.SendAsync(payload, attemptCancel.Token).ConfigureAwait(false);
+            }
+
             var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow());
             this.Statistics.RecordAttempt(this.time.GetElapsedTime(started), interpreted.Classification.IsSuccess);
             if (interpreted.Problem is not null)
@@ -536,9 +541,14 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
     private async ValueTask<Batching.ExportOutcome> SendPartAsync(ReadOnlyMemory<byte> payload, int attempt, bool mayBlock, CancellationToken cancellationToken)
     {
         var started = this.time.GetTimestamp();
-        var result = mayBlock && this.transport.TrySendBlocking(payload, cancellationToken, out var sent)
-            ? sent
-            : await this.transport.SendAsync(payload, cancellationToken).ConfigureAwait(false);
+        TransportResult result;
+        using (Diagnostics.ExporterOwnWork.Begin())
+        {
+            result = mayBlock && this.transport.TrySendBlocking(payload, cancellationToken, out var sent)
+                ? sent
+                : await this.transport.SendAsync(payload, cancellationToken).ConfigureAwait(false);
+        }
+
         var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow());
         this.Statistics.RecordAttempt(this.time.GetElapsedTime(started), interpreted.Classification.IsSuccess);
         if (interpreted.Problem is not null)

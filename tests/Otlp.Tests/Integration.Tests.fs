@@ -386,6 +386,66 @@ let private faults =
                     "every span once"
         }
 
+        testTask "a tracer listening to every source records the application's requests but not the exporter's own" {
+            // The application's requests go to a receiver of their own, so that the exporter's connections (whose
+            // activities are named after the address) can be told apart by port.
+            let! (elsewhere: LoopbackReceiver) = startReceiver ()
+            use _elsewhere = elsewhere
+            for protocol in [ OtlpProtocol.HttpProtobuf; OtlpProtocol.Grpc ] do
+                let! (receiver: LoopbackReceiver) = startReceiver ()
+                use _receiver = receiver
+                use exporter = traces receiver protocol ignore
+                let source = new ActivitySource($"Test.Self.{Guid.NewGuid():N}")
+                let tracer = Otlp.Tracing.OtlpTracer.Start(exporter, "*")
+                let application = new Net.Http.HttpClient()
+                try
+                    for round in 1..3 do
+                        source.StartActivity($"work {round}").Stop()
+                        let! (response: Net.Http.HttpResponseMessage) = application.GetAsync(Uri(elsewhere.HttpEndpoint, "/application"))
+                        response.Dispose()
+                        let! (flushed: bool) = exporter.ForceFlushAsync(Nullable(TimeSpan.FromSeconds 10.0))
+                        Expect.isTrue flushed "flushed"
+                finally
+                    application.Dispose()
+                    tracer.Dispose()
+                    source.Dispose()
+
+                let exportPort = $":{(if protocol = OtlpProtocol.Grpc then receiver.GrpcEndpoint else receiver.HttpEndpoint).Port}"
+                let names = receiver.Spans |> Seq.map (fun s -> s.Name) |> List.ofSeq
+                Expect.equal (names |> List.filter (fun n -> n.StartsWith "work")) [ "work 1"; "work 2"; "work 3" ] $"{protocol}: the spans"
+                Expect.equal (names |> List.filter ((=) "GET")).Length 3 $"{protocol}: the application's requests"
+                Expect.exists names (fun n -> n.StartsWith "socket connect" && n.EndsWith $":{elsewhere.HttpEndpoint.Port}") $"{protocol}: the application's connection: {names}"
+                let exporters = names |> List.filter (fun n -> n = "POST" || n.StartsWith "Grpc" || n.EndsWith exportPort)
+                Expect.isEmpty exporters $"{protocol}: no activity of the exporter's requests or connections"
+        }
+
+        testTask "a direct export inside an application's span does not carry its trace context" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            let source = new ActivitySource($"Test.Context.{Guid.NewGuid():N}")
+            let listener =
+                new ActivityListener(
+                    ShouldListenTo = (fun s -> s = source),
+                    Sample = (fun _ -> ActivitySamplingResult.AllDataAndRecorded))
+
+            ActivitySource.AddActivityListener listener
+            try
+                for protocol in [ OtlpProtocol.HttpProtobuf; OtlpProtocol.Grpc ] do
+                    use exporter = traces receiver protocol ignore
+                    let activity = source.StartActivity "application work"
+                    let! (result: OtlpExportResult) = exporter.ExportAsync(nonEmpty (sample Generators.traceRequest))
+                    Expect.equal Activity.Current activity $"{protocol}: the application's span is current again"
+                    activity.Stop()
+                    Expect.equal result.Status OtlpExportStatus.Success $"{protocol}: sent"
+            finally
+                listener.Dispose()
+                source.Dispose()
+
+            Expect.equal receiver.Requests.Count 2 "both requests"
+            for request in receiver.Requests do
+                Expect.isNull (request.Header "traceparent") "no trace context"
+        }
+
         testTask "captured protobuf requests parse with the independent oracle" {
             let! (receiver: LoopbackReceiver) = startReceiver ()
             use _receiver = receiver

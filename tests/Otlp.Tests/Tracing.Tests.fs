@@ -328,5 +328,45 @@ let private selection =
         }
     ]
 
+let private ownWork =
+    testList "the exporter's own work" [
+        testTask "its mark follows the flow into continuations on other threads and ends with its scope" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            use exporter = exporterFor receiver []
+            let name = uniqueName ()
+            let tracer = OtlpTracer.Start(exporter, name)
+            use _tracer = disposing tracer
+            let source = new ActivitySource(name)
+            use _source = disposing source
+            let outer = source.StartActivity "application"
+            Expect.isFalse Otlp.Diagnostics.ExporterOwnWork.IsCurrent "not marked before"
+
+            let marked =
+                task {
+                    use _mark = Otlp.Diagnostics.ExporterOwnWork.Begin()
+                    Expect.isNull Activity.Current "no current activity within the mark"
+                    do! System.Threading.Tasks.Task.Yield()
+                    let onPool = Otlp.Diagnostics.ExporterOwnWork.IsCurrent
+                    let inside = source.StartActivity "exporter's own"
+                    let nested =
+                        (using (Otlp.Diagnostics.ExporterOwnWork.Begin()) (fun _ -> Otlp.Diagnostics.ExporterOwnWork.IsCurrent),
+                         Otlp.Diagnostics.ExporterOwnWork.IsCurrent)
+                    return onPool, inside, nested
+                }
+
+            let! (onPool, inside, nested) = marked
+            Expect.isTrue onPool "marked in a continuation"
+            Expect.isNull inside "the tracer samples nothing within the mark"
+            Expect.equal nested (true, true) "a nested mark leaves the outer one in place"
+            Expect.isFalse Otlp.Diagnostics.ExporterOwnWork.IsCurrent "not marked after"
+            Expect.equal Activity.Current outer "the application's activity is current again"
+            let after = source.StartActivity "after"
+            Expect.isNotNull after "sampled again after the mark"
+            after.Stop()
+            outer.Stop()
+        }
+    ]
+
 [<Tests>]
-let tests = testSequenced <| testList "Bridge tracing" [ mapping; sampling; selection ]
+let tests = testSequenced <| testList "Bridge tracing" [ mapping; sampling; selection; ownWork ]

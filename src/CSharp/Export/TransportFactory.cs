@@ -20,7 +20,7 @@ internal static class TransportFactory
             var ownsChannel = options.GrpcChannel is null;
             var channel = options.GrpcChannel ?? GrpcChannel.ForAddress(config.Endpoint, new GrpcChannelOptions
             {
-                HttpHandler = CreateHandler(config, warn, http2: true),
+                HttpHandler = CreateGrpcHandler(config, warn),
                 DisposeHttpClient = true,
                 MaxReceiveMessageSize = HttpExportTransport.MaxResponseBytes,
                 CompressionProviders = [new Grpc.Net.Compression.GzipCompressionProvider(System.IO.Compression.CompressionLevel.Fastest), new ZstdCompressionProvider()],
@@ -58,6 +58,13 @@ internal static class TransportFactory
         // Only our own client (a SocketsHttpHandler over HTTP/1.1) is known to send synchronously.
         return new HttpExportTransport(
             client, ownsClient, config.Endpoint, config.Protocol.IsHttpJson, config.Compression, config.Headers, options.HeaderProvider, canBlock: ownsClient);
+    }
+
+    private static SocketsHttpHandler CreateGrpcHandler(ExporterConfig config, Action<string> warn)
+    {
+        var handler = CreateHandler(config, warn, http2: true);
+        handler.ConnectCallback = OwnConnections.ConnectAsync;
+        return handler;
     }
 
     private static SocketsHttpHandler CreateHandler(ExporterConfig config, Action<string> warn, bool http2)

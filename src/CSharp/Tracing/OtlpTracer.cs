@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Otlp.Core;
+using Otlp.Diagnostics;
 
 namespace Otlp.Tracing;
 
@@ -122,6 +123,11 @@ public sealed class OtlpTracer : IDisposable
 
     private ActivitySamplingResult Sample(ref ActivityCreationOptions<ActivityContext> options)
     {
+        if (ExporterOwnWork.IsCurrent)
+        {
+            return ActivitySamplingResult.None;
+        }
+
         var parent = options.Parent;
         var hasParent = parent != default;
         // The trace id is read (and, for a root, made) only when the decision needs it; otherwise the activity
@@ -132,6 +138,11 @@ public sealed class OtlpTracer : IDisposable
 
     private ActivitySamplingResult SampleUsingParentId(ref ActivityCreationOptions<string> options)
     {
+        if (ExporterOwnWork.IsCurrent)
+        {
+            return ActivitySamplingResult.None;
+        }
+
         // A W3C parent id is parsed into a context; another format (hierarchical ids) carries no sampled flag, so
         // the span is treated as a root of the trace the runtime gives it.
         var parent = ActivityContext.TryParse(options.Parent, null, out var context) ? context : default;
