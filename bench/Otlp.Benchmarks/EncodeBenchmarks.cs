@@ -41,6 +41,7 @@ public class EncodeBenchmarks
     [GlobalSetup]
     public void Setup()
     {
+        Ours.ExportFromThisThread();
         this.activities = Workload.StoppedActivities("Orders.Api", Workload.BatchSize);
         var officialOptions = Official.Options(OtlpExportProtocol.HttpProtobuf, new Uri("http://localhost:4318/v1/traces"), this.officialHandler);
         (this.officialTraceExporter, var tracerProvider) = Official.TraceExporter(officialOptions);

@@ -43,6 +43,7 @@ public class EndToEndBenchmarks
     [GlobalSetup]
     public void Setup()
     {
+        Ours.ExportFromThisThread();
         this.receiver = ReceiverProcess.Start();
         var grpc = this.Protocol == "grpc";
         this.activities = Workload.StoppedActivities("Orders.Api", Workload.BatchSize);

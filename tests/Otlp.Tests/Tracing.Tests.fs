@@ -368,5 +368,25 @@ let private ownWork =
         }
     ]
 
+let private markedThread =
+    testList "the export loop's thread" [
+        testCase "is marked for good, and its requests' scopes then neither allocate nor unmark it" <| fun () ->
+            let result = ref None
+            let thread =
+                Threading.Thread(fun () ->
+                    Otlp.Diagnostics.ExporterOwnWork.MarkCurrentThread()
+                    let before = GC.GetAllocatedBytesForCurrentThread()
+                    let mutable insideEveryScope = true
+                    for _ in 1..1000 do
+                        use _scope = Otlp.Diagnostics.ExporterOwnWork.Begin()
+                        insideEveryScope <- insideEveryScope && Otlp.Diagnostics.ExporterOwnWork.IsCurrent
+                    let allocated = GC.GetAllocatedBytesForCurrentThread() - before
+                    let stillMarked = (using (Otlp.Diagnostics.ExporterOwnWork.Begin()) (fun scope -> not scope.MarkedHere))
+                    result.Value <- Some(insideEveryScope, allocated, stillMarked))
+            thread.Start()
+            thread.Join()
+            Expect.equal result.Value (Some(true, 0L, true)) "marked in every scope, nothing allocated, still marked after"
+    ]
+
 [<Tests>]
-let tests = testSequenced <| testList "Bridge tracing" [ mapping; sampling; selection; ownWork ]
+let tests = testSequenced <| testList "Bridge tracing" [ mapping; sampling; selection; ownWork; markedThread ]

@@ -11,16 +11,27 @@ namespace Otlp.Diagnostics;
 /// </summary>
 /// <remarks>
 /// The mark is an async local, so it follows the request into the continuations and connection set-up that run
-/// on other threads. The tracer asks on every activity it samples; a count of marks open anywhere answers without
-/// reading the async local while no request is being sent, which is almost always.
+/// on other threads. The tracer asks on every activity it samples; a count of requests in flight anywhere answers
+/// without reading the async local while none is being sent, which is almost always. The batch export loop's
+/// thread is marked once for good (<see cref="MarkCurrentThread"/>), so that its sends only count themselves: a
+/// change of an async local allocates, and a batch's request allocates no more than it must.
 /// </remarks>
 internal static class ExporterOwnWork
 {
-    private static readonly AsyncLocal<bool> Marked = new();
-    private static int open;
+    // An object rather than a bool: setting an async local to the value it holds allocates nothing only when the
+    // two are the same reference, and a bool is boxed anew on every set.
+    private static readonly object MarkValue = new();
+    private static readonly AsyncLocal<object?> Marked = new();
+    private static int inFlight;
 
     /// <summary>True when the calling flow is one of the exporter's own requests.</summary>
-    public static bool IsCurrent => Volatile.Read(ref open) != 0 && Marked.Value;
+    public static bool IsCurrent => Volatile.Read(ref inFlight) != 0 && Marked.Value is not null;
+
+    /// <summary>
+    /// Marks the calling thread, and every flow that starts from it, for good: for threads that do nothing but
+    /// export. Requests sent from it still open a scope (<see cref="Begin"/>), which then only counts them.
+    /// </summary>
+    public static void MarkCurrentThread() => Marked.Value = MarkValue;
 
     /// <summary>
     /// Marks the calling flow until the scope is disposed, and clears the current activity within it. Dispose it
@@ -28,9 +39,13 @@ internal static class ExporterOwnWork
     /// </summary>
     public static Scope Begin()
     {
-        Interlocked.Increment(ref open);
-        var scope = new Scope(Activity.Current, Marked.Value);
-        Marked.Value = true;
+        Interlocked.Increment(ref inFlight);
+        var scope = new Scope(Activity.Current, markedHere: Marked.Value is null);
+        if (scope.MarkedHere)
+        {
+            Marked.Value = MarkValue;
+        }
+
         if (scope.PreviousActivity is not null)
         {
             Activity.Current = null;
@@ -42,28 +57,32 @@ internal static class ExporterOwnWork
     /// <summary>An open mark; disposing it restores the flow's previous state.</summary>
     public readonly struct Scope : IDisposable
     {
-        internal Scope(Activity? previousActivity, bool wasMarked)
+        internal Scope(Activity? previousActivity, bool markedHere)
         {
             this.PreviousActivity = previousActivity;
-            this.WasMarked = wasMarked;
+            this.MarkedHere = markedHere;
         }
 
         /// <summary>The activity current when the mark was made.</summary>
         internal Activity? PreviousActivity { get; }
 
-        /// <summary>Whether the flow was already marked (a request made while sending another).</summary>
-        internal bool WasMarked { get; }
+        /// <summary>Whether this scope made the mark (the flow was not already marked).</summary>
+        internal bool MarkedHere { get; }
 
         /// <summary>Ends the mark.</summary>
         public void Dispose()
         {
-            Marked.Value = this.WasMarked;
+            if (this.MarkedHere)
+            {
+                Marked.Value = null;
+            }
+
             if (this.PreviousActivity is not null)
             {
                 Activity.Current = this.PreviousActivity;
             }
 
-            Interlocked.Decrement(ref open);
+            Interlocked.Decrement(ref inFlight);
         }
     }
 }

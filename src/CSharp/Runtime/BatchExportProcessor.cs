@@ -178,6 +178,8 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     {
         try
         {
+            // Everything this thread does is exporting: its requests are the exporter's own, not to be traced.
+            Diagnostics.ExporterOwnWork.MarkCurrentThread();
             this.RunLoop();
             this.loopEnded.TrySetResult();
         }
