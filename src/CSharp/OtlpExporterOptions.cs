@@ -55,8 +55,18 @@ public sealed class OtlpExporterOptions
     /// <summary>An <see cref="System.Net.Http.HttpClient"/> to send HTTP requests with; it is not disposed by the exporter. TLS file settings do not apply to it.</summary>
     public HttpClient? HttpClient { get; set; }
 
-    /// <summary>Creates the <see cref="System.Net.Http.HttpClient"/> to use (for example from <c>IHttpClientFactory</c>).</summary>
+    /// <summary>
+    /// Creates the <see cref="System.Net.Http.HttpClient"/> to use (for example from <c>IHttpClientFactory</c>). TLS
+    /// file settings do not apply to its clients, which bring their own handler.
+    /// </summary>
     public Func<HttpClient>? HttpClientFactory { get; set; }
+
+    /// <summary>
+    /// The factory <c>AddOtlpExporters</c> puts in <see cref="HttpClientFactory"/> (the container's <c>Otlp</c>
+    /// client), when it is still the one in use: an exporter with TLS files then uses a client of its own instead,
+    /// since that client's handler is the container's and cannot apply them.
+    /// </summary>
+    internal Func<HttpClient>? ContainerHttpClientFactory { get; set; }
 
     /// <summary>A gRPC channel to send with; it is not disposed by the exporter. TLS file settings do not apply to it.</summary>
     public GrpcChannel? GrpcChannel { get; set; }

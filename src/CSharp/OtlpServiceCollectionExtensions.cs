@@ -17,7 +17,8 @@ public static class OtlpServiceCollectionExtensions
     /// <see cref="IConfiguration"/> (bound to <see cref="OtlpExporterOptions"/>), the <c>OTEL_*</c> keys of
     /// <see cref="IConfiguration"/> (which include environment variables in the default hosts), the defaults.
     /// HTTP exporters get their <see cref="HttpClient"/> from <c>IHttpClientFactory</c> (client name
-    /// <see cref="HttpClientName"/>), so handlers can be added there. The container disposes the exporters,
+    /// <see cref="HttpClientName"/>), so handlers can be added there; an exporter whose configuration names TLS
+    /// files uses a client of its own that applies them instead (with a configuration warning). The container disposes the exporters,
     /// which flushes what they have queued. <see cref="OtlpExporterOptions.SignalEndpoint"/> is ignored here, since
     /// one URL cannot serve three signals: set <see cref="OtlpExporterOptions.BaseEndpoint"/>, or the per-signal
     /// <c>OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_ENDPOINT</c> keys.
@@ -34,7 +35,11 @@ public static class OtlpServiceCollectionExtensions
                     options.Environment ??= OtelKeys(configuration);
                 }
 
-                options.HttpClientFactory ??= () => provider.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClientName);
+                if (options.HttpClientFactory is null)
+                {
+                    options.HttpClientFactory = () => provider.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClientName);
+                    options.ContainerHttpClientFactory = options.HttpClientFactory;
+                }
             });
         if (configure is not null)
         {
@@ -82,6 +87,7 @@ public static class OtlpServiceCollectionExtensions
         target.ClientKeyFile = source.ClientKeyFile;
         target.HttpClient = source.HttpClient;
         target.HttpClientFactory = source.HttpClientFactory;
+        target.ContainerHttpClientFactory = source.ContainerHttpClientFactory;
         target.GrpcChannel = source.GrpcChannel;
         target.ServiceName = source.ServiceName;
         foreach (var (key, value) in source.ResourceAttributes)

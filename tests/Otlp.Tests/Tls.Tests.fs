@@ -10,6 +10,8 @@ open System.Security.Cryptography
 open System.Security.Cryptography.X509Certificates
 open System.Threading.Tasks
 open Expecto
+open Microsoft.Extensions.Configuration
+open Microsoft.Extensions.DependencyInjection
 open Otlp
 open Otlp.Core
 open Otlp.Testing
@@ -142,6 +144,47 @@ let tests =
             Expect.equal receiver.Spans.Count 1 "arrived"
             Expect.equal receiver.Requests[0].ClientCertificate.Thumbprint client.Value.Certificate.Thumbprint "the client certificate"
         }
+
+        testTask "AddOtlpExporters applies the TLS files of the configuration, with a client of the exporter's own" {
+            let! (receiver: LoopbackReceiver) = mutualTlsReceiver ()
+            use _ = receiver
+            let configuration =
+                ConfigurationBuilder()
+                    .AddInMemoryCollection(
+                        dict [ "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.HttpEndpoint.ToString()
+                               "OTEL_EXPORTER_OTLP_CERTIFICATE", server.Value.CertificateFile
+                               "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", client.Value.CertificateFile
+                               "OTEL_EXPORTER_OTLP_CLIENT_KEY", client.Value.KeyFile ])
+                    .Build()
+            let services = ServiceCollection()
+            services.AddSingleton<IConfiguration>(configuration) |> ignore
+            services.AddOtlpExporters() |> ignore
+            use provider = services.BuildServiceProvider()
+            let exporter = provider.GetRequiredService<OtlpTraceExporter>()
+            Expect.exists exporter.ConfigurationWarnings (fun w -> w.Contains "are not used for this exporter") "says the container's client is not used"
+            let! (result: OtlpExportResult) = exporter.ExportAsync request
+            Expect.equal result.Status OtlpExportStatus.Success $"delivered: {result.Message}"
+            Expect.equal receiver.Requests[0].ClientCertificate.Thumbprint client.Value.Certificate.Thumbprint "the client certificate"
+        }
+
+        testCase "TLS files beside an application's HttpClient, client factory or gRPC channel are reported as not applied" <| fun () ->
+            use application = new Net.Http.HttpClient()
+            use channel = Grpc.Net.Client.GrpcChannel.ForAddress("https://127.0.0.1:4317")
+            let withFiles (o: OtlpExporterOptions) =
+                o.Environment <- noEnvironment
+                o.CertificateFile <- server.Value.CertificateFile
+            let given = OtlpExporter.ForTraces().WithHttp().Configure(fun o -> withFiles o; o.HttpClient <- application).Build()
+            let made = OtlpExporter.ForTraces().WithHttp().Configure(fun o -> withFiles o; o.HttpClientFactory <- (fun () -> application)).Build()
+            let grpc = OtlpExporter.ForTraces().WithGrpc().Configure(fun o -> withFiles o; o.GrpcChannel <- channel).Build()
+            let plain = OtlpExporter.ForTraces().WithHttp().Configure(fun o -> o.Environment <- noEnvironment; o.HttpClient <- application).Build()
+            try
+                for exporter, what in [ given, "the HttpClient given"; made, "the clients of the HttpClientFactory"; grpc, "the gRPC channel given" ] do
+                    let warnings = exporter.ConfigurationWarnings
+                    Expect.exists warnings (fun w -> w.Contains what && w.Contains server.Value.CertificateFile) $"warned for {what}: {warnings}"
+                Expect.isEmpty plain.ConfigurationWarnings "no TLS files, no warning"
+            finally
+                for exporter in [ given; made; grpc; plain ] do
+                    exporter.DisposeAsync().AsTask().Wait()
 
         testTask "an unreadable trusted CA file fails closed, with a warning" {
             let! (receiver: LoopbackReceiver) = start (LoopbackReceiverOptions().WithServerCertificate(server.Value.Certificate))

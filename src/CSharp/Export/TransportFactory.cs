@@ -18,6 +18,11 @@ internal static class TransportFactory
         if (config.Protocol.IsGrpc)
         {
             var ownsChannel = options.GrpcChannel is null;
+            if (!ownsChannel)
+            {
+                WarnNotApplied(TlsFiles(config), "the gRPC channel given in the options", warn);
+            }
+
             var channel = options.GrpcChannel ?? GrpcChannel.ForAddress(config.Endpoint, new GrpcChannelOptions
             {
                 HttpHandler = CreateGrpcHandler(config, warn),
@@ -30,16 +35,29 @@ internal static class TransportFactory
 
         HttpClient client;
         var ownsClient = false;
+        var tlsFiles = TlsFiles(config);
+        // The container's client has the container's handler, which cannot apply TLS files: applying them matters
+        // more than the handlers an application may have added to that client.
+        var bypassContainerClient = tlsFiles is not null
+            && options.HttpClientFactory is not null
+            && ReferenceEquals(options.HttpClientFactory, options.ContainerHttpClientFactory);
         if (options.HttpClient is not null)
         {
             client = options.HttpClient;
+            WarnNotApplied(tlsFiles, "the HttpClient given in the options", warn);
         }
-        else if (options.HttpClientFactory is not null)
+        else if (options.HttpClientFactory is not null && !bypassContainerClient)
         {
             client = options.HttpClientFactory();
+            WarnNotApplied(tlsFiles, "the clients of the HttpClientFactory given in the options", warn);
         }
         else
         {
+            if (bypassContainerClient)
+            {
+                warn($"The TLS files ({tlsFiles}) apply to a client of the exporter's own, so handlers added to the '{Microsoft.Extensions.DependencyInjection.OtlpServiceCollectionExtensions.HttpClientName}' IHttpClientFactory client are not used for this exporter.");
+            }
+
             var handler = CreateHandler(config, warn, http2: false);
             // The batch loop sends through this client synchronously: its sockets stay blocking (BlockingSockets).
             // Each connect then holds a thread while it waits, so it may not outlast the export timeout.
@@ -58,6 +76,26 @@ internal static class TransportFactory
         // Only our own client (a SocketsHttpHandler over HTTP/1.1) is known to send synchronously.
         return new HttpExportTransport(
             client, ownsClient, config.Endpoint, config.Protocol.IsHttpJson, config.Compression, config.Headers, options.HeaderProvider, canBlock: ownsClient);
+    }
+
+    /// <summary>The TLS files a configuration names, for messages (paths only), or null when it names none.</summary>
+    private static string? TlsFiles(ExporterConfig config)
+    {
+        var named = new[]
+        {
+            config.CertificateFile is { Value: var ca } ? $"trusted certificate '{ca}'" : null,
+            config.ClientCertificateFile is { Value: var certificate } ? $"client certificate '{certificate}'" : null,
+            config.ClientKeyFile is { Value: var key } ? $"client key '{key}'" : null,
+        }.OfType<string>().ToArray();
+        return named.Length == 0 ? null : string.Join(", ", named);
+    }
+
+    private static void WarnNotApplied(string? tlsFiles, string client, Action<string> warn)
+    {
+        if (tlsFiles is not null)
+        {
+            warn($"The TLS files ({tlsFiles}) are not applied to {client}, which brings its own handler: configure TLS there.");
+        }
     }
 
     private static SocketsHttpHandler CreateGrpcHandler(ExporterConfig config, Action<string> warn)
