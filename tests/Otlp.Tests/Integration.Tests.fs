@@ -391,10 +391,19 @@ let private faults =
             // activities are named after the address) can be told apart by port.
             let! (elsewhere: LoopbackReceiver) = startReceiver ()
             use _elsewhere = elsewhere
-            for protocol in [ OtlpProtocol.HttpProtobuf; OtlpProtocol.Grpc ] do
+            for protocol, container in [ OtlpProtocol.HttpProtobuf, false; OtlpProtocol.Grpc, false; OtlpProtocol.HttpProtobuf, true ] do
                 let! (receiver: LoopbackReceiver) = startReceiver ()
                 use _receiver = receiver
-                use exporter = traces receiver protocol ignore
+                // The exporter as built, or from AddOtlpExporters, sending through the container's HTTP client.
+                let services = Microsoft.Extensions.DependencyInjection.ServiceCollection()
+                Microsoft.Extensions.DependencyInjection.OtlpServiceCollectionExtensions.AddOtlpExporters(services, fun o -> configure receiver protocol o)
+                |> ignore
+                use provider = Microsoft.Extensions.DependencyInjection.ServiceCollectionContainerBuilderExtensions.BuildServiceProvider services
+                use built = traces receiver protocol ignore
+                let exporter =
+                    if container then Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<OtlpTraceExporter> provider
+                    else built
+                let protocol = if container then $"{protocol} through the container's client" else string protocol
                 let source = new ActivitySource($"Test.Self.{Guid.NewGuid():N}")
                 let tracer = Otlp.Tracing.OtlpTracer.Start(exporter, "*")
                 let application = new Net.Http.HttpClient()
@@ -410,7 +419,7 @@ let private faults =
                     tracer.Dispose()
                     source.Dispose()
 
-                let exportPort = $":{(if protocol = OtlpProtocol.Grpc then receiver.GrpcEndpoint else receiver.HttpEndpoint).Port}"
+                let exportPort = $":{(if protocol = string OtlpProtocol.Grpc then receiver.GrpcEndpoint else receiver.HttpEndpoint).Port}"
                 let names = receiver.Spans |> Seq.map (fun s -> s.Name) |> List.ofSeq
                 Expect.equal (names |> List.filter (fun n -> n.StartsWith "work")) [ "work 1"; "work 2"; "work 3" ] $"{protocol}: the spans"
                 Expect.equal (names |> List.filter ((=) "GET")).Length 3 $"{protocol}: the application's requests"
