@@ -40,7 +40,10 @@ public sealed class OtlpExporterOptions
     /// <summary>Compression of requests; default none.</summary>
     public OtlpCompression? Compression { get; set; }
 
-    /// <summary>For gRPC: allow a connection without TLS.</summary>
+    /// <summary>
+    /// For a gRPC endpoint given without a scheme (<c>collector:4317</c>): true reaches it over plain text, false (the
+    /// default) over TLS. An <c>http://</c> or <c>https://</c> endpoint decides by its scheme.
+    /// </summary>
     public bool? Insecure { get; set; }
 
     /// <summary>A PEM file of the certificate(s) trusted to verify the server, instead of the system's store.</summary>

@@ -161,7 +161,8 @@ type ExporterConfig =
         Timeout: TimeSpan
         /// Compression of request bodies.
         Compression: Compression
-        /// For gRPC: whether a connection without transport security is allowed. Carried for the transport.
+        /// For gRPC: whether an endpoint given without a scheme is reached over plain text (`http://`) rather than
+        /// TLS; already applied to `Endpoint`, whose own scheme otherwise decides.
         Insecure: bool
         /// Path of the trusted certificate (PEM) used to verify the server; carried, never read here.
         CertificateFile: string option
@@ -334,7 +335,7 @@ type ConfigOverrides =
         Timeout: TimeSpan option
         /// Compression.
         Compression: Compression option
-        /// gRPC without transport security.
+        /// gRPC without transport security, for an endpoint given without a scheme.
         Insecure: bool option
         /// Trusted certificate file.
         CertificateFile: string option

@@ -169,9 +169,24 @@ module Config =
 
         let path = if protocol.Value.IsHttp then signalPath signal else ""
 
+        let insecure =
+            [ fromCode "Insecure" string Ok o.Insecure
+              boolVariable env (signalVariable signal "INSECURE")
+              boolVariable env (genericVariable "INSECURE") ]
+            |> choose (fun b -> if b then "true" else "false") false
+
         let endpoint =
-            let asIs rule (raw: string) = parseUrl raw |> Result.map (fun uri -> uri, rule)
-            let appended rule (raw: string) = parseUrl raw |> Result.map (fun uri -> appendPath uri path, rule)
+            // A gRPC endpoint may come without a scheme ("collector:4317"), as older configurations give it; the
+            // insecure option then says whether it is plain text or TLS. It applies to nothing else.
+            let target (raw: string) =
+                let text = raw.Trim()
+                if protocol.Value.IsGrpc && not (text.Contains "://") then
+                    (if insecure.Value then "http://" else "https://") + text
+                else
+                    text
+
+            let asIs rule (raw: string) = parseUrl (target raw) |> Result.map (fun uri -> uri, rule)
+            let appended rule (raw: string) = parseUrl (target raw) |> Result.map (fun uri -> appendPath uri path, rule)
             let signalName = signalVariable signal "ENDPOINT"
             let genericName = genericVariable "ENDPOINT"
 
@@ -194,12 +209,6 @@ module Config =
         let compression =
             setting "COMPRESSION" false (parseEnum compressions) (fromCode "Compression" (fun (c: Compression) -> c.Name) Ok o.Compression)
             |> choose (fun c -> c.Name) Compression.None
-
-        let insecure =
-            [ fromCode "Insecure" string Ok o.Insecure
-              boolVariable env (signalVariable signal "INSECURE")
-              boolVariable env (genericVariable "INSECURE") ]
-            |> choose (fun b -> if b then "true" else "false") false
 
         let file suffix field (code: string option) =
             setting suffix false (fun raw -> Ok(Some(raw.Trim()))) (fromCode field id (fun s -> Ok(Some s)) (codeString code))

@@ -114,6 +114,28 @@ let endpointRows =
       "http://generic:4318/v1/traces"
       "Configuration Options: an endpoint with a query string is rejected and the default used",
       ([ "OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/?token=1" ], Traces),
+      "http://localhost:4318/v1/traces"
+      "Configuration Options (insecure): a gRPC endpoint without a scheme is plain text when insecure is true",
+      ([ grpc; "OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317"; "OTEL_EXPORTER_OTLP_INSECURE", "true" ], Traces),
+      "http://collector:4317/"
+      "Configuration Options (insecure): a gRPC endpoint without a scheme uses TLS by default",
+      ([ grpc; "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "collector:4317" ], Traces),
+      "https://collector:4317/"
+      "Configuration Options (insecure): the per-signal flag decides for the per-signal endpoint's signal",
+      ([ grpc
+         "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", " 10.0.0.7:4317 "
+         "OTEL_EXPORTER_OTLP_INSECURE", "true"
+         "OTEL_EXPORTER_OTLP_LOGS_INSECURE", "false" ],
+       Logs),
+      "https://10.0.0.7:4317/"
+      "Configuration Options (insecure): an https scheme takes precedence over insecure",
+      ([ grpc; "OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector:4317"; "OTEL_EXPORTER_OTLP_INSECURE", "true" ], Traces),
+      "https://collector:4317/"
+      "Configuration Options (insecure): an http scheme takes precedence over insecure being false",
+      ([ grpc; "OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"; "OTEL_EXPORTER_OTLP_INSECURE", "false" ], Traces),
+      "http://collector:4317/"
+      "Configuration Options (insecure): an OTLP/HTTP endpoint must have a scheme, so one without falls back to the default",
+      ([ http; "OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"; "OTEL_EXPORTER_OTLP_INSECURE", "true" ], Traces),
       "http://localhost:4318/v1/traces" ]
 
 let endpointRuleRows =
@@ -606,6 +628,21 @@ let tests =
                         else $"http://localhost:4318/{path}"
 
                     (resolve pairs overrides signal).Value.Exporter.Endpoint.AbsoluteUri = expected)
+
+            testProperty "a gRPC host and port without a scheme is reached over plain text exactly when insecure is true" <|
+                Prop.forAll
+                    (Arb.fromGen (Gen.zip3 (Gen.elements [ "collector"; "otel.example.com"; "10.1.2.3"; "localhost" ]) (Gen.choose (1, 65535)) (Gen.optionOf (Gen.elements [ true; false ]))))
+                    (fun (host, port, insecure) ->
+                        let pairs =
+                            [ "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"
+                              "OTEL_EXPORTER_OTLP_ENDPOINT", $"{host}:{port}"
+                              match insecure with
+                              | Some flag -> "OTEL_EXPORTER_OTLP_INSECURE", (if flag then "true" else "false")
+                              | None -> () ]
+
+                        let resolved = resolve pairs ConfigOverrides.Empty Traces
+                        let scheme = if insecure = Some true then "http" else "https"
+                        resolved.Value.Exporter.Endpoint.AbsoluteUri = $"{scheme}://{host}:{port}/" && Array.isEmpty (Array.ofSeq resolved.Diagnostics))
 
             testProperty "headers come from code, else the signal variable, else the generic one, else none" <|
                 Prop.forAll (Arb.fromGen (Gen.zip subsetsOfSources signals)) (fun ((code, specific, generic), signal) ->

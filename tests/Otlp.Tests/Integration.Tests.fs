@@ -428,6 +428,20 @@ let private faults =
                 Expect.isEmpty exporters $"{protocol}: no activity of the exporter's requests or connections"
         }
 
+        testTask "a gRPC endpoint without a scheme, with insecure set, is reached over plain text" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            let environment =
+                dict [ "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"
+                       "OTEL_EXPORTER_OTLP_ENDPOINT", $"127.0.0.1:{receiver.GrpcEndpoint.Port}"
+                       "OTEL_EXPORTER_OTLP_INSECURE", "true" ]
+            use exporter = OtlpExporter.ForTraces().Configure(fun o -> o.Environment <- Dictionary(environment)).Build()
+            Expect.isEmpty exporter.ConfigurationWarnings "a valid configuration"
+            let! (result: OtlpExportResult) = exporter.ExportAsync(nonEmpty (sample Generators.traceRequest))
+            Expect.equal result.Status OtlpExportStatus.Success $"delivered: {result.Message}"
+            Expect.equal receiver.Requests.Count 1 "arrived over h2c"
+        }
+
         testTask "a direct export inside an application's span does not carry its trace context" {
             let! (receiver: LoopbackReceiver) = startReceiver ()
             use _receiver = receiver
