@@ -428,6 +428,24 @@ let private faults =
                 Expect.isEmpty exporters $"{protocol}: no activity of the exporter's requests or connections"
         }
 
+        testTask "batched exports do not run in the context of the code that offered the first item" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            let ambient = System.Threading.AsyncLocal<string>()
+            let seen = System.Collections.Concurrent.ConcurrentQueue<string>()
+            let provider (_: System.Threading.CancellationToken) =
+                seen.Enqueue(if isNull ambient.Value then "none" else ambient.Value)
+                ValueTask<IEnumerable<KeyValuePair<string, string>>>(Seq.empty)
+            use exporter = traces receiver OtlpProtocol.HttpProtobuf (fun o -> o.HeaderProvider <- Func<_, _>(provider))
+            // The first offer starts the export loop, inside a flow with a value of its own, as a request's would.
+            ambient.Value <- "request-42"
+            Expect.isTrue (exporter.Offer(sample Generators.span, InstrumentationScope.Empty)) "offered"
+            ambient.Value <- null
+            let! (flushed: bool) = exporter.ForceFlushAsync(Nullable(TimeSpan.FromSeconds 10.0))
+            Expect.isTrue flushed "flushed"
+            Expect.equal (List.ofSeq seen) [ "none" ] "the export did not see the offering flow's value"
+        }
+
         testTask "a gRPC endpoint without a scheme, with insecure set, is reached over plain text" {
             let! (receiver: LoopbackReceiver) = startReceiver ()
             use _receiver = receiver

@@ -816,6 +816,36 @@ let private lifecycle =
             Expect.equal arrived[0].Name "ticks" "exported on the timer"
         }
 
+        testTask "timed exports do not run in the context of the code that started the listener" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            // The header provider runs inside each export: it sees the export's context.
+            let ambient = System.Threading.AsyncLocal<string>()
+            let seen = System.Collections.Concurrent.ConcurrentQueue<string>()
+            let provider (_: System.Threading.CancellationToken) =
+                seen.Enqueue(if isNull ambient.Value then "none" else ambient.Value)
+                System.Threading.Tasks.ValueTask<IEnumerable<KeyValuePair<string, string>>>(Seq.empty)
+            let options = OtlpMetricsOptions()
+            options.Meters.Add name
+            options.ExportInterval <- Nullable(TimeSpan.FromMilliseconds 50.0)
+            // Started inside a flow that carries a value of its own, as a request's would.
+            ambient.Value <- "request-42"
+            let exporter =
+                OtlpExporter.ForMetrics().WithHttp().WithBaseEndpoint(receiver.HttpEndpoint.ToString()).WithEnvironment(environment [])
+                    .Configure(fun o -> o.HeaderProvider <- System.Func<_, _>(provider)).Build()
+            let metrics = OtlpMetrics.Start(exporter, options)
+            ambient.Value <- null
+            use _exporter = exporter
+            use _metrics = disposing metrics
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            meter.CreateCounter<int64>("ticks").Add 1L
+            let! (_: IReadOnlyList<Metric>) = receiver.WaitForMetricDataPointsAsync(1).WaitAsync(TimeSpan.FromSeconds 10.0)
+            Expect.isNonEmpty seen "exported on the timer"
+            Expect.allEqual seen "none" "no export saw the starting flow's value"
+        }
+
         testTask "shutdown exports a last time, then records and exports nothing; flush after it returns false" {
             let! (p: Pipeline) = pipeline ignore
             use _pipeline = p

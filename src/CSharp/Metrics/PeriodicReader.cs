@@ -47,7 +47,13 @@ internal sealed class PeriodicReader : IAsyncDisposable
         this.report = report;
         this.time = time;
         this.runCancel = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
-        this.timer = time.CreateTimer(static s => ((PeriodicReader)s!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        // A timer runs its callback in the context it was created in; the creator's (a request's activity, its
+        // logging scopes) must not become the context of every timed export for the life of the process.
+        using (ExecutionContext.SuppressFlow())
+        {
+            this.timer = time.CreateTimer(static s => ((PeriodicReader)s!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+
         lock (this.gate)
         {
             var (initial, commands) = MetricReader.start(settings, this.NowMs());
