@@ -53,7 +53,7 @@ public sealed class OtlpPipelineOptions
 /// <c>OTEL_SDK_DISABLED=true</c> nothing is listened to, logged or sent. Disposing flushes what is queued and
 /// exports the metrics a last time.
 /// </summary>
-public sealed class OtlpPipeline : IAsyncDisposable
+public sealed class OtlpPipeline : IAsyncDisposable, IDisposable
 {
     private OtlpPipeline(OtlpPipelineOptions options)
     {
@@ -143,4 +143,7 @@ public sealed class OtlpPipeline : IAsyncDisposable
         await this.TraceExporter.DisposeAsync().ConfigureAwait(false);
         await this.LogExporter.DisposeAsync().ConfigureAwait(false);
     }
+
+    /// <summary>As <see cref="DisposeAsync"/>, blocking the caller until done (each exporter within its batch export timeout).</summary>
+    public void Dispose() => this.DisposeAsync().AsTask().GetAwaiter().GetResult();
 }

@@ -15,7 +15,7 @@ namespace Otlp;
 /// </summary>
 /// <typeparam name="TRequest">The export request of the signal.</typeparam>
 /// <typeparam name="TItem">The item the signal batches (a span, a log record).</typeparam>
-public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
+public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, IDisposable
 {
     private readonly IExportTransport transport;
     private readonly TimeProvider time;
@@ -364,6 +364,13 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable
         this.transport.Dispose();
         GC.SuppressFinalize(this);
     }
+
+    /// <summary>
+    /// As <see cref="DisposeAsync"/>, blocking the caller until done: at most the batch export timeout for the
+    /// flush, then the export in flight's own deadline. For callers that dispose synchronously (a container in a
+    /// <c>using</c> statement); prefer <see cref="DisposeAsync"/>.
+    /// </summary>
+    public void Dispose() => this.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     /// <summary>Encodes a request into <paramref name="output"/> as protobuf or, when <paramref name="json"/>, as OTLP/JSON.</summary>
     private protected abstract void Encode(TRequest request, bool json, IBufferWriter<byte> output);

@@ -183,6 +183,24 @@ let tests =
             Expect.equal (receiver.Requests |> Seq.map (fun r -> r.Header "authorization") |> List.ofSeq) [ "Bearer token-1"; "Bearer token-2" ] "fresh tokens"
         }
 
+        testTask "a container disposed synchronously flushes its exporters and throws nothing" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _ = receiver
+            let services = ServiceCollection()
+            services.AddOtlpExporters(fun o ->
+                o.BaseEndpoint <- receiver.HttpEndpoint.ToString()
+                o.Environment <- Dictionary<string, string>()) |> ignore
+            services.AddOtlp(fun o -> o.Sources.Add "Test.SyncDispose") |> ignore
+            let provider = services.BuildServiceProvider()
+            let exporter = provider.GetRequiredService<OtlpTraceExporter>()
+            provider.GetRequiredService<Otlp.Tracing.OtlpTracer>() |> ignore
+            provider.GetRequiredService<Otlp.Metrics.OtlpMetrics>() |> ignore
+            Expect.isTrue (exporter.Offer(span "queued at disposal", InstrumentationScope.create "di" "1")) "offered"
+            // As a console application's `using var provider = ...` does.
+            provider.Dispose()
+            Expect.equal (receiver.Spans |> Seq.map (fun s -> s.Name) |> List.ofSeq) [ "queued at disposal" ] "flushed by the disposal"
+        }
+
         testTask "AddOtlpExporters takes settings from IConfiguration and sends through IHttpClientFactory" {
             let! (receiver: LoopbackReceiver) = startReceiver ()
             use _ = receiver
