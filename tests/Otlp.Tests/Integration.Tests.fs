@@ -446,6 +446,24 @@ let private faults =
             Expect.equal (List.ofSeq seen) [ "none" ] "the export did not see the offering flow's value"
         }
 
+        testTask "gRPC calls carry the exporter timeout as their deadline (grpc-timeout)" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            use exporter = traces receiver OtlpProtocol.Grpc (fun o -> o.Timeout <- Nullable(TimeSpan.FromSeconds 7.0))
+            let! (result: OtlpExportResult) = exporter.ExportAsync(nonEmpty (sample Generators.traceRequest))
+            Expect.equal result.Status OtlpExportStatus.Success "delivered"
+            // The header is an integer of at most 8 digits and a unit: H, M, S, m (milliseconds), u, n.
+            let header = receiver.Requests[0].Header "grpc-timeout"
+            Expect.isNotNull header "a deadline was sent"
+            let amount = float (header.Substring(0, header.Length - 1))
+            let seconds =
+                amount
+                * (match header[header.Length - 1] with
+                   | 'H' -> 3600.0 | 'M' -> 60.0 | 'S' -> 1.0 | 'm' -> 1e-3 | 'u' -> 1e-6 | 'n' -> 1e-9
+                   | unit -> failwith $"unknown unit {unit}")
+            Expect.isTrue (seconds > 6.0 && seconds <= 7.0) $"about the 7 s timeout: {header}"
+        }
+
         testTask "a gRPC endpoint without a scheme, with insecure set, is reached over plain text" {
             let! (receiver: LoopbackReceiver) = startReceiver ()
             use _receiver = receiver

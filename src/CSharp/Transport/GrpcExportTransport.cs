@@ -33,15 +33,28 @@ internal sealed class GrpcExportTransport : IExportTransport
     private readonly string? encoding;
     private readonly IReadOnlyList<Header> headers;
     private readonly Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>? headerProvider;
+    private readonly TimeSpan timeout;
 
+    /// <summary>A transport over <paramref name="channel"/> to the collector service of <paramref name="signal"/>.</summary>
+    /// <param name="channel">The channel.</param>
+    /// <param name="ownsChannel">Whether disposing the transport disposes the channel.</param>
+    /// <param name="signal">The signal, which names the service.</param>
+    /// <param name="compression">The compression of each message.</param>
+    /// <param name="headers">Metadata sent with every call.</param>
+    /// <param name="headerProvider">More metadata, asked for before every call.</param>
+    /// <param name="timeout">The exporter timeout, sent as each call's deadline (<c>grpc-timeout</c>) so that the
+    /// server can give up on a call its client has given up on; infinite for none. The call's token still ends it
+    /// first when the batch's own deadline is nearer.</param>
     public GrpcExportTransport(
         GrpcChannel channel,
         bool ownsChannel,
         Signal signal,
         Compression compression,
         IReadOnlyList<Header> headers,
-        Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>? headerProvider)
+        Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>? headerProvider,
+        TimeSpan timeout)
     {
+        this.timeout = timeout;
         this.channel = channel ?? throw new ArgumentNullException(nameof(channel));
         this.ownsChannel = ownsChannel;
         this.invoker = channel.CreateCallInvoker();
@@ -98,8 +111,9 @@ internal sealed class GrpcExportTransport : IExportTransport
                 }
             }
 
+            DateTime? deadline = this.timeout == Timeout.InfiniteTimeSpan ? null : DateTime.UtcNow + this.timeout;
             using var call = this.invoker.AsyncUnaryCall(
-                this.method, host: null, new CallOptions(metadata, cancellationToken: cancellationToken), new EncodedRequest(payload));
+                this.method, host: null, new CallOptions(metadata, deadline, cancellationToken), new EncodedRequest(payload));
             var response = await call.ResponseAsync.ConfigureAwait(false);
             return TransportResult.Response((int)Grpc.Core.StatusCode.OK, grpc: true, response);
         }
