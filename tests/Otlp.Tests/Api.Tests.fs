@@ -8,7 +8,6 @@ open System.Diagnostics.Metrics
 open System.Diagnostics.Tracing
 open System.Threading.Tasks
 open Expecto
-open Microsoft.Extensions.Configuration
 open Microsoft.Extensions.DependencyInjection
 open Otlp
 open Otlp.Core
@@ -204,17 +203,11 @@ let tests =
         testTask "AddOtlpExporters takes settings from IConfiguration and sends through IHttpClientFactory" {
             let! (receiver: LoopbackReceiver) = startReceiver ()
             use _ = receiver
-            let configuration =
-                ConfigurationBuilder()
-                    .AddInMemoryCollection(
-                        dict [ "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.HttpEndpoint.ToString()
-                               "OTEL_EXPORTER_OTLP_HEADERS", "x-tenant=acme"
-                               "Otlp:ServiceName", "di-service" ])
-                    .Build()
-            let services = ServiceCollection()
-            services.AddSingleton<IConfiguration>(configuration) |> ignore
-            services.AddOtlpExporters() |> ignore
-            use provider = services.BuildServiceProvider()
+            use provider =
+                Containers.exportersFrom
+                    [ "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.HttpEndpoint.ToString()
+                      "OTEL_EXPORTER_OTLP_HEADERS", "x-tenant=acme"
+                      "Otlp:ServiceName", "di-service" ]
             let exporter = provider.GetRequiredService<OtlpTraceExporter>()
             Expect.stringContains exporter.Destination (receiver.HttpUrl(Signal.Traces).ToString()) "endpoint from IConfiguration"
             Expect.isTrue (exporter.Offer(span "via DI", InstrumentationScope.create "di" "1")) "offered"

@@ -10,7 +10,6 @@ open System.Security.Cryptography
 open System.Security.Cryptography.X509Certificates
 open System.Threading.Tasks
 open Expecto
-open Microsoft.Extensions.Configuration
 open Microsoft.Extensions.DependencyInjection
 open Otlp
 open Otlp.Core
@@ -148,18 +147,12 @@ let tests =
         testTask "AddOtlpExporters applies the TLS files of the configuration, with a client of the exporter's own" {
             let! (receiver: LoopbackReceiver) = mutualTlsReceiver ()
             use _ = receiver
-            let configuration =
-                ConfigurationBuilder()
-                    .AddInMemoryCollection(
-                        dict [ "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.HttpEndpoint.ToString()
-                               "OTEL_EXPORTER_OTLP_CERTIFICATE", server.Value.CertificateFile
-                               "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", client.Value.CertificateFile
-                               "OTEL_EXPORTER_OTLP_CLIENT_KEY", client.Value.KeyFile ])
-                    .Build()
-            let services = ServiceCollection()
-            services.AddSingleton<IConfiguration>(configuration) |> ignore
-            services.AddOtlpExporters() |> ignore
-            use provider = services.BuildServiceProvider()
+            use provider =
+                Containers.exportersFrom
+                    [ "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.HttpEndpoint.ToString()
+                      "OTEL_EXPORTER_OTLP_CERTIFICATE", server.Value.CertificateFile
+                      "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", client.Value.CertificateFile
+                      "OTEL_EXPORTER_OTLP_CLIENT_KEY", client.Value.KeyFile ]
             let exporter = provider.GetRequiredService<OtlpTraceExporter>()
             Expect.exists exporter.ConfigurationWarnings (fun w -> w.Contains "are not used for this exporter") "says the container's client is not used"
             let! (result: OtlpExportResult) = exporter.ExportAsync request
