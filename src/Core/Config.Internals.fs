@@ -43,15 +43,19 @@ let settingName source =
     | SettingSource.Environment variable -> variable
     | SettingSource.Default -> "default"
 
-/// A candidate from an environment variable; `redact` hides the value in diagnostics.
-let fromVariable env (name: string) (redact: bool) (parse: string -> Result<'T, string>) : Candidate<'T> option =
+/// A candidate from an environment variable, shown in diagnostics as `show` makes it.
+let fromVariableShown env (name: string) (show: string -> string) (parse: string -> Result<'T, string>) : Candidate<'T> option =
     lookup env name
     |> Option.map (fun raw ->
         { Source = SettingSource.Environment name
           Setting = name
-          Shown = (if redact then Redacted else raw)
+          Shown = show raw
           Parsed = parse raw
           Notes = [] })
+
+/// A candidate from an environment variable; `redact` hides the value in diagnostics.
+let fromVariable env (name: string) (redact: bool) (parse: string -> Result<'T, string>) : Candidate<'T> option =
+    fromVariableShown env name (if redact then (fun _ -> Redacted) else id) parse
 
 /// A candidate from a code option: `check` validates it and gives the value used.
 let fromCode (field: string) (show: 'A -> string) (check: 'A -> Result<'T, string>) (value: 'A option) : Candidate<'T> option =

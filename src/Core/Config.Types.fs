@@ -17,6 +17,43 @@ module internal ConfigText =
     /// A boolean as the variables write it.
     let flag (value: bool) = if value then "true" else "false"
 
+    /// An endpoint as messages may show it: the user-info of its authority (`user:password@`) and the values of its
+    /// query are credentials as often as not, so they read "[redacted]"; the rest is as given. Works on text that is
+    /// not a valid URL too, as a warning about a bad endpoint shows the text it could not use.
+    let endpoint (text: string) =
+        if String.IsNullOrEmpty text then
+            text
+        else
+            let schemeEnd = text.IndexOf("://", StringComparison.Ordinal)
+            let authorityStart = if schemeEnd >= 0 then schemeEnd + 3 else 0
+            let authorityEnd =
+                match text.IndexOfAny([| '/'; '?'; '#' |], authorityStart) with
+                | -1 -> text.Length
+                | at -> at
+
+            let at = text.LastIndexOf('@', authorityEnd - 1, authorityEnd - authorityStart)
+            let withoutUser =
+                if at < 0 then text else text.Substring(0, authorityStart) + "[redacted]" + text.Substring at
+
+            match withoutUser.IndexOf '?' with
+            | -1 -> withoutUser
+            | queryStart ->
+                let fragmentStart =
+                    match withoutUser.IndexOf('#', queryStart) with
+                    | -1 -> withoutUser.Length
+                    | f -> f
+
+                let query = withoutUser.Substring(queryStart + 1, fragmentStart - queryStart - 1)
+                let redacted =
+                    query.Split '&'
+                    |> Array.map (fun pair ->
+                        match pair.IndexOf '=' with
+                        | -1 -> pair
+                        | eq -> pair.Substring(0, eq + 1) + "[redacted]")
+                    |> String.concat "&"
+
+                withoutUser.Substring(0, queryStart + 1) + redacted + withoutUser.Substring fragmentStart
+
 /// The transport and encoding of an OTLP exporter (`OTEL_EXPORTER_OTLP_PROTOCOL`).
 [<RequireQualifiedAccess>]
 type Protocol =
@@ -173,7 +210,7 @@ type ExporterConfig =
     }
 
     /// The endpoint and the rule that produced it, for messages such as a 404 warning.
-    member this.EndpointExplanation = $"{this.Endpoint.AbsoluteUri} ({this.EndpointRule.Description})"
+    member this.EndpointExplanation = $"{ConfigText.endpoint this.Endpoint.AbsoluteUri} ({this.EndpointRule.Description})"
 
     override this.ToString() =
         let millis = ConfigText.millis

@@ -105,9 +105,23 @@ module Config =
         table |> List.find (fun (_, v) -> v = value) |> fst
 
     // RFC 9110 token: what an HTTP header name (and a gRPC metadata key) may be made of.
+    let private isTokenChar (c: char) = Char.IsAsciiLetterOrDigit c || "!#$%&'*+-.^_`|~".Contains c
+
     let private isToken (name: string) =
-        name <> ""
-        && name |> Seq.forall (fun c -> Char.IsAsciiLetterOrDigit c || "!#$%&'*+-.^_`|~".Contains c)
+        name <> "" && name |> Seq.forall isTokenChar
+
+    /// A header name that is not a token, described without what follows its first bad character: a misplaced
+    /// separator ("Authorization: Basic ...") puts the credential itself into the "name".
+    let private describeBadName (name: string) =
+        let bad = name |> Seq.tryFindIndex (isTokenChar >> not)
+
+        match bad with
+        | None -> "an empty header name"
+        | Some 0 -> "a header name that starts with a character a header name cannot have (the rest is not shown)"
+        | Some at ->
+            let shown = name.Substring(0, at)
+            let what = if Char.IsWhiteSpace name[at] then "a space" else $"'{name[at]}'"
+            $"a header name '{shown}' followed by {what}, which a header name cannot have (the rest is not shown)"
 
     let private checkHeaderNames (setting: string) (headers: Header array) =
         let valid = headers |> Array.filter (fun h -> not (isNull h.Name) && isToken h.Name && not (isNull h.Value))
@@ -118,7 +132,7 @@ module Config =
             |> Array.map (fun h ->
                 { Setting = setting
                   Value = Redacted
-                  Problem = $"has the header name '{h.Name}', which is not a valid HTTP header name"
+                  Problem = $"has {describeBadName h.Name}"
                   Outcome = "skipping that header" })
             |> List.ofArray
 
@@ -190,12 +204,13 @@ module Config =
             let signalName = signalVariable signal "ENDPOINT"
             let genericName = genericVariable "ENDPOINT"
 
-            [ fromCode "SignalEndpoint" id (asIs EndpointRule.CodeSignalEndpoint) (codeString o.SignalEndpoint)
-              fromCode "BaseEndpoint" id (appended (EndpointRule.CodeBaseEndpoint path)) (codeString o.BaseEndpoint)
-              fromVariable env signalName false (asIs (EndpointRule.SignalVariable signalName))
-              fromVariable env genericName false (appended (EndpointRule.GenericVariable(genericName, path))) ]
+            // Shown through ConfigText.endpoint: an endpoint's user-info or query may hold a credential.
+            [ fromCode "SignalEndpoint" ConfigText.endpoint (asIs EndpointRule.CodeSignalEndpoint) (codeString o.SignalEndpoint)
+              fromCode "BaseEndpoint" ConfigText.endpoint (appended (EndpointRule.CodeBaseEndpoint path)) (codeString o.BaseEndpoint)
+              fromVariableShown env signalName ConfigText.endpoint (asIs (EndpointRule.SignalVariable signalName))
+              fromVariableShown env genericName ConfigText.endpoint (appended (EndpointRule.GenericVariable(genericName, path))) ]
             |> chooseWith
-                (fun (uri: Uri, rule: EndpointRule) _ -> $"'{uri.AbsoluteUri}' ({rule.Description})")
+                (fun (uri: Uri, rule: EndpointRule) _ -> $"'{ConfigText.endpoint uri.AbsoluteUri}' ({rule.Description})")
                 (defaultEndpoint protocol.Value signal, EndpointRule.Default path)
 
         let headers =

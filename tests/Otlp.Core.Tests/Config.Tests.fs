@@ -696,7 +696,7 @@ let tests =
                         Config.display resolved.Value |> ignore
                         resolved.Value.Exporter.Endpoint.IsAbsoluteUri)
 
-            testProperty "no diagnostic and no display ever contains a header value" <|
+            testProperty "no diagnostic and no display ever contains a header value" (
                 let entry =
                     Gen.oneof
                         [ secret |> Gen.map (fun s -> $"key={s}")
@@ -705,6 +705,9 @@ let tests =
                           secret |> Gen.map (fun s -> $"bad key={s}")
                           secret |> Gen.map (fun s -> "k=" + s + "%zz")
                           secret |> Gen.map (fun s -> "k=%" + s)
+                          // A colon where the '=' belongs puts the credential into the header's name.
+                          secret |> Gen.map (fun s -> $"Authorization: Basic {s}==")
+                          secret |> Gen.map (fun s -> $"api-key:{s}=x")
                           trickyString ]
 
                 let variable = Gen.elements [ "OTEL_EXPORTER_OTLP_HEADERS"; "OTEL_EXPORTER_OTLP_TRACES_HEADERS"; "OTEL_EXPORTER_OTLP_LOGS_HEADERS" ]
@@ -733,6 +736,65 @@ let tests =
                         let resolved = Config.resolve environment overrides signal
                         let texts = Config.display resolved.Value :: [ for d in resolved.Diagnostics -> d.Message ]
 
-                        secrets |> List.forall (fun s -> texts |> List.forall (fun text -> not (text.Contains s))))
+                        secrets |> List.forall (fun s -> texts |> List.forall (fun text -> not (text.Contains s)))))
+
+            testProperty "no diagnostic and no display ever contains an endpoint's user-info or query values" (
+                let endpoint =
+                    Gen.oneof
+                        [ secret |> Gen.map (fun s -> $"http://user:{s}@collector:4318")
+                          secret |> Gen.map (fun s -> $"https://{s}@collector/otlp/")
+                          secret |> Gen.map (fun s -> $"http://collector:4318/v1/traces?api-key={s}")
+                          secret |> Gen.map (fun s -> $"https://collector?a=1&token={s}#part")
+                          secret |> Gen.map (fun s -> $"collector:4317?token={s}")
+                          secret |> Gen.map (fun s -> $"ht tp://u:{s}@collector")
+                          secret |> Gen.map (fun s -> $"http://u:{s}@")
+                          trickyString ]
+
+                let variable =
+                    Gen.elements [ "OTEL_EXPORTER_OTLP_ENDPOINT"; "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"; "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT" ]
+
+                let fromCode = Gen.oneof [ Gen.constant None; endpoint |> Gen.map Some ]
+
+                Prop.forAll
+                    (Arb.fromGen (Gen.zip3 (Gen.listOf (Gen.zip variable endpoint)) (Gen.zip fromCode fromCode) (Gen.zip signals (Gen.elements [ "grpc"; "http/protobuf" ]))))
+                    (fun (settings, (baseEndpoint, signalEndpoint), (signal, protocol)) ->
+                        let environment = Dictionary<string, string>()
+                        environment["OTEL_EXPORTER_OTLP_PROTOCOL"] <- protocol
+
+                        for name, value in settings do
+                            environment[name] <- value
+
+                        let secretsIn (text: string) =
+                            [ for part in text.Split([| "SECRET" |], StringSplitOptions.None) |> Array.skip 1 do
+                                  if part.Length >= 6 then
+                                      yield "SECRET" + part.Substring(0, 6) ]
+
+                        let secrets =
+                            [ for _, value in settings do
+                                  yield! secretsIn value
+                              for value in [ baseEndpoint; signalEndpoint ] |> List.choose id do
+                                  yield! secretsIn value ]
+
+                        let overrides = { ConfigOverrides.Empty with BaseEndpoint = baseEndpoint; SignalEndpoint = signalEndpoint }
+                        let resolved = Config.resolve environment overrides signal
+                        let texts =
+                            Config.display resolved.Value
+                            :: resolved.Value.Exporter.EndpointExplanation
+                            :: [ for d in resolved.Diagnostics -> d.Message ]
+
+                        secrets |> List.forall (fun s -> texts |> List.forall (fun text -> not (text.Contains s)))))
+
+            test "an endpoint's user-info and query values are shown redacted, the rest as given" {
+                let shown (text: string) =
+                    let environment = Dictionary<string, string>()
+                    environment["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] <- text
+                    let resolved = Config.resolve environment ConfigOverrides.Empty Traces
+                    resolved.Value.Exporter.EndpointExplanation, [ for d in resolved.Diagnostics -> d.Message ]
+
+                let explanation, _ = shown "https://user:pw@collector:4318/v1/traces"
+                Expect.stringStarts explanation "https://[redacted]@collector:4318/v1/traces" "user-info redacted"
+                let _, diagnostics = shown "https://collector:4318/v1/traces?api-key=abc&x"
+                Expect.exists diagnostics (fun m -> m.Contains "?api-key=[redacted]&x") "query value redacted in the warning"
+            }
         ]
     ]
