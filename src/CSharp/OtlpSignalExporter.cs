@@ -419,7 +419,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
             batch.MaxQueueSize,
             (long)batch.ScheduleDelay.TotalMilliseconds,
             batch.MaxExportBatchSize,
-            batch.ExportTimeout == Timeout.InfiniteTimeSpan ? long.MaxValue : (long)batch.ExportTimeout.TotalMilliseconds,
+            Runtime.Deadlines.ToMilliseconds(batch.ExportTimeout),
             batch.MaxConcurrentExports,
             this.retryPolicy);
 

@@ -368,7 +368,7 @@ let private startExports (settings: Settings) nowMs (work: Work<'item>) =
     let exportDeadline =
         work.Waiters
         |> List.filter _.IsShutdown
-        |> List.fold (fun deadline waiter -> min deadline waiter.DeadlineMs) (nowMs + settings.ExportTimeoutMs)
+        |> List.fold (fun deadline waiter -> min deadline waiter.DeadlineMs) (Deadline.after nowMs settings.ExportTimeoutMs)
 
     let rec loop started (work: Work<'item>) =
         let queued = work.Queue.Count

@@ -47,7 +47,7 @@ type Settings =
         ScheduledDelayMs: int64
         /// The most items in one export; at most MaxQueueSize. Default 512.
         MaxExportBatchSize: int
-        /// How long one export may take, retries included, in milliseconds. Default 30000.
+        /// How long one export may take, retries included, in milliseconds; `Deadline.none` for no limit. Default 30000.
         ExportTimeoutMs: int64
         /// The most batches in flight at once (a batch waiting to be retried counts). Default 1.
         MaxConcurrentExports: int

@@ -320,7 +320,7 @@ module Config =
         @ clampDiagnostics
         @ concurrent.Diagnostics
 
-    let private resolveMetricReader env (o: ConfigOverrides) =
+    let private readerSettings env (o: ConfigOverrides) =
         let interval =
             [ fromCode "MetricExportInterval" showMillis (checkDuration 1) o.MetricExportInterval
               fromVariable env "OTEL_METRIC_EXPORT_INTERVAL" false (parseDuration 1) ]
@@ -453,6 +453,12 @@ module Config =
 
         attributes.ToArray(), variableDiagnostics @ codeDiagnostics
 
+    [<CompiledName("ResolveMetricReader")>]
+    let resolveMetricReader (environment: IReadOnlyDictionary<string, string>) exportInterval exportTimeout =
+        let overrides = { ConfigOverrides.Empty with MetricExportInterval = exportInterval; MetricExportTimeout = exportTimeout }
+        let reader, diagnostics = readerSettings environment overrides
+        { Value = reader; Diagnostics = Array.ofList diagnostics }
+
     [<CompiledName("Resolve")>]
     let resolve (environment: IReadOnlyDictionary<string, string>) (overrides: ConfigOverrides) (signal: Signal) =
         let o = if isNull (box overrides) then ConfigOverrides.Empty else overrides
@@ -462,7 +468,7 @@ module Config =
             match signal with
             | Traces -> resolveBatch environment o "OTEL_BSP" 5000 |> fun (b, d) -> Processing.Batch b, d
             | Logs -> resolveBatch environment o "OTEL_BLRP" 1000 |> fun (b, d) -> Processing.Batch b, d
-            | Metrics -> resolveMetricReader environment o |> fun (r, d) -> Processing.PeriodicReader r, d
+            | Metrics -> readerSettings environment o |> fun (r, d) -> Processing.PeriodicReader r, d
 
         let disabled =
             [ fromCode "Disabled" string Ok o.Disabled; boolVariable environment "OTEL_SDK_DISABLED" ]

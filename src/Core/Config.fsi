@@ -57,6 +57,17 @@ module Config =
     val resolve:
         environment: IReadOnlyDictionary<string, string> -> overrides: ConfigOverrides -> signal: Signal -> Resolved<Config>
 
+    /// The periodic reader's settings with an export interval and timeout given in code (a metrics pipeline's own
+    /// options) over the environment's, checked as `resolve` checks `ConfigOverrides.MetricExportInterval` and
+    /// `MetricExportTimeout`: an interval under 1 ms or a negative timeout is reported and not used; a zero timeout
+    /// means no limit.
+    [<CompiledName("ResolveMetricReader")>]
+    val resolveMetricReader:
+        environment: IReadOnlyDictionary<string, string> ->
+        exportInterval: TimeSpan option ->
+        exportTimeout: TimeSpan option ->
+            Resolved<MetricReaderConfig>
+
     /// `resolve` without code overrides.
     [<CompiledName("FromEnvironment")>]
     val fromEnvironment: environment: IReadOnlyDictionary<string, string> -> signal: Signal -> Resolved<Config>

@@ -206,7 +206,7 @@ let private startPending (settings: Settings) (nowMs: int64) (state: State, comm
         let deadline =
             state.Waiters
             |> List.filter _.IsShutdown
-            |> List.fold (fun deadline waiter -> min deadline waiter.DeadlineMs) (nowMs + settings.ExportTimeoutMs)
+            |> List.fold (fun deadline waiter -> min deadline waiter.DeadlineMs) (Deadline.after nowMs settings.ExportTimeoutMs)
 
         let id = state.NextId
 

@@ -21,7 +21,7 @@ type Settings =
     {
         /// The time between the starts of two periodic collections, in milliseconds (>= 1). Default 60000.
         ExportIntervalMs: int64
-        /// How long one collect-and-export may take, in milliseconds (>= 0). Default 30000.
+        /// How long one collect-and-export may take, in milliseconds (>= 0); `Deadline.none` for no limit. Default 30000.
         ExportTimeoutMs: int64
     }
 

@@ -5,6 +5,7 @@ module Otlp.Core.Tests.BatchingTests
 // fires the single timer at the armed time, and moves time forward monotonically. Items are distinct ints
 // offered in increasing order, so loss, duplication and reordering are all visible.
 
+open System
 open System.Collections.Generic
 open Expecto
 open FsCheck
@@ -671,6 +672,18 @@ let examples =
             Expect.equal log [ [ ArmTimer 100L ]; [ StartExport(1L, [| 7 |], 1, 1100L) ] ] "commands"
             Expect.equal (inFlightCount state) 1 "in flight"
         }
+
+        test "an export timeout without limit gives exports no deadline, however late the clock (no wrap-around)" {
+            let unlimited = { small with ExportTimeoutMs = Deadline.none }
+            let _, log = run unlimited [ Offer(1, 5L); Offer(2, 4_000_000_000_000L) ]
+            Expect.equal log[1] [ StartExport(1L, [| 1; 2 |], 1, Deadline.none) ] "no deadline"
+        }
+
+        testProperty "a deadline is never before now: the sum, or none when it does not fit" <| fun (now: int64) (timeout: int64) ->
+            let now, timeout = abs (now % Int64.MaxValue), abs (timeout % Int64.MaxValue)
+            let deadline = Deadline.after now timeout
+            deadline >= now && (deadline = Deadline.none || deadline = now + timeout)
+            && (Deadline.after now Deadline.none = Deadline.none)
 
         test "a full batch is exported at once, without waiting for the timer" {
             let _, log = run small [ Offer(1, 0L); Offer(2, 5L) ]

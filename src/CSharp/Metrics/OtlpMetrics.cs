@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using System.Text.RegularExpressions;
+using Microsoft.FSharp.Core;
 using Otlp.Core;
 using Otlp.Tracing;
 
@@ -54,8 +55,7 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
             : new MetricReaderConfig(TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(30), Core.TemporalityPreference.Cumulative, HistogramAggregation.ExplicitBucketHistogram);
         this.TemporalityPreference = options.TemporalityPreference ?? configured.TemporalityPreference;
         this.histograms = options.DefaultHistogramAggregation ?? configured.DefaultHistogramAggregation;
-        this.ExportInterval = options.ExportInterval ?? configured.ExportInterval;
-        this.ExportTimeout = options.ExportTimeout ?? configured.ExportTimeout;
+        (this.ExportInterval, this.ExportTimeout) = this.IntervalAndTimeout(options, configured, exporter);
         this.cardinalityLimit = Math.Max(2, options.CardinalityLimit ?? Aggregation.defaultCardinalityLimit);
         this.views = options.Views.Select(v => v.ToCore()).ToArray();
         this.time = options.TimeProvider ?? TimeProvider.System;
@@ -83,8 +83,35 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
 
         var settings = new MetricReader.Settings(
             Math.Max(1, (long)this.ExportInterval.TotalMilliseconds),
-            this.ExportTimeout == Timeout.InfiniteTimeSpan ? long.MaxValue / 4 : (long)this.ExportTimeout.TotalMilliseconds);
+            Runtime.Deadlines.ToMilliseconds(this.ExportTimeout));
         this.reader = new PeriodicReader(settings, this.CollectAndExportAsync, this.Warn, this.time);
+    }
+
+    /// <summary>
+    /// The options' interval and timeout, checked by the rules of <c>OTEL_METRIC_EXPORT_INTERVAL</c> and
+    /// <c>OTEL_METRIC_EXPORT_TIMEOUT</c> (a zero timeout is no limit; an interval under 1 ms or a negative timeout is
+    /// reported and the environment's or the default used); the exporter's configuration for what the options leave out.
+    /// </summary>
+    private (TimeSpan Interval, TimeSpan Timeout) IntervalAndTimeout(OtlpMetricsOptions options, MetricReaderConfig configured, OtlpMetricExporter exporter)
+    {
+        if (options.ExportInterval is null && options.ExportTimeout is null)
+        {
+            return (configured.ExportInterval, configured.ExportTimeout);
+        }
+
+        static FSharpOption<TimeSpan> Opt(TimeSpan? value) => value is { } v ? FSharpOption<TimeSpan>.Some(v) : FSharpOption<TimeSpan>.None;
+        var resolved = ConfigModule.ResolveMetricReader(exporter.EnvironmentVariables, Opt(options.ExportInterval), Opt(options.ExportTimeout));
+        foreach (var diagnostic in resolved.Diagnostics)
+        {
+            if (diagnostic.Setting.StartsWith("ConfigOverrides.", StringComparison.Ordinal))
+            {
+                this.Warn(diagnostic.Message.Replace("ConfigOverrides.Metric", "OtlpMetricsOptions.", StringComparison.Ordinal));
+            }
+        }
+
+        return (
+            options.ExportInterval is null ? configured.ExportInterval : resolved.Value.ExportInterval,
+            options.ExportTimeout is null ? configured.ExportTimeout : resolved.Value.ExportTimeout);
     }
 
     /// <summary>The exporter the metrics are sent to.</summary>

@@ -93,7 +93,7 @@ internal sealed class PeriodicReader : IAsyncDisposable
 
         if (!stopped)
         {
-            await this.ShutdownAsync(TimeSpan.FromMilliseconds(this.settings.ExportTimeoutMs), CancellationToken.None).ConfigureAwait(false);
+            await this.ShutdownAsync(Runtime.Deadlines.ToTimeSpan(this.settings.ExportTimeoutMs), CancellationToken.None).ConfigureAwait(false);
         }
 
         await this.idle.Task.ConfigureAwait(false);
@@ -134,10 +134,7 @@ internal sealed class PeriodicReader : IAsyncDisposable
             if (this.timerDueMs > now)
             {
                 // Early (the clock's milliseconds against the timer's): wait for the rest.
-                if (this.timerDueMs != long.MaxValue)
-                {
-                    this.timer.Change(TimeSpan.FromMilliseconds(this.timerDueMs - now), Timeout.InfiniteTimeSpan);
-                }
+                this.timer.Change(Runtime.Deadlines.Remaining(this.timerDueMs, now), Timeout.InfiniteTimeSpan);
 
                 return;
             }
@@ -187,7 +184,7 @@ internal sealed class PeriodicReader : IAsyncDisposable
             {
                 case MetricReader.Command.ArmTimer arm:
                     this.timerDueMs = arm.atMs;
-                    this.timer.Change(TimeSpan.FromMilliseconds(Math.Max(0, arm.atMs - this.NowMs())), Timeout.InfiniteTimeSpan);
+                    this.timer.Change(Runtime.Deadlines.Remaining(arm.atMs, this.NowMs()), Timeout.InfiniteTimeSpan);
                     break;
                 case MetricReader.Command.CompleteWaiter complete:
                     if (this.waiters.Remove(complete.waiterId, out var waiter))
@@ -230,9 +227,10 @@ internal sealed class PeriodicReader : IAsyncDisposable
         }
 
         var cancel = this.runCancel;
-        if (deadlineMs != long.MaxValue)
+        var remaining = Runtime.Deadlines.Remaining(deadlineMs, this.NowMs());
+        if (remaining != Timeout.InfiniteTimeSpan)
         {
-            cancel.CancelAfter(TimeSpan.FromMilliseconds(Math.Max(1, deadlineMs - this.NowMs())));
+            cancel.CancelAfter(remaining > TimeSpan.Zero ? remaining : TimeSpan.FromMilliseconds(1));
         }
 
         Task running;

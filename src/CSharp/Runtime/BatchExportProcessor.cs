@@ -146,7 +146,7 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     {
         if (!Batching.isShuttingDown(this.state))
         {
-            await this.ShutdownAsync(TimeSpan.FromMilliseconds(this.settings.ExportTimeoutMs)).ConfigureAwait(false);
+            await this.ShutdownAsync(Deadlines.ToTimeSpan(this.settings.ExportTimeoutMs)).ConfigureAwait(false);
         }
 
         await this.Loop.ConfigureAwait(false);
@@ -233,7 +233,7 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
                 continue;
             }
 
-            var wait = this.timerDueMs == long.MaxValue ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(this.timerDueMs - now);
+            var wait = Deadlines.Remaining(this.timerDueMs, now);
             this.WaitForWork(wait);
         }
     }
@@ -383,7 +383,7 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     {
         Interlocked.Increment(ref this.runningExports);
         var started = this.NowMs();
-        var remaining = deadlineMs == long.MaxValue ? this.attemptTimeout : TimeSpan.FromMilliseconds(Math.Max(0, deadlineMs - started));
+        var remaining = deadlineMs == long.MaxValue ? this.attemptTimeout : Deadlines.Remaining(deadlineMs, started);
         var limit = this.attemptTimeout == Timeout.InfiniteTimeSpan || remaining < this.attemptTimeout ? remaining : this.attemptTimeout;
         var cancel = limit == Timeout.InfiniteTimeSpan
             ? new CancellationTokenSource()

@@ -1,0 +1,23 @@
+namespace Otlp.Runtime;
+
+/// <summary>
+/// Turns the state machines' deadlines (milliseconds, <see cref="long.MaxValue"/> for none) into waits the runtime's
+/// timers accept: they take at most about 49 days, and an infinite wait is <see cref="Timeout.InfiniteTimeSpan"/>.
+/// </summary>
+internal static class Deadlines
+{
+    // Timers, Task.Delay and CancelAfter refuse more than uint.MaxValue - 1 milliseconds; a wait that long is no limit.
+    private const long LongestTimerMs = uint.MaxValue - 1L;
+
+    /// <summary>A configured timeout as the machines keep it: <see cref="long.MaxValue"/> when infinite.</summary>
+    public static long ToMilliseconds(TimeSpan timeout) =>
+        timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : (long)timeout.TotalMilliseconds;
+
+    /// <summary>A timeout of <paramref name="milliseconds"/>: infinite for <see cref="long.MaxValue"/> or beyond a timer's reach.</summary>
+    public static TimeSpan ToTimeSpan(long milliseconds) =>
+        milliseconds > LongestTimerMs ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(Math.Max(0, milliseconds));
+
+    /// <summary>What is left until <paramref name="deadlineMs"/> at <paramref name="nowMs"/>: infinite for no deadline, never negative.</summary>
+    public static TimeSpan Remaining(long deadlineMs, long nowMs) =>
+        deadlineMs == long.MaxValue ? Timeout.InfiniteTimeSpan : ToTimeSpan(Math.Max(0, deadlineMs - nowMs));
+}
