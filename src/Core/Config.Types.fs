@@ -31,7 +31,9 @@ module internal ConfigText =
                 | -1 -> text.Length
                 | at -> at
 
-            let at = text.LastIndexOf('@', authorityEnd - 1, authorityEnd - authorityStart)
+            let at =
+                if authorityEnd <= authorityStart then -1
+                else text.LastIndexOf('@', authorityEnd - 1, authorityEnd - authorityStart)
             let withoutUser =
                 if at < 0 then text else text.Substring(0, authorityStart) + "[redacted]" + text.Substring at
 

@@ -62,8 +62,9 @@ module Config =
         if path = "" then
             baseUri
         else
+            // The query stays after the path (some ingest URLs carry their key there); the fragment, never sent, goes.
             let left = baseUri.GetLeftPart UriPartial.Path
-            Uri((if left.EndsWith "/" then left else left + "/") + path)
+            Uri((if left.EndsWith "/" then left else left + "/") + path + baseUri.Query)
 
     [<CompiledName("DefaultEndpoint")>]
     let defaultEndpoint (protocol: Protocol) signal =
@@ -75,7 +76,6 @@ module Config =
         | true, uri when uri.Scheme <> Uri.UriSchemeHttp && uri.Scheme <> Uri.UriSchemeHttps ->
             Error $"has the scheme '{uri.Scheme}', but an OTLP endpoint must be an http or https URL"
         | true, uri when uri.Host = "" -> Error "has no host"
-        | true, uri when uri.Query <> "" || uri.Fragment <> "" -> Error "has a query or fragment, which an OTLP endpoint must not have"
         | true, uri -> Ok uri
         | _ -> Error "is not an absolute URL"
 
@@ -123,45 +123,64 @@ module Config =
             let what = if Char.IsWhiteSpace name[at] then "a space" else $"'{name[at]}'"
             $"a header name '{shown}' followed by {what}, which a header name cannot have (the rest is not shown)"
 
-    let private checkHeaderNames (setting: string) (headers: Header array) =
-        let valid = headers |> Array.filter (fun h -> not (isNull h.Name) && isToken h.Name && not (isNull h.Value))
+    // What HTTP/1.1, HTTP/2 and gRPC metadata all accept in a header value: visible ASCII, spaces and tabs. The
+    // runtime refuses anything else (non-ASCII from percent-decoding, line breaks) on every send.
+    let private isValueChar (c: char) = (c >= ' ' && c <= '~') || c = '\t'
+
+    /// The headers that can be sent, and a diagnostic for each that cannot (never showing a value).
+    let private checkHeaders (setting: string) (headers: Header array) =
+        let nameOk (h: Header) = not (isNull h.Name) && isToken h.Name
+        let valueOk (h: Header) = not (isNull h.Value) && h.Value |> Seq.forall isValueChar
+        let valid = headers |> Array.filter (fun h -> nameOk h && valueOk h)
+
+        let problem (h: Header) =
+            if isNull h.Name then None
+            elif not (nameOk h) then Some $"has {describeBadName h.Name}"
+            elif not (isNull h.Value) && not (valueOk h) then
+                Some $"has a value for the header '{h.Name}' with characters a header value cannot have (only visible ASCII, spaces and tabs; the value is not shown)"
+            else None
 
         let invalid =
             headers
-            |> Array.filter (fun h -> not (isNull h.Name) && not (isToken h.Name))
-            |> Array.map (fun h ->
+            |> Array.choose problem
+            |> Array.map (fun text ->
                 { Setting = setting
                   Value = Redacted
-                  Problem = $"has {describeBadName h.Name}"
+                  Problem = text
                   Outcome = "skipping that header" })
             |> List.ofArray
 
         valid, invalid
 
+    /// Headers given with none usable count as unset, so the next source (the generic variable) is used; an empty
+    /// setting given on purpose (no entries, nothing wrong) still means no headers.
+    let private usable (valid: Header array) (problems: int) =
+        if valid.Length = 0 && problems > 0 then Error "has no usable header" else Ok valid
+
     let private headerVariable env name : Candidate<Header array> option =
         lookup env name
         |> Option.map (fun raw ->
             let parsed = Headers.parse name raw
-            let valid, badNames = checkHeaderNames name parsed.Value
+            let valid, badHeaders = checkHeaders name parsed.Value
 
             { Source = SettingSource.Environment name
               Setting = name
               Shown = Redacted
-              Parsed = Ok valid
-              Notes = List.ofArray parsed.Diagnostics @ badNames })
+              Parsed = usable valid (parsed.Diagnostics.Length + badHeaders.Length)
+              Notes = List.ofArray parsed.Diagnostics @ badHeaders })
 
     let private headerCode (headers: Header array option) : Candidate<Header array> option =
         match headers with
         | Some array when not (isNull array) ->
             let setting = "ConfigOverrides.Headers"
-            let valid, badNames = checkHeaderNames setting array
+            let valid, badHeaders = checkHeaders setting array
 
             Some
                 { Source = SettingSource.Code "Headers"
                   Setting = setting
                   Shown = Redacted
-                  Parsed = Ok valid
-                  Notes = badNames }
+                  Parsed = usable valid badHeaders.Length
+                  Notes = badHeaders }
         | _ -> None
 
     let private showHeaders (headers: Header array) =

@@ -42,7 +42,7 @@ module Config =
     /// Endpoint: `overrides.SignalEndpoint` and `OTEL_EXPORTER_OTLP_{SIGNAL}_ENDPOINT` are used as is;
     /// `overrides.BaseEndpoint`, `OTEL_EXPORTER_OTLP_ENDPOINT` and the default get the signal path appended after
     /// exactly one '/' when the protocol is HTTP (the base path is kept). URLs must be absolute http or https
-    /// URLs with a host and without query or fragment. `ExporterConfig.EndpointRule` records the rule used.
+    /// URLs with a host; a query is kept (after the appended path). `ExporterConfig.EndpointRule` records the rule used.
     ///
     /// Processing: `OTEL_BSP_*` for traces, `OTEL_BLRP_*` for logs (batch size above queue size is clamped to the
     /// queue size), `OTEL_METRIC_EXPORT_*` and the metrics preferences for metrics. Resource: `service.name` from

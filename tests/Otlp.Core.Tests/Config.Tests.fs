@@ -112,9 +112,12 @@ let endpointRows =
       "Configuration Options: an unparsable per-signal endpoint is unset, so the generic one is used",
       ([ "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "not a url"; "OTEL_EXPORTER_OTLP_ENDPOINT", "http://generic:4318" ], Traces),
       "http://generic:4318/v1/traces"
-      "Configuration Options: an endpoint with a query string is rejected and the default used",
-      ([ "OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/?token=1" ], Traces),
-      "http://localhost:4318/v1/traces"
+      "Configuration Options: scheme, host, port and path are honoured; a base endpoint's query stays after the signal path",
+      ([ "OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/otlp?token=1" ], Traces),
+      "http://collector:4318/otlp/v1/traces?token=1"
+      "Configuration Options: a per-signal endpoint with a query is used as is",
+      ([ "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "https://ingest.example.com/v1/traces?api-key=abc" ], Traces),
+      "https://ingest.example.com/v1/traces?api-key=abc"
       "Configuration Options (insecure): a gRPC endpoint without a scheme is plain text when insecure is true",
       ([ grpc; "OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317"; "OTEL_EXPORTER_OTLP_INSECURE", "true" ], Traces),
       "http://collector:4317/"
@@ -210,7 +213,16 @@ let headerResolutionRows =
       [ h "a" "1" ]
       "HTTP header names are tokens: a name with a space is skipped",
       [ "OTEL_EXPORTER_OTLP_HEADERS", "bad name=1,good=2" ],
-      [ h "good" "2" ] ]
+      [ h "good" "2" ]
+      "Header values are visible ASCII, spaces and tabs: a decoded non-ASCII value is skipped, not sent to fail",
+      [ "OTEL_EXPORTER_OTLP_HEADERS", "x-a=%E2%82%AC,x-b=Basic%20YWJj,x-c=line%0Abreak" ],
+      [ h "x-b" "Basic YWJj" ]
+      "Parsing: per-signal headers of which none can be used count as unset, so the generic ones apply",
+      [ "OTEL_EXPORTER_OTLP_HEADERS", "api-key=secret"; "OTEL_EXPORTER_OTLP_METRICS_HEADERS", "api-key" ],
+      [ h "api-key" "secret" ]
+      "Parsing: per-signal headers with a usable entry replace the generic ones, bad entries skipped",
+      [ "OTEL_EXPORTER_OTLP_HEADERS", "api-key=secret"; "OTEL_EXPORTER_OTLP_METRICS_HEADERS", "broken,tenant=t1" ],
+      [ h "tenant" "t1" ] ]
 
 let timeoutRows =
     [ "Configuration Options: the default timeout is 10s", [], ms 10000.0
@@ -793,8 +805,10 @@ let tests =
 
                 let explanation, _ = shown "https://user:pw@collector:4318/v1/traces"
                 Expect.stringStarts explanation "https://[redacted]@collector:4318/v1/traces" "user-info redacted"
-                let _, diagnostics = shown "https://collector:4318/v1/traces?api-key=abc&x"
-                Expect.exists diagnostics (fun m -> m.Contains "?api-key=[redacted]&x") "query value redacted in the warning"
+                let explanation, _ = shown "https://collector:4318/v1/traces?api-key=abc&x"
+                Expect.stringStarts explanation "https://collector:4318/v1/traces?api-key=[redacted]&x" "query value redacted"
+                let _, diagnostics = shown "ftp://collector/?api-key=abc"
+                Expect.exists diagnostics (fun m -> m.Contains "?api-key=[redacted]") "query value redacted in the warning"
             }
         ]
     ]
