@@ -516,5 +516,23 @@ let private faults =
         }
     ]
 
+let private endpointsWithAQuery =
+    testList "an endpoint with a query" [
+        for protocol in protocols do
+            testTask $"delivers over {protocol}" {
+                let! (receiver: LoopbackReceiver) = startReceiver ()
+                use _receiver = receiver
+                let set (o: OtlpExporterOptions) =
+                    configure receiver protocol o
+                    o.BaseEndpoint <- o.BaseEndpoint.TrimEnd('/') + "/?tenant=t1"
+                let request = nonEmpty (sample Generators.traceRequest)
+                let! (result: OtlpExportResult) = exportOnce (OtlpExporter.ForTraces().Configure(set).Build()) request
+                Expect.equal result.Status OtlpExportStatus.Success $"traces: {result.Message}"
+                Expect.equal receiver.Requests.Count 1 "arrived"
+                if protocol <> OtlpProtocol.Grpc then
+                    Expect.equal receiver.Requests[0].Path "/v1/traces" "the signal path before the query"
+            }
+    ]
+
 [<Tests>]
-let tests = testSequenced (testList "Integration" [ matrix; faults ])
+let tests = testSequenced (testList "Integration" [ matrix; faults; endpointsWithAQuery ])
