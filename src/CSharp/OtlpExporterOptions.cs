@@ -71,6 +71,9 @@ public sealed class OtlpExporterOptions
     /// </summary>
     internal Func<HttpClient>? ContainerHttpClientFactory { get; set; }
 
+    /// <summary>Values of the <c>Otlp</c> configuration section that could not be read (or are not used), each said once per exporter.</summary>
+    internal List<string> SectionWarnings { get; } = [];
+
     /// <summary>A gRPC channel to send with; it is not disposed by the exporter. TLS file settings do not apply to it.</summary>
     public GrpcChannel? GrpcChannel { get; set; }
 

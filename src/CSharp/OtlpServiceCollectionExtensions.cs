@@ -14,12 +14,15 @@ public static class OtlpServiceCollectionExtensions
     /// <summary>
     /// Registers <see cref="OtlpTraceExporter"/>, <see cref="OtlpMetricExporter"/> and <see cref="OtlpLogExporter"/>
     /// as singletons. Their settings come from, in order: <paramref name="configure"/>, the <c>Otlp</c> section of
-    /// <see cref="IConfiguration"/> (bound to <see cref="OtlpExporterOptions"/>), the <c>OTEL_*</c> keys of
+    /// <see cref="IConfiguration"/> (the properties of <see cref="OtlpExporterOptions"/> by name, written as the
+    /// <c>OTEL_*</c> variables write them: <c>Protocol: http/protobuf</c>, <c>Timeout: 5000</c> in milliseconds or
+    /// <c>00:00:05</c>; a value that cannot be read is skipped with a configuration warning), the <c>OTEL_*</c> keys of
     /// <see cref="IConfiguration"/> (which include environment variables in the default hosts), the defaults.
     /// HTTP exporters get their <see cref="HttpClient"/> from <c>IHttpClientFactory</c> (client name
     /// <see cref="HttpClientName"/>), so handlers can be added there; an exporter whose configuration names TLS
     /// files uses a client of its own that applies them instead (with a configuration warning). The container disposes the exporters,
-    /// which flushes what they have queued. <see cref="OtlpExporterOptions.SignalEndpoint"/> is ignored here, since
+    /// which flushes what they have queued. <see cref="OtlpExporterOptions.SignalEndpoint"/> is ignored here (with a
+    /// configuration warning), since
     /// one URL cannot serve three signals: set <see cref="OtlpExporterOptions.BaseEndpoint"/>, or the per-signal
     /// <c>OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_ENDPOINT</c> keys.
     /// </summary>
@@ -31,7 +34,7 @@ public static class OtlpServiceCollectionExtensions
             {
                 if (provider.GetService<IConfiguration>() is { } configuration)
                 {
-                    configuration.GetSection("Otlp").Bind(options);
+                    options.SectionWarnings.AddRange(Otlp.Export.OptionsSection.Apply(configuration.GetSection("Otlp"), options));
                     options.Environment ??= OtelKeys(configuration);
                 }
 
@@ -104,5 +107,12 @@ public static class OtlpServiceCollectionExtensions
         target.Environment = source.Environment;
         target.TimeProvider = source.TimeProvider;
         target.Logger = source.Logger;
+        target.SectionWarnings.AddRange(source.SectionWarnings);
+        if (!string.IsNullOrWhiteSpace(source.SignalEndpoint))
+        {
+            target.SectionWarnings.Add(
+                "SignalEndpoint is ignored by AddOtlpExporters, as one URL cannot serve three signals; set BaseEndpoint, "
+                + "or OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_ENDPOINT.");
+        }
     }
 }
