@@ -253,6 +253,16 @@ module Config =
         let clientCertificate = file "CLIENT_CERTIFICATE" "ClientCertificateFile" o.ClientCertificateFile
         let uri, rule = endpoint.Value
 
+        // A key alone proves nothing: mTLS needs the certificate it belongs to (a certificate file may hold its key).
+        let keyWithoutCertificate =
+            match clientKey.Value, clientCertificate.Value with
+            | Some path, None ->
+                [ { Setting = settingName clientKey.Source
+                    Value = path
+                    Problem = "is set without a client certificate (OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE, or ClientCertificateFile)"
+                    Outcome = "sending no client certificate" } ]
+            | _ -> []
+
         let config =
             { Signal = signal
               Protocol = protocol.Value
@@ -263,7 +273,7 @@ module Config =
               Compression = compression.Value
               Insecure = insecure.Value
               CertificateFile = certificate.Value
-              ClientKeyFile = clientKey.Value
+              ClientKeyFile = (if keyWithoutCertificate.IsEmpty then clientKey.Value else None)
               ClientCertificateFile = clientCertificate.Value }
 
         config,
@@ -276,6 +286,7 @@ module Config =
         @ certificate.Diagnostics
         @ clientKey.Diagnostics
         @ clientCertificate.Diagnostics
+        @ keyWithoutCertificate
 
     let private resolveBatch env (o: ConfigOverrides) (prefix: string) (defaultDelay: int) =
         let delay =

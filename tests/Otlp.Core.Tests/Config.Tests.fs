@@ -268,6 +268,12 @@ let certificateRows =
       "Configuration Options: client key and client certificate files are carried as given",
       [ "OTEL_EXPORTER_OTLP_CLIENT_KEY", "/key.pem"; "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/cert.pem" ],
       (None, Some "/key.pem", Some "/cert.pem")
+      "Configuration Options: a client key without its certificate is not used (with a warning)",
+      [ "OTEL_EXPORTER_OTLP_CLIENT_KEY", "/key.pem" ],
+      (None, None, None)
+      "Configuration Options: a client certificate without a key file is carried (the file may hold its key)",
+      [ "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/both.pem" ],
+      (None, None, Some "/both.pem")
       "Configuration Options: certificate files have no default", [], (None, None, None) ]
 
 let batchRows =
@@ -554,6 +560,13 @@ let tests =
 
                 Expect.equal resolved.Value.Exporter.Compression Compression.Gzip "code wins"
                 Expect.equal (resolved.Diagnostics |> Array.map (fun d -> d.Setting)) [| "OTEL_EXPORTER_OTLP_COMPRESSION" |] "env reported"
+            }
+
+            test "a client key without a client certificate is reported" {
+                let environment = Dictionary<string, string>()
+                environment["OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY"] <- "/key.pem"
+                let resolved = Config.resolve environment ConfigOverrides.Empty Logs
+                Expect.exists resolved.Diagnostics (fun d -> d.Setting = "OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY" && d.Problem.Contains "without a client certificate") "reported"
             }
 
             test "a malformed header entry is reported by position, with the value redacted" {
