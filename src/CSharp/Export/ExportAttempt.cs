@@ -48,6 +48,16 @@ internal static class ExportInterpreter
                 return new ExportAttempt(Batching.ExportOutcome.PermanentFailure, result.Message, null);
         }
 
+        if (result.RedirectedAsGetTo is { } followed)
+        {
+            // The application's client followed a redirect and re-sent the export as a GET without its body: whatever
+            // that GET was answered, the data did not arrive.
+            return new ExportAttempt(
+                Batching.ExportOutcome.PermanentFailure,
+                $"{config.EndpointExplanation} redirected the export to {Redact(followed)}, and the HttpClient given in the options followed as a GET without the data (answered HTTP {result.StatusCode}). Configure the final URL, or turn off AllowAutoRedirect on that client's handler.",
+                null);
+        }
+
         var classification = result.IsGrpc
             ? Retry.classifyGrpc(result.StatusCode, RetryInfoDelay(result))
             : Retry.classifyHttp(result.StatusCode, Retry.tryParseRetryAfter(now, result.RetryAfter));
@@ -100,6 +110,14 @@ internal static class ExportInterpreter
         }
 
         var text = $"{config.EndpointExplanation} answered HTTP {result.StatusCode} {result.Message}";
+        if (result.StatusCode is >= 300 and <= 399)
+        {
+            // Redirects are not followed: a POST would become a body-less GET, or carry the headers to another host.
+            text += result.Location is { } location
+                ? $", a redirect to {Redact(location)}, which is not followed: configure that URL if it is the collector's."
+                : ", a redirect without a Location, which is not followed.";
+        }
+
         if (result.StatusCode == 404)
         {
             // The classic misconfiguration: a base endpoint given where a full URL was meant, or the reverse.
@@ -109,6 +127,17 @@ internal static class ExportInterpreter
         }
 
         return text;
+    }
+
+    /// <summary>A URL for messages: without its user information (a redirect may carry credentials there).</summary>
+    internal static string Redact(Uri url)
+    {
+        if (!url.IsAbsoluteUri || url.UserInfo.Length == 0)
+        {
+            return url.IsAbsoluteUri ? url.AbsoluteUri : url.OriginalString;
+        }
+
+        return new UriBuilder(url) { UserName = string.Empty, Password = string.Empty }.Uri.AbsoluteUri;
     }
 
     /// <summary>The partial success in a successful response, or null when the body is empty.</summary>
