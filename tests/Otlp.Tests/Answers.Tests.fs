@@ -143,5 +143,24 @@ let private redirects =
         }
     ]
 
+let private errorBodies =
+    testList "error bodies" [
+        for protocol in [ OtlpProtocol.HttpProtobuf; OtlpProtocol.HttpJson ] do
+            testTask $"the receiver's explanation of a refused {protocol} request is in the failure message" {
+                let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+                use _receiver = receiver
+                receiver.Enqueue(Reply.GrpcStatus(Grpc.Core.StatusCode.InvalidArgument, "span 2 has no trace id"))
+                use exporter =
+                    OtlpExporter.ForTraces().Configure(fun o ->
+                        o.Protocol <- protocol
+                        o.BaseEndpoint <- receiver.HttpEndpoint.ToString()
+                        o.Environment <- noEnvironment).Build()
+                let! (result: OtlpExportResult) = exporter.ExportAsync(spans 1)
+                Expect.equal result.Status OtlpExportStatus.Failure "refused"
+                Expect.stringContains result.Message "HTTP 400" "the status"
+                Expect.stringContains result.Message "span 2 has no trace id" "the server's message"
+            }
+    ]
+
 [<Tests>]
-let tests = testList "Answers" [ redirects ]
+let tests = testList "Answers" [ redirects; errorBodies ]

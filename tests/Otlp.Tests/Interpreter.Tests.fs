@@ -98,6 +98,40 @@ let tests =
             Expect.stringContains attempt.Problem "deprecated field" "message"
         }
 
+        test "a JSON partial success without a content type is read in the request's encoding, JSON" {
+            let body = OtlpJson.logsResponseToBytes { PartialSuccess = { Rejected = 2L; ErrorMessage = "too old" } }
+            let result = TransportResult(Kind = TransportResultKind.Response, StatusCode = 200, Body = ReadOnlyMemory body)
+            let attempt = ExportInterpreter.Interpret(result, config [ "OTEL_EXPORTER_OTLP_PROTOCOL", "http/json" ] Signal.Logs, now)
+            Expect.equal attempt.Outcome (Batching.ExportOutcome.PartiallySucceeded 2) "outcome"
+            Expect.stringContains attempt.Problem "too old" "message"
+        }
+
+        test "an HTTP failure's google.rpc.Status message is in the description, cleaned and cut at 1 KB" {
+            let status (message: string) =
+                use buffer = new IO.MemoryStream()
+                let output = new Google.Protobuf.CodedOutputStream(buffer)
+                output.WriteTag(1, Google.Protobuf.WireFormat.WireType.Varint)
+                output.WriteInt32 3
+                output.WriteTag(2, Google.Protobuf.WireFormat.WireType.LengthDelimited)
+                output.WriteString message
+                output.Flush()
+                buffer.ToArray()
+            let failure body contentType =
+                TransportResult(Kind = TransportResultKind.Response, StatusCode = 400, Message = "Bad Request", Body = ReadOnlyMemory body, ContentType = contentType)
+            let attempt = interpret (failure (status "span 3: invalid\r\ntrace id") "application/x-protobuf")
+            Expect.equal attempt.Outcome Batching.ExportOutcome.PermanentFailure "outcome"
+            Expect.stringContains attempt.Problem "answered HTTP 400 Bad Request: span 3: invalid  trace id" "the message, one line"
+            let huge = interpret (failure (status (String('x', 100_000))) null)
+            Expect.stringContains huge.Problem (String('x', 1024) + "…") "cut"
+            Expect.isFalse (huge.Problem.Contains(String('x', 1025))) "at 1 KB"
+            let json = Text.Encoding.UTF8.GetBytes "{\"code\":8,\"message\":\"slow down\"}"
+            let throttled = ExportInterpreter.Interpret(
+                TransportResult(Kind = TransportResultKind.Response, StatusCode = 429, Body = ReadOnlyMemory json, ContentType = "application/json"), config [] Signal.Traces, now)
+            Expect.stringContains throttled.Problem "HTTP 429: slow down" "JSON body"
+            let page = interpret (failure (Text.Encoding.ASCII.GetBytes "<html>bad gateway</html>") "text/html")
+            Expect.isTrue (page.Problem.EndsWith "Bad Request") "a page of another type is not decoded"
+        }
+
         test "an unreadable success body is still a success" {
             let attempt = interpret (TransportResult.Response(200, false, ReadOnlyMemory [| 0xFFuy; 0xFFuy |]))
             Expect.equal attempt.Outcome Batching.ExportOutcome.Succeeded "outcome"

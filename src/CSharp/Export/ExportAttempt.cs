@@ -67,7 +67,7 @@ internal static class ExportInterpreter
             return new ExportAttempt(Batching.outcomeOf(classification), DescribeFailure(result, config), null);
         }
 
-        var partial = DecodePartialSuccess(result, config.Signal);
+        var partial = DecodePartialSuccess(result, config);
         if (partial is null)
         {
             return Succeeded;
@@ -109,7 +109,17 @@ internal static class ExportInterpreter
             return $"{config.EndpointExplanation} answered gRPC {code}: {result.Message}";
         }
 
-        var text = $"{config.EndpointExplanation} answered HTTP {result.StatusCode} {result.Message}";
+        var text = string.IsNullOrEmpty(result.Message)
+            ? $"{config.EndpointExplanation} answered HTTP {result.StatusCode}"
+            : $"{config.EndpointExplanation} answered HTTP {result.StatusCode} {result.Message}";
+        // OTLP/HTTP "Failures": the body is a google.rpc.Status whose message is meant for developers.
+        var encoding = ResponseBody.EncodingOf(result.ContentType, config.Protocol.IsHttpJson);
+        if (ResponseBody.TryDecodeStatus(result.Body, encoding) is { Value.Message: { Length: > 0 } message }
+            && ResponseBody.Printable(ResponseBody.MaxMessageChars, message) is { Length: > 0 } shown)
+        {
+            text += $": {shown}";
+        }
+
         if (result.StatusCode is >= 300 and <= 399)
         {
             // Redirects are not followed: a POST would become a body-less GET, or carry the headers to another host.
@@ -141,14 +151,16 @@ internal static class ExportInterpreter
     }
 
     /// <summary>The partial success in a successful response, or null when the body is empty.</summary>
-    private static FSharpResult<PartialSuccess, DecodeError>? DecodePartialSuccess(TransportResult result, Signal signal)
+    private static FSharpResult<PartialSuccess, DecodeError>? DecodePartialSuccess(TransportResult result, ExporterConfig config)
     {
         if (result.Body.IsEmpty)
         {
             return null;
         }
 
-        var json = !result.IsGrpc && result.ContentType is { } type && type.Contains("json", StringComparison.OrdinalIgnoreCase);
+        // A body without a content type is in the request's encoding: a JSON answer is not read as protobuf.
+        var signal = config.Signal;
+        var json = !result.IsGrpc && ResponseBody.EncodingOf(result.ContentType, config.Protocol.IsHttpJson).IsJson;
         if (signal.IsTraces)
         {
             var decoded = json ? OtlpJson.ReadTraceResponse(result.Body) : ProtoDecoder.DecodeTraceResponse(result.Body);
