@@ -247,7 +247,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
                 result = await this.transport.SendAsync(payload, attemptCancel.Token).ConfigureAwait(false);
             }
 
-            var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow());
+            var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow(), items);
             this.Statistics.RecordAttempt(this.time.GetElapsedTime(started), interpreted.Classification.IsSuccess);
             if (interpreted.Problem is not null)
             {
@@ -258,15 +258,16 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
                 this.retryPolicy, attempt, interpreted.Classification, this.NowMs(), deadline, Random.Shared.NextDouble());
             if (decision.IsDone)
             {
-                var rejected = interpreted.PartialSuccess?.Rejected ?? 0;
-                this.Statistics.CountExported((int)Math.Max(0, items - rejected));
+                // The count within [0, items] (Batching.partialOutcome), never the server's number as it is.
+                var rejected = interpreted.Rejected;
+                this.Statistics.CountExported(items - rejected);
                 if (rejected > 0)
                 {
-                    this.Statistics.CountDropped(Batching.DropReason.RejectedByServer, (int)Math.Min(rejected, items));
+                    this.Statistics.CountDropped(Batching.DropReason.RejectedByServer, rejected);
                 }
 
                 return interpreted.PartialSuccess is { } partial
-                    ? new OtlpExportResult(OtlpExportStatus.PartialSuccess, partial.Rejected, partial.ErrorMessage, attempt)
+                    ? new OtlpExportResult(OtlpExportStatus.PartialSuccess, rejected, partial.ErrorMessage, attempt)
                     : new OtlpExportResult(OtlpExportStatus.Success, 0, null, attempt);
             }
 
@@ -452,7 +453,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
             ValueTask<Batching.ExportOutcome> send;
             try
             {
-                send = this.SendPartAsync(direct.WrittenMemory, attempt, mayBlock, cancellationToken);
+                send = this.SendPartAsync(direct.WrittenMemory, items.Length, attempt, mayBlock, cancellationToken);
             }
             catch
             {
@@ -495,9 +496,9 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         var rejected = tooLarge;
         try
         {
-            foreach (var (_, payload) in parts)
+            foreach (var (part, payload) in parts)
             {
-                var outcome = await this.SendPartAsync(payload.WrittenMemory, attempt, mayBlock, cancellationToken).ConfigureAwait(false);
+                var outcome = await this.SendPartAsync(payload.WrittenMemory, this.CountItems(part), attempt, mayBlock, cancellationToken).ConfigureAwait(false);
                 if (outcome is Batching.ExportOutcome.PartiallySucceeded partial)
                 {
                     rejected += partial.rejected;
@@ -543,9 +544,10 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
 
     /// <summary>
     /// One send of one encoded part of a batch, interpreted as the batch machine wants it; blocking the export
-    /// thread when <paramref name="mayBlock"/> and the transport can send that way.
+    /// thread when <paramref name="mayBlock"/> and the transport can send that way. <paramref name="items"/> is the
+    /// number of items in the part, which bounds a partial success's rejected count.
     /// </summary>
-    private async ValueTask<Batching.ExportOutcome> SendPartAsync(ReadOnlyMemory<byte> payload, int attempt, bool mayBlock, CancellationToken cancellationToken)
+    private async ValueTask<Batching.ExportOutcome> SendPartAsync(ReadOnlyMemory<byte> payload, int items, int attempt, bool mayBlock, CancellationToken cancellationToken)
     {
         var started = this.time.GetTimestamp();
         TransportResult result;
@@ -556,7 +558,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
                 : await this.transport.SendAsync(payload, cancellationToken).ConfigureAwait(false);
         }
 
-        var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow());
+        var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow(), items);
         this.Statistics.RecordAttempt(this.time.GetElapsedTime(started), interpreted.Classification.IsSuccess);
         if (interpreted.Problem is not null)
         {

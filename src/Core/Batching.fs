@@ -29,6 +29,10 @@ let outcomeOf (classification: Retry.Classification) =
     | Retry.Classification.Retryable delay -> ExportOutcome.RetryableFailure delay
     | Retry.Classification.Permanent _ -> ExportOutcome.PermanentFailure
 
+let partialOutcome (rejected: int64) (sent: int) =
+    let rejected = rejected |> max 0L |> min (int64 (max 0 sent))
+    if rejected = 0L then ExportOutcome.Succeeded else ExportOutcome.PartiallySucceeded(int rejected)
+
 [<RequireQualifiedAccess>]
 type DropReason =
     | QueueFull

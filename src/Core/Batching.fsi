@@ -75,6 +75,12 @@ type ExportOutcome =
 /// `Retry.classifyHttp` or `Retry.connectionFailure`.
 val outcomeOf: classification: Retry.Classification -> ExportOutcome
 
+/// The outcome of an answer that accepted the request with a partial success rejecting `rejected` of the
+/// `sent` items (OTLP "Partial Success"): `PartiallySucceeded` with the count brought into [0, `sent`], or
+/// `Succeeded` when that is 0 (a warning). A server's count outside that range cannot be true, and taken as it is
+/// it would count negative items as exported or dropped; every consumer of a partial success uses this count.
+val partialOutcome: rejected: int64 -> sent: int -> ExportOutcome
+
 /// Why items were dropped.
 [<RequireQualifiedAccess>]
 type DropReason =

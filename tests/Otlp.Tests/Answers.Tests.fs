@@ -162,5 +162,24 @@ let private errorBodies =
             }
     ]
 
+let private partialSuccesses =
+    testList "partial successes out of range" [
+        for rejected, expectedRejected in [ 20L, 10L; -5L, 0L ] do
+            testTask $"a partial success rejecting {rejected} of 10 items counts {expectedRejected} rejected, directly and batched" {
+                let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+                use _receiver = receiver
+                receiver.Enqueue(Reply.PartialSuccess(rejected, "odd count"), Reply.PartialSuccess(rejected, "odd count"))
+                use direct = httpTraces (receiver.HttpEndpoint.ToString()) ignore
+                let! (result: OtlpExportResult) = direct.ExportAsync(spans 10)
+                Expect.equal result.Rejected expectedRejected "the result's count"
+                Expect.equal (direct.Statistics.Exported, direct.Statistics.RejectedByServer) (10L - expectedRejected, expectedRejected) "direct counts"
+                use batched = httpTraces (receiver.HttpEndpoint.ToString()) ignore
+                for _ in 1..10 do batched.Offer(sample Generators.span, InstrumentationScope.Empty) |> ignore
+                let! (flushed: bool) = batched.ForceFlushAsync(TimeSpan.FromSeconds 10.0)
+                Expect.isTrue flushed "flushed"
+                Expect.equal (batched.Statistics.Exported, batched.Statistics.RejectedByServer) (10L - expectedRejected, expectedRejected) "batched counts"
+            }
+    ]
+
 [<Tests>]
-let tests = testList "Answers" [ redirects; errorBodies ]
+let tests = testList "Answers" [ redirects; errorBodies; partialSuccesses ]

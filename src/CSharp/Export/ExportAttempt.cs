@@ -7,9 +7,12 @@ namespace Otlp.Export;
 /// <summary>The interpreted result of one export attempt: what the batch machine needs, and what to tell people.</summary>
 /// <param name="Outcome">The outcome for <see cref="Batching"/>: success, partial success, retryable or permanent failure.</param>
 /// <param name="Problem">A description of a failure or warning for diagnostics, without header values; null on plain success.</param>
-/// <param name="PartialSuccess">The server's partial success, when it sent one.</param>
+/// <param name="PartialSuccess">The server's partial success, when it sent one, as sent (its count may be out of range).</param>
 internal sealed record ExportAttempt(Batching.ExportOutcome Outcome, string? Problem, PartialSuccess? PartialSuccess)
 {
+    /// <summary>The items the server rejected, within [0, items sent] (<see cref="Batching.partialOutcome"/>): the count to use.</summary>
+    public int Rejected => this.Outcome is Batching.ExportOutcome.PartiallySucceeded partial ? partial.rejected : 0;
+
     /// <summary>The retry classification of the attempt, for <see cref="Retry.decide"/>.</summary>
     public Retry.Classification Classification =>
         this.Outcome.IsRetryableFailure
@@ -29,8 +32,11 @@ internal static class ExportInterpreter
     /// <summary>The plain success, the answer to almost every export (records are immutable, so one is shared).</summary>
     private static readonly ExportAttempt Succeeded = new(Batching.ExportOutcome.Succeeded, null, null);
 
-    /// <summary>Interprets <paramref name="result"/> received at <paramref name="now"/> from <paramref name="config"/>'s endpoint.</summary>
-    public static ExportAttempt Interpret(TransportResult result, ExporterConfig config, DateTimeOffset now)
+    /// <summary>
+    /// Interprets <paramref name="result"/> received at <paramref name="now"/> from <paramref name="config"/>'s endpoint,
+    /// the answer to a request of <paramref name="sentItems"/> items (the bound of a partial success's rejected count).
+    /// </summary>
+    public static ExportAttempt Interpret(TransportResult result, ExporterConfig config, DateTimeOffset now, int sentItems)
     {
         switch (result.Kind)
         {
@@ -88,14 +94,17 @@ internal static class ExportInterpreter
             return Succeeded;
         }
 
-        var rejected = (int)Math.Clamp(success.Rejected, 0, int.MaxValue);
+        var outcome = Batching.partialOutcome(success.Rejected, sentItems);
+        var rejected = outcome is Batching.ExportOutcome.PartiallySucceeded partialOutcome ? partialOutcome.rejected : 0;
         var problem = rejected > 0
             ? $"The server rejected {rejected} item(s): {success.ErrorMessage}"
             : $"The server accepted everything with a warning: {success.ErrorMessage}";
-        return new ExportAttempt(
-            rejected > 0 ? Batching.ExportOutcome.NewPartiallySucceeded(rejected) : Batching.ExportOutcome.Succeeded,
-            problem,
-            success);
+        if (success.Rejected != rejected && (success.Rejected > 0 || rejected > 0))
+        {
+            problem += $" (it reported {success.Rejected} rejected of {sentItems} sent)";
+        }
+
+        return new ExportAttempt(outcome, problem, success);
     }
 
     private static FSharpOption<long> RetryInfoDelay(TransportResult result) =>

@@ -440,7 +440,7 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         }
         else if (outcome is Batching.ExportOutcome.PartiallySucceeded partial)
         {
-            this.statistics.CountExported(items.Length - partial.rejected);
+            this.statistics.CountExported(items.Length - Math.Clamp(partial.rejected, 0, items.Length));
         }
 
         this.control.Enqueue(Batching.Event<T>.NewExportCompleted(batchId, outcome, this.NowMs(), Random.Shared.NextDouble()));
