@@ -375,6 +375,9 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
                 case Batching.Command<T>.ReportDropped dropped:
                     this.statistics.CountDropped(dropped.reason, dropped.count);
                     break;
+                case Batching.Command<T>.ReportExported exported:
+                    this.statistics.CountExported(exported.count);
+                    break;
             }
         }
     }
@@ -434,15 +437,8 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
             outcome = Batching.ExportOutcome.PermanentFailure;
         }
 
-        if (outcome.IsSucceeded)
-        {
-            this.statistics.CountExported(items.Length);
-        }
-        else if (outcome is Batching.ExportOutcome.PartiallySucceeded partial)
-        {
-            this.statistics.CountExported(items.Length - Math.Clamp(partial.rejected, 0, items.Length));
-        }
-
+        // Exports are counted when the machine reports them (ReportExported): a completion of a batch it no longer
+        // holds (abandoned at the shutdown deadline, counted dropped then) must count nothing.
         this.control.Enqueue(Batching.Event<T>.NewExportCompleted(batchId, outcome, this.NowMs(), Random.Shared.NextDouble()));
         Interlocked.Decrement(ref this.runningExports);
         this.wake.Release();
