@@ -342,13 +342,20 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     internal Task<Batching.ExportOutcome> ExportBatchAsync(ScopedItem<TItem>[] items, bool mayBlock = true, CancellationToken cancellationToken = default) =>
         this.ExportBatchAttemptAsync(items, 1, mayBlock, cancellationToken);
 
-    /// <summary>Exports every item offered so far; true when all of it was exported or dropped in time.</summary>
+    /// <summary>
+    /// Exports every item offered so far; true when all of it was exported or dropped in time. Returns by the timeout
+    /// even while a send is in progress; that send goes on within the export timeout.
+    /// </summary>
     public Task<bool> ForceFlushAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         this.processor.IsValueCreated
             ? this.processor.Value.ForceFlushAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken)
             : Task.FromResult(true);
 
-    /// <summary>Flushes, then stops accepting items (later ones are dropped and counted); true when it finished in time.</summary>
+    /// <summary>
+    /// Flushes, then stops accepting items (later ones are dropped and counted); true when it finished in time. At the
+    /// timeout the exports still in flight are cancelled, a send in progress included, and their items counted as
+    /// dropped (deadline exceeded): it then returns false, within the timeout and a fraction of a second.
+    /// </summary>
     public Task<bool> ShutdownAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         this.processor.IsValueCreated
             ? this.processor.Value.ShutdownAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken)
@@ -368,7 +375,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
 
     /// <summary>
     /// As <see cref="DisposeAsync"/>, blocking the caller until done: at most the batch export timeout for the
-    /// flush, then the export in flight's own deadline. For callers that dispose synchronously (a container in a
+    /// flush, at which the exports still in flight are cancelled. For callers that dispose synchronously (a container in a
     /// <c>using</c> statement); prefer <see cref="DisposeAsync"/>.
     /// </summary>
     public void Dispose() => this.DisposeAsync().AsTask().GetAwaiter().GetResult();

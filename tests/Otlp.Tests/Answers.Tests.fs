@@ -181,5 +181,33 @@ let private partialSuccesses =
             }
     ]
 
+let private slowServers =
+    testList "slow servers" [
+        for concurrency in [ 1; 2 ] do
+            testTask $"with {concurrency} export(s) at a time, flush and shutdown deadlines bound a send in progress, whose items are dropped once" {
+                let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+                use _receiver = receiver
+                receiver.Enqueue(Reply.Delay(TimeSpan.FromSeconds 1.5))
+                use exporter =
+                    httpTraces (receiver.HttpEndpoint.ToString()) (fun o ->
+                        o.Timeout <- Nullable(TimeSpan.FromSeconds 10.0)
+                        o.MaxConcurrentExports <- Nullable concurrency)
+                for _ in 1..5 do exporter.Offer(sample Generators.span, InstrumentationScope.Empty) |> ignore
+                let watch = Diagnostics.Stopwatch.StartNew()
+                // The flush starts the export, which then runs (one at a time: on the loop's thread) for 1.5 s.
+                let! (flushed: bool) = exporter.ForceFlushAsync(TimeSpan.FromMilliseconds 100.0)
+                Expect.isFalse flushed "the flush is not done in time"
+                Expect.isLessThan watch.ElapsedMilliseconds 500L "the flush returned near its deadline"
+                watch.Restart()
+                let! (stopped: bool) = exporter.ShutdownAsync(TimeSpan.FromMilliseconds 500.0)
+                let took = watch.ElapsedMilliseconds
+                Expect.isFalse stopped "not in time"
+                Expect.isLessThan took 900L "shutdown returned within its timeout and a small margin"
+                Expect.equal (exporter.Statistics.Exported, exporter.Statistics.DroppedDeadlineExceeded) (0L, 5L) "dropped at the deadline"
+                do! Task.Delay 1500
+                Expect.equal (exporter.Statistics.Exported, exporter.Statistics.Dropped) (0L, 5L) "counted once"
+            }
+    ]
+
 [<Tests>]
-let tests = testList "Answers" [ redirects; errorBodies; partialSuccesses ]
+let tests = testList "Answers" [ redirects; errorBodies; partialSuccesses; slowServers ]
