@@ -55,12 +55,18 @@ public sealed class OtlpExporterOptions
     /// <summary>A PEM file with the client's private key, for mutual TLS.</summary>
     public string? ClientKeyFile { get; set; }
 
-    /// <summary>An <see cref="System.Net.Http.HttpClient"/> to send HTTP requests with; it is not disposed by the exporter. TLS file settings do not apply to it.</summary>
+    /// <summary>
+    /// An <see cref="System.Net.Http.HttpClient"/> to send HTTP requests with; it is not disposed by the exporter. TLS
+    /// file settings do not apply to it. Its handler decides whether redirects are followed (the exporter's own
+    /// client never follows them): turn <c>AllowAutoRedirect</c> off, since a redirect followed as a GET loses the
+    /// data (reported as a failure) and one followed as a POST sends the data and headers to the new location.
+    /// </summary>
     public HttpClient? HttpClient { get; set; }
 
     /// <summary>
     /// Creates the <see cref="System.Net.Http.HttpClient"/> to use (for example from <c>IHttpClientFactory</c>). TLS
-    /// file settings do not apply to its clients, which bring their own handler.
+    /// file settings do not apply to its clients, which bring their own handler; that handler also decides whether
+    /// redirects are followed (see <see cref="HttpClient"/>).
     /// </summary>
     public Func<HttpClient>? HttpClientFactory { get; set; }
 

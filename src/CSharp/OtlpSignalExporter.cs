@@ -247,7 +247,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
                 result = await this.transport.SendAsync(payload, attemptCancel.Token).ConfigureAwait(false);
             }
 
-            var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow());
+            var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow(), items);
             this.Statistics.RecordAttempt(this.time.GetElapsedTime(started), interpreted.Classification.IsSuccess);
             if (interpreted.Problem is not null)
             {
@@ -258,15 +258,16 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
                 this.retryPolicy, attempt, interpreted.Classification, this.NowMs(), deadline, Random.Shared.NextDouble());
             if (decision.IsDone)
             {
-                var rejected = interpreted.PartialSuccess?.Rejected ?? 0;
-                this.Statistics.CountExported((int)Math.Max(0, items - rejected));
+                // The count within [0, items] (Batching.partialOutcome), never the server's number as it is.
+                var rejected = interpreted.Rejected;
+                this.Statistics.CountExported(items - rejected);
                 if (rejected > 0)
                 {
-                    this.Statistics.CountDropped(Batching.DropReason.RejectedByServer, (int)Math.Min(rejected, items));
+                    this.Statistics.CountDropped(Batching.DropReason.RejectedByServer, rejected);
                 }
 
                 return interpreted.PartialSuccess is { } partial
-                    ? new OtlpExportResult(OtlpExportStatus.PartialSuccess, partial.Rejected, partial.ErrorMessage, attempt)
+                    ? new OtlpExportResult(OtlpExportStatus.PartialSuccess, rejected, partial.ErrorMessage, attempt)
                     : new OtlpExportResult(OtlpExportStatus.Success, 0, null, attempt);
             }
 
@@ -341,13 +342,20 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     internal Task<Batching.ExportOutcome> ExportBatchAsync(ScopedItem<TItem>[] items, bool mayBlock = true, CancellationToken cancellationToken = default) =>
         this.ExportBatchAttemptAsync(items, 1, mayBlock, cancellationToken);
 
-    /// <summary>Exports every item offered so far; true when all of it was exported or dropped in time.</summary>
+    /// <summary>
+    /// Exports every item offered so far; true when all of it was exported or dropped in time. Returns by the timeout
+    /// even while a send is in progress; that send goes on within the export timeout.
+    /// </summary>
     public Task<bool> ForceFlushAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         this.processor.IsValueCreated
             ? this.processor.Value.ForceFlushAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken)
             : Task.FromResult(true);
 
-    /// <summary>Flushes, then stops accepting items (later ones are dropped and counted); true when it finished in time.</summary>
+    /// <summary>
+    /// Flushes, then stops accepting items (later ones are dropped and counted); true when it finished in time. At the
+    /// timeout the exports still in flight are cancelled, a send in progress included, and their items counted as
+    /// dropped (deadline exceeded): it then returns false, within the timeout and a fraction of a second.
+    /// </summary>
     public Task<bool> ShutdownAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         this.processor.IsValueCreated
             ? this.processor.Value.ShutdownAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken)
@@ -367,7 +375,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
 
     /// <summary>
     /// As <see cref="DisposeAsync"/>, blocking the caller until done: at most the batch export timeout for the
-    /// flush, then the export in flight's own deadline. For callers that dispose synchronously (a container in a
+    /// flush, at which the exports still in flight are cancelled. For callers that dispose synchronously (a container in a
     /// <c>using</c> statement); prefer <see cref="DisposeAsync"/>.
     /// </summary>
     public void Dispose() => this.DisposeAsync().AsTask().GetAwaiter().GetResult();
@@ -452,7 +460,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
             ValueTask<Batching.ExportOutcome> send;
             try
             {
-                send = this.SendPartAsync(direct.WrittenMemory, attempt, mayBlock, cancellationToken);
+                send = this.SendPartAsync(direct.WrittenMemory, items.Length, attempt, mayBlock, cancellationToken);
             }
             catch
             {
@@ -495,9 +503,9 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         var rejected = tooLarge;
         try
         {
-            foreach (var (_, payload) in parts)
+            foreach (var (part, payload) in parts)
             {
-                var outcome = await this.SendPartAsync(payload.WrittenMemory, attempt, mayBlock, cancellationToken).ConfigureAwait(false);
+                var outcome = await this.SendPartAsync(payload.WrittenMemory, this.CountItems(part), attempt, mayBlock, cancellationToken).ConfigureAwait(false);
                 if (outcome is Batching.ExportOutcome.PartiallySucceeded partial)
                 {
                     rejected += partial.rejected;
@@ -543,9 +551,10 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
 
     /// <summary>
     /// One send of one encoded part of a batch, interpreted as the batch machine wants it; blocking the export
-    /// thread when <paramref name="mayBlock"/> and the transport can send that way.
+    /// thread when <paramref name="mayBlock"/> and the transport can send that way. <paramref name="items"/> is the
+    /// number of items in the part, which bounds a partial success's rejected count.
     /// </summary>
-    private async ValueTask<Batching.ExportOutcome> SendPartAsync(ReadOnlyMemory<byte> payload, int attempt, bool mayBlock, CancellationToken cancellationToken)
+    private async ValueTask<Batching.ExportOutcome> SendPartAsync(ReadOnlyMemory<byte> payload, int items, int attempt, bool mayBlock, CancellationToken cancellationToken)
     {
         var started = this.time.GetTimestamp();
         TransportResult result;
@@ -556,7 +565,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
                 : await this.transport.SendAsync(payload, cancellationToken).ConfigureAwait(false);
         }
 
-        var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow());
+        var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow(), items);
         this.Statistics.RecordAttempt(this.time.GetElapsedTime(started), interpreted.Classification.IsSuccess);
         if (interpreted.Problem is not null)
         {

@@ -29,6 +29,10 @@ let outcomeOf (classification: Retry.Classification) =
     | Retry.Classification.Retryable delay -> ExportOutcome.RetryableFailure delay
     | Retry.Classification.Permanent _ -> ExportOutcome.PermanentFailure
 
+let partialOutcome (rejected: int64) (sent: int) =
+    let rejected = rejected |> max 0L |> min (int64 (max 0 sent))
+    if rejected = 0L then ExportOutcome.Succeeded else ExportOutcome.PartiallySucceeded(int rejected)
+
 [<RequireQualifiedAccess>]
 type DropReason =
     | QueueFull
@@ -58,6 +62,7 @@ type Command<'item> =
     | ArmTimer of atMs: int64
     | CompleteWaiter of waiterId: int64 * result: WaiterResult
     | ReportDropped of count: int * reason: DropReason
+    | ReportExported of count: int
 
 // A persistent FIFO of chunks in two lists (Okasaki's batched queue): amortized O(1) to add a chunk, O(n) to take
 // n items. A chunk is a slice of an offered array, which the queue shares rather than copies: events are values
@@ -266,6 +271,13 @@ let private offer (settings: Settings) (items: 'item array) offset count (work: 
             Accepted = work.Accepted + int64 taken }
         |> drop (count - taken) DropReason.QueueFull
 
+let private export count (work: Work<'item>) =
+    if count <= 0 then
+        work
+    else
+        { work with Exported = work.Exported + int64 count }
+        |> emit (ReportExported count)
+
 let private removeBatch (batchId: int64) (work: Work<'item>) =
     { work with InFlight = work.InFlight |> List.filter (fun batch -> batch.Id <> batchId) }
 
@@ -277,12 +289,10 @@ let private complete (settings: Settings) batchId outcome nowMs random (work: Wo
         let settled = removeBatch batchId work
 
         match outcome with
-        | ExportOutcome.Succeeded -> { settled with Exported = settled.Exported + int64 size }
+        | ExportOutcome.Succeeded -> export size settled
         | ExportOutcome.PartiallySucceeded rejected ->
             let rejected = rejected |> max 0 |> min size
-
-            { settled with Exported = settled.Exported + int64 (size - rejected) }
-            |> drop rejected DropReason.RejectedByServer
+            export (size - rejected) settled |> drop rejected DropReason.RejectedByServer
         | ExportOutcome.PermanentFailure -> drop size DropReason.PermanentFailure settled
         | ExportOutcome.RetryableFailure serverDelay ->
             let classification = Retry.Classification.Retryable serverDelay
@@ -296,7 +306,7 @@ let private complete (settings: Settings) batchId outcome nowMs random (work: Wo
             | Retry.Decision.GiveUp Retry.GiveUpReason.AttemptsExhausted -> drop size DropReason.RetriesExhausted settled
             | Retry.Decision.GiveUp Retry.GiveUpReason.DeadlineExceeded -> drop size DropReason.DeadlineExceeded settled
             | Retry.Decision.GiveUp(Retry.GiveUpReason.Permanent _) -> drop size DropReason.PermanentFailure settled
-            | Retry.Decision.Done -> { settled with Exported = settled.Exported + int64 size }
+            | Retry.Decision.Done -> export size settled
 
 let private request waiterId nowMs deadlineMs isShutdown (work: Work<'item>) =
     match work.Phase with

@@ -17,8 +17,8 @@
 ///                        v
 ///   StartExport(id, items, attempt 1, deadline = now + ExportTimeoutMs)
 ///                        │
-///   ExportCompleted(id, Succeeded)           ──> exported
-///   ExportCompleted(id, PartiallySucceeded)  ──> exported; the rejected ones ReportDropped RejectedByServer
+///   ExportCompleted(id, Succeeded)           ──> ReportExported
+///   ExportCompleted(id, PartiallySucceeded)  ──> ReportExported; the rejected ones ReportDropped RejectedByServer
 ///   ExportCompleted(id, PermanentFailure)    ──> ReportDropped PermanentFailure
 ///   ExportCompleted(id, RetryableFailure)    ──Retry.decide──┬──> ArmTimer (now + delay), then on TimerFired:
 ///                                                            │      StartExport(id, same items, attempt + 1,
@@ -30,7 +30,8 @@
 /// ```
 ///
 /// Guarantees (each checked by a named FsCheck property in the tests): every offered item is exactly once
-/// exported, dropped with a reason, in flight or queued; items are exported in offer order; no batch exceeds
+/// exported, dropped with a reason, in flight or queued, and the `ReportExported` and `ReportDropped` commands
+/// count each item once, also when completions of abandoned batches arrive late; items are exported in offer order; no batch exceeds
 /// MaxExportBatchSize; the queue never exceeds MaxQueueSize; exports start only for the reasons above and never
 /// beyond the concurrency limit; a flush completes only once everything offered before it is exported or
 /// dropped; shutdown refuses later items and completes by its deadline; failed exports are retried as
@@ -74,6 +75,12 @@ type ExportOutcome =
 /// The outcome of an export attempt whose result was classified by `Retry.classifyGrpc`,
 /// `Retry.classifyHttp` or `Retry.connectionFailure`.
 val outcomeOf: classification: Retry.Classification -> ExportOutcome
+
+/// The outcome of an answer that accepted the request with a partial success rejecting `rejected` of the
+/// `sent` items (OTLP "Partial Success"): `PartiallySucceeded` with the count brought into [0, `sent`], or
+/// `Succeeded` when that is 0 (a warning). A server's count outside that range cannot be true, and taken as it is
+/// it would count negative items as exported or dropped; every consumer of a partial success uses this count.
+val partialOutcome: rejected: int64 -> sent: int -> ExportOutcome
 
 /// Why items were dropped.
 [<RequireQualifiedAccess>]
@@ -134,6 +141,11 @@ type Command<'item> =
     | CompleteWaiter of waiterId: int64 * result: WaiterResult
     /// Count `count` items as dropped for `reason` (for the SDK's self-diagnostics).
     | ReportDropped of count: int * reason: DropReason
+    /// Count `count` items as exported: the server accepted them in an attempt of a batch still in flight. The
+    /// driver counts exports only from this command, never from an attempt's outcome: a completion the machine
+    /// ignores (a batch abandoned at the shutdown deadline, already counted dropped) then counts nothing, and every
+    /// offered item is counted exactly once, exported or dropped.
+    | ReportExported of count: int
 
 /// The machine's state: immutable; only `step` makes a new one.
 [<Sealed>]

@@ -302,8 +302,10 @@ let decide (policy: Policy) (attempt: int) (classification: Classification) (now
     | Classification.Retryable serverDelay ->
         let delay =
             match serverDelay with
-            | Some ms -> Math.Clamp(ms, 0L, maxDelayMs)
-            | None -> jitteredBackoff policy attempt random
+            // A zero delay (allowed: the server "MAY supply ... 0 value of RetryDelay", and Retry-After: 0) says
+            // nothing about when to retry; taken as it is, it would spend every attempt at once.
+            | Some ms when ms > 0L -> min ms maxDelayMs
+            | _ -> jitteredBackoff policy attempt random
 
         // Written as a subtraction so a far deadline cannot overflow the comparison.
         if deadlineMs - nowMs > delay then

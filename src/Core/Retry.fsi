@@ -172,7 +172,10 @@ val backoffCap: policy: Policy -> retry: int -> int64
 val jitteredBackoff: policy: Policy -> retry: int -> random: float -> int64
 
 /// Decides what follows attempt number `attempt` (1-based) whose result is `classification`, at `nowMs`,
-/// for an export that must be over by `deadlineMs`. A server delay replaces the computed backoff. A retry is
+/// for an export that must be over by `deadlineMs`. A positive server delay replaces the computed backoff; a
+/// zero (or negative) one counts as none, so the backoff applies (OTLP/gRPC "Throttling" allows a server to
+/// send a RetryInfo of 0, and `Retry-After: 0` or a past date reads as 0: retrying at once would spend every
+/// attempt within milliseconds). A retry is
 /// scheduled only when it starts strictly before the deadline, so the export (every attempt and wait) never
 /// outlives its deadline; permanent failures are never retried; no more than `MaxAttempts` attempts.
 val decide:

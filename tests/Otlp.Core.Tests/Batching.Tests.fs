@@ -81,7 +81,8 @@ let simulate (settings: Settings) (actions: Action list) =
             | StartExport(id, items, _, deadline) -> running[id] <- (deadline, items.Length)
             | ArmTimer at -> d.Armed <- Some at
             | CompleteWaiter _
-            | ReportDropped _ -> ()
+            | ReportDropped _
+            | ReportExported _ -> ()
 
         steps.Add
             { Now = d.Now
@@ -133,7 +134,8 @@ let simulate (settings: Settings) (actions: Action list) =
 
                 let outcome =
                     match outcome with
-                    | ExportOutcome.PartiallySucceeded _ -> ExportOutcome.PartiallySucceeded(pick % (size + 1))
+                    // Counts out of range too (-1 and size + 1): servers send them, and the machine must cope.
+                    | ExportOutcome.PartiallySucceeded _ -> ExportOutcome.PartiallySucceeded(pick % (size + 3) - 1)
                     | other -> other
 
                 deliver (ExportCompleted(id, outcome, d.Now, random))
@@ -581,7 +583,7 @@ let private retriesFollowPolicy (trace: Trace) =
                 | Retry.Decision.GiveUp _ -> expectDrop size DropReason.DeadlineExceeded
                 | Retry.Decision.Done -> fail "a failure cannot be done"
             | ExportOutcome.PermanentFailure -> expectDrop size DropReason.PermanentFailure
-            | ExportOutcome.PartiallySucceeded rejected when rejected > 0 -> expectDrop rejected DropReason.RejectedByServer
+            | ExportOutcome.PartiallySucceeded rejected when rejected > 0 -> expectDrop (min rejected size) DropReason.RejectedByServer
             | _ -> ()
         | _ -> ()
 
@@ -626,10 +628,38 @@ let private retriesNeverFollowPermanentFailures (trace: Trace) =
         | (id, _, _, _) :: _ -> Error $"batch {id} was sent again after a final outcome")
     |> firstError
 
+/// What a driver counts from the commands alone (ReportExported, ReportDropped), plus what the machine still holds,
+/// equals what was offered after every step: late completions of abandoned batches count nothing.
+let private countedOnce (trace: Trace) =
+    let mutable offered = 0L
+    let mutable exported = 0L
+    let mutable dropped = 0L
+
+    trace.Steps
+    |> List.map (fun record ->
+        offered <- offered + int64 (offeredBy record.Event).Length
+
+        for command in record.Commands do
+            match command with
+            | ReportExported count -> exported <- exported + int64 count
+            | ReportDropped(count, _) -> dropped <- dropped + int64 count
+            | _ -> ()
+
+        let held = int64 (queuedCount record.After + inFlightItemCount record.After)
+
+        if exported + dropped + held <> offered then
+            Error $"after {record.Event}: exported {exported} + dropped {dropped} + held {held} <> offered {offered}"
+        elif exported <> exportedCount record.After then
+            Error $"after {record.Event}: ReportExported counted {exported}, the state {exportedCount record.After}"
+        else
+            Ok())
+    |> firstError
+
 [<Tests>]
 let properties =
     testList "Batching properties" [
         law "conservation: every offered item is exported, dropped, in flight or queued, exactly once" conservation
+        law "counted once: exported and dropped as the commands report them, plus what is held, equal what was offered" countedOnce
         law "order: items are exported in the order they were offered" orderPreserved
         law "no batch is empty or larger than the maximum export batch size" batchesBounded
         law "the queue never holds more than its maximum size" queueBounded
@@ -701,7 +731,7 @@ let examples =
         test "force flush exports a partial batch at once and completes when it is acknowledged" {
             let _, log = run small [ Offer(1, 0L); ForceFlush(9L, 10L, 500L); ExportCompleted(1L, ExportOutcome.Succeeded, 20L, 0.5) ]
             Expect.equal log[1] [ StartExport(1L, [| 1 |], 1, 1010L); ArmTimer 500L ] "flush exports"
-            Expect.equal log[2] [ CompleteWaiter(9L, WaiterResult.Completed) ] "completes"
+            Expect.equal log[2] [ ReportExported 1; CompleteWaiter(9L, WaiterResult.Completed) ] "completes"
         }
 
         test "force flush with nothing pending completes at once" {
@@ -734,7 +764,7 @@ let examples =
                 run small [ OfferMany([| 1; 2; 3; 4 |], 0L); ExportCompleted(1L, ExportOutcome.PermanentFailure, 1L, 0.5); ExportCompleted(2L, ExportOutcome.PartiallySucceeded 1, 2L, 0.5) ]
 
             Expect.equal log[1] [ ReportDropped(2, DropReason.PermanentFailure); StartExport(2L, [| 3; 4 |], 1, 1001L) ] "permanent"
-            Expect.equal log[2] [ ReportDropped(1, DropReason.RejectedByServer) ] "partial success"
+            Expect.equal log[2] [ ReportExported 1; ReportDropped(1, DropReason.RejectedByServer) ] "partial success"
             Expect.equal (exportedCount state) 1L "one accepted"
         }
 
@@ -744,7 +774,7 @@ let examples =
 
             Expect.equal log[1] [ StartExport(1L, [| 1 |], 1, 1000L); ArmTimer 1000L ] "flushes with the shutdown deadline"
             Expect.equal log[2] [ ReportDropped(1, DropReason.ShutDown) ] "refuses"
-            Expect.equal log[3] [ CompleteWaiter(5L, WaiterResult.Completed) ] "completes"
+            Expect.equal log[3] [ ReportExported 1; CompleteWaiter(5L, WaiterResult.Completed) ] "completes"
             Expect.equal log[4] [ CompleteWaiter(6L, WaiterResult.AlreadyShutDown) ] "a second shutdown"
             Expect.isTrue (isStopped state) "stopped"
         }

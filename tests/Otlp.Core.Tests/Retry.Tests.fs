@@ -115,7 +115,7 @@ let properties =
             (fun (policy, retry) -> Retry.backoffCap policy retry <= Retry.backoffCap policy (retry + 1))
 
         testPropertyWithConfig config "a server delay replaces the computed backoff when it fits before the deadline"
-        <| Prop.forAll (Arb.fromGen (Gen.zip3 policies (Gen.choose (0, 100_000)) (Gen.choose (0, 100_000))))
+        <| Prop.forAll (Arb.fromGen (Gen.zip3 policies (Gen.choose (1, 100_000)) (Gen.choose (0, 100_000))))
             (fun (policy, delay, slack) ->
                 let now = 1_000L
                 let deadline = now + int64 delay + int64 slack + 1L
@@ -123,6 +123,27 @@ let properties =
 
                 if policy.MaxAttempts > 1 then decision = Retry.Decision.RetryAfter(int64 delay)
                 else decision = Retry.Decision.GiveUp Retry.GiveUpReason.AttemptsExhausted)
+
+        testPropertyWithConfig config "a zero or negative server delay counts as none: the waits follow the backoff schedule"
+        <| Prop.forAll (Arb.fromGen (Gen.zip3 policies (Gen.choose (1, 10)) (Gen.zip units (Gen.elements [ 0L; -1L; Int64.MinValue ]))))
+            (fun (policy, attempt, (random, serverDelay)) ->
+                let deadline = Int64.MaxValue / 2L
+                let withZero = Retry.decide policy attempt (Retry.Classification.Retryable(Some serverDelay)) 0L deadline random
+                let withNone = Retry.decide policy attempt (Retry.Classification.Retryable None) 0L deadline random
+                let atLeastSchedule =
+                    match withZero with
+                    | Retry.Decision.RetryAfter wait -> wait = Retry.jitteredBackoff policy attempt random && wait >= 0L
+                    | _ -> true
+                withZero = withNone && atLeastSchedule)
+
+        testCase "RetryInfo of 0 over five attempts waits the backoff, not five retries at once" <| fun () ->
+            let policy = Retry.Policy.Default
+            let waits =
+                [ for attempt in 1..4 ->
+                    match Retry.decide policy attempt (Retry.Classification.Retryable(Some 0L)) 0L 60_000L 0.99999999 with
+                    | Retry.Decision.RetryAfter wait -> wait
+                    | other -> failtest $"attempt {attempt}: {other}" ]
+            Expect.equal waits [ for retry in 1..4 -> Retry.backoffCap policy retry ] "the schedule's caps (random near 1)"
 
         testPropertyWithConfig config "permanent errors are never retried"
         <| Prop.forAll (Arb.fromGen (Gen.zip3 policies (Gen.choose (1, 20)) units))

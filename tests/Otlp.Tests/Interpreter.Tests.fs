@@ -18,7 +18,7 @@ let private http status = TransportResult.Response(status, false, ReadOnlyMemory
 
 let private grpc status = TransportResult.Response(status, true, ReadOnlyMemory.Empty)
 
-let private interpret result = ExportInterpreter.Interpret(result, config [] Signal.Traces, now)
+let private interpret result = ExportInterpreter.Interpret(result, config [] Signal.Traces, now, 10)
 
 [<Tests>]
 let tests =
@@ -43,7 +43,7 @@ let tests =
 
         test "HTTP 404 names the URL, the rule that produced it, and the option to use instead" {
             let exporter = config [ "OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/v1/traces" ] Signal.Traces
-            let attempt = ExportInterpreter.Interpret(http 404, exporter, now)
+            let attempt = ExportInterpreter.Interpret(http 404, exporter, now, 10)
             let problem = attempt.Problem
             Expect.stringContains problem "http://collector:4318/v1/traces/v1/traces" "the URL used"
             Expect.stringContains problem "OTEL_EXPORTER_OTLP_ENDPOINT" "the rule"
@@ -87,8 +87,16 @@ let tests =
         test "a partial success in a JSON body is read as JSON" {
             let body = OtlpJson.logsResponseToBytes { PartialSuccess = { Rejected = 2L; ErrorMessage = "too old" } }
             let result = TransportResult(Kind = TransportResultKind.Response, StatusCode = 200, Body = ReadOnlyMemory body, ContentType = "application/json")
-            let attempt = ExportInterpreter.Interpret(result, config [] Signal.Logs, now)
+            let attempt = ExportInterpreter.Interpret(result, config [] Signal.Logs, now, 10)
             Expect.equal attempt.Outcome (Batching.ExportOutcome.PartiallySucceeded 2) "outcome"
+        }
+
+        test "a rejected count beyond the items sent, or negative, is brought into [0, items sent]" {
+            for rejected, expected in [ 20L, Batching.ExportOutcome.PartiallySucceeded 10; -5L, Batching.ExportOutcome.Succeeded; 10L, Batching.ExportOutcome.PartiallySucceeded 10 ] do
+                let body = ProtoEncoder.traceResponseToBytes { PartialSuccess = { Rejected = rejected; ErrorMessage = "odd" } }
+                let attempt = interpret (TransportResult.Response(200, false, ReadOnlyMemory body))
+                Expect.equal attempt.Outcome expected $"outcome of {rejected}"
+                Expect.equal attempt.Rejected (min 10 (max 0 (int rejected))) $"rejected of {rejected}"
         }
 
         test "a warning without rejections is a success that still reports its message" {
@@ -96,6 +104,40 @@ let tests =
             let attempt = interpret (TransportResult.Response(200, false, ReadOnlyMemory body))
             Expect.equal attempt.Outcome Batching.ExportOutcome.Succeeded "outcome"
             Expect.stringContains attempt.Problem "deprecated field" "message"
+        }
+
+        test "a JSON partial success without a content type is read in the request's encoding, JSON" {
+            let body = OtlpJson.logsResponseToBytes { PartialSuccess = { Rejected = 2L; ErrorMessage = "too old" } }
+            let result = TransportResult(Kind = TransportResultKind.Response, StatusCode = 200, Body = ReadOnlyMemory body)
+            let attempt = ExportInterpreter.Interpret(result, config [ "OTEL_EXPORTER_OTLP_PROTOCOL", "http/json" ] Signal.Logs, now, 10)
+            Expect.equal attempt.Outcome (Batching.ExportOutcome.PartiallySucceeded 2) "outcome"
+            Expect.stringContains attempt.Problem "too old" "message"
+        }
+
+        test "an HTTP failure's google.rpc.Status message is in the description, cleaned and cut at 1 KB" {
+            let status (message: string) =
+                use buffer = new IO.MemoryStream()
+                let output = new Google.Protobuf.CodedOutputStream(buffer)
+                output.WriteTag(1, Google.Protobuf.WireFormat.WireType.Varint)
+                output.WriteInt32 3
+                output.WriteTag(2, Google.Protobuf.WireFormat.WireType.LengthDelimited)
+                output.WriteString message
+                output.Flush()
+                buffer.ToArray()
+            let failure body contentType =
+                TransportResult(Kind = TransportResultKind.Response, StatusCode = 400, Message = "Bad Request", Body = ReadOnlyMemory body, ContentType = contentType)
+            let attempt = interpret (failure (status "span 3: invalid\r\ntrace id") "application/x-protobuf")
+            Expect.equal attempt.Outcome Batching.ExportOutcome.PermanentFailure "outcome"
+            Expect.stringContains attempt.Problem "answered HTTP 400 Bad Request: span 3: invalid  trace id" "the message, one line"
+            let huge = interpret (failure (status (String('x', 100_000))) null)
+            Expect.stringContains huge.Problem (String('x', 1024) + "…") "cut"
+            Expect.isFalse (huge.Problem.Contains(String('x', 1025))) "at 1 KB"
+            let json = Text.Encoding.UTF8.GetBytes "{\"code\":8,\"message\":\"slow down\"}"
+            let throttled = ExportInterpreter.Interpret(
+                TransportResult(Kind = TransportResultKind.Response, StatusCode = 429, Body = ReadOnlyMemory json, ContentType = "application/json"), config [] Signal.Traces, now, 10)
+            Expect.stringContains throttled.Problem "HTTP 429: slow down" "JSON body"
+            let page = interpret (failure (Text.Encoding.ASCII.GetBytes "<html>bad gateway</html>") "text/html")
+            Expect.isTrue (page.Problem.EndsWith "Bad Request") "a page of another type is not decoded"
         }
 
         test "an unreadable success body is still a success" {

@@ -164,6 +164,24 @@ let tests =
             do! p.DisposeAsync()
         }
 
+        for concurrency in [ 1; 2 ] do
+            testTask $"with {concurrency} export(s) at a time, a send that ends after the shutdown deadline is counted once, dropped" {
+                let gate = TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
+                let settings = { settings 100 5 with MaxConcurrentExports = concurrency; ScheduledDelayMs = 600_000L }
+                // The sends ignore their token, as a send stuck in a handler would: they end when the gate opens.
+                let p, exported, statistics, _ = processorWith settings (fun _ -> Batching.ExportOutcome.Succeeded) gate.Task
+                for i in 1..12 do Expect.isTrue (p.Offer i) "accepted"
+                let! stopped = p.ShutdownAsync(TimeSpan.FromMilliseconds 200.0)
+                Expect.isFalse stopped "timed out"
+                let settled () = statistics.Exported + statistics.Dropped
+                Expect.equal (settled ()) 12L "everything counted at the deadline"
+                gate.SetResult()
+                do! p.DisposeAsync()
+                Expect.isGreaterThan exported.Count 0 "the abandoned sends did end"
+                Expect.equal (statistics.Exported, statistics.DroppedDeadlineExceeded) (0L, 12L) "dropped at the deadline, never also exported"
+                Expect.equal (settled ()) 12L "exported + dropped = offered"
+            }
+
         testTask "with two exports at a time, two batches run at once, never three, and completions in any order settle them" {
             let running = ref 0
             let most = ref 0

@@ -7,9 +7,12 @@ namespace Otlp.Export;
 /// <summary>The interpreted result of one export attempt: what the batch machine needs, and what to tell people.</summary>
 /// <param name="Outcome">The outcome for <see cref="Batching"/>: success, partial success, retryable or permanent failure.</param>
 /// <param name="Problem">A description of a failure or warning for diagnostics, without header values; null on plain success.</param>
-/// <param name="PartialSuccess">The server's partial success, when it sent one.</param>
+/// <param name="PartialSuccess">The server's partial success, when it sent one, as sent (its count may be out of range).</param>
 internal sealed record ExportAttempt(Batching.ExportOutcome Outcome, string? Problem, PartialSuccess? PartialSuccess)
 {
+    /// <summary>The items the server rejected, within [0, items sent] (<see cref="Batching.partialOutcome"/>): the count to use.</summary>
+    public int Rejected => this.Outcome is Batching.ExportOutcome.PartiallySucceeded partial ? partial.rejected : 0;
+
     /// <summary>The retry classification of the attempt, for <see cref="Retry.decide"/>.</summary>
     public Retry.Classification Classification =>
         this.Outcome.IsRetryableFailure
@@ -29,8 +32,11 @@ internal static class ExportInterpreter
     /// <summary>The plain success, the answer to almost every export (records are immutable, so one is shared).</summary>
     private static readonly ExportAttempt Succeeded = new(Batching.ExportOutcome.Succeeded, null, null);
 
-    /// <summary>Interprets <paramref name="result"/> received at <paramref name="now"/> from <paramref name="config"/>'s endpoint.</summary>
-    public static ExportAttempt Interpret(TransportResult result, ExporterConfig config, DateTimeOffset now)
+    /// <summary>
+    /// Interprets <paramref name="result"/> received at <paramref name="now"/> from <paramref name="config"/>'s endpoint,
+    /// the answer to a request of <paramref name="sentItems"/> items (the bound of a partial success's rejected count).
+    /// </summary>
+    public static ExportAttempt Interpret(TransportResult result, ExporterConfig config, DateTimeOffset now, int sentItems)
     {
         switch (result.Kind)
         {
@@ -48,6 +54,16 @@ internal static class ExportInterpreter
                 return new ExportAttempt(Batching.ExportOutcome.PermanentFailure, result.Message, null);
         }
 
+        if (result.RedirectedAsGetTo is { } followed)
+        {
+            // The application's client followed a redirect and re-sent the export as a GET without its body: whatever
+            // that GET was answered, the data did not arrive.
+            return new ExportAttempt(
+                Batching.ExportOutcome.PermanentFailure,
+                $"{config.EndpointExplanation} redirected the export to {Redact(followed)}, and the HttpClient given in the options followed as a GET without the data (answered HTTP {result.StatusCode}). Configure the final URL, or turn off AllowAutoRedirect on that client's handler.",
+                null);
+        }
+
         var classification = result.IsGrpc
             ? Retry.classifyGrpc(result.StatusCode, RetryInfoDelay(result))
             : Retry.classifyHttp(result.StatusCode, Retry.tryParseRetryAfter(now, result.RetryAfter));
@@ -57,7 +73,7 @@ internal static class ExportInterpreter
             return new ExportAttempt(Batching.outcomeOf(classification), DescribeFailure(result, config), null);
         }
 
-        var partial = DecodePartialSuccess(result, config.Signal);
+        var partial = DecodePartialSuccess(result, config);
         if (partial is null)
         {
             return Succeeded;
@@ -78,14 +94,17 @@ internal static class ExportInterpreter
             return Succeeded;
         }
 
-        var rejected = (int)Math.Clamp(success.Rejected, 0, int.MaxValue);
+        var outcome = Batching.partialOutcome(success.Rejected, sentItems);
+        var rejected = outcome is Batching.ExportOutcome.PartiallySucceeded partialOutcome ? partialOutcome.rejected : 0;
         var problem = rejected > 0
             ? $"The server rejected {rejected} item(s): {success.ErrorMessage}"
             : $"The server accepted everything with a warning: {success.ErrorMessage}";
-        return new ExportAttempt(
-            rejected > 0 ? Batching.ExportOutcome.NewPartiallySucceeded(rejected) : Batching.ExportOutcome.Succeeded,
-            problem,
-            success);
+        if (success.Rejected != rejected && (success.Rejected > 0 || rejected > 0))
+        {
+            problem += $" (it reported {success.Rejected} rejected of {sentItems} sent)";
+        }
+
+        return new ExportAttempt(outcome, problem, success);
     }
 
     private static FSharpOption<long> RetryInfoDelay(TransportResult result) =>
@@ -99,7 +118,25 @@ internal static class ExportInterpreter
             return $"{config.EndpointExplanation} answered gRPC {code}: {result.Message}";
         }
 
-        var text = $"{config.EndpointExplanation} answered HTTP {result.StatusCode} {result.Message}";
+        var text = string.IsNullOrEmpty(result.Message)
+            ? $"{config.EndpointExplanation} answered HTTP {result.StatusCode}"
+            : $"{config.EndpointExplanation} answered HTTP {result.StatusCode} {result.Message}";
+        // OTLP/HTTP "Failures": the body is a google.rpc.Status whose message is meant for developers.
+        var encoding = ResponseBody.EncodingOf(result.ContentType, config.Protocol.IsHttpJson);
+        if (ResponseBody.TryDecodeStatus(result.Body, encoding) is { Value.Message: { Length: > 0 } message }
+            && ResponseBody.Printable(ResponseBody.MaxMessageChars, message) is { Length: > 0 } shown)
+        {
+            text += $": {shown}";
+        }
+
+        if (result.StatusCode is >= 300 and <= 399)
+        {
+            // Redirects are not followed: a POST would become a body-less GET, or carry the headers to another host.
+            text += result.Location is { } location
+                ? $", a redirect to {Redact(location)}, which is not followed: configure that URL if it is the collector's."
+                : ", a redirect without a Location, which is not followed.";
+        }
+
         if (result.StatusCode == 404)
         {
             // The classic misconfiguration: a base endpoint given where a full URL was meant, or the reverse.
@@ -111,15 +148,28 @@ internal static class ExportInterpreter
         return text;
     }
 
+    /// <summary>A URL for messages: without its user information (a redirect may carry credentials there).</summary>
+    internal static string Redact(Uri url)
+    {
+        if (!url.IsAbsoluteUri || url.UserInfo.Length == 0)
+        {
+            return url.IsAbsoluteUri ? url.AbsoluteUri : url.OriginalString;
+        }
+
+        return new UriBuilder(url) { UserName = string.Empty, Password = string.Empty }.Uri.AbsoluteUri;
+    }
+
     /// <summary>The partial success in a successful response, or null when the body is empty.</summary>
-    private static FSharpResult<PartialSuccess, DecodeError>? DecodePartialSuccess(TransportResult result, Signal signal)
+    private static FSharpResult<PartialSuccess, DecodeError>? DecodePartialSuccess(TransportResult result, ExporterConfig config)
     {
         if (result.Body.IsEmpty)
         {
             return null;
         }
 
-        var json = !result.IsGrpc && result.ContentType is { } type && type.Contains("json", StringComparison.OrdinalIgnoreCase);
+        // A body without a content type is in the request's encoding: a JSON answer is not read as protobuf.
+        var signal = config.Signal;
+        var json = !result.IsGrpc && ResponseBody.EncodingOf(result.ContentType, config.Protocol.IsHttpJson).IsJson;
         if (signal.IsTraces)
         {
             var decoded = json ? OtlpJson.ReadTraceResponse(result.Body) : ProtoDecoder.DecodeTraceResponse(result.Body);

@@ -112,6 +112,10 @@ internal static class TransportFactory
             PooledConnectionLifetime = ConnectionLifetime,
             EnableMultipleHttp2Connections = http2,
             AutomaticDecompression = System.Net.DecompressionMethods.None,
+            // An export is a POST whose success means the server accepted the data. Following a redirect would turn
+            // it into a body-less GET on 301/302/303 (whose 200 would count as delivered) and send the configured
+            // headers (credentials) to whatever host the Location names: a 3xx is reported as a failure instead.
+            AllowAutoRedirect = false,
         };
 
         if (config.CertificateFile is { Value: var caFile })

@@ -34,6 +34,9 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     private readonly BoundedRing<T> incoming;
     private readonly ConcurrentQueue<Batching.Event<T>> control = new();
     private readonly ConcurrentDictionary<long, TaskCompletionSource<Batching.WaiterResult>> waiters = new();
+
+    // The cancellation of each attempt in flight, by batch: shutdown's deadline ends them (see ShutdownAsync).
+    private readonly ConcurrentDictionary<long, CancellationTokenSource> attempts = new();
     private readonly SemaphoreSlim wake = new(0);
     private readonly TaskCompletionSource loopEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Batching.State<T> state = Batching.init<T>();
@@ -126,11 +129,23 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         return true;
     }
 
-    /// <summary>Exports everything offered so far; true when it all completed (exported or dropped) in time.</summary>
+    /// <summary>How long shutdown waits, after its deadline, for the loop to settle the attempts it cancelled.</summary>
+    internal static readonly TimeSpan ShutdownGrace = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// Exports everything offered so far; true when it all completed (exported or dropped) in time. Returns false by
+    /// its deadline, also while a send is in progress on the loop's thread; that send goes on, within its own
+    /// deadline (a flush does not give up on data: the batch is still exported or retried).
+    /// </summary>
     public Task<bool> ForceFlushAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
         this.WaitAsync(timeout, flush: true, cancellationToken);
 
-    /// <summary>Flushes, then refuses new items and stops; true when it finished in time.</summary>
+    /// <summary>
+    /// Flushes, then refuses new items and stops; true when it finished in time. At the deadline the attempts still
+    /// in flight are cancelled, also a send in progress on the loop's thread, and what was left is counted dropped
+    /// (<see cref="Batching.DropReason.DeadlineExceeded"/>), once: it returns false within the timeout and a short
+    /// grace (<see cref="ShutdownGrace"/>).
+    /// </summary>
     public async Task<bool> ShutdownAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         Volatile.Write(ref this.shuttingDown, true);
@@ -139,6 +154,22 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         Interlocked.MemoryBarrier();
         var done = await this.WaitAsync(timeout, flush: false, cancellationToken).ConfigureAwait(false);
         return done;
+    }
+
+    /// <summary>Cancels every attempt in flight (an attempt that ends meanwhile has removed itself).</summary>
+    private void CancelAttempts()
+    {
+        foreach (var attempt in this.attempts.Values)
+        {
+            try
+            {
+                attempt.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The attempt ended between the read and the cancel.
+            }
+        }
     }
 
     /// <summary>Shuts down with the batch export timeout as the deadline.</summary>
@@ -168,8 +199,48 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
             ? Batching.Event<T>.NewForceFlush(id, now, deadline)
             : Batching.Event<T>.NewShutdown(id, now, deadline));
         this.wake.Release();
-        var result = await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        return result.IsCompleted;
+        if (deadline == long.MaxValue || timeout.TotalMilliseconds >= int.MaxValue)
+        {
+            return (await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false)).IsCompleted;
+        }
+
+        // The machine completes the waiter at its deadline, but only when the loop runs: with one export at a time
+        // the loop's thread may be blocked in a send (by design), so the deadline is kept here too.
+        try
+        {
+            return (await waiter.Task.WaitAsync(timeout, this.time, cancellationToken).ConfigureAwait(false)).IsCompleted;
+        }
+        catch (TimeoutException)
+        {
+        }
+
+        if (flush)
+        {
+            // The machine's late answer finds no one waiting; the send in progress goes on.
+            this.waiters.TryRemove(id, out _);
+            return false;
+        }
+
+        // The deadline event reaches the machine before the completion of any attempt cancelled below (that is
+        // queued when the send returns), so their items are dropped as DeadlineExceeded, and their completions
+        // ignored. Its time must be at the deadline on the machine's timeline.
+        while (this.NowMs() < deadline)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(1), this.time, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        this.control.Enqueue(Batching.Event<T>.NewTimerFired(this.NowMs()));
+        this.wake.Release();
+        this.CancelAttempts();
+        try
+        {
+            return (await waiter.Task.WaitAsync(ShutdownGrace, this.time, cancellationToken).ConfigureAwait(false)).IsCompleted;
+        }
+        catch (TimeoutException)
+        {
+            // A send that does not heed its token: shutdown still returns, not in time; the loop settles it later.
+            return false;
+        }
     }
 
     private long NowMs() => (long)this.time.GetElapsedTime(0).TotalMilliseconds;
@@ -353,8 +424,16 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     private void Apply(Batching.Event<T> e)
     {
         var (next, commands) = Batching.step(this.settings, this.state, e);
+        var stopping = !Batching.isStopped(this.state) && Batching.isStopped(next);
         this.state = next;
         Volatile.Write(ref this.machineQueued, Batching.queuedCount(next));
+        if (stopping && !this.attempts.IsEmpty)
+        {
+            // Stopped at the shutdown deadline with attempts still running: their items are counted dropped, and
+            // nobody waits for their answers any more.
+            this.CancelAttempts();
+        }
+
         foreach (var command in commands)
         {
             switch (command)
@@ -375,6 +454,9 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
                 case Batching.Command<T>.ReportDropped dropped:
                     this.statistics.CountDropped(dropped.reason, dropped.count);
                     break;
+                case Batching.Command<T>.ReportExported exported:
+                    this.statistics.CountExported(exported.count);
+                    break;
             }
         }
     }
@@ -388,6 +470,7 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         var cancel = limit == Timeout.InfiniteTimeSpan
             ? new CancellationTokenSource()
             : new CancellationTokenSource(limit <= TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : limit, this.time);
+        this.attempts[batchId] = cancel;
 
         Task<Batching.ExportOutcome> attemptTask;
         try
@@ -420,6 +503,7 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
 
     private void EndExport(Task<Batching.ExportOutcome> attempt, long batchId, T[] items, CancellationTokenSource cancel)
     {
+        this.attempts.TryRemove(new KeyValuePair<long, CancellationTokenSource>(batchId, cancel));
         cancel.Dispose();
         Batching.ExportOutcome outcome;
         if (attempt.IsCompletedSuccessfully)
@@ -434,15 +518,8 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
             outcome = Batching.ExportOutcome.PermanentFailure;
         }
 
-        if (outcome.IsSucceeded)
-        {
-            this.statistics.CountExported(items.Length);
-        }
-        else if (outcome is Batching.ExportOutcome.PartiallySucceeded partial)
-        {
-            this.statistics.CountExported(items.Length - partial.rejected);
-        }
-
+        // Exports are counted when the machine reports them (ReportExported): a completion of a batch it no longer
+        // holds (abandoned at the shutdown deadline, counted dropped then) must count nothing.
         this.control.Enqueue(Batching.Event<T>.NewExportCompleted(batchId, outcome, this.NowMs(), Random.Shared.NextDouble()));
         Interlocked.Decrement(ref this.runningExports);
         this.wake.Release();

@@ -136,6 +136,10 @@ internal sealed class HttpExportTransport : IExportTransport
             var status = (int)response.StatusCode;
             var contentType = response.Content.Headers.ContentType?.MediaType;
             var reason = response.ReasonPhrase;
+            if (status is >= 300 and <= 399 || !ReferenceEquals(response.RequestMessage?.Method ?? HttpMethod.Post, HttpMethod.Post))
+            {
+                return this.Redirect(response, status, read, contentType, reason);
+            }
             if (status == 200 && read.Length == 0 && this.lastEmptySuccess is { } last
                 && last.ContentType == contentType && last.Message == reason)
             {
@@ -213,6 +217,27 @@ internal sealed class HttpExportTransport : IExportTransport
             PooledBuffer.Quarantine(content.Body);
             return false;
         }
+    }
+
+    /// <summary>
+    /// A redirect: a 3xx answer (the exporter's own handler never follows one), or the answer to the GET an
+    /// application's client re-sent a redirected POST as (after 301, 302 or 303), which never carried the data.
+    /// </summary>
+    private TransportResult Redirect(HttpResponseMessage response, int status, byte[] body, string? contentType, string? reason)
+    {
+        var sent = response.RequestMessage;
+        var followedAsGet = sent is not null && sent.Method != HttpMethod.Post;
+        var location = response.Headers.Location;
+        return new TransportResult
+        {
+            Kind = TransportResultKind.Response,
+            StatusCode = status,
+            Body = body,
+            ContentType = contentType,
+            Message = reason,
+            Location = location is null ? null : location.IsAbsoluteUri ? location : new Uri(this.url, location),
+            RedirectedAsGetTo = followedAsGet ? sent!.RequestUri ?? this.url : null,
+        };
     }
 
     public void Dispose()

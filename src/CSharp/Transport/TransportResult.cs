@@ -46,6 +46,15 @@ internal sealed record TransportResult
     /// <summary>The response's content type (HTTP), if any.</summary>
     public string? ContentType { get; init; }
 
+    /// <summary>The absolute target of a redirect (HTTP 3xx) answer's <c>Location</c> header, if any.</summary>
+    public Uri? Location { get; init; }
+
+    /// <summary>
+    /// The URL an application's HTTP client followed a redirect to, re-sending the export as a body-less GET (the
+    /// status is then the answer to that GET); null when the request reached its answer as the POST it was.
+    /// </summary>
+    public Uri? RedirectedAsGetTo { get; init; }
+
     /// <summary>A response with a status and body.</summary>
     public static TransportResult Response(int status, bool grpc, ReadOnlyMemory<byte> body) =>
         new() { Kind = TransportResultKind.Response, StatusCode = status, IsGrpc = grpc, Body = body };
