@@ -101,7 +101,7 @@ let private httpTraces (url: string) (extra: OtlpExporterOptions -> unit) =
 let private redirects =
     testList "redirects" [
         for code, reason in [ 301, "Moved Permanently"; 307, "Temporary Redirect" ] do
-            testTask $"an HTTP {code} is not followed: a permanent failure naming the status and the Location without its user information" {
+            testTask $"an HTTP {code} is not followed: a permanent failure naming the status and the Location with its user information redacted" {
                 use target = new RawServer(fun _ -> status 200 "OK" "")
                 use redirecting = new RawServer(fun _ -> status code reason $"Location: http://user:hunter2@127.0.0.1:{target.Port}/elsewhere\r\n")
                 use exporter = httpTraces redirecting.Url ignore
@@ -110,7 +110,7 @@ let private redirects =
                 let! (result: OtlpExportResult) = exporter.ExportAsync(spans 2)
                 Expect.equal (result.Status, result.Attempts) (OtlpExportStatus.Failure, 1) "failed, not retried"
                 Expect.stringContains result.Message $"HTTP {code}" "the status"
-                Expect.stringContains result.Message $"http://127.0.0.1:{target.Port}/elsewhere" "the Location"
+                Expect.stringContains result.Message $"http://[redacted]@127.0.0.1:{target.Port}/elsewhere" "the Location, its user information redacted"
                 Expect.isFalse (result.Message.Contains "hunter2") "no user information"
                 Expect.isFalse (String.Join(" ", problems).Contains secret) "no header value"
                 Expect.equal redirecting.Requests.Length 1 "one POST"

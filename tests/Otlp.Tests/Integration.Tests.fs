@@ -526,7 +526,9 @@ let private endpointsWithAQuery =
                     configure receiver protocol o
                     o.BaseEndpoint <- o.BaseEndpoint.TrimEnd('/') + "/?tenant=t1"
                 let request = nonEmpty (sample Generators.traceRequest)
-                let! (result: OtlpExportResult) = exportOnce (OtlpExporter.ForTraces().Configure(set).Build()) request
+                let exporter = OtlpExporter.ForTraces().Configure(set).Build()
+                Expect.isFalse (exporter.Destination.Contains "t1") $"the query's value is not shown: {exporter.Destination}"
+                let! (result: OtlpExportResult) = exportOnce exporter request
                 Expect.equal result.Status OtlpExportStatus.Success $"traces: {result.Message}"
                 Expect.equal receiver.Requests.Count 1 "arrived"
                 if protocol <> OtlpProtocol.Grpc then

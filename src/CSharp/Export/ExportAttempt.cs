@@ -48,7 +48,7 @@ internal static class ExportInterpreter
             case TransportResultKind.Cancelled:
                 return new ExportAttempt(
                     Batching.ExportOutcome.NewRetryableFailure(FSharpOption<long>.None),
-                    $"The export to {config.Endpoint.AbsoluteUri} did not finish in time.",
+                    $"The export to {ConfigText.endpoint(config.Endpoint.AbsoluteUri)} did not finish in time.",
                     null);
             case TransportResultKind.ResponseTooLarge:
                 return new ExportAttempt(Batching.ExportOutcome.PermanentFailure, result.Message, null);
@@ -148,16 +148,8 @@ internal static class ExportInterpreter
         return text;
     }
 
-    /// <summary>A URL for messages: without its user information (a redirect may carry credentials there).</summary>
-    internal static string Redact(Uri url)
-    {
-        if (!url.IsAbsoluteUri || url.UserInfo.Length == 0)
-        {
-            return url.IsAbsoluteUri ? url.AbsoluteUri : url.OriginalString;
-        }
-
-        return new UriBuilder(url) { UserName = string.Empty, Password = string.Empty }.Uri.AbsoluteUri;
-    }
+    /// <summary>A URL for messages, its user-info and query values redacted (a redirect may carry credentials there).</summary>
+    internal static string Redact(Uri url) => ConfigText.endpoint(url.IsAbsoluteUri ? url.AbsoluteUri : url.OriginalString);
 
     /// <summary>The partial success in a successful response, or null when the body is empty.</summary>
     private static FSharpResult<PartialSuccess, DecodeError>? DecodePartialSuccess(TransportResult result, ExporterConfig config)

@@ -44,7 +44,8 @@ internal sealed class HttpExportTransport : IExportTransport
         this.canBlock = canBlock;
     }
 
-    public string Destination => $"HTTP POST {this.url.AbsoluteUri}";
+    // The URL's user-info and query values may be credentials: shown redacted, as everywhere.
+    public string Destination => $"HTTP POST {ConfigText.endpoint(this.url.AbsoluteUri)}";
 
     public Task<TransportResult> SendAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
         this.SendCoreAsync(payload, blocking: false, cancellationToken);
