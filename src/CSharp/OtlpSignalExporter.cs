@@ -39,7 +39,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         this.MaxRequestBytes = Math.Max(1024, options.MaxRequestBytes ?? 64 * 1024 * 1024);
         var log = new Diagnostics.ProblemLog(this.Statistics.Signal, options.Logger, this.time);
         this.Statistics.UseLog(log);
-        this.transport = TransportFactory.Create(resolved.Value.Exporter, options, this.warnings.Add);
+        this.transport = TransportFactory.Create(resolved.Value.Exporter, options, this.warnings.Add, this.Statistics.ReportProblem);
         this.Resource = new Resource(
             ResourceDefaults.Complete(ProcessName(), OtlpInfo.Version, resolved.Value.Resource), 0u, []);
         foreach (var warning in this.warnings)

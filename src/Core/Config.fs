@@ -37,6 +37,39 @@ module Headers =
                   Outcome = "skipping that entry" })
             |> Array.ofList }
 
+    // RFC 9110 token: what an HTTP header name (and a gRPC metadata key) may be made of.
+    let private isTokenChar (c: char) = Char.IsAsciiLetterOrDigit c || "!#$%&'*+-.^_`|~".Contains c
+
+    let private isToken (name: string) =
+        name <> "" && name |> Seq.forall isTokenChar
+
+    /// A header name that is not a token, described without what follows its first bad character: a misplaced
+    /// separator ("Authorization: Basic ...") puts the credential itself into the "name".
+    let private describeBadName (name: string) =
+        let bad = name |> Seq.tryFindIndex (isTokenChar >> not)
+
+        match bad with
+        | None -> "an empty header name"
+        | Some 0 -> "a header name that starts with a character a header name cannot have (the rest is not shown)"
+        | Some at ->
+            let shown = name.Substring(0, at)
+            let what = if Char.IsWhiteSpace name[at] then "a space" else $"'{name[at]}'"
+            $"a header name '{shown}' followed by {what}, which a header name cannot have (the rest is not shown)"
+
+    // What HTTP/1.1, HTTP/2 and gRPC metadata all accept in a header value: visible ASCII, spaces and tabs. The
+    // runtime refuses anything else (non-ASCII from percent-decoding, line breaks) on every send.
+    let private isValueChar (c: char) = (c >= ' ' && c <= '~') || c = '\t'
+
+    [<CompiledName("Problem")>]
+    let problem (name: string) (value: string) =
+        if isNull name || not (isToken name) then
+            let shown = describeBadName (if isNull name then String.Empty else name)
+            Some $"has {shown}"
+        elif not (isNull value) && not (value |> Seq.forall isValueChar) then
+            Some $"has a value for the header '{name}' with characters a header value cannot have (only visible ASCII, spaces and tabs; the value is not shown)"
+        else
+            None
+
 [<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Config =
 
@@ -104,50 +137,22 @@ module Config =
     let private nameOf table value =
         table |> List.find (fun (_, v) -> v = value) |> fst
 
-    // RFC 9110 token: what an HTTP header name (and a gRPC metadata key) may be made of.
-    let private isTokenChar (c: char) = Char.IsAsciiLetterOrDigit c || "!#$%&'*+-.^_`|~".Contains c
-
-    let private isToken (name: string) =
-        name <> "" && name |> Seq.forall isTokenChar
-
-    /// A header name that is not a token, described without what follows its first bad character: a misplaced
-    /// separator ("Authorization: Basic ...") puts the credential itself into the "name".
-    let private describeBadName (name: string) =
-        let bad = name |> Seq.tryFindIndex (isTokenChar >> not)
-
-        match bad with
-        | None -> "an empty header name"
-        | Some 0 -> "a header name that starts with a character a header name cannot have (the rest is not shown)"
-        | Some at ->
-            let shown = name.Substring(0, at)
-            let what = if Char.IsWhiteSpace name[at] then "a space" else $"'{name[at]}'"
-            $"a header name '{shown}' followed by {what}, which a header name cannot have (the rest is not shown)"
-
-    // What HTTP/1.1, HTTP/2 and gRPC metadata all accept in a header value: visible ASCII, spaces and tabs. The
-    // runtime refuses anything else (non-ASCII from percent-decoding, line breaks) on every send.
-    let private isValueChar (c: char) = (c >= ' ' && c <= '~') || c = '\t'
-
     /// The headers that can be sent, and a diagnostic for each that cannot (never showing a value).
     let private checkHeaders (setting: string) (headers: Header array) =
-        let nameOk (h: Header) = not (isNull h.Name) && isToken h.Name
-        let valueOk (h: Header) = not (isNull h.Value) && h.Value |> Seq.forall isValueChar
-        let valid = headers |> Array.filter (fun h -> nameOk h && valueOk h)
-
-        let problem (h: Header) =
-            if isNull h.Name then None
-            elif not (nameOk h) then Some $"has {describeBadName h.Name}"
-            elif not (isNull h.Value) && not (valueOk h) then
-                Some $"has a value for the header '{h.Name}' with characters a header value cannot have (only visible ASCII, spaces and tabs; the value is not shown)"
-            else None
+        let problems = headers |> Array.map (fun h -> h, (if isNull h.Name then Some "" else Headers.problem h.Name h.Value))
+        let valid = problems |> Array.choose (fun (h, p) -> if p.IsNone && not (isNull h.Value) then Some h else None)
 
         let invalid =
-            headers
-            |> Array.choose problem
-            |> Array.map (fun text ->
-                { Setting = setting
-                  Value = Redacted
-                  Problem = text
-                  Outcome = "skipping that header" })
+            problems
+            |> Array.choose (fun (h, p) ->
+                match p with
+                | Some text when not (isNull h.Name) ->
+                    Some
+                        { Setting = setting
+                          Value = Redacted
+                          Problem = text
+                          Outcome = "skipping that header" }
+                | _ -> None)
             |> List.ofArray
 
         valid, invalid

@@ -21,6 +21,13 @@ module Headers =
     [<CompiledName("Parse")>]
     val parse: setting: string -> text: string -> Resolved<Header array>
 
+    /// Why a header cannot be sent, or None when it can: its name must be an RFC 9110 token (what HTTP and gRPC
+    /// accept), its value visible ASCII, spaces and tabs (the runtime refuses anything else, line breaks included,
+    /// on every send). The reason names the header only up to its first bad character, as a misplaced separator
+    /// puts a credential into the "name"; it never shows the value.
+    [<CompiledName("Problem")>]
+    val problem: name: string -> value: string -> string option
+
 /// Resolution of the whole configuration of one signal from the environment and code.
 [<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Config =

@@ -3,6 +3,7 @@
 module Otlp.Tests.IntegrationTests
 
 open System
+open System.Collections.Concurrent
 open System.Collections.Generic
 open System.Diagnostics
 open System.Threading.Tasks
@@ -536,5 +537,43 @@ let private endpointsWithAQuery =
             }
     ]
 
+let private unsendableHeaders =
+    testList "headers that cannot be sent" [
+        testTask "configured headers that are not gRPC metadata are skipped with a warning, and the export goes through" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            let exporter =
+                OtlpExporter.ForTraces().Configure(fun o ->
+                    configure receiver OtlpProtocol.Grpc o
+                    o.Headers["x-token-bin"] <- "text"
+                    o.Headers["x!bang"] <- "v").Build()
+            Expect.exists exporter.ConfigurationWarnings (fun w -> w.Contains "'x-token-bin'") "the -bin name said"
+            Expect.exists exporter.ConfigurationWarnings (fun w -> w.Contains "'x!bang'") "the bad key said"
+            let! (result: OtlpExportResult) = exportOnce exporter (nonEmpty (sample Generators.traceRequest))
+            Expect.equal result.Status OtlpExportStatus.Success $"exported: {result.Message}"
+            Expect.equal (receiver.Requests[0].Header "api-key") secret "the good header sent"
+        }
+
+        for protocol in [ OtlpProtocol.Grpc; OtlpProtocol.HttpProtobuf ] do
+            testTask $"a header provider's headers that cannot be sent are skipped and reported over {protocol}" {
+                let! (receiver: LoopbackReceiver) = startReceiver ()
+                use _receiver = receiver
+                let provided =
+                    [ KeyValuePair("bad name", "v"); KeyValuePair("x-line", "a\nb"); KeyValuePair("x-tenant", "t1") ]
+                let exporter =
+                    OtlpExporter.ForTraces().Configure(fun o ->
+                        configure receiver protocol o
+                        o.HeaderProvider <- fun _ -> ValueTask<IEnumerable<KeyValuePair<string, string>>>(provided :> IEnumerable<_>)).Build()
+                let problems = ConcurrentQueue<string>()
+                exporter.Statistics.add_Problem(fun m -> problems.Enqueue m)
+                let! (result: OtlpExportResult) = exportOnce exporter (nonEmpty (sample Generators.traceRequest))
+                Expect.equal result.Status OtlpExportStatus.Success $"exported: {result.Message}"
+                Expect.equal (receiver.Requests[0].Header "x-tenant") "t1" "the good provided header sent"
+                Expect.exists problems (fun p -> p.Contains "'bad'") "the bad name reported, cut at its space"
+                Expect.exists problems (fun p -> p.Contains "'x-line'") "the bad value reported"
+                Expect.isFalse (problems |> Seq.exists (fun p -> p.Contains "a\nb")) "never the value"
+            }
+    ]
+
 [<Tests>]
-let tests = testSequenced (testList "Integration" [ matrix; faults; endpointsWithAQuery ])
+let tests = testSequenced (testList "Integration" [ matrix; faults; endpointsWithAQuery; unsendableHeaders ])

@@ -12,8 +12,12 @@ internal static class TransportFactory
     /// <summary>Gives load balancers in front of collectors a chance to spread long-lived connections.</summary>
     private static readonly TimeSpan ConnectionLifetime = TimeSpan.FromMinutes(5);
 
-    /// <summary>Creates the transport; problems with TLS files are reported through <paramref name="warn"/> and never thrown.</summary>
-    public static IExportTransport Create(ExporterConfig config, OtlpExporterOptions options, Action<string> warn)
+    /// <summary>
+    /// Creates the transport; problems with TLS files or headers are reported through <paramref name="warn"/> and
+    /// never thrown; headers from the options' header provider that cannot be sent are skipped at each send and
+    /// reported through <paramref name="reportProblem"/>.
+    /// </summary>
+    public static IExportTransport Create(ExporterConfig config, OtlpExporterOptions options, Action<string> warn, Action<string>? reportProblem = null)
     {
         if (config.Protocol.IsGrpc)
         {
@@ -30,7 +34,7 @@ internal static class TransportFactory
                 MaxReceiveMessageSize = HttpExportTransport.MaxResponseBytes,
                 CompressionProviders = [new Grpc.Net.Compression.GzipCompressionProvider(System.IO.Compression.CompressionLevel.Fastest), new ZstdCompressionProvider()],
             });
-            return new GrpcExportTransport(channel, ownsChannel, config.Signal, config.Compression, config.Headers, options.HeaderProvider, config.Timeout);
+            return new GrpcExportTransport(channel, ownsChannel, config.Signal, config.Compression, config.Headers, options.HeaderProvider, config.Timeout, warn, reportProblem);
         }
 
         HttpClient client;
@@ -75,7 +79,7 @@ internal static class TransportFactory
 
         // Only our own client (a SocketsHttpHandler over HTTP/1.1) is known to send synchronously.
         return new HttpExportTransport(
-            client, ownsClient, config.Endpoint, config.Protocol.IsHttpJson, config.Compression, config.Headers, options.HeaderProvider, canBlock: ownsClient);
+            client, ownsClient, config.Endpoint, config.Protocol.IsHttpJson, config.Compression, config.Headers, options.HeaderProvider, canBlock: ownsClient, reportProblem: reportProblem);
     }
 
     /// <summary>The TLS files a configuration names, for messages (paths only), or null when it names none.</summary>

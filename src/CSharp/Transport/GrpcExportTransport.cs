@@ -31,8 +31,9 @@ internal sealed class GrpcExportTransport : IExportTransport
     private readonly CallInvoker invoker;
     private readonly Method<EncodedRequest, byte[]> method;
     private readonly string? encoding;
-    private readonly IReadOnlyList<Header> headers;
+    private readonly Metadata.Entry[] entries;
     private readonly Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>? headerProvider;
+    private readonly Action<string>? reportProblem;
     private readonly TimeSpan timeout;
 
     /// <summary>A transport over <paramref name="channel"/> to the collector service of <paramref name="signal"/>.</summary>
@@ -45,6 +46,8 @@ internal sealed class GrpcExportTransport : IExportTransport
     /// <param name="timeout">The exporter timeout, sent as each call's deadline (<c>grpc-timeout</c>) so that the
     /// server can give up on a call its client has given up on; infinite for none. The call's token still ends it
     /// first when the batch's own deadline is nearer.</param>
+    /// <param name="warn">Told of each configured header that cannot be sent as gRPC metadata (it is skipped).</param>
+    /// <param name="reportProblem">Told of each header from <paramref name="headerProvider"/> skipped at a send.</param>
     public GrpcExportTransport(
         GrpcChannel channel,
         bool ownsChannel,
@@ -52,7 +55,9 @@ internal sealed class GrpcExportTransport : IExportTransport
         Compression compression,
         IReadOnlyList<Header> headers,
         Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>? headerProvider,
-        TimeSpan timeout)
+        TimeSpan timeout,
+        Action<string>? warn = null,
+        Action<string>? reportProblem = null)
     {
         this.timeout = timeout;
         this.channel = channel ?? throw new ArgumentNullException(nameof(channel));
@@ -61,8 +66,22 @@ internal sealed class GrpcExportTransport : IExportTransport
         this.method = new Method<EncodedRequest, byte[]>(
             MethodType.Unary, ServiceName(signal), "Export", RequestMarshaller, ResponseMarshaller);
         this.encoding = PayloadCompression.EncodingName(compression);
-        this.headers = headers;
         this.headerProvider = headerProvider;
+        this.reportProblem = reportProblem;
+        var entries = new List<Metadata.Entry>(headers.Count);
+        foreach (var header in headers)
+        {
+            if (TryEntry(header.Name, header.Value, out var entry, out var problem))
+            {
+                entries.Add(entry);
+            }
+            else
+            {
+                warn?.Invoke($"The header '{header.Name}' cannot be sent as gRPC metadata ({problem}); skipping it.");
+            }
+        }
+
+        this.entries = [.. entries];
     }
 
     public string Destination => $"gRPC {this.channel.Target} {this.method.FullName}";
@@ -83,9 +102,9 @@ internal sealed class GrpcExportTransport : IExportTransport
     public async Task<TransportResult> SendAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         var metadata = new Metadata { { "user-agent", OtlpInfo.UserAgent } };
-        foreach (var header in this.headers)
+        foreach (var entry in this.entries)
         {
-            metadata.Add(header.Name.ToLowerInvariant(), header.Value);
+            metadata.Add(entry);
         }
 
         if (this.encoding is not null)
@@ -100,14 +119,19 @@ internal sealed class GrpcExportTransport : IExportTransport
             {
                 foreach (var (name, value) in await this.headerProvider(cancellationToken).ConfigureAwait(false))
                 {
-                    var key = name.ToLowerInvariant();
-                    var existing = metadata.Get(key);
+                    if (!TryEntry(name, value, out var entry, out var problem))
+                    {
+                        this.reportProblem?.Invoke($"The header provider's header cannot be sent as gRPC metadata ({problem}); it is not sent.");
+                        continue;
+                    }
+
+                    var existing = metadata.Get(entry.Key);
                     if (existing is not null)
                     {
                         metadata.Remove(existing);
                     }
 
-                    metadata.Add(key, value);
+                    metadata.Add(entry);
                 }
             }
 
@@ -134,6 +158,35 @@ internal sealed class GrpcExportTransport : IExportTransport
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             return TransportResult.Failed(TransportResultKind.Cancelled, "The call was cancelled or timed out.");
+        }
+    }
+
+    /// <summary>
+    /// A metadata entry for a header, or why there is none: the header rules every transport shares
+    /// (<see cref="Headers.Problem"/>), then gRPC's own (lower-case keys; a <c>-bin</c> key carries bytes, not text).
+    /// The problem never shows the value.
+    /// </summary>
+    private static bool TryEntry(string name, string value, out Metadata.Entry entry, out string problem)
+    {
+        entry = null!;
+        if (Headers.Problem(name, value) is { } shared)
+        {
+            problem = shared.Value;
+            return false;
+        }
+
+        try
+        {
+            entry = new Metadata.Entry(name.ToLowerInvariant(), value);
+            problem = string.Empty;
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            problem = name.EndsWith("-bin", StringComparison.OrdinalIgnoreCase)
+                ? "a name ending in -bin marks binary metadata, whose values are bytes, not text"
+                : "not a valid gRPC metadata key";
+            return false;
         }
     }
 

@@ -23,6 +23,7 @@ internal sealed class HttpExportTransport : IExportTransport
     private readonly bool canBlock;
     private TransportResult? lastEmptySuccess;
     private readonly Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>? headerProvider;
+    private readonly Action<string>? reportProblem;
 
     public HttpExportTransport(
         HttpClient client,
@@ -32,8 +33,10 @@ internal sealed class HttpExportTransport : IExportTransport
         Compression compression,
         IReadOnlyList<Header> headers,
         Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>? headerProvider,
-        bool canBlock = false)
+        bool canBlock = false,
+        Action<string>? reportProblem = null)
     {
+        this.reportProblem = reportProblem;
         this.client = client ?? throw new ArgumentNullException(nameof(client));
         this.ownsClient = ownsClient;
         this.url = url ?? throw new ArgumentNullException(nameof(url));
@@ -106,6 +109,14 @@ internal sealed class HttpExportTransport : IExportTransport
                     : provided.AsTask().GetAwaiter().GetResult();
                 foreach (var (name, value) in pairs)
                 {
+                    // Checked as configured headers are: the runtime would throw for the name, or refuse the value
+                    // on every send. Skipped and said, never thrown.
+                    if (Headers.Problem(name, value) is { } problem)
+                    {
+                        this.reportProblem?.Invoke($"The header provider's header {problem.Value}; it is not sent.");
+                        continue;
+                    }
+
                     request.Headers.Remove(name);
                     request.Headers.TryAddWithoutValidation(name, value);
                 }
