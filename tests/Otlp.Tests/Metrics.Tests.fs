@@ -423,11 +423,33 @@ let private views =
                 other.Add(1L, tag "id" (box i))
             let! arrived = flush metrics receiver
             let points = (sumOf (named "limited" arrived)).DataPoints
-            Expect.equal points.Length 3 "limit - 1 series and the overflow series"
+            Expect.equal points.Length 4 "limit series and the overflow series on top"
             let overflow = pointWith "otel.metric.overflow" (AnyValue.Bool true) points
-            Expect.equal overflow.Value (NumberValue.AsInt(3L + 4L + 5L + 6L)) "the rest adds up in the overflow series"
-            Expect.equal (sumOf (named "other" arrived)).DataPoints.Length 4 "the listener's limit elsewhere"
+            Expect.equal overflow.Value (NumberValue.AsInt(4L + 5L + 6L)) "the rest adds up in the overflow series"
+            Expect.equal (sumOf (named "other" arrived)).DataPoints.Length 5 "the listener's limit elsewhere"
             Expect.exists metrics.Warnings (fun w -> w.Contains "cardinality limit") "a warning"
+        }
+
+        testTask "as many distinct attribute sets as the limit keep their own series, with no overflow" {
+            let! (p: Pipeline) = pipeline (fun o ->
+                o.Views.Add(OtlpView("exact*", CardinalityLimit = 3))
+                o.Views.Add(OtlpView("observed.exact", CardinalityLimit = 3)))
+            use _p = p
+            let counter = p.Meter.CreateCounter<int64>("exact.counter")
+            let gauge = p.Meter.CreateObservableGauge<int64>("observed.exact", fun () ->
+                [ for i in 1..3 -> Measurement<int64>(int64 i, tag "id" (box i)) ] :> seq<_>)
+            ignore gauge
+            for i in 1..3 do
+                counter.Add(int64 i, tag "id" (box i))
+            let! arrived = flush p.Metrics p.Receiver
+            let counted = (sumOf (named "exact.counter" arrived)).DataPoints
+            let observed = gaugeOf (named "observed.exact" arrived)
+            for points, what in [ counted, "counter"; observed, "observable gauge" ] do
+                Expect.equal points.Length 3 $"{what}: one point per attribute set"
+                Expect.isFalse
+                    (points |> Array.exists (fun pt -> attribute "otel.metric.overflow" pt.Attributes |> Option.isSome))
+                    $"{what}: no overflow at the limit"
+            Expect.isFalse (p.Metrics.Warnings |> Seq.exists (fun w -> w.Contains "cardinality limit")) "no warning"
         }
     ]
 

@@ -249,7 +249,11 @@ internal sealed class MetricStream
         }
     }
 
-    /// <summary>The series of a key, created while the limit allows (limit - 1 series, one slot kept for the overflow series); null past it.</summary>
+    /// <summary>
+    /// The series of a key, created while fewer than the limit exist; null past it. The overflow series comes on top:
+    /// no overflow while the distinct attribute sets are at most the limit (metrics SDK specification, "Overflow
+    /// attribute").
+    /// </summary>
     private Series? SeriesOf(SeriesKey key)
     {
         if (this.series.TryGetValue(key, out var existing))
@@ -257,7 +261,7 @@ internal sealed class MetricStream
             return existing;
         }
 
-        if (this.count >= this.Config.CardinalityLimit - 1)
+        if (this.count >= this.Config.CardinalityLimit)
         {
             return null;
         }
