@@ -985,6 +985,110 @@ let private wiring =
         }
     ]
 
+/// A clock that moves on by a millisecond at every read, so that any point starting at a later read than its
+/// collection's shows.
+type private TickingClock() =
+    inherit TimeProvider()
+    let mutable ticks = DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero).UtcTicks
+
+    override _.GetUtcNow() =
+        DateTimeOffset(System.Threading.Interlocked.Add(&ticks, TimeSpan.TicksPerMillisecond), TimeSpan.Zero)
+
+/// (attributes, start, time) of every point of a metric.
+let private pointTimes (metric: Metric) =
+    match metric.Data with
+    | MetricData.Gauge points -> points |> Array.map (fun p -> p.Attributes, p.StartTimeUnixNano, p.TimeUnixNano)
+    | MetricData.Sum s -> s.DataPoints |> Array.map (fun p -> p.Attributes, p.StartTimeUnixNano, p.TimeUnixNano)
+    | MetricData.Histogram h -> h.DataPoints |> Array.map (fun p -> p.Attributes, p.StartTimeUnixNano, p.TimeUnixNano)
+    | MetricData.ExponentialHistogram h -> h.DataPoints |> Array.map (fun p -> p.Attributes, p.StartTimeUnixNano, p.TimeUnixNano)
+    | MetricData.Summary points -> points |> Array.map (fun p -> p.Attributes, p.StartTimeUnixNano, p.TimeUnixNano)
+    | MetricData.NoData -> [||]
+
+let private metricsOf (request: ExportMetricsServiceRequest) =
+    [ for r in request.ResourceMetrics do
+          for s in r.ScopeMetrics do
+              yield! s.Metrics ]
+
+/// A listener of a meter of its own over the ticking clock, collected by hand (`Collect`), with the meter.
+let private ticking (configure: OtlpMetricsOptions -> unit) =
+    let name = uniqueName ()
+    let exporter =
+        acceptingExporter (fun b -> b.WithBaseEndpoint("http://127.0.0.1:9").WithEnvironment(environment []))
+    let options = OtlpMetricsOptions(ExportInterval = Nullable(TimeSpan.FromHours 1.0), TimeProvider = TickingClock())
+    options.Meters.Add name
+    configure options
+    let metrics = OtlpMetrics.Start(exporter, options)
+    let meter = new Meter(name)
+    let dispose () =
+        meter.Dispose()
+        metrics.Dispose()
+        exporter.DisposeAsync().AsTask().Wait()
+    metrics, meter, { new IDisposable with member _.Dispose() = dispose () }
+
+let private observations =
+    testList "start times and observations" [
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 40 } "every point starts no later than its time, for every instrument kind and temporality"
+        <| Prop.forAll
+            (Arb.fromGen (
+                Gen.zip3
+                    (Gen.elements [ TemporalityPreference.Cumulative; TemporalityPreference.Delta; TemporalityPreference.LowMemory ])
+                    (Gen.elements [ 2; 3; 10 ])
+                    (Gen.listOfLength 4 (Gen.zip (Gen.shuffle [| "a"; "b"; "c"; "d" |] |> Gen.bind (fun s -> Gen.choose (0, 4) |> Gen.map (fun n -> Array.truncate n s))) (Gen.subListOf [ "a"; "b"; "c"; "d" ])))))
+            (fun (preference, limit, collections) ->
+                let metrics, meter, lifetime = ticking (fun o ->
+                    o.TemporalityPreference <- preference
+                    o.CardinalityLimit <- limit
+                    o.Views.Add(OtlpView("exp*", ExponentialHistogramMaxSize = 8)))
+                use _lifetime = lifetime
+                let mutable current: string array = [||]
+                let mutable round = 0L
+                let observe () =
+                    current |> Array.map (fun k -> Measurement<int64>(round, tag "k" (box k))) :> seq<_>
+                meter.CreateObservableCounter<int64>("o.counter", observe) |> ignore
+                meter.CreateObservableUpDownCounter<int64>("o.updown", observe) |> ignore
+                meter.CreateObservableGauge<int64>("o.gauge", observe) |> ignore
+                let counter = meter.CreateCounter<int64>("counter")
+                let updown = meter.CreateUpDownCounter<float>("updown")
+                let histogram = meter.CreateHistogram<float>("histogram")
+                let exponential = meter.CreateHistogram<float>("exp.histogram")
+                let gauge = meter.CreateGauge<float>("gauge")
+                for observed, measured in collections do
+                    round <- round + 1L
+                    current <- observed
+                    for k in measured do
+                        let t = tag "k" (box k)
+                        counter.Add(1L, t)
+                        updown.Add(-1.5, t)
+                        histogram.Record(2.0, t)
+                        exponential.Record(2.0, t)
+                        gauge.Record(3.0, t)
+                    for metric in metricsOf (metrics.Collect()) do
+                        for attributes, start, time in pointTimes metric do
+                            Expect.isLessThanOrEqual start time $"{metric.Name} {attributes} ({preference}): start <= time")
+
+        test "an observable series starts at the instrument's creation, or at the collection before the one that first observed it" {
+            let metrics, meter, lifetime = ticking ignore
+            use _lifetime = lifetime
+            let mutable current = [| "a" |]
+            meter.CreateObservableGauge<int64>("o.gauge", fun () -> current |> Array.map (fun k -> Measurement<int64>(1L, tag "k" (box k))) :> seq<_>) |> ignore
+            meter.CreateObservableCounter<int64>("o.counter", fun () -> current |> Array.map (fun k -> Measurement<int64>(1L, tag "k" (box k))) :> seq<_>) |> ignore
+            let collect () =
+                metricsOf (metrics.Collect())
+                |> List.collect (fun m -> pointTimes m |> Array.map (fun (a, s, t) -> m.Name, a, s, t) |> Array.toList)
+            let key (a: KeyValue array) = match a with [| { Value = AnyValue.String k } |] -> k | other -> failtestf "%A" other
+            let first = collect ()
+            for name, _, start, time in first do
+                Expect.isLessThan start time $"{name}: starts before the first collection (at the instrument's creation)"
+            let firstTime = first |> List.map (fun (_, _, _, t) -> t) |> List.distinct |> List.exactlyOne
+            current <- [| "a"; "b" |]
+            let second = collect ()
+            for name, a, start, _ in second do
+                match key a with
+                | "a" -> Expect.equal start (first |> List.find (fun (n, _, _, _) -> n = name) |> fun (_, _, s, _) -> s) $"{name}: a keeps its start"
+                | _ -> Expect.equal start firstTime $"{name}: b, first observed in the second collection, starts at the first"
+        }
+    ]
+
 [<Tests>]
 let tests =
-    testList "Metrics" [ accumulators; reporting; directEncoding; instruments; temporality; retirement; views; registration; hotPath; lifecycle; wiring ]
+    testList "Metrics" [ accumulators; reporting; directEncoding; instruments; temporality; retirement; views; registration; hotPath; lifecycle; wiring; observations ]

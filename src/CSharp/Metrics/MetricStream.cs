@@ -26,6 +26,10 @@ internal sealed class MetricStream
     private readonly bool monotonic;
     private readonly bool direct;
 
+    // When the stream (its first instrument) was created: where the cumulative points of observable series first
+    // observed in the first collection start (metrics SDK specification, "Start timestamps").
+    private readonly ulong createdUnixNano;
+
     // The series with a point in the current collection, reused from one collection to the next (collections
     // never run at once).
     private readonly List<Series> collected = [];
@@ -48,6 +52,7 @@ internal sealed class MetricStream
         this.Temporality = temporality;
         this.drops = drops;
         this.now = now;
+        this.createdUnixNano = now();
         this.shape = Aggregation.shape(config.Aggregation);
         this.comparer = new SeriesKeyComparer(config.AttributeKeys?.Value);
         this.series = new ConcurrentDictionary<SeriesKey, Series>(this.comparer);
@@ -245,7 +250,7 @@ internal sealed class MetricStream
         var key = this.comparer.Create(tags);
         lock (this.gate)
         {
-            return this.SeriesOf(key) ?? this.Overflow();
+            return this.SeriesOf(key, this.now()) ?? this.Overflow(this.now());
         }
     }
 
@@ -254,7 +259,7 @@ internal sealed class MetricStream
     /// no overflow while the distinct attribute sets are at most the limit (metrics SDK specification, "Overflow
     /// attribute").
     /// </summary>
-    private Series? SeriesOf(SeriesKey key)
+    private Series? SeriesOf(SeriesKey key, ulong startUnixNano)
     {
         if (this.series.TryGetValue(key, out var existing))
         {
@@ -267,18 +272,18 @@ internal sealed class MetricStream
         }
 
         // Only the series of a delta stream are ever retired (when idle for an interval).
-        var created = Series.Create(this.shape, TagValues.ToAttributes(key.Tags), this.now(), retirable: this.Temporality == AggregationTemporality.Delta);
+        var created = Series.Create(this.shape, TagValues.ToAttributes(key.Tags), startUnixNano, retirable: this.Temporality == AggregationTemporality.Delta);
         this.series[key] = created;
         Volatile.Write(ref this.count, this.count + 1);
         return created;
     }
 
-    private Series Overflow()
+    private Series Overflow(ulong startUnixNano)
     {
         if (this.overflow is null)
         {
             this.drops.Overflowed(this.Config.Name, this.Config.CardinalityLimit);
-            Volatile.Write(ref this.overflow, Series.Create(this.shape, Aggregation.overflowAttributes, this.now(), retirable: false));
+            Volatile.Write(ref this.overflow, Series.Create(this.shape, Aggregation.overflowAttributes, startUnixNano, retirable: false));
         }
 
         return this.overflow;
@@ -352,8 +357,9 @@ internal sealed class MetricStream
         {
             // As the core's collection: cumulative points start when the series did, delta points at the previous
             // collection (a synchronous series is collected or retired at every collection).
+            // A series created by a writer racing with this collection (after its time was read) starts at it.
             var cumulative = this.Temporality != AggregationTemporality.Delta;
-            s.Take(cumulative, cumulative ? s.CreatedUnixNano : previous, now);
+            s.Take(cumulative, cumulative ? Math.Min(s.CreatedUnixNano, now) : previous, now);
         }
         else
         {
@@ -372,6 +378,10 @@ internal sealed class MetricStream
             this.observed = [];
         }
 
+        // A series first observed now starts at the stream's creation in the first collection interval, else at the
+        // previous collection (metrics SDK specification, "Start timestamps"), so never after this collection.
+        var start = Math.Max(this.createdUnixNano, previous);
+
         // Observations that share a series (identical instruments feeding one stream, or attribute sets a view's
         // allow-list makes equal) add up for sums; for gauges one of them stays. Past the limit the same happens
         // in the overflow series, so that no observed total is lost.
@@ -381,7 +391,7 @@ internal sealed class MetricStream
             Series target;
             lock (this.gate)
             {
-                target = this.SeriesOf(kept) ?? this.Overflow();
+                target = this.SeriesOf(kept, start) ?? this.Overflow(start);
             }
 
             var observation = this.Observation(measurement);
@@ -406,8 +416,11 @@ internal sealed class MetricStream
 
     private Aggregation.Point CollectOne(Series s, Aggregation.Input input, ulong now, ulong previous)
     {
-        // Cumulative points start when the series did; delta points where the interval did (the previous collection).
-        s.State ??= new Aggregation.SeriesState(s.CreatedUnixNano, previous, this.Config.Aggregation);
+        // Cumulative points start when the series did (never after this collection: a writer racing with it may
+        // have created the series after its time was read); delta points where the interval did: the previous
+        // collection, or for an observable series first observed in this one, its start.
+        var start = Math.Min(s.CreatedUnixNano, now);
+        s.State ??= new Aggregation.SeriesState(start, this.IsObservable ? Math.Max(previous, start) : previous, this.Config.Aggregation);
         var (point, state) = Aggregation.collect(this.Temporality, s.Attributes, input, s.State, now);
         s.State = state;
         return point;
