@@ -1087,6 +1087,50 @@ let private observations =
                 | "a" -> Expect.equal start (first |> List.find (fun (n, _, _, _) -> n = name) |> fun (_, _, s, _) -> s) $"{name}: a keeps its start"
                 | _ -> Expect.equal start firstTime $"{name}: b, first observed in the second collection, starts at the first"
         }
+
+        test "an observable series not observed in a collection is forgotten: attribute sets that come and go never overflow" {
+            let metrics, meter, lifetime = ticking (fun o -> o.CardinalityLimit <- 3)
+            use _lifetime = lifetime
+            let mutable k = 0
+            meter.CreateObservableGauge<int64>("conn", fun () -> Measurement<int64>(int64 k, tag "conn" (box k))) |> ignore
+            let mutable previousTime = 0UL
+            for round in 1..10 do
+                k <- round
+                match metricsOf (metrics.Collect()) with
+                | [ metric ] ->
+                    match pointTimes metric with
+                    | [| attributes, start, time |] ->
+                        Expect.equal attributes [| { Key = "conn"; Value = AnyValue.Int(int64 round) } |] $"collection {round}: only conn={round}"
+                        if round > 1 then
+                            Expect.equal start previousTime $"collection {round}: a new series starts at the previous collection"
+                        previousTime <- time
+                    | other -> failtestf "collection %d: %A" round other
+                | other -> failtestf "collection %d: %A" round other
+            Expect.isFalse (metrics.Warnings |> Seq.exists (fun w -> w.Contains "cardinality limit")) "never past the limit"
+        }
+
+        test "past the limit of an observable instrument, the attribute sets observed first keep their series" {
+            let metrics, meter, lifetime = ticking (fun o -> o.CardinalityLimit <- 2)
+            use _lifetime = lifetime
+            let mutable current = [| "a"; "b"; "c" |]
+            meter.CreateObservableCounter<int64>("o", fun () -> current |> Array.map (fun k -> Measurement<int64>(1L, tag "k" (box k))) :> seq<_>) |> ignore
+            let keys () =
+                metricsOf (metrics.Collect())
+                |> List.collect (fun m ->
+                    pointTimes m
+                    |> Array.map (fun (a, _, _) ->
+                        match a with
+                        | [| { Key = "k"; Value = AnyValue.String k } |] -> k
+                        | [| { Key = "otel.metric.overflow"; Value = AnyValue.Bool true } |] -> "overflow"
+                        | other -> failtestf "%A" other)
+                    |> Array.toList)
+                |> List.sort
+            Expect.equal (keys ()) [ "a"; "b"; "overflow" ] "a and b first, c overflows"
+            current <- [| "c"; "d"; "a" |]
+            Expect.equal (keys ()) [ "c"; "d"; "overflow" ] "c and d first now, a overflows"
+            current <- [| "c" |]
+            Expect.equal (keys ()) [ "c" ] "the overflow series is forgotten too"
+        }
     ]
 
 [<Tests>]

@@ -89,7 +89,10 @@ internal sealed class MetricStream
     /// <summary>True for the streams of observable instruments: their measurements are observations.</summary>
     public bool IsObservable { get; }
 
-    /// <summary>Series held now, the overflow series included (idle delta series are retired at collections).</summary>
+    /// <summary>
+    /// Series held now, the overflow series included (idle delta series are retired at collections, observable
+    /// series not observed in a collection are forgotten by it).
+    /// </summary>
     public int SeriesCount => Volatile.Read(ref this.count) + (Volatile.Read(ref this.overflow) is null ? 0 : 1);
 
     /// <summary>Records (or, for an observable instrument, observes) an integer measurement of <paramref name="source"/>.</summary>
@@ -384,20 +387,54 @@ internal sealed class MetricStream
 
         // Observations that share a series (identical instruments feeding one stream, or attribute sets a view's
         // allow-list makes equal) add up for sums; for gauges one of them stays. Past the limit the same happens
-        // in the overflow series, so that no observed total is lost.
+        // in the overflow series, so that no observed total is lost. The batch holds the observations in the order
+        // they came (a dictionary without removals enumerates in insertion order), so the attribute sets observed
+        // first keep their own series (the specification's preference for asynchronous instruments), whether or
+        // not they had one before.
         var bySeries = new Dictionary<Series, Aggregation.Aggregation>(ReferenceEqualityComparer.Instance);
-        foreach (var (kept, measurement) in batch.Values)
+        var kept = 0;
+        Series? overflowed = null;
+        lock (this.gate)
         {
-            Series target;
-            lock (this.gate)
+            foreach (var (key, measurement) in batch.Values)
             {
-                target = this.SeriesOf(kept, start) ?? this.Overflow(start);
+                Series target;
+                if (this.series.TryGetValue(key, out var existing) && bySeries.ContainsKey(existing))
+                {
+                    target = existing;
+                }
+                else if (kept < this.Config.CardinalityLimit)
+                {
+                    target = existing ?? this.NewObservedSeries(key, start);
+                    kept++;
+                }
+                else
+                {
+                    target = overflowed ??= this.Overflow(start);
+                }
+
+                var observation = this.Observation(measurement);
+                bySeries[target] = bySeries.TryGetValue(target, out var earlier) && !this.shape.IsLastValue
+                    ? Aggregation.merge(earlier, observation)
+                    : observation;
             }
 
-            var observation = this.Observation(measurement);
-            bySeries[target] = bySeries.TryGetValue(target, out var earlier) && !this.shape.IsLastValue
-                ? Aggregation.merge(earlier, observation)
-                : observation;
+            // An asynchronous instrument reports exactly the attribute sets it observed in this collection: every
+            // other series (and the overflow series) is forgotten, freeing its place under the limit; observed
+            // again later, its attributes start a new series.
+            foreach (var (key, s) in this.series)
+            {
+                if (!bySeries.ContainsKey(s))
+                {
+                    this.series.TryRemove(key, out _);
+                }
+            }
+
+            Volatile.Write(ref this.count, this.series.Count);
+            if (overflowed is null)
+            {
+                Volatile.Write(ref this.overflow, null);
+            }
         }
 
         foreach (var (target, observation) in bySeries)
@@ -405,6 +442,13 @@ internal sealed class MetricStream
             target.Pending = this.CollectOne(target, Aggregation.Input.NewObserved(observation), now, previous);
             this.collected.Add(target);
         }
+    }
+
+    private Series NewObservedSeries(SeriesKey key, ulong startUnixNano)
+    {
+        var created = Series.Create(this.shape, TagValues.ToAttributes(key.Tags), startUnixNano, retirable: false);
+        this.series[key] = created;
+        return created;
     }
 
     private Aggregation.Aggregation Observation(Aggregation.Measurement measurement) => this.shape switch
