@@ -76,11 +76,11 @@ let private rows: (string * (ILogger -> unit) * (unit -> LogRecord)) list =
       (fun () ->
           { record SeverityNumber.Info "Information" (str "placed") [ kv "{OriginalFormat}" (str "placed"); kv "logrecord.event.id" (AnyValue.Int 42L) ] with
               EventName = "OrderPlaced" })
-      "an exception gives exception.type, exception.message and exception.stacktrace",
+      "an exception gives exception.type (the type's full name), exception.message and exception.stacktrace",
       (fun (l: ILogger) -> l.LogError(error, "Payment failed")),
       (fun () ->
           record SeverityNumber.Error "Error" (str "Payment failed")
-              [ kv "{OriginalFormat}" (str "Payment failed"); kv "exception.type" (str "InvalidOperationException")
+              [ kv "{OriginalFormat}" (str "Payment failed"); kv "exception.type" (str "System.InvalidOperationException")
                 kv "exception.message" (str "boom"); kv "exception.stacktrace" (str (error.ToString())) ])
       "the key-value pairs of active scopes are attributes (scopes are opted into)",
       (fun (l: ILogger) ->

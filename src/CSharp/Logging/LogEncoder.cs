@@ -81,7 +81,7 @@ internal static class LogEncoder
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void WriteException(ProtoWriter writer, Exception exception, int countLimit, int maxLength, ref int kept, ref uint dropped)
     {
-        WriteText(writer, "exception.type", exception.GetType().Name, countLimit, maxLength, ref kept, ref dropped);
+        WriteText(writer, "exception.type", LogRecordConverter.ExceptionType(exception), countLimit, maxLength, ref kept, ref dropped);
         WriteText(writer, "exception.message", exception.Message, countLimit, maxLength, ref kept, ref dropped);
         WriteText(writer, "exception.stacktrace", exception.ToString(), countLimit, maxLength, ref kept, ref dropped);
     }

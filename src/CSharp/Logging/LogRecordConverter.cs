@@ -19,6 +19,16 @@ internal static class LogRecordConverter
     /// <summary>The attribute of a non-zero event id.</summary>
     public const string EventIdAttribute = "logrecord.event.id";
 
+    /// <summary>
+    /// The <c>exception.type</c> of an exception: its type's full name (semantic conventions, "Exceptions": "its
+    /// fully-qualified class name, if applicable"), or its name when it has none.
+    /// </summary>
+    public static string ExceptionType(Exception exception)
+    {
+        var type = exception.GetType();
+        return type.FullName ?? type.Name;
+    }
+
     /// <summary>The severity number of a log level (logs data model, "Mapping of SeverityNumber", .NET row).</summary>
     public static SeverityNumber Severity(LogLevel level) => level switch
     {
@@ -155,7 +165,7 @@ internal static class LogRecordConverter
 
         if (entry.Exception is { } exception)
         {
-            attributes.Add(new KeyValue("exception.type", AnyValue.NewString(exception.GetType().Name)));
+            attributes.Add(new KeyValue("exception.type", AnyValue.NewString(ExceptionType(exception))));
             attributes.Add(new KeyValue("exception.message", AnyValue.NewString(exception.Message)));
             attributes.Add(new KeyValue("exception.stacktrace", AnyValue.NewString(exception.ToString())));
         }
