@@ -378,6 +378,17 @@ let laws =
                 Expect.equal a b "same set"
                 Expect.equal (a.GetHashCode()) (b.GetHashCode()) "same hash")
 
+        test "attribute sets compare values as exported: arrays by their elements" {
+            let set (value: AnyValue) = Aggregation.attributeSet [| { Key = "k"; Value = value } |]
+            let array () = AnyValue.Array [| AnyValue.String "a"; AnyValue.Int 1L |]
+            Expect.equal (set (array ())) (set (array ())) "two arrays of equal elements"
+            Expect.equal ((set (array ())).GetHashCode()) ((set (array ())).GetHashCode()) "same hash"
+            let table =
+                [ array (); array () ]
+                |> List.fold (fun t v -> Aggregation.recordIn [| { Key = "k"; Value = v } |] (Aggregation.Measurement.Long 1L) t) (Aggregation.emptyTable 10 (Aggregation.longSum true))
+            Expect.equal (Aggregation.seriesCount table) 1 "one series"
+        }
+
         testPropertyWithConfig config "the index at one scale lower is the index shifted right, and grows with the value"
         <| Prop.forAll (Arb.fromGen (Gen.zip3 (anyFinite |> Gen.map abs |> Gen.filter (fun v -> v > 0.0)) (anyFinite |> Gen.map abs |> Gen.filter (fun v -> v > 0.0)) (Gen.choose (-9, 20))))
             (fun (v, w, scale) ->

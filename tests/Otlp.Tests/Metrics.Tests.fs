@@ -1133,6 +1133,77 @@ let private observations =
         }
     ]
 
+let private identity =
+    testList "series identity" [
+        test "measurements whose attributes export alike go to one series: int and long, a null value and none, equal arrays" {
+            let metrics, meter, lifetime = ticking ignore
+            use _lifetime = lifetime
+            let numbers = meter.CreateCounter<int64>("numbers")
+            numbers.Add(1L, tag "k" (box 1))
+            numbers.Add(1L, tag "k" (box 1L))
+            let nulls = meter.CreateCounter<int64>("nulls")
+            nulls.Add(1L, tag "k" null)
+            nulls.Add(1L)
+            let arrays = meter.CreateCounter<int64>("arrays")
+            arrays.Add(1L, tag "k" (box [| "a"; "b" |]))
+            arrays.Add(1L, tag "k" (box [| "a"; "b" |]))
+            let reused = meter.CreateCounter<int64>("reused")
+            let mine = [| "a"; "b" |]
+            reused.Add(1L, tag "k" (box mine))
+            mine[0] <- "c"
+            reused.Add(1L, tag "k" (box mine))
+            let collected = metricsOf (metrics.Collect())
+            for name, attributes in
+                [ "numbers", [| { Key = "k"; Value = AnyValue.Int 1L } |]
+                  "nulls", [||]
+                  "arrays", [| { Key = "k"; Value = AnyValue.Array [| AnyValue.String "a"; AnyValue.String "b" |] } |] ] do
+                match (sumOf (named name collected)).DataPoints with
+                | [| point |] ->
+                    Expect.equal point.Value (NumberValue.AsInt 2L) $"{name}: one point of both measurements"
+                    Otlp.Core.Tests.Common.expectSame point.Attributes attributes $"{name}: its attributes"
+                | other -> failtestf "%s: %A" name other
+            let keys =
+                (sumOf (named "reused" collected)).DataPoints
+                |> Array.map (fun p -> match p.Attributes with [| { Value = AnyValue.Array [| AnyValue.String x; _ |] } |] -> x | other -> failtestf "%A" other)
+                |> Array.sort
+            Expect.equal keys [| "a"; "c" |] "a series keeps its own copy of an array the caller changes afterwards"
+        }
+
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 100 } "the points of a metric have distinct attribute sets, and their values add up to what was recorded"
+        <| Prop.forAll
+            (Arb.fromGen (
+                let value =
+                    Gen.elements [
+                        null; box 1; box 1L; box 1s; box 1uy; box 1u; box 2; box 2L; box (-1); box (-1L); box "1"; box '1'; box "x"
+                        box 1.5; box 1.5f; box true
+                        box [| 1; 2 |]; box [| 1L; 2L |]; box [| 1s; 2s |]; box [| "a"; "b" |]; box [| 'a'; 'b' |]; box [| "a"; null |]
+                        box [| 1.5; 2.0 |]; box [| 1.5f; 2.0f |]; box [| true |]; box Array.empty<int>; box Array.empty<string> ]
+                let measurement = Gen.zip (Gen.choose (1, 5)) (Gen.listOf (Gen.zip (Gen.elements [ "a"; "b"; "" ]) value))
+                Gen.zip (Gen.elements [ TemporalityPreference.Cumulative; TemporalityPreference.Delta ]) (Gen.listOf measurement)))
+            (fun (preference, measurements) ->
+                let metrics, meter, lifetime = ticking (fun o -> o.TemporalityPreference <- preference)
+                use _lifetime = lifetime
+                let counter = meter.CreateCounter<int64>("c")
+                let histogram = meter.CreateHistogram<float>("h")
+                for amount, tags in measurements do
+                    let tags = tags |> List.map (fun (k, v) -> tag k v) |> Array.ofList
+                    counter.Add(int64 amount, ReadOnlySpan tags)
+                    histogram.Record(float amount, ReadOnlySpan tags)
+                let total = measurements |> List.sumBy (fun (amount, _) -> int64 amount)
+                let collected = metricsOf (metrics.Collect())
+                if measurements.IsEmpty then
+                    Expect.isEmpty collected "nothing recorded, nothing collected"
+                else
+                    let sums = (sumOf (named "c" collected)).DataPoints
+                    let histograms = (histogramOf (named "h" collected)).DataPoints
+                    for attributes, what in [ sums |> Array.map _.Attributes, "sum"; histograms |> Array.map _.Attributes, "histogram" ] do
+                        let sets = attributes |> Array.map Aggregation.attributeSet
+                        Expect.equal (Array.distinct sets).Length sets.Length $"{what}: distinct attribute sets {attributes}"
+                    let summed = sums |> Array.sumBy (fun p -> match p.Value with NumberValue.AsInt n -> n | other -> failtestf "%A" other)
+                    Expect.equal summed total "the sum's values add up"
+                    Expect.equal (histograms |> Array.sumBy (fun p -> p.Sum |> ValueOption.defaultValue 0.0)) (float total) "the histogram's sums add up")
+    ]
+
 [<Tests>]
 let tests =
-    testList "Metrics" [ accumulators; reporting; directEncoding; instruments; temporality; retirement; views; registration; hotPath; lifecycle; wiring; observations ]
+    testList "Metrics" [ accumulators; reporting; directEncoding; instruments; temporality; retirement; views; registration; hotPath; lifecycle; wiring; observations; identity ]
