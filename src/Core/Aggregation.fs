@@ -601,9 +601,16 @@ type SeriesTable internal (limit: int, empty: Aggregation, series: ImmutableDict
 let private recordFinite attributes measurement (table: SeriesTable) =
     let key = attributeSet attributes
 
-    // One slot is kept for the overflow series, so the table never holds more than `limit` series.
+    // `limit` distinct attribute sets keep their own series; the overflow series comes on top (metrics SDK
+    // specification, "Overflow attribute": no overflow while the distinct sets are at most the limit).
+    let distinct =
+        if table.Series.ContainsKey overflowSet then
+            table.Series.Count - 1
+        else
+            table.Series.Count
+
     let target =
-        if table.Series.ContainsKey key || table.Series.Count < table.Limit - 1 then
+        if table.Series.ContainsKey key || distinct < table.Limit then
             key
         else
             overflowSet

@@ -242,9 +242,10 @@ val overflowAttributes: KeyValue array
 /// The default cardinality limit of a metric: 2000 series.
 val defaultCardinalityLimit: int
 
-/// The series of one metric, keyed by attribute set, holding at most `limit` series, the overflow series
-/// included: once `limit - 1` series exist, measurements of new attribute sets go to the overflow series
-/// (metrics SDK specification, "Cardinality limits"). Measurements of existing series always reach them.
+/// The series of one metric, keyed by attribute set: the first `limit` distinct attribute sets keep their own
+/// series; once `limit` exist, measurements of new attribute sets go to the overflow series, which comes on top
+/// (so at most `limit + 1` series; metrics SDK specification, "Overflow attribute": no overflow while the
+/// distinct sets are at most the limit). Measurements of existing series always reach them.
 [<Sealed>]
 type SeriesTable
 

@@ -342,7 +342,7 @@ let laws =
                 let expected = if List.isEmpty ys then point a else point b
                 Common.expectSame (point (Aggregation.merge a b)) expected "last value")
 
-        testPropertyWithConfig config "the cardinality limit is never exceeded and no measurement is lost"
+        testPropertyWithConfig config "limit attribute sets keep their own series, the overflow series comes on top and no measurement is lost"
         <| Prop.forAll (Arb.fromGen (Gen.zip (Gen.choose (0, 12)) (Gen.listOf (Gen.zip (Gen.subListOf [ "a"; "b"; "c"; "d" ]) (Gen.choose (0, 3))))))
             (fun (limit, measurements) ->
                 let attributes (keys: string list, value) =
@@ -354,7 +354,7 @@ let laws =
 
                 let all = Aggregation.series table
                 let effectiveLimit = max 2 limit
-                Expect.isLessThanOrEqual (Aggregation.seriesCount table) effectiveLimit "series count"
+                Expect.isLessThanOrEqual (Aggregation.seriesCount table) (effectiveLimit + 1) "series count: the limit and the overflow series"
                 Expect.equal all.Length (Aggregation.seriesCount table) "series listed"
                 let total = all |> Array.sumBy (fun (_, agg) -> longValue (point agg))
                 Expect.equal total (int64 measurements.Length) "every measurement counted"
@@ -362,10 +362,11 @@ let laws =
                 let distinct = measurements |> List.map (attributes >> Aggregation.attributeSet) |> List.distinct
                 let overflowSet = Aggregation.attributeSet Aggregation.overflowAttributes
                 let hasOverflow = all |> Array.exists (fun (key, _) -> key = overflowSet)
-                Expect.equal hasOverflow (distinct.Length > effectiveLimit - 1) "overflow series exactly when new sets exceed the limit"
+                Expect.equal hasOverflow (distinct.Length > effectiveLimit) "overflow series exactly when the distinct sets exceed the limit"
 
-                // The first limit - 1 attribute sets to arrive keep their own series.
-                for key in List.truncate (effectiveLimit - 1) distinct do
+                // The first `limit` attribute sets to arrive keep their own series (metrics SDK specification,
+                // "Overflow attribute": no overflow while the distinct sets are at most the limit).
+                for key in List.truncate effectiveLimit distinct do
                     Expect.isTrue (all |> Array.exists (fun (k, _) -> k = key)) $"{key} kept")
 
         testPropertyWithConfig config "attribute sets do not depend on the order of the attributes"
@@ -376,6 +377,17 @@ let laws =
                 let b = Aggregation.attributeSet (attrs [| "w"; "x"; "y"; "z" |])
                 Expect.equal a b "same set"
                 Expect.equal (a.GetHashCode()) (b.GetHashCode()) "same hash")
+
+        test "attribute sets compare values as exported: arrays by their elements" {
+            let set (value: AnyValue) = Aggregation.attributeSet [| { Key = "k"; Value = value } |]
+            let array () = AnyValue.Array [| AnyValue.String "a"; AnyValue.Int 1L |]
+            Expect.equal (set (array ())) (set (array ())) "two arrays of equal elements"
+            Expect.equal ((set (array ())).GetHashCode()) ((set (array ())).GetHashCode()) "same hash"
+            let table =
+                [ array (); array () ]
+                |> List.fold (fun t v -> Aggregation.recordIn [| { Key = "k"; Value = v } |] (Aggregation.Measurement.Long 1L) t) (Aggregation.emptyTable 10 (Aggregation.longSum true))
+            Expect.equal (Aggregation.seriesCount table) 1 "one series"
+        }
 
         testPropertyWithConfig config "the index at one scale lower is the index shifted right, and grows with the value"
         <| Prop.forAll (Arb.fromGen (Gen.zip3 (anyFinite |> Gen.map abs |> Gen.filter (fun v -> v > 0.0)) (anyFinite |> Gen.map abs |> Gen.filter (fun v -> v > 0.0)) (Gen.choose (-9, 20))))
@@ -530,8 +542,8 @@ let examples =
                     (Aggregation.emptyTable 2 (Aggregation.longSum true))
 
             let keys = Aggregation.series table |> Array.map (fun (k, _) -> k.Attributes) |> Array.sortBy (fun a -> a[0].Key)
-            Expect.equal keys.Length 2 "two series"
-            Common.expectSame keys[1] [| { Key = "otel.metric.overflow"; Value = AnyValue.Bool true } |] "overflow"
+            Expect.equal keys.Length 3 "two attribute sets under the limit of 2, and the overflow series"
+            Common.expectSame keys[2] [| { Key = "otel.metric.overflow"; Value = AnyValue.Bool true } |] "overflow"
             Expect.equal Aggregation.defaultCardinalityLimit 2000 "default limit"
         }
 

@@ -388,6 +388,39 @@ let logTests =
             let items = logItems entries
             Expect.equal (logsDirect limits items) (logsViaModel limits items) "bytes")
 
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 300; endSize = 12 } "attribute keys of every record are distinct, the same both ways, whatever the state, scopes and exception repeat"
+        <| Prop.forAll
+            (Arb.fromGen (
+                let key = Gen.elements [ "k"; "RequestId"; "exception.type"; "logrecord.event.id"; "{OriginalFormat}"; "" ]
+                let pairs = Gen.listOf (Gen.zip key (Gen.oneof [ tagValue; Gen.constant null ])) |> Gen.map (List.map KeyValuePair)
+                Gen.zip3
+                    (Gen.zip pairs (ArbMap.defaults |> ArbMap.generate<bool>))
+                    (Gen.listOf pairs)
+                    (Gen.zip3 (Gen.elements [ EventId(0); EventId(7) ]) (Gen.elements [ None; Some "boom" ]) logLimitsGen)))
+            (fun ((statePairs, asList), scopePairs, (eventId, failure, limits)) ->
+                let scopes = LoggerExternalScopeProvider()
+                let opened = [ for pairs in scopePairs -> scopes.Push(List<KeyValuePair<string, obj>>(pairs)) ]
+                // A list state is kept as it is; any other is copied at capture.
+                let state: IEnumerable<KeyValuePair<string, obj>> =
+                    if asList then List<KeyValuePair<string, obj>>(statePairs) else Seq.ofList statePairs
+                let entry =
+                    LogRecordConverter.Capture(
+                        LogLevel.Information, eventId, state,
+                        (match failure with Some m -> exceptionOf m | None -> null),
+                        Func<_, _, _>(fun _ _ -> "message"), scopes, DateTime.UnixEpoch, null)
+                for s in List.rev opened do s.Dispose()
+                let items = logItems [ entry, false ]
+                let direct = logsDirect limits items
+                Expect.equal direct (logsViaModel limits items) "bytes"
+                match ProtoDecoder.logsRequest (ReadOnlyMemory direct) with
+                | Ok request ->
+                    for r in request.ResourceLogs do
+                        for s in r.ScopeLogs do
+                            for record in s.LogRecords do
+                                let keys = record.Attributes |> Array.map _.Key
+                                Expect.equal (Array.distinct keys) keys "distinct keys"
+                | Error e -> failtestf "%A" e)
+
         test "writing log entries allocates nothing per record" {
             let a, _ = logScopes.Value
             let entry () =

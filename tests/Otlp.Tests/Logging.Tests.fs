@@ -76,17 +76,32 @@ let private rows: (string * (ILogger -> unit) * (unit -> LogRecord)) list =
       (fun () ->
           { record SeverityNumber.Info "Information" (str "placed") [ kv "{OriginalFormat}" (str "placed"); kv "logrecord.event.id" (AnyValue.Int 42L) ] with
               EventName = "OrderPlaced" })
-      "an exception gives exception.type, exception.message and exception.stacktrace",
+      "an exception gives exception.type (the type's full name), exception.message and exception.stacktrace",
       (fun (l: ILogger) -> l.LogError(error, "Payment failed")),
       (fun () ->
           record SeverityNumber.Error "Error" (str "Payment failed")
-              [ kv "{OriginalFormat}" (str "Payment failed"); kv "exception.type" (str "InvalidOperationException")
+              [ kv "{OriginalFormat}" (str "Payment failed"); kv "exception.type" (str "System.InvalidOperationException")
                 kv "exception.message" (str "boom"); kv "exception.stacktrace" (str (error.ToString())) ])
       "the key-value pairs of active scopes are attributes (scopes are opted into)",
       (fun (l: ILogger) ->
           use _scope = l.BeginScope(dict [ "RequestId", box "r-1" ])
           l.LogInformation("in scope")),
       (fun () -> record SeverityNumber.Info "Information" (str "in scope") [ kv "{OriginalFormat}" (str "in scope"); kv "RequestId" (str "r-1") ])
+      "a key repeated by nested scopes and the entry is written once, with the entry's own value",
+      (fun (l: ILogger) ->
+          use _outer = l.BeginScope(dict [ "RequestId", box "outer" ])
+          use _inner = l.BeginScope(dict [ "RequestId", box "inner" ])
+          l.LogInformation("{RequestId}", "state")),
+      (fun () -> record SeverityNumber.Info "Information" (str "state") [ kv "RequestId" (str "state"); kv "{OriginalFormat}" (str "{RequestId}") ])
+      "a key repeated by nested scopes only is written once, with the innermost scope's value",
+      (fun (l: ILogger) ->
+          use _outer = l.BeginScope(dict [ "RequestId", box "outer" ])
+          use _inner = l.BeginScope(dict [ "RequestId", box "inner" ])
+          l.LogInformation("in scopes")),
+      (fun () -> record SeverityNumber.Info "Information" (str "in scopes") [ kv "{OriginalFormat}" (str "in scopes"); kv "RequestId" (str "inner") ])
+      "a template naming a placeholder twice gives one attribute, the first value",
+      (fun (l: ILogger) -> l.LogInformation("{A} then {A}", 1, 2)),
+      (fun () -> record SeverityNumber.Info "Information" (str "1 then 2") [ kv "A" (AnyValue.Int 1L); kv "{OriginalFormat}" (str "{A} then {A}") ])
       "the trace context of Activity.Current is the record's",
       (fun (l: ILogger) ->
           use activity = (new Activity("request")).SetIdFormat(ActivityIdFormat.W3C).Start()

@@ -423,11 +423,33 @@ let private views =
                 other.Add(1L, tag "id" (box i))
             let! arrived = flush metrics receiver
             let points = (sumOf (named "limited" arrived)).DataPoints
-            Expect.equal points.Length 3 "limit - 1 series and the overflow series"
+            Expect.equal points.Length 4 "limit series and the overflow series on top"
             let overflow = pointWith "otel.metric.overflow" (AnyValue.Bool true) points
-            Expect.equal overflow.Value (NumberValue.AsInt(3L + 4L + 5L + 6L)) "the rest adds up in the overflow series"
-            Expect.equal (sumOf (named "other" arrived)).DataPoints.Length 4 "the listener's limit elsewhere"
+            Expect.equal overflow.Value (NumberValue.AsInt(4L + 5L + 6L)) "the rest adds up in the overflow series"
+            Expect.equal (sumOf (named "other" arrived)).DataPoints.Length 5 "the listener's limit elsewhere"
             Expect.exists metrics.Warnings (fun w -> w.Contains "cardinality limit") "a warning"
+        }
+
+        testTask "as many distinct attribute sets as the limit keep their own series, with no overflow" {
+            let! (p: Pipeline) = pipeline (fun o ->
+                o.Views.Add(OtlpView("exact*", CardinalityLimit = 3))
+                o.Views.Add(OtlpView("observed.exact", CardinalityLimit = 3)))
+            use _p = p
+            let counter = p.Meter.CreateCounter<int64>("exact.counter")
+            let gauge = p.Meter.CreateObservableGauge<int64>("observed.exact", fun () ->
+                [ for i in 1..3 -> Measurement<int64>(int64 i, tag "id" (box i)) ] :> seq<_>)
+            ignore gauge
+            for i in 1..3 do
+                counter.Add(int64 i, tag "id" (box i))
+            let! arrived = flush p.Metrics p.Receiver
+            let counted = (sumOf (named "exact.counter" arrived)).DataPoints
+            let observed = gaugeOf (named "observed.exact" arrived)
+            for points, what in [ counted, "counter"; observed, "observable gauge" ] do
+                Expect.equal points.Length 3 $"{what}: one point per attribute set"
+                Expect.isFalse
+                    (points |> Array.exists (fun pt -> attribute "otel.metric.overflow" pt.Attributes |> Option.isSome))
+                    $"{what}: no overflow at the limit"
+            Expect.isFalse (p.Metrics.Warnings |> Seq.exists (fun w -> w.Contains "cardinality limit")) "no warning"
         }
     ]
 
@@ -963,6 +985,225 @@ let private wiring =
         }
     ]
 
+/// A clock that moves on by a millisecond at every read, so that any point starting at a later read than its
+/// collection's shows.
+type private TickingClock() =
+    inherit TimeProvider()
+    let mutable ticks = DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero).UtcTicks
+
+    override _.GetUtcNow() =
+        DateTimeOffset(System.Threading.Interlocked.Add(&ticks, TimeSpan.TicksPerMillisecond), TimeSpan.Zero)
+
+/// (attributes, start, time) of every point of a metric.
+let private pointTimes (metric: Metric) =
+    match metric.Data with
+    | MetricData.Gauge points -> points |> Array.map (fun p -> p.Attributes, p.StartTimeUnixNano, p.TimeUnixNano)
+    | MetricData.Sum s -> s.DataPoints |> Array.map (fun p -> p.Attributes, p.StartTimeUnixNano, p.TimeUnixNano)
+    | MetricData.Histogram h -> h.DataPoints |> Array.map (fun p -> p.Attributes, p.StartTimeUnixNano, p.TimeUnixNano)
+    | MetricData.ExponentialHistogram h -> h.DataPoints |> Array.map (fun p -> p.Attributes, p.StartTimeUnixNano, p.TimeUnixNano)
+    | MetricData.Summary points -> points |> Array.map (fun p -> p.Attributes, p.StartTimeUnixNano, p.TimeUnixNano)
+    | MetricData.NoData -> [||]
+
+let private metricsOf (request: ExportMetricsServiceRequest) =
+    [ for r in request.ResourceMetrics do
+          for s in r.ScopeMetrics do
+              yield! s.Metrics ]
+
+/// A listener of a meter of its own over the ticking clock, collected by hand (`Collect`), with the meter.
+let private ticking (configure: OtlpMetricsOptions -> unit) =
+    let name = uniqueName ()
+    let exporter =
+        acceptingExporter (fun b -> b.WithBaseEndpoint("http://127.0.0.1:9").WithEnvironment(environment []))
+    let options = OtlpMetricsOptions(ExportInterval = Nullable(TimeSpan.FromHours 1.0), TimeProvider = TickingClock())
+    options.Meters.Add name
+    configure options
+    let metrics = OtlpMetrics.Start(exporter, options)
+    let meter = new Meter(name)
+    let dispose () =
+        meter.Dispose()
+        metrics.Dispose()
+        exporter.DisposeAsync().AsTask().Wait()
+    metrics, meter, { new IDisposable with member _.Dispose() = dispose () }
+
+let private observations =
+    testList "start times and observations" [
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 40 } "every point starts no later than its time, for every instrument kind and temporality"
+        <| Prop.forAll
+            (Arb.fromGen (
+                Gen.zip3
+                    (Gen.elements [ TemporalityPreference.Cumulative; TemporalityPreference.Delta; TemporalityPreference.LowMemory ])
+                    (Gen.elements [ 2; 3; 10 ])
+                    (Gen.listOfLength 4 (Gen.zip (Gen.shuffle [| "a"; "b"; "c"; "d" |] |> Gen.bind (fun s -> Gen.choose (0, 4) |> Gen.map (fun n -> Array.truncate n s))) (Gen.subListOf [ "a"; "b"; "c"; "d" ])))))
+            (fun (preference, limit, collections) ->
+                let metrics, meter, lifetime = ticking (fun o ->
+                    o.TemporalityPreference <- preference
+                    o.CardinalityLimit <- limit
+                    o.Views.Add(OtlpView("exp*", ExponentialHistogramMaxSize = 8)))
+                use _lifetime = lifetime
+                let mutable current: string array = [||]
+                let mutable round = 0L
+                let observe () =
+                    current |> Array.map (fun k -> Measurement<int64>(round, tag "k" (box k))) :> seq<_>
+                meter.CreateObservableCounter<int64>("o.counter", observe) |> ignore
+                meter.CreateObservableUpDownCounter<int64>("o.updown", observe) |> ignore
+                meter.CreateObservableGauge<int64>("o.gauge", observe) |> ignore
+                let counter = meter.CreateCounter<int64>("counter")
+                let updown = meter.CreateUpDownCounter<float>("updown")
+                let histogram = meter.CreateHistogram<float>("histogram")
+                let exponential = meter.CreateHistogram<float>("exp.histogram")
+                let gauge = meter.CreateGauge<float>("gauge")
+                for observed, measured in collections do
+                    round <- round + 1L
+                    current <- observed
+                    for k in measured do
+                        let t = tag "k" (box k)
+                        counter.Add(1L, t)
+                        updown.Add(-1.5, t)
+                        histogram.Record(2.0, t)
+                        exponential.Record(2.0, t)
+                        gauge.Record(3.0, t)
+                    for metric in metricsOf (metrics.Collect()) do
+                        for attributes, start, time in pointTimes metric do
+                            Expect.isLessThanOrEqual start time $"{metric.Name} {attributes} ({preference}): start <= time")
+
+        test "an observable series starts at the instrument's creation, or at the collection before the one that first observed it" {
+            let metrics, meter, lifetime = ticking ignore
+            use _lifetime = lifetime
+            let mutable current = [| "a" |]
+            meter.CreateObservableGauge<int64>("o.gauge", fun () -> current |> Array.map (fun k -> Measurement<int64>(1L, tag "k" (box k))) :> seq<_>) |> ignore
+            meter.CreateObservableCounter<int64>("o.counter", fun () -> current |> Array.map (fun k -> Measurement<int64>(1L, tag "k" (box k))) :> seq<_>) |> ignore
+            let collect () =
+                metricsOf (metrics.Collect())
+                |> List.collect (fun m -> pointTimes m |> Array.map (fun (a, s, t) -> m.Name, a, s, t) |> Array.toList)
+            let key (a: KeyValue array) = match a with [| { Value = AnyValue.String k } |] -> k | other -> failtestf "%A" other
+            let first = collect ()
+            for name, _, start, time in first do
+                Expect.isLessThan start time $"{name}: starts before the first collection (at the instrument's creation)"
+            let firstTime = first |> List.map (fun (_, _, _, t) -> t) |> List.distinct |> List.exactlyOne
+            current <- [| "a"; "b" |]
+            let second = collect ()
+            for name, a, start, _ in second do
+                match key a with
+                | "a" -> Expect.equal start (first |> List.find (fun (n, _, _, _) -> n = name) |> fun (_, _, s, _) -> s) $"{name}: a keeps its start"
+                | _ -> Expect.equal start firstTime $"{name}: b, first observed in the second collection, starts at the first"
+        }
+
+        test "an observable series not observed in a collection is forgotten: attribute sets that come and go never overflow" {
+            let metrics, meter, lifetime = ticking (fun o -> o.CardinalityLimit <- 3)
+            use _lifetime = lifetime
+            let mutable k = 0
+            meter.CreateObservableGauge<int64>("conn", fun () -> Measurement<int64>(int64 k, tag "conn" (box k))) |> ignore
+            let mutable previousTime = 0UL
+            for round in 1..10 do
+                k <- round
+                match metricsOf (metrics.Collect()) with
+                | [ metric ] ->
+                    match pointTimes metric with
+                    | [| attributes, start, time |] ->
+                        Expect.equal attributes [| { Key = "conn"; Value = AnyValue.Int(int64 round) } |] $"collection {round}: only conn={round}"
+                        if round > 1 then
+                            Expect.equal start previousTime $"collection {round}: a new series starts at the previous collection"
+                        previousTime <- time
+                    | other -> failtestf "collection %d: %A" round other
+                | other -> failtestf "collection %d: %A" round other
+            Expect.isFalse (metrics.Warnings |> Seq.exists (fun w -> w.Contains "cardinality limit")) "never past the limit"
+        }
+
+        test "past the limit of an observable instrument, the attribute sets observed first keep their series" {
+            let metrics, meter, lifetime = ticking (fun o -> o.CardinalityLimit <- 2)
+            use _lifetime = lifetime
+            let mutable current = [| "a"; "b"; "c" |]
+            meter.CreateObservableCounter<int64>("o", fun () -> current |> Array.map (fun k -> Measurement<int64>(1L, tag "k" (box k))) :> seq<_>) |> ignore
+            let keys () =
+                metricsOf (metrics.Collect())
+                |> List.collect (fun m ->
+                    pointTimes m
+                    |> Array.map (fun (a, _, _) ->
+                        match a with
+                        | [| { Key = "k"; Value = AnyValue.String k } |] -> k
+                        | [| { Key = "otel.metric.overflow"; Value = AnyValue.Bool true } |] -> "overflow"
+                        | other -> failtestf "%A" other)
+                    |> Array.toList)
+                |> List.sort
+            Expect.equal (keys ()) [ "a"; "b"; "overflow" ] "a and b first, c overflows"
+            current <- [| "c"; "d"; "a" |]
+            Expect.equal (keys ()) [ "c"; "d"; "overflow" ] "c and d first now, a overflows"
+            current <- [| "c" |]
+            Expect.equal (keys ()) [ "c" ] "the overflow series is forgotten too"
+        }
+    ]
+
+let private identity =
+    testList "series identity" [
+        test "measurements whose attributes export alike go to one series: int and long, a null value and none, equal arrays" {
+            let metrics, meter, lifetime = ticking ignore
+            use _lifetime = lifetime
+            let numbers = meter.CreateCounter<int64>("numbers")
+            numbers.Add(1L, tag "k" (box 1))
+            numbers.Add(1L, tag "k" (box 1L))
+            let nulls = meter.CreateCounter<int64>("nulls")
+            nulls.Add(1L, tag "k" null)
+            nulls.Add(1L)
+            let arrays = meter.CreateCounter<int64>("arrays")
+            arrays.Add(1L, tag "k" (box [| "a"; "b" |]))
+            arrays.Add(1L, tag "k" (box [| "a"; "b" |]))
+            let reused = meter.CreateCounter<int64>("reused")
+            let mine = [| "a"; "b" |]
+            reused.Add(1L, tag "k" (box mine))
+            mine[0] <- "c"
+            reused.Add(1L, tag "k" (box mine))
+            let collected = metricsOf (metrics.Collect())
+            for name, attributes in
+                [ "numbers", [| { Key = "k"; Value = AnyValue.Int 1L } |]
+                  "nulls", [||]
+                  "arrays", [| { Key = "k"; Value = AnyValue.Array [| AnyValue.String "a"; AnyValue.String "b" |] } |] ] do
+                match (sumOf (named name collected)).DataPoints with
+                | [| point |] ->
+                    Expect.equal point.Value (NumberValue.AsInt 2L) $"{name}: one point of both measurements"
+                    Otlp.Core.Tests.Common.expectSame point.Attributes attributes $"{name}: its attributes"
+                | other -> failtestf "%s: %A" name other
+            let keys =
+                (sumOf (named "reused" collected)).DataPoints
+                |> Array.map (fun p -> match p.Attributes with [| { Value = AnyValue.Array [| AnyValue.String x; _ |] } |] -> x | other -> failtestf "%A" other)
+                |> Array.sort
+            Expect.equal keys [| "a"; "c" |] "a series keeps its own copy of an array the caller changes afterwards"
+        }
+
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 100 } "the points of a metric have distinct attribute sets, and their values add up to what was recorded"
+        <| Prop.forAll
+            (Arb.fromGen (
+                let value =
+                    Gen.elements [
+                        null; box 1; box 1L; box 1s; box 1uy; box 1u; box 2; box 2L; box (-1); box (-1L); box "1"; box '1'; box "x"
+                        box 1.5; box 1.5f; box true
+                        box [| 1; 2 |]; box [| 1L; 2L |]; box [| 1s; 2s |]; box [| "a"; "b" |]; box [| 'a'; 'b' |]; box [| "a"; null |]
+                        box [| 1.5; 2.0 |]; box [| 1.5f; 2.0f |]; box [| true |]; box Array.empty<int>; box Array.empty<string> ]
+                let measurement = Gen.zip (Gen.choose (1, 5)) (Gen.listOf (Gen.zip (Gen.elements [ "a"; "b"; "" ]) value))
+                Gen.zip (Gen.elements [ TemporalityPreference.Cumulative; TemporalityPreference.Delta ]) (Gen.listOf measurement)))
+            (fun (preference, measurements) ->
+                let metrics, meter, lifetime = ticking (fun o -> o.TemporalityPreference <- preference)
+                use _lifetime = lifetime
+                let counter = meter.CreateCounter<int64>("c")
+                let histogram = meter.CreateHistogram<float>("h")
+                for amount, tags in measurements do
+                    let tags = tags |> List.map (fun (k, v) -> tag k v) |> Array.ofList
+                    counter.Add(int64 amount, ReadOnlySpan tags)
+                    histogram.Record(float amount, ReadOnlySpan tags)
+                let total = measurements |> List.sumBy (fun (amount, _) -> int64 amount)
+                let collected = metricsOf (metrics.Collect())
+                if measurements.IsEmpty then
+                    Expect.isEmpty collected "nothing recorded, nothing collected"
+                else
+                    let sums = (sumOf (named "c" collected)).DataPoints
+                    let histograms = (histogramOf (named "h" collected)).DataPoints
+                    for attributes, what in [ sums |> Array.map _.Attributes, "sum"; histograms |> Array.map _.Attributes, "histogram" ] do
+                        let sets = attributes |> Array.map Aggregation.attributeSet
+                        Expect.equal (Array.distinct sets).Length sets.Length $"{what}: distinct attribute sets {attributes}"
+                    let summed = sums |> Array.sumBy (fun p -> match p.Value with NumberValue.AsInt n -> n | other -> failtestf "%A" other)
+                    Expect.equal summed total "the sum's values add up"
+                    Expect.equal (histograms |> Array.sumBy (fun p -> p.Sum |> ValueOption.defaultValue 0.0)) (float total) "the histogram's sums add up")
+    ]
+
 [<Tests>]
 let tests =
-    testList "Metrics" [ accumulators; reporting; directEncoding; instruments; temporality; retirement; views; registration; hotPath; lifecycle; wiring ]
+    testList "Metrics" [ accumulators; reporting; directEncoding; instruments; temporality; retirement; views; registration; hotPath; lifecycle; wiring; observations; identity ]

@@ -33,70 +33,131 @@ internal static class LogEncoder
     }
 
     /// <summary>
-    /// The attributes in ToLogRecord's order: the pairs, the event id, the exception; the first ones kept. Returns
-    /// how many were dropped.
+    /// The attributes in ToLogRecord's order, each key once (its first occurrence): the entry's own, the event id,
+    /// the exception, the scopes' from the innermost out; the first ones kept. Returns how many were dropped.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static uint WriteAttributes(ProtoWriter writer, LogEntry entry, LogRecordLimits limits)
     {
-        var maxLength = limits.AttributeValueLengthLimit is { } length ? length.Value : int.MaxValue;
-        var countLimit = limits.AttributeCountLimit;
-        var kept = 0;
-        var dropped = 0u;
-        foreach (var (key, value) in entry.Attributes)
+        var attributes = new Attributes(writer, limits);
+        try
         {
-            if (kept < countLimit)
+            foreach (var (key, value) in entry.Attributes)
             {
-                TagValues.WriteAttribute(writer, Fields.LogRecord_Attributes, key, value, maxLength);
-                kept++;
+                attributes.Write(key, value);
             }
-            else
-            {
-                dropped++;
-            }
-        }
 
-        if (entry.EventId.Id != 0)
-        {
-            if (kept < countLimit)
+            if (entry.EventId.Id != 0 && attributes.Take(LogRecordConverter.EventIdAttribute))
             {
                 CommonFields.attributeInt(writer, Fields.LogRecord_Attributes, LogRecordConverter.EventIdAttribute, entry.EventId.Id);
-                kept++;
             }
-            else
+
+            if (entry.Exception is { } exception)
             {
-                dropped++;
+                WriteException(ref attributes, exception);
             }
-        }
 
-        if (entry.Exception is { } exception)
+            foreach (var (key, value) in entry.Attributes.Scopes)
+            {
+                attributes.Write(key, value);
+            }
+
+            return attributes.Dropped;
+        }
+        finally
         {
-            WriteException(writer, exception, countLimit, maxLength, ref kept, ref dropped);
+            attributes.Release();
         }
-
-        return dropped;
     }
 
     /// <summary>The exception's type, message and stack trace (its <c>ToString</c>), as far as the count limit allows.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void WriteException(ProtoWriter writer, Exception exception, int countLimit, int maxLength, ref int kept, ref uint dropped)
+    private static void WriteException(ref Attributes attributes, Exception exception)
     {
-        WriteText(writer, "exception.type", exception.GetType().Name, countLimit, maxLength, ref kept, ref dropped);
-        WriteText(writer, "exception.message", exception.Message, countLimit, maxLength, ref kept, ref dropped);
-        WriteText(writer, "exception.stacktrace", exception.ToString(), countLimit, maxLength, ref kept, ref dropped);
+        attributes.Write(LogRecordConverter.ExceptionTypeAttribute, LogRecordConverter.ExceptionType(exception));
+        attributes.Write(LogRecordConverter.ExceptionMessageAttribute, exception.Message);
+        if (attributes.Take(LogRecordConverter.ExceptionStacktraceAttribute))
+        {
+            // Taken only when written: ToString builds the stack trace.
+            TagValues.WriteAttribute(attributes.Writer, Fields.LogRecord_Attributes, LogRecordConverter.ExceptionStacktraceAttribute, exception.ToString(), attributes.MaxLength);
+        }
     }
 
-    private static void WriteText(ProtoWriter writer, string key, string value, int countLimit, int maxLength, ref int kept, ref uint dropped)
+    /// <summary>
+    /// The attributes of one record as they are written: the count limit, the dropped count, and the keys met so far,
+    /// so that a repeated key is left out (logs data model: "Attribute keys MUST be unique"), as ToLogRecord leaves
+    /// it out, before the limit counts it. The keys are compared ordinally with those of this record only, in a
+    /// buffer of the thread's: nothing is allocated.
+    /// </summary>
+    private struct Attributes
     {
-        if (kept < countLimit)
+        [ThreadStatic]
+        private static string[]? buffer;
+
+        private readonly int countLimit;
+        private string[] keys;
+        private int count;
+        private int kept;
+
+        public Attributes(ProtoWriter writer, LogRecordLimits limits)
         {
-            TagValues.WriteAttribute(writer, Fields.LogRecord_Attributes, key, value, maxLength);
-            kept++;
+            this.Writer = writer;
+            this.MaxLength = limits.AttributeValueLengthLimit is { } length ? length.Value : int.MaxValue;
+            this.countLimit = limits.AttributeCountLimit;
+            this.keys = buffer ??= new string[16];
+            this.count = 0;
+            this.kept = 0;
+            this.Dropped = 0;
         }
-        else
+
+        public ProtoWriter Writer { get; }
+
+        public int MaxLength { get; }
+
+        public uint Dropped { get; private set; }
+
+        /// <summary>Writes an attribute whose key is new and under the count limit.</summary>
+        public void Write(string key, object? value)
         {
-            dropped++;
+            if (this.Take(key))
+            {
+                TagValues.WriteAttribute(this.Writer, Fields.LogRecord_Attributes, key, value, this.MaxLength);
+            }
         }
+
+        /// <summary>
+        /// True when an attribute of <paramref name="key"/> is to be written: its key is new and the count limit
+        /// not reached. A new key past the limit counts as dropped; a repeated one is left out.
+        /// </summary>
+        public bool Take(string key)
+        {
+            for (var i = 0; i < this.count; i++)
+            {
+                if (string.Equals(this.keys[i], key, StringComparison.Ordinal))
+                {
+                    return false;
+                }
+            }
+
+            if (this.count == this.keys.Length)
+            {
+                Array.Resize(ref this.keys, 2 * this.keys.Length);
+                buffer = this.keys;
+            }
+
+            this.keys[this.count++] = key;
+            if (this.kept < this.countLimit)
+            {
+                this.kept++;
+                return true;
+            }
+
+            this.Dropped++;
+            return false;
+        }
+
+        /// <summary>Lets go of the keys, which the thread's buffer would otherwise keep alive.</summary>
+        public readonly void Release() => Array.Clear(this.keys, 0, this.count);
     }
 }
 

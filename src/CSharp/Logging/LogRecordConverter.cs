@@ -19,6 +19,25 @@ internal static class LogRecordConverter
     /// <summary>The attribute of a non-zero event id.</summary>
     public const string EventIdAttribute = "logrecord.event.id";
 
+    /// <summary>The attribute of an exception's type.</summary>
+    public const string ExceptionTypeAttribute = "exception.type";
+
+    /// <summary>The attribute of an exception's message.</summary>
+    public const string ExceptionMessageAttribute = "exception.message";
+
+    /// <summary>The attribute of an exception's stack trace (its <c>ToString</c>).</summary>
+    public const string ExceptionStacktraceAttribute = "exception.stacktrace";
+
+    /// <summary>
+    /// The <c>exception.type</c> of an exception: its type's full name (semantic conventions, "Exceptions": "its
+    /// fully-qualified class name, if applicable"), or its name when it has none.
+    /// </summary>
+    public static string ExceptionType(Exception exception)
+    {
+        var type = exception.GetType();
+        return type.FullName ?? type.Name;
+    }
+
     /// <summary>The severity number of a log level (logs data model, "Mapping of SeverityNumber", .NET row).</summary>
     public static SeverityNumber Severity(LogLevel level) => level switch
     {
@@ -105,24 +124,28 @@ internal static class LogRecordConverter
             }
         }
 
+        var own = copied?.Count ?? 0;
         if (scopes is not null)
         {
             copied ??= new List<KeyValuePair<string, object?>>();
             scopes.ForEachScope(
-                static (scope, list) =>
+                static (scope, target) =>
                 {
+                    // The scopes come from the outermost in: each one's pairs go before those of the scopes around
+                    // it, so that the innermost scope's come first (and win a repeated key, see ToLogRecord).
                     if (scope is IEnumerable<KeyValuePair<string, object?>> scopePairs)
                     {
+                        var at = target.Start;
                         foreach (var pair in scopePairs)
                         {
-                            if (pair.Key != OriginalFormat)
+                            if (pair.Key != OriginalFormat && LogAttributes.IsAttribute(pair))
                             {
-                                Add(list, pair);
+                                target.List.Insert(at++, pair);
                             }
                         }
                     }
                 },
-                copied);
+                (List: copied, Start: own));
         }
 
         var traced = activity is not null && activity.IdFormat == ActivityIdFormat.W3C;
@@ -132,32 +155,48 @@ internal static class LogRecordConverter
             eventId,
             formatter(state, exception),
             template,
-            new LogAttributes(kept, copied),
+            new LogAttributes(kept, copied, own),
             exception,
             traced ? (uint)activity!.ActivityTraceFlags & LogRecordFlags.TraceFlagsMask : 0u,
             traced ? ActivityConverter.ToTraceId(activity!.TraceId) : TraceId.Empty,
             traced ? ActivityConverter.ToSpanId(activity!.SpanId) : SpanId.Empty);
     }
 
-    /// <summary>The record of a captured entry, before limits.</summary>
+    /// <summary>
+    /// The record of a captured entry, before limits. Attribute keys are unique (logs data model: "Attribute keys
+    /// MUST be unique"): the first occurrence of a key wins, in this order: the entry's own attributes (its state's),
+    /// then the derived ones (event id, exception), then the scopes' from the innermost to the outermost.
+    /// <see cref="LogEncoder"/> writes the same.
+    /// </summary>
     public static LogRecord ToLogRecord(LogEntry entry)
     {
         var attributes = new List<KeyValue>(entry.Attributes.MaxCount + 4);
         foreach (var (key, value) in entry.Attributes)
         {
-            attributes.Add(new KeyValue(key, TagValues.ToAnyValue(value)!));
+            if (IsNew(attributes, key))
+            {
+                attributes.Add(new KeyValue(key, TagValues.ToAnyValue(value)!));
+            }
         }
 
-        if (entry.EventId.Id != 0)
+        if (entry.EventId.Id != 0 && IsNew(attributes, EventIdAttribute))
         {
             attributes.Add(new KeyValue(EventIdAttribute, AnyValue.NewInt(entry.EventId.Id)));
         }
 
         if (entry.Exception is { } exception)
         {
-            attributes.Add(new KeyValue("exception.type", AnyValue.NewString(exception.GetType().Name)));
-            attributes.Add(new KeyValue("exception.message", AnyValue.NewString(exception.Message)));
-            attributes.Add(new KeyValue("exception.stacktrace", AnyValue.NewString(exception.ToString())));
+            AddNew(attributes, ExceptionTypeAttribute, ExceptionType(exception));
+            AddNew(attributes, ExceptionMessageAttribute, exception.Message);
+            AddNew(attributes, ExceptionStacktraceAttribute, exception.ToString());
+        }
+
+        foreach (var (key, value) in entry.Attributes.Scopes)
+        {
+            if (IsNew(attributes, key))
+            {
+                attributes.Add(new KeyValue(key, TagValues.ToAnyValue(value)!));
+            }
         }
 
         var body = entry.Body is { } text ? AnyValue.NewString(text) : AnyValue.Empty;
@@ -175,6 +214,27 @@ internal static class LogRecordConverter
             entry.EventId.Name ?? string.Empty);
     }
 
+    private static bool IsNew(List<KeyValue> attributes, string key)
+    {
+        foreach (var attribute in attributes)
+        {
+            if (string.Equals(attribute.Key, key, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static void AddNew(List<KeyValue> attributes, string key, string value)
+    {
+        if (IsNew(attributes, key))
+        {
+            attributes.Add(new KeyValue(key, AnyValue.NewString(value)));
+        }
+    }
+
     private static void Add(List<KeyValuePair<string, object?>> attributes, KeyValuePair<string, object?> pair)
     {
         if (LogAttributes.IsAttribute(pair))
@@ -190,7 +250,7 @@ internal static class LogRecordConverter
 /// <param name="EventId">Its event id.</param>
 /// <param name="Message">The formatter's output.</param>
 /// <param name="Template">The message template (<c>{OriginalFormat}</c>), if any.</param>
-/// <param name="Attributes">The state's and scopes' pairs, none with a null value or an empty key.</param>
+/// <param name="Attributes">The state's and scopes' pairs (keys may repeat), none with a null value or an empty key.</param>
 /// <param name="Exception">The exception, if any.</param>
 /// <param name="Flags">The W3C trace flags of the current activity.</param>
 /// <param name="TraceId">The current activity's trace id, or empty.</param>
@@ -229,7 +289,7 @@ internal sealed record LogEntry(
         uint flags,
         TraceId traceId,
         SpanId spanId)
-        : this(timeUnixNano, level, eventId, message, template, new LogAttributes(null, attributes), exception, flags, traceId, spanId)
+        : this(timeUnixNano, level, eventId, message, template, new LogAttributes(null, attributes, attributes.Count), exception, flags, traceId, spanId)
     {
     }
 
@@ -239,45 +299,58 @@ internal sealed record LogEntry(
 
 /// <summary>
 /// The attributes of a <see cref="LogEntry"/>: the pairs of the logger's state, kept as the state itself and
-/// filtered as they are read, then pairs copied at capture (of another kind of state, of the scopes). Enumerating
-/// allocates nothing.
+/// filtered as they are read, then pairs copied at capture: first the entry's own (of another kind of state), then
+/// the scopes' (<see cref="Scopes"/>), the innermost scope's first. Enumerating allocates nothing. Keys may repeat
+/// here; the record keeps the first of each (<see cref="LogRecordConverter.ToLogRecord(LogEntry)"/>).
 /// </summary>
 internal readonly struct LogAttributes
 {
     private readonly IReadOnlyList<KeyValuePair<string, object?>>? state;
     private readonly List<KeyValuePair<string, object?>>? copied;
+    private readonly int own;
 
-    /// <summary>Attributes of <paramref name="state"/> (pairs with a null value or an empty key left out), then <paramref name="copied"/> as they are.</summary>
-    public LogAttributes(IReadOnlyList<KeyValuePair<string, object?>>? state, List<KeyValuePair<string, object?>>? copied)
+    /// <summary>
+    /// Attributes of <paramref name="state"/> (pairs with a null value or an empty key left out), then
+    /// <paramref name="copied"/> as they are: its first <paramref name="own"/> pairs the entry's own, the rest the
+    /// scopes'.
+    /// </summary>
+    public LogAttributes(IReadOnlyList<KeyValuePair<string, object?>>? state, List<KeyValuePair<string, object?>>? copied, int own)
     {
         this.state = state;
         this.copied = copied;
+        this.own = own;
     }
 
     /// <summary>At least the number of attributes (the state's pairs are counted before they are filtered).</summary>
     public int MaxCount => (this.state?.Count ?? 0) + (this.copied?.Count ?? 0);
 
+    /// <summary>The scopes' pairs, the innermost scope's first.</summary>
+    public ReadOnlySpan<KeyValuePair<string, object?>> Scopes =>
+        this.copied is null ? default : System.Runtime.InteropServices.CollectionsMarshal.AsSpan(this.copied)[this.own..];
+
     /// <summary>True for a pair that is an attribute: a key that is not empty, a value that is not null.</summary>
     public static bool IsAttribute(KeyValuePair<string, object?> pair) => !string.IsNullOrEmpty(pair.Key) && pair.Value is not null;
 
-    /// <summary>The attributes in order.</summary>
-    public Enumerator GetEnumerator() => new(this.state, this.copied);
+    /// <summary>The entry's own attributes (the state's) in order, without the scopes'.</summary>
+    public Enumerator GetEnumerator() => new(this.state, this.copied, this.own);
 
-    /// <summary>Walks the state's pairs by index, then the copied ones.</summary>
+    /// <summary>Walks the state's pairs by index, then the copied ones that are the entry's own.</summary>
     public struct Enumerator
     {
         private readonly IReadOnlyList<KeyValuePair<string, object?>>? state;
         private readonly List<KeyValuePair<string, object?>>? copied;
+        private readonly int copiedCount;
 
         // The state's count, read once: it is an interface call, and the state does not change.
         private readonly int stateCount;
         private int index;
         private bool inCopied;
 
-        internal Enumerator(IReadOnlyList<KeyValuePair<string, object?>>? state, List<KeyValuePair<string, object?>>? copied)
+        internal Enumerator(IReadOnlyList<KeyValuePair<string, object?>>? state, List<KeyValuePair<string, object?>>? copied, int copiedCount)
         {
             this.state = state;
             this.copied = copied;
+            this.copiedCount = copiedCount;
             this.stateCount = state?.Count ?? 0;
             this.index = -1;
             this.inCopied = state is null;
@@ -307,7 +380,7 @@ internal readonly struct LogAttributes
                 this.index = -1;
             }
 
-            if (this.copied is { } copied && ++this.index < copied.Count)
+            if (this.copied is { } copied && ++this.index < this.copiedCount)
             {
                 this.Current = copied[this.index];
                 return true;

@@ -26,6 +26,10 @@ internal sealed class MetricStream
     private readonly bool monotonic;
     private readonly bool direct;
 
+    // When the stream (its first instrument) was created: where the cumulative points of observable series first
+    // observed in the first collection start (metrics SDK specification, "Start timestamps").
+    private readonly ulong createdUnixNano;
+
     // The series with a point in the current collection, reused from one collection to the next (collections
     // never run at once).
     private readonly List<Series> collected = [];
@@ -48,6 +52,7 @@ internal sealed class MetricStream
         this.Temporality = temporality;
         this.drops = drops;
         this.now = now;
+        this.createdUnixNano = now();
         this.shape = Aggregation.shape(config.Aggregation);
         this.comparer = new SeriesKeyComparer(config.AttributeKeys?.Value);
         this.series = new ConcurrentDictionary<SeriesKey, Series>(this.comparer);
@@ -84,7 +89,10 @@ internal sealed class MetricStream
     /// <summary>True for the streams of observable instruments: their measurements are observations.</summary>
     public bool IsObservable { get; }
 
-    /// <summary>Series held now, the overflow series included (idle delta series are retired at collections).</summary>
+    /// <summary>
+    /// Series held now, the overflow series included (idle delta series are retired at collections, observable
+    /// series not observed in a collection are forgotten by it).
+    /// </summary>
     public int SeriesCount => Volatile.Read(ref this.count) + (Volatile.Read(ref this.overflow) is null ? 0 : 1);
 
     /// <summary>Records (or, for an observable instrument, observes) an integer measurement of <paramref name="source"/>.</summary>
@@ -245,36 +253,40 @@ internal sealed class MetricStream
         var key = this.comparer.Create(tags);
         lock (this.gate)
         {
-            return this.SeriesOf(key) ?? this.Overflow();
+            return this.SeriesOf(key, this.now()) ?? this.Overflow(this.now());
         }
     }
 
-    /// <summary>The series of a key, created while the limit allows (limit - 1 series, one slot kept for the overflow series); null past it.</summary>
-    private Series? SeriesOf(SeriesKey key)
+    /// <summary>
+    /// The series of a key, created while fewer than the limit exist; null past it. The overflow series comes on top:
+    /// no overflow while the distinct attribute sets are at most the limit (metrics SDK specification, "Overflow
+    /// attribute").
+    /// </summary>
+    private Series? SeriesOf(SeriesKey key, ulong startUnixNano)
     {
         if (this.series.TryGetValue(key, out var existing))
         {
             return existing;
         }
 
-        if (this.count >= this.Config.CardinalityLimit - 1)
+        if (this.count >= this.Config.CardinalityLimit)
         {
             return null;
         }
 
         // Only the series of a delta stream are ever retired (when idle for an interval).
-        var created = Series.Create(this.shape, TagValues.ToAttributes(key.Tags), this.now(), retirable: this.Temporality == AggregationTemporality.Delta);
+        var created = Series.Create(this.shape, TagValues.ToAttributes(key.Tags), startUnixNano, retirable: this.Temporality == AggregationTemporality.Delta);
         this.series[key] = created;
         Volatile.Write(ref this.count, this.count + 1);
         return created;
     }
 
-    private Series Overflow()
+    private Series Overflow(ulong startUnixNano)
     {
         if (this.overflow is null)
         {
             this.drops.Overflowed(this.Config.Name, this.Config.CardinalityLimit);
-            Volatile.Write(ref this.overflow, Series.Create(this.shape, Aggregation.overflowAttributes, this.now(), retirable: false));
+            Volatile.Write(ref this.overflow, Series.Create(this.shape, Aggregation.overflowAttributes, startUnixNano, retirable: false));
         }
 
         return this.overflow;
@@ -348,8 +360,9 @@ internal sealed class MetricStream
         {
             // As the core's collection: cumulative points start when the series did, delta points at the previous
             // collection (a synchronous series is collected or retired at every collection).
+            // A series created by a writer racing with this collection (after its time was read) starts at it.
             var cumulative = this.Temporality != AggregationTemporality.Delta;
-            s.Take(cumulative, cumulative ? s.CreatedUnixNano : previous, now);
+            s.Take(cumulative, cumulative ? Math.Min(s.CreatedUnixNano, now) : previous, now);
         }
         else
         {
@@ -368,22 +381,60 @@ internal sealed class MetricStream
             this.observed = [];
         }
 
+        // A series first observed now starts at the stream's creation in the first collection interval, else at the
+        // previous collection (metrics SDK specification, "Start timestamps"), so never after this collection.
+        var start = Math.Max(this.createdUnixNano, previous);
+
         // Observations that share a series (identical instruments feeding one stream, or attribute sets a view's
         // allow-list makes equal) add up for sums; for gauges one of them stays. Past the limit the same happens
-        // in the overflow series, so that no observed total is lost.
+        // in the overflow series, so that no observed total is lost. The batch holds the observations in the order
+        // they came (a dictionary without removals enumerates in insertion order), so the attribute sets observed
+        // first keep their own series (the specification's preference for asynchronous instruments), whether or
+        // not they had one before.
         var bySeries = new Dictionary<Series, Aggregation.Aggregation>(ReferenceEqualityComparer.Instance);
-        foreach (var (kept, measurement) in batch.Values)
+        var kept = 0;
+        Series? overflowed = null;
+        lock (this.gate)
         {
-            Series target;
-            lock (this.gate)
+            foreach (var (key, measurement) in batch.Values)
             {
-                target = this.SeriesOf(kept) ?? this.Overflow();
+                Series target;
+                if (this.series.TryGetValue(key, out var existing) && bySeries.ContainsKey(existing))
+                {
+                    target = existing;
+                }
+                else if (kept < this.Config.CardinalityLimit)
+                {
+                    target = existing ?? this.NewObservedSeries(key, start);
+                    kept++;
+                }
+                else
+                {
+                    target = overflowed ??= this.Overflow(start);
+                }
+
+                var observation = this.Observation(measurement);
+                bySeries[target] = bySeries.TryGetValue(target, out var earlier) && !this.shape.IsLastValue
+                    ? Aggregation.merge(earlier, observation)
+                    : observation;
             }
 
-            var observation = this.Observation(measurement);
-            bySeries[target] = bySeries.TryGetValue(target, out var earlier) && !this.shape.IsLastValue
-                ? Aggregation.merge(earlier, observation)
-                : observation;
+            // An asynchronous instrument reports exactly the attribute sets it observed in this collection: every
+            // other series (and the overflow series) is forgotten, freeing its place under the limit; observed
+            // again later, its attributes start a new series.
+            foreach (var (key, s) in this.series)
+            {
+                if (!bySeries.ContainsKey(s))
+                {
+                    this.series.TryRemove(key, out _);
+                }
+            }
+
+            Volatile.Write(ref this.count, this.series.Count);
+            if (overflowed is null)
+            {
+                Volatile.Write(ref this.overflow, null);
+            }
         }
 
         foreach (var (target, observation) in bySeries)
@@ -391,6 +442,13 @@ internal sealed class MetricStream
             target.Pending = this.CollectOne(target, Aggregation.Input.NewObserved(observation), now, previous);
             this.collected.Add(target);
         }
+    }
+
+    private Series NewObservedSeries(SeriesKey key, ulong startUnixNano)
+    {
+        var created = Series.Create(this.shape, TagValues.ToAttributes(key.Tags), startUnixNano, retirable: false);
+        this.series[key] = created;
+        return created;
     }
 
     private Aggregation.Aggregation Observation(Aggregation.Measurement measurement) => this.shape switch
@@ -402,8 +460,11 @@ internal sealed class MetricStream
 
     private Aggregation.Point CollectOne(Series s, Aggregation.Input input, ulong now, ulong previous)
     {
-        // Cumulative points start when the series did; delta points where the interval did (the previous collection).
-        s.State ??= new Aggregation.SeriesState(s.CreatedUnixNano, previous, this.Config.Aggregation);
+        // Cumulative points start when the series did (never after this collection: a writer racing with it may
+        // have created the series after its time was read); delta points where the interval did: the previous
+        // collection, or for an observable series first observed in this one, its start.
+        var start = Math.Min(s.CreatedUnixNano, now);
+        s.State ??= new Aggregation.SeriesState(start, this.IsObservable ? Math.Max(previous, start) : previous, this.Config.Aggregation);
         var (point, state) = Aggregation.collect(this.Temporality, s.Attributes, input, s.State, now);
         s.State = state;
         return point;

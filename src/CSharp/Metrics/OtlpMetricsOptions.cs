@@ -28,7 +28,10 @@ public sealed class OtlpMetricsOptions
     /// <summary>The aggregation of histograms without a view; null for <c>OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION</c>.</summary>
     public HistogramAggregation? DefaultHistogramAggregation { get; set; }
 
-    /// <summary>The most series a metric holds (the overflow series included) unless a view says otherwise; null for 2000.</summary>
+    /// <summary>
+    /// The most distinct attribute sets a metric keeps series for, unless a view says otherwise; null for 2000. Past
+    /// it, new attribute sets go to one more series, <c>otel.metric.overflow=true</c>.
+    /// </summary>
     public int? CardinalityLimit { get; set; }
 
     /// <summary>The clock of timestamps and of the export timer; null for <see cref="TimeProvider.System"/>.</summary>
@@ -82,7 +85,7 @@ public sealed class OtlpView
     /// <summary>The attribute keys kept; null keeps all. Measurements that differ only in other keys share a series.</summary>
     public IReadOnlyList<string>? AttributeKeys { get; set; }
 
-    /// <summary>The most series the metric holds, the overflow series included; null for the listener's limit.</summary>
+    /// <summary>The most distinct attribute sets the metric keeps series for (the overflow series comes on top); null for the listener's limit.</summary>
     public int? CardinalityLimit { get; set; }
 
     internal Views.View ToCore()

@@ -1,10 +1,13 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Otlp.Metrics;
 
 /// <summary>
 /// The attributes that identify a series: sorted by key (ordinally), each key once (its last value), only the keys a
-/// view keeps. Built once, when a series is created.
+/// view keeps. Built once, when a series is created. It is the exported attribute set: tags with a null value or an
+/// empty key are not part of it (they are not exported), and values that export alike are equal
+/// (<see cref="SeriesValues"/>). Arrays are copied, so that the caller may reuse its own.
 /// </summary>
 internal sealed class SeriesKey
 {
@@ -35,7 +38,7 @@ internal sealed class SeriesKey
 
         for (var i = 0; i < this.Tags.Length; i++)
         {
-            if (!string.Equals(this.Tags[i].Key, other.Tags[i].Key, StringComparison.Ordinal) || !object.Equals(this.Tags[i].Value, other.Tags[i].Value))
+            if (!string.Equals(this.Tags[i].Key, other.Tags[i].Key, StringComparison.Ordinal) || !SeriesValues.Equal(this.Tags[i].Value, other.Tags[i].Value))
             {
                 return false;
             }
@@ -53,20 +56,22 @@ internal sealed class SeriesKey
         var kept = new List<KeyValuePair<string, object?>>(tags.Length);
         foreach (var tag in tags)
         {
-            if (tag.Key is null || !keeps(tag.Key))
+            if (!SeriesKeyComparer.IsExported(tag) || !keeps(tag.Key))
             {
                 continue;
             }
 
-            // The last value of a repeated key counts, as in the core's attribute sets.
+            // The last value of a repeated key counts, as in the core's attribute sets. An array is copied: the
+            // caller may change its own afterwards.
+            var own = tag.Value is Array array ? new KeyValuePair<string, object?>(tag.Key, array.Clone()) : tag;
             var at = kept.FindIndex(t => string.Equals(t.Key, tag.Key, StringComparison.Ordinal));
             if (at >= 0)
             {
-                kept[at] = tag;
+                kept[at] = own;
             }
             else
             {
-                kept.Add(tag);
+                kept.Add(own);
             }
         }
 
@@ -103,18 +108,27 @@ internal sealed class SeriesKeyComparer : IEqualityComparer<SeriesKey>, IAlterna
 
     /// <summary>
     /// The hash of one tag: the (randomized) string hash of its key mixed with its value's hash, not linearly, so that
-    /// swapping values between keys changes the sum. String hashes come from <see cref="StringHashes"/>.
+    /// swapping values between keys changes the sum. String hashes come from <see cref="StringHashes"/>; values that
+    /// export alike hash alike (<see cref="SeriesValues.Hash"/>).
     /// </summary>
     public static int HashOf(KeyValuePair<string, object?> tag)
     {
+        // The common types first, in line; the others (and the integers that hash as the long they export as).
         var value = tag.Value switch
         {
             null => 0,
             string text => StringHashes.Of(text),
-            var other => other.GetHashCode(),
+            long n => n.GetHashCode(),
+            int n => ((long)n).GetHashCode(),
+            double d => d.GetHashCode(),
+            bool b => b.GetHashCode(),
+            var other => SeriesValues.Hash(other),
         };
         return unchecked((int)(((uint)StringHashes.Of(tag.Key) ^ ((uint)value * 0x85EBCA6Bu)) * 0xC2B2AE35u));
     }
+
+    /// <summary>True for a tag that is exported, and so part of a series' key: a key that is not empty, a value that is not null.</summary>
+    public static bool IsExported(KeyValuePair<string, object?> tag) => !string.IsNullOrEmpty(tag.Key) && tag.Value is not null;
 
     public bool Equals(SeriesKey? x, SeriesKey? y) => x is null ? y is null : x.Equals(y);
 
@@ -125,7 +139,7 @@ internal sealed class SeriesKeyComparer : IEqualityComparer<SeriesKey>, IAlterna
         var hash = 0;
         foreach (var tag in tags)
         {
-            if (tag.Key is not null && this.Keeps(tag.Key))
+            if (IsExported(tag) && this.Keeps(tag.Key))
             {
                 hash += HashOf(tag);
             }
@@ -137,7 +151,8 @@ internal sealed class SeriesKeyComparer : IEqualityComparer<SeriesKey>, IAlterna
     /// <summary>
     /// Equal when the measurement has as many kept tags as the key and each of the key's (distinct) keys is among
     /// them with an equal value: then the kept tags are the key's, in some order. Repeated keys in a measurement
-    /// may miss here; the slow path then finds the series by its built key.
+    /// may miss here; the slow path then finds the series by its built key. Tags that are not exported (null values,
+    /// empty keys) are not counted.
     /// </summary>
     public bool Equals(ReadOnlySpan<KeyValuePair<string, object?>> tags, SeriesKey key)
     {
@@ -149,7 +164,7 @@ internal sealed class SeriesKeyComparer : IEqualityComparer<SeriesKey>, IAlterna
             var same = 0;
             while (same < tags.Length
                 && string.Equals(tags[same].Key, keyTags[same].Key, StringComparison.Ordinal)
-                && object.Equals(tags[same].Value, keyTags[same].Value))
+                && (object.Equals(tags[same].Value, keyTags[same].Value) || SeriesValues.Alike(tags[same].Value, keyTags[same].Value)))
             {
                 same++;
             }
@@ -163,7 +178,7 @@ internal sealed class SeriesKeyComparer : IEqualityComparer<SeriesKey>, IAlterna
         var kept = 0;
         foreach (var tag in tags)
         {
-            if (tag.Key is not null && this.Keeps(tag.Key))
+            if (IsExported(tag) && this.Keeps(tag.Key))
             {
                 kept++;
             }
@@ -179,7 +194,7 @@ internal sealed class SeriesKeyComparer : IEqualityComparer<SeriesKey>, IAlterna
             var found = false;
             foreach (var tag in tags)
             {
-                if (string.Equals(tag.Key, wanted.Key, StringComparison.Ordinal) && object.Equals(tag.Value, wanted.Value))
+                if (string.Equals(tag.Key, wanted.Key, StringComparison.Ordinal) && SeriesValues.Equal(tag.Value, wanted.Value))
                 {
                     found = true;
                     break;
@@ -198,6 +213,212 @@ internal sealed class SeriesKeyComparer : IEqualityComparer<SeriesKey>, IAlterna
     public SeriesKey Create(ReadOnlySpan<KeyValuePair<string, object?>> tags) => SeriesKey.From(tags, this.KeepsKey);
 
     private bool Keeps(string key) => this.allowed is null || Array.BinarySearch(this.allowed, key, StringComparer.Ordinal) >= 0;
+}
+
+/// <summary>
+/// Equality and hashes of tag values as they are exported (<see cref="Tracing.TagValues.ToAnyValue"/>): the integers up
+/// to <c>long</c> as the long they export as, <c>float</c> as the double, a <c>char</c> as its one-character string,
+/// arrays by their elements under the same rules (empty arrays of any type alike; an array of other elements,
+/// exported as their texts, element by element with <see cref="object.Equals(object, object)"/> or these rules);
+/// anything else by its own equality.
+/// </summary>
+internal static class SeriesValues
+{
+    private enum Elements
+    {
+        Integral,
+        Floating,
+        Text,
+        Boolean,
+        Other,
+    }
+
+    /// <summary>Equal as exported: <see cref="object.Equals(object, object)"/> first, then <see cref="Alike"/>.</summary>
+    public static bool Equal(object? a, object? b) => object.Equals(a, b) || Alike(a, b);
+
+    /// <summary>
+    /// True for values <see cref="object.Equals(object, object)"/> finds different but that export alike: an int and
+    /// a long of one value, a float and its double, a char and its string, arrays of equal elements.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static bool Alike(object? a, object? b)
+    {
+        if (a is null || b is null)
+        {
+            return false;
+        }
+
+        if (Integral(a, out var x))
+        {
+            return Integral(b, out var y) && x == y;
+        }
+
+        if (Floating(a, out var d))
+        {
+            return Floating(b, out var e) && d.Equals(e);
+        }
+
+        if (a is Array first)
+        {
+            return b is Array second && ArraysEqual(first, second);
+        }
+
+        return (a, b) switch
+        {
+            (char c, string s) => s.Length == 1 && s[0] == c,
+            (string s, char c) => s.Length == 1 && s[0] == c,
+            _ => false,
+        };
+    }
+
+    /// <summary>The hash of a value that is not one of the common types, consistent with <see cref="Equal"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static int Hash(object value)
+    {
+        if (Integral(value, out var n))
+        {
+            return n.GetHashCode();
+        }
+
+        if (Floating(value, out var d))
+        {
+            return d.GetHashCode();
+        }
+
+        return value switch
+        {
+            string s => StringHashes.Of(s),
+            char c => string.GetHashCode(MemoryMarshal.CreateReadOnlySpan(ref c, 1)),
+            Array array => ArrayHash(array),
+            _ => value.GetHashCode(),
+        };
+    }
+
+    private static bool Integral(object value, out long n)
+    {
+        switch (value)
+        {
+            case long l: n = l; return true;
+            case int i: n = i; return true;
+            case short s: n = s; return true;
+            case byte b: n = b; return true;
+            case sbyte b: n = b; return true;
+            case ushort s: n = s; return true;
+            case uint i: n = i; return true;
+            default: n = 0; return false;
+        }
+    }
+
+    private static bool Floating(object value, out double d)
+    {
+        switch (value)
+        {
+            case double x: d = x; return true;
+            case float f: d = f; return true;
+            default: d = 0; return false;
+        }
+    }
+
+    private static Elements KindOf(Array array)
+    {
+        // The exact element type: the runtime lets a ulong[] pass as a long[] (and uint[] as int[]).
+        var type = array.GetType().GetElementType();
+        return type == typeof(long) || type == typeof(int) || type == typeof(short) || type == typeof(byte)
+                || type == typeof(sbyte) || type == typeof(ushort) || type == typeof(uint) ? Elements.Integral
+            : type == typeof(double) || type == typeof(float) ? Elements.Floating
+            : type == typeof(string) || type == typeof(char) ? Elements.Text
+            : type == typeof(bool) ? Elements.Boolean
+            : Elements.Other;
+    }
+
+    private static bool ArraysEqual(Array x, Array y)
+    {
+        // Empty arrays export alike whatever their element type.
+        if (x.Length != y.Length)
+        {
+            return false;
+        }
+
+        if (x.Length == 0)
+        {
+            return true;
+        }
+
+        var kind = KindOf(x);
+        if (kind != KindOf(y))
+        {
+            return false;
+        }
+
+        for (var i = 0; i < x.Length; i++)
+        {
+            var same = kind switch
+            {
+                Elements.Integral => IntegralAt(x, i) == IntegralAt(y, i),
+                Elements.Floating => FloatingAt(x, i).Equals(FloatingAt(y, i)),
+                Elements.Text => TextAt(x, i, out var cx).SequenceEqual(TextAt(y, i, out var cy)) && (cx is not null) == (cy is not null),
+                Elements.Boolean => ((bool[])x)[i] == ((bool[])y)[i],
+                _ => Equal(x.GetValue(i), y.GetValue(i)),
+            };
+            if (!same)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static int ArrayHash(Array array)
+    {
+        // Not the element type: empty arrays of any type are equal.
+        var kind = KindOf(array);
+        var hash = array.Length;
+        for (var i = 0; i < array.Length; i++)
+        {
+            var element = kind switch
+            {
+                Elements.Integral => IntegralAt(array, i).GetHashCode(),
+                Elements.Floating => FloatingAt(array, i).GetHashCode(),
+                Elements.Text => string.GetHashCode(TextAt(array, i, out _)),
+                Elements.Boolean => ((bool[])array)[i].GetHashCode(),
+
+                // Other elements export as their texts, which equal ones need not share: only the length counts.
+                _ => 0,
+            };
+            hash = HashCode.Combine(hash, element);
+        }
+
+        return hash;
+    }
+
+    private static long IntegralAt(Array array, int i)
+    {
+        var type = array.GetType();
+        return type == typeof(long[]) ? Unsafe.As<long[]>(array)[i]
+            : type == typeof(int[]) ? Unsafe.As<int[]>(array)[i]
+            : type == typeof(short[]) ? Unsafe.As<short[]>(array)[i]
+            : type == typeof(byte[]) ? Unsafe.As<byte[]>(array)[i]
+            : type == typeof(sbyte[]) ? Unsafe.As<sbyte[]>(array)[i]
+            : type == typeof(ushort[]) ? Unsafe.As<ushort[]>(array)[i]
+            : Unsafe.As<uint[]>(array)[i];
+    }
+
+    private static double FloatingAt(Array array, int i) =>
+        array.GetType() == typeof(double[]) ? Unsafe.As<double[]>(array)[i] : Unsafe.As<float[]>(array)[i];
+
+    /// <summary>The text of a string or char element; <paramref name="present"/> null for a null string.</summary>
+    private static ReadOnlySpan<char> TextAt(Array array, int i, out object? present)
+    {
+        if (array is string[] strings)
+        {
+            present = strings[i];
+            return strings[i];
+        }
+
+        present = array;
+        return MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<char[]>(array)[i], 1);
+    }
 }
 
 /// <summary>
