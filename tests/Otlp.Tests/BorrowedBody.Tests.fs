@@ -108,10 +108,13 @@ let responseTests =
                     Expect.isTrue (body |> Array.mapi (fun i b -> b = byte (i % 251)) |> Array.forall id) "the bytes sent"
         }
 
-        testTask "a body over the limit is refused, declared or not" {
+        testTask "a body over the limit is not read, declared or not, but the status is still the answer's" {
             for declared in [ true; false ] do
                 let! (result: TransportResult) = answer (HttpExportTransport.MaxResponseBytes + 1) declared
-                Expect.equal result.Kind TransportResultKind.ResponseTooLarge $"declared {declared}"
+                Expect.equal result.Kind TransportResultKind.Response $"declared {declared}: a response"
+                Expect.equal result.StatusCode 200 "its status"
+                Expect.equal result.Body.Length 0 "nothing kept"
+                Expect.isNotNull result.BodyNotRead "said"
         }
     ]
 

@@ -72,9 +72,16 @@ let tests =
             Expect.stringContains attempt.Problem "http://localhost:4318/v1/traces" "endpoint"
         }
 
-        test "a response over the size limit is a permanent failure" {
-            let attempt = interpret (TransportResult.Failed(TransportResultKind.ResponseTooLarge, "too large"))
-            Expect.equal attempt.Outcome Batching.ExportOutcome.PermanentFailure "outcome"
+        test "a success whose body was too large to read is a success, with a note" {
+            let attempt = interpret (TransportResult(Kind = TransportResultKind.Response, StatusCode = 200, BodyNotRead = "its body exceeded the limit"))
+            Expect.equal attempt.Outcome Batching.ExportOutcome.Succeeded "delivered"
+            Expect.stringContains attempt.Problem "partial success" "what is unknown said"
+        }
+
+        test "a retryable status is retried even when its body was too large to read" {
+            let attempt = interpret (TransportResult(Kind = TransportResultKind.Response, StatusCode = 503, BodyNotRead = "its body exceeded the limit"))
+            Expect.equal attempt.Outcome (Batching.ExportOutcome.RetryableFailure None) "retried"
+            Expect.stringContains attempt.Problem "exceeded the limit" "said"
         }
 
         test "a partial success in a protobuf body reports the rejected count and message" {

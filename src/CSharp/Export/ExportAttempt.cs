@@ -50,8 +50,6 @@ internal static class ExportInterpreter
                     Batching.ExportOutcome.NewRetryableFailure(FSharpOption<long>.None),
                     $"The export to {ConfigText.endpoint(config.Endpoint.AbsoluteUri)} did not finish in time.",
                     null);
-            case TransportResultKind.ResponseTooLarge:
-                return new ExportAttempt(Batching.ExportOutcome.PermanentFailure, result.Message, null);
         }
 
         if (result.RedirectedAsGetTo is { } followed)
@@ -71,6 +69,15 @@ internal static class ExportInterpreter
         if (!classification.IsSuccess)
         {
             return new ExportAttempt(Batching.outcomeOf(classification), DescribeFailure(result, config), null);
+        }
+
+        if (result.BodyNotRead is { } unread)
+        {
+            // Accepted: the data arrived. A partial success the body may have carried is unknown.
+            return new ExportAttempt(
+                Batching.ExportOutcome.Succeeded,
+                $"{config.EndpointExplanation} answered HTTP {result.StatusCode}, but {unread}: a partial success in it, if any, is unknown.",
+                null);
         }
 
         var partial = DecodePartialSuccess(result, config);
@@ -135,6 +142,11 @@ internal static class ExportInterpreter
             text += result.Location is { } location
                 ? $", a redirect to {Redact(location)}, which is not followed: configure that URL if it is the collector's."
                 : ", a redirect without a Location, which is not followed.";
+        }
+
+        if (result.BodyNotRead is { } unread)
+        {
+            text += $" ({unread})";
         }
 
         if (result.StatusCode == 404)

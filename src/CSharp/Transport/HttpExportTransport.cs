@@ -129,20 +129,19 @@ internal sealed class HttpExportTransport : IExportTransport
             using var abortRead = blocking
                 ? cancellationToken.UnsafeRegister(static r => ((HttpResponseMessage)r!).Dispose(), response)
                 : default;
+            // A body over the limit is not read (a hostile or broken server must not fill memory), but the status
+            // still decides: a 200 with a huge body delivered the data, a 503 with one is still retried.
             var declared = response.Content.Headers.ContentLength;
-            if (declared > MaxResponseBytes)
-            {
-                return TransportResult.Failed(
-                    TransportResultKind.ResponseTooLarge,
-                    $"The response declared {declared} bytes, over the {MaxResponseBytes}-byte limit.");
-            }
-
-            var read = await ReadBoundedAsync(response.Content, blocking, cancellationToken).ConfigureAwait(false);
+            string? bodyNotRead = null;
+            var read = declared > MaxResponseBytes
+                ? null
+                : await ReadBoundedAsync(response.Content, blocking, cancellationToken).ConfigureAwait(false);
             if (read is null)
             {
-                return TransportResult.Failed(
-                    TransportResultKind.ResponseTooLarge,
-                    $"The response body exceeded the {MaxResponseBytes}-byte limit.");
+                bodyNotRead = declared > MaxResponseBytes
+                    ? $"its body declared {declared} bytes, over the {MaxResponseBytes}-byte response limit, and was not read"
+                    : $"its body exceeded the {MaxResponseBytes}-byte response limit and was not read";
+                read = [];
             }
 
             var status = (int)response.StatusCode;
@@ -152,7 +151,7 @@ internal sealed class HttpExportTransport : IExportTransport
             {
                 return this.Redirect(response, status, read, contentType, reason);
             }
-            if (status == 200 && read.Length == 0 && this.lastEmptySuccess is { } last
+            if (status == 200 && read.Length == 0 && bodyNotRead is null && this.lastEmptySuccess is { } last
                 && last.ContentType == contentType && last.Message == reason)
             {
                 // Results are immutable and nearly every answer is this one: it is shared.
@@ -170,8 +169,9 @@ internal sealed class HttpExportTransport : IExportTransport
                     : null,
                 ContentType = contentType,
                 Message = reason,
+                BodyNotRead = bodyNotRead,
             };
-            if (status == 200 && read.Length == 0)
+            if (status == 200 && read.Length == 0 && bodyNotRead is null)
             {
                 this.lastEmptySuccess = result;
             }

@@ -11,9 +11,6 @@ internal enum TransportResultKind
 
     /// <summary>The caller's token was cancelled (the export's deadline, or shutdown).</summary>
     Cancelled,
-
-    /// <summary>The server's answer was larger than the response limit and was not read.</summary>
-    ResponseTooLarge,
 }
 
 /// <summary>
@@ -45,6 +42,12 @@ internal sealed record TransportResult
 
     /// <summary>The response's content type (HTTP), if any.</summary>
     public string? ContentType { get; init; }
+
+    /// <summary>
+    /// Why the answer's body was left unread (it was over the response limit), or null when it was read: the status
+    /// still decides; only what the body would have said (a partial success, a failure's message) is unknown.
+    /// </summary>
+    public string? BodyNotRead { get; init; }
 
     /// <summary>The absolute target of a redirect (HTTP 3xx) answer's <c>Location</c> header, if any.</summary>
     public Uri? Location { get; init; }
