@@ -124,28 +124,28 @@ internal static class LogRecordConverter
             }
         }
 
-        var own = copied?.Count ?? 0;
+        List<KeyValuePair<string, object?>>? scoped = null;
         if (scopes is not null)
         {
-            copied ??= new List<KeyValuePair<string, object?>>();
+            scoped = new List<KeyValuePair<string, object?>>();
             scopes.ForEachScope(
-                static (scope, target) =>
+                static (scope, list) =>
                 {
                     // The scopes come from the outermost in: each one's pairs go before those of the scopes around
                     // it, so that the innermost scope's come first (and win a repeated key, see ToLogRecord).
                     if (scope is IEnumerable<KeyValuePair<string, object?>> scopePairs)
                     {
-                        var at = target.Start;
+                        var at = 0;
                         foreach (var pair in scopePairs)
                         {
                             if (pair.Key != OriginalFormat && LogAttributes.IsAttribute(pair))
                             {
-                                target.List.Insert(at++, pair);
+                                list.Insert(at++, pair);
                             }
                         }
                     }
                 },
-                (List: copied, Start: own));
+                scoped);
         }
 
         var traced = activity is not null && activity.IdFormat == ActivityIdFormat.W3C;
@@ -155,7 +155,7 @@ internal static class LogRecordConverter
             eventId,
             formatter(state, exception),
             template,
-            new LogAttributes(kept, copied, own),
+            new LogAttributes(kept, copied, scoped),
             exception,
             traced ? (uint)activity!.ActivityTraceFlags & LogRecordFlags.TraceFlagsMask : 0u,
             traced ? ActivityConverter.ToTraceId(activity!.TraceId) : TraceId.Empty,
@@ -289,7 +289,7 @@ internal sealed record LogEntry(
         uint flags,
         TraceId traceId,
         SpanId spanId)
-        : this(timeUnixNano, level, eventId, message, template, new LogAttributes(null, attributes, attributes.Count), exception, flags, traceId, spanId)
+        : this(timeUnixNano, level, eventId, message, template, new LogAttributes(null, attributes, null), exception, flags, traceId, spanId)
     {
     }
 
@@ -299,58 +299,56 @@ internal sealed record LogEntry(
 
 /// <summary>
 /// The attributes of a <see cref="LogEntry"/>: the pairs of the logger's state, kept as the state itself and
-/// filtered as they are read, then pairs copied at capture: first the entry's own (of another kind of state), then
-/// the scopes' (<see cref="Scopes"/>), the innermost scope's first. Enumerating allocates nothing. Keys may repeat
-/// here; the record keeps the first of each (<see cref="LogRecordConverter.ToLogRecord(LogEntry)"/>).
+/// filtered as they are read, then pairs copied at capture (of another kind of state); the scopes' pairs apart
+/// (<see cref="Scopes"/>), the innermost scope's first. Enumerating allocates nothing. Keys may repeat here; the
+/// record keeps the first of each (<see cref="LogRecordConverter.ToLogRecord(LogEntry)"/>).
 /// </summary>
 internal readonly struct LogAttributes
 {
     private readonly IReadOnlyList<KeyValuePair<string, object?>>? state;
     private readonly List<KeyValuePair<string, object?>>? copied;
-    private readonly int own;
+    private readonly List<KeyValuePair<string, object?>>? scopes;
 
     /// <summary>
     /// Attributes of <paramref name="state"/> (pairs with a null value or an empty key left out), then
-    /// <paramref name="copied"/> as they are: its first <paramref name="own"/> pairs the entry's own, the rest the
-    /// scopes'.
+    /// <paramref name="copied"/> as they are; the scopes' pairs in <paramref name="scopes"/>.
     /// </summary>
-    public LogAttributes(IReadOnlyList<KeyValuePair<string, object?>>? state, List<KeyValuePair<string, object?>>? copied, int own)
+    public LogAttributes(
+        IReadOnlyList<KeyValuePair<string, object?>>? state, List<KeyValuePair<string, object?>>? copied, List<KeyValuePair<string, object?>>? scopes)
     {
         this.state = state;
         this.copied = copied;
-        this.own = own;
+        this.scopes = scopes;
     }
 
-    /// <summary>At least the number of attributes (the state's pairs are counted before they are filtered).</summary>
-    public int MaxCount => (this.state?.Count ?? 0) + (this.copied?.Count ?? 0);
+    /// <summary>At least the number of attributes, the scopes' included (the state's pairs are counted before they are filtered).</summary>
+    public int MaxCount => (this.state?.Count ?? 0) + (this.copied?.Count ?? 0) + (this.scopes?.Count ?? 0);
 
     /// <summary>The scopes' pairs, the innermost scope's first.</summary>
     public ReadOnlySpan<KeyValuePair<string, object?>> Scopes =>
-        this.copied is null ? default : System.Runtime.InteropServices.CollectionsMarshal.AsSpan(this.copied)[this.own..];
+        this.scopes is null ? default : System.Runtime.InteropServices.CollectionsMarshal.AsSpan(this.scopes);
 
     /// <summary>True for a pair that is an attribute: a key that is not empty, a value that is not null.</summary>
     public static bool IsAttribute(KeyValuePair<string, object?> pair) => !string.IsNullOrEmpty(pair.Key) && pair.Value is not null;
 
     /// <summary>The entry's own attributes (the state's) in order, without the scopes'.</summary>
-    public Enumerator GetEnumerator() => new(this.state, this.copied, this.own);
+    public Enumerator GetEnumerator() => new(this.state, this.copied);
 
-    /// <summary>Walks the state's pairs by index, then the copied ones that are the entry's own.</summary>
+    /// <summary>Walks the state's pairs by index, then the copied ones.</summary>
     public struct Enumerator
     {
         private readonly IReadOnlyList<KeyValuePair<string, object?>>? state;
         private readonly List<KeyValuePair<string, object?>>? copied;
-        private readonly int copiedCount;
 
         // The state's count, read once: it is an interface call, and the state does not change.
         private readonly int stateCount;
         private int index;
         private bool inCopied;
 
-        internal Enumerator(IReadOnlyList<KeyValuePair<string, object?>>? state, List<KeyValuePair<string, object?>>? copied, int copiedCount)
+        internal Enumerator(IReadOnlyList<KeyValuePair<string, object?>>? state, List<KeyValuePair<string, object?>>? copied)
         {
             this.state = state;
             this.copied = copied;
-            this.copiedCount = copiedCount;
             this.stateCount = state?.Count ?? 0;
             this.index = -1;
             this.inCopied = state is null;
@@ -380,7 +378,7 @@ internal readonly struct LogAttributes
                 this.index = -1;
             }
 
-            if (this.copied is { } copied && ++this.index < this.copiedCount)
+            if (this.copied is { } copied && ++this.index < copied.Count)
             {
                 this.Current = copied[this.index];
                 return true;
