@@ -13,110 +13,82 @@ namespace Otlp.Export;
 /// </summary>
 internal static class OptionsSection
 {
+    private const string DurationForm = "whole milliseconds (as the OTEL_* variables) or a time span such as 00:00:05";
+    private const string IntegerForm = "an integer";
+
+    // How each property is read from its text: the name of the configuration key is the property's.
+    private static readonly Dictionary<string, Action<OtlpExporterOptions, IConfigurationSection, List<string>>> Readers =
+        new(StringComparer.OrdinalIgnoreCase)
+        {
+            ["Protocol"] = Parsed<OtlpProtocol>(TryProtocol, (o, v) => o.Protocol = v, "one of grpc, http/protobuf, http/json"),
+            ["Compression"] = Parsed<OtlpCompression>(TryCompression, (o, v) => o.Compression = v, "one of none, gzip, zstd"),
+            ["Insecure"] = Parsed<bool>(bool.TryParse, (o, v) => o.Insecure = v, "true or false"),
+            ["Timeout"] = Parsed<TimeSpan>(TryDuration, (o, v) => o.Timeout = v, DurationForm),
+            ["ScheduledDelay"] = Parsed<TimeSpan>(TryDuration, (o, v) => o.ScheduledDelay = v, DurationForm),
+            ["BatchExportTimeout"] = Parsed<TimeSpan>(TryDuration, (o, v) => o.BatchExportTimeout = v, DurationForm),
+            ["MaxQueueSize"] = Parsed<int>(TryInt, (o, v) => o.MaxQueueSize = v, IntegerForm),
+            ["MaxExportBatchSize"] = Parsed<int>(TryInt, (o, v) => o.MaxExportBatchSize = v, IntegerForm),
+            ["MaxConcurrentExports"] = Parsed<int>(TryInt, (o, v) => o.MaxConcurrentExports = v, IntegerForm),
+            ["MaxRequestBytes"] = Parsed<int>(TryInt, (o, v) => o.MaxRequestBytes = v, IntegerForm),
+            ["BaseEndpoint"] = Text((o, v) => o.BaseEndpoint = v),
+            ["SignalEndpoint"] = Text((o, v) => o.SignalEndpoint = v),
+            ["CertificateFile"] = Text((o, v) => o.CertificateFile = v),
+            ["ClientCertificateFile"] = Text((o, v) => o.ClientCertificateFile = v),
+            ["ClientKeyFile"] = Text((o, v) => o.ClientKeyFile = v),
+            ["ServiceName"] = Text((o, v) => o.ServiceName = v),
+            ["Headers"] = (o, section, _) => Pairs(section, (name, value) => o.Headers[name] = value),
+            ["ResourceAttributes"] = (o, section, _) => Pairs(section, (key, value) => o.ResourceAttributes[key] = value),
+        };
+
     /// <summary>Applies the section's settings to <paramref name="options"/>; returns a warning for each value skipped.</summary>
     public static List<string> Apply(IConfigurationSection section, OtlpExporterOptions options)
     {
         var warnings = new List<string>();
         foreach (var child in section.GetChildren())
         {
-            var key = child.Key;
-            var value = child.Value;
-            var path = child.Path;
-            switch (key.ToUpperInvariant())
+            // Keys of no property (Sources, Meters: the pipeline's) are someone else's.
+            if (Readers.TryGetValue(child.Key, out var read))
             {
-                case "PROTOCOL":
-                    Set<OtlpProtocol>(value, path, TryProtocol, v => options.Protocol = v, "one of grpc, http/protobuf, http/json", warnings);
-                    break;
-                case "COMPRESSION":
-                    Set<OtlpCompression>(value, path, TryCompression, v => options.Compression = v, "one of none, gzip, zstd", warnings);
-                    break;
-                case "INSECURE":
-                    Set<bool>(value, path, TryBool, v => options.Insecure = v, "true or false", warnings);
-                    break;
-                case "TIMEOUT":
-                    Set<TimeSpan>(value, path, TryDuration, v => options.Timeout = v, DurationForm, warnings);
-                    break;
-                case "SCHEDULEDDELAY":
-                    Set<TimeSpan>(value, path, TryDuration, v => options.ScheduledDelay = v, DurationForm, warnings);
-                    break;
-                case "BATCHEXPORTTIMEOUT":
-                    Set<TimeSpan>(value, path, TryDuration, v => options.BatchExportTimeout = v, DurationForm, warnings);
-                    break;
-                case "MAXQUEUESIZE":
-                    Set<int>(value, path, TryInt, v => options.MaxQueueSize = v, IntegerForm, warnings);
-                    break;
-                case "MAXEXPORTBATCHSIZE":
-                    Set<int>(value, path, TryInt, v => options.MaxExportBatchSize = v, IntegerForm, warnings);
-                    break;
-                case "MAXCONCURRENTEXPORTS":
-                    Set<int>(value, path, TryInt, v => options.MaxConcurrentExports = v, IntegerForm, warnings);
-                    break;
-                case "MAXREQUESTBYTES":
-                    Set<int>(value, path, TryInt, v => options.MaxRequestBytes = v, IntegerForm, warnings);
-                    break;
-                case "BASEENDPOINT":
-                    options.BaseEndpoint = value;
-                    break;
-                case "SIGNALENDPOINT":
-                    options.SignalEndpoint = value;
-                    break;
-                case "CERTIFICATEFILE":
-                    options.CertificateFile = value;
-                    break;
-                case "CLIENTCERTIFICATEFILE":
-                    options.ClientCertificateFile = value;
-                    break;
-                case "CLIENTKEYFILE":
-                    options.ClientKeyFile = value;
-                    break;
-                case "SERVICENAME":
-                    options.ServiceName = value;
-                    break;
-                case "HEADERS":
-                    foreach (var header in child.GetChildren())
-                    {
-                        if (header.Value is not null)
-                        {
-                            options.Headers[header.Key] = header.Value;
-                        }
-                    }
-
-                    break;
-                case "RESOURCEATTRIBUTES":
-                    foreach (var attribute in child.GetChildren())
-                    {
-                        if (attribute.Value is not null)
-                        {
-                            options.ResourceAttributes[attribute.Key] = attribute.Value;
-                        }
-                    }
-
-                    break;
+                read(options, child, warnings);
             }
         }
 
         return warnings;
     }
 
-    private const string DurationForm = "whole milliseconds (as the OTEL_* variables) or a time span such as 00:00:05";
-    private const string IntegerForm = "an integer";
-
     private delegate bool TryRead<T>(string text, out T value);
 
-    private static void Set<T>(string? text, string path, TryRead<T> read, Action<T> set, string expected, List<string> warnings)
-    {
-        if (string.IsNullOrWhiteSpace(text))
+    private static Action<OtlpExporterOptions, IConfigurationSection, List<string>> Parsed<T>(
+        TryRead<T> read, Action<OtlpExporterOptions, T> set, string expected) =>
+        (options, section, warnings) =>
         {
-            return;
-        }
+            var text = section.Value;
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                return;
+            }
 
-        if (read(text.Trim(), out var value))
+            if (read(text.Trim(), out var value))
+            {
+                set(options, value);
+            }
+            else
+            {
+                warnings.Add($"{section.Path}='{text}' is not {expected}; ignoring it.");
+            }
+        };
+
+    private static Action<OtlpExporterOptions, IConfigurationSection, List<string>> Text(Action<OtlpExporterOptions, string?> set) =>
+        (options, section, _) => set(options, section.Value);
+
+    private static void Pairs(IConfigurationSection section, Action<string, string> set)
+    {
+        foreach (var pair in section.GetChildren())
         {
-            set(value);
-        }
-        else
-        {
-            warnings.Add($"{path}='{text}' is not {expected}; ignoring it.");
+            if (pair.Value is not null)
+            {
+                set(pair.Key, pair.Value);
+            }
         }
     }
 
@@ -143,8 +115,6 @@ internal static class OptionsSection
         };
         return known;
     }
-
-    private static bool TryBool(string text, out bool value) => bool.TryParse(text, out value);
 
     private static bool TryInt(string text, out int value) =>
         int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value);
