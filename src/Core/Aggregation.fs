@@ -623,7 +623,7 @@ let private recordFinite attributes measurement (table: SeriesTable) =
     SeriesTable(table.Limit, table.Empty, table.Series.SetItem(target, record measurement current))
 
 let emptyTable limit empty =
-    SeriesTable(max 2 limit, empty, ImmutableDictionary<AttributeSet, Aggregation>.Empty)
+    SeriesTable(max 1 limit, empty, ImmutableDictionary<AttributeSet, Aggregation>.Empty)
 
 let recordIn attributes measurement (table: SeriesTable) =
     match measurement with

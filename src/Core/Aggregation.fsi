@@ -249,7 +249,7 @@ val defaultCardinalityLimit: int
 [<Sealed>]
 type SeriesTable
 
-/// An empty table with a cardinality limit (at least 2; smaller values are raised to 2) whose new series
+/// An empty table with a cardinality limit (at least 1; smaller values are raised to 1) whose new series
 /// start as `empty`.
 val emptyTable: limit: int -> empty: Aggregation -> SeriesTable
 

@@ -130,7 +130,7 @@ let private streamOf histograms defaultLimit (instrument: Instruments.Instrument
       Unit = instrument.Unit
       Aggregation = aggregation
       AttributeKeys = normalizedKeys view.AttributeKeys
-      CardinalityLimit = max 2 (defaultArg view.CardinalityLimit defaultLimit) },
+      CardinalityLimit = max 1 (defaultArg view.CardinalityLimit defaultLimit) },
     warning
 
 let streams histograms defaultLimit (views: View array) (instrument: Instruments.Instrument) =

@@ -58,7 +58,7 @@ type StreamConfig =
         Aggregation: Aggregation.Aggregation
         /// The attribute keys kept, sorted ordinally; None keeps all.
         AttributeKeys: string array option
-        /// The most series the stream holds, the overflow series included (at least 2).
+        /// The most distinct attribute sets with a series of their own (at least 1); the overflow series comes on top.
         CardinalityLimit: int
     }
 

@@ -430,6 +430,26 @@ let private views =
             Expect.exists metrics.Warnings (fun w -> w.Contains "cardinality limit") "a warning"
         }
 
+        testTask "a cardinality limit of 1 keeps one attribute set and the overflow series" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let exporter, metrics = start receiver name (fun o -> o.CardinalityLimit <- 1)
+            use _exporter = exporter
+            use _metrics = metrics
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            let counter = meter.CreateCounter<int64>("one")
+            counter.Add(1L, tag "id" (box "a"))
+            counter.Add(2L, tag "id" (box "b"))
+            counter.Add(4L, tag "id" (box "a"))
+            let! arrived = flush metrics receiver
+            let points = (sumOf (named "one" arrived)).DataPoints
+            Expect.equal points.Length 2 "the first set and the overflow series"
+            Expect.equal (pointWith "id" (AnyValue.String "a") points).Value (NumberValue.AsInt 5L) "the first set"
+            Expect.equal (pointWith "otel.metric.overflow" (AnyValue.Bool true) points).Value (NumberValue.AsInt 2L) "the second"
+        }
+
         testTask "as many distinct attribute sets as the limit keep their own series, with no overflow" {
             let! (p: Pipeline) = pipeline (fun o ->
                 o.Views.Add(OtlpView("exact*", CardinalityLimit = 3))

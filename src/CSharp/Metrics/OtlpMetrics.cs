@@ -56,7 +56,7 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
         this.TemporalityPreference = options.TemporalityPreference ?? configured.TemporalityPreference;
         this.histograms = options.DefaultHistogramAggregation ?? configured.DefaultHistogramAggregation;
         (this.ExportInterval, this.ExportTimeout) = this.IntervalAndTimeout(options, configured, exporter);
-        this.cardinalityLimit = Math.Max(2, options.CardinalityLimit ?? Aggregation.defaultCardinalityLimit);
+        this.cardinalityLimit = Math.Max(1, options.CardinalityLimit ?? Aggregation.defaultCardinalityLimit);
         this.views = options.Views.Select(v => v.ToCore()).ToArray();
         this.time = options.TimeProvider ?? TimeProvider.System;
         this.drops = new MeasurementDrops(this.Warn);
