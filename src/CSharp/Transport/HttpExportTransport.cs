@@ -147,10 +147,12 @@ internal sealed class HttpExportTransport : IExportTransport
             var status = (int)response.StatusCode;
             var contentType = response.Content.Headers.ContentType?.MediaType;
             var reason = response.ReasonPhrase;
-            if (status is >= 300 and <= 399 || !ReferenceEquals(response.RequestMessage?.Method ?? HttpMethod.Post, HttpMethod.Post))
+            // By value: a handler of the application's may have re-made the request (its method a new instance).
+            if (status is >= 300 and <= 399 || (response.RequestMessage is { } answered && answered.Method != HttpMethod.Post))
             {
                 return this.Redirect(response, status, read, contentType, reason);
             }
+
             if (status == 200 && read.Length == 0 && bodyNotRead is null && this.lastEmptySuccess is { } last
                 && last.ContentType == contentType && last.Message == reason)
             {
