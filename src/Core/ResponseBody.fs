@@ -28,36 +28,19 @@ type Status =
       Message: string
       DetailCount: int }
 
-// google.rpc.Status { int32 code = 1; string message = 2; repeated google.protobuf.Any details = 3 }
-[<Literal>]
-let private Status_Code = 1
-
-[<Literal>]
-let private Status_Message = 2
-
-[<Literal>]
-let private Status_Details = 3
-
 let private empty = { Code = 0; Message = ""; DetailCount = 0 }
 
 let private decodeProtobuf (body: ReadOnlyMemory<byte>) =
     try
-        let input = new CodedInputStream(body.ToArray())
-        let mutable status = empty
-        let mutable tag = input.ReadTag()
-
-        while tag <> 0u do
-            match WireFormat.GetTagFieldNumber tag, WireFormat.GetTagWireType tag with
-            | Status_Code, WireFormat.WireType.Varint -> status <- { status with Code = input.ReadInt32() }
-            | Status_Message, WireFormat.WireType.LengthDelimited -> status <- { status with Message = input.ReadString() }
-            | Status_Details, WireFormat.WireType.LengthDelimited ->
+        RpcStatus.foldFields (ByteString.CopyFrom body.Span) empty (fun input field wire status ->
+            match field, wire with
+            | RpcStatus.Code, WireFormat.WireType.Varint -> ValueSome { status with Code = input.ReadInt32() }
+            | RpcStatus.Message, WireFormat.WireType.LengthDelimited -> ValueSome { status with Message = input.ReadString() }
+            | RpcStatus.Details, WireFormat.WireType.LengthDelimited ->
                 input.SkipLastField()
-                status <- { status with DetailCount = status.DetailCount + 1 }
-            | _ -> input.SkipLastField()
-
-            tag <- input.ReadTag()
-
-        Some status
+                ValueSome { status with DetailCount = status.DetailCount + 1 }
+            | _ -> ValueNone)
+        |> Some
     with
     | :? InvalidProtocolBufferException
     | :? ArgumentException -> None

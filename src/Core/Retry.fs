@@ -159,10 +159,6 @@ let tryParseRetryAfter (now: DateTimeOffset) (headerValue: string) =
         | None when text.Length > 0 && Char.IsLetter text[0] -> tryParseHttpDate now text
         | None -> None
 
-// google.rpc.Status { int32 code = 1; string message = 2; repeated google.protobuf.Any details = 3 }
-[<Literal>]
-let private Status_Details = 3
-
 // google.protobuf.Any { string type_url = 1; bytes value = 2 }
 [<Literal>]
 let private Any_TypeUrl = 1
@@ -183,25 +179,9 @@ let private Duration_Nanos = 2
 
 let private retryInfoTypeUrl = "type.googleapis.com/google.rpc.RetryInfo"
 
-// Folds over the fields of one message; `read` returns ValueNone for a field it does not want, which is then
-// skipped, as proto3 parsers skip unknown fields.
-let private foldFields (bytes: ByteString) (initial: 'state) (read: CodedInputStream -> int -> WireFormat.WireType -> 'state -> 'state voption) =
-    use input = bytes.CreateCodedInput()
-    let mutable state = initial
-    let mutable tag = input.ReadTag()
-
-    while tag <> 0u do
-        match read input (WireFormat.GetTagFieldNumber tag) (WireFormat.GetTagWireType tag) state with
-        | ValueSome next -> state <- next
-        | ValueNone -> input.SkipLastField()
-
-        tag <- input.ReadTag()
-
-    state
-
 let private durationMs (bytes: ByteString) =
     let struct (seconds, nanos) =
-        foldFields bytes (struct (0L, 0)) (fun input field wire (struct (seconds, nanos)) ->
+        RpcStatus.foldFields bytes (struct (0L, 0)) (fun input field wire (struct (seconds, nanos)) ->
             match field, wire with
             | Duration_Seconds, WireFormat.WireType.Varint -> ValueSome(struct (input.ReadInt64(), nanos))
             | Duration_Nanos, WireFormat.WireType.Varint -> ValueSome(struct (seconds, input.ReadInt32()))
@@ -213,14 +193,14 @@ let private durationMs (bytes: ByteString) =
     else seconds * 1000L + int64 ((max 0 nanos + 999_999) / 1_000_000)
 
 let private retryInfoMs (bytes: ByteString) =
-    foldFields bytes 0L (fun input field wire _ ->
+    RpcStatus.foldFields bytes 0L (fun input field wire _ ->
         match field, wire with
         | RetryInfo_RetryDelay, WireFormat.WireType.LengthDelimited -> ValueSome(durationMs (input.ReadBytes()))
         | _ -> ValueNone)
 
 let private anyRetryInfoMs (bytes: ByteString) =
     let struct (typeUrl, value) =
-        foldFields bytes (struct ("", ByteString.Empty)) (fun input field wire (struct (typeUrl, value)) ->
+        RpcStatus.foldFields bytes (struct ("", ByteString.Empty)) (fun input field wire (struct (typeUrl, value)) ->
             match field, wire with
             | Any_TypeUrl, WireFormat.WireType.LengthDelimited -> ValueSome(struct (input.ReadString(), value))
             | Any_Value, WireFormat.WireType.LengthDelimited -> ValueSome(struct (typeUrl, input.ReadBytes()))
@@ -234,9 +214,9 @@ let tryParseRetryInfo (statusDetails: byte array) =
         None
     else
         try
-            foldFields (ByteString.CopyFrom statusDetails) None (fun input field wire found ->
+            RpcStatus.foldFields (ByteString.CopyFrom statusDetails) None (fun input field wire found ->
                 match field, wire with
-                | Status_Details, WireFormat.WireType.LengthDelimited ->
+                | RpcStatus.Details, WireFormat.WireType.LengthDelimited ->
                     let detail = input.ReadBytes()
                     ValueSome(if Option.isSome found then found else anyRetryInfoMs detail)
                 | _ -> ValueNone)
