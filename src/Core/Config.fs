@@ -41,7 +41,7 @@ module Headers =
     let private isTokenChar (c: char) = Char.IsAsciiLetterOrDigit c || "!#$%&'*+-.^_`|~".Contains c
 
     let private isToken (name: string) =
-        name <> "" && name |> Seq.forall isTokenChar
+        name <> "" && String.forall isTokenChar name
 
     /// A header name that is not a token, described without what follows its first bad character: a misplaced
     /// separator ("Authorization: Basic ...") puts the credential itself into the "name".
@@ -65,7 +65,7 @@ module Headers =
         if isNull name || not (isToken name) then
             let shown = describeBadName (if isNull name then String.Empty else name)
             Some $"has {shown}"
-        elif not (isNull value) && not (value |> Seq.forall isValueChar) then
+        elif not (isNull value) && not (String.forall isValueChar value) then
             Some $"has a value for the header '{name}' with characters a header value cannot have (only visible ASCII, spaces and tabs; the value is not shown)"
         else
             None
