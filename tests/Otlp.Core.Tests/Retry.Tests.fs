@@ -197,11 +197,10 @@ let properties =
 
                 Retry.tryParseRetryAfter now text = Some(max 0L ((date - now).Ticks / TimeSpan.TicksPerMillisecond)))
 
-        testPropertyWithConfig config "RetryInfo parsing never throws on arbitrary bytes or text"
+        testPropertyWithConfig config "RetryInfo parsing never throws on arbitrary bytes or text, and never gives a negative delay"
         <| fun (bytes: byte array) (text: string) ->
-            Retry.tryParseRetryInfo bytes |> ignore
-            Retry.tryParseRetryInfoBase64 text |> ignore
-            true
+            let nonNegative = Option.forall (fun (ms: int64) -> ms >= 0L)
+            nonNegative (Retry.tryParseRetryInfo bytes) && nonNegative (Retry.tryParseRetryInfoBase64 text)
 
         testPropertyWithConfig config "RetryInfo parsing never throws on damaged valid statuses"
         <| Prop.forAll (Arb.fromGen (Gen.zip3 delays (Gen.choose (0, 1000)) (Gen.choose (0, 255))))
@@ -210,9 +209,8 @@ let properties =
                 let at = position % bytes.Length
                 let damaged = Array.copy bytes
                 damaged[at] <- byte value
-                Retry.tryParseRetryInfo damaged |> ignore
-                Retry.tryParseRetryInfo (Array.take at bytes) |> ignore
-                true)
+                let nonNegative = Option.forall (fun (ms: int64) -> ms >= 0L)
+                nonNegative (Retry.tryParseRetryInfo damaged) && nonNegative (Retry.tryParseRetryInfo (Array.take at bytes)))
 
         testPropertyWithConfig config "RetryInfo round-trips generated delays among other details and unknown fields"
         <| Prop.forAll (Arb.fromGen (Gen.zip3 delays otherDetails (Gen.elements [ 8; 14 ])))
