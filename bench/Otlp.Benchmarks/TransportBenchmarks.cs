@@ -171,7 +171,7 @@ public class TransportBenchmarks
         return response.TrailingHeaders.TryGetValues("grpc-status", out var status) && status.FirstOrDefault() == "0";
     }
 
-    private bool SendGrpc() => this.grpc!.SendAsync(this.request, CancellationToken.None).GetAwaiter().GetResult() is
+    private bool SendGrpc() => this.grpc!.SendAsync(this.request, Timeout.InfiniteTimeSpan, CancellationToken.None).GetAwaiter().GetResult() is
         { Kind: TransportResultKind.Response, StatusCode: 0 };
 
     /// <summary>Keeps the last request body and answers an empty success.</summary>

@@ -244,7 +244,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
             TransportResult result;
             using (Diagnostics.ExporterOwnWork.Begin())
             {
-                result = await this.transport.SendAsync(payload, attemptCancel.Token).ConfigureAwait(false);
+                result = await this.transport.SendAsync(payload, Runtime.Deadlines.Remaining(deadline, this.NowMs()), attemptCancel.Token).ConfigureAwait(false);
             }
 
             var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow(), items);
@@ -340,7 +340,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     /// several, it does not. For the benchmarks.
     /// </summary>
     internal Task<Batching.ExportOutcome> ExportBatchAsync(ScopedItem<TItem>[] items, bool mayBlock = true, CancellationToken cancellationToken = default) =>
-        this.ExportBatchAttemptAsync(items, 1, mayBlock, cancellationToken);
+        this.ExportBatchAttemptAsync(items, 1, mayBlock, this.Configuration.Exporter.Timeout, cancellationToken);
 
     /// <summary>
     /// Exports every item offered so far; true when all of it was exported or dropped in time. Returns by the timeout
@@ -436,7 +436,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         var mayBlock = batch.MaxConcurrentExports == 1;
         return new BatchExportProcessor<ScopedItem<TItem>>(
             settings,
-            (items, attempt, cancellationToken) => this.ExportBatchAttemptAsync(items, attempt, mayBlock, cancellationToken),
+            (items, attempt, limit, cancellationToken) => this.ExportBatchAttemptAsync(items, attempt, mayBlock, limit, cancellationToken),
             this.Configuration.Exporter.Timeout,
             this.time,
             this.Statistics);
@@ -446,7 +446,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     /// One attempt at a batch, on a thread that exists to export (the processor's loop): when
     /// <paramref name="mayBlock"/>, its sends may block that thread instead of handing their I/O between pool threads.
     /// </summary>
-    private Task<Batching.ExportOutcome> ExportBatchAttemptAsync(ScopedItem<TItem>[] items, int attempt, bool mayBlock, CancellationToken cancellationToken)
+    private Task<Batching.ExportOutcome> ExportBatchAttemptAsync(ScopedItem<TItem>[] items, int attempt, bool mayBlock, TimeSpan limit, CancellationToken cancellationToken)
     {
         if (attempt > 1)
         {
@@ -460,7 +460,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
             ValueTask<Batching.ExportOutcome> send;
             try
             {
-                send = this.SendPartAsync(direct.WrittenMemory, items.Length, attempt, mayBlock, cancellationToken);
+                send = this.SendPartAsync(direct.WrittenMemory, items.Length, attempt, mayBlock, limit, cancellationToken);
             }
             catch
             {
@@ -478,7 +478,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
             return outcome.IsSucceeded ? SucceededTask : Task.FromResult(outcome);
         }
 
-        return this.ExportPartsAsync(items, attempt, mayBlock, cancellationToken);
+        return this.ExportPartsAsync(items, attempt, mayBlock, limit, cancellationToken);
     }
 
     /// <summary>The outcome of a send still running, its payload released when it ends.</summary>
@@ -495,8 +495,9 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     }
 
     /// <summary>A batch through the model: grouped, encoded, split when too large, sent part by part.</summary>
-    private async Task<Batching.ExportOutcome> ExportPartsAsync(ScopedItem<TItem>[] items, int attempt, bool mayBlock, CancellationToken cancellationToken)
+    private async Task<Batching.ExportOutcome> ExportPartsAsync(ScopedItem<TItem>[] items, int attempt, bool mayBlock, TimeSpan limit, CancellationToken cancellationToken)
     {
+        var deadline = limit == Timeout.InfiniteTimeSpan ? long.MaxValue : this.NowMs() + (long)limit.TotalMilliseconds;
         // A batch too large for one request goes as several; a failure of any part makes the batch fail (its
         // retry may send the parts that succeeded again: duplicates are preferred to loss).
         var (parts, tooLarge) = this.Prepare(this.Group(this.Resource, GroupByScope(items)));
@@ -505,7 +506,8 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         {
             foreach (var (part, payload) in parts)
             {
-                var outcome = await this.SendPartAsync(payload.WrittenMemory, this.CountItems(part), attempt, mayBlock, cancellationToken).ConfigureAwait(false);
+                var timeLeft = Runtime.Deadlines.Remaining(deadline, this.NowMs());
+                var outcome = await this.SendPartAsync(payload.WrittenMemory, this.CountItems(part), attempt, mayBlock, timeLeft, cancellationToken).ConfigureAwait(false);
                 if (outcome is Batching.ExportOutcome.PartiallySucceeded partial)
                 {
                     rejected += partial.rejected;
@@ -552,9 +554,10 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     /// <summary>
     /// One send of one encoded part of a batch, interpreted as the batch machine wants it; blocking the export
     /// thread when <paramref name="mayBlock"/> and the transport can send that way. <paramref name="items"/> is the
-    /// number of items in the part, which bounds a partial success's rejected count.
+    /// number of items in the part, which bounds a partial success's rejected count; <paramref name="timeLeft"/> is
+    /// what is left of the attempt's time (the token ends the send then).
     /// </summary>
-    private async ValueTask<Batching.ExportOutcome> SendPartAsync(ReadOnlyMemory<byte> payload, int items, int attempt, bool mayBlock, CancellationToken cancellationToken)
+    private async ValueTask<Batching.ExportOutcome> SendPartAsync(ReadOnlyMemory<byte> payload, int items, int attempt, bool mayBlock, TimeSpan timeLeft, CancellationToken cancellationToken)
     {
         var started = this.time.GetTimestamp();
         TransportResult result;
@@ -562,7 +565,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         {
             result = mayBlock && this.transport.TrySendBlocking(payload, cancellationToken, out var sent)
                 ? sent
-                : await this.transport.SendAsync(payload, cancellationToken).ConfigureAwait(false);
+                : await this.transport.SendAsync(payload, timeLeft, cancellationToken).ConfigureAwait(false);
         }
 
         var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow(), items);

@@ -157,7 +157,7 @@ let tests =
             use _receiver = receiver
             let! (blocked: bool), (_: TransportResult), (_: TimeSpan) = sendBlocking transport [||] (TimeSpan.FromSeconds 10.0)
             Expect.isFalse blocked "refused"
-            let! (result: TransportResult) = transport.SendAsync(ReadOnlyMemory [||], CancellationToken.None)
+            let! (result: TransportResult) = transport.SendAsync(ReadOnlyMemory [||], Timeout.InfiniteTimeSpan, CancellationToken.None)
             Expect.equal (result.Kind, result.StatusCode) (TransportResultKind.Response, 200) "the asynchronous send works"
             Expect.equal receiver.Requests.Count 1 "only the asynchronous send arrived"
             transport.Dispose()

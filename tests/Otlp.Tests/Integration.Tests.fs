@@ -89,6 +89,17 @@ let private elapsed (action: unit -> Task<'result>) =
         return result, watch.Elapsed
     }
 
+/// A request's gRPC deadline in seconds: `grpc-timeout` is an integer of at most 8 digits and a unit (H, M, S, m for
+/// milliseconds, u, n).
+let private grpcTimeoutSeconds (request: ReceivedRequest) =
+    let header = request.Header "grpc-timeout"
+    Expect.isNotNull header "a deadline was sent"
+    let amount = float (header.Substring(0, header.Length - 1))
+    amount
+    * (match header[header.Length - 1] with
+       | 'H' -> 3600.0 | 'M' -> 60.0 | 'S' -> 1.0 | 'm' -> 1e-3 | 'u' -> 1e-6 | 'n' -> 1e-9
+       | unit -> failwith $"unknown unit {unit}")
+
 let private faults =
     testList "faults" [
         testTask "HTTP 503 with Retry-After is retried after the server's delay" {
@@ -458,16 +469,34 @@ let private faults =
             use exporter = traces receiver OtlpProtocol.Grpc (fun o -> o.Timeout <- Nullable(TimeSpan.FromSeconds 7.0))
             let! (result: OtlpExportResult) = exporter.ExportAsync(nonEmpty (sample Generators.traceRequest))
             Expect.equal result.Status OtlpExportStatus.Success "delivered"
-            // The header is an integer of at most 8 digits and a unit: H, M, S, m (milliseconds), u, n.
-            let header = receiver.Requests[0].Header "grpc-timeout"
-            Expect.isNotNull header "a deadline was sent"
-            let amount = float (header.Substring(0, header.Length - 1))
-            let seconds =
-                amount
-                * (match header[header.Length - 1] with
-                   | 'H' -> 3600.0 | 'M' -> 60.0 | 'S' -> 1.0 | 'm' -> 1e-3 | 'u' -> 1e-6 | 'n' -> 1e-9
-                   | unit -> failwith $"unknown unit {unit}")
-            Expect.isTrue (seconds > 6.0 && seconds <= 7.0) $"about the 7 s timeout: {header}"
+            let seconds = grpcTimeoutSeconds receiver.Requests[0]
+            Expect.isTrue (seconds > 6.0 && seconds <= 7.0) $"about the 7 s timeout: {seconds} s"
+        }
+
+        testTask "a gRPC retry's deadline is what is left of the time: the timeout's on the direct path, the batch's in the loop" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            let slowDown () =
+                receiver.Enqueue(Reply.GrpcStatus(Grpc.Core.StatusCode.ResourceExhausted, "slow down").WithRetryAfter(TimeSpan.FromSeconds 1.5))
+            // A direct export's attempts share the exporter timeout; a queued batch's share the batch export timeout,
+            // each attempt within the exporter timeout.
+            use exporter =
+                traces receiver OtlpProtocol.Grpc (fun o ->
+                    o.Timeout <- Nullable(TimeSpan.FromSeconds 7.0)
+                    o.BatchExportTimeout <- Nullable(TimeSpan.FromSeconds 5.0))
+            slowDown ()
+            let! (result: OtlpExportResult) = exporter.ExportAsync(nonEmpty (sample Generators.traceRequest))
+            Expect.equal (result.Status, result.Attempts) (OtlpExportStatus.Success, 2) "delivered by the retry"
+            slowDown ()
+            Expect.isTrue (exporter.Offer(sample Generators.span, InstrumentationScope.Empty)) "offered"
+            let! (flushed: bool) = exporter.ForceFlushAsync(Nullable(TimeSpan.FromSeconds 10.0))
+            Expect.isTrue flushed "the batch delivered by its retry"
+            let deadlines = receiver.Requests |> Seq.map grpcTimeoutSeconds |> List.ofSeq
+            Expect.equal deadlines.Length 4 $"two attempts on each path ({deadlines})"
+            Expect.isTrue (deadlines[0] > 6.0 && deadlines[0] <= 7.0) $"the direct export's first attempt has the 7 s timeout ({deadlines})"
+            Expect.isTrue (deadlines[1] > 4.5 && deadlines[1] <= 5.5) $"its retry 1.5 s later has what is left ({deadlines})"
+            Expect.isTrue (deadlines[2] > 4.0 && deadlines[2] <= 5.0) $"the batch's first attempt has the 5 s batch timeout ({deadlines})"
+            Expect.isTrue (deadlines[3] > 2.5 && deadlines[3] <= 3.5) $"its retry 1.5 s later has what is left ({deadlines})"
         }
 
         testTask "a gRPC endpoint without a scheme, with insecure set, is reached over plain text" {

@@ -24,7 +24,7 @@ let private processorWith (settings: Batching.Settings) (outcome: int -> Batchin
     let attempts = ref 0
     let statistics = ExportStatistics()
     let export =
-        Func<int array, int, CancellationToken, Task<Batching.ExportOutcome>>(fun items attempt _ ->
+        Func<int array, int, TimeSpan, CancellationToken, Task<Batching.ExportOutcome>>(fun items attempt _ _ ->
             task {
                 do! gate
                 Interlocked.Increment(&attempts.contents) |> ignore
@@ -182,13 +182,47 @@ let tests =
                 Expect.equal (settled ()) 12L "exported + dropped = offered"
             }
 
+        testTask "each attempt is told its time: the exporter timeout, or what is left of the batch's deadline when that is nearer" {
+            let limits = ConcurrentQueue<int * TimeSpan>()
+            let run (batchTimeoutMs: int64) (attemptTimeout: TimeSpan) =
+                task {
+                    limits.Clear()
+                    let export =
+                        Func<int array, int, TimeSpan, CancellationToken, Task<Batching.ExportOutcome>>(fun _ attempt limit _ ->
+                            limits.Enqueue((attempt, limit))
+                            // The server asks for 100 ms between attempts, so each retry has less time left.
+                            Task.FromResult(if attempt < 3 then Batching.ExportOutcome.RetryableFailure(Some 100L) else Batching.ExportOutcome.Succeeded))
+                    let statistics = ExportStatistics()
+                    let p =
+                        new BatchExportProcessor<int>(
+                            { settings 16 4 with ExportTimeoutMs = batchTimeoutMs }, export, attemptTimeout, TimeProvider.System, statistics)
+                    for i in 1..4 do p.Offer i |> ignore
+                    let! (flushed: bool) = p.ForceFlushAsync(TimeSpan.FromSeconds 10.0)
+                    Expect.isTrue flushed "flushed"
+                    do! p.DisposeAsync()
+                    return List.ofSeq limits
+                }
+            let! byTimeout = run 60_000L (TimeSpan.FromSeconds 3.0)
+            Expect.equal (List.map fst byTimeout) [ 1; 2; 3 ] "three attempts"
+            for (attempt, limit) in byTimeout do
+                Expect.equal limit (TimeSpan.FromSeconds 3.0) $"attempt {attempt}: the exporter timeout, the batch deadline being far"
+            let! byDeadline = run 2_000L (TimeSpan.FromSeconds 30.0)
+            Expect.equal (List.map fst byDeadline) [ 1; 2; 3 ] "three attempts"
+            for (attempt, limit) in byDeadline do
+                Expect.isTrue (limit > TimeSpan.FromSeconds 1.0 && limit <= TimeSpan.FromSeconds 2.0) $"attempt {attempt}: what is left of the 2 s batch deadline ({limit})"
+            let later = byDeadline |> List.map snd
+            Expect.isTrue (later[2] <= later[0] - TimeSpan.FromMilliseconds 200.0) $"the third attempt has 200 ms less left than the first ({later})"
+            let! unlimited = run Int64.MaxValue Timeout.InfiniteTimeSpan
+            Expect.equal (unlimited |> List.map snd |> List.distinct) [ Timeout.InfiniteTimeSpan ] "no deadline and no timeout: no limit"
+        }
+
         testTask "with two exports at a time, two batches run at once, never three, and completions in any order settle them" {
             let running = ref 0
             let most = ref 0
             let started = ConcurrentQueue<TaskCompletionSource>()
             let exported = ConcurrentQueue<int>()
             let export =
-                Func<int array, int, CancellationToken, Task<Batching.ExportOutcome>>(fun items _ _ ->
+                Func<int array, int, TimeSpan, CancellationToken, Task<Batching.ExportOutcome>>(fun items _ _ _ ->
                     task {
                         let now = Interlocked.Increment(&running.contents)
                         lock most (fun () -> most.Value <- max most.Value now)

@@ -34,7 +34,7 @@ internal static class TransportFactory
                 MaxReceiveMessageSize = HttpExportTransport.MaxResponseBytes,
                 CompressionProviders = [new Grpc.Net.Compression.GzipCompressionProvider(System.IO.Compression.CompressionLevel.Fastest), new ZstdCompressionProvider()],
             });
-            return new GrpcExportTransport(channel, ownsChannel, config.Signal, config.Compression, config.Headers, options.HeaderProvider, config.Timeout, warn, reportProblem);
+            return new GrpcExportTransport(channel, ownsChannel, config.Signal, config.Compression, config.Headers, options.HeaderProvider, warn, reportProblem);
         }
 
         HttpClient client;

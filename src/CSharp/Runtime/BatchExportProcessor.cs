@@ -27,7 +27,7 @@ namespace Otlp.Runtime;
 internal sealed class BatchExportProcessor<T> : IAsyncDisposable
 {
     private readonly Batching.Settings settings;
-    private readonly Func<T[], int, CancellationToken, Task<Batching.ExportOutcome>> export;
+    private readonly Func<T[], int, TimeSpan, CancellationToken, Task<Batching.ExportOutcome>> export;
     private readonly TimeSpan attemptTimeout;
     private readonly TimeProvider time;
     private readonly ExportStatistics statistics;
@@ -59,13 +59,14 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
 
     /// <summary>Starts the background loop.</summary>
     /// <param name="settings">The batch settings (from configuration).</param>
-    /// <param name="export">Exports one batch attempt: items, attempt number, and a token that fires at the attempt's deadline.</param>
+    /// <param name="export">Exports one batch attempt: items, attempt number, the time the attempt may take (infinite for
+    /// no limit; a protocol that carries a deadline sends it), and a token that fires when that time is up.</param>
     /// <param name="attemptTimeout">The longest one attempt may take (the exporter timeout), within the batch deadline.</param>
     /// <param name="time">The clock.</param>
     /// <param name="statistics">Where exports and drops are counted.</param>
     public BatchExportProcessor(
         Batching.Settings settings,
-        Func<T[], int, CancellationToken, Task<Batching.ExportOutcome>> export,
+        Func<T[], int, TimeSpan, CancellationToken, Task<Batching.ExportOutcome>> export,
         TimeSpan attemptTimeout,
         TimeProvider time,
         ExportStatistics statistics)
@@ -465,17 +466,24 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     {
         Interlocked.Increment(ref this.runningExports);
         var started = this.NowMs();
-        var remaining = deadlineMs == long.MaxValue ? this.attemptTimeout : Deadlines.Remaining(deadlineMs, started);
-        var limit = this.attemptTimeout == Timeout.InfiniteTimeSpan || remaining < this.attemptTimeout ? remaining : this.attemptTimeout;
-        var cancel = limit == Timeout.InfiniteTimeSpan
-            ? new CancellationTokenSource()
-            : new CancellationTokenSource(limit <= TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : limit, this.time);
+        // The nearer of the batch's deadline and the exporter timeout (either may be infinite).
+        var remaining = Deadlines.Remaining(deadlineMs, started);
+        var limit = remaining == Timeout.InfiniteTimeSpan
+            || (this.attemptTimeout != Timeout.InfiniteTimeSpan && this.attemptTimeout < remaining)
+            ? this.attemptTimeout
+            : remaining;
+        if (limit != Timeout.InfiniteTimeSpan && limit <= TimeSpan.Zero)
+        {
+            limit = TimeSpan.FromMilliseconds(1);
+        }
+
+        var cancel = limit == Timeout.InfiniteTimeSpan ? new CancellationTokenSource() : new CancellationTokenSource(limit, this.time);
         this.attempts[batchId] = cancel;
 
         Task<Batching.ExportOutcome> attemptTask;
         try
         {
-            attemptTask = this.export(items, attempt, cancel.Token);
+            attemptTask = this.export(items, attempt, limit, cancel.Token);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -34,7 +34,6 @@ internal sealed class GrpcExportTransport : IExportTransport
     private readonly Metadata.Entry[] entries;
     private readonly Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>? headerProvider;
     private readonly Action<string>? reportProblem;
-    private readonly TimeSpan timeout;
 
     /// <summary>A transport over <paramref name="channel"/> to the collector service of <paramref name="signal"/>.</summary>
     /// <param name="channel">The channel.</param>
@@ -43,9 +42,6 @@ internal sealed class GrpcExportTransport : IExportTransport
     /// <param name="compression">The compression of each message.</param>
     /// <param name="headers">Metadata sent with every call.</param>
     /// <param name="headerProvider">More metadata, asked for before every call.</param>
-    /// <param name="timeout">The exporter timeout, sent as each call's deadline (<c>grpc-timeout</c>) so that the
-    /// server can give up on a call its client has given up on; infinite for none. The call's token still ends it
-    /// first when the batch's own deadline is nearer.</param>
     /// <param name="warn">Told of each configured header that cannot be sent as gRPC metadata (it is skipped).</param>
     /// <param name="reportProblem">Told of each header from <paramref name="headerProvider"/> skipped at a send.</param>
     public GrpcExportTransport(
@@ -55,11 +51,9 @@ internal sealed class GrpcExportTransport : IExportTransport
         Compression compression,
         IReadOnlyList<Header> headers,
         Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>? headerProvider,
-        TimeSpan timeout,
         Action<string>? warn = null,
         Action<string>? reportProblem = null)
     {
-        this.timeout = timeout;
         this.channel = channel ?? throw new ArgumentNullException(nameof(channel));
         this.ownsChannel = ownsChannel;
         this.invoker = channel.CreateCallInvoker();
@@ -99,7 +93,11 @@ internal sealed class GrpcExportTransport : IExportTransport
         return false;
     }
 
-    public async Task<TransportResult> SendAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    /// <summary>
+    /// Calls <c>Export</c> with what is left of the attempt's time as the call's deadline (<c>grpc-timeout</c>), so
+    /// that the server can give up on a call its client has given up on, a retry telling it the time left.
+    /// </summary>
+    public async Task<TransportResult> SendAsync(ReadOnlyMemory<byte> payload, TimeSpan timeLeft, CancellationToken cancellationToken)
     {
         var metadata = new Metadata { { "user-agent", OtlpInfo.UserAgent } };
         foreach (var entry in this.entries)
@@ -135,7 +133,7 @@ internal sealed class GrpcExportTransport : IExportTransport
                 }
             }
 
-            DateTime? deadline = this.timeout == Timeout.InfiniteTimeSpan ? null : DateTime.UtcNow + this.timeout;
+            DateTime? deadline = timeLeft == Timeout.InfiniteTimeSpan ? null : DateTime.UtcNow + timeLeft;
             using var call = this.invoker.AsyncUnaryCall(
                 this.method, host: null, new CallOptions(metadata, deadline, cancellationToken), new EncodedRequest(payload));
             var response = await call.ResponseAsync.ConfigureAwait(false);

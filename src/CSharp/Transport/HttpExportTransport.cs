@@ -50,7 +50,8 @@ internal sealed class HttpExportTransport : IExportTransport
     // The URL's user-info and query values may be credentials: shown redacted, as everywhere.
     public string Destination => $"HTTP POST {ConfigText.endpoint(this.url.AbsoluteUri)}";
 
-    public Task<TransportResult> SendAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
+    // OTLP/HTTP has no header for the client's deadline: the token alone ends the send.
+    public Task<TransportResult> SendAsync(ReadOnlyMemory<byte> payload, TimeSpan timeLeft, CancellationToken cancellationToken) =>
         this.SendCoreAsync(payload, blocking: false, cancellationToken);
 
     /// <summary>

@@ -10,7 +10,11 @@ internal interface IExportTransport : IDisposable
     string Destination { get; }
 
     /// <summary>Sends <paramref name="payload"/> and waits for the answer or for <paramref name="cancellationToken"/>.</summary>
-    Task<TransportResult> SendAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken);
+    /// <param name="payload">The encoded request.</param>
+    /// <param name="timeLeft">What is left of the attempt's time (<see cref="Timeout.InfiniteTimeSpan"/> for no limit),
+    /// for a protocol that tells the server how long its client waits (gRPC's deadline); the token ends the send.</param>
+    /// <param name="cancellationToken">Ends the send: the attempt's deadline, or shutdown.</param>
+    Task<TransportResult> SendAsync(ReadOnlyMemory<byte> payload, TimeSpan timeLeft, CancellationToken cancellationToken);
 
     /// <summary>
     /// Sends <paramref name="payload"/> on the calling thread, blocking it until the answer, a failure or
