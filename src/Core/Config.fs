@@ -471,8 +471,9 @@ module Config =
                 valid, dropped
             | _ -> [||], []
 
+        // No fallback service.name here: ResourceDefaults.complete gives it, naming the process, which a service
+        // name configured as "unknown_service" must not get.
         let attributes = List<KeyValue>()
-        upsert attributes (KeyValue.string "service.name" "unknown_service")
 
         for key, value in fromVariable do
             upsert attributes (KeyValue.string key value)

@@ -54,7 +54,8 @@ module Config =
     /// Processing: `OTEL_BSP_*` for traces, `OTEL_BLRP_*` for logs (batch size above queue size is clamped to the
     /// queue size), `OTEL_METRIC_EXPORT_*` and the metrics preferences for metrics. Resource: `service.name` from
     /// `overrides.ServiceName`, else `overrides.ResourceAttributes`, else `OTEL_SERVICE_NAME`, else
-    /// `OTEL_RESOURCE_ATTRIBUTES`, else `unknown_service`; other attributes merge with code winning. An
+    /// `OTEL_RESOURCE_ATTRIBUTES`, else none (`ResourceDefaults.complete` adds the fallback, which names the process);
+    /// other attributes merge with code winning. An
     /// `OTEL_RESOURCE_ATTRIBUTES` with any bad entry is ignored whole (Resource SDK). Sampler:
     /// `OTEL_TRACES_SAMPLER`, and `OTEL_TRACES_SAMPLER_ARG` only for the ratio samplers.
     ///

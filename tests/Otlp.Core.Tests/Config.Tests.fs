@@ -351,10 +351,10 @@ let metricReaderRows =
       r 60000.0 30000.0 cumulative HistogramAggregation.Base2ExponentialBucketHistogram ]
 
 let resourceRows =
-    [ "Resource SDK: without any service name, service.name is unknown_service", ([], ConfigOverrides.Empty), [ "service.name", "unknown_service" ]
+    [ "Resource SDK: without any service name, none is resolved (ResourceDefaults gives the fallback)", ([], ConfigOverrides.Empty), []
       "Resource SDK: OTEL_RESOURCE_ATTRIBUTES holds key=value pairs, values percent-decoded",
       ([ "OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=prod, team = a%2Cb" ], ConfigOverrides.Empty),
-      [ "service.name", "unknown_service"; "deployment.environment", "prod"; "team", "a,b" ]
+      [ "deployment.environment", "prod"; "team", "a,b" ]
       "General SDK Configuration: OTEL_SERVICE_NAME wins over service.name in OTEL_RESOURCE_ATTRIBUTES",
       ([ "OTEL_RESOURCE_ATTRIBUTES", "service.name=from-attributes,x=1"; "OTEL_SERVICE_NAME", "from-variable" ],
        ConfigOverrides.Empty),
@@ -368,7 +368,10 @@ let resourceRows =
       "Code over environment: code attributes replace same-key environment attributes",
       ([ "OTEL_RESOURCE_ATTRIBUTES", "a=env,b=env" ],
        { ConfigOverrides.Empty with ResourceAttributes = Some [| KeyValue.string "b" "code" |] }),
-      [ "service.name", "unknown_service"; "a", "env"; "b", "code" ] ]
+      [ "a", "env"; "b", "code" ]
+      "Resource SDK: a service name configured as unknown_service is kept as configured",
+      ([ "OTEL_SERVICE_NAME", "unknown_service" ], ConfigOverrides.Empty),
+      [ "service.name", "unknown_service" ] ]
 
 let samplerRows =
     let s kind ratio = { Kind = kind; Ratio = ratio }

@@ -609,5 +609,33 @@ let private unsendableHeaders =
             }
     ]
 
+let private serviceNames =
+    let sentServiceName (environment: (string * string) list) =
+        task {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            use exporter =
+                traces receiver OtlpProtocol.HttpProtobuf (fun o -> o.Environment <- Dictionary(dict environment))
+            Expect.isTrue (exporter.Offer(sample Generators.span, InstrumentationScope.Empty)) "offered"
+            let! (flushed: bool) = exporter.ForceFlushAsync(Nullable(TimeSpan.FromSeconds 10.0))
+            Expect.isTrue flushed "flushed"
+            return
+                receiver.Requests[0].TraceRequest.ResourceSpans[0].Resource.Attributes
+                |> Array.filter (fun kv -> kv.Key = "service.name")
+                |> Array.map (fun kv -> kv.Value)
+        }
+    testList "service.name" [
+        testTask "without one configured, the fallback names the process" {
+            let! names = sentServiceName []
+            let processName = System.Diagnostics.Process.GetCurrentProcess().ProcessName
+            Expect.equal names [| AnyValue.String("unknown_service:" + processName) |] "the process's fallback"
+        }
+
+        testTask "one configured as unknown_service is sent as configured" {
+            let! names = sentServiceName [ "OTEL_SERVICE_NAME", "unknown_service" ]
+            Expect.equal names [| AnyValue.String "unknown_service" |] "as configured"
+        }
+    ]
+
 [<Tests>]
-let tests = testSequenced (testList "Integration" [ matrix; faults; endpointsWithAQuery; unsendableHeaders ])
+let tests = testSequenced (testList "Integration" [ matrix; faults; endpointsWithAQuery; unsendableHeaders; serviceNames ])
