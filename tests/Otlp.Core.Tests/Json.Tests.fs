@@ -438,6 +438,21 @@ let private decodingRows: (string * (unit -> unit)) list =
 
       "32-bit integers are read from strings", (fun () -> Expect.equal (spanOf """{"droppedLinksCount":"7"}""").DroppedLinksCount 7u "count")
 
+      "integers are read in exponent notation and with a zero fraction, as numbers and as strings",
+      (fun () ->
+          let span = spanOf """{"droppedLinksCount":1e2,"droppedEventsCount":"2.0","startTimeUnixNano":1.0e3,"endTimeUnixNano":"1.8446744073709551615e19","kind":2.0}"""
+          Expect.equal span.DroppedLinksCount 100u "uint32 number"
+          Expect.equal span.DroppedEventsCount 2u "uint32 string"
+          Expect.equal span.StartTimeUnixNano 1000UL "uint64 number"
+          Expect.equal span.EndTimeUnixNano UInt64.MaxValue "uint64 string"
+          Expect.equal span.Kind SpanKind.Server "enum"
+          Expect.equal (attributeOf """{"key":"k","value":{"intValue":"-9.223372036854775808e18"}}""").Value (AnyValue.Int Int64.MinValue) "int64 string"
+          match (metricOf """{"exponentialHistogram":{"dataPoints":[{"scale":-2e0,"positive":{"offset":"-3.00"}}]}}""").Data with
+          | MetricData.ExponentialHistogram h ->
+              Expect.equal h.DataPoints[0].Scale -2 "int32 number"
+              Expect.equal h.DataPoints[0].Positive.Offset -3 "int32 string"
+          | other -> failtestf "read %A" other)
+
       "uppercase hex ids are read",
       (fun () ->
           let log = logOf """{"traceId":"0AF7651916CD43DD8448EB211C80319C","spanId":"B7AD6B7169203331"}"""
@@ -479,6 +494,8 @@ let private errorRows: (string * string * string) list =
       "a 64-bit integer beyond its range is an error", """{"endTimeUnixNano":"18446744073709551616"}""", "2^64"
       "a double beyond its range is an error", """{"attributes":[{"key":"k","value":{"doubleValue":1e400}}]}""", "double"
       "a fractional integer is an error", """{"flags":1.5}""", "flags"
+      "a fractional integer in exponent notation is an error", """{"startTimeUnixNano":"1e-3"}""", "startTimeUnixNano"
+      "an integer whose exponent takes it out of range is an error", """{"droppedAttributesCount":1e10}""", "2^32"
       "a wrong type is an error", """{"name":42}""", "string"
       "a wrong container is an error", """{"attributes":{}}""", "array"
       "an unknown enum name is an error", """{"kind":"SPAN_KIND_SIDEWAYS"}""", "SPAN_KIND_SIDEWAYS"

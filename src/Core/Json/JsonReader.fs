@@ -118,42 +118,52 @@ let bool (r: byref<Utf8JsonReader>) (field: string) =
     | JsonTokenType.False -> false
     | _ -> wrongType &r "true or false" field
 
-// proto3 JSON: integers of any width are read from numbers or from decimal strings.
+// proto3 JSON: integers of any width are read from numbers or from decimal strings, and parsers accept them in
+// exponent notation ("1e3") or with a zero fraction ("2.0"), as Google.Protobuf's and Java's parsers do. The
+// exact parse below runs only when the plain one fails, so the usual forms cost nothing more; a fraction that
+// is not zero ("1.5", "1e-3") is still an error.
+let private unsignedText = NumberStyles.AllowDecimalPoint ||| NumberStyles.AllowExponent
+let private signedText = unsignedText ||| NumberStyles.AllowLeadingSign
+
 let uint64 (r: byref<Utf8JsonReader>) (field: string) : uint64 =
     let mutable v = 0UL
-    match r.TokenType with
-    | JsonTokenType.Number -> if r.TryGetUInt64(&v) then v else fail &r $"'{field}' must be an integer in [0, 2^64)"
-    | JsonTokenType.String ->
-        if UInt64.TryParse(r.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, &v) then v
-        else fail &r $"'{field}' must be an integer in [0, 2^64)"
-    | _ -> wrongType &r "an integer (number or decimal string)" field
+    let read =
+        match r.TokenType with
+        | JsonTokenType.Number ->
+            r.TryGetUInt64(&v) || UInt64.TryParse(r.ValueSpan, unsignedText, CultureInfo.InvariantCulture, &v)
+        | JsonTokenType.String -> UInt64.TryParse(r.GetString(), unsignedText, CultureInfo.InvariantCulture, &v)
+        | _ -> wrongType &r "an integer (number or decimal string)" field
+    if read then v else fail &r $"'{field}' must be an integer in [0, 2^64)"
 
 let int64 (r: byref<Utf8JsonReader>) (field: string) : int64 =
     let mutable v = 0L
-    match r.TokenType with
-    | JsonTokenType.Number -> if r.TryGetInt64(&v) then v else fail &r $"'{field}' must be an integer in [-2^63, 2^63)"
-    | JsonTokenType.String ->
-        if Int64.TryParse(r.GetString(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, &v) then v
-        else fail &r $"'{field}' must be an integer in [-2^63, 2^63)"
-    | _ -> wrongType &r "an integer (number or decimal string)" field
+    let read =
+        match r.TokenType with
+        | JsonTokenType.Number ->
+            r.TryGetInt64(&v) || Int64.TryParse(r.ValueSpan, signedText, CultureInfo.InvariantCulture, &v)
+        | JsonTokenType.String -> Int64.TryParse(r.GetString(), signedText, CultureInfo.InvariantCulture, &v)
+        | _ -> wrongType &r "an integer (number or decimal string)" field
+    if read then v else fail &r $"'{field}' must be an integer in [-2^63, 2^63)"
 
 let uint32 (r: byref<Utf8JsonReader>) (field: string) : uint32 =
     let mutable v = 0u
-    match r.TokenType with
-    | JsonTokenType.Number -> if r.TryGetUInt32(&v) then v else fail &r $"'{field}' must be an integer in [0, 2^32)"
-    | JsonTokenType.String ->
-        if UInt32.TryParse(r.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, &v) then v
-        else fail &r $"'{field}' must be an integer in [0, 2^32)"
-    | _ -> wrongType &r "an integer" field
+    let read =
+        match r.TokenType with
+        | JsonTokenType.Number ->
+            r.TryGetUInt32(&v) || UInt32.TryParse(r.ValueSpan, unsignedText, CultureInfo.InvariantCulture, &v)
+        | JsonTokenType.String -> UInt32.TryParse(r.GetString(), unsignedText, CultureInfo.InvariantCulture, &v)
+        | _ -> wrongType &r "an integer" field
+    if read then v else fail &r $"'{field}' must be an integer in [0, 2^32)"
 
 let int32 (r: byref<Utf8JsonReader>) (field: string) : int =
     let mutable v = 0
-    match r.TokenType with
-    | JsonTokenType.Number -> if r.TryGetInt32(&v) then v else fail &r $"'{field}' must be an integer in [-2^31, 2^31)"
-    | JsonTokenType.String ->
-        if Int32.TryParse(r.GetString(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, &v) then v
-        else fail &r $"'{field}' must be an integer in [-2^31, 2^31)"
-    | _ -> wrongType &r "an integer" field
+    let read =
+        match r.TokenType with
+        | JsonTokenType.Number ->
+            r.TryGetInt32(&v) || Int32.TryParse(r.ValueSpan, signedText, CultureInfo.InvariantCulture, &v)
+        | JsonTokenType.String -> Int32.TryParse(r.GetString(), signedText, CultureInfo.InvariantCulture, &v)
+        | _ -> wrongType &r "an integer" field
+    if read then v else fail &r $"'{field}' must be an integer in [-2^31, 2^31)"
 
 /// An enum: OTLP/JSON writes integers, but proto3 JSON parsers also accept the value names, so we do too.
 /// Unknown numbers are kept (proto3 enums are open); unknown names are an error.
@@ -163,7 +173,7 @@ let enumValue (r: byref<Utf8JsonReader>) (field: string) (names: string array) :
         match Array.IndexOf(names, text) with
         | -1 ->
             let mutable v = 0
-            if Int32.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, &v) then v
+            if Int32.TryParse(text, signedText, CultureInfo.InvariantCulture, &v) then v
             else fail &r $"'{field}' has an unknown enum value \"{text}\""
         | i -> i
     else

@@ -16,7 +16,9 @@
 /// 5. Decoders ignore fields with unknown names, whatever their value: scalar, object or array (OTLP spec).
 /// 6. 64-bit integers (`int64`, `uint64`, `fixed64`, `sfixed64`: timestamps, counts, `intValue`, `asInt`,
 ///    bucket counts, rejected counts) are written as decimal strings; numbers and strings are both read.
-///    32-bit integers are written as numbers and also read from strings (proto3 JSON; OTLP spec's note).
+///    32-bit integers are written as numbers and also read from strings. Integers of every width are also
+///    read in exponent notation or with a zero fraction (`1e3`, `"2.0"`); a non-zero fraction is an error
+///    (proto3 JSON; OTLP spec's note).
 /// 7. Doubles are written as numbers, the shortest text that reads back to the same bits; NaN and the
 ///    infinities as the strings "NaN", "Infinity" and "-Infinity". Numeric strings are read too; a number out
 ///    of the range of a double is an error (proto3 JSON).
