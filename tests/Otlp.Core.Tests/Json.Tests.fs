@@ -328,6 +328,13 @@ let private encodingRows: (string * (unit -> string) * string) list =
 
       "a KeyValue's value is always written", (fun () -> attributeJson { Key = "k"; Value = AnyValue.Empty }), """{"key":"k","value":{}}"""
 
+      "a null string value is written empty, as the protobuf encoder writes it (proto3 JSON has no null in a oneof)",
+      (fun () -> attributeJson { Key = "k"; Value = AnyValue.String null }), """{"key":"k","value":{"stringValue":""}}"""
+
+      "a null string in an array is written empty (proto3 JSON has no null in a list)",
+      (fun () -> attributeJson { Key = "k"; Value = AnyValue.Array [| AnyValue.String null |] }),
+      """{"key":"k","value":{"arrayValue":{"values":[{"stringValue":""}]}}}"""
+
       "a oneof member is written at its default: empty string",
       (fun () -> attributeJson (KeyValue.string "k" "")),
       """{"key":"k","value":{"stringValue":""}}"""

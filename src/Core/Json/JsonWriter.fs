@@ -111,7 +111,9 @@ let private strings (out: Out) (name: JsonEncodedText) (values: string array) =
     if values.Length > 0 then
         out.Writer.WriteStartArray name
         for v in values do
-            out.Writer.WriteStringValue v
+            // A null string (the model says none, but F# and C# can make one) is written as the protobuf encoder
+            // writes it, empty: the writer would write `null`, which proto3 JSON does not allow in a list.
+            out.Writer.WriteStringValue(if isNull v then "" else v)
         out.Writer.WriteEndArray()
 
 /// Writes `name: [ ... ]` unless the array is empty (proto3 omits empty repeated fields).
@@ -129,7 +131,7 @@ let rec private anyValueBody (out: Out) (value: AnyValue) =
     let w = out.Writer
     match value with
     | AnyValue.Empty -> ()
-    | AnyValue.String s -> w.WriteString(N.stringValue, s)
+    | AnyValue.String s -> w.WriteString(N.stringValue, (if isNull s then "" else s))
     | AnyValue.Bool b -> w.WriteBoolean(N.boolValue, b)
     | AnyValue.Int i ->
         w.WritePropertyName N.intValue
