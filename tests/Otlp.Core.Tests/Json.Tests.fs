@@ -290,7 +290,7 @@ let private hostile =
                 let opening = String.replicate levels """{"kvlistValue":{"values":[{"key":"k","value":"""
                 let closing = String.replicate levels "}]}}"
                 $"""{{"key":"k","value":{opening}{{}}{closing}}}"""
-            let deep = nested 100
+            let deep = nested 70
             match OtlpJson.readTraceRequest (utf8 $"""{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"attributes":[{deep}]}}]}}]}}]}}""") with
             | Ok _ -> failtest "accepted"
             | Error e -> Expect.stringContains e.Message "depth" "message names the depth"
@@ -300,9 +300,30 @@ let private hostile =
             |> ignore
         }
 
-        test "arrays nested 65 deep in an unknown field are an error too" {
-            let json = "{\"x\":" + String.replicate 65 "[" + String.replicate 65 "]" + "}"
+        test "arrays nested deeper than MaxDepth in an unknown field are an error too" {
+            let levels = OtlpJson.maxDepth
+            let json = "{\"x\":" + String.replicate levels "[" + String.replicate levels "]" + "}"
             Expect.isError (OtlpJson.readTraceRequest (utf8 json)) "unknown deep field"
+        }
+
+        test "AnyValue maps 64 levels deep in an exemplar's attributes are read, as the protobuf decoder reads them" {
+            let rec model levels =
+                if levels = 1 then AnyValue.Int 7L else AnyValue.KvList [| { Key = "k"; Value = model (levels - 1) } |]
+            let exemplar =
+                { FilteredAttributes = [| { Key = "a"; Value = model 64 } |]
+                  TimeUnixNano = 1UL
+                  Value = NumberValue.AsDouble 1.0
+                  SpanId = SpanId.Empty
+                  TraceId = TraceId.Empty }
+            let metric =
+                { emptyMetric with
+                    Data =
+                        MetricData.Histogram
+                            { DataPoints = [| { histogramPoint with Exemplars = [| exemplar |] } |]
+                              AggregationTemporality = AggregationTemporality.Cumulative } }
+            let request = Request.ofMetrics Resource.Empty InstrumentationScope.Empty [ metric ]
+            let read = ok (OtlpJson.readMetricsRequest (ReadOnlyMemory(OtlpJson.metricsRequestToBytes request)))
+            Expect.equal read request "read back whole"
         }
     ]
 

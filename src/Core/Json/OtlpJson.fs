@@ -7,8 +7,11 @@ open System.Text.Encodings.Web
 open System.Text.Json
 open Otlp.Core.Json
 
+// As deep as the protobuf decoder takes AnyValue (64 levels; a map level is four JSON levels: kvlistValue,
+// values, the pair, value) at the deepest place OTLP puts attributes (an exemplar's, 15 levels down), so that
+// what arrives over one encoding is read over the other: 15 + 63 * 4 = 267.
 [<CompiledName("MaxDepth")>]
-let maxDepth = 64
+let maxDepth = 272
 
 // The relaxed encoder leaves non-ASCII text unescaped (smaller, readable); the body is JSON served as
 // application/json, never embedded in HTML, so the HTML-sensitive characters need no escaping either.

@@ -36,8 +36,8 @@
 ///    which UTF-8 cannot hold, is written as U+FFFD, as .NET's UTF-8 encoder does. On reading, an escaped
 ///    unpaired surrogate (`"\ud800"`) is an error, since a protobuf string must be valid UTF-8.
 /// 12. Input is strict JSON (RFC 8259): no comments, no trailing commas, one value; a leading UTF-8 byte order
-///    mark is skipped. Nesting deeper than `MaxDepth` (64) is an error: enough for every OTLP message with
-///    about ten levels of nested AnyValue lists and maps inside a span attribute.
+///    mark is skipped. Nesting deeper than `MaxDepth` (272) is an error: enough for AnyValue lists and maps
+///    64 levels deep anywhere in a request, as the protobuf decoder takes them.
 ///
 /// The writers stream into a `Utf8JsonWriter` with no intermediate document; the readers make one pass with
 /// a `Utf8JsonReader`. Readers never throw: any malformed, truncated or hostile input gives
