@@ -157,6 +157,13 @@ module internal Handlers =
             do! response.Body.WriteAsync(ReadOnlyMemory body, context.RequestAborted)
         }
 
+    /// Another method than POST on a signal's path: 405 with the `Allow` header that RFC 9110 section 15.5.6
+    /// requires. Not an OTLP request, so not recorded.
+    let refuseMethod (context: HttpContext) : Task =
+        context.Response.Headers.Allow <- Microsoft.Extensions.Primitives.StringValues "POST"
+        let message = Wire.utf8 $"Method {context.Request.Method} is not allowed: OTLP/HTTP requests are POSTs."
+        write context 405 "text/plain; charset=utf-8" message
+
     /// Sends a reply to an OTLP/HTTP request.
     let sendHttp (context: HttpContext) (signal: Signal) (json: bool) (reply: Reply) : Task =
         task {
@@ -545,8 +552,16 @@ type LoopbackReceiver
 
             app.MapGrpcService<OtlpGrpcService>() |> ignore
 
+            // Every method is routed here, so that another one than POST gets 405 rather than 404.
             for signal, path in [ Traces, "/v1/traces"; Metrics, "/v1/metrics"; Logs, "/v1/logs" ] do
-                app.MapPost(path, RequestDelegate(fun context -> Handlers.handleHttp state signal context))
+                app.Map(
+                    path,
+                    RequestDelegate(fun context ->
+                        if HttpMethods.IsPost context.Request.Method then
+                            Handlers.handleHttp state signal context
+                        else
+                            Handlers.refuseMethod context)
+                )
                 |> ignore
 
             do! app.StartAsync()

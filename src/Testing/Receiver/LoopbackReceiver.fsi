@@ -12,8 +12,9 @@ open Otlp.Core
 /// It listens on two ports picked by the system: `GrpcEndpoint` serves OTLP/gRPC (HTTP/2 only; cleartext is
 /// h2c with prior knowledge) and `HttpEndpoint` serves OTLP/HTTP (`POST /v1/traces`, `/v1/metrics`,
 /// `/v1/logs`; HTTP/1.1 and, over TLS, HTTP/2) with `application/x-protobuf` or `application/json` bodies,
-/// plain or compressed with gzip or zstd. It answers in the request's format, with 415 for another content
-/// type and 400 (gRPC: INVALID_ARGUMENT) with a message for a body it cannot decompress or decode.
+/// plain or compressed with gzip or zstd. It answers in the request's format, with 405 for another method than
+/// POST, 415 for another content type and 400 (gRPC: INVALID_ARGUMENT) with a message for a body it cannot
+/// decompress or decode.
 ///
 /// Every request is kept, valid or not (`Requests`), with its headers, raw and decompressed bytes, decoded
 /// model and the reply it got. `Spans`, `Metrics` and `LogRecords` flatten the requests that were accepted.

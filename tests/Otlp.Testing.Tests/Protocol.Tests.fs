@@ -1,0 +1,108 @@
+/// The receiver answers what a real OTLP receiver answers, per the OTLP/HTTP and OTLP/gRPC sections of the
+/// protocol specification and the gRPC protocol itself.
+module Otlp.Testing.Tests.Protocol
+
+open System
+open System.IO
+open System.Net
+open System.Net.Http
+open System.Threading.Tasks
+open Expecto
+open Grpc.Core
+open Otlp.Core
+open Otlp.Testing
+open Otlp.Testing.Tests.Clients
+
+let private sample = spans [ "a" ]
+
+/// A compression provider under a name the receiver does not know, which leaves the bytes as they are.
+type private UnknownEncoding() =
+    interface Grpc.Net.Compression.ICompressionProvider with
+        member _.EncodingName = "snappy"
+        member _.CreateCompressionStream(stream, _) = stream
+        member _.CreateDecompressionStream(stream) = stream
+
+let private http =
+    [ testTask "Another method on a signal's path is refused with 405" {
+          do!
+              withReceiver (fun receiver ->
+                  task {
+                      for signal in [ Traces; Metrics; Logs ] do
+                          use! response = http.GetAsync(receiver.HttpUrl signal)
+                          Expect.equal response.StatusCode HttpStatusCode.MethodNotAllowed "405"
+                          Expect.sequenceEqual response.Content.Headers.Allow [ "POST" ] "Allow: POST, as RFC 9110 requires"
+
+                      use put = new HttpRequestMessage(HttpMethod.Put, receiver.HttpUrl Traces, Content = new ByteArrayContent(sample.Proto))
+                      use! response = http.SendAsync put
+                      Expect.equal response.StatusCode HttpStatusCode.MethodNotAllowed "405 for PUT too"
+                      Expect.isEmpty receiver.Requests "not an OTLP request, so not recorded"
+                  })
+      }
+
+      testTask "An unknown path is refused with 404" {
+          do!
+              withReceiver (fun receiver ->
+                  task {
+                      use! response = post http (Uri(receiver.HttpEndpoint, "v1/profiles")) protobuf "" [] sample.Proto
+                      Expect.equal response.StatusCode HttpStatusCode.NotFound "404"
+                  })
+      }
+
+      testTask "An empty protobuf body is a valid empty request" {
+          do!
+              withReceiver (fun receiver ->
+                  task {
+                      use! response = post http (receiver.HttpUrl Traces) protobuf "" [] [||]
+                      Expect.equal response.StatusCode HttpStatusCode.OK "200"
+                      Expect.isTrue receiver.Requests[0].Accepted "accepted"
+                  })
+      } ]
+
+let private grpc =
+    [ testTask "A gRPC message in an unknown encoding fails with UNIMPLEMENTED" {
+          do!
+              withReceiver (fun receiver ->
+                  task {
+                      let options = Grpc.Net.Client.GrpcChannelOptions()
+                      options.CompressionProviders <- [| UnknownEncoding() |]
+                      use channel = Grpc.Net.Client.GrpcChannel.ForAddress(receiver.GrpcEndpoint, options)
+                      let metadata = Metadata()
+                      metadata.Add("grpc-internal-encoding-request", "snappy")
+                      let call = channel.CreateCallInvoker().AsyncUnaryCall(exportMethod Traces, null, CallOptions(metadata), sample.Proto)
+                      let! error = throwsT<RpcException> (fun () -> call.ResponseAsync :> Task) "refused"
+                      Expect.equal error.StatusCode StatusCode.Unimplemented "UNIMPLEMENTED"
+                  })
+      }
+
+      testTask "An unknown gRPC method fails with UNIMPLEMENTED" {
+          do!
+              withReceiver (fun receiver ->
+                  task {
+                      use channel = channel receiver null
+                      let m = Method<byte array, byte array>(MethodType.Unary, serviceName Traces, "Other", Marshallers.Create(id, id), Marshallers.Create(id, id))
+                      let call = channel.CreateCallInvoker().AsyncUnaryCall(m, null, CallOptions(), sample.Proto)
+                      let! error = throwsT<RpcException> (fun () -> call.ResponseAsync :> Task) "refused"
+                      Expect.equal error.StatusCode StatusCode.Unimplemented "UNIMPLEMENTED"
+                  })
+      } ]
+
+let private lifetime =
+    [ testTask "Disposing twice is harmless and frees both ports for a new receiver" {
+          let! (first: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+          let grpcPort, httpPort = first.GrpcEndpoint.Port, first.HttpEndpoint.Port
+          do! first.DisposeAsync()
+          do! first.DisposeAsync()
+          (first :> IDisposable).Dispose()
+
+          do!
+              withOptions (LoopbackReceiverOptions().WithPorts(grpcPort, httpPort)) (fun second ->
+                  task {
+                      Expect.equal second.GrpcEndpoint.Port grpcPort "the same gRPC port"
+                      use! response = postSample Clients.http second false sample
+                      Expect.equal response.StatusCode HttpStatusCode.OK "the new receiver serves"
+                  })
+      } ]
+
+[<Tests>]
+let tests =
+    testList "Receiver protocol" [ testList "HTTP" http; testList "gRPC" grpc; testList "lifetime" lifetime ]
