@@ -56,6 +56,19 @@ let private http =
                       Expect.equal response.StatusCode HttpStatusCode.OK "200"
                       Expect.isTrue receiver.Requests[0].Accepted "accepted"
                   })
+      }
+
+      testTask "A scripted 204 reaches the client as a 204 without a body" {
+          do!
+              withReceiver (fun receiver ->
+                  task {
+                      for asJson in [ false; true ] do
+                          receiver.Enqueue(Reply.HttpStatus 204)
+                          use! response = postSample http receiver asJson sample
+                          Expect.equal response.StatusCode HttpStatusCode.NoContent "204"
+                          let! body = bodyOf response
+                          Expect.isEmpty body "no body"
+                  })
       } ]
 
 let private grpc =

@@ -152,9 +152,12 @@ module internal Handlers =
         task {
             let response = context.Response
             response.StatusCode <- status
-            response.ContentType <- contentType
-            response.ContentLength <- Nullable body.LongLength
-            do! response.Body.WriteAsync(ReadOnlyMemory body, context.RequestAborted)
+
+            // 204, 205 and 304 replies never have content (RFC 9110 sections 15.3.5, 15.3.6, 15.4.5).
+            if status <> 204 && status <> 205 && status <> 304 then
+                response.ContentType <- contentType
+                response.ContentLength <- Nullable body.LongLength
+                do! response.Body.WriteAsync(ReadOnlyMemory body, context.RequestAborted)
         }
 
     /// Another method than POST on a signal's path: 405 with the `Allow` header that RFC 9110 section 15.5.6

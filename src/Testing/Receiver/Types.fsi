@@ -46,7 +46,7 @@ type Reply =
 
     /// An HTTP status code, such as 503 or 429. Its body is a `google.rpc.Status` in the request's content type
     /// (as OTLP/HTTP requires for errors) unless `WithBody` gives another. A 2xx status is a success: the
-    /// request is accepted and the body is an empty export response.
+    /// request is accepted and the body is an empty export response (no body at all for 204 and 205).
     static member HttpStatus: statusCode: int -> Reply
 
     /// A gRPC status with a message. Sent as a Trailers-Only response: the status, the message and, with
