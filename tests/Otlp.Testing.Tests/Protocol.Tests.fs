@@ -97,6 +97,27 @@ let private grpc =
                       let! error = throwsT<RpcException> (fun () -> call.ResponseAsync :> Task) "refused"
                       Expect.equal error.StatusCode StatusCode.Unimplemented "UNIMPLEMENTED"
                   })
+      }
+
+      testTask "A gRPC message over the size limit fails with RESOURCE_EXHAUSTED" {
+          do!
+              withOptions (LoopbackReceiverOptions().WithMaxRequestBodySize 1000L) (fun receiver ->
+                  task {
+                      use channel = channel receiver null
+                      let call = export channel Logs "" [] (Array.zeroCreate 1001)
+                      let! error = throwsT<RpcException> (fun () -> call.ResponseAsync :> Task) "refused"
+                      Expect.equal error.StatusCode StatusCode.ResourceExhausted "RESOURCE_EXHAUSTED"
+                      Expect.isEmpty receiver.Requests "not recorded"
+
+                      // The limit is on the message, as gRPC's own limit: the 5-byte prefix does not count.
+                      let atLimit =
+                          ProtoEncoder.logsRequestToBytes
+                              { ResourceLogs = [| { Resource = Resource.Empty; ScopeLogs = [||]; SchemaUrl = String('a', 994) } |] }
+
+                      Expect.equal atLimit.Length 1000 "a message of 1000 bytes"
+                      let! _ = (export channel Logs "" [] atLimit).ResponseAsync
+                      Expect.equal receiver.Requests.Count 1 "a message of exactly the limit is served"
+                  })
       } ]
 
 let private lifetime =

@@ -112,6 +112,29 @@ module internal Handlers =
             return buffer.ToArray()
         }
 
+    /// The whole body of a gRPC request, or None when the message is over `limit` and the call has been answered
+    /// RESOURCE_EXHAUSTED, as gRPC servers answer a message larger than they accept (rather than HTTP 413).
+    let readGrpcBody (context: HttpContext) (limit: int64) =
+        task {
+            // The limit is gRPC's, on the message: the 5-byte prefix does not count.
+            let size = context.Features.Get<Features.IHttpMaxRequestBodySizeFeature>()
+
+            if not (isNull size) && not size.IsReadOnly then
+                size.MaxRequestBodySize <- Nullable(if limit > Int64.MaxValue - 5L then limit else limit + 5L)
+
+            try
+                let! raw = readBody context.Request context.RequestAborted
+                return ValueSome raw
+            with :? Microsoft.AspNetCore.Http.BadHttpRequestException as e when e.StatusCode = StatusCodes.Status413PayloadTooLarge ->
+                // Trailers-Only: the status in the one HEADERS frame that ends the stream.
+                let response = context.Response
+                response.StatusCode <- 200
+                response.ContentType <- "application/grpc"
+                response.Headers["grpc-status"] <- Microsoft.Extensions.Primitives.StringValues(string (int StatusCode.ResourceExhausted))
+                response.Headers["grpc-message"] <- Microsoft.Extensions.Primitives.StringValues $"The message is larger than {limit} bytes."
+                return ValueNone
+        }
+
     /// Waits out a reply's delay; false when the client or the receiver gave up first.
     let waitDelay (reply: Reply) (aborted: CancellationToken) (stopping: CancellationToken) =
         task {
@@ -543,11 +566,14 @@ type LoopbackReceiver
                         let contentType = context.Request.ContentType
 
                         if not (isNull contentType) && contentType.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) then
-                            let! raw = Handlers.readBody context.Request context.RequestAborted
-                            context.Items[Handlers.rawBodyKey] <- raw
-                            context.Request.Body <- new MemoryStream(raw, false)
-
-                        do! next.Invoke context
+                            match! Handlers.readGrpcBody context options.MaxRequestBodySize with
+                            | ValueSome raw ->
+                                context.Items[Handlers.rawBodyKey] <- raw
+                                context.Request.Body <- new MemoryStream(raw, false)
+                                do! next.Invoke context
+                            | ValueNone -> ()
+                        else
+                            do! next.Invoke context
                     }
                     :> Task)
             )
