@@ -167,7 +167,16 @@ let private validity =
               try utf8.GetByteCount text >= 0 with :? ArgumentException -> false))
 
       testPropertyWithConfig config "A partial success never rejects a negative number of items" (fun () ->
-          Prop.forAll (Arb.fromGen Generators.partialSuccess) (fun p -> p.Rejected >= 0L)) ]
+          Prop.forAll (Arb.fromGen Generators.partialSuccess) (fun p -> p.Rejected >= 0L))
+
+      test "Registered as the signature file shows, OtlpArbitraries gives properties valid model arguments" {
+          let registered = Config.QuickThrowOnFailure.WithArbitrary([ typeof<OtlpArbitraries> ]).WithMaxTest(100).WithQuietOnSuccess(true)
+
+          Check.One(
+              registered,
+              fun (s: Span) (request: ExportMetricsServiceRequest) -> List.isEmpty (span s) && List.isEmpty (metricsRequest request)
+          )
+      } ]
 
 // ---------------------------------------------------------------------------------------------------------
 // Reach: a few thousand samples contain each kind of edge case at least once
