@@ -58,6 +58,14 @@ let private http =
                   })
       }
 
+      test "An informational 1xx status cannot be scripted: it is never a final reply" {
+          for status in [ 99; 100; 103; 199; 600 ] do
+              Expect.throwsT<ArgumentOutOfRangeException> (fun () -> Reply.HttpStatus status |> ignore) $"{status} is refused"
+
+          for status in [ 200; 302; 599 ] do
+              Expect.equal (Reply.HttpStatus status).StatusCode status $"{status} is a reply"
+      }
+
       testTask "A scripted 204 reaches the client as a 204 without a body" {
           do!
               withReceiver (fun receiver ->
