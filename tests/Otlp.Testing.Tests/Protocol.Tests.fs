@@ -128,6 +128,23 @@ let private grpc =
                   })
       } ]
 
+let private endpoints =
+    [ testTask "OTLP/HTTP sent to the gRPC endpoint is refused with 415, as a gRPC server refuses what is not gRPC" {
+          do!
+              withReceiver (fun receiver ->
+                  task {
+                      use client = new HttpClient()
+                      use request = new HttpRequestMessage(HttpMethod.Post, Uri(receiver.GrpcEndpoint, "v1/traces"))
+                      request.Version <- HttpVersion.Version20
+                      request.VersionPolicy <- HttpVersionPolicy.RequestVersionExact
+                      request.Content <- new ByteArrayContent(sample.Proto)
+                      request.Content.Headers.TryAddWithoutValidation("content-type", protobuf) |> ignore
+                      use! response = client.SendAsync request
+                      Expect.equal response.StatusCode HttpStatusCode.UnsupportedMediaType "415"
+                      Expect.isEmpty receiver.Requests "not an OTLP/gRPC request, so not recorded"
+                  })
+      } ]
+
 let private lifetime =
     [ testTask "Disposing twice is harmless and frees both ports for a new receiver" {
           let! (first: LoopbackReceiver) = LoopbackReceiver.StartAsync()
@@ -147,4 +164,4 @@ let private lifetime =
 
 [<Tests>]
 let tests =
-    testList "Receiver protocol" [ testList "HTTP" http; testList "gRPC" grpc; testList "lifetime" lifetime ]
+    testList "Receiver protocol" [ testList "HTTP" http; testList "gRPC" grpc; testList "endpoints" endpoints; testList "lifetime" lifetime ]

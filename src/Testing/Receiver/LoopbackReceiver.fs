@@ -190,6 +190,18 @@ module internal Handlers =
         let message = Wire.utf8 $"Method {context.Request.Method} is not allowed: OTLP/HTTP requests are POSTs."
         write context 405 "text/plain; charset=utf-8" message
 
+    /// A request that is not gRPC on the gRPC endpoint: 415, which gRPC over HTTP/2 says a server should answer
+    /// to a content type that does not begin with "application/grpc". Not recorded.
+    let refuseNonGrpc (context: HttpContext) : Task =
+        let message = Wire.utf8 "This is the OTLP/gRPC endpoint: send OTLP/HTTP requests to the HTTP endpoint."
+        write context 415 "text/plain; charset=utf-8" message
+
+    /// A gRPC call on the HTTP endpoint: 404, as an OTLP/HTTP server has no such path; gRPC clients report it
+    /// as UNIMPLEMENTED. Not recorded.
+    let refuseGrpc (context: HttpContext) : Task =
+        let message = Wire.utf8 "This is the OTLP/HTTP endpoint: make gRPC calls to the gRPC endpoint."
+        write context 404 "text/plain; charset=utf-8" message
+
     /// Sends a reply to an OTLP/HTTP request.
     let sendHttp (context: HttpContext) (signal: Signal) (json: bool) (reply: Reply) : Task =
         task {
@@ -559,13 +571,24 @@ type LoopbackReceiver
 
             let app = builder.Build()
 
-            // Keeps the gRPC body as it came off the wire, for ReceivedRequest.Body; gRPC then reads the copy.
+            // One application serves both listeners, but each endpoint speaks only its own protocol, as a
+            // collector's two servers do: a test that sends to the wrong one must fail here as it would there.
+            // Then the gRPC body is kept as it came off the wire, for ReceivedRequest.Body; gRPC reads the copy.
             app.Use(
                 Func<HttpContext, RequestDelegate, Task>(fun context next ->
                     task {
                         let contentType = context.Request.ContentType
 
-                        if not (isNull contentType) && contentType.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) then
+                        let grpcRequest =
+                            not (isNull contentType) && contentType.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase)
+
+                        let onGrpcEndpoint = context.Connection.LocalPort = grpcListener.IPEndPoint.Port
+
+                        if onGrpcEndpoint && not grpcRequest then
+                            do! Handlers.refuseNonGrpc context
+                        elif grpcRequest && not onGrpcEndpoint then
+                            do! Handlers.refuseGrpc context
+                        elif grpcRequest then
                             match! Handlers.readGrpcBody context options.MaxRequestBodySize with
                             | ValueSome raw ->
                                 context.Items[Handlers.rawBodyKey] <- raw

@@ -12,7 +12,9 @@ open Otlp.Core
 /// It listens on two ports picked by the system: `GrpcEndpoint` serves OTLP/gRPC (HTTP/2 only; cleartext is
 /// h2c with prior knowledge) and `HttpEndpoint` serves OTLP/HTTP (`POST /v1/traces`, `/v1/metrics`,
 /// `/v1/logs`; HTTP/1.1 and, over TLS, HTTP/2) with `application/x-protobuf` or `application/json` bodies,
-/// plain or compressed with gzip or zstd. It answers in the request's format, with 405 for another method than
+/// plain or compressed with gzip or zstd. Each endpoint speaks only its own protocol, as a collector's two ports
+/// do: OTLP/HTTP sent to the gRPC endpoint gets 415, a gRPC call to the HTTP endpoint 404 (UNIMPLEMENTED), and
+/// neither is recorded. It answers in the request's format, with 405 for another method than
 /// POST, 415 for another content type and 400 (gRPC: INVALID_ARGUMENT) with a message for a body it cannot
 /// decompress or decode.
 ///
