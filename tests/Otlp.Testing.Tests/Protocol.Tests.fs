@@ -66,6 +66,35 @@ let private http =
               Expect.equal (Reply.HttpStatus status).StatusCode status $"{status} is a reply"
       }
 
+      testTask "A compressed body that decompresses to more than the size limit is refused with 413" {
+          do!
+              withOptions (LoopbackReceiverOptions().WithMaxRequestBodySize 1000L) (fun receiver ->
+                  task {
+                      // Logs requests of exactly `size` bytes: a schema URL of the right length.
+                      let request size =
+                          ProtoEncoder.logsRequestToBytes
+                              { ResourceLogs = [| { Resource = Resource.Empty; ScopeLogs = [||]; SchemaUrl = String('a', size - 6) } |] }
+
+                      Expect.equal (request 1000).Length 1000 "a request of 1000 bytes"
+
+                      for encoding, compress in [ "gzip", gzip; "zstd", zstd ] do
+                          receiver.Clear()
+                          let body = compress (request 1001)
+                          Expect.isLessThan body.Length 1000 "the compressed body is under the limit"
+                          use! refused = post http (receiver.HttpUrl Logs) protobuf encoding [] body
+                          Expect.equal refused.StatusCode HttpStatusCode.RequestEntityTooLarge $"{encoding}: 413"
+                          let! status = bodyOf refused
+                          let code, message, _ = readStatus status
+                          Expect.equal code (int StatusCode.ResourceExhausted) "a google.rpc.Status saying RESOURCE_EXHAUSTED"
+                          Expect.stringContains message "1000 bytes" "and why"
+                          Expect.isFalse receiver.Requests[0].Accepted "refused"
+                          Expect.isNotNull receiver.Requests[0].Error "recorded with the reason"
+
+                          use! accepted = post http (receiver.HttpUrl Logs) protobuf encoding [] (compress (request 1000))
+                          Expect.equal accepted.StatusCode HttpStatusCode.OK $"{encoding}: exactly the limit is accepted"
+                  })
+      }
+
       testTask "A scripted 204 reaches the client as a 204 without a body" {
           do!
               withReceiver (fun receiver ->

@@ -242,7 +242,7 @@ module internal Handlers =
         :> Task
 
     /// `POST /v1/{signal}`: read, decompress, decode, record, then reply as scripted.
-    let handleHttp (state: ReceiverState) (signal: Signal) (context: HttpContext) : Task =
+    let handleHttp (state: ReceiverState) (limit: int64) (signal: Signal) (context: HttpContext) : Task =
         task {
             let request = context.Request
             let! body = readBody request context.RequestAborted
@@ -254,7 +254,7 @@ module internal Handlers =
             let transport = if json then Transport.HttpJson else Transport.HttpProtobuf
             let known = json || media = "application/x-protobuf"
 
-            let decompressed = if known then Wire.decompress encoding body else Ok body
+            let decompressed = if known then Wire.decompress encoding limit body else Ok body
 
             let payload =
                 match decompressed with
@@ -266,7 +266,7 @@ module internal Handlers =
                     Error(415, $"Content-Type '{contentType}' is not supported: use application/x-protobuf or application/json.")
                 else
                     match decompressed with
-                    | Error message -> Error(400, message)
+                    | Error refusal -> Error refusal
                     | Ok bytes -> Wire.decode signal json bytes |> Result.mapError (fun message -> 400, message)
 
             let create index =
@@ -290,7 +290,8 @@ module internal Handlers =
                     if status = 415 then
                         Reply.HttpStatus(status).WithBody(Wire.utf8 message, "text/plain; charset=utf-8")
                     else
-                        let code = int StatusCode.InvalidArgument
+                        let code =
+                            int (if status = 413 then StatusCode.ResourceExhausted else StatusCode.InvalidArgument)
 
                         let error =
                             if json then Wire.statusJson code message ValueNone
@@ -610,7 +611,7 @@ type LoopbackReceiver
                     path,
                     RequestDelegate(fun context ->
                         if HttpMethods.IsPost context.Request.Method then
-                            Handlers.handleHttp state signal context
+                            Handlers.handleHttp state options.MaxRequestBodySize signal context
                         else
                             Handlers.refuseMethod context)
                 )

@@ -229,8 +229,9 @@ type LoopbackReceiverOptions =
     /// The timeout of the `WaitFor*Async` overloads that take none.
     member DefaultTimeout: TimeSpan
 
-    /// The largest request body accepted, in bytes (64 MiB by default); on gRPC, the largest message. A larger
-    /// one is refused (HTTP 413; gRPC RESOURCE_EXHAUSTED, as gRPC servers answer) and not recorded.
+    /// The largest request body accepted, in bytes (64 MiB by default), compressed or decompressed; on gRPC, the
+    /// largest message. A larger one is refused (HTTP 413; gRPC RESOURCE_EXHAUSTED, as gRPC servers answer) and
+    /// not recorded, except an HTTP body that only decompresses to more, which is recorded as refused.
     member MaxRequestBodySize: int64
 
     /// Serve both listeners over TLS with this certificate, which must have its private key. Endpoints become
