@@ -175,7 +175,37 @@ let private endpoints =
       } ]
 
 let private lifetime =
-    [ testTask "Disposing twice is harmless and frees both ports for a new receiver" {
+    [ testTask "Under many parallel requests each scripted reply is consumed exactly once" {
+          do!
+              withReceiver (fun receiver ->
+                  task {
+                      receiver.Enqueue [| for _ in 1..60 -> Reply.HttpStatus 503 |]
+                      use grpc = channel receiver null
+
+                      let send i =
+                          task {
+                              if i % 2 = 0 then
+                                  use! response = postSample Clients.http receiver (i % 4 = 0) (spans [ string i ])
+                                  return response.StatusCode = HttpStatusCode.OK
+                              else
+                                  try
+                                      let! _ = (export grpc Traces "" [] (spans [ string i ]).Proto).ResponseAsync
+                                      return true
+                                  with :? RpcException as e when e.StatusCode = StatusCode.Unavailable ->
+                                      return false
+                          }
+
+                      let! outcomes = Task.WhenAll [ for i in 0..199 -> send i ]
+                      Expect.equal (outcomes |> Array.filter not |> Array.length) 60 "60 requests got the 503"
+                      Expect.equal receiver.PendingReplies 0 "every scripted reply was used"
+                      let requests = receiver.Requests
+                      Expect.equal [ for r in requests -> r.Index ] [ 0..199 ] "each request recorded once, in order"
+                      Expect.equal (requests |> Seq.filter _.Accepted |> Seq.length) 140 "the others were accepted"
+                      Expect.equal receiver.Spans.Count 140 "with their spans"
+                  })
+      }
+
+      testTask "Disposing twice is harmless and frees both ports for a new receiver" {
           let! (first: LoopbackReceiver) = LoopbackReceiver.StartAsync()
           let grpcPort, httpPort = first.GrpcEndpoint.Port, first.HttpEndpoint.Port
           do! first.DisposeAsync()
