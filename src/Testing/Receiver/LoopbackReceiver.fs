@@ -125,13 +125,14 @@ module internal Handlers =
             try
                 let! raw = readBody context.Request context.RequestAborted
                 return ValueSome raw
-            with :? Microsoft.AspNetCore.Http.BadHttpRequestException as e when e.StatusCode = StatusCodes.Status413PayloadTooLarge ->
+            with :? Microsoft.AspNetCore.Http.BadHttpRequestException as e when e.StatusCode = 413 ->
                 // Trailers-Only: the status in the one HEADERS frame that ends the stream.
                 let response = context.Response
+                let header (name: string) (value: string) = response.Headers[name] <- Microsoft.Extensions.Primitives.StringValues value
                 response.StatusCode <- 200
                 response.ContentType <- "application/grpc"
-                response.Headers["grpc-status"] <- Microsoft.Extensions.Primitives.StringValues(string (int StatusCode.ResourceExhausted))
-                response.Headers["grpc-message"] <- Microsoft.Extensions.Primitives.StringValues $"The message is larger than {limit} bytes."
+                header "grpc-status" (string (int StatusCode.ResourceExhausted))
+                header "grpc-message" $"The message is larger than {limit} bytes."
                 return ValueNone
         }
 

@@ -14,9 +14,9 @@ open Otlp.Core
 /// `/v1/logs`; HTTP/1.1 and, over TLS, HTTP/2) with `application/x-protobuf` or `application/json` bodies,
 /// plain or compressed with gzip or zstd. Each endpoint speaks only its own protocol, as a collector's two ports
 /// do: OTLP/HTTP sent to the gRPC endpoint gets 415, a gRPC call to the HTTP endpoint 404 (UNIMPLEMENTED), and
-/// neither is recorded. It answers in the request's format, with 405 for another method than
-/// POST, 415 for another content type and 400 (gRPC: INVALID_ARGUMENT) with a message for a body it cannot
-/// decompress or decode.
+/// neither is recorded. It answers in the request's format, with 405 for another method than POST, 415 for
+/// another content type and 400 (gRPC: INVALID_ARGUMENT) with a message for a body it cannot decompress or
+/// decode.
 ///
 /// Every request is kept, valid or not (`Requests`), with its headers, raw and decompressed bytes, decoded
 /// model and the reply it got. `Spans`, `Metrics` and `LogRecords` flatten the requests that were accepted.

@@ -44,9 +44,10 @@ type Reply =
     /// Success with an empty response.
     static member Ok: Reply
 
-    /// An HTTP status code from 200 to 599, such as 503 or 429 (a 1xx status is never a final reply). Its body is a `google.rpc.Status` in the request's content type
-    /// (as OTLP/HTTP requires for errors) unless `WithBody` gives another. A 2xx status is a success: the
-    /// request is accepted and the body is an empty export response (no body at all for 204 and 205).
+    /// An HTTP status code from 200 to 599, such as 503 or 429 (a 1xx status is never a final reply). Its body
+    /// is a `google.rpc.Status` in the request's content type (as OTLP/HTTP requires for errors) unless
+    /// `WithBody` gives another. A 2xx status is a success: the request is accepted and the body is an empty
+    /// export response (no body at all for 204 and 205).
     static member HttpStatus: statusCode: int -> Reply
 
     /// A gRPC status with a message. Sent as a Trailers-Only response: the status, the message and, with
