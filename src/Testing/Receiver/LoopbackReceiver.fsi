@@ -18,8 +18,9 @@ open Otlp.Core
 /// another content type and 400 (gRPC: INVALID_ARGUMENT) with a message for a body it cannot decompress or
 /// decode.
 ///
-/// Every request is kept, valid or not (`Requests`), with its headers, raw and decompressed bytes, decoded
-/// model and the reply it got. `Spans`, `Metrics` and `LogRecords` flatten the requests that were accepted.
+/// Every OTLP request is kept, valid or not (`Requests`), with its headers, raw and decompressed bytes, decoded
+/// model and the reply it got; only the refusals said above not to be recorded are left out. `Spans`, `Metrics`
+/// and `LogRecords` flatten the requests that were accepted.
 /// The `WaitFor*Async` methods complete as soon as enough has arrived.
 ///
 /// Replies are scripted: `Enqueue` adds replies (errors, delays, partial successes, garbage, resets) that
@@ -67,7 +68,8 @@ type LoopbackReceiver =
     /// Replies still in the scripts (all signals).
     member PendingReplies: int
 
-    /// Every request received so far, in arrival order, refused and faulted ones included (a snapshot).
+    /// Every OTLP request received so far, in arrival order, refused and faulted ones included (a snapshot); a
+    /// request to the wrong endpoint, with another method than POST or over the size limit is not recorded.
     member Requests: IReadOnlyList<ReceivedRequest>
 
     /// The spans of the accepted requests, in arrival order (a snapshot).
