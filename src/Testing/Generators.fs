@@ -113,6 +113,9 @@ module Generators =
             1, bytes |> Gen.map AnyValue.Bytes
         ]
 
+    // common.proto: the keys of an attribute list, and of a KeyValueList, MUST be unique; the first one stays.
+    let private uniqueKeys (list: KeyValue array) = Array.distinctBy _.Key list
+
     let rec private valueOfDepth depth : Gen<AnyValue> =
         if depth <= 0 then
             scalarValue
@@ -123,14 +126,14 @@ module Generators =
                 1, arrayOfMax 5 inner |> Gen.map AnyValue.Array
                 1,
                 arrayOfMax 5 (Gen.map2 (fun k v -> { Key = k; Value = v }) key inner)
-                |> Gen.map AnyValue.KvList
+                |> Gen.map (uniqueKeys >> AnyValue.KvList)
             ]
 
     let anyValue = valueOfDepth 3
 
     let keyValue = Gen.map2 (fun k v -> { Key = k; Value = v }) key anyValue
 
-    let attributes = arrayOfMax 12 keyValue
+    let attributes = arrayOfMax 12 keyValue |> Gen.map uniqueKeys
 
     let scope = gen {
         let! name = Gen.frequency [ 1, Gen.constant ""; 4, key ]
@@ -238,17 +241,18 @@ module Generators =
               Status = { Message = message; Code = code } }
     }
 
+    // metrics.proto: a point (or exemplar) "is considered invalid when one of the recognized value fields is
+    // not present", so valid data always has one.
     let private numberValue =
         Gen.frequency [
-            1, Gen.constant NoValue
-            4, double |> Gen.map AsDouble
-            4, int64 |> Gen.map AsInt
+            1, double |> Gen.map AsDouble
+            1, int64 |> Gen.map AsInt
         ]
 
     let private exemplar = gen {
         let! attrs = attributes
         let! time = timeUnixNano
-        let! value = Gen.frequency [ 4, numberValue |> Gen.map (function NoValue -> AsInt 0L | v -> v); 1, numberValue ]
+        let! value = numberValue
         let! spanId = optionalSpanId
         let! traceId = optionalTraceId
         return { FilteredAttributes = attrs; TimeUnixNano = time; Value = value; SpanId = spanId; TraceId = traceId }
@@ -283,6 +287,11 @@ module Generators =
 
     let private smallCount = Gen.choose (0, 1000) |> Gen.map Operators.uint64
 
+    // metrics.proto, of histogram, exponential histogram and summary points: "If count is zero then this field
+    // [sum] must be zero."
+    let private sumOfCount (count: uint64) (sum: float voption) =
+        if count = 0UL then sum |> ValueOption.map (fun _ -> 0.0) else sum
+
     let private histogramPoint = gen {
         let! attrs = attributes
         let! start, time = pointTimes
@@ -303,7 +312,7 @@ module Generators =
               StartTimeUnixNano = start
               TimeUnixNano = time
               Count = count
-              Sum = sum
+              Sum = sumOfCount count sum
               BucketCounts = counts
               ExplicitBounds = (if boundCount < 0 then [||] else bounds)
               Exemplars = exemplars
@@ -328,9 +337,13 @@ module Generators =
         let! start, time = pointTimes
         let! sum = optionalDouble
         let! scale = Gen.frequency [ 4, Gen.choose (-10, 20); 1, Gen.elements [ Int32.MinValue; Int32.MaxValue; 0 ] ]
-        let! zeroCount = smallCount
-        let! positive = buckets
-        let! negative = buckets
+        // Sometimes nothing was recorded: count zero, with or without (all-zero) buckets.
+        let! empty = Gen.frequency [ 1, Gen.constant true; 6, Gen.constant false ]
+        let zeroed (b: ExponentialBuckets) = if empty then { b with BucketCounts = Array.map (fun _ -> 0UL) b.BucketCounts } else b
+        let! zeroCount = if empty then Gen.constant 0UL else smallCount
+        let! positive = buckets |> Gen.map zeroed
+        let! negative = buckets |> Gen.map zeroed
+        let count = zeroCount + Array.sum positive.BucketCounts + Array.sum negative.BucketCounts
         let! flags = pointFlags
         let! exemplars = exemplars
         let! min = optionalDouble
@@ -340,8 +353,8 @@ module Generators =
             { Attributes = attrs
               StartTimeUnixNano = start
               TimeUnixNano = time
-              Count = zeroCount + Array.sum positive.BucketCounts + Array.sum negative.BucketCounts
-              Sum = sum
+              Count = count
+              Sum = sumOfCount count sum
               Scale = scale
               ZeroCount = zeroCount
               Positive = positive
@@ -358,20 +371,24 @@ module Generators =
         let! start, time = pointTimes
         let! count = uint64
         let! sum = plainDouble
-        let! quantiles =
-            arrayOfMax 5 (Gen.map2 (fun q v -> { Quantile = q; Value = v }) (Gen.elements [ 0.0; 0.5; 0.9; 0.99; 1.0 ]) plainDouble)
+        // metrics.proto: quantiles are in [0, 1] and strictly increasing; "Quantile values must NOT be negative".
+        let! quantiles = arrayOfMax 5 (Gen.elements [ 0.0; 0.5; 0.9; 0.99; 1.0 ]) |> Gen.map (Array.distinct >> Array.sort)
+        // Negated rather than `abs`, which would also clear the sign bit of NaN and make a NaN that OTLP/JSON
+        // cannot carry (it reads "NaN" back as the canonical one).
+        let! values = Gen.arrayOfLength quantiles.Length (plainDouble |> Gen.map (fun v -> if v < 0.0 then -v else v))
         let! flags = pointFlags
         return
             { Attributes = attrs
               StartTimeUnixNano = start
               TimeUnixNano = time
               Count = count
-              Sum = sum
-              QuantileValues = quantiles
+              Sum = (if count = 0UL then 0.0 else sum)
+              QuantileValues = Array.map2 (fun q v -> { Quantile = q; Value = v }) quantiles values
               Flags = flags }
     }
 
-    let private temporality = Gen.choose (0, 2) |> Gen.map enum<AggregationTemporality>
+    // metrics.proto: AGGREGATION_TEMPORALITY_UNSPECIFIED "MUST not be used".
+    let private temporality = Gen.elements [ AggregationTemporality.Delta; AggregationTemporality.Cumulative ]
 
     let private metricData =
         Gen.frequency [
@@ -486,7 +503,8 @@ module Generators =
     let partialSuccess =
         Gen.frequency [
             1, Gen.constant PartialSuccess.Empty
-            1, Gen.map2 (fun n m -> { Rejected = n; ErrorMessage = m }) int64 text
+            // A count of rejected items, never negative; the complement keeps Int64.MaxValue among the extremes.
+            1, Gen.map2 (fun n m -> { Rejected = (if n < 0L then ~~~n else n); ErrorMessage = m }) int64 text
         ]
 
     // Shrinking: first drop whole elements of an array, then shrink the elements that remain.

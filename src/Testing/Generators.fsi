@@ -8,7 +8,10 @@ open Otlp.Core
 /// NaN, infinities and signed zeros, 64-bit extremes, empty and absent lists, every metric type.
 ///
 /// "Valid" means what a conforming exporter may send: ids of the right length (never all-zero where the spec
-/// requires an id), enum values in range, histogram counts that add up, strings that are well-formed UTF-16.
+/// requires an id), enum values in range (never an unspecified aggregation temporality), unique keys within
+/// each attribute list and key-value list, a value in every number data point and exemplar, histogram counts
+/// that add up (and a zero sum when the count is zero), summary quantiles in [0, 1], strictly increasing, with
+/// non-negative values, and strings that are well-formed UTF-16.
 /// Sizes follow FsCheck's size parameter, so shrinking the size gives smaller documents.
 ///
 /// Use the generators directly (`Gen.sample`, `Prop.forAll (Arb.fromGen Generators.span)`), or register
@@ -56,7 +59,7 @@ module Generators =
     /// A key with any value.
     val keyValue: Gen<KeyValue>
 
-    /// A list of attributes, often empty.
+    /// A list of attributes with unique keys, often empty.
     val attributes: Gen<KeyValue array>
 
     /// An instrumentation scope, often with only a name.
@@ -83,7 +86,7 @@ module Generators =
     /// A logs export request.
     val logsRequest: Gen<ExportLogsServiceRequest>
 
-    /// A partial success, empty about half of the time.
+    /// A partial success (a non-negative rejected count and a message), empty about half of the time.
     val partialSuccess: Gen<PartialSuccess>
 
     /// Candidates smaller than a trace request: fewer resources, scopes or spans, simpler spans.

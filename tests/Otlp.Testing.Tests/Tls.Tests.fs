@@ -47,6 +47,21 @@ let tests =
                       })
           }
 
+          testTask "A gRPC call to the HTTP endpoint fails with UNIMPLEMENTED, even over HTTP/2 with TLS" {
+              let server = serverCertificate.Force()
+
+              do!
+                  withOptions (LoopbackReceiverOptions().WithServerCertificate server) (fun receiver ->
+                      task {
+                          let options = Grpc.Net.Client.GrpcChannelOptions(HttpHandler = tlsHandler server null)
+                          use wrong = Grpc.Net.Client.GrpcChannel.ForAddress(receiver.HttpEndpoint, options)
+                          let call = wrong.CreateCallInvoker().AsyncUnaryCall(exportMethod Traces, null, Grpc.Core.CallOptions(), sample.Proto)
+                          let! error = throwsT<Grpc.Core.RpcException> (fun () -> call.ResponseAsync :> Task) "refused"
+                          Expect.equal error.StatusCode Grpc.Core.StatusCode.Unimplemented "UNIMPLEMENTED, as from a collector's HTTP port"
+                          Expect.isEmpty receiver.Requests "not recorded"
+                      })
+          }
+
           testTask "A plain-text client cannot talk to a TLS receiver" {
               do!
                   withOptions (LoopbackReceiverOptions().WithServerCertificate(serverCertificate.Force())) (fun receiver ->

@@ -2,6 +2,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Otlp;
 using Otlp.Core;
+using Otlp.Testing;
 
 namespace Otlp.Samples;
 
@@ -94,4 +95,26 @@ public static class MetricsDocSamples
             o.Sources.Add("MyCompany.*");
             o.Meters.Add("MyCompany.*");
         });
+}
+
+public static class ReceiverDocSamples
+{
+    // The sample's assertions are a test framework's; this stand-in only needs to compile.
+    private static class Assert
+    {
+        public static void Equal<T>(T expected, T actual) { }
+    }
+
+    public static async Task CSharp()
+    {
+        await using var receiver = await LoopbackReceiver.StartAsync();
+        receiver.Enqueue(Reply.HttpStatus(503).WithRetryAfter(TimeSpan.FromSeconds(1)));
+
+        // Configure the code under test with receiver.HttpEndpoint (or receiver.GrpcEndpoint), then run it.
+
+        var spans = await receiver.WaitForSpansAsync(3, TimeSpan.FromSeconds(10));
+        Assert.Equal("checkout", spans[0].Name);
+        Assert.Equal(2, receiver.Requests.Count);                                  // one 503, one retry
+        Assert.Equal("Bearer token", receiver.Requests[0].Header("Authorization"));
+    }
 }

@@ -112,6 +112,30 @@ module internal Handlers =
             return buffer.ToArray()
         }
 
+    /// The whole body of a gRPC request, or None when the message is over `limit` and the call has been answered
+    /// RESOURCE_EXHAUSTED, as gRPC servers answer a message larger than they accept (rather than HTTP 413).
+    let readGrpcBody (context: HttpContext) (limit: int64) =
+        task {
+            // The limit is gRPC's, on the message: the 5-byte prefix does not count.
+            let size = context.Features.Get<Features.IHttpMaxRequestBodySizeFeature>()
+
+            if not (isNull size) && not size.IsReadOnly then
+                size.MaxRequestBodySize <- Nullable(if limit > Int64.MaxValue - 5L then limit else limit + 5L)
+
+            try
+                let! raw = readBody context.Request context.RequestAborted
+                return ValueSome raw
+            with :? Microsoft.AspNetCore.Http.BadHttpRequestException as e when e.StatusCode = 413 ->
+                // Trailers-Only: the status in the one HEADERS frame that ends the stream.
+                let response = context.Response
+                let header (name: string) (value: string) = response.Headers[name] <- Microsoft.Extensions.Primitives.StringValues value
+                response.StatusCode <- 200
+                response.ContentType <- "application/grpc"
+                header "grpc-status" (string (int StatusCode.ResourceExhausted))
+                header "grpc-message" $"The message is larger than {limit} bytes."
+                return ValueNone
+        }
+
     /// Waits out a reply's delay; false when the client or the receiver gave up first.
     let waitDelay (reply: Reply) (aborted: CancellationToken) (stopping: CancellationToken) =
         task {
@@ -152,10 +176,32 @@ module internal Handlers =
         task {
             let response = context.Response
             response.StatusCode <- status
-            response.ContentType <- contentType
-            response.ContentLength <- Nullable body.LongLength
-            do! response.Body.WriteAsync(ReadOnlyMemory body, context.RequestAborted)
+
+            // 204, 205 and 304 replies never have content (RFC 9110 sections 15.3.5, 15.3.6, 15.4.5).
+            if status <> 204 && status <> 205 && status <> 304 then
+                response.ContentType <- contentType
+                response.ContentLength <- Nullable body.LongLength
+                do! response.Body.WriteAsync(ReadOnlyMemory body, context.RequestAborted)
         }
+
+    /// Another method than POST on a signal's path: 405 with the `Allow` header that RFC 9110 section 15.5.6
+    /// requires. Not an OTLP request, so not recorded.
+    let refuseMethod (context: HttpContext) : Task =
+        context.Response.Headers.Allow <- Microsoft.Extensions.Primitives.StringValues "POST"
+        let message = Wire.utf8 $"Method {context.Request.Method} is not allowed: OTLP/HTTP requests are POSTs."
+        write context 405 "text/plain; charset=utf-8" message
+
+    /// A request that is not gRPC on the gRPC endpoint: 415, which gRPC over HTTP/2 says a server should answer
+    /// to a content type that does not begin with "application/grpc". Not recorded.
+    let refuseNonGrpc (context: HttpContext) : Task =
+        let message = Wire.utf8 "This is the OTLP/gRPC endpoint: send OTLP/HTTP requests to the HTTP endpoint."
+        write context 415 "text/plain; charset=utf-8" message
+
+    /// A gRPC call on the HTTP endpoint: 404, as an OTLP/HTTP server has no such path; gRPC clients report it
+    /// as UNIMPLEMENTED. Not recorded.
+    let refuseGrpc (context: HttpContext) : Task =
+        let message = Wire.utf8 "This is the OTLP/HTTP endpoint: make gRPC calls to the gRPC endpoint."
+        write context 404 "text/plain; charset=utf-8" message
 
     /// Sends a reply to an OTLP/HTTP request.
     let sendHttp (context: HttpContext) (signal: Signal) (json: bool) (reply: Reply) : Task =
@@ -197,7 +243,7 @@ module internal Handlers =
         :> Task
 
     /// `POST /v1/{signal}`: read, decompress, decode, record, then reply as scripted.
-    let handleHttp (state: ReceiverState) (signal: Signal) (context: HttpContext) : Task =
+    let handleHttp (state: ReceiverState) (limit: int64) (signal: Signal) (context: HttpContext) : Task =
         task {
             let request = context.Request
             let! body = readBody request context.RequestAborted
@@ -209,7 +255,7 @@ module internal Handlers =
             let transport = if json then Transport.HttpJson else Transport.HttpProtobuf
             let known = json || media = "application/x-protobuf"
 
-            let decompressed = if known then Wire.decompress encoding body else Ok body
+            let decompressed = if known then Wire.decompress encoding limit body else Ok body
 
             let payload =
                 match decompressed with
@@ -221,7 +267,7 @@ module internal Handlers =
                     Error(415, $"Content-Type '{contentType}' is not supported: use application/x-protobuf or application/json.")
                 else
                     match decompressed with
-                    | Error message -> Error(400, message)
+                    | Error refusal -> Error refusal
                     | Ok bytes -> Wire.decode signal json bytes |> Result.mapError (fun message -> 400, message)
 
             let create index =
@@ -245,7 +291,8 @@ module internal Handlers =
                     if status = 415 then
                         Reply.HttpStatus(status).WithBody(Wire.utf8 message, "text/plain; charset=utf-8")
                     else
-                        let code = int StatusCode.InvalidArgument
+                        let code =
+                            int (if status = 413 then StatusCode.ResourceExhausted else StatusCode.InvalidArgument)
 
                         let error =
                             if json then Wire.statusJson code message ValueNone
@@ -526,18 +573,32 @@ type LoopbackReceiver
 
             let app = builder.Build()
 
-            // Keeps the gRPC body as it came off the wire, for ReceivedRequest.Body; gRPC then reads the copy.
+            // One application serves both listeners, but each endpoint speaks only its own protocol, as a
+            // collector's two servers do: a test that sends to the wrong one must fail here as it would there.
+            // Then the gRPC body is kept as it came off the wire, for ReceivedRequest.Body; gRPC reads the copy.
             app.Use(
                 Func<HttpContext, RequestDelegate, Task>(fun context next ->
                     task {
                         let contentType = context.Request.ContentType
 
-                        if not (isNull contentType) && contentType.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) then
-                            let! raw = Handlers.readBody context.Request context.RequestAborted
-                            context.Items[Handlers.rawBodyKey] <- raw
-                            context.Request.Body <- new MemoryStream(raw, false)
+                        let grpcRequest =
+                            not (isNull contentType) && contentType.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase)
 
-                        do! next.Invoke context
+                        let onGrpcEndpoint = context.Connection.LocalPort = grpcListener.IPEndPoint.Port
+
+                        if onGrpcEndpoint && not grpcRequest then
+                            do! Handlers.refuseNonGrpc context
+                        elif grpcRequest && not onGrpcEndpoint then
+                            do! Handlers.refuseGrpc context
+                        elif grpcRequest then
+                            match! Handlers.readGrpcBody context options.MaxRequestBodySize with
+                            | ValueSome raw ->
+                                context.Items[Handlers.rawBodyKey] <- raw
+                                context.Request.Body <- new MemoryStream(raw, false)
+                                do! next.Invoke context
+                            | ValueNone -> ()
+                        else
+                            do! next.Invoke context
                     }
                     :> Task)
             )
@@ -545,8 +606,16 @@ type LoopbackReceiver
 
             app.MapGrpcService<OtlpGrpcService>() |> ignore
 
+            // Every method is routed here, so that another one than POST gets 405 rather than 404.
             for signal, path in [ Traces, "/v1/traces"; Metrics, "/v1/metrics"; Logs, "/v1/logs" ] do
-                app.MapPost(path, RequestDelegate(fun context -> Handlers.handleHttp state signal context))
+                app.Map(
+                    path,
+                    RequestDelegate(fun context ->
+                        if HttpMethods.IsPost context.Request.Method then
+                            Handlers.handleHttp state options.MaxRequestBodySize signal context
+                        else
+                            Handlers.refuseMethod context)
+                )
                 |> ignore
 
             do! app.StartAsync()

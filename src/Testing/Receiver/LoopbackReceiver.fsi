@@ -12,11 +12,15 @@ open Otlp.Core
 /// It listens on two ports picked by the system: `GrpcEndpoint` serves OTLP/gRPC (HTTP/2 only; cleartext is
 /// h2c with prior knowledge) and `HttpEndpoint` serves OTLP/HTTP (`POST /v1/traces`, `/v1/metrics`,
 /// `/v1/logs`; HTTP/1.1 and, over TLS, HTTP/2) with `application/x-protobuf` or `application/json` bodies,
-/// plain or compressed with gzip or zstd. It answers in the request's format, with 415 for another content
-/// type and 400 (gRPC: INVALID_ARGUMENT) with a message for a body it cannot decompress or decode.
+/// plain or compressed with gzip or zstd. Each endpoint speaks only its own protocol, as a collector's two ports
+/// do: OTLP/HTTP sent to the gRPC endpoint gets 415, a gRPC call to the HTTP endpoint 404 (UNIMPLEMENTED), and
+/// neither is recorded. It answers in the request's format, with 405 for another method than POST, 415 for
+/// another content type and 400 (gRPC: INVALID_ARGUMENT) with a message for a body it cannot decompress or
+/// decode.
 ///
-/// Every request is kept, valid or not (`Requests`), with its headers, raw and decompressed bytes, decoded
-/// model and the reply it got. `Spans`, `Metrics` and `LogRecords` flatten the requests that were accepted.
+/// Every OTLP request is kept, valid or not (`Requests`), with its headers, raw and decompressed bytes, decoded
+/// model and the reply it got; only the refusals said above not to be recorded are left out. `Spans`, `Metrics`
+/// and `LogRecords` flatten the requests that were accepted.
 /// The `WaitFor*Async` methods complete as soon as enough has arrived.
 ///
 /// Replies are scripted: `Enqueue` adds replies (errors, delays, partial successes, garbage, resets) that
@@ -64,7 +68,8 @@ type LoopbackReceiver =
     /// Replies still in the scripts (all signals).
     member PendingReplies: int
 
-    /// Every request received so far, in arrival order, refused and faulted ones included (a snapshot).
+    /// Every OTLP request received so far, in arrival order, refused and faulted ones included (a snapshot); a
+    /// request to the wrong endpoint, with another method than POST or over the size limit is not recorded.
     member Requests: IReadOnlyList<ReceivedRequest>
 
     /// The spans of the accepted requests, in arrival order (a snapshot).

@@ -51,8 +51,9 @@ type Reply private (data: ReplyData) =
     static member Ok = Reply ok
 
     static member HttpStatus(statusCode: int) =
-        if statusCode < 100 || statusCode > 599 then
-            raise (ArgumentOutOfRangeException(nameof statusCode, statusCode, "An HTTP status is 100 to 599."))
+        // A 1xx status is informational and never ends an exchange (RFC 9110 section 15.2), so it cannot be a reply.
+        if statusCode < 200 || statusCode > 599 then
+            raise (ArgumentOutOfRangeException(nameof statusCode, statusCode, "An HTTP reply status is 200 to 599."))
 
         Reply { ok with Kind = ReplyKind.HttpStatus; StatusCode = statusCode }
 

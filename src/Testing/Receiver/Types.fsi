@@ -44,9 +44,10 @@ type Reply =
     /// Success with an empty response.
     static member Ok: Reply
 
-    /// An HTTP status code, such as 503 or 429. Its body is a `google.rpc.Status` in the request's content type
-    /// (as OTLP/HTTP requires for errors) unless `WithBody` gives another. A 2xx status is a success: the
-    /// request is accepted and the body is an empty export response.
+    /// An HTTP status code from 200 to 599, such as 503 or 429 (a 1xx status is never a final reply). Its body
+    /// is a `google.rpc.Status` in the request's content type (as OTLP/HTTP requires for errors) unless
+    /// `WithBody` gives another. A 2xx status is a success: the request is accepted and the body is an empty
+    /// export response (no body at all for 204 and 205).
     static member HttpStatus: statusCode: int -> Reply
 
     /// A gRPC status with a message. Sent as a Trailers-Only response: the status, the message and, with
@@ -229,8 +230,9 @@ type LoopbackReceiverOptions =
     /// The timeout of the `WaitFor*Async` overloads that take none.
     member DefaultTimeout: TimeSpan
 
-    /// The largest request body accepted, in bytes (64 MiB by default). A larger one is refused (HTTP 413) and
-    /// not recorded.
+    /// The largest request body accepted, in bytes (64 MiB by default), compressed or decompressed; on gRPC, the
+    /// largest message. A larger one is refused (HTTP 413; gRPC RESOURCE_EXHAUSTED, as gRPC servers answer) and
+    /// not recorded, except an HTTP body that only decompresses to more, which is recorded as refused.
     member MaxRequestBodySize: int64
 
     /// Serve both listeners over TLS with this certificate, which must have its private key. Endpoints become

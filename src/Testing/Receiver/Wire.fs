@@ -22,29 +22,38 @@ type ZstdCompressionProvider() =
         member _.CreateDecompressionStream(stream: Stream) : Stream =
             new ZstdSharp.DecompressionStream(stream, leaveOpen = true)
 
-let private readAll (source: Stream) =
+/// The decompressed bytes, or None as soon as there are more than `limit` of them.
+let private readAtMost (limit: int64) (source: Stream) =
     use output = new MemoryStream()
-    source.CopyTo output
-    output.ToArray()
+    let buffer = Array.zeroCreate<byte> 81920
+    let mutable read = source.Read(buffer, 0, buffer.Length)
 
-/// The body without its `Content-Encoding`; gzip and zstd are what OTLP exporters send.
-let decompress (encoding: string) (body: byte array) : Result<byte array, string> =
+    while read > 0 && output.Length <= limit do
+        output.Write(buffer, 0, read)
+        read <- source.Read(buffer, 0, buffer.Length)
+
+    if output.Length > limit then ValueNone else ValueSome(output.ToArray())
+
+/// The body without its `Content-Encoding` (gzip and zstd are what OTLP exporters send), or the HTTP status
+/// and reason of a refusal: 400 for an encoding that is unknown or does not decode, 413 for a body that
+/// decompresses to more than `limit` bytes, the same limit the compressed body is held to.
+let decompress (encoding: string) (limit: int64) (body: byte array) : Result<byte array, int * string> =
+    let inflate (name: string) (open': Stream -> Stream) =
+        try
+            use stream = open' (new MemoryStream(body))
+
+            match readAtMost limit stream with
+            | ValueSome bytes -> Ok bytes
+            | ValueNone -> Error(413, $"The {name} body decompresses to more than {limit} bytes.")
+        with e ->
+            Error(400, $"The {name} body could not be decompressed: {e.Message}")
+
     match encoding.Trim().ToLowerInvariant() with
     | ""
     | "identity" -> Ok body
-    | "gzip" ->
-        try
-            use stream = new GZipStream(new MemoryStream(body), CompressionMode.Decompress)
-            Ok(readAll stream)
-        with e ->
-            Error $"The gzip body could not be decompressed: {e.Message}"
-    | "zstd" ->
-        try
-            use stream = new ZstdSharp.DecompressionStream(new MemoryStream(body))
-            Ok(readAll stream)
-        with e ->
-            Error $"The zstd body could not be decompressed: {e.Message}"
-    | other -> Error $"Content-Encoding '{other}' is not supported (use gzip, zstd or none)."
+    | "gzip" -> inflate "gzip" (fun s -> new GZipStream(s, CompressionMode.Decompress))
+    | "zstd" -> inflate "zstd" (fun s -> new ZstdSharp.DecompressionStream(s))
+    | other -> Error(400, $"Content-Encoding '{other}' is not supported (use gzip, zstd or none).")
 
 let private numberPoints (data: MetricData) =
     match data with
