@@ -104,3 +104,40 @@ let vectorsDirectory =
 
 /// The full path of a file in the vectors folder.
 let vector (name: string) = Path.Combine(vectorsDirectory.Value, name)
+
+/// A metrics request made into what the protos call invalid but the wire still carries, and decoders meet from
+/// other senders (the generators make only valid data): every other number point and exemplar without a value,
+/// sums and histograms of unspecified temporality, and each point's first attribute key repeated.
+let loosenMetrics (request: Otlp.Core.ExportMetricsServiceRequest) : Otlp.Core.ExportMetricsServiceRequest =
+    let repeatFirstKey (attributes: Otlp.Core.KeyValue array) =
+        if attributes.Length = 0 then attributes
+        else Array.append attributes [| { attributes[0] with Value = Otlp.Core.AnyValue.String "again" } |]
+    let exemplars (es: Otlp.Core.Exemplar array) =
+        es |> Array.mapi (fun i e -> if i % 2 = 0 then { e with Value = Otlp.Core.NumberValue.NoValue } else e)
+    let numbers (points: Otlp.Core.NumberDataPoint array) =
+        points
+        |> Array.mapi (fun i p ->
+            { p with
+                Value = (if i % 2 = 0 then Otlp.Core.NumberValue.NoValue else p.Value)
+                Attributes = repeatFirstKey p.Attributes
+                Exemplars = exemplars p.Exemplars })
+    let data (d: Otlp.Core.MetricData) =
+        match d with
+        | Otlp.Core.MetricData.Gauge points -> Otlp.Core.MetricData.Gauge(numbers points)
+        | Otlp.Core.MetricData.Sum s ->
+            Otlp.Core.MetricData.Sum
+                { s with DataPoints = numbers s.DataPoints; AggregationTemporality = Otlp.Core.AggregationTemporality.Unspecified }
+        | Otlp.Core.MetricData.Histogram h ->
+            Otlp.Core.MetricData.Histogram
+                { h with
+                    AggregationTemporality = Otlp.Core.AggregationTemporality.Unspecified
+                    DataPoints = h.DataPoints |> Array.map (fun p -> { p with Attributes = repeatFirstKey p.Attributes }) }
+        | other -> other
+    { request with
+        ResourceMetrics =
+            request.ResourceMetrics
+            |> Array.map (fun rm ->
+                { rm with
+                    ScopeMetrics =
+                        rm.ScopeMetrics
+                        |> Array.map (fun sm -> { sm with Metrics = sm.Metrics |> Array.map (fun m -> { m with Data = data m.Data }) }) }) }

@@ -202,6 +202,10 @@ let private properties =
         testPropertyWithConfig roundTrips "a metrics request reads back as written" <| fun (request: ExportMetricsServiceRequest) ->
             expectSame (ok (OtlpJson.readMetricsRequest (ReadOnlyMemory(OtlpJson.metricsRequestToBytes request)))) request "round trip"
 
+        testPropertyWithConfig roundTrips "data the protos call invalid (no value, unspecified temporality, a repeated key) reads back as written" <| fun (request: ExportMetricsServiceRequest) ->
+            let loose = loosenMetrics request
+            expectSame (ok (OtlpJson.readMetricsRequest (ReadOnlyMemory(OtlpJson.metricsRequestToBytes loose)))) loose "round trip"
+
         testPropertyWithConfig roundTrips "a logs request reads back as written" <| fun (request: ExportLogsServiceRequest) ->
             expectSame (ok (OtlpJson.readLogsRequest (ReadOnlyMemory(OtlpJson.logsRequestToBytes request)))) request "round trip"
 

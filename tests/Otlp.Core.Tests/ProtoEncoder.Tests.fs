@@ -80,6 +80,14 @@ let tests =
                 (ProtoEncoder.logsResponseToBytes { PartialSuccess = partial })
                 ((Oracle.ofLogsResponse { PartialSuccess = partial }).ToByteArray())
 
+        testPropertyWithConfig config "data the protos call invalid (no value, unspecified temporality, a repeated key) encodes to the oracle's bytes and decodes back"
+        <| fun (request: ExportMetricsServiceRequest) ->
+            let loose = loosenMetrics request
+            sameBytes (ProtoEncoder.metricsRequestToBytes loose) ((Oracle.ofMetricsRequest loose).ToByteArray())
+            match ProtoDecoder.metricsRequest (ReadOnlyMemory(ProtoEncoder.metricsRequestToBytes loose)) with
+            | Ok decoded -> expectSame decoded loose "decoded"
+            | Error e -> failtestf "did not decode: %O" e
+
         testPropertyWithConfig config "the oracle parses our trace bytes into the same message"
         <| fun (request: ExportTraceServiceRequest) ->
             let parsed = Oracle.TraceRequest.Parser.ParseFrom(ProtoEncoder.traceRequestToBytes request)
