@@ -45,6 +45,11 @@ let private http =
                   task {
                       use! response = post http (Uri(receiver.HttpEndpoint, "v1/profiles")) protobuf "" [] sample.Proto
                       Expect.equal response.StatusCode HttpStatusCode.NotFound "404"
+                      // A collector's paths are exact: another letter case or a trailing slash is not a signal's.
+                      for near in [ "V1/TRACES"; "v1/Traces"; "v1/traces/"; "v1/logs/" ] do
+                          use! response = post http (Uri(receiver.HttpEndpoint, near)) protobuf "" [] sample.Proto
+                          Expect.equal response.StatusCode HttpStatusCode.NotFound $"404 for {near}"
+                      Expect.isEmpty receiver.Requests "none recorded"
                   })
       }
 

@@ -197,6 +197,12 @@ module internal Handlers =
         let message = Wire.utf8 "This is the OTLP/gRPC endpoint: send OTLP/HTTP requests to the HTTP endpoint."
         write context 415 "text/plain; charset=utf-8" message
 
+    /// A path that is a signal's only in another letter case or with a trailing slash: 404, as a collector
+    /// answers (its paths are exact). Not recorded.
+    let refuseUnknownPath (context: HttpContext) : Task =
+        let message = Wire.utf8 $"No OTLP signal at '{context.Request.Path.Value}': the paths are /v1/traces, /v1/metrics and /v1/logs."
+        write context 404 "text/plain; charset=utf-8" message
+
     /// A gRPC call on the HTTP endpoint: 404, as an OTLP/HTTP server has no such path; gRPC clients report it
     /// as UNIMPLEMENTED. Not recorded.
     let refuseGrpc (context: HttpContext) : Task =
@@ -606,12 +612,16 @@ type LoopbackReceiver
 
             app.MapGrpcService<OtlpGrpcService>() |> ignore
 
-            // Every method is routed here, so that another one than POST gets 405 rather than 404.
+            // Every method is routed here, so that another one than POST gets 405 rather than 404. Routing also
+            // matches other letter cases and a trailing slash, which a collector answers with 404: so do we, or an
+            // exporter with a wrong path would pass here and fail there.
             for signal, path in [ Traces, "/v1/traces"; Metrics, "/v1/metrics"; Logs, "/v1/logs" ] do
                 app.Map(
                     path,
                     RequestDelegate(fun context ->
-                        if HttpMethods.IsPost context.Request.Method then
+                        if not (String.Equals(context.Request.Path.Value, path, StringComparison.Ordinal)) then
+                            Handlers.refuseUnknownPath context
+                        elif HttpMethods.IsPost context.Request.Method then
                             Handlers.handleHttp state options.MaxRequestBodySize signal context
                         else
                             Handlers.refuseMethod context)
