@@ -85,7 +85,7 @@ public class OtlpExporterBuilder<TExporter>
         return this;
     }
 
-    /// <summary>A callback giving headers before every export (for tokens that expire).</summary>
+    /// <summary>A callback giving headers before every export (for tokens that expire); see <see cref="OtlpExporterOptions.HeaderProvider"/>.</summary>
     public OtlpExporterBuilder<TExporter> WithHeaderProvider(Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>> provider)
     {
         this.Options.HeaderProvider = provider ?? throw new ArgumentNullException(nameof(provider));

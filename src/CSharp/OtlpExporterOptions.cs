@@ -30,7 +30,9 @@ public sealed class OtlpExporterOptions
 
     /// <summary>
     /// Called before every export for headers that change, such as bearer tokens that expire. Its headers are
-    /// added to (and replace same-named) <see cref="Headers"/>. Values are never logged.
+    /// added to (and replace same-named) <see cref="Headers"/>. Values are never logged. When it throws (or its
+    /// task faults, or it gives null), nothing is sent, the problem is reported, and the attempt is retried as a
+    /// connection failure is.
     /// </summary>
     public Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>? HeaderProvider { get; set; }
 

@@ -607,6 +607,32 @@ let private unsendableHeaders =
                 Expect.exists problems (fun p -> p.Contains "'x-line'") "the bad value reported"
                 Expect.isFalse (problems |> Seq.exists (fun p -> p.Contains "a\nb")) "never the value"
             }
+
+        for protocol in [ OtlpProtocol.Grpc; OtlpProtocol.HttpProtobuf ] do
+            testTask $"a header provider that throws fails the attempt, which is retried, over {protocol}" {
+                let! (receiver: LoopbackReceiver) = startReceiver ()
+                use _receiver = receiver
+                let calls = ref 0
+                let provider (_: System.Threading.CancellationToken) =
+                    match System.Threading.Interlocked.Increment(&calls.contents) with
+                    | 1 -> raise (InvalidOperationException "the token service is down")
+                    | 2 -> ValueTask<IEnumerable<KeyValuePair<string, string>>>(Task.FromException<IEnumerable<KeyValuePair<string, string>>>(TimeoutException "token fetch"))
+                    | 3 -> ValueTask<IEnumerable<KeyValuePair<string, string>>>(null: IEnumerable<KeyValuePair<string, string>>)
+                    | _ -> ValueTask<IEnumerable<KeyValuePair<string, string>>>([ KeyValuePair("x-token", "t") ] :> IEnumerable<_>)
+                let exporter =
+                    OtlpExporter.ForTraces().Configure(fun o ->
+                        configure receiver protocol o
+                        o.HeaderProvider <- Func<_, _>(provider)).Build()
+                let problems = ConcurrentQueue<string>()
+                exporter.Statistics.add_Problem(fun m -> problems.Enqueue m)
+                let! (result: OtlpExportResult) = exportOnce exporter (nonEmpty (sample Generators.traceRequest))
+                Expect.equal (result.Status, result.Attempts) (OtlpExportStatus.Success, 4) $"delivered by the fourth attempt: {result.Message}"
+                Expect.equal receiver.Requests.Count 1 "nothing sent while the provider failed"
+                Expect.equal (receiver.Requests[0].Header "x-token") "t" "the provider's header, once it gave it"
+                Expect.exists problems (fun p -> p.Contains "header provider threw InvalidOperationException: the token service is down") "the thrown exception said"
+                Expect.exists problems (fun p -> p.Contains "header provider threw TimeoutException") "the faulted task said"
+                Expect.exists problems (fun p -> p.Contains "header provider gave no headers") "the null said"
+            }
     ]
 
 let private serviceNames =

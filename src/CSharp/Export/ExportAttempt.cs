@@ -45,6 +45,12 @@ internal static class ExportInterpreter
                     Batching.outcomeOf(Retry.connectionFailure),
                     $"Could not reach {config.EndpointExplanation}: {result.Message}",
                     null);
+            case TransportResultKind.HeaderProviderFailed:
+                // Retried as a connection failure is: what the provider fetches (a token) is usually back soon.
+                return new ExportAttempt(
+                    Batching.ExportOutcome.NewRetryableFailure(FSharpOption<long>.None),
+                    $"Nothing was sent to {ConfigText.endpoint(config.Endpoint.AbsoluteUri)}: {result.Message}",
+                    null);
             case TransportResultKind.Cancelled:
                 return new ExportAttempt(
                     Batching.ExportOutcome.NewRetryableFailure(FSharpOption<long>.None),

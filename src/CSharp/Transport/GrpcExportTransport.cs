@@ -115,7 +115,13 @@ internal sealed class GrpcExportTransport : IExportTransport
         {
             if (this.headerProvider is not null)
             {
-                foreach (var (name, value) in await this.headerProvider(cancellationToken).ConfigureAwait(false))
+                var (pairs, failure) = await ProvidedHeaders.AskAsync(this.headerProvider, blocking: false, cancellationToken).ConfigureAwait(false);
+                if (failure is not null)
+                {
+                    return failure;
+                }
+
+                foreach (var (name, value) in pairs!)
                 {
                     if (!TryEntry(name, value, out var entry, out var problem))
                     {

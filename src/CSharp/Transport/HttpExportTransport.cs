@@ -103,12 +103,14 @@ internal sealed class HttpExportTransport : IExportTransport
         {
             if (this.headerProvider is not null)
             {
-                var provided = this.headerProvider(cancellationToken);
                 // A blocking send waits for the provider here, so the send itself stays on the calling thread.
-                var pairs = provided.IsCompleted || !blocking
-                    ? await provided.ConfigureAwait(false)
-                    : provided.AsTask().GetAwaiter().GetResult();
-                foreach (var (name, value) in pairs)
+                var (pairs, failure) = await ProvidedHeaders.AskAsync(this.headerProvider, blocking, cancellationToken).ConfigureAwait(false);
+                if (failure is not null)
+                {
+                    return failure;
+                }
+
+                foreach (var (name, value) in pairs!)
                 {
                     // Checked as configured headers are: the runtime would throw for the name, or refuse the value
                     // on every send. Skipped and said, never thrown.

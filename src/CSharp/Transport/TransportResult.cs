@@ -11,6 +11,9 @@ internal enum TransportResultKind
 
     /// <summary>The caller's token was cancelled (the export's deadline, or shutdown).</summary>
     Cancelled,
+
+    /// <summary>Nothing was sent: the application's header provider threw (a token service may be down for a while).</summary>
+    HeaderProviderFailed,
 }
 
 /// <summary>
