@@ -42,6 +42,12 @@ let private record severity text body attributes =
         Body = body
         Attributes = Array.ofList attributes }
 
+/// An exception whose Message and ToString are the application's code, and throw.
+type private FaultyException() =
+    inherit Exception()
+    override _.Message = raise (InvalidOperationException "no message")
+    override _.ToString() = raise (InvalidOperationException "no text")
+
 let private thrown () =
     try
         invalidOp "boom"
@@ -155,6 +161,26 @@ let tests =
             Expect.equal r.Attributes [| kv "A" (AnyValue.Int 1L); kv "B" (AnyValue.Int 2L) |] "two attributes kept, no scope"
             Expect.equal r.DroppedAttributesCount 2u "C and the template dropped"
         }
+
+        for json in [ false; true ] do
+            testTask $"an exception whose Message and ToString throw is logged with texts that say so (JSON {json})" {
+                let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+                use _receiver = receiver
+                use exporter =
+                    OtlpExporter.ForLogs().WithHttp(json).WithBaseEndpoint(receiver.HttpEndpoint.ToString()).WithEnvironment(environment []).Build()
+                let factory = LoggerFactory.Create(fun b -> b.AddOtlp(exporter) |> ignore)
+                use _factory = disposing factory
+                let logger = factory.CreateLogger("C")
+                logger.LogError(FaultyException(), "failed")
+                logger.LogInformation("after")
+                let! (flushed: bool) = exporter.ForceFlushAsync(Nullable(TimeSpan.FromSeconds 10.0))
+                Expect.isTrue flushed "flushed"
+                Expect.equal exporter.Statistics.Exported 2L "both records exported: the faulty one did not fail the batch"
+                let attribute key = receiver.LogRecords[0].Attributes |> Array.find (fun a -> a.Key = key) |> fun a -> a.Value
+                Expect.equal (attribute "exception.message") (str "(FaultyException.Message threw InvalidOperationException)") "message"
+                Expect.equal (attribute "exception.stacktrace") (str "(FaultyException.ToString threw InvalidOperationException)") "stack trace"
+                Expect.equal receiver.LogRecords[1].Body (str "after") "the next record"
+            }
 
         testTask "with OTEL_SDK_DISABLED the provider's loggers are disabled" {
             use exporter = OtlpExporter.ForLogs().WithEnvironment(environment [ "OTEL_SDK_DISABLED", "true" ]).Build()

@@ -47,8 +47,48 @@ let private flushAndCollect (exporter: OtlpTraceExporter) (receiver: LoopbackRec
         return receiver.Spans
     }
 
+/// A tag value whose text is the application's code, and throws.
+type private Unprintable() =
+    override _.ToString() = raise (InvalidOperationException "no text")
+
+/// A tag value that formats itself, and throws doing it.
+type private Unformattable() =
+    override _.ToString() = raise (InvalidOperationException "no text")
+    interface IFormattable with
+        member _.ToString(_: string, _: IFormatProvider) = raise (InvalidOperationException "no text")
+    interface ISpanFormattable with
+        member _.TryFormat(_: Span<char>, _: byref<int>, _: ReadOnlySpan<char>, _: IFormatProvider) =
+            raise (InvalidOperationException "no format")
+
 let private mapping =
     testList "mapping" [
+        for json in [ false; true ] do
+            testTask $"a tag whose ToString throws is exported with a text that says so, and fails nothing else (JSON {json})" {
+                let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+                use _receiver = receiver
+                use exporter =
+                    OtlpExporter.ForTraces().WithHttp(json).WithBaseEndpoint(receiver.HttpEndpoint.ToString()).WithEnvironment(environment []).Build()
+                let name = uniqueName ()
+                let source = new ActivitySource(name)
+                use _source = disposing source
+                let tracer = OtlpTracer.Start(exporter, name)
+                use _tracer = disposing tracer
+                do
+                    use a = source.StartActivity("faulty")
+                    a.SetTag("plain", Unprintable()).SetTag("formatted", Unformattable()).SetTag("array", [| box (Unprintable()) |]) |> ignore
+                do
+                    use _ = source.StartActivity("fine")
+                    ()
+                let! (spans: IReadOnlyList<Span>) = flushAndCollect exporter receiver
+                Expect.equal [ for s in spans -> s.Name ] [ "faulty"; "fine" ] "both spans arrive"
+                Expect.equal
+                    spans[0].Attributes
+                    [| kv "plain" (AnyValue.String "(Unprintable.ToString threw InvalidOperationException)")
+                       kv "formatted" (AnyValue.String "(Unformattable.ToString threw InvalidOperationException)")
+                       kv "array" (AnyValue.Array [| AnyValue.String "(Unprintable.ToString threw InvalidOperationException)" |]) |]
+                    "texts that say what happened"
+            }
+
         testTask "a hand-built activity arrives with its kind, status, every tag type, events, links, trace state and remote parent" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver

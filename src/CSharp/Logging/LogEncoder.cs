@@ -114,14 +114,14 @@ internal static class LogEncoder
             exceptionKeys = 1;
             if (Take(LogRecordConverter.ExceptionMessageAttribute, -1))
             {
-                TagValues.WriteAttribute(writer, Fields.LogRecord_Attributes, LogRecordConverter.ExceptionMessageAttribute, exception.Message, maxLength);
+                TagValues.WriteAttribute(writer, Fields.LogRecord_Attributes, LogRecordConverter.ExceptionMessageAttribute, LogRecordConverter.ExceptionMessage(exception), maxLength);
             }
 
             exceptionKeys = 2;
             // The stack trace is built (ToString) only when it is written.
             if (Take(LogRecordConverter.ExceptionStacktraceAttribute, -1))
             {
-                TagValues.WriteAttribute(writer, Fields.LogRecord_Attributes, LogRecordConverter.ExceptionStacktraceAttribute, exception.ToString(), maxLength);
+                TagValues.WriteAttribute(writer, Fields.LogRecord_Attributes, LogRecordConverter.ExceptionStacktraceAttribute, LogRecordConverter.ExceptionStacktrace(exception), maxLength);
             }
 
             exceptionKeys = 3;

@@ -38,6 +38,27 @@ internal static class LogRecordConverter
         return type.FullName ?? type.Name;
     }
 
+    /// <summary>
+    /// The <c>exception.message</c> of an exception. <c>Message</c> may be the application's code (an override):
+    /// when it throws, the text says so, rather than the record, or the batch it is written in, failing.
+    /// </summary>
+    public static string ExceptionMessage(Exception exception) => Safely(exception, static e => e.Message, "Message");
+
+    /// <summary>The <c>exception.stacktrace</c> of an exception (its <c>ToString</c>), as safely as <see cref="ExceptionMessage"/>.</summary>
+    public static string ExceptionStacktrace(Exception exception) => Safely(exception, static e => e.ToString(), "ToString");
+
+    private static string Safely(Exception exception, Func<Exception, string> read, string member)
+    {
+        try
+        {
+            return read(exception) ?? string.Empty;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return $"({exception.GetType().Name}.{member} threw {e.GetType().Name})";
+        }
+    }
+
     /// <summary>The severity number of a log level (logs data model, "Mapping of SeverityNumber", .NET row).</summary>
     public static SeverityNumber Severity(LogLevel level) => level switch
     {
@@ -187,8 +208,8 @@ internal static class LogRecordConverter
         if (entry.Exception is { } exception)
         {
             AddNew(attributes, ExceptionTypeAttribute, ExceptionType(exception));
-            AddNew(attributes, ExceptionMessageAttribute, exception.Message);
-            AddNew(attributes, ExceptionStacktraceAttribute, exception.ToString());
+            AddNew(attributes, ExceptionMessageAttribute, ExceptionMessage(exception));
+            AddNew(attributes, ExceptionStacktraceAttribute, ExceptionStacktrace(exception));
         }
 
         foreach (var (key, value) in entry.Attributes.Scopes)

@@ -10,7 +10,8 @@ namespace Otlp.Tracing;
 /// (its <c>TagWriter</c>): strings and chars as strings; booleans; signed and unsigned integers up to 32 bits and
 /// <c>long</c> as integers; <c>float</c> and <c>double</c> as doubles; arrays of those element by element; any
 /// other array as an array of strings; anything else (<c>ulong</c>, <c>decimal</c>, enums, objects) through
-/// <c>ToString</c> with the invariant culture. Null values are left out.
+/// <c>ToString</c> with the invariant culture (a <c>ToString</c> that throws gives a text saying so). Null values
+/// are left out.
 /// </summary>
 internal static class TagValues
 {
@@ -263,7 +264,18 @@ internal static class TagValues
         if (value is ISpanFormattable formattable)
         {
             Span<char> buffer = stackalloc char[128];
-            if (formattable.TryFormat(buffer, out var written, default, CultureInfo.InvariantCulture))
+            bool formatted;
+            int written;
+            try
+            {
+                formatted = formattable.TryFormat(buffer, out written, default, CultureInfo.InvariantCulture);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                (formatted, written) = (false, 0);
+            }
+
+            if (formatted)
             {
                 WriteString(writer, buffer[..written], maxLength);
                 return;
@@ -296,5 +308,19 @@ internal static class TagValues
         || type == typeof(int) || type == typeof(uint) || type == typeof(long)
         || type == typeof(float) || type == typeof(double);
 
-    private static string Text(object value) => Convert.ToString(value, CultureInfo.InvariantCulture) ?? string.Empty;
+    /// <summary>
+    /// The invariant text of an application's value. Its <c>ToString</c> is the application's code: when it throws,
+    /// the text says so (the attribute stays, and with it the sign of the fault), rather than the whole batch failing.
+    /// </summary>
+    internal static string Text(object value)
+    {
+        try
+        {
+            return Convert.ToString(value, CultureInfo.InvariantCulture) ?? string.Empty;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return $"({value.GetType().Name}.ToString threw {e.GetType().Name})";
+        }
+    }
 }
