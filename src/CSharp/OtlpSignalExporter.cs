@@ -296,10 +296,15 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
 
     /// <summary>
     /// Queues <paramref name="item"/> of <paramref name="scope"/> for a batched export in the background. Never
-    /// blocks and never throws; false when the item was dropped (queue full, shut down, SDK disabled).
+    /// blocks; false when the item was dropped (queue full, shut down, SDK disabled). Thread-safe. It throws only
+    /// for a programmer error: <see cref="ArgumentNullException"/> for a null item or scope, and
+    /// <see cref="InvalidOperationException"/> on an <see cref="OtlpMetricExporter"/>, which does not batch.
     /// </summary>
     public bool Offer(TItem item, InstrumentationScope scope)
     {
+        // Checked here: a null found at export would fail the whole batch, other callers' items included.
+        ArgumentNullException.ThrowIfNull(item);
+        ArgumentNullException.ThrowIfNull(scope);
         if (this.IsDisabled)
         {
             return false;
@@ -422,7 +427,8 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     {
         var batch = this.Configuration.Processing is Processing.Batch b
             ? b.Item
-            : throw new InvalidOperationException("This signal is not batched.");
+            : throw new InvalidOperationException(
+                "The metrics exporter does not batch: send metrics with ExportAsync, or let OtlpMetrics collect and export them.");
         var settings = new Batching.Settings(
             batch.MaxQueueSize,
             (long)batch.ScheduleDelay.TotalMilliseconds,

@@ -104,4 +104,26 @@ let tests =
                     for i in 1..13 do
                         Expect.isFalse (text.Contains(secret i)) $"secret {i} in {surface}: {text}"
             }
+    
+        testTask "Offer refuses a null item or scope at the call, so one bad call cannot fail a batch of others' items" {
+            let! (receiver: Otlp.Testing.LoopbackReceiver) = Otlp.Testing.LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            use exporter =
+                OtlpExporter.ForTraces().WithHttp().WithBaseEndpoint(receiver.HttpEndpoint.ToString())
+                    .WithEnvironment(Dictionary<string, string>()).Build()
+            Expect.throwsT<ArgumentNullException> (fun () -> exporter.Offer(Unchecked.defaultof<Span>, InstrumentationScope.Empty) |> ignore) "null item"
+            Expect.throwsT<ArgumentNullException> (fun () -> exporter.Offer(span "a", Unchecked.defaultof<InstrumentationScope>) |> ignore) "null scope"
+            Expect.isTrue (exporter.Offer(span "b", InstrumentationScope.Empty)) "a good item is queued"
+            let! (flushed: bool) = exporter.ForceFlushAsync(TimeSpan.FromSeconds 10.0)
+            Expect.isTrue flushed "flushed"
+            Expect.equal (exporter.Statistics.Exported, exporter.Statistics.Dropped) (1L, 0L) "the good item is exported, nothing dropped"
+        }
+
+        test "Offer on the metrics exporter, which does not batch, throws InvalidOperationException naming what to use instead" {
+            use exporter = OtlpExporter.ForMetrics().WithEnvironment(Dictionary<string, string>()).Build()
+            let metric = { Name = "m"; Description = ""; Unit = ""; Data = MetricData.Gauge [||]; Metadata = [||] }
+            let error = Expect.throwsC (fun () -> exporter.Offer(metric, InstrumentationScope.Empty) |> ignore) id
+            Expect.isTrue (error :? InvalidOperationException) "InvalidOperationException"
+            Expect.stringContains error.Message "ExportAsync" "names the way that works"
+        }
     ]

@@ -61,7 +61,7 @@ public static class ExporterDocSamples
         OtlpExportResult result = await traces.ExportAsync(request);
         // result.Status: Success, PartialSuccess (result.Rejected, result.Message) or Failure.
 
-        // Batched: Offer never blocks or throws; a full queue drops the item and counts it.
+        // Batched: Offer never blocks (it throws only for a null argument); a full queue drops the item and counts it.
         traces.Offer(span, scope);
         await traces.ForceFlushAsync(TimeSpan.FromSeconds(5));
         await traces.ShutdownAsync(TimeSpan.FromSeconds(5)); // flushes, then refuses (and counts) new items
