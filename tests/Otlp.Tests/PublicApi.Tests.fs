@@ -126,4 +126,28 @@ let tests =
             Expect.isTrue (error :? InvalidOperationException) "InvalidOperationException"
             Expect.stringContains error.Message "ExportAsync" "names the way that works"
         }
+    
+        test "builder methods: null for an optional setting leaves it to the environment, null for a required argument throws" {
+            let environment =
+                dict [ "OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318"; "OTEL_SERVICE_NAME", "from-env" ] |> Dictionary
+            use exporter =
+                OtlpExporter.ForTraces().WithEnvironment(environment)
+                    .WithBaseEndpoint(null).WithSignalEndpoint(null).WithServiceName(null)
+                    .WithTrustedCertificate(null).WithClientCertificate(null, null)
+                    .WithHeader("k", null).WithResourceAttribute("empty", null).Build()
+            Expect.stringContains exporter.Destination "http://env:4318/v1/traces" "the environment's endpoint"
+            Expect.isEmpty exporter.ConfigurationWarnings "nothing to warn about"
+            let attribute key = exporter.Resource.Attributes |> Array.find (fun a -> a.Key = key)
+            Expect.equal (attribute "service.name").Value (AnyValue.String "from-env") "the environment's service name"
+            Expect.equal (attribute "empty").Value AnyValue.Empty "a null attribute value is empty"
+            let builder = OtlpExporter.ForTraces()
+            Expect.throwsT<ArgumentNullException> (fun () -> builder.WithHeader(null, "v") |> ignore) "header name"
+            Expect.throwsT<ArgumentException> (fun () -> builder.WithHeader("", "v") |> ignore) "empty header name"
+            Expect.throwsT<ArgumentNullException> (fun () -> builder.WithResourceAttribute(null, "v") |> ignore) "attribute key"
+            Expect.throwsT<ArgumentNullException> (fun () -> builder.WithHeaderProvider(null) |> ignore) "header provider"
+            Expect.throwsT<ArgumentNullException> (fun () -> builder.Configure(null) |> ignore) "configure"
+            Expect.throwsT<ArgumentNullException> (fun () -> builder.WithGrpc().WithChannel(null) |> ignore) "channel"
+            Expect.throwsT<ArgumentNullException> (fun () -> builder.WithHttp().WithHttpClient(null) |> ignore) "client"
+            Expect.throwsT<ArgumentNullException> (fun () -> builder.WithHttp().WithHttpClientFactory(null) |> ignore) "client factory"
+        }
     ]
