@@ -5,7 +5,9 @@ namespace Otlp;
 /// <summary>
 /// Settings of an OTLP exporter given in code. Every property left null falls back to the environment variables
 /// (<c>OTEL_EXPORTER_OTLP_*</c>, <c>OTEL_BSP_*</c>, <c>OTEL_BLRP_*</c>) and then to the specification's defaults;
-/// a value set here wins over both. Bindable from <c>IConfiguration</c>.
+/// a value set here wins over both. <c>AddOtlpExporters</c> reads them from the <c>Otlp</c> section of
+/// <c>IConfiguration</c>, in the spellings of the variables (<c>http/protobuf</c>, milliseconds), which the
+/// configuration binder's <c>Bind</c> would refuse or misread (it reads a timeout of 5000 as days).
 /// </summary>
 public sealed class OtlpExporterOptions
 {
