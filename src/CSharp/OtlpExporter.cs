@@ -63,22 +63,35 @@ public class OtlpExporterBuilder<TExporter>
         return new OtlpHttpExporterBuilder<TExporter>(this.create, this.Options);
     }
 
-    /// <summary>The collector's base address; for HTTP the signal's path (<c>v1/traces</c>, ...) is appended.</summary>
-    public OtlpExporterBuilder<TExporter> WithBaseEndpoint(string baseEndpoint)
+    /// <summary>
+    /// The collector's base address; for HTTP the signal's path (<c>v1/traces</c>, ...) is appended. Null or empty
+    /// leaves it to the environment; a value that is not an absolute http(s) URL is reported in
+    /// <c>ConfigurationWarnings</c> and the next source used.
+    /// </summary>
+    public OtlpExporterBuilder<TExporter> WithBaseEndpoint(string? baseEndpoint)
     {
         this.Options.BaseEndpoint = baseEndpoint;
         return this;
     }
 
-    /// <summary>The full URL of this signal, used exactly as given.</summary>
-    public OtlpExporterBuilder<TExporter> WithSignalEndpoint(string signalEndpoint)
+    /// <summary>
+    /// The full URL of this signal, used exactly as given; wins over <see cref="WithBaseEndpoint"/>. Null or empty
+    /// leaves it to the environment.
+    /// </summary>
+    public OtlpExporterBuilder<TExporter> WithSignalEndpoint(string? signalEndpoint)
     {
         this.Options.SignalEndpoint = signalEndpoint;
         return this;
     }
 
-    /// <summary>Adds a header sent with every request; its value is never logged.</summary>
-    public OtlpExporterBuilder<TExporter> WithHeader(string name, string value)
+    /// <summary>
+    /// Adds a header sent with every request, replacing one of the same name (names compare without case); its
+    /// value is never logged. Headers given in code replace those of <c>OTEL_EXPORTER_OTLP_HEADERS</c> (they are not
+    /// merged). A null value is sent as an empty one; a header that cannot be sent (a name that is not an HTTP
+    /// token, a value with line breaks) is skipped with a configuration warning.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null or empty.</exception>
+    public OtlpExporterBuilder<TExporter> WithHeader(string name, string? value)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         this.Options.Headers[name] = value ?? string.Empty;
@@ -86,13 +99,18 @@ public class OtlpExporterBuilder<TExporter>
     }
 
     /// <summary>A callback giving headers before every export (for tokens that expire); see <see cref="OtlpExporterOptions.HeaderProvider"/>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="provider"/> is null.</exception>
     public OtlpExporterBuilder<TExporter> WithHeaderProvider(Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>> provider)
     {
         this.Options.HeaderProvider = provider ?? throw new ArgumentNullException(nameof(provider));
         return this;
     }
 
-    /// <summary>How long one export request may take; <see cref="TimeSpan.Zero"/> for no limit.</summary>
+    /// <summary>
+    /// How long one export request may take, retries included for <c>ExportAsync</c>; <see cref="TimeSpan.Zero"/>
+    /// for no limit. A negative value, or one over 2^31 - 1 ms, is reported in <c>ConfigurationWarnings</c> and the
+    /// environment's value or the default (10 s) used.
+    /// </summary>
     public OtlpExporterBuilder<TExporter> WithTimeout(TimeSpan timeout)
     {
         this.Options.Timeout = timeout;
@@ -106,36 +124,52 @@ public class OtlpExporterBuilder<TExporter>
         return this;
     }
 
-    /// <summary>Trusts the certificates of a PEM file (instead of the system's store) to verify the server.</summary>
-    public OtlpExporterBuilder<TExporter> WithTrustedCertificate(string pemFile)
+    /// <summary>
+    /// Trusts the certificates of a PEM file (instead of the system's store) to verify the server. A file that cannot
+    /// be read is reported in <c>ConfigurationWarnings</c> and no server is trusted. Null leaves it to the environment.
+    /// </summary>
+    public OtlpExporterBuilder<TExporter> WithTrustedCertificate(string? pemFile)
     {
         this.Options.CertificateFile = pemFile;
         return this;
     }
 
-    /// <summary>Presents a client certificate (PEM files) for mutual TLS.</summary>
-    public OtlpExporterBuilder<TExporter> WithClientCertificate(string certificatePemFile, string keyPemFile)
+    /// <summary>
+    /// Presents a client certificate (PEM files) for mutual TLS. Files that cannot be read are reported in
+    /// <c>ConfigurationWarnings</c> and no certificate is presented. Null leaves them to the environment.
+    /// </summary>
+    public OtlpExporterBuilder<TExporter> WithClientCertificate(string? certificatePemFile, string? keyPemFile)
     {
         this.Options.ClientCertificateFile = certificatePemFile;
         this.Options.ClientKeyFile = keyPemFile;
         return this;
     }
 
-    /// <summary>The <c>service.name</c> of the resource.</summary>
-    public OtlpExporterBuilder<TExporter> WithServiceName(string serviceName)
+    /// <summary>
+    /// The <c>service.name</c> of the resource; wins over <c>OTEL_SERVICE_NAME</c>. Null or empty leaves it to the
+    /// environment (else <c>unknown_service:</c> and the process name).
+    /// </summary>
+    public OtlpExporterBuilder<TExporter> WithServiceName(string? serviceName)
     {
         this.Options.ServiceName = serviceName;
         return this;
     }
 
-    /// <summary>Adds a resource attribute.</summary>
-    public OtlpExporterBuilder<TExporter> WithResourceAttribute(string key, object value)
+    /// <summary>
+    /// Adds a resource attribute, replacing one of the same key, here and in <c>OTEL_RESOURCE_ATTRIBUTES</c>. Strings,
+    /// booleans, integers, floating point numbers and byte arrays keep their type; other values are sent as their
+    /// text (invariant culture), null as an empty value.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="key"/> is null.</exception>
+    public OtlpExporterBuilder<TExporter> WithResourceAttribute(string key, object? value)
     {
-        this.Options.ResourceAttributes[key] = value;
+        ArgumentNullException.ThrowIfNull(key);
+        this.Options.ResourceAttributes[key] = value!;
         return this;
     }
 
-    /// <summary>Changes any option not covered by a method.</summary>
+    /// <summary>Changes any option not covered by a method; called at once, on the options collected so far.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="configure"/> is null.</exception>
     public OtlpExporterBuilder<TExporter> Configure(Action<OtlpExporterOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(configure);
@@ -143,14 +177,17 @@ public class OtlpExporterBuilder<TExporter>
         return this;
     }
 
-    /// <summary>Reads these variables instead of the process environment (for tests).</summary>
-    public OtlpExporterBuilder<TExporter> WithEnvironment(IReadOnlyDictionary<string, string> environment)
+    /// <summary>Reads these variables instead of the process environment (for tests); null reads the process environment.</summary>
+    public OtlpExporterBuilder<TExporter> WithEnvironment(IReadOnlyDictionary<string, string>? environment)
     {
         this.Options.Environment = environment;
         return this;
     }
 
-    /// <summary>Builds the exporter. Never throws for bad configuration: see its <c>ConfigurationWarnings</c>.</summary>
+    /// <summary>
+    /// Builds the exporter, which the caller disposes. Never throws for bad configuration: see its
+    /// <c>ConfigurationWarnings</c>. Each call builds a new exporter from the options collected so far.
+    /// </summary>
     public TExporter Build() => this.create(this.Options);
 }
 
@@ -164,6 +201,7 @@ public sealed class OtlpGrpcExporterBuilder<TExporter> : OtlpExporterBuilder<TEx
     }
 
     /// <summary>Sends through this channel (not disposed by the exporter); the endpoint and TLS settings are then the channel's.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="channel"/> is null.</exception>
     public OtlpGrpcExporterBuilder<TExporter> WithChannel(GrpcChannel channel)
     {
         this.Options.GrpcChannel = channel ?? throw new ArgumentNullException(nameof(channel));
@@ -181,13 +219,15 @@ public sealed class OtlpHttpExporterBuilder<TExporter> : OtlpExporterBuilder<TEx
     }
 
     /// <summary>Sends through this client (not disposed by the exporter); TLS file settings do not apply to it.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="client"/> is null.</exception>
     public OtlpHttpExporterBuilder<TExporter> WithHttpClient(HttpClient client)
     {
         this.Options.HttpClient = client ?? throw new ArgumentNullException(nameof(client));
         return this;
     }
 
-    /// <summary>Creates the client with this factory (for example <c>IHttpClientFactory.CreateClient</c>).</summary>
+    /// <summary>Creates the client with this factory (for example <c>IHttpClientFactory.CreateClient</c>); TLS file settings do not apply to its clients.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="factory"/> is null.</exception>
     public OtlpHttpExporterBuilder<TExporter> WithHttpClientFactory(Func<HttpClient> factory)
     {
         this.Options.HttpClientFactory = factory ?? throw new ArgumentNullException(nameof(factory));

@@ -5,7 +5,9 @@ namespace Otlp;
 /// <summary>
 /// Settings of an OTLP exporter given in code. Every property left null falls back to the environment variables
 /// (<c>OTEL_EXPORTER_OTLP_*</c>, <c>OTEL_BSP_*</c>, <c>OTEL_BLRP_*</c>) and then to the specification's defaults;
-/// a value set here wins over both. Bindable from <c>IConfiguration</c>.
+/// a value set here wins over both. <c>AddOtlpExporters</c> reads them from the <c>Otlp</c> section of
+/// <c>IConfiguration</c>, in the spellings of the variables (<c>http/protobuf</c>, milliseconds), which the
+/// configuration binder's <c>Bind</c> would refuse or misread (it reads a timeout of 5000 as days).
 /// </summary>
 public sealed class OtlpExporterOptions
 {
@@ -88,7 +90,11 @@ public sealed class OtlpExporterOptions
     /// <summary>The <c>service.name</c> of the resource; wins over <c>OTEL_SERVICE_NAME</c> and <c>OTEL_RESOURCE_ATTRIBUTES</c>.</summary>
     public string? ServiceName { get; set; }
 
-    /// <summary>Resource attributes merged over <c>OTEL_RESOURCE_ATTRIBUTES</c> (same key: these win).</summary>
+    /// <summary>
+    /// Resource attributes merged over <c>OTEL_RESOURCE_ATTRIBUTES</c> (same key: these win). Strings, booleans,
+    /// integers, floating point numbers and byte arrays keep their type; other values are sent as their text
+    /// (invariant culture).
+    /// </summary>
     public IDictionary<string, object> ResourceAttributes { get; } = new Dictionary<string, object>(StringComparer.Ordinal);
 
     /// <summary>Batching: the longest an item waits before export. Default 5 s for spans, 1 s for log records.</summary>
@@ -113,8 +119,8 @@ public sealed class OtlpExporterOptions
     public int? MaxConcurrentExports { get; set; }
 
     /// <summary>
-    /// The largest request sent, in bytes, before and after compression; default 64 MiB. Larger requests are
-    /// split; an item larger on its own is dropped and counted.
+    /// The largest request sent, in bytes, before and after compression; default 64 MiB, and at least 1024 (a
+    /// smaller value is raised to it). Larger requests are split; an item larger on its own is dropped and counted.
     /// </summary>
     public int? MaxRequestBytes { get; set; }
 

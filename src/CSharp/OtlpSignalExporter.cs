@@ -51,7 +51,10 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         this.processor = new Lazy<BatchExportProcessor<ScopedItem<TItem>>>(this.CreateProcessor);
     }
 
-    /// <summary>Where requests go and why: the protocol, the URL, and the rule that produced it.</summary>
+    /// <summary>
+    /// Where requests go and why: the transport (HTTP or gRPC), the URL, and the rule that produced it; user
+    /// information and query values of the URL are shown as <c>[redacted]</c>.
+    /// </summary>
     public string Destination => $"{this.transport.Destination} ({this.Configuration.Exporter.EndpointRule.Description})";
 
     /// <summary>Problems found in the configuration and what was used instead; header values never appear.</summary>
@@ -81,8 +84,10 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     /// <summary>
     /// Sends <paramref name="request"/> now, retrying retryable failures until the exporter timeout. A request
     /// over <see cref="MaxRequestBytes"/> is sent as several smaller ones. Never throws for network or server
-    /// problems.
+    /// problems: they are in the result. Cancelling <paramref name="cancellationToken"/> ends the export with a
+    /// failure result too. Thread-safe.
     /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="request"/> is null.</exception>
     public async Task<OtlpExportResult> ExportAsync(TRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -296,10 +301,15 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
 
     /// <summary>
     /// Queues <paramref name="item"/> of <paramref name="scope"/> for a batched export in the background. Never
-    /// blocks and never throws; false when the item was dropped (queue full, shut down, SDK disabled).
+    /// blocks; false when the item was dropped (queue full, shut down, SDK disabled). Thread-safe. It throws only
+    /// for a programmer error: <see cref="ArgumentNullException"/> for a null item or scope, and
+    /// <see cref="InvalidOperationException"/> on an <see cref="OtlpMetricExporter"/>, which does not batch.
     /// </summary>
     public bool Offer(TItem item, InstrumentationScope scope)
     {
+        // Checked here: a null found at export would fail the whole batch, other callers' items included.
+        ArgumentNullException.ThrowIfNull(item);
+        ArgumentNullException.ThrowIfNull(scope);
         if (this.IsDisabled)
         {
             return false;
@@ -344,7 +354,8 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
 
     /// <summary>
     /// Exports every item offered so far; true when all of it was exported or dropped in time. Returns by the timeout
-    /// even while a send is in progress; that send goes on within the export timeout.
+    /// (null: no limit) even while a send is in progress; that send goes on within the export timeout. Cancelling
+    /// <paramref name="cancellationToken"/> stops the wait with an <see cref="OperationCanceledException"/>.
     /// </summary>
     public Task<bool> ForceFlushAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         this.processor.IsValueCreated
@@ -353,8 +364,10 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
 
     /// <summary>
     /// Flushes, then stops accepting items (later ones are dropped and counted); true when it finished in time. At the
-    /// timeout the exports still in flight are cancelled, a send in progress included, and their items counted as
-    /// dropped (deadline exceeded): it then returns false, within the timeout and a fraction of a second.
+    /// timeout (null: no limit) the exports still in flight are cancelled, a send in progress included,
+    /// and their items counted as dropped (deadline exceeded): it then returns false, within the timeout and a
+    /// fraction of a second. Cancelling <paramref name="cancellationToken"/> stops the wait with an
+    /// <see cref="OperationCanceledException"/>.
     /// </summary>
     public Task<bool> ShutdownAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         this.processor.IsValueCreated
@@ -422,7 +435,8 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     {
         var batch = this.Configuration.Processing is Processing.Batch b
             ? b.Item
-            : throw new InvalidOperationException("This signal is not batched.");
+            : throw new InvalidOperationException(
+                "The metrics exporter does not batch: send metrics with ExportAsync, or let OtlpMetrics collect and export them.");
         var settings = new Batching.Settings(
             batch.MaxQueueSize,
             (long)batch.ScheduleDelay.TotalMilliseconds,

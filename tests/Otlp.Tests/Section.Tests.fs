@@ -64,4 +64,16 @@ let tests =
             Expect.exists exporter.ConfigurationWarnings (fun w -> w.Contains "SignalEndpoint is ignored") "warned"
             Expect.equal exporter.Configuration.Exporter.Endpoint.AbsoluteUri "http://localhost:4318/v1/traces" "not used"
         }
+    
+        test "Headers or ResourceAttributes given as one value, as the variables write them, are reported without the value" {
+            let secret = "S3CR3T-in-section"
+            let provider, exporter =
+                traceExporter [ "Otlp:Headers", $"api-key={secret}"; "Otlp:ResourceAttributes", "deployment.environment=prod" ]
+            use _provider = provider
+            Expect.isEmpty exporter.Configuration.Exporter.Headers "no header from a single value"
+            for key in [ "Otlp:Headers"; "Otlp:ResourceAttributes" ] do
+                Expect.exists exporter.ConfigurationWarnings (fun w -> w.StartsWith key) $"{key} reported"
+            for w in exporter.ConfigurationWarnings do
+                Expect.isFalse (w.Contains secret) "the value is not shown"
+        }
     ]

@@ -1,5 +1,8 @@
 // Each method holds one sample of the documentation, as written there (with its inputs as parameters).
+using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Otlp;
 using Otlp.Core;
 using Otlp.Testing;
@@ -58,7 +61,7 @@ public static class ExporterDocSamples
         OtlpExportResult result = await traces.ExportAsync(request);
         // result.Status: Success, PartialSuccess (result.Rejected, result.Message) or Failure.
 
-        // Batched: Offer never blocks or throws; a full queue drops the item and counts it.
+        // Batched: Offer never blocks (it throws only for a null argument); a full queue drops the item and counts it.
         traces.Offer(span, scope);
         await traces.ForceFlushAsync(TimeSpan.FromSeconds(5));
         await traces.ShutdownAsync(TimeSpan.FromSeconds(5)); // flushes, then refuses (and counts) new items
@@ -95,6 +98,77 @@ public static class MetricsDocSamples
             o.Sources.Add("MyCompany.*");
             o.Meters.Add("MyCompany.*");
         });
+}
+
+public static class UsageDocSamples
+{
+    public static void WithAHost(IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOtlp(o =>
+        {
+            o.Sources.Add("MyCompany.*");
+            o.Meters.Add("MyCompany.*");
+        });
+    }
+
+    public static void LogsAlone(IHostApplicationBuilder builder)
+    {
+        builder.Logging.AddOtlp(o => o.IncludeScopes = true);
+    }
+
+    public static async Task WithoutAContainer(ActivitySource MySource)
+    {
+        await using var otlp = OtlpPipeline.Create(o => { o.Sources.Add("MyCompany.*"); o.Meters.Add("MyCompany.*"); });
+        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(otlp.LoggerProvider));
+
+        using (var activity = MySource.StartActivity("work"))
+        {
+            loggerFactory.CreateLogger("Work").LogInformation("Processed {Count} items", 3);
+        }
+
+        await otlp.ForceFlushAsync();   // collects the metrics too; disposing flushes as well
+    }
+
+    public static async Task PieceByPiece()
+    {
+        await using var spans = OtlpExporter.ForTraces().WithGrpc().WithBaseEndpoint("http://collector:4317").Build();
+        await using var logs = OtlpExporter.ForLogs().WithGrpc().WithBaseEndpoint("http://collector:4317").Build();
+        await using var metricExporter = OtlpExporter.ForMetrics().WithGrpc().WithBaseEndpoint("http://collector:4317").Build();
+        using var tracer = Otlp.Tracing.OtlpTracer.Start(spans, "MyCompany.*");
+        await using var metrics = Otlp.Metrics.OtlpMetrics.Start(metricExporter, "MyCompany.*");
+        using var loggerFactory = LoggerFactory.Create(b => b.AddOtlp(logs));
+    }
+}
+
+public static class ApiDocSamples
+{
+    // The samples in the XML docs of the public types.
+    public static async Task Exporter(string secret)
+    {
+        await using var exporter = OtlpExporter.ForTraces()
+            .WithGrpc()
+            .WithBaseEndpoint("http://collector:4317")
+            .WithHeader("api-key", secret)
+            .Build();
+    }
+
+    public static async Task Pipeline()
+    {
+        await using var otlp = OtlpPipeline.Create(o => { o.Sources.Add("MyCompany.*"); o.Meters.Add("MyCompany.*"); });
+        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(otlp.LoggerProvider));
+    }
+
+    public static async Task Tracer()
+    {
+        await using var exporter = OtlpExporter.ForTraces().Build();
+        using var tracer = Otlp.Tracing.OtlpTracer.Start(exporter, "MyCompany.*");
+    }
+
+    public static async Task Metrics()
+    {
+        await using var exporter = OtlpExporter.ForMetrics().Build();
+        await using var metrics = Otlp.Metrics.OtlpMetrics.Start(exporter, "MyCompany.*");
+    }
 }
 
 public static class ReceiverDocSamples

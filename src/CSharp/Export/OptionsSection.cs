@@ -36,8 +36,8 @@ internal static class OptionsSection
             ["ClientCertificateFile"] = Text((o, v) => o.ClientCertificateFile = v),
             ["ClientKeyFile"] = Text((o, v) => o.ClientKeyFile = v),
             ["ServiceName"] = Text((o, v) => o.ServiceName = v),
-            ["Headers"] = (o, section, _) => Pairs(section, (name, value) => o.Headers[name] = value),
-            ["ResourceAttributes"] = (o, section, _) => Pairs(section, (key, value) => o.ResourceAttributes[key] = value),
+            ["Headers"] = (o, section, warnings) => Pairs(section, warnings, (name, value) => o.Headers[name] = value),
+            ["ResourceAttributes"] = (o, section, warnings) => Pairs(section, warnings, (key, value) => o.ResourceAttributes[key] = value),
         };
 
     /// <summary>Applies the section's settings to <paramref name="options"/>; returns a warning for each value skipped.</summary>
@@ -81,8 +81,15 @@ internal static class OptionsSection
     private static Action<OtlpExporterOptions, IConfigurationSection, List<string>> Text(Action<OtlpExporterOptions, string?> set) =>
         (options, section, _) => set(options, section.Value);
 
-    private static void Pairs(IConfigurationSection section, Action<string, string> set)
+    private static void Pairs(IConfigurationSection section, List<string> warnings, Action<string, string> set)
     {
+        // Written as the variables write it ("k1=v1,k2=v2") it is one value, which the binder would drop silently.
+        // The value is not shown: for Headers it is the credentials.
+        if (!string.IsNullOrWhiteSpace(section.Value))
+        {
+            warnings.Add($"{section.Path} is a single value, not a section of names and values ({section.Path}:name = value); ignoring it.");
+        }
+
         foreach (var pair in section.GetChildren())
         {
             if (pair.Value is not null)

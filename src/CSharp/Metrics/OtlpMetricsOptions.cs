@@ -29,8 +29,9 @@ public sealed class OtlpMetricsOptions
     public HistogramAggregation? DefaultHistogramAggregation { get; set; }
 
     /// <summary>
-    /// The most distinct attribute sets a metric keeps series for, unless a view says otherwise; null for 2000. Past
-    /// it, new attribute sets go to one more series, <c>otel.metric.overflow=true</c>.
+    /// The most distinct attribute sets a metric keeps series for, unless a view says otherwise; null for 2000, and
+    /// at least 1 (a smaller value is raised to it). Past it, new attribute sets go to one more series,
+    /// <c>otel.metric.overflow=true</c>.
     /// </summary>
     public int? CardinalityLimit { get; set; }
 

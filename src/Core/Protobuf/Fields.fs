@@ -2,7 +2,7 @@
 /// use. This is the one place that knows them: the encoder, the decoder and any encoder of another source
 /// (such as .NET's Activity) take them from here.
 [<RequireQualifiedAccess>]
-module Otlp.Core.Protobuf.Fields
+module internal Otlp.Core.Protobuf.Fields
 
 // Wire types (protobuf encoding spec).
 [<Literal>]

@@ -1,0 +1,153 @@
+/// The public surface as a first-time user meets it: that what the XML docs promise holds (argument checks,
+/// defaults, what is never thrown or shown).
+module Otlp.Tests.PublicApiTests
+
+open System
+open System.Collections.Concurrent
+open System.Collections.Generic
+open System.Diagnostics.Tracing
+open System.Threading.Tasks
+open Expecto
+open Otlp
+open Otlp.Core
+open Otlp.Diagnostics
+
+/// A port nothing listens on.
+let private closedPort () =
+    let listener = new Net.Sockets.TcpListener(Net.IPAddress.Loopback, 0)
+    listener.Start()
+    let port = (listener.LocalEndpoint :?> Net.IPEndPoint).Port
+    listener.Stop()
+    port
+
+/// Collects the events of the Otlp event source.
+type private EventCollector() =
+    inherit EventListener()
+    member val Messages = ConcurrentQueue<string>()
+    override this.OnEventSourceCreated source =
+        if source.Name = OtlpSelfTelemetry.Name then this.EnableEvents(source, EventLevel.Verbose)
+    override this.OnEventWritten event =
+        this.Messages.Enqueue(String.Join(" ", event.Payload |> Seq.map string))
+
+/// A logger that keeps every message it is given, with the exception's text.
+let private collectingLogger (into: ConcurrentQueue<string>) =
+    { new Microsoft.Extensions.Logging.ILogger with
+        member _.BeginScope _ = null
+        member _.IsEnabled _ = true
+        member _.Log(_, _, state, error, formatter) =
+            into.Enqueue(formatter.Invoke(state, error) + (if isNull error then "" else " " + string error)) }
+
+let private span name =
+    { Span.Empty with TraceId = { High = 7UL; Low = 8UL }; SpanId = { Value = 9UL }; Name = name }
+
+[<Tests>]
+let tests =
+    testSequenced <| testList "Public API" [
+        for protocol in [ OtlpProtocol.HttpProtobuf; OtlpProtocol.Grpc ] do
+            testTask $"header values, good and bad, from code, environment and provider, appear on no diagnostic surface ({protocol})" {
+                // Each secret is distinct, so a leak names the path it took.
+                let secret i = $"S3CR3T{i}x9q"
+                let environment =
+                    dict [ "OTEL_EXPORTER_OTLP_HEADERS", $"api-key={secret 1},Authorization: Basic {secret 2},k=%%zz{secret 3}"
+                           "OTEL_EXPORTER_OTLP_TRACES_HEADERS", $"bad key={secret 4},x={secret 13}%%"
+                           "OTEL_EXPORTER_OTLP_CERTIFICATE", "/no/such/ca.pem" ]
+                    |> Dictionary
+                let logged = ConcurrentQueue<string>()
+                let problems = ConcurrentQueue<string>()
+                let events = new EventCollector()
+                use _events = { new IAsyncDisposable with member _.DisposeAsync() = events.Dispose(); ValueTask.CompletedTask }
+                let mutable built = Unchecked.defaultof<OtlpTraceExporter>
+                let thrown =
+                    try
+                        built <-
+                            OtlpExporter.ForTraces()
+                                .WithBaseEndpoint($"http://user:{secret 11}@127.0.0.1:{closedPort ()}/?key={secret 12}")
+                                .WithHeader("x-token", secret 5)
+                                .WithHeader($"Authorization: Bearer {secret 6}", "v")
+                                .WithHeader("x-bad", $"{secret 7}\r\n")
+                                .WithHeaderProvider(fun _ ->
+                                    ValueTask<IEnumerable<KeyValuePair<string, string>>>(
+                                        [ KeyValuePair("x-provided", secret 8 + "\n")
+                                          KeyValuePair($"Authorization: {secret 9}", "v")
+                                          KeyValuePair("x-ok", secret 10) ]))
+                                .WithClientCertificate("/no/such/client.pem", "/no/such/client.key")
+                                .Configure(fun o ->
+                                    o.Protocol <- Nullable protocol
+                                    o.Environment <- environment
+                                    o.Logger <- collectingLogger logged
+                                    o.Timeout <- Nullable(TimeSpan.FromMilliseconds 300.0)
+                                    o.ScheduledDelay <- Nullable(TimeSpan.FromMilliseconds 10.0))
+                                .Build()
+                        None
+                    with e -> Some e
+                Expect.isNone thrown "Build never throws for bad configuration"
+                use exporter = built
+                exporter.Statistics.add_Problem(fun p -> problems.Enqueue p)
+                let! (result: OtlpExportResult) = exporter.ExportAsync(Request.ofSpans Resource.Empty InstrumentationScope.Empty [ span "x" ])
+                exporter.Offer(span "y", InstrumentationScope.Empty) |> ignore
+                let! (_: bool) = exporter.ForceFlushAsync(TimeSpan.FromSeconds 5.0)
+                Expect.equal result.Status OtlpExportStatus.Failure "nothing listens"
+                Expect.isNonEmpty exporter.ConfigurationWarnings "the bad settings are reported"
+                Expect.isNonEmpty problems "the failures are reported"
+                let surfaces =
+                    [ "Destination", exporter.Destination
+                      "ToString", exporter.ToString()
+                      "Config.display", Config.display exporter.Configuration
+                      "Config.ToString", exporter.Configuration.ToString()
+                      "result", string result
+                      "Statistics", string exporter.Statistics ]
+                    @ [ for w in exporter.ConfigurationWarnings -> "ConfigurationWarnings", w ]
+                    @ [ for p in problems -> "Problem", p ]
+                    @ [ for l in logged -> "ILogger", l ]
+                    @ [ for m in events.Messages -> "EventSource", m ]
+                for (surface, text) in surfaces do
+                    for i in 1..13 do
+                        Expect.isFalse (text.Contains(secret i)) $"secret {i} in {surface}: {text}"
+            }
+    
+        testTask "Offer refuses a null item or scope at the call, so one bad call cannot fail a batch of others' items" {
+            let! (receiver: Otlp.Testing.LoopbackReceiver) = Otlp.Testing.LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            use exporter =
+                OtlpExporter.ForTraces().WithHttp().WithBaseEndpoint(receiver.HttpEndpoint.ToString())
+                    .WithEnvironment(Dictionary<string, string>()).Build()
+            Expect.throwsT<ArgumentNullException> (fun () -> exporter.Offer(Unchecked.defaultof<Span>, InstrumentationScope.Empty) |> ignore) "null item"
+            Expect.throwsT<ArgumentNullException> (fun () -> exporter.Offer(span "a", Unchecked.defaultof<InstrumentationScope>) |> ignore) "null scope"
+            Expect.isTrue (exporter.Offer(span "b", InstrumentationScope.Empty)) "a good item is queued"
+            let! (flushed: bool) = exporter.ForceFlushAsync(TimeSpan.FromSeconds 10.0)
+            Expect.isTrue flushed "flushed"
+            Expect.equal (exporter.Statistics.Exported, exporter.Statistics.Dropped) (1L, 0L) "the good item is exported, nothing dropped"
+        }
+
+        test "Offer on the metrics exporter, which does not batch, throws InvalidOperationException naming what to use instead" {
+            use exporter = OtlpExporter.ForMetrics().WithEnvironment(Dictionary<string, string>()).Build()
+            let metric = { Name = "m"; Description = ""; Unit = ""; Data = MetricData.Gauge [||]; Metadata = [||] }
+            let error = Expect.throwsC (fun () -> exporter.Offer(metric, InstrumentationScope.Empty) |> ignore) id
+            Expect.isTrue (error :? InvalidOperationException) "InvalidOperationException"
+            Expect.stringContains error.Message "ExportAsync" "names the way that works"
+        }
+    
+        test "builder methods: null for an optional setting leaves it to the environment, null for a required argument throws" {
+            let environment =
+                dict [ "OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318"; "OTEL_SERVICE_NAME", "from-env" ] |> Dictionary
+            use exporter =
+                OtlpExporter.ForTraces().WithEnvironment(environment)
+                    .WithBaseEndpoint(null).WithSignalEndpoint(null).WithServiceName(null)
+                    .WithTrustedCertificate(null).WithClientCertificate(null, null)
+                    .WithHeader("k", null).WithResourceAttribute("empty", null).Build()
+            Expect.stringContains exporter.Destination "http://env:4318/v1/traces" "the environment's endpoint"
+            Expect.isEmpty exporter.ConfigurationWarnings "nothing to warn about"
+            let attribute key = exporter.Resource.Attributes |> Array.find (fun a -> a.Key = key)
+            Expect.equal (attribute "service.name").Value (AnyValue.String "from-env") "the environment's service name"
+            Expect.equal (attribute "empty").Value AnyValue.Empty "a null attribute value is empty"
+            let builder = OtlpExporter.ForTraces()
+            Expect.throwsT<ArgumentNullException> (fun () -> builder.WithHeader(null, "v") |> ignore) "header name"
+            Expect.throwsT<ArgumentException> (fun () -> builder.WithHeader("", "v") |> ignore) "empty header name"
+            Expect.throwsT<ArgumentNullException> (fun () -> builder.WithResourceAttribute(null, "v") |> ignore) "attribute key"
+            Expect.throwsT<ArgumentNullException> (fun () -> builder.WithHeaderProvider(null) |> ignore) "header provider"
+            Expect.throwsT<ArgumentNullException> (fun () -> builder.Configure(null) |> ignore) "configure"
+            Expect.throwsT<ArgumentNullException> (fun () -> builder.WithGrpc().WithChannel(null) |> ignore) "channel"
+            Expect.throwsT<ArgumentNullException> (fun () -> builder.WithHttp().WithHttpClient(null) |> ignore) "client"
+            Expect.throwsT<ArgumentNullException> (fun () -> builder.WithHttp().WithHttpClientFactory(null) |> ignore) "client factory"
+        }
+    ]
