@@ -1,0 +1,94 @@
+/// Lifecycle and concurrency of the facade as an application meets it: disposal twice or at once, offers during and
+/// after shutdown, flushes racing shutdown, parts disposed in the wrong order, hosts stopping with a cancelled token.
+module Otlp.Tests.LifecycleTests
+
+open System
+open System.Collections.Generic
+open System.Diagnostics
+open System.Threading
+open System.Threading.Tasks
+open Expecto
+open Microsoft.Extensions.Configuration
+open Microsoft.Extensions.DependencyInjection
+open Microsoft.Extensions.Hosting
+open Microsoft.Extensions.Logging
+open Otlp
+open Otlp.Core
+open Otlp.Metrics
+open Otlp.Runtime
+open Otlp.Testing
+
+let private environment (pairs: (string * string) list) =
+    Dictionary<string, string>(dict pairs) :> IReadOnlyDictionary<string, string>
+
+let private span name =
+    { Span.Empty with TraceId = { High = 7UL; Low = 8UL }; SpanId = { Value = 9UL }; Name = name }
+
+let private scope = InstrumentationScope.create "lifecycle" "1"
+
+let private uniqueName () = $"Test.Lifecycle.{Guid.NewGuid():N}"
+
+let private traces (receiver: LoopbackReceiver) (pairs: (string * string) list) =
+    OtlpExporter.ForTraces().WithHttp().WithBaseEndpoint(receiver.HttpEndpoint.ToString()).WithEnvironment(environment pairs).Build()
+
+/// The task's result, failing the test when it does not finish within `seconds` (a hang must not hang the suite).
+let private within (seconds: float) (what: string) (t: Task<'a>) =
+    task {
+        let! first = Task.WhenAny(t, Task.Delay(TimeSpan.FromSeconds seconds))
+        Expect.isTrue (obj.ReferenceEquals(first, t)) $"{what} returned in time"
+        return! t
+    }
+
+/// A task that ends when `t` ends, whatever its outcome.
+let private ended (t: Task) = t.ContinueWith(Func<Task, unit>(fun _ -> ()))
+
+/// `use` in Expecto's task builder takes IAsyncDisposable; this adapts an IDisposable.
+let private disposing (d: IDisposable) =
+    { new IAsyncDisposable with
+        member _.DisposeAsync() =
+            d.Dispose()
+            ValueTask.CompletedTask }
+
+/// The system clock, except that the first reading on one chosen thread waits until the test lets it go: it holds a
+/// flush between its look at the processor's loop and the queueing of its request.
+type private GatedClock() =
+    inherit TimeProvider()
+    let entered = new ManualResetEventSlim(false)
+    let release = new ManualResetEventSlim(false)
+    member val GatedThread = -1 with get, set
+    member _.Entered = entered
+    member _.Release = release
+    override this.GetTimestamp() =
+        if Thread.CurrentThread.ManagedThreadId = this.GatedThread && not entered.IsSet then
+            entered.Set()
+            release.Wait()
+        base.GetTimestamp()
+
+let private batchSettings =
+    { Batching.Settings.Default with MaxQueueSize = 16; MaxExportBatchSize = 4; ScheduledDelayMs = 1L; ExportTimeoutMs = 5_000L }
+
+[<Tests>]
+let tests =
+    testList "Lifecycle" [
+        testTask "a flush whose request reaches the processor after its loop ended is answered" {
+            let clock = GatedClock()
+            let statistics = ExportStatistics()
+            let export = Func<int[], int, TimeSpan, CancellationToken, Task<Batching.ExportOutcome>>(fun _ _ _ _ -> Task.FromResult Batching.ExportOutcome.Succeeded)
+            let p = new BatchExportProcessor<int>(batchSettings, export, TimeSpan.FromSeconds 5.0, clock, statistics)
+            Expect.isTrue (p.Offer 1) "offered"
+            let mutable flush = Task.FromResult true
+            let flusher = Thread(fun () -> flush <- p.ForceFlushAsync(Timeout.InfiniteTimeSpan))
+            clock.GatedThread <- flusher.ManagedThreadId
+            flusher.Start()
+            // The flush has seen the loop running; the loop now stops and ends before the flush queues its request.
+            clock.Entered.Wait()
+            let! (stopped: bool) = within 10.0 "shutdown" (p.ShutdownAsync(TimeSpan.FromSeconds 5.0))
+            Expect.isTrue stopped "shut down"
+            do! within 10.0 "disposal" (ended (p.DisposeAsync().AsTask()))
+            clock.Release.Set()
+            flusher.Join()
+            let! (answered: bool) = within 5.0 "the flush" flush
+            Expect.isFalse answered "a flush after shutdown does nothing"
+            Expect.equal statistics.Exported 1L "the item was exported by the shutdown"
+        }
+    ]
