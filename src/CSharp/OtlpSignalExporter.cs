@@ -20,7 +20,12 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     private readonly IExportTransport transport;
     private readonly TimeProvider time;
     private readonly Retry.Policy retryPolicy = Retry.Policy.Default;
-    private readonly Lazy<BatchExportProcessor<ScopedItem<TItem>>> processor;
+    private readonly Lock lifecycle = new();
+    private BatchExportProcessor<ScopedItem<TItem>>? processor;
+
+    // Set by the first shutdown or disposal, under `lifecycle`: from then on no processor is created, so an offer to
+    // an exporter that never had one is dropped and counted instead of starting a loop nobody will stop.
+    private bool closed;
     private readonly List<string> warnings;
     private static readonly Task<Batching.ExportOutcome> SucceededTask = Task.FromResult(Batching.ExportOutcome.Succeeded);
 
@@ -47,8 +52,6 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
             Diagnostics.OtlpEventSource.Log.ConfigurationProblem(this.Statistics.Signal, warning);
             log.Write(warning);
         }
-
-        this.processor = new Lazy<BatchExportProcessor<ScopedItem<TItem>>>(this.CreateProcessor);
     }
 
     /// <summary>Where requests go and why: the protocol, the URL, and the rule that produced it.</summary>
@@ -330,8 +333,45 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     /// </summary>
     internal Func<ScopedItem<TItem>, bool>? CaptureOffered { get; set; }
 
-    private bool Enqueue(ScopedItem<TItem> item) =>
-        this.CaptureOffered is { } capture ? capture(item) : this.processor.Value.Offer(item);
+    private bool Enqueue(ScopedItem<TItem> item)
+    {
+        if (this.CaptureOffered is { } capture)
+        {
+            return capture(item);
+        }
+
+        if ((Volatile.Read(ref this.processor) ?? this.StartProcessor()) is { } running)
+        {
+            return running.Offer(item);
+        }
+
+        this.Statistics.CountDropped(Batching.DropReason.ShutDown, 1);
+        return false;
+    }
+
+    /// <summary>The processor, created by the first offer; null once the exporter is shut down or disposed.</summary>
+    private BatchExportProcessor<ScopedItem<TItem>>? StartProcessor()
+    {
+        lock (this.lifecycle)
+        {
+            if (this.processor is null && !this.closed)
+            {
+                Volatile.Write(ref this.processor, this.CreateProcessor());
+            }
+
+            return this.processor;
+        }
+    }
+
+    /// <summary>Refuses to create a processor from now on; the one created before, if any.</summary>
+    private BatchExportProcessor<ScopedItem<TItem>>? Close()
+    {
+        lock (this.lifecycle)
+        {
+            this.closed = true;
+            return this.processor;
+        }
+    }
 
     /// <summary>
     /// Exports one batch now as the background processor exports it (deferred conversion, grouping by scope,
@@ -347,8 +387,8 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     /// even while a send is in progress; that send goes on within the export timeout.
     /// </summary>
     public Task<bool> ForceFlushAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        this.processor.IsValueCreated
-            ? this.processor.Value.ForceFlushAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken)
+        Volatile.Read(ref this.processor) is { } running
+            ? running.ForceFlushAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken)
             : Task.FromResult(true);
 
     /// <summary>
@@ -357,16 +397,16 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     /// dropped (deadline exceeded): it then returns false, within the timeout and a fraction of a second.
     /// </summary>
     public Task<bool> ShutdownAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        this.processor.IsValueCreated
-            ? this.processor.Value.ShutdownAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken)
+        this.Close() is { } running
+            ? running.ShutdownAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken)
             : Task.FromResult(true);
 
     /// <summary>Shuts down (flushing what is queued within the batch export timeout) and releases the connection.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (this.processor.IsValueCreated)
+        if (this.Close() is { } running)
         {
-            await this.processor.Value.DisposeAsync().ConfigureAwait(false);
+            await running.DisposeAsync().ConfigureAwait(false);
         }
 
         this.transport.Dispose();

@@ -70,6 +70,35 @@ let private batchSettings =
 [<Tests>]
 let tests =
     testList "Lifecycle" [
+        testTask "an offer after the shutdown of an exporter that was never offered anything is dropped and counted" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            use exporter = traces receiver []
+            let! (done': bool) = exporter.ShutdownAsync(TimeSpan.FromSeconds 1.0)
+            Expect.isTrue done' "nothing to flush"
+            Expect.isFalse (exporter.Offer(span "late", scope)) "refused"
+            Expect.equal exporter.Statistics.DroppedShutDown 1L "counted"
+            let! (flushed: bool) = exporter.ForceFlushAsync(TimeSpan.FromSeconds 1.0)
+            Expect.isTrue flushed "a flush after shutdown has nothing to do"
+            Expect.equal receiver.Requests.Count 0 "nothing sent"
+        }
+
+        testTask "a log entry after the disposal of an exporter that had no entries before is dropped and counted" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            // The container's order: the provider exists first, its exporter is made and disposed without an entry.
+            let exporter =
+                OtlpExporter.ForLogs().WithHttp().WithBaseEndpoint(receiver.HttpEndpoint.ToString()).WithEnvironment(environment []).Build()
+            let provider = new Otlp.Logging.OtlpLoggerProvider(exporter)
+            use _provider = disposing provider
+            let logger = provider.CreateLogger "late"
+            do! exporter.DisposeAsync()
+            logger.LogWarning "after disposal"
+            Expect.equal exporter.Statistics.DroppedShutDown 1L "counted"
+            do! exporter.DisposeAsync()
+            Expect.equal receiver.Requests.Count 0 "nothing sent"
+        }
+
         testTask "a flush whose request reaches the processor after its loop ended is answered" {
             let clock = GatedClock()
             let statistics = ExportStatistics()
@@ -90,5 +119,23 @@ let tests =
             let! (answered: bool) = within 5.0 "the flush" flush
             Expect.isFalse answered "a flush after shutdown does nothing"
             Expect.equal statistics.Exported 1L "the item was exported by the shutdown"
+        }
+
+        testTask "spans ended after the exporter's disposal are refused and counted, and the tracer disposes twice" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let exporter = traces receiver []
+            let name = uniqueName ()
+            let tracer = Otlp.Tracing.OtlpTracer.Start(exporter, name)
+            let source = new ActivitySource(name)
+            use _source = disposing source
+            source.StartActivity("before").Dispose()
+            do! exporter.DisposeAsync()
+            source.StartActivity("after").Dispose()
+            tracer.Dispose()
+            tracer.Dispose()
+            Expect.equal tracer.Refused 1L "refused"
+            Expect.equal exporter.Statistics.DroppedShutDown 1L "counted"
+            Expect.equal exporter.Statistics.Exported 1L "the span before disposal was flushed"
         }
     ]
