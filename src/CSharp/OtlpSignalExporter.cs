@@ -84,7 +84,8 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     /// <summary>
     /// Sends <paramref name="request"/> now, retrying retryable failures until the exporter timeout. A request
     /// over <see cref="MaxRequestBytes"/> is sent as several smaller ones. Never throws for network or server
-    /// problems.
+    /// problems. After <see cref="ShutdownAsync"/> or disposal it sends nothing and returns a failure, its items
+    /// counted as dropped.
     /// </summary>
     public async Task<OtlpExportResult> ExportAsync(TRequest request, CancellationToken cancellationToken = default)
     {
@@ -233,6 +234,11 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         var deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : now + (long)timeout.TotalMilliseconds;
         for (var attempt = 1; ; attempt++)
         {
+            if (Volatile.Read(ref this.closed))
+            {
+                return this.RefuseClosed(items, attempt - 1);
+            }
+
             using var deadlineCancel = deadline == long.MaxValue
                 ? new CancellationTokenSource()
                 : new CancellationTokenSource(TimeSpan.FromMilliseconds(Math.Max(1, deadline - this.NowMs())), this.time);
@@ -245,9 +251,17 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
 
             var started = this.time.GetTimestamp();
             TransportResult result;
-            using (Diagnostics.ExporterOwnWork.Begin())
+            try
             {
-                result = await this.transport.SendAsync(payload, Runtime.Deadlines.Remaining(deadline, this.NowMs()), attemptCancel.Token).ConfigureAwait(false);
+                using (Diagnostics.ExporterOwnWork.Begin())
+                {
+                    result = await this.transport.SendAsync(payload, Runtime.Deadlines.Remaining(deadline, this.NowMs()), attemptCancel.Token).ConfigureAwait(false);
+                }
+            }
+            catch (ObjectDisposedException) when (Volatile.Read(ref this.closed))
+            {
+                // Disposed during the send: the transport's client is gone, and the items with it.
+                return this.RefuseClosed(items, attempt);
             }
 
             var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow(), items);
@@ -295,6 +309,13 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
                 items);
             return new OtlpExportResult(OtlpExportStatus.Failure, items, $"{interpreted.Problem} (gave up: {reason})", attempt);
         }
+    }
+
+    /// <summary>A send refused because the exporter is shut down: its items are counted dropped, as a batched item would be.</summary>
+    private OtlpExportResult RefuseClosed(int items, int attempts)
+    {
+        this.Statistics.CountDropped(Batching.DropReason.ShutDown, items);
+        return new OtlpExportResult(OtlpExportStatus.Failure, items, "The exporter is shut down.", attempts);
     }
 
     /// <summary>

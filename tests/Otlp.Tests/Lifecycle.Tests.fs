@@ -121,6 +121,42 @@ let tests =
             Expect.equal statistics.Exported 1L "the item was exported by the shutdown"
         }
 
+        testTask "metrics disposed after their exporter count their last collection as dropped" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let exporter =
+                OtlpExporter.ForMetrics().WithHttp().WithBaseEndpoint(receiver.HttpEndpoint.ToString()).WithEnvironment(environment []).Build()
+            let options = OtlpMetricsOptions(ExportInterval = Nullable(TimeSpan.FromMinutes 10.0))
+            options.Meters.Add name
+            let metrics = OtlpMetrics.Start(exporter, options)
+            let meter = new System.Diagnostics.Metrics.Meter(name)
+            use _meter = disposing meter
+            meter.CreateCounter<int64>("c").Add 3L
+            do! exporter.DisposeAsync()
+            do! within 10.0 "disposal" (ended (metrics.DisposeAsync().AsTask()))
+            Expect.equal exporter.Statistics.DroppedShutDown 1L "the point of the last collection is counted"
+            Expect.isEmpty metrics.Warnings "no collection threw"
+            Expect.equal receiver.Requests.Count 0 "nothing sent"
+        }
+
+        testTask "a direct export after disposal fails without throwing, its items counted dropped" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let exporter = traces receiver []
+            do! exporter.DisposeAsync()
+            let request =
+                { ResourceSpans =
+                    [| { Resource = exporter.Resource
+                         ScopeSpans = [| { Scope = scope; Spans = [| span "late" |]; SchemaUrl = "" } |]
+                         SchemaUrl = "" } |] }
+            let! (result: OtlpExportResult) = exporter.ExportAsync request
+            Expect.equal result.Status OtlpExportStatus.Failure "failed"
+            Expect.equal result.Rejected 1L "the span"
+            Expect.equal exporter.Statistics.DroppedShutDown 1L "counted"
+            Expect.equal receiver.Requests.Count 0 "nothing sent"
+        }
+
         testTask "spans ended after the exporter's disposal are refused and counted, and the tracer disposes twice" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver
