@@ -121,6 +121,32 @@ let tests =
             Expect.equal statistics.Exported 1L "the item was exported by the shutdown"
         }
 
+        testTask "the host stopping with a cancelled token while an export is in flight stops without an error" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            receiver.Enqueue(Reply.Ok.WithDelay(TimeSpan.FromMilliseconds 300.0))
+            let builder = Host.CreateEmptyApplicationBuilder(HostApplicationBuilderSettings())
+            builder.Configuration.AddInMemoryCollection(
+                dict [ "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.HttpEndpoint.ToString(); "OTEL_BSP_SCHEDULE_DELAY", "1" ])
+            |> ignore
+            builder.Services.AddOtlp() |> ignore
+            let host = builder.Build()
+            use _host = disposing host
+            do! host.StartAsync()
+            let exporter = host.Services.GetRequiredService<OtlpTraceExporter>()
+            exporter.Offer(span "in flight", scope) |> ignore
+            exporter.Offer(span "queued", scope) |> ignore
+            let! _ = receiver.WaitForRequestsAsync 1
+            let cancelled = new CancellationTokenSource()
+            use _cancelled = disposing cancelled
+            cancelled.Cancel()
+            // Before the fix the flush's cancellation escaped StopAsync, and the host's stop threw it.
+            do! host.StopAsync(cancelled.Token)
+            do! within 10.0 "disposal" (ended (Task.Run(fun () -> host.Dispose())))
+            let s = exporter.Statistics
+            Expect.equal (s.Exported + s.Dropped) 2L "both spans exported or counted"
+        }
+
         testTask "metrics disposed after their exporter count their last collection as dropped" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver
