@@ -200,4 +200,23 @@ let tests =
             Expect.equal exporter.Statistics.DroppedShutDown 1L "counted"
             Expect.equal exporter.Statistics.Exported 1L "the span before disposal was flushed"
         }
+
+        testTask "a Problem handler that throws neither stops the exports nor fails the disposal" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            receiver.Enqueue(Reply.HttpStatus 400)
+            let exporter = traces receiver []
+            let seen = ref 0
+            exporter.Statistics.add_Problem(fun _ -> failwith "the application's handler")
+            exporter.Statistics.add_Problem(fun _ -> Interlocked.Increment(&seen.contents) |> ignore)
+            Expect.isTrue (exporter.Offer(span "rejected", scope)) "offered"
+            let! (first: bool) = within 5.0 "the first flush" (exporter.ForceFlushAsync(TimeSpan.FromSeconds 5.0))
+            Expect.isTrue (exporter.Offer(span "accepted", scope)) "offered"
+            let! (second: bool) = within 5.0 "the second flush" (exporter.ForceFlushAsync(TimeSpan.FromSeconds 5.0))
+            Expect.isTrue (first && second) "both flushes completed"
+            Expect.equal exporter.Statistics.DroppedPermanentFailure 1L "the rejected span is counted"
+            Expect.equal exporter.Statistics.Exported 1L "the next span is exported"
+            Expect.isGreaterThanOrEqual seen.Value 1 "the next handler was called"
+            do! exporter.DisposeAsync()
+        }
     ]

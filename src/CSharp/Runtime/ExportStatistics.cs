@@ -35,8 +35,9 @@ public sealed class ExportStatistics
     public string Signal { get; }
 
     /// <summary>
-    /// Raised for every problem (failed export, server warning), unthrottled; messages never contain header
-    /// values. The event source and the configured logger get each kind at most once a minute.
+    /// Raised for every problem (failed export, server warning), unthrottled, often on the exporter's own thread;
+    /// messages never contain header values. What a handler throws is ignored. The event source and the configured
+    /// logger get each kind at most once a minute.
     /// </summary>
     public event Action<string>? Problem;
 
@@ -135,7 +136,31 @@ public sealed class ExportStatistics
     internal void ReportProblem(string message)
     {
         Interlocked.Increment(ref this.problems);
-        this.problemLog.Write(message);
-        this.Problem?.Invoke(message);
+        // The configured logger and the Problem handlers are the application's code, run here on an export thread:
+        // what they throw must not end that thread (the batch loop would die with its items), and is not reported,
+        // since reporting it would call them again.
+        try
+        {
+            this.problemLog.Write(message);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+        }
+
+        if (this.Problem is not { } handlers)
+        {
+            return;
+        }
+
+        foreach (var handler in handlers.GetInvocationList())
+        {
+            try
+            {
+                ((Action<string>)handler)(message);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+            }
+        }
     }
 }
