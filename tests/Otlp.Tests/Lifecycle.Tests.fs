@@ -201,6 +201,28 @@ let tests =
             Expect.equal exporter.Statistics.Exported 1L "the span before disposal was flushed"
         }
 
+        testTask "a first log entry after the container's disposal is dropped, not thrown into the logging call" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let configuration =
+                ConfigurationBuilder().AddInMemoryCollection(dict [ "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.HttpEndpoint.ToString() ]).Build()
+            let services = ServiceCollection()
+            services.AddSingleton<IConfiguration>(configuration).AddOtlp() |> ignore
+            let provider = services.BuildServiceProvider()
+            let logger = provider.GetRequiredService<ILogger<OtlpPipeline>>()
+            do! provider.DisposeAsync()
+            // A background thread still logging while the host goes away; its exporter was never needed before.
+            let thrown =
+                try
+                    logger.LogWarning "late"
+                    logger.LogWarning "later"
+                    None
+                with e ->
+                    Some(string e)
+            Expect.isNone thrown "the logging call did not throw"
+            Expect.equal receiver.Requests.Count 0 "nothing sent"
+        }
+
         testTask "a Problem handler that throws neither stops the exports nor fails the disposal" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver
