@@ -241,4 +241,31 @@ let tests =
             Expect.isGreaterThanOrEqual seen.Value 1 "the next handler was called"
             do! exporter.DisposeAsync()
         }
+
+        testTask "a metrics shutdown at its deadline ends the collection still sending, so disposal does not wait for it" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            receiver.Enqueue(Reply.Ok.WithDelay(TimeSpan.FromSeconds 20.0))
+            let name = uniqueName ()
+            let exporter =
+                OtlpExporter.ForMetrics().WithHttp().WithBaseEndpoint(receiver.HttpEndpoint.ToString())
+                    .WithEnvironment(environment [ "OTEL_EXPORTER_OTLP_TIMEOUT", "0"; "OTEL_METRIC_EXPORT_TIMEOUT", "0" ]).Build()
+            let options = OtlpMetricsOptions(ExportInterval = Nullable(TimeSpan.FromMinutes 10.0))
+            options.Meters.Add name
+            let metrics = OtlpMetrics.Start(exporter, options)
+            let meter = new System.Diagnostics.Metrics.Meter(name)
+            use _meter = disposing meter
+            meter.CreateCounter<int64>("c").Add 3L
+            // A flush whose export has no time limit, to a receiver that answers after the test is over.
+            let flush = metrics.ForceFlushAsync()
+            let! _ = receiver.WaitForRequestsAsync 1
+            let watch = Stopwatch.StartNew()
+            let! (inTime: bool) = within 10.0 "shutdown" (metrics.ShutdownAsync(TimeSpan.FromMilliseconds 200.0))
+            Expect.isFalse inTime "not in time"
+            let! (_: bool) = within 5.0 "the flush" flush
+            do! within 5.0 "disposal" (ended (metrics.DisposeAsync().AsTask()))
+            Expect.isLessThan watch.ElapsedMilliseconds 3000L "disposal did not wait for the send"
+            Expect.equal exporter.Statistics.DroppedDeadlineExceeded 1L "the point being sent is counted dropped"
+            do! exporter.DisposeAsync()
+        }
     ]
