@@ -269,3 +269,28 @@ let tests =
             do! exporter.DisposeAsync()
         }
     ]
+
+/// A listener of the exporter's own meter is process-wide, so this test runs alone.
+[<Tests>]
+let ownMeterTests =
+    testSequenced <| testList "Lifecycle, own meter" [
+        testTask "an application's listener of the Otlp meter that throws neither fails offers nor stops the exports" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let listener = new System.Diagnostics.Metrics.MeterListener()
+            use _listener = disposing listener
+            listener.InstrumentPublished <-
+                fun instrument l -> if instrument.Meter.Name = Otlp.Diagnostics.OtlpSelfTelemetry.Name then l.EnableMeasurementEvents instrument
+            listener.SetMeasurementEventCallback<int64>(fun _ _ _ _ -> failwith "the application's listener")
+            listener.SetMeasurementEventCallback<float>(fun _ _ _ _ -> failwith "the application's listener")
+            listener.Start()
+            let exporter = traces receiver [ "OTEL_BSP_MAX_QUEUE_SIZE", "1" ]
+            let offers = [ for i in 1..3 -> try Ok(exporter.Offer(span $"s{i}", scope)) with e -> Error e.Message ]
+            Expect.all offers Result.isOk "no offer threw"
+            let! (flushed: bool) = within 5.0 "the flush" (exporter.ForceFlushAsync(TimeSpan.FromSeconds 5.0))
+            Expect.isTrue flushed "flushed"
+            Expect.equal (exporter.Statistics.Exported + exporter.Statistics.Dropped) 3L "every span exported or counted"
+            do! exporter.DisposeAsync()
+        }
+    ]
+

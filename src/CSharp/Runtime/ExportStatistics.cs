@@ -76,23 +76,31 @@ public sealed class ExportStatistics
     internal void CountExported(int count)
     {
         Interlocked.Add(ref this.exported, count);
-        OtlpSelfTelemetry.Exported.Add(count, this.signalTag);
+        Add(OtlpSelfTelemetry.Exported, count, this.signalTag);
     }
 
-    internal void CountRetry() => OtlpSelfTelemetry.Retries.Add(1, this.signalTag);
+    internal void CountRetry() => Add(OtlpSelfTelemetry.Retries, 1, this.signalTag);
 
     internal void RecordAttempt(TimeSpan duration, bool succeeded)
     {
-        OtlpSelfTelemetry.Duration.Record(duration.TotalSeconds, this.signalTag);
+        try
+        {
+            OtlpSelfTelemetry.Duration.Record(duration.TotalSeconds, this.signalTag);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // An application's listener (see Add).
+        }
+
         if (!succeeded)
         {
-            OtlpSelfTelemetry.FailedExports.Add(1, this.signalTag);
+            Add(OtlpSelfTelemetry.FailedExports, 1, this.signalTag);
         }
     }
 
     internal void CountDropped(Batching.DropReason reason, int count)
     {
-        OtlpSelfTelemetry.Dropped.Add(count, this.signalTag, new KeyValuePair<string, object?>("otlp.reason", ReasonName(reason)));
+        Add(OtlpSelfTelemetry.Dropped, count, this.signalTag, new KeyValuePair<string, object?>("otlp.reason", ReasonName(reason)));
         if (reason.IsQueueFull)
         {
             Interlocked.Add(ref this.droppedQueueFull, count);
@@ -122,7 +130,31 @@ public sealed class ExportStatistics
     internal void CountDroppedTooLarge(int count)
     {
         Interlocked.Add(ref this.droppedTooLarge, count);
-        OtlpSelfTelemetry.Dropped.Add(count, this.signalTag, new KeyValuePair<string, object?>("otlp.reason", "too_large"));
+        Add(OtlpSelfTelemetry.Dropped, count, this.signalTag, new KeyValuePair<string, object?>("otlp.reason", "too_large"));
+    }
+
+    /// <summary>
+    /// Adds to one of the <c>Otlp</c> meter's counters. The application's meter listeners run inside the call, on the
+    /// thread counting: an offer's (which must not throw) or an export loop's (which must not end). What they throw is
+    /// theirs to see, not ours to pass on.
+    /// </summary>
+    private static void Add(System.Diagnostics.Metrics.Counter<long> counter, long count, KeyValuePair<string, object?> signal, KeyValuePair<string, object?> reason = default)
+    {
+        try
+        {
+            if (reason.Key is null)
+            {
+                counter.Add(count, signal);
+            }
+            else
+            {
+                counter.Add(count, signal, reason);
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Ignored: see above.
+        }
     }
 
     private static string ReasonName(Batching.DropReason reason) =>
