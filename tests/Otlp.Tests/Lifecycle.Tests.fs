@@ -121,6 +121,59 @@ let tests =
             Expect.equal statistics.Exported 1L "the item was exported by the shutdown"
         }
 
+        testTask "flushes and shutdowns racing each other all return" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            for round in 1..50 do
+                let exporter = traces receiver []
+                exporter.Offer(span "x", scope) |> ignore
+                let call (f: unit -> Task<bool>) = Task.Run<bool>(Func<Task<bool>>(f))
+                let calls =
+                    [| call (fun () -> exporter.ShutdownAsync())
+                       call (fun () -> exporter.ForceFlushAsync())
+                       call (fun () -> exporter.ShutdownAsync())
+                       call (fun () -> exporter.DisposeAsync().AsTask().ContinueWith(fun (_: Task) -> true)) |]
+                let! (_: bool[]) = within 10.0 $"round {round}" (Task.WhenAll calls)
+                let s = exporter.Statistics
+                Expect.equal (s.Exported + s.Dropped) 1L "the item was exported or counted"
+        }
+
+        testTask "a shutdown with a receiver that never answers returns by its timeout, the batch counted dropped" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            receiver.Enqueue(Reply.Ok.WithDelay(TimeSpan.FromSeconds 30.0))
+            let exporter = traces receiver [ "OTEL_BSP_SCHEDULE_DELAY", "1" ]
+            exporter.Offer(span "x", scope) |> ignore
+            let! _ = receiver.WaitForRequestsAsync 1
+            let watch = Stopwatch.StartNew()
+            let! (inTime: bool) = within 5.0 "shutdown" (exporter.ShutdownAsync(TimeSpan.FromMilliseconds 200.0))
+            Expect.isFalse inTime "not in time"
+            Expect.isLessThan watch.ElapsedMilliseconds 2000L "within the timeout and the grace"
+            Expect.equal exporter.Statistics.DroppedDeadlineExceeded 1L "counted"
+            do! within 5.0 "disposal" (ended (exporter.DisposeAsync().AsTask()))
+        }
+
+        testTask "every item offered by many threads at a small queue is exported or counted dropped" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let exporter = traces receiver [ "OTEL_BSP_MAX_QUEUE_SIZE", "64"; "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "16" ]
+            let offered = ref 0L
+            let offering =
+                [| for _ in 1..4 ->
+                       Task.Run(fun () ->
+                           for _ in 1..5000 do
+                               exporter.Offer(span "x", scope) |> ignore
+                               Interlocked.Increment(&offered.contents) |> ignore) |]
+            // Shut down while the threads offer: offers before, during and after it.
+            do! Task.Delay 5
+            let! (_: bool) = exporter.ShutdownAsync(TimeSpan.FromSeconds 10.0)
+            do! Task.WhenAll offering
+            do! exporter.DisposeAsync()
+            let s = exporter.Statistics
+            Expect.equal (s.Exported + s.Dropped) offered.Value "exported + dropped = offered"
+            Expect.equal (int64 receiver.Spans.Count) s.Exported "exported = received"
+        }
+
         testTask "the host stopping with a cancelled token while an export is in flight stops without an error" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver
@@ -201,6 +254,41 @@ let tests =
             Expect.equal exporter.Statistics.Exported 1L "the span before disposal was flushed"
         }
 
+        testTask "two containers built from one services.AddOtlp each export and stop on their own" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let configuration =
+                ConfigurationBuilder().AddInMemoryCollection(dict [ "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.HttpEndpoint.ToString() ]).Build()
+            let services = ServiceCollection()
+            services.AddSingleton<IConfiguration>(configuration).AddOtlp() |> ignore
+            for round in 1..2 do
+                let provider = services.BuildServiceProvider()
+                let hosted = provider.GetServices<IHostedService>() |> List.ofSeq
+                for h in hosted do
+                    do! h.StartAsync CancellationToken.None
+                provider.GetRequiredService<ILogger<OtlpPipeline>>().LogWarning("round {Round}", round)
+                for h in hosted do
+                    do! h.StopAsync CancellationToken.None
+                do! within 10.0 "disposal" (ended (provider.DisposeAsync().AsTask()))
+                Expect.equal receiver.LogRecords.Count round "this container's entry was flushed"
+        }
+
+        testTask "a pipeline disposed twice at once, then again, and flushed after, neither throws nor hangs" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let pipeline =
+                OtlpPipeline.Create(fun o ->
+                    o.Environment <- environment [ "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.HttpEndpoint.ToString() ]
+                    o.Sources.Add(uniqueName ())
+                    o.Meters.Add(uniqueName ()))
+            let first = pipeline.DisposeAsync().AsTask()
+            let second = pipeline.DisposeAsync().AsTask()
+            do! within 10.0 "both disposals" (ended (Task.WhenAll(first, second)))
+            pipeline.Dispose()
+            let! (flushed: bool) = within 5.0 "a flush" (pipeline.ForceFlushAsync(TimeSpan.FromSeconds 1.0))
+            Expect.isFalse flushed "metrics shut down cannot flush"
+        }
+
         testTask "a first log entry after the container's disposal is dropped, not thrown into the logging call" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver
@@ -267,6 +355,44 @@ let tests =
             Expect.isLessThan watch.ElapsedMilliseconds 3000L "disposal did not wait for the send"
             Expect.equal exporter.Statistics.DroppedDeadlineExceeded 1L "the point being sent is counted dropped"
             do! exporter.DisposeAsync()
+        }
+
+        testTask "delta counter adds racing flushes and a fast timer are each exported once" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            let exporter =
+                OtlpExporter.ForMetrics().WithHttp().WithBaseEndpoint(receiver.HttpEndpoint.ToString()).WithEnvironment(environment []).Build()
+            let options =
+                OtlpMetricsOptions(ExportInterval = Nullable(TimeSpan.FromMilliseconds 2.0), TemporalityPreference = TemporalityPreference.Delta)
+            options.Meters.Add name
+            let metrics = OtlpMetrics.Start(exporter, options)
+            let meter = new System.Diagnostics.Metrics.Meter(name)
+            use _meter = disposing meter
+            let counter = meter.CreateCounter<int64> "c"
+            let adds = 300_000
+            let adding =
+                Task.Run(fun () ->
+                    for i in 1..adds do
+                        counter.Add 1L
+                        if i % 1000 = 0 then Thread.Yield() |> ignore)
+            let flushUntilAdded () =
+                task {
+                    while not adding.IsCompleted do
+                        let! (_: bool) = metrics.ForceFlushAsync()
+                        ()
+                }
+            let flushing = [| for _ in 1..2 -> Task.Run<unit>(Func<Task<unit>>(flushUntilAdded)) |]
+            do! adding
+            do! Task.WhenAll flushing
+            do! metrics.DisposeAsync()
+            do! exporter.DisposeAsync()
+            let pointSum (m: Metric) =
+                match m.Data with
+                | MetricData.Sum s -> s.DataPoints |> Array.sumBy (fun p -> match p.Value with NumberValue.AsInt v -> v | _ -> 0L)
+                | _ -> 0L
+            Expect.equal (receiver.Metrics |> Seq.sumBy pointSum) (int64 adds) "no delta lost or sent twice"
+            Expect.equal exporter.Statistics.Dropped 0L "nothing dropped"
         }
     ]
 
