@@ -113,7 +113,15 @@ public static class OtlpPipelineServiceCollectionExtensions
             var traces = provider.GetRequiredService<OtlpTraceExporter>().ForceFlushAsync(null, cancellationToken);
             var metrics = provider.GetRequiredService<OtlpMetrics>().ForceFlushAsync(null, cancellationToken);
             var logs = provider.GetRequiredService<OtlpLogExporter>().ForceFlushAsync(null, cancellationToken);
-            await Task.WhenAll(traces, metrics, logs).ConfigureAwait(false);
+            try
+            {
+                await Task.WhenAll(traces, metrics, logs).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The host's shutdown timeout: stop waiting, as a hosted service should, rather than fail the host's
+                // stop. The flushes go on, and the container's disposal of the exporters bounds them.
+            }
         }
     }
 }

@@ -20,7 +20,12 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     private readonly IExportTransport transport;
     private readonly TimeProvider time;
     private readonly Retry.Policy retryPolicy = Retry.Policy.Default;
-    private readonly Lazy<BatchExportProcessor<ScopedItem<TItem>>> processor;
+    private readonly Lock lifecycle = new();
+    private BatchExportProcessor<ScopedItem<TItem>>? processor;
+
+    // Set by the first shutdown or disposal, under `lifecycle`: from then on no processor is created, so an offer to
+    // an exporter that never had one is dropped and counted instead of starting a loop nobody will stop.
+    private bool closed;
     private readonly List<string> warnings;
     private static readonly Task<Batching.ExportOutcome> SucceededTask = Task.FromResult(Batching.ExportOutcome.Succeeded);
 
@@ -47,8 +52,6 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
             Diagnostics.OtlpEventSource.Log.ConfigurationProblem(this.Statistics.Signal, warning);
             log.Write(warning);
         }
-
-        this.processor = new Lazy<BatchExportProcessor<ScopedItem<TItem>>>(this.CreateProcessor);
     }
 
     /// <summary>
@@ -85,7 +88,8 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     /// Sends <paramref name="request"/> now, retrying retryable failures until the exporter timeout. A request
     /// over <see cref="MaxRequestBytes"/> is sent as several smaller ones. Never throws for network or server
     /// problems: they are in the result. Cancelling <paramref name="cancellationToken"/> ends the export with a
-    /// failure result too. Thread-safe.
+    /// failure result too. After <see cref="ShutdownAsync"/> or disposal it sends nothing and returns a failure, its
+    /// items counted as dropped. Thread-safe.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="request"/> is null.</exception>
     public async Task<OtlpExportResult> ExportAsync(TRequest request, CancellationToken cancellationToken = default)
@@ -235,6 +239,11 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         var deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : now + (long)timeout.TotalMilliseconds;
         for (var attempt = 1; ; attempt++)
         {
+            if (Volatile.Read(ref this.closed))
+            {
+                return this.RefuseClosed(items, attempt - 1);
+            }
+
             using var deadlineCancel = deadline == long.MaxValue
                 ? new CancellationTokenSource()
                 : new CancellationTokenSource(TimeSpan.FromMilliseconds(Math.Max(1, deadline - this.NowMs())), this.time);
@@ -247,9 +256,17 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
 
             var started = this.time.GetTimestamp();
             TransportResult result;
-            using (Diagnostics.ExporterOwnWork.Begin())
+            try
             {
-                result = await this.transport.SendAsync(payload, Runtime.Deadlines.Remaining(deadline, this.NowMs()), attemptCancel.Token).ConfigureAwait(false);
+                using (Diagnostics.ExporterOwnWork.Begin())
+                {
+                    result = await this.transport.SendAsync(payload, Runtime.Deadlines.Remaining(deadline, this.NowMs()), attemptCancel.Token).ConfigureAwait(false);
+                }
+            }
+            catch (ObjectDisposedException) when (Volatile.Read(ref this.closed))
+            {
+                // Disposed during the send: the transport's client is gone, and the items with it.
+                return this.RefuseClosed(items, attempt);
             }
 
             var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow(), items);
@@ -299,6 +316,13 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         }
     }
 
+    /// <summary>A send refused because the exporter is shut down: its items are counted dropped, as a batched item would be.</summary>
+    private OtlpExportResult RefuseClosed(int items, int attempts)
+    {
+        this.Statistics.CountDropped(Batching.DropReason.ShutDown, items);
+        return new OtlpExportResult(OtlpExportStatus.Failure, items, "The exporter is shut down.", attempts);
+    }
+
     /// <summary>
     /// Queues <paramref name="item"/> of <paramref name="scope"/> for a batched export in the background. Never
     /// blocks; false when the item was dropped (queue full, shut down, SDK disabled). Thread-safe. It throws only
@@ -340,8 +364,45 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     /// </summary>
     internal Func<ScopedItem<TItem>, bool>? CaptureOffered { get; set; }
 
-    private bool Enqueue(ScopedItem<TItem> item) =>
-        this.CaptureOffered is { } capture ? capture(item) : this.processor.Value.Offer(item);
+    private bool Enqueue(ScopedItem<TItem> item)
+    {
+        if (this.CaptureOffered is { } capture)
+        {
+            return capture(item);
+        }
+
+        if ((Volatile.Read(ref this.processor) ?? this.StartProcessor()) is { } running)
+        {
+            return running.Offer(item);
+        }
+
+        this.Statistics.CountDropped(Batching.DropReason.ShutDown, 1);
+        return false;
+    }
+
+    /// <summary>The processor, created by the first offer; null once the exporter is shut down or disposed.</summary>
+    private BatchExportProcessor<ScopedItem<TItem>>? StartProcessor()
+    {
+        lock (this.lifecycle)
+        {
+            if (this.processor is null && !this.closed)
+            {
+                Volatile.Write(ref this.processor, this.CreateProcessor());
+            }
+
+            return this.processor;
+        }
+    }
+
+    /// <summary>Refuses to create a processor from now on; the one created before, if any.</summary>
+    private BatchExportProcessor<ScopedItem<TItem>>? Close()
+    {
+        lock (this.lifecycle)
+        {
+            this.closed = true;
+            return this.processor;
+        }
+    }
 
     /// <summary>
     /// Exports one batch now as the background processor exports it (deferred conversion, grouping by scope,
@@ -358,8 +419,8 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     /// <paramref name="cancellationToken"/> stops the wait with an <see cref="OperationCanceledException"/>.
     /// </summary>
     public Task<bool> ForceFlushAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        this.processor.IsValueCreated
-            ? this.processor.Value.ForceFlushAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken)
+        Volatile.Read(ref this.processor) is { } running
+            ? running.ForceFlushAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken)
             : Task.FromResult(true);
 
     /// <summary>
@@ -370,16 +431,16 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     /// <see cref="OperationCanceledException"/>.
     /// </summary>
     public Task<bool> ShutdownAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        this.processor.IsValueCreated
-            ? this.processor.Value.ShutdownAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken)
+        this.Close() is { } running
+            ? running.ShutdownAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken)
             : Task.FromResult(true);
 
     /// <summary>Shuts down (flushing what is queued within the batch export timeout) and releases the connection.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (this.processor.IsValueCreated)
+        if (this.Close() is { } running)
         {
-            await this.processor.Value.DisposeAsync().ConfigureAwait(false);
+            await running.DisposeAsync().ConfigureAwait(false);
         }
 
         this.transport.Dispose();

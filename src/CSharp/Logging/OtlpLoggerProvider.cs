@@ -41,6 +41,9 @@ public sealed class OtlpLoggerProvider : ILoggerProvider, ISupportExternalScope
     private readonly Func<OtlpLogExporter> exporterFactory;
     private readonly Lock gate = new();
     private (OtlpLogExporter Exporter, Func<object, LogRecord> Convert)? resolved;
+
+    // Set when the container was disposed before the first entry made the exporter: there is none to send to.
+    private volatile bool containerGone;
     private IExternalScopeProvider? scopes;
 
     /// <summary>A provider offering records to <paramref name="exporter"/>.</summary>
@@ -60,7 +63,7 @@ public sealed class OtlpLoggerProvider : ILoggerProvider, ISupportExternalScope
     }
 
     /// <summary>The exporter the records are offered to.</summary>
-    public OtlpLogExporter Exporter => this.Resolve()?.Exporter ?? throw new InvalidOperationException("The exporter is being created.");
+    public OtlpLogExporter Exporter => this.Resolve()?.Exporter ?? throw new InvalidOperationException("The exporter is being created, or its container was disposed before it was needed.");
 
     /// <inheritdoc />
     public ILogger CreateLogger(string categoryName)
@@ -83,7 +86,10 @@ public sealed class OtlpLoggerProvider : ILoggerProvider, ISupportExternalScope
         return () => exporter;
     }
 
-    /// <summary>The exporter and limits; null while the exporter is being created on this thread (entries then are dropped).</summary>
+    /// <summary>
+    /// The exporter and limits; null while the exporter is being created on this thread, or when the container that
+    /// makes it was disposed before it was needed (entries then are dropped).
+    /// </summary>
     private (OtlpLogExporter Exporter, Func<object, LogRecord> Convert)? Resolve()
     {
         if (this.resolved is { } done)
@@ -91,7 +97,7 @@ public sealed class OtlpLoggerProvider : ILoggerProvider, ISupportExternalScope
             return done;
         }
 
-        if (resolving)
+        if (resolving || this.containerGone)
         {
             return null;
         }
@@ -103,7 +109,19 @@ public sealed class OtlpLoggerProvider : ILoggerProvider, ISupportExternalScope
                 resolving = true;
                 try
                 {
-                    var exporter = this.exporterFactory();
+                    OtlpLogExporter exporter;
+                    try
+                    {
+                        exporter = this.exporterFactory();
+                    }
+                    catch (ObjectDisposedException)
+                    {
+                        // The host is gone (an entry written while or after it stopped): the entry is dropped, not
+                        // thrown into the application's logging call.
+                        this.containerGone = true;
+                        return null;
+                    }
+
                     var limits = this.options.Limits ?? LimitsModule.FromEnvironment(exporter.EnvironmentVariables).Value.LogRecord;
                     this.resolved = (exporter, new LogEntries(limits).ToLogRecord);
                 }

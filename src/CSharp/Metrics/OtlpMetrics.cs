@@ -467,7 +467,14 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
     private void CountIgnored()
     {
         Interlocked.Increment(ref this.ignoredInstruments);
-        Diagnostics.OtlpSelfTelemetry.InstrumentsIgnored.Add(1);
+        try
+        {
+            Diagnostics.OtlpSelfTelemetry.InstrumentsIgnored.Add(1);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // An application's listener of the Otlp meter, run here on the thread creating the instrument.
+        }
     }
 
     private void CountFailure(Exception e)

@@ -149,9 +149,12 @@ internal sealed class PeriodicReader : IAsyncDisposable
     private void Raise(MetricReader.Event e)
     {
         FSharpList<MetricReader.Command> commands;
+        bool abandonRun;
         lock (this.gate)
         {
             var (next, produced) = MetricReader.step(this.settings, this.state, e);
+            // Stopped at a shutdown deadline while a collection still runs: the machine no longer waits for it.
+            abandonRun = !MetricReader.isStopped(this.state) && MetricReader.isStopped(next) && this.runningExports > 0;
             this.state = next;
             commands = produced;
             this.CarryQuick(commands);
@@ -164,6 +167,13 @@ internal sealed class PeriodicReader : IAsyncDisposable
             }
 
             this.ReleaseIfStopped();
+        }
+
+        if (abandonRun)
+        {
+            // Shutdown has returned: the run must not go on sending past it, nor keep disposal waiting until its own
+            // deadline (none, with a timeout of 0). Its export counts what it had as dropped when it ends.
+            this.runCancel.Cancel();
         }
 
         for (var c = commands; !c.IsEmpty; c = c.Tail)

@@ -200,6 +200,11 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
             ? Batching.Event<T>.NewForceFlush(id, now, deadline)
             : Batching.Event<T>.NewShutdown(id, now, deadline));
         this.wake.Release();
+        if (this.Loop.IsCompleted)
+        {
+            // The loop ended after the check above: it may never have read the event (see AnswerLeftWaiters).
+            this.AnswerLeftWaiters();
+        }
         if (deadline == long.MaxValue || timeout.TotalMilliseconds >= int.MaxValue)
         {
             return (await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false)).IsCompleted;
@@ -259,6 +264,25 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         {
             // A thread's unhandled exception would end the process: the error goes to whoever awaits shutdown.
             this.loopEnded.TrySetException(e);
+        }
+
+        this.AnswerLeftWaiters();
+    }
+
+    /// <summary>
+    /// Answers the flush and shutdown requests the ended loop will never read: those queued after its last look at
+    /// the control queue (a flush or a second shutdown racing the first). A request registers its waiter, then
+    /// queues its event, then looks whether the loop has ended; the loop marks its end before it sweeps the waiters:
+    /// so either the sweep finds a waiter or its caller sees the end and sweeps itself, and none waits for ever.
+    /// </summary>
+    private void AnswerLeftWaiters()
+    {
+        foreach (var id in this.waiters.Keys)
+        {
+            if (this.waiters.TryRemove(id, out var waiter))
+            {
+                waiter.TrySetResult(Batching.WaiterResult.AlreadyShutDown);
+            }
         }
     }
 

@@ -35,8 +35,9 @@ public sealed class ExportStatistics
     public string Signal { get; }
 
     /// <summary>
-    /// Raised for every problem (failed export, server warning), unthrottled; messages never contain header
-    /// values. The event source and the configured logger get each kind at most once a minute.
+    /// Raised for every problem (failed export, server warning), unthrottled, often on the exporter's own thread;
+    /// messages never contain header values. What a handler throws is ignored. The event source and the configured
+    /// logger get each kind at most once a minute.
     /// </summary>
     public event Action<string>? Problem;
 
@@ -75,23 +76,31 @@ public sealed class ExportStatistics
     internal void CountExported(int count)
     {
         Interlocked.Add(ref this.exported, count);
-        OtlpSelfTelemetry.Exported.Add(count, this.signalTag);
+        Add(OtlpSelfTelemetry.Exported, count, this.signalTag);
     }
 
-    internal void CountRetry() => OtlpSelfTelemetry.Retries.Add(1, this.signalTag);
+    internal void CountRetry() => Add(OtlpSelfTelemetry.Retries, 1, this.signalTag);
 
     internal void RecordAttempt(TimeSpan duration, bool succeeded)
     {
-        OtlpSelfTelemetry.Duration.Record(duration.TotalSeconds, this.signalTag);
+        try
+        {
+            OtlpSelfTelemetry.Duration.Record(duration.TotalSeconds, this.signalTag);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // An application's listener (see Add).
+        }
+
         if (!succeeded)
         {
-            OtlpSelfTelemetry.FailedExports.Add(1, this.signalTag);
+            Add(OtlpSelfTelemetry.FailedExports, 1, this.signalTag);
         }
     }
 
     internal void CountDropped(Batching.DropReason reason, int count)
     {
-        OtlpSelfTelemetry.Dropped.Add(count, this.signalTag, new KeyValuePair<string, object?>("otlp.reason", ReasonName(reason)));
+        Add(OtlpSelfTelemetry.Dropped, count, this.signalTag, new KeyValuePair<string, object?>("otlp.reason", ReasonName(reason)));
         if (reason.IsQueueFull)
         {
             Interlocked.Add(ref this.droppedQueueFull, count);
@@ -121,7 +130,31 @@ public sealed class ExportStatistics
     internal void CountDroppedTooLarge(int count)
     {
         Interlocked.Add(ref this.droppedTooLarge, count);
-        OtlpSelfTelemetry.Dropped.Add(count, this.signalTag, new KeyValuePair<string, object?>("otlp.reason", "too_large"));
+        Add(OtlpSelfTelemetry.Dropped, count, this.signalTag, new KeyValuePair<string, object?>("otlp.reason", "too_large"));
+    }
+
+    /// <summary>
+    /// Adds to one of the <c>Otlp</c> meter's counters. The application's meter listeners run inside the call, on the
+    /// thread counting: an offer's (which must not throw) or an export loop's (which must not end). What they throw is
+    /// theirs to see, not ours to pass on.
+    /// </summary>
+    private static void Add(System.Diagnostics.Metrics.Counter<long> counter, long count, KeyValuePair<string, object?> signal, KeyValuePair<string, object?> reason = default)
+    {
+        try
+        {
+            if (reason.Key is null)
+            {
+                counter.Add(count, signal);
+            }
+            else
+            {
+                counter.Add(count, signal, reason);
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Ignored: see above.
+        }
     }
 
     private static string ReasonName(Batching.DropReason reason) =>
@@ -135,7 +168,31 @@ public sealed class ExportStatistics
     internal void ReportProblem(string message)
     {
         Interlocked.Increment(ref this.problems);
-        this.problemLog.Write(message);
-        this.Problem?.Invoke(message);
+        // The configured logger and the Problem handlers are the application's code, run here on an export thread:
+        // what they throw must not end that thread (the batch loop would die with its items), and is not reported,
+        // since reporting it would call them again.
+        try
+        {
+            this.problemLog.Write(message);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+        }
+
+        if (this.Problem is not { } handlers)
+        {
+            return;
+        }
+
+        foreach (var handler in handlers.GetInvocationList())
+        {
+            try
+            {
+                ((Action<string>)handler)(message);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+            }
+        }
     }
 }
