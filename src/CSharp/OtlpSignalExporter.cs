@@ -37,7 +37,10 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         var resolved = ExporterSetup.Resolve(options, signal);
         this.Configuration = resolved.Value;
         this.EnvironmentVariables = options.Environment ?? ExporterSetup.ReadProcessEnvironment();
-        this.warnings = options.SectionWarnings.Concat(resolved.Diagnostics.Select(d => d.Message)).ToList();
+        this.warnings = options.SectionWarnings
+            .Concat(ExporterSetup.UndefinedValues(options))
+            .Concat(resolved.Diagnostics.Select(d => d.Message))
+            .ToList();
 
         this.time = options.TimeProvider ?? TimeProvider.System;
         this.Statistics = new ExportStatistics(signal.IsTraces ? "traces" : signal.IsMetrics ? "metrics" : "logs");

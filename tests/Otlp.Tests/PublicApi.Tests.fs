@@ -127,6 +127,19 @@ let tests =
             Expect.stringContains error.Message "ExportAsync" "names the way that works"
         }
     
+        test "an enum value no member names (an integer cast to it) is warned about and counts as unset" {
+            let environment = dict [ "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc" ] |> Dictionary
+            use exporter =
+                OtlpExporter.ForTraces().Configure(fun o ->
+                    o.Environment <- environment
+                    o.Protocol <- Nullable(enum<OtlpProtocol> 42)
+                    o.Compression <- Nullable(enum<OtlpCompression> 7)).Build()
+            Expect.isTrue exporter.Configuration.Exporter.Protocol.IsGrpc "the environment's protocol"
+            Expect.isTrue exporter.Configuration.Exporter.Compression.IsNone "no compression"
+            Expect.exists exporter.ConfigurationWarnings (fun w -> w.Contains "Protocol (42)") "the protocol warned about"
+            Expect.exists exporter.ConfigurationWarnings (fun w -> w.Contains "Compression (7)") "the compression warned about"
+        }
+
         test "builder methods: null for an optional setting leaves it to the environment, null for a required argument throws" {
             let environment =
                 dict [ "OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318"; "OTEL_SERVICE_NAME", "from-env" ] |> Dictionary

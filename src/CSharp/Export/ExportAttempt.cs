@@ -54,7 +54,7 @@ internal static class ExportInterpreter
             case TransportResultKind.Cancelled:
                 return new ExportAttempt(
                     Batching.ExportOutcome.NewRetryableFailure(FSharpOption<long>.None),
-                    $"The export to {ConfigText.endpoint(config.Endpoint.AbsoluteUri)} did not finish in time.",
+                    $"The export to {ConfigText.endpoint(config.Endpoint.AbsoluteUri)} was cancelled or did not finish in time.",
                     null);
         }
 

@@ -18,6 +18,23 @@ internal static class ExporterSetup
         return ConfigModule.Resolve(environment, ToOverrides(options), signal);
     }
 
+    /// <summary>
+    /// Warnings about option values the core never sees: an enum value that no member names (an integer cast to
+    /// it), which counts as unset, so the environment's setting or the default is used instead.
+    /// </summary>
+    public static IEnumerable<string> UndefinedValues(OtlpExporterOptions options)
+    {
+        if (options.Protocol is { } protocol && !Enum.IsDefined(protocol))
+        {
+            yield return $"Protocol ({(int)protocol}) is not a value of OtlpProtocol; using the environment's protocol or the default.";
+        }
+
+        if (options.Compression is { } compression && !Enum.IsDefined(compression))
+        {
+            yield return $"Compression ({(int)compression}) is not a value of OtlpCompression; using the environment's compression or none.";
+        }
+    }
+
     /// <summary>The process's environment variables whose names start with <c>OTEL_</c>.</summary>
     public static IReadOnlyDictionary<string, string> ReadProcessEnvironment()
     {
