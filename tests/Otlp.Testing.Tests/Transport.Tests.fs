@@ -437,6 +437,14 @@ let private recording =
                   task {
                       use! response = post http (receiver.HttpUrl Logs) protobuf "" [] (Array.zeroCreate 5000)
                       Expect.equal response.StatusCode HttpStatusCode.RequestEntityTooLarge "413"
+                      let! body = bodyOf response
+                      let code, message, _ = readStatus body
+                      Expect.equal code (int StatusCode.ResourceExhausted) "a google.rpc.Status saying RESOURCE_EXHAUSTED"
+                      Expect.stringContains message "1000 bytes" "and why"
+                      use! overJson = post http (receiver.HttpUrl Logs) json "" [] (Array.create 5000 (byte ' '))
+                      Expect.equal overJson.StatusCode HttpStatusCode.RequestEntityTooLarge "413 over JSON too"
+                      let! text = overJson.Content.ReadAsStringAsync()
+                      Expect.stringContains text "\"code\":8" "RESOURCE_EXHAUSTED in a JSON status"
                       Expect.isEmpty receiver.Requests "not recorded"
                   })
       }

@@ -248,11 +248,10 @@ module internal Handlers =
         }
         :> Task
 
-    /// `POST /v1/{signal}`: read, decompress, decode, record, then reply as scripted.
-    let handleHttp (state: ReceiverState) (limit: int64) (signal: Signal) (context: HttpContext) : Task =
+    /// The body of `POST /v1/{signal}`, read whole: decompress, decode, record, then reply as scripted.
+    let private handleHttpBody (state: ReceiverState) (limit: int64) (signal: Signal) (context: HttpContext) (body: byte array) : Task =
         task {
             let request = context.Request
-            let! body = readBody request context.RequestAborted
             let contentType = if isNull request.ContentType then "" else request.ContentType
             let encoding = request.Headers.ContentEncoding.ToString()
             let media = Wire.mediaType contentType
@@ -334,6 +333,34 @@ module internal Handlers =
                         state.Accept received
 
                     do! sendHttp context signal json reply
+        }
+        :> Task
+
+    /// `POST /v1/{signal}` whose body is over the size limit before decompression: 413 with a `google.rpc.Status`
+    /// saying RESOURCE_EXHAUSTED in the request's encoding, as the OTLP/HTTP spec asks of every refusal. Not
+    /// recorded: its body was not read.
+    let private refuseTooLarge (context: HttpContext) (limit: int64) : Task =
+        let json = Wire.mediaType (if isNull context.Request.ContentType then "" else context.Request.ContentType) = "application/json"
+        let message = $"The body is larger than {limit} bytes."
+        let code = int StatusCode.ResourceExhausted
+        let error = if json then Wire.statusJson code message ValueNone else Wire.statusProto code message ValueNone
+        write context 413 (if json then "application/json" else "application/x-protobuf") error
+
+    /// `POST /v1/{signal}`: read, decompress, decode, record, then reply as scripted.
+    let handleHttp (state: ReceiverState) (limit: int64) (signal: Signal) (context: HttpContext) : Task =
+        task {
+            let! read =
+                task {
+                    try
+                        let! body = readBody context.Request context.RequestAborted
+                        return ValueSome body
+                    with :? Microsoft.AspNetCore.Http.BadHttpRequestException as e when e.StatusCode = 413 ->
+                        return ValueNone
+                }
+
+            match read with
+            | ValueSome body -> do! handleHttpBody state limit signal context body
+            | ValueNone -> do! refuseTooLarge context limit
         }
         :> Task
 
