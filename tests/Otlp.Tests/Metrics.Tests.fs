@@ -888,6 +888,27 @@ let private lifecycle =
             Expect.allEqual seen "none" "no export saw the starting flow's value"
         }
 
+        testTask "shutdown stops listening also when its wait is cancelled" {
+            let! (p: Pipeline) = pipeline ignore
+            use _pipeline = p
+            let counter = p.Meter.CreateCounter<int64>("cancelled")
+            Expect.isTrue counter.Enabled "listened to"
+            counter.Add 1L
+            // The last export waits for its answer, so shutdown is still waiting when the token fires.
+            p.Receiver.Enqueue(Reply.Delay(TimeSpan.FromSeconds 2.0))
+            let cancelled = new System.Threading.CancellationTokenSource(TimeSpan.FromMilliseconds 100.0)
+            use _cancelled = disposing cancelled
+            let! (error: exn) =
+                task {
+                    try
+                        let! (_: bool) = p.Metrics.ShutdownAsync(Nullable(TimeSpan.FromSeconds 10.0), cancelled.Token)
+                        return null
+                    with e -> return e
+                }
+            Expect.isTrue (error :? OperationCanceledException) $"the wait was cancelled ({error})"
+            Expect.isFalse counter.Enabled "no longer listened to: shutdown went on without the wait"
+        }
+
         testTask "shutdown exports a last time, then records and exports nothing; flush after it returns false" {
             let! (p: Pipeline) = pipeline ignore
             use _pipeline = p

@@ -204,9 +204,15 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
             return true;
         }
 
-        var done = await this.reader.ShutdownAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
-        this.listener?.Dispose();
-        return done;
+        try
+        {
+            return await this.reader.ShutdownAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Also when the wait was cancelled: the reader shuts down all the same, so measurements must stop.
+            this.listener?.Dispose();
+        }
     }
 
     /// <summary>Shuts down within the export timeout, then stops listening.</summary>
