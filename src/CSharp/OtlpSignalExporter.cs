@@ -430,8 +430,8 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     /// Flushes, then stops accepting items (later ones are dropped and counted); true when it finished in time. At the
     /// timeout (null: no limit) the exports still in flight are cancelled, a send in progress included,
     /// and their items counted as dropped (deadline exceeded): it then returns false, within the timeout and a
-    /// fraction of a second. Cancelling <paramref name="cancellationToken"/> stops the wait with an
-    /// <see cref="OperationCanceledException"/>.
+    /// fraction of a second. A call after a shutdown has finished returns false (already shut down). Cancelling
+    /// <paramref name="cancellationToken"/> stops the wait with an <see cref="OperationCanceledException"/>.
     /// </summary>
     public Task<bool> ShutdownAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         this.Close() is { } running

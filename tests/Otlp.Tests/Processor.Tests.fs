@@ -79,6 +79,19 @@ let tests =
             do! p.DisposeAsync()
         }
 
+        testTask "a shutdown after the first has finished returns false, as the machine answers one it meets stopped" {
+            let p, exported, _, _ = processor 64 8 (fun _ -> Batching.ExportOutcome.Succeeded) Task.CompletedTask
+            for i in 1..10 do p.Offer i |> ignore
+            let! (first: bool) = p.ShutdownAsync(TimeSpan.FromSeconds 10.0)
+            Expect.isTrue first "the first shutdown finished in time"
+            Expect.equal exported.Count 10 "what was offered went out"
+            let! (second: bool) = p.ShutdownAsync(TimeSpan.FromSeconds 10.0)
+            Expect.isFalse second "already shut down"
+            let! (flushed: bool) = p.ForceFlushAsync(TimeSpan.FromSeconds 10.0)
+            Expect.isFalse flushed "nothing to flush into"
+            do! p.DisposeAsync()
+        }
+
         testTask "items short of a batch are exported at the delay, also those that arrive while the machine holds some" {
             // The loop leaves a partial chunk in the ring while the machine holds items (their delay timer is
             // armed); the timer's drain must take them along.

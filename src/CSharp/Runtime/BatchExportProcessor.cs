@@ -188,7 +188,9 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     {
         if (this.Loop.IsCompleted)
         {
-            return !flush && Batching.isStopped(this.state);
+            // As the machine answers a request that reaches it after it stopped (AlreadyShutDown): a flush has nothing
+            // to flush into, and a shutdown was already done by an earlier call, which said how it went.
+            return false;
         }
 
         var id = Interlocked.Increment(ref this.nextWaiterId);
