@@ -397,13 +397,14 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         }
     }
 
-    /// <summary>Refuses to create a processor from now on; the one created before, if any.</summary>
-    private BatchExportProcessor<ScopedItem<TItem>>? Close()
+    /// <summary>Refuses to create a processor from now on; the one created before, if any, and whether it was closed already.</summary>
+    private (BatchExportProcessor<ScopedItem<TItem>>? Processor, bool WasClosed) Close()
     {
         lock (this.lifecycle)
         {
+            var wasClosed = this.closed;
             this.closed = true;
-            return this.processor;
+            return (this.processor, wasClosed);
         }
     }
 
@@ -434,14 +435,16 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     /// <paramref name="cancellationToken"/> stops the wait with an <see cref="OperationCanceledException"/>.
     /// </summary>
     public Task<bool> ShutdownAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        this.Close() is { } running
-            ? running.ShutdownAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken)
-            : Task.FromResult(true);
+        this.Close() switch
+        {
+            ({ } running, _) => running.ShutdownAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken),
+            (null, var wasClosed) => Task.FromResult(!wasClosed),
+        };
 
     /// <summary>Shuts down (flushing what is queued within the batch export timeout) and releases the connection.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (this.Close() is { } running)
+        if (this.Close().Processor is { } running)
         {
             await running.DisposeAsync().ConfigureAwait(false);
         }
