@@ -418,14 +418,14 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         this.ExportBatchAttemptAsync(items, 1, mayBlock, this.Configuration.Exporter.Timeout, cancellationToken);
 
     /// <summary>
-    /// Exports every item offered so far; true when all of it was exported or dropped in time. Returns by the timeout
-    /// (null: no limit) even while a send is in progress; that send goes on within the export timeout. Cancelling
-    /// <paramref name="cancellationToken"/> stops the wait with an <see cref="OperationCanceledException"/>.
+    /// Exports every item offered so far; true when all of it was exported or dropped in time, false after shutdown.
+    /// Returns by the timeout (null: no limit) even while a send is in progress; that send goes on within the export
+    /// timeout. Cancelling <paramref name="cancellationToken"/> stops the wait with an <see cref="OperationCanceledException"/>.
     /// </summary>
     public Task<bool> ForceFlushAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         Volatile.Read(ref this.processor) is { } running
             ? running.ForceFlushAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken)
-            : Task.FromResult(true);
+            : Task.FromResult(!Volatile.Read(ref this.closed)); // after shutdown, as a batch loop answers: false
 
     /// <summary>
     /// Flushes, then stops accepting items (later ones are dropped and counted); true when it finished in time. At the

@@ -79,7 +79,7 @@ let tests =
             Expect.isFalse (exporter.Offer(span "late", scope)) "refused"
             Expect.equal exporter.Statistics.DroppedShutDown 1L "counted"
             let! (flushed: bool) = exporter.ForceFlushAsync(TimeSpan.FromSeconds 1.0)
-            Expect.isTrue flushed "a flush after shutdown has nothing to do"
+            Expect.isFalse flushed "a flush after shutdown: nothing to flush into, as with a processor"
             let! (again: bool) = exporter.ShutdownAsync(TimeSpan.FromSeconds 1.0)
             Expect.isFalse again "a second shutdown: already shut down, as with a processor"
             Expect.equal receiver.Requests.Count 0 "nothing sent"
