@@ -239,7 +239,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     {
         var timeout = this.Configuration.Exporter.Timeout;
         var now = this.NowMs();
-        var deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : now + (long)timeout.TotalMilliseconds;
+        var deadline = Runtime.Deadlines.After(now, timeout);
         for (var attempt = 1; ; attempt++)
         {
             if (Volatile.Read(ref this.closed))
@@ -578,7 +578,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     /// <summary>A batch through the model: grouped, encoded, split when too large, sent part by part.</summary>
     private async Task<Batching.ExportOutcome> ExportPartsAsync(ScopedItem<TItem>[] items, int attempt, bool mayBlock, TimeSpan limit, CancellationToken cancellationToken)
     {
-        var deadline = limit == Timeout.InfiniteTimeSpan ? long.MaxValue : this.NowMs() + (long)limit.TotalMilliseconds;
+        var deadline = Runtime.Deadlines.After(this.NowMs(), limit);
         // A batch too large for one request goes as several; a failure of any part makes the batch fail (its
         // retry may send the parts that succeeded again: duplicates are preferred to loss).
         var (parts, tooLarge) = this.Prepare(this.Group(this.Resource, GroupByScope(items)));

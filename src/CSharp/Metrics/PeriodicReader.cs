@@ -109,7 +109,7 @@ internal sealed class PeriodicReader : IAsyncDisposable
 
         var waiter = new TaskCompletionSource<MetricReader.WaiterResult>(TaskCreationOptions.RunContinuationsAsynchronously);
         var now = this.NowMs();
-        var deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : now + (long)timeout.TotalMilliseconds;
+        var deadline = Runtime.Deadlines.After(now, timeout);
         long id;
         lock (this.gate)
         {

@@ -197,7 +197,7 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         var waiter = new TaskCompletionSource<Batching.WaiterResult>(TaskCreationOptions.RunContinuationsAsynchronously);
         this.waiters[id] = waiter;
         var now = this.NowMs();
-        var deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : now + (long)timeout.TotalMilliseconds;
+        var deadline = Deadlines.After(now, timeout);
         this.control.Enqueue(flush
             ? Batching.Event<T>.NewForceFlush(id, now, deadline)
             : Batching.Event<T>.NewShutdown(id, now, deadline));

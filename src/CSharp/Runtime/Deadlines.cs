@@ -13,6 +13,12 @@ internal static class Deadlines
     public static long ToMilliseconds(TimeSpan timeout) =>
         timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : (long)timeout.TotalMilliseconds;
 
+    /// <summary>
+    /// The deadline <paramref name="timeout"/> after <paramref name="nowMs"/> on the machines' timeline:
+    /// <see cref="long.MaxValue"/> for an infinite timeout, never wrapping into the past (<c>Deadline.after</c>).
+    /// </summary>
+    public static long After(long nowMs, TimeSpan timeout) => Core.Deadline.after(nowMs, ToMilliseconds(timeout));
+
     /// <summary>A timeout of <paramref name="milliseconds"/>: infinite for <see cref="long.MaxValue"/> or beyond a timer's reach.</summary>
     public static TimeSpan ToTimeSpan(long milliseconds) =>
         milliseconds > LongestTimerMs ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(Math.Max(0, milliseconds));
