@@ -105,6 +105,20 @@ let vectorsDirectory =
 /// The full path of a file in the vectors folder.
 let vector (name: string) = Path.Combine(vectorsDirectory.Value, name)
 
+/// The request with `data` applied to every metric's data, all else kept.
+let mapMetricData
+    (data: Otlp.Core.MetricData -> Otlp.Core.MetricData)
+    (request: Otlp.Core.ExportMetricsServiceRequest)
+    : Otlp.Core.ExportMetricsServiceRequest =
+    { request with
+        ResourceMetrics =
+            request.ResourceMetrics
+            |> Array.map (fun rm ->
+                { rm with
+                    ScopeMetrics =
+                        rm.ScopeMetrics
+                        |> Array.map (fun sm -> { sm with Metrics = sm.Metrics |> Array.map (fun m -> { m with Data = data m.Data }) }) }) }
+
 /// A metrics request made into what the protos call invalid but the wire still carries, and decoders meet from
 /// other senders (the generators make only valid data): every other number point and exemplar without a value,
 /// sums and histograms of unspecified temporality, and each point's first attribute key repeated.
@@ -133,11 +147,4 @@ let loosenMetrics (request: Otlp.Core.ExportMetricsServiceRequest) : Otlp.Core.E
                     AggregationTemporality = Otlp.Core.AggregationTemporality.Unspecified
                     DataPoints = h.DataPoints |> Array.map (fun p -> { p with Attributes = repeatFirstKey p.Attributes }) }
         | other -> other
-    { request with
-        ResourceMetrics =
-            request.ResourceMetrics
-            |> Array.map (fun rm ->
-                { rm with
-                    ScopeMetrics =
-                        rm.ScopeMetrics
-                        |> Array.map (fun sm -> { sm with Metrics = sm.Metrics |> Array.map (fun m -> { m with Data = data m.Data }) }) }) }
+    mapMetricData data request

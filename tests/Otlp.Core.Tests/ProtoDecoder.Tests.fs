@@ -133,13 +133,7 @@ let private asWrittenByGoogleProtobuf (request: ExportMetricsServiceRequest) =
                 { h with DataPoints = h.DataPoints |> Array.map (fun p -> { p with ZeroThreshold = plusZero p.ZeroThreshold }) }
         | other -> other
 
-    { ResourceMetrics =
-        request.ResourceMetrics
-        |> Array.map (fun rm ->
-            { rm with
-                ScopeMetrics =
-                    rm.ScopeMetrics
-                    |> Array.map (fun sm -> { sm with Metrics = sm.Metrics |> Array.map (fun m -> { m with Data = data m.Data }) }) }) }
+    mapMetricData data request
 
 /// AnyValue nested `levels` deep (arrays of one element around an int), built from the inside out so that
 /// even 10 000 levels take linear time.

@@ -43,8 +43,8 @@ let private exporterThrough (client: Net.Http.HttpClient) (receiver: LoopbackRec
 let private span name =
     { Span.Empty with TraceId = { High = 7UL; Low = 8UL }; SpanId = { Value = 9UL }; Name = name }
 
-/// Collects the events of the Otlp event source.
-type private ProblemListener() =
+/// Collects the events of the Otlp event source (also used by the public API tests).
+type ProblemListener() =
     inherit EventListener()
     member val Messages = ConcurrentQueue<string>()
     override this.OnEventSourceCreated source =

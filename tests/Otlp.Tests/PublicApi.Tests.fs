@@ -20,15 +20,6 @@ let private closedPort () =
     listener.Stop()
     port
 
-/// Collects the events of the Otlp event source.
-type private EventCollector() =
-    inherit EventListener()
-    member val Messages = ConcurrentQueue<string>()
-    override this.OnEventSourceCreated source =
-        if source.Name = OtlpSelfTelemetry.Name then this.EnableEvents(source, EventLevel.Verbose)
-    override this.OnEventWritten event =
-        this.Messages.Enqueue(String.Join(" ", event.Payload |> Seq.map string))
-
 /// A logger that keeps every message it is given, with the exception's text.
 let private collectingLogger (into: ConcurrentQueue<string>) =
     { new Microsoft.Extensions.Logging.ILogger with
@@ -54,7 +45,7 @@ let tests =
                     |> Dictionary
                 let logged = ConcurrentQueue<string>()
                 let problems = ConcurrentQueue<string>()
-                let events = new EventCollector()
+                let events = new Otlp.Tests.ApiTests.ProblemListener()
                 use _events = { new IAsyncDisposable with member _.DisposeAsync() = events.Dispose(); ValueTask.CompletedTask }
                 let mutable built = Unchecked.defaultof<OtlpTraceExporter>
                 let thrown =
