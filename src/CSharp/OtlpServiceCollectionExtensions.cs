@@ -103,6 +103,7 @@ public static class OtlpServiceCollectionExtensions
         target.MaxQueueSize = source.MaxQueueSize;
         target.MaxExportBatchSize = source.MaxExportBatchSize;
         target.MaxConcurrentExports = source.MaxConcurrentExports;
+        target.EncodeAhead = source.EncodeAhead;
         target.MaxRequestBytes = source.MaxRequestBytes;
         target.Environment = source.Environment;
         target.TimeProvider = source.TimeProvider;

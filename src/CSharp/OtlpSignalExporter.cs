@@ -1,4 +1,5 @@
 using System.Buffers;
+using Microsoft.FSharp.Core;
 using Otlp.Core;
 using Otlp.Export;
 using Otlp.Runtime;
@@ -363,7 +364,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
 
     /// <summary>
     /// When set, offered items go to this function instead of the queue, so that the benchmarks export exactly
-    /// what the front ends (<c>OtlpTracer</c>, <c>OtlpLoggerProvider</c>) queue, through <see cref="ExportBatchAsync"/>.
+    /// what the front ends (<c>OtlpTracer</c>, <c>OtlpLoggerProvider</c>) queue, through <see cref="ExportBatchAsync(ScopedItem{TItem}[], bool, CancellationToken)"/>.
     /// </summary>
     internal Func<ScopedItem<TItem>, bool>? CaptureOffered { get; set; }
 
@@ -415,7 +416,15 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     /// several, it does not. For the benchmarks.
     /// </summary>
     internal Task<Batching.ExportOutcome> ExportBatchAsync(ScopedItem<TItem>[] items, bool mayBlock = true, CancellationToken cancellationToken = default) =>
-        this.ExportBatchAttemptAsync(items, 1, mayBlock, this.Configuration.Exporter.Timeout, cancellationToken);
+        this.ExportBatchAttemptAsync(items, 1, mayBlock, this.Configuration.Exporter.Timeout, cancellationToken, turn: null);
+
+    /// <summary>
+    /// As <see cref="ExportBatchAsync(ScopedItem{TItem}[], bool, CancellationToken)"/>, with the batch's request sent
+    /// when <paramref name="turn"/> begins, as the processor's loop exports when it encodes ahead (sends never
+    /// blocking). For the benchmarks.
+    /// </summary>
+    internal Task<Batching.ExportOutcome> ExportBatchAsync(ScopedItem<TItem>[] items, Runtime.ExportTurn turn) =>
+        this.ExportBatchAttemptAsync(items, 1, mayBlock: false, turn.Limit, turn.Token, turn);
 
     /// <summary>
     /// Exports every item offered so far; true when all of it was exported or dropped in time, false after shutdown.
@@ -510,14 +519,17 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
             batch.MaxExportBatchSize,
             Runtime.Deadlines.ToMilliseconds(batch.ExportTimeout),
             batch.MaxConcurrentExports,
+            batch.EncodeAhead,
             this.retryPolicy);
 
-        // One export at a time: its send may block the loop's thread, which would start no other export meanwhile.
-        // Several: the loop must go on to encode the next batch while a send waits, so sends never block it.
-        var mayBlock = batch.MaxConcurrentExports == 1;
+        // One export at a time, not encoding ahead: its send may block the loop's thread, which would start no other
+        // export meanwhile. Otherwise the loop must go on to encode the next batch while a send waits, so sends
+        // never block it.
+        var mayBlock = batch.MaxConcurrentExports == 1 && !batch.EncodeAhead;
         return new BatchExportProcessor<ScopedItem<TItem>>(
             settings,
-            (items, attempt, limit, cancellationToken) => this.ExportBatchAttemptAsync(items, attempt, mayBlock, limit, cancellationToken),
+            (items, attempt, turn) =>
+                this.ExportBatchAttemptAsync(items, attempt, mayBlock, turn.Limit, turn.Token, turn.WaitsForSlot ? turn : null),
             this.Configuration.Exporter.Timeout,
             this.time,
             this.Statistics);
@@ -526,8 +538,10 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     /// <summary>
     /// One attempt at a batch, on a thread that exists to export (the processor's loop): when
     /// <paramref name="mayBlock"/>, its sends may block that thread instead of handing their I/O between pool threads.
+    /// With a <paramref name="turn"/>, the request is sent when the turn begins, and the attempt's time (then
+    /// <see cref="Runtime.ExportTurn.Limit"/>) starts there.
     /// </summary>
-    private Task<Batching.ExportOutcome> ExportBatchAttemptAsync(ScopedItem<TItem>[] items, int attempt, bool mayBlock, TimeSpan limit, CancellationToken cancellationToken)
+    private Task<Batching.ExportOutcome> ExportBatchAttemptAsync(ScopedItem<TItem>[] items, int attempt, bool mayBlock, TimeSpan limit, CancellationToken cancellationToken, Runtime.ExportTurn? turn)
     {
         if (attempt > 1)
         {
@@ -538,6 +552,11 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         // finishes at once with success (an in-process network, a fast collector) is answered with a shared task.
         if (this.TryPrepareDirect(items) is { } direct)
         {
+            if (turn is not null)
+            {
+                return this.SendInTurnAsync(direct, items.Length, attempt, turn, cancellationToken);
+            }
+
             ValueTask<Batching.ExportOutcome> send;
             try
             {
@@ -559,7 +578,28 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
             return outcome.IsSucceeded ? SucceededTask : Task.FromResult(outcome);
         }
 
-        return this.ExportPartsAsync(items, attempt, mayBlock, limit, cancellationToken);
+        return this.ExportPartsAsync(items, attempt, mayBlock, limit, cancellationToken, turn);
+    }
+
+    /// <summary>The outcome of an attempt that was cancelled while it waited for its turn (shutdown's deadline): nothing was sent.</summary>
+    private static readonly Batching.ExportOutcome CancelledBeforeSending = Batching.ExportOutcome.NewRetryableFailure(FSharpOption<long>.None);
+
+    /// <summary>A prepared request sent when its turn begins, its payload released when the send ends.</summary>
+    private async Task<Batching.ExportOutcome> SendInTurnAsync(PooledBuffer payload, int items, int attempt, Runtime.ExportTurn turn, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (!await turn.BeginSendAsync().ConfigureAwait(false))
+            {
+                return CancelledBeforeSending;
+            }
+
+            return await this.SendPartAsync(payload.WrittenMemory, items, attempt, mayBlock: false, turn.Limit, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            payload.Dispose();
+        }
     }
 
     /// <summary>The outcome of a send still running, its payload released when it ends.</summary>
@@ -576,7 +616,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     }
 
     /// <summary>A batch through the model: grouped, encoded, split when too large, sent part by part.</summary>
-    private async Task<Batching.ExportOutcome> ExportPartsAsync(ScopedItem<TItem>[] items, int attempt, bool mayBlock, TimeSpan limit, CancellationToken cancellationToken)
+    private async Task<Batching.ExportOutcome> ExportPartsAsync(ScopedItem<TItem>[] items, int attempt, bool mayBlock, TimeSpan limit, CancellationToken cancellationToken, Runtime.ExportTurn? turn)
     {
         var deadline = Runtime.Deadlines.After(this.NowMs(), limit);
         // A batch too large for one request goes as several; a failure of any part makes the batch fail (its
@@ -585,6 +625,18 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         var rejected = tooLarge;
         try
         {
+            if (turn is not null)
+            {
+                // Every part is sent in the one turn, whose time starts now.
+                if (!await turn.BeginSendAsync().ConfigureAwait(false))
+                {
+                    return CancelledBeforeSending;
+                }
+
+                mayBlock = false;
+                deadline = Runtime.Deadlines.After(this.NowMs(), turn.Limit);
+            }
+
             foreach (var (part, payload) in parts)
             {
                 var timeLeft = Runtime.Deadlines.Remaining(deadline, this.NowMs());

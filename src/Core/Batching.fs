@@ -6,6 +6,7 @@ type Settings =
       MaxExportBatchSize: int
       ExportTimeoutMs: int64
       MaxConcurrentExports: int
+      EncodeAhead: bool
       Retry: Retry.Policy }
 
     static member Default =
@@ -14,6 +15,7 @@ type Settings =
           MaxExportBatchSize = 512
           ExportTimeoutMs = 30000L
           MaxConcurrentExports = 1
+          EncodeAhead = false
           Retry = Retry.Policy.Default }
 
 [<RequireQualifiedAccess>]
@@ -374,6 +376,14 @@ let private startRetries nowMs (work: Work<'item>) =
                 work)
         work
 
+// The most batches that may be in flight now: MaxConcurrentExports, and with EncodeAhead one more while no batch waits
+// for a retry (a server asking to slow down then gets no more than the batch already prepared).
+let private exportSlots (settings: Settings) (work: Work<'item>) =
+    if settings.EncodeAhead && work.InFlight |> List.forall (fun batch -> batch.RetryAtMs.IsNone) then
+        settings.MaxConcurrentExports + 1
+    else
+        settings.MaxConcurrentExports
+
 let private startExports (settings: Settings) nowMs (work: Work<'item>) =
     let exportDeadline =
         work.Waiters
@@ -393,7 +403,7 @@ let private startExports (settings: Settings) nowMs (work: Work<'item>) =
 
         let asked = work.Phase = ShuttingDown || work.Waiters |> List.exists (fun waiter -> waiter.Mark > head)
 
-        if queued > 0 && List.length work.InFlight < settings.MaxConcurrentExports && (full || timeUp || asked) then
+        if queued > 0 && List.length work.InFlight < exportSlots settings work && (full || timeUp || asked) then
             let items, rest = Queue.take settings.MaxExportBatchSize work.Queue
 
             let batch =
@@ -440,7 +450,7 @@ let private completeWaiters (work: Work<'item>) =
 
 let private armTimer (settings: Settings) (work: Work<'item>) =
     let candidates =
-        [ if work.Queue.Count > 0 && List.length work.InFlight < settings.MaxConcurrentExports then
+        [ if work.Queue.Count > 0 && List.length work.InFlight < exportSlots settings work then
               match work.DueMs with
               | ValueSome due -> yield due
               | ValueNone -> ()

@@ -12,7 +12,7 @@
 ///                     v
 ///   ┌──────── queue (<= MaxQueueSize) ────────┐
 ///   │ a full batch waits, or ScheduledDelayMs │  and fewer than MaxConcurrentExports batches in flight
-///   │ passed, or a flush / shutdown waits     │
+///   │ passed, or a flush / shutdown waits     │  (one more with EncodeAhead, while none waits for a retry)
 ///   └────────────────────┬────────────────────┘
 ///                        v
 ///   StartExport(id, items, attempt 1, deadline = now + ExportTimeoutMs)
@@ -50,14 +50,19 @@ type Settings =
         MaxExportBatchSize: int
         /// How long one export may take, retries included, in milliseconds; `Deadline.none` for no limit. Default 30000.
         ExportTimeoutMs: int64
-        /// The most batches in flight at once (a batch waiting to be retried counts). Default 1.
+        /// The most batches in flight at once (a batch waiting to be retried counts), and so the most sent at once. Default 1.
         MaxConcurrentExports: int
+        /// Whether one batch more may be started while no batch waits for a retry: the driver encodes it while the
+        /// others are on the wire and sends it when one of them ends, so that encoding and sending overlap at
+        /// saturation while no more than MaxConcurrentExports requests are ever sent at once. A server that asks to
+        /// slow down (a retryable failure) gets at most the batch already prepared. Default false.
+        EncodeAhead: bool
         /// How failed exports are retried.
         Retry: Retry.Policy
     }
 
     /// MaxQueueSize 2048, ScheduledDelayMs 5000, MaxExportBatchSize 512, ExportTimeoutMs 30000,
-    /// MaxConcurrentExports 1, Retry.Policy.Default.
+    /// MaxConcurrentExports 1, EncodeAhead false, Retry.Policy.Default.
     static member Default: Settings
 
 /// How an export attempt ended, as the driver reports it.

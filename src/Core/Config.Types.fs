@@ -245,6 +245,10 @@ type BatchConfig =
         /// wire (`OTEL_BSP_MAX_CONCURRENT_EXPORTS`, an extension also read by the Rust SDK, and
         /// `OTEL_BLRP_MAX_CONCURRENT_EXPORTS`).
         MaxConcurrentExports: int
+        /// Whether the next batch is encoded while the last one is sent (the default, true), so that at saturation
+        /// encoding and sending overlap; requests still go `MaxConcurrentExports` at a time. It holds one batch more
+        /// out of the queue while it waits. In code only (`ConfigOverrides.BatchEncodeAhead`).
+        EncodeAhead: bool
     }
 
 /// The temporality a metrics exporter asks for (`OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`).
@@ -342,6 +346,7 @@ type Config =
             | Processing.Batch b ->
                 $"batch: delay {ConfigText.millis b.ScheduleDelay}, export timeout {ConfigText.millis b.ExportTimeout}, "
                 + $"queue {b.MaxQueueSize}, batch {b.MaxExportBatchSize}, concurrent exports {b.MaxConcurrentExports}"
+                + (if b.EncodeAhead then ", encoding ahead" else "")
             | Processing.PeriodicReader r ->
                 $"periodic reader: interval {ConfigText.millis r.ExportInterval}, export timeout {ConfigText.millis r.ExportTimeout}, "
                 + $"temporality {r.TemporalityPreference}, histograms {r.DefaultHistogramAggregation}"
@@ -400,6 +405,8 @@ type ConfigOverrides =
         BatchMaxExportBatchSize: int option
         /// Batches exported at once at most by the batch processor (traces and logs).
         BatchMaxConcurrentExports: int option
+        /// Whether the batch processor encodes the next batch while the last one is sent (traces and logs).
+        BatchEncodeAhead: bool option
         /// Interval of the periodic metric reader.
         MetricExportInterval: TimeSpan option
         /// Timeout of one metric export; zero means no limit.
@@ -431,6 +438,7 @@ type ConfigOverrides =
           BatchMaxQueueSize = None
           BatchMaxExportBatchSize = None
           BatchMaxConcurrentExports = None
+          BatchEncodeAhead = None
           MetricExportInterval = None
           MetricExportTimeout = None
           TemporalityPreference = None

@@ -343,17 +343,23 @@ module Config =
               fromVariable env (prefix + "_MAX_CONCURRENT_EXPORTS") false (parseInt 1) ]
             |> choose string 1
 
+        // Not in the specification either, and in code only: the next batch is encoded while the last one is sent;
+        // requests still go one at a time (MaxConcurrentExports).
+        let encodeAhead = [ fromCode "BatchEncodeAhead" string Ok o.BatchEncodeAhead ] |> choose string true
+
         { ScheduleDelay = delay.Value
           ExportTimeout = timeout.Value
           MaxQueueSize = queue.Value
           MaxExportBatchSize = clamped
-          MaxConcurrentExports = concurrent.Value },
+          MaxConcurrentExports = concurrent.Value
+          EncodeAhead = encodeAhead.Value },
         delay.Diagnostics
         @ timeout.Diagnostics
         @ queue.Diagnostics
         @ batch.Diagnostics
         @ clampDiagnostics
         @ concurrent.Diagnostics
+        @ encodeAhead.Diagnostics
 
     let private readerSettings env (o: ConfigOverrides) =
         let interval =

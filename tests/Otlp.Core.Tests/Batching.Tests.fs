@@ -198,6 +198,7 @@ let private settingsGen =
         let! delay = Gen.choose (0, 200)
         let! timeout = Gen.choose (1, 500)
         let! concurrency = Gen.choose (1, 3)
+        let! encodeAhead = Gen.elements [ false; true ]
         let! initial = Gen.choose (0, 50)
         let! extra = Gen.choose (0, 150)
         let! multiplier = Gen.choose (10, 20)
@@ -209,6 +210,7 @@ let private settingsGen =
               MaxExportBatchSize = min batch queue
               ExportTimeoutMs = int64 timeout
               MaxConcurrentExports = concurrency
+              EncodeAhead = encodeAhead
               Retry =
                 { InitialBackoffMs = int64 initial
                   Multiplier = float multiplier / 10.0
@@ -441,6 +443,9 @@ let private exportsStartForAReason (trace: Trace) =
 
 let private concurrencyBounded (trace: Trace) =
     let running = HashSet<int64>()
+    let settings = trace.Settings
+    // With EncodeAhead the machine starts one batch more, which the driver encodes while the others are sent.
+    let limit = settings.MaxConcurrentExports + (if settings.EncodeAhead then 1 else 0)
 
     trace.Steps
     |> Seq.map (fun record ->
@@ -448,16 +453,23 @@ let private concurrencyBounded (trace: Trace) =
         | ExportCompleted(id, _, _, _) -> running.Remove id |> ignore
         | _ -> ()
 
-        for id, _, _, _ in starts record do
+        let started = starts record
+
+        for id, _, _, _ in started do
             running.Add id |> ignore
 
         // Batches abandoned at a shutdown deadline no longer count: the machine has written them off.
-        running.IntersectWith(inFlightBatchIds record.After)
+        let inFlight = inFlightBatchIds record.After
+        running.IntersectWith inFlight
+        let waitingForRetry = inFlight |> List.filter (running.Contains >> not)
+        let newBatch = started |> List.exists (fun (_, _, attempt, _) -> attempt = 1)
 
-        if inFlightCount record.After > trace.Settings.MaxConcurrentExports then
+        if inFlightCount record.After > limit then
             Error $"{inFlightCount record.After} batches in flight after {record.Event}"
-        elif running.Count > trace.Settings.MaxConcurrentExports then
+        elif running.Count > limit then
             Error $"{running.Count} attempts running after {record.Event}"
+        elif newBatch && inFlight.Length > settings.MaxConcurrentExports && not waitingForRetry.IsEmpty then
+            Error $"a batch beyond MaxConcurrentExports started while {waitingForRetry} waited for a retry, after {record.Event}"
         else
             Ok())
     |> firstError
@@ -664,7 +676,7 @@ let properties =
         law "no batch is empty or larger than the maximum export batch size" batchesBounded
         law "the queue never holds more than its maximum size" queueBounded
         law "an export starts only for a full batch, an elapsed scheduled delay, a flush or a shutdown" exportsStartForAReason
-        law "batches in flight never exceed the concurrency limit" concurrencyBounded
+        law "batches in flight never exceed the concurrency limit (one more encoding ahead, never while one waits for a retry)" concurrencyBounded
         law "force flush completes once, only after everything offered before it is exported or dropped, or times out at its deadline" flushCompletes
         law "shutdown refuses later items, completes by its deadline and then stays quiet" shutdownRefusesAndEnds
         law "failed exports are retried as the retry policy decides, as the same batch, or dropped with the reason" retriesFollowPolicy
@@ -786,6 +798,35 @@ let examples =
             Expect.equal log[2] [ ReportDropped(5, DropReason.DeadlineExceeded); CompleteWaiter(5L, WaiterResult.TimedOut) ] "dropped at the deadline"
             Expect.equal log[3] [] "late completion ignored"
             Expect.equal (exportedCount state, droppedCount DropReason.DeadlineExceeded state) (0L, 5L) "counts"
+        }
+
+        test "encoding ahead: with one export at a time a second full batch starts while the first is sent, and a third when one ends" {
+            let settings = { small with MaxQueueSize = 10; EncodeAhead = true }
+            let startedIn commands = commands |> List.choose (function StartExport(id, items, attempt, _) -> Some(id, items, attempt) | _ -> None)
+            let state, log = run settings [ OfferMany([| 1..6 |], 0L) ]
+            Expect.equal (log |> List.concat |> startedIn) [ 1L, [| 1; 2 |], 1; 2L, [| 3; 4 |], 1 ] "two batches: one sent, one encoded ahead"
+            Expect.equal (queuedCount state) 2 "the third waits in the queue"
+            let state, commands = step settings state (ExportCompleted(1L, ExportOutcome.Succeeded, 5L, 0.5))
+            Expect.equal (startedIn commands) [ 3L, [| 5; 6 |], 1 ] "the third starts when the first ends"
+            Expect.equal (inFlightCount state) 2 "two in flight"
+            let withoutAhead, log = run { settings with EncodeAhead = false } [ OfferMany([| 1..6 |], 0L) ]
+            Expect.equal (log |> List.concat |> startedIn |> List.length, inFlightCount withoutAhead) (1, 1) "without encoding ahead, one"
+        }
+
+        test "encoding ahead: while a batch waits for a retry, no batch starts beyond the concurrency limit" {
+            let settings = { small with MaxQueueSize = 10; EncodeAhead = true }
+            let startedIn commands = commands |> List.choose (function StartExport(id, _, attempt, _) -> Some(id, attempt) | _ -> None)
+            let state, _ = run settings [ OfferMany([| 1..8 |], 0L) ]
+            // The server asks the first batch to wait 50 ms; the batch encoded ahead is sent and succeeds meanwhile.
+            let state, commands = step settings state (ExportCompleted(1L, ExportOutcome.RetryableFailure(Some 50L), 1L, 0.5))
+            Expect.isEmpty (startedIn commands) "nothing more while the first waits"
+            let state, commands = step settings state (ExportCompleted(2L, ExportOutcome.Succeeded, 2L, 0.5))
+            Expect.isEmpty (startedIn commands) "the slot of the batch ahead is not used while the first waits"
+            Expect.equal (inFlightCount state) 1 "only the waiting batch"
+            let state, commands = step settings state (TimerFired 60L)
+            Expect.equal (startedIn commands) [ 1L, 2; 3L, 1 ] "the retry is sent, and the next batch is encoded ahead again"
+            let _, commands = step settings state (ExportCompleted(1L, ExportOutcome.Succeeded, 61L, 0.5))
+            Expect.equal (startedIn commands) [ 4L, 1 ] "then the next"
         }
 
         test "a queue of 200 000 single offers keeps them all, oldest first" {

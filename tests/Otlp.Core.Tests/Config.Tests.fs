@@ -282,7 +282,8 @@ let batchRows =
           ExportTimeout = ms timeout
           MaxQueueSize = queue
           MaxExportBatchSize = size
-          MaxConcurrentExports = 1 }
+          MaxConcurrentExports = 1
+          EncodeAhead = true }
 
     [ "Batch Span Processor: defaults 5000, 30000, 2048, 512", ([], Traces), b 5000.0 30000.0 2048 512
       "Batch LogRecord Processor: defaults 1000, 30000, 2048, 512", ([], Logs), b 1000.0 30000.0 2048 512
@@ -555,6 +556,16 @@ let tests =
                 Expect.equal (batchOf resolved.Value).MaxConcurrentExports 3 "code wins"
                 let d = resolved.Diagnostics |> Array.exactlyOne
                 Expect.equal (d.Setting, d.Value) ("OTEL_BSP_MAX_CONCURRENT_EXPORTS", "many") "the variable is reported"
+            }
+
+            test "encoding ahead is on by default, for spans and log records, and code turns it off" {
+                for signal in [ Traces; Logs ] do
+                    Expect.isTrue (batchOf (resolve [] ConfigOverrides.Empty signal).Value).EncodeAhead $"{signal}: on by default"
+                    let off = resolve [] { ConfigOverrides.Empty with BatchEncodeAhead = Some false } signal
+                    Expect.isFalse (batchOf off.Value).EncodeAhead $"{signal}: off from code"
+                    Expect.isEmpty off.Diagnostics "nothing to report"
+                    Expect.stringContains ((resolve [] ConfigOverrides.Empty signal).Value.ToString()) "encoding ahead" "described"
+                    Expect.isFalse (off.Value.ToString().Contains "encoding ahead") "not described when off"
             }
 
             test "an invalid value below the winning source is still reported" {

@@ -104,7 +104,7 @@ let tests =
         testTask "a flush whose request reaches the processor after its loop ended is answered" {
             let clock = GatedClock()
             let statistics = ExportStatistics()
-            let export = Func<int[], int, TimeSpan, CancellationToken, Task<Batching.ExportOutcome>>(fun _ _ _ _ -> Task.FromResult Batching.ExportOutcome.Succeeded)
+            let export = Func<int[], int, ExportTurn, Task<Batching.ExportOutcome>>(fun _ _ _ -> Task.FromResult Batching.ExportOutcome.Succeeded)
             let p = new BatchExportProcessor<int>(batchSettings, export, TimeSpan.FromSeconds 5.0, clock, statistics)
             Expect.isTrue (p.Offer 1) "offered"
             let mutable flush = Task.FromResult true

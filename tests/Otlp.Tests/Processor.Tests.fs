@@ -24,8 +24,9 @@ let private processorWith (settings: Batching.Settings) (outcome: int -> Batchin
     let attempts = ref 0
     let statistics = ExportStatistics()
     let export =
-        Func<int array, int, TimeSpan, CancellationToken, Task<Batching.ExportOutcome>>(fun items attempt _ _ ->
+        Func<int array, int, ExportTurn, Task<Batching.ExportOutcome>>(fun items attempt turn ->
             task {
+                let! _ = turn.BeginSendAsync()
                 do! gate
                 Interlocked.Increment(&attempts.contents) |> ignore
                 let result = outcome attempt
@@ -201,8 +202,8 @@ let tests =
                 task {
                     limits.Clear()
                     let export =
-                        Func<int array, int, TimeSpan, CancellationToken, Task<Batching.ExportOutcome>>(fun _ attempt limit _ ->
-                            limits.Enqueue((attempt, limit))
+                        Func<int array, int, ExportTurn, Task<Batching.ExportOutcome>>(fun _ attempt turn ->
+                            limits.Enqueue((attempt, turn.Limit))
                             // The server asks for 100 ms between attempts, so each retry has less time left.
                             Task.FromResult(if attempt < 3 then Batching.ExportOutcome.RetryableFailure(Some 100L) else Batching.ExportOutcome.Succeeded))
                     let statistics = ExportStatistics()
@@ -229,14 +230,120 @@ let tests =
             Expect.equal (unlimited |> List.map snd |> List.distinct) [ Timeout.InfiniteTimeSpan ] "no deadline and no timeout: no limit"
         }
 
+        testTask "encoding ahead: the next batch is prepared while one is sent, sends go one at a time and in order" {
+            let preparing = ref 0
+            let mostPrepared = ref 0
+            let sending = ref 0
+            let mostSending = ref 0
+            let answers = ConcurrentQueue<TaskCompletionSource>()
+            let sent = ConcurrentQueue<int>()
+            let export =
+                Func<int array, int, ExportTurn, Task<Batching.ExportOutcome>>(fun items _ turn ->
+                    task {
+                        let now = Interlocked.Increment(&preparing.contents)
+                        lock mostPrepared (fun () -> mostPrepared.Value <- max mostPrepared.Value now)
+                        let! began = turn.BeginSendAsync()
+                        Expect.isTrue began "its turn came"
+                        let now = Interlocked.Increment(&sending.contents)
+                        lock mostSending (fun () -> mostSending.Value <- max mostSending.Value now)
+                        for i in items do sent.Enqueue i
+                        let answer = TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
+                        answers.Enqueue answer
+                        do! answer.Task
+                        Interlocked.Decrement(&sending.contents) |> ignore
+                        Interlocked.Decrement(&preparing.contents) |> ignore
+                        return Batching.ExportOutcome.Succeeded
+                    })
+            let statistics = ExportStatistics()
+            let ahead = { settings 100 10 with EncodeAhead = true; ScheduledDelayMs = 600_000L }
+            let p = new BatchExportProcessor<int>(ahead, export, TimeSpan.FromSeconds 30.0, TimeProvider.System, statistics)
+            for i in 1..40 do Expect.isTrue (p.Offer i) "accepted"
+            for round in 1..4 do
+                let deadline = DateTime.UtcNow.AddSeconds 10.0
+                while answers.IsEmpty && DateTime.UtcNow < deadline do
+                    do! Task.Delay 10
+                do! Task.Delay 50
+                Expect.equal (answers.Count, sending.Value) (1, 1) $"round {round}: one request on the wire"
+                Expect.equal preparing.Value (min 2 (5 - round)) $"round {round}: and the next batch prepared behind it"
+                Expect.equal (List.ofSeq sent) [ 1 .. 10 * round ] $"round {round}: sent in order, the prepared batch not yet"
+                match answers.TryDequeue() with
+                | true, answer -> answer.SetResult()
+                | _ -> failwith "an answer"
+            let! flushed = p.ForceFlushAsync(TimeSpan.FromSeconds 10.0)
+            Expect.isTrue flushed "flushed"
+            Expect.equal (mostSending.Value, mostPrepared.Value) (1, 2) "one send at a time, one batch ahead"
+            Expect.equal statistics.Exported 40L "counted"
+            do! p.DisposeAsync()
+        }
+
+        testTask "encoding ahead: an attempt's time starts with its turn to send, not while it waits behind a slow send" {
+            let turns = ConcurrentQueue<TimeSpan * bool>()
+            let export =
+                Func<int array, int, ExportTurn, Task<Batching.ExportOutcome>>(fun items _ turn ->
+                    task {
+                        let! _ = turn.BeginSendAsync()
+                        turns.Enqueue((turn.Limit, turn.Token.IsCancellationRequested))
+                        // The first send outlasts the 300 ms attempt timeout (ignoring its token, as a stuck handler would).
+                        if items[0] = 1 then do! Task.Delay 700
+                        return Batching.ExportOutcome.Succeeded
+                    })
+            let statistics = ExportStatistics()
+            let ahead = { settings 100 5 with EncodeAhead = true; ScheduledDelayMs = 600_000L }
+            let p = new BatchExportProcessor<int>(ahead, export, TimeSpan.FromMilliseconds 300.0, TimeProvider.System, statistics)
+            for i in 1..10 do Expect.isTrue (p.Offer i) "accepted"
+            let! flushed = p.ForceFlushAsync(TimeSpan.FromSeconds 10.0)
+            Expect.isTrue flushed "flushed"
+            match List.ofSeq turns with
+            | [ (first, _); (second, cancelledAtStart) ] ->
+                Expect.equal first (TimeSpan.FromMilliseconds 300.0) "the exporter timeout"
+                Expect.equal second (TimeSpan.FromMilliseconds 300.0) "the second attempt's full time, after 700 ms of waiting"
+                Expect.isFalse cancelledAtStart "its time had not run out while it waited"
+            | other -> failtest $"two attempts expected: {other}"
+            Expect.equal statistics.Exported 10L "both batches exported"
+            do! p.DisposeAsync()
+        }
+
+        testTask "encoding ahead: shutdown's deadline ends an attempt waiting for its turn, which sends nothing" {
+            let gate = TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
+            let sent = ConcurrentQueue<int>()
+            let refused = ref 0
+            let export =
+                Func<int array, int, ExportTurn, Task<Batching.ExportOutcome>>(fun items _ turn ->
+                    task {
+                        let! began = turn.BeginSendAsync()
+                        if not began then
+                            Interlocked.Increment(&refused.contents) |> ignore
+                            return Batching.ExportOutcome.RetryableFailure None
+                        else
+                            for i in items do sent.Enqueue i
+                            do! gate.Task
+                            return Batching.ExportOutcome.Succeeded
+                    })
+            let statistics = ExportStatistics()
+            let ahead = { settings 100 5 with EncodeAhead = true; ScheduledDelayMs = 600_000L }
+            let p = new BatchExportProcessor<int>(ahead, export, TimeSpan.FromSeconds 30.0, TimeProvider.System, statistics)
+            for i in 1..10 do Expect.isTrue (p.Offer i) "accepted"
+            let! stopped = p.ShutdownAsync(TimeSpan.FromMilliseconds 200.0)
+            Expect.isFalse stopped "timed out"
+            let deadline = DateTime.UtcNow.AddSeconds 10.0
+            while refused.Value = 0 && DateTime.UtcNow < deadline do
+                do! Task.Delay 10
+            Expect.equal refused.Value 1 "the prepared batch gave up its turn"
+            Expect.equal (List.ofSeq sent) [ 1..5 ] "only the first batch was sent"
+            Expect.equal (statistics.Exported, statistics.DroppedDeadlineExceeded) (0L, 10L) "both counted dropped at the deadline"
+            gate.SetResult()
+            do! p.DisposeAsync()
+        }
+
         testTask "with two exports at a time, two batches run at once, never three, and completions in any order settle them" {
             let running = ref 0
             let most = ref 0
             let started = ConcurrentQueue<TaskCompletionSource>()
             let exported = ConcurrentQueue<int>()
             let export =
-                Func<int array, int, TimeSpan, CancellationToken, Task<Batching.ExportOutcome>>(fun items _ _ _ ->
+                Func<int array, int, ExportTurn, Task<Batching.ExportOutcome>>(fun items _ turn ->
                     task {
+                        let! _ = turn.BeginSendAsync()
                         let now = Interlocked.Increment(&running.contents)
                         lock most (fun () -> most.Value <- max most.Value now)
                         let answer = TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)

@@ -87,6 +87,7 @@ internal static class ExporterSetup
             batchMaxQueueSize: Opt(o.MaxQueueSize),
             batchMaxExportBatchSize: Opt(o.MaxExportBatchSize),
             batchMaxConcurrentExports: Opt(o.MaxConcurrentExports),
+            batchEncodeAhead: Opt(o.EncodeAhead),
             metricExportInterval: FSharpOption<TimeSpan>.None,
             metricExportTimeout: FSharpOption<TimeSpan>.None,
             temporalityPreference: FSharpOption<TemporalityPreference>.None,

@@ -29,6 +29,7 @@ internal static class OptionsSection
             ["MaxQueueSize"] = Parsed<int>(TryInt, (o, v) => o.MaxQueueSize = v, IntegerForm),
             ["MaxExportBatchSize"] = Parsed<int>(TryInt, (o, v) => o.MaxExportBatchSize = v, IntegerForm),
             ["MaxConcurrentExports"] = Parsed<int>(TryInt, (o, v) => o.MaxConcurrentExports = v, IntegerForm),
+            ["EncodeAhead"] = Parsed<bool>(bool.TryParse, (o, v) => o.EncodeAhead = v, "true or false"),
             ["MaxRequestBytes"] = Parsed<int>(TryInt, (o, v) => o.MaxRequestBytes = v, IntegerForm),
             ["BaseEndpoint"] = Text((o, v) => o.BaseEndpoint = v),
             ["SignalEndpoint"] = Text((o, v) => o.SignalEndpoint = v),

@@ -16,18 +16,21 @@ namespace Otlp.Runtime;
 /// The loop has a thread of its own, as the official SDK's processor has, rather than running on the thread pool:
 /// every wake-up of a pooled loop, and every export handed to the pool, woke a worker that then spun idle on a core
 /// the application's threads wanted. An export starts on the loop's thread and runs there until its first
-/// asynchronous wait, and its completion is queued back to the loop. With one export at a time (the default),
-/// an HTTP send has no such wait: it blocks this thread (as the official SDK's export thread is blocked), which
-/// spares every request the hand-offs of asynchronous socket I/O between pool threads; meanwhile offers keep
-/// filling the ring, and the machine would start no other export anyway. The attempt's deadline still ends a send
-/// that hangs. With several exports at a time (<see cref="Batching.Settings.MaxConcurrentExports"/>), the export
-/// function is given sends that never block, so the loop goes on to encode the next batch while a send waits.
+/// asynchronous wait, and its completion is queued back to the loop.
+///
+/// Encoding ahead (<see cref="Batching.Settings.EncodeAhead"/>, the exporters' default), the machine starts one
+/// batch more than <see cref="Batching.Settings.MaxConcurrentExports"/>: its export encodes the request on this
+/// thread at once, then waits for a send slot (<see cref="ExportTurn"/>), so the encoding overlaps the request
+/// before it on the wire; sends never block this thread then. Otherwise, with one export at a time, an HTTP send
+/// may block this thread (as the official SDK's export thread is blocked), which spares every request the hand-offs
+/// of asynchronous socket I/O between pool threads; meanwhile offers keep filling the ring, and the machine would
+/// start no other export anyway. The attempt's deadline still ends a send that hangs.
 /// </remarks>
 /// <typeparam name="T">The item exported: a span, a log record.</typeparam>
 internal sealed class BatchExportProcessor<T> : IAsyncDisposable
 {
     private readonly Batching.Settings settings;
-    private readonly Func<T[], int, TimeSpan, CancellationToken, Task<Batching.ExportOutcome>> export;
+    private readonly Func<T[], int, ExportTurn, Task<Batching.ExportOutcome>> export;
     private readonly TimeSpan attemptTimeout;
     private readonly TimeProvider time;
     private readonly ExportStatistics statistics;
@@ -37,6 +40,9 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
 
     // The cancellation of each attempt in flight, by batch: shutdown's deadline ends them (see ShutdownAsync).
     private readonly ConcurrentDictionary<long, CancellationTokenSource> attempts = new();
+
+    // With encoding ahead, the machine starts one batch more than it sends at once: the sends take turns here.
+    private readonly SemaphoreSlim? sendSlots;
     private readonly SemaphoreSlim wake = new(0);
     private readonly TaskCompletionSource loopEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Batching.State<T> state = Batching.init<T>();
@@ -59,14 +65,16 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
 
     /// <summary>Starts the background loop.</summary>
     /// <param name="settings">The batch settings (from configuration).</param>
-    /// <param name="export">Exports one batch attempt: items, attempt number, the time the attempt may take (infinite for
-    /// no limit; a protocol that carries a deadline sends it), and a token that fires when that time is up.</param>
+    /// <param name="export">Exports one batch attempt: items, attempt number, and the attempt's turn, which it begins
+    /// before it sends (<see cref="ExportTurn.BeginSendAsync"/>) and which then says the time the attempt may take
+    /// (infinite for no limit; a protocol that carries a deadline sends it) and has a token that fires when that time
+    /// is up.</param>
     /// <param name="attemptTimeout">The longest one attempt may take (the exporter timeout), within the batch deadline.</param>
     /// <param name="time">The clock.</param>
     /// <param name="statistics">Where exports and drops are counted.</param>
     public BatchExportProcessor(
         Batching.Settings settings,
-        Func<T[], int, TimeSpan, CancellationToken, Task<Batching.ExportOutcome>> export,
+        Func<T[], int, ExportTurn, Task<Batching.ExportOutcome>> export,
         TimeSpan attemptTimeout,
         TimeProvider time,
         ExportStatistics statistics)
@@ -76,6 +84,7 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         this.attemptTimeout = attemptTimeout;
         this.time = time;
         this.statistics = statistics;
+        this.sendSlots = settings.EncodeAhead ? new SemaphoreSlim(Math.Max(1, settings.MaxConcurrentExports)) : null;
         // Offer's count keeps the ring within the queue size, so a write into it never finds it full.
         this.incoming = new BoundedRing<T>(settings.MaxQueueSize);
         // The loop's thread must not inherit the creator's ambient context (Activity.Current, logging scopes): it
@@ -488,28 +497,41 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         }
     }
 
-    private void StartExport(long batchId, T[] items, int attempt, long deadlineMs)
+    /// <summary>The time an attempt starting now may take: the nearer of the batch's deadline and the exporter timeout (either may be infinite).</summary>
+    private TimeSpan AttemptLimit(long deadlineMs)
     {
-        Interlocked.Increment(ref this.runningExports);
-        var started = this.NowMs();
-        // The nearer of the batch's deadline and the exporter timeout (either may be infinite).
-        var remaining = Deadlines.Remaining(deadlineMs, started);
+        var remaining = Deadlines.Remaining(deadlineMs, this.NowMs());
         var limit = remaining == Timeout.InfiniteTimeSpan
             || (this.attemptTimeout != Timeout.InfiniteTimeSpan && this.attemptTimeout < remaining)
             ? this.attemptTimeout
             : remaining;
-        if (limit != Timeout.InfiniteTimeSpan && limit <= TimeSpan.Zero)
+        return limit != Timeout.InfiniteTimeSpan && limit <= TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : limit;
+    }
+
+    private void StartExport(long batchId, T[] items, int attempt, long deadlineMs)
+    {
+        Interlocked.Increment(ref this.runningExports);
+        CancellationTokenSource cancel;
+        ExportTurn turn;
+        if (this.sendSlots is { } slots)
         {
-            limit = TimeSpan.FromMilliseconds(1);
+            // The attempt's time starts when it gets its turn to send (ExportTurn); until then only shutdown cancels it.
+            cancel = new CancellationTokenSource(Timeout.InfiniteTimeSpan, this.time);
+            turn = new ExportTurn(cancel, slots, () => this.AttemptLimit(deadlineMs));
+        }
+        else
+        {
+            var limit = this.AttemptLimit(deadlineMs);
+            cancel = limit == Timeout.InfiniteTimeSpan ? new CancellationTokenSource() : new CancellationTokenSource(limit, this.time);
+            turn = new ExportTurn(cancel.Token, limit);
         }
 
-        var cancel = limit == Timeout.InfiniteTimeSpan ? new CancellationTokenSource() : new CancellationTokenSource(limit, this.time);
         this.attempts[batchId] = cancel;
 
         Task<Batching.ExportOutcome> attemptTask;
         try
         {
-            attemptTask = this.export(items, attempt, limit, cancel.Token);
+            attemptTask = this.export(items, attempt, turn);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -518,25 +540,27 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
 
         if (attemptTask.IsCompleted)
         {
-            this.EndExport(attemptTask, batchId, items, cancel);
+            this.EndExport(attemptTask, batchId, items, cancel, turn);
         }
         else
         {
             _ = attemptTask.ContinueWith(
                 static (task, state) =>
                 {
-                    var (processor, batchId, items, cancel) = ((BatchExportProcessor<T>, long, T[], CancellationTokenSource))state!;
-                    processor.EndExport(task, batchId, items, cancel);
+                    var (processor, batchId, items, cancel, turn) = ((BatchExportProcessor<T>, long, T[], CancellationTokenSource, ExportTurn))state!;
+                    processor.EndExport(task, batchId, items, cancel, turn);
                 },
-                (this, batchId, items, cancel),
+                (this, batchId, items, cancel, turn),
                 CancellationToken.None,
                 TaskContinuationOptions.ExecuteSynchronously,
                 TaskScheduler.Default);
         }
     }
 
-    private void EndExport(Task<Batching.ExportOutcome> attempt, long batchId, T[] items, CancellationTokenSource cancel)
+    private void EndExport(Task<Batching.ExportOutcome> attempt, long batchId, T[] items, CancellationTokenSource cancel, ExportTurn turn)
     {
+        // The next prepared batch may send now, while the machine hears of this one.
+        turn.End();
         this.attempts.TryRemove(new KeyValuePair<long, CancellationTokenSource>(batchId, cancel));
         cancel.Dispose();
         Batching.ExportOutcome outcome;
