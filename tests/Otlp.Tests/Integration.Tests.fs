@@ -292,6 +292,38 @@ let private faults =
                 Expect.equal (exporter.Statistics.Exported, exporter.Statistics.Dropped) (20L, 0L) "counted as exported"
             }
 
+        for protocol in [ OtlpProtocol.Grpc; OtlpProtocol.HttpProtobuf ] do
+            testTask $"encoding ahead (the default) over {protocol}: while a request waits for its answer, the next batch leaves the queue but is sent only after that answer" {
+                let! (receiver: LoopbackReceiver) = startReceiver ()
+                use _receiver = receiver
+                let answerAfter = TimeSpan.FromSeconds 2.0
+                receiver.Enqueue(Reply.Delay answerAfter)
+                use exporter =
+                    traces receiver protocol (fun o ->
+                        o.MaxQueueSize <- Nullable 20
+                        o.MaxExportBatchSize <- Nullable 10
+                        o.ScheduledDelay <- Nullable(TimeSpan.FromMinutes 10.0))
+                let scope = InstrumentationScope.create "ahead" "1.0"
+                let offer count = [ for _ in 1..count -> exporter.Offer(sample Generators.span, scope) ] |> List.filter id |> List.length
+                Expect.equal (offer 10) 10 "the first batch"
+                let! _ = receiver.WaitForRequestsAsync(1, TimeSpan.FromSeconds 20.0)
+                Expect.equal (offer 10) 10 "the second batch, encoded while the first is on the wire"
+                do! Task.Delay 300
+                // The queue is empty again: the second batch is out of it, waiting for its turn to send.
+                Expect.equal (offer 21) 20 "a full queue more; the last one refused"
+                Expect.equal exporter.Statistics.DroppedQueueFull 1L "the refusal counted"
+                Expect.equal receiver.Requests.Count 1 "one request on the wire at a time"
+                let! flushed = exporter.ForceFlushAsync(TimeSpan.FromSeconds 20.0)
+                Expect.isTrue flushed "flushed"
+                let requests = List.ofSeq receiver.Requests
+                Expect.equal (requests |> List.map _.ItemCount) [ 10; 10; 10; 10 ] "four batches"
+                Expect.isGreaterThanOrEqual
+                    (requests[1].ReceivedAt - requests[0].ReceivedAt)
+                    (answerAfter - TimeSpan.FromMilliseconds 100.0)
+                    "the second request came after the first answer"
+                Expect.equal (exporter.Statistics.Exported, exporter.Statistics.Dropped) (40L, 1L) "counted"
+            }
+
         testTask "with one export at a time (the default), the second batch waits for the first answer" {
             let! (receiver: LoopbackReceiver) = startReceiver ()
             use _receiver = receiver
