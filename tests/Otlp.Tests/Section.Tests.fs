@@ -23,6 +23,7 @@ let tests =
                       "Otlp:Timeout", "5000"
                       "Otlp:BatchExportTimeout", "00:00:30"
                       "Otlp:MaxQueueSize", "4096"
+                      "Otlp:EncodeAhead", "false"
                       "Otlp:BaseEndpoint", "http://collector:4318"
                       "Otlp:Headers:api-key", "k"
                       "Otlp:ResourceAttributes:deployment.environment", "prod" ]
@@ -35,6 +36,7 @@ let tests =
             | Processing.Batch b ->
                 Expect.equal b.ExportTimeout (TimeSpan.FromSeconds 30.0) "a time span"
                 Expect.equal b.MaxQueueSize 4096 "an integer"
+                Expect.isFalse b.EncodeAhead "a boolean"
             | other -> failtest $"batch expected, got {other}"
             Expect.equal config.Exporter.Endpoint.AbsoluteUri "http://collector:4318/v1/traces" "endpoint"
             Expect.equal [ for h in config.Exporter.Headers -> h.Name, h.Value ] [ "api-key", "k" ] "headers"
@@ -48,13 +50,17 @@ let tests =
                       "Otlp:Compression", "zip"
                       "Otlp:Timeout", "soon"
                       "Otlp:Insecure", "yes"
-                      "Otlp:MaxQueueSize", "many" ]
+                      "Otlp:MaxQueueSize", "many"
+                      "Otlp:EncodeAhead", "sometimes" ]
             use _provider = provider
             let config = exporter.Configuration
             Expect.equal config.Exporter.Protocol Protocol.HttpProtobuf "the default protocol"
             Expect.equal config.Exporter.Compression Compression.None "no compression"
             Expect.equal config.Exporter.Timeout (TimeSpan.FromSeconds 10.0) "the default timeout"
-            for key in [ "Otlp:Protocol"; "Otlp:Compression"; "Otlp:Timeout"; "Otlp:Insecure"; "Otlp:MaxQueueSize" ] do
+            match config.Processing with
+            | Processing.Batch b -> Expect.isTrue b.EncodeAhead "the default"
+            | other -> failtest $"batch expected, got {other}"
+            for key in [ "Otlp:Protocol"; "Otlp:Compression"; "Otlp:Timeout"; "Otlp:Insecure"; "Otlp:MaxQueueSize"; "Otlp:EncodeAhead" ] do
                 Expect.exists exporter.ConfigurationWarnings (fun w -> w.StartsWith key) $"{key} reported"
         }
 
