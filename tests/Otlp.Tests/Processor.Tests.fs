@@ -39,6 +39,15 @@ let private processorWith (settings: Batching.Settings) (outcome: int -> Batchin
 
 let private processor queue batch outcome gate = processorWith (settings queue batch) outcome gate
 
+/// A processor encoding ahead (batches of 5, the delay timer far away) exporting with `export`, each attempt given
+/// `attemptTimeout`, with 1..10 offered: two full batches.
+let private twoBatchesEncodingAhead export attemptTimeout =
+    let statistics = ExportStatistics()
+    let ahead = { settings 100 5 with EncodeAhead = true; ScheduledDelayMs = 600_000L }
+    let p = new BatchExportProcessor<int>(ahead, export, attemptTimeout, TimeProvider.System, statistics)
+    for i in 1..10 do Expect.isTrue (p.Offer i) "accepted"
+    p, statistics
+
 /// Waits (up to 10 s) until `count` items were exported.
 let private waitForExported (exported: ConcurrentQueue<int>) (count: int64) =
     task {
@@ -289,10 +298,7 @@ let tests =
                         if items[0] = 1 then do! Task.Delay 700
                         return Batching.ExportOutcome.Succeeded
                     })
-            let statistics = ExportStatistics()
-            let ahead = { settings 100 5 with EncodeAhead = true; ScheduledDelayMs = 600_000L }
-            let p = new BatchExportProcessor<int>(ahead, export, TimeSpan.FromMilliseconds 300.0, TimeProvider.System, statistics)
-            for i in 1..10 do Expect.isTrue (p.Offer i) "accepted"
+            let p, statistics = twoBatchesEncodingAhead export (TimeSpan.FromMilliseconds 300.0)
             let! flushed = p.ForceFlushAsync(TimeSpan.FromSeconds 10.0)
             Expect.isTrue flushed "flushed"
             match List.ofSeq turns with
@@ -321,10 +327,7 @@ let tests =
                             do! gate.Task
                             return Batching.ExportOutcome.Succeeded
                     })
-            let statistics = ExportStatistics()
-            let ahead = { settings 100 5 with EncodeAhead = true; ScheduledDelayMs = 600_000L }
-            let p = new BatchExportProcessor<int>(ahead, export, TimeSpan.FromSeconds 30.0, TimeProvider.System, statistics)
-            for i in 1..10 do Expect.isTrue (p.Offer i) "accepted"
+            let p, statistics = twoBatchesEncodingAhead export (TimeSpan.FromSeconds 30.0)
             let! stopped = p.ShutdownAsync(TimeSpan.FromMilliseconds 200.0)
             Expect.isFalse stopped "timed out"
             let deadline = DateTime.UtcNow.AddSeconds 10.0
