@@ -160,7 +160,17 @@ public sealed class OtlpLoggerProvider : ILoggerProvider, ISupportExternalScope
             // The entry's values become OTLP on the export task, written straight into the request.
             var entry = LogRecordConverter.Capture(
                 logLevel, eventId, state, exception, formatter, provider.options.IncludeScopes ? provider.scopes : null, now, Activity.Current);
-            target.Exporter.OfferDeferred(entry, target.Convert, scope);
+            var origin = this.origin;
+            if (origin is null || !ReferenceEquals(origin.Convert, target.Convert))
+            {
+                origin = new ItemOrigin<LogRecord>(scope, target.Convert, deferred: true);
+                this.origin = origin;
+            }
+
+            target.Exporter.OfferDeferred(entry, origin);
         }
+
+        // The origin of this logger's entries: its scope and the conversion of the exporter it resolved.
+        private ItemOrigin<LogRecord>? origin;
     }
 }

@@ -38,7 +38,7 @@ public sealed class OtlpTracer : IDisposable
 {
     private readonly ActivityListener? listener;
     private readonly Regex[] patterns;
-    private readonly ConcurrentDictionary<ActivitySource, InstrumentationScope> scopes = new();
+    private readonly ConcurrentDictionary<ActivitySource, ItemOrigin<Span>> origins = new();
     private readonly bool rootReadsTraceId;
     private readonly bool childReadsTraceId;
     private SourceScope? lastScope;
@@ -174,27 +174,27 @@ public sealed class OtlpTracer : IDisposable
 
         // Only a queue write here, on the application's thread: the Activity is encoded (or becomes a span) on
         // the export task.
-        var scope = this.ScopeOf(activity.Source);
+        var origin = this.OriginOf(activity.Source);
         Interlocked.Increment(ref this.offered);
-        this.convert ??= new ActivitySpans(this.Limits).ToSpan;
-        if (!this.Exporter.OfferDeferred(activity, this.convert, scope))
+        if (!this.Exporter.OfferDeferred(activity, origin))
         {
             Interlocked.Increment(ref this.refused);
         }
     }
 
-    /// <summary>The scope of a source; the last one found is kept aside, as spans mostly come from one source at a time.</summary>
-    private InstrumentationScope ScopeOf(ActivitySource source)
+    /// <summary>The origin (scope and conversion) of a source's spans; the last one found is kept aside, as spans mostly come from one source at a time.</summary>
+    private ItemOrigin<Span> OriginOf(ActivitySource source)
     {
         if (Volatile.Read(ref this.lastScope) is { } last && ReferenceEquals(last.Source, source))
         {
-            return last.Scope;
+            return last.Origin;
         }
 
-        var scope = this.scopes.GetOrAdd(source, ActivityConverter.ToScope);
-        Volatile.Write(ref this.lastScope, new SourceScope(source, scope));
-        return scope;
+        this.convert ??= new ActivitySpans(this.Limits).ToSpan;
+        var origin = this.origins.GetOrAdd(source, static (source, convert) => new ItemOrigin<Span>(ActivityConverter.ToScope(source), convert, deferred: true), this.convert);
+        Volatile.Write(ref this.lastScope, new SourceScope(source, origin));
+        return origin;
     }
 
-    private sealed record SourceScope(ActivitySource Source, InstrumentationScope Scope);
+    private sealed record SourceScope(ActivitySource Source, ItemOrigin<Span> Origin);
 }
