@@ -549,7 +549,8 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     /// One attempt at a batch, on a thread that exists to export (the processor's loop): when
     /// <paramref name="mayBlock"/>, its sends may block that thread instead of handing their I/O between pool threads.
     /// With a <paramref name="turn"/>, the request is sent when the turn begins, and the attempt's time (then
-    /// <see cref="Runtime.ExportTurn.Limit"/>) starts there.
+    /// <see cref="Runtime.ExportTurn.Limit"/>) starts there; a turn comes only with sends that never block (the
+    /// loop goes on encoding the next batch meanwhile), so <paramref name="mayBlock"/> is false then.
     /// </summary>
     private Task<Batching.ExportOutcome> ExportBatchAttemptAsync(ScopedItem<TItem>[] items, int attempt, bool mayBlock, TimeSpan limit, CancellationToken cancellationToken, Runtime.ExportTurn? turn)
     {
@@ -643,7 +644,6 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
                     return CancelledBeforeSending;
                 }
 
-                mayBlock = false;
                 deadline = Runtime.Deadlines.After(this.NowMs(), turn.Limit);
             }
 

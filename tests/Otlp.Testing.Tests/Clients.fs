@@ -132,6 +132,15 @@ type ZstdProvider() =
 let protobuf = "application/x-protobuf"
 let json = "application/json"
 
+/// A POST of `body` with `contentType` to `uri` over HTTP/2 only (no fallback to HTTP/1.1), for the caller to send.
+let http2Post (uri: Uri) (contentType: string) (body: byte array) =
+    let request = new HttpRequestMessage(HttpMethod.Post, uri)
+    request.Version <- HttpVersion.Version20
+    request.VersionPolicy <- HttpVersionPolicy.RequestVersionExact
+    request.Content <- new ByteArrayContent(body)
+    request.Content.Headers.TryAddWithoutValidation("content-type", contentType) |> ignore
+    request
+
 /// Posts a body with a content type, an optional content encoding and extra headers.
 let post
     (client: HttpClient)

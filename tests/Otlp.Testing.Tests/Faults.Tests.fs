@@ -229,12 +229,8 @@ let private grpc =
                       receiver.Enqueue(Reply.GrpcStatus(StatusCode.Unavailable, "busy").WithRetryAfter(TimeSpan.FromSeconds 1.0))
                       use client = new HttpClient()
                       let url = Uri(receiver.GrpcEndpoint, $"{serviceName Traces}/Export")
-                      use request = new HttpRequestMessage(HttpMethod.Post, url)
-                      request.Version <- HttpVersion.Version20
-                      request.VersionPolicy <- HttpVersionPolicy.RequestVersionExact
+                      use request = http2Post url "application/grpc" (grpcFrame sample.Proto)
                       request.Headers.TryAddWithoutValidation("te", "trailers") |> ignore
-                      request.Content <- new ByteArrayContent(grpcFrame sample.Proto)
-                      request.Content.Headers.TryAddWithoutValidation("content-type", "application/grpc") |> ignore
                       use! response = client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead)
                       let! body = bodyOf response
                       Expect.equal response.Version HttpVersion.Version20 "HTTP/2"

@@ -168,11 +168,7 @@ let private endpoints =
               withReceiver (fun receiver ->
                   task {
                       use client = new HttpClient()
-                      use request = new HttpRequestMessage(HttpMethod.Post, Uri(receiver.GrpcEndpoint, "v1/traces"))
-                      request.Version <- HttpVersion.Version20
-                      request.VersionPolicy <- HttpVersionPolicy.RequestVersionExact
-                      request.Content <- new ByteArrayContent(sample.Proto)
-                      request.Content.Headers.TryAddWithoutValidation("content-type", protobuf) |> ignore
+                      use request = http2Post (Uri(receiver.GrpcEndpoint, "v1/traces")) protobuf sample.Proto
                       use! response = client.SendAsync request
                       Expect.equal response.StatusCode HttpStatusCode.UnsupportedMediaType "415"
                       Expect.isEmpty receiver.Requests "not an OTLP/gRPC request, so not recorded"

@@ -34,11 +34,7 @@ let tests =
                           Expect.equal response.StatusCode HttpStatusCode.OK "HTTP over TLS"
                           use channel = channel receiver (tlsHandler server null)
                           let! _ = (export channel Traces "" [] sample.Proto).ResponseAsync
-                          use request = new HttpRequestMessage(HttpMethod.Post, receiver.HttpUrl Traces)
-                          request.Version <- HttpVersion.Version20
-                          request.VersionPolicy <- HttpVersionPolicy.RequestVersionExact
-                          request.Content <- new ByteArrayContent(sample.Proto)
-                          request.Content.Headers.TryAddWithoutValidation("content-type", protobuf) |> ignore
+                          use request = http2Post (receiver.HttpUrl Traces) protobuf sample.Proto
                           use! http2 = client.SendAsync request
                           Expect.equal http2.Version HttpVersion.Version20 "OTLP/HTTP over HTTP/2 with TLS"
                           Expect.equal http2.StatusCode HttpStatusCode.OK "accepted"

@@ -40,6 +40,14 @@ let private within (seconds: float) (what: string) (t: Task<'a>) =
     }
 
 /// A task that ends when `t` ends, whatever its outcome.
+/// Services with `AddOtlp`, configured (IConfiguration) to export to `receiver` over HTTP.
+let private otlpServicesSendingTo (receiver: LoopbackReceiver) =
+    let configuration =
+        ConfigurationBuilder().AddInMemoryCollection(dict [ "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.HttpEndpoint.ToString() ]).Build()
+    let services = ServiceCollection()
+    services.AddSingleton<IConfiguration>(configuration).AddOtlp() |> ignore
+    services
+
 let private ended (t: Task) = t.ContinueWith(Func<Task, unit>(fun _ -> ()))
 
 /// `use` in Expecto's task builder takes IAsyncDisposable; this adapts an IDisposable.
@@ -259,10 +267,7 @@ let tests =
         testTask "two containers built from one services.AddOtlp each export and stop on their own" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver
-            let configuration =
-                ConfigurationBuilder().AddInMemoryCollection(dict [ "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.HttpEndpoint.ToString() ]).Build()
-            let services = ServiceCollection()
-            services.AddSingleton<IConfiguration>(configuration).AddOtlp() |> ignore
+            let services = otlpServicesSendingTo receiver
             for round in 1..2 do
                 let provider = services.BuildServiceProvider()
                 let hosted = provider.GetServices<IHostedService>() |> List.ofSeq
@@ -294,10 +299,7 @@ let tests =
         testTask "a first log entry after the container's disposal is dropped, not thrown into the logging call" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver
-            let configuration =
-                ConfigurationBuilder().AddInMemoryCollection(dict [ "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.HttpEndpoint.ToString() ]).Build()
-            let services = ServiceCollection()
-            services.AddSingleton<IConfiguration>(configuration).AddOtlp() |> ignore
+            let services = otlpServicesSendingTo receiver
             let provider = services.BuildServiceProvider()
             let logger = provider.GetRequiredService<ILogger<OtlpPipeline>>()
             do! provider.DisposeAsync()
