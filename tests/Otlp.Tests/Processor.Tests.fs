@@ -427,43 +427,96 @@ let tests =
         }
     ]
 
+/// An operation on a ring in the single-threaded model test.
+type RingOp =
+    | Write
+    | Read
+    /// Release all but this many of the items taken and not yet released.
+    | Release of keep: byte
+
 /// The processor's ring: writers on any thread, one reader.
 [<Tests>]
 let ringTests =
+    let write (ring: BoundedRing<'t>) item =
+        let result, wake = ring.TryWrite item
+        result, wake
+
     testList "BoundedRing" [
-        testProperty "written and read one at a time, it is a FIFO queue of its capacity" <| fun (capacity: PositiveInt) (ops: bool list) ->
-            let ring = BoundedRing<int>(min capacity.Get 64)
+        testProperty "a FIFO queue that holds at most its limit, counting items taken until they are released" <| fun (limit: PositiveInt) (ops: RingOp list) ->
+            let ring = BoundedRing<int>(min limit.Get 64)
             let model = Collections.Generic.Queue<int>()
             let mutable next = 0
-            for write in ops do
-                if write then
-                    let written = ring.TryWrite next
-                    Expect.equal written (model.Count < ring.Capacity) "a write succeeds exactly when there is room"
-                    if written then model.Enqueue next
+            let mutable taken = 0L
+            let mutable released = 0L
+            for op in ops do
+                match op with
+                | Write ->
+                    let held = int64 model.Count + taken - released
+                    let result, wake = write ring next
+                    Expect.equal result (if held < int64 ring.Limit then RingWrite.Written else RingWrite.Full) "a write gets in exactly while the ring holds less than its limit"
+                    Expect.isFalse wake "no wake asked for"
+                    if result = RingWrite.Written then model.Enqueue next
                     next <- next + 1
-                else
+                | Read ->
                     let read, item = ring.TryRead()
                     Expect.equal read (model.Count > 0) "a read succeeds exactly when an item is there"
-                    if read then Expect.equal item (model.Dequeue()) "oldest first"
-            Expect.isGreaterThanOrEqual ring.Capacity (min capacity.Get 64) "at least the capacity asked"
+                    if read then
+                        Expect.equal item (model.Dequeue()) "oldest first"
+                        taken <- taken + 1L
+                | Release keep ->
+                    released <- max released (taken - int64 keep)
+                    ring.ReleaseUpTo(taken - int64 keep)
+                Expect.equal ring.Count (int64 model.Count) "count: written and not taken"
+                Expect.equal ring.Taken taken "taken"
+            Expect.equal ring.Limit (min limit.Get 64) "the limit asked"
+
+        testProperty "the writer that brings the ring to the armed count, and only it, is told to wake the reader" <| fun (before: byte) (ahead: byte) (after: byte) ->
+            let ring = BoundedRing<int>(1024)
+            for i in 1 .. int before do write ring i |> ignore
+            let target = int64 before + int64 ahead
+            let armed = ring.ArmWake target
+            Expect.equal armed (ahead > 0uy) "armed unless that many writes got in already"
+            let wakes =
+                [ for i in 1 .. int ahead + int after -> snd (write ring i) ]
+            let expected = [ for i in 1 .. int ahead + int after -> armed && int64 before + int64 i = target ]
+            Expect.equal wakes expected "the write reaching the count wakes, once"
+
+        test "a disarmed ring wakes no one" {
+            let ring = BoundedRing<int>(16)
+            Expect.isTrue (ring.ArmWake 1L) "armed"
+            ring.Disarm()
+            Expect.isFalse (snd (write ring 1)) "no wake after disarming"
+        }
+
+        test "a closed ring refuses writes and says how many got in; the reader still takes those" {
+            let ring = BoundedRing<int>(16)
+            for i in 1 .. 3 do write ring i |> ignore
+            ring.TryRead() |> ignore
+            Expect.equal (ring.Close()) 3L "three writes got in"
+            Expect.equal (fst (write ring 4)) RingWrite.Closed "refused once closed"
+            Expect.equal (ring.Close()) 3L "closing again changes nothing"
+            Expect.equal (ring.Written) 3L "written"
+            let taken = [ while ring.Taken < 3L do match ring.TryRead() with | true, item -> yield item | _ -> () ]
+            Expect.equal taken [ 2; 3 ] "the rest, in order"
+        }
 
         testTask "items written by many threads while one reads are each read once, in each writer's order" {
             let ring = BoundedRing<int64>(64)
             let writers, each = 4, 50_000
             let refused = ref 0L
             let written = ref 0
-            let write (w: int) =
+            let writeAll (w: int) =
                 for i in 0 .. each - 1 do
-                    if not (ring.TryWrite(int64 w * 1_000_000L + int64 i)) then Interlocked.Increment(&refused.contents) |> ignore
+                    if fst (write ring (int64 w * 1_000_000L + int64 i)) <> RingWrite.Written then Interlocked.Increment(&refused.contents) |> ignore
                 Interlocked.Increment(&written.contents) |> ignore
-            let tasks = [| for w in 0 .. writers - 1 -> onOwnThread (fun () -> write w) |]
+            let tasks = [| for w in 0 .. writers - 1 -> onOwnThread (fun () -> writeAll w) |]
             let read = Collections.Generic.List<int64>()
             let rec drain () =
                 match ring.TryRead() with
                 | true, item ->
                     read.Add item
                     drain ()
-                | _ -> ()
+                | _ -> ring.ReleaseUpTo ring.Taken
             while Volatile.Read(&written.contents) < writers do
                 drain ()
                 Thread.SpinWait 10
@@ -474,6 +527,42 @@ let ringTests =
             for w in 0 .. writers - 1 do
                 let own = read |> Seq.filter (fun i -> i / 1_000_000L = int64 w) |> List.ofSeq
                 Expect.equal own (List.sort own) "each writer's items in its order"
+        }
+
+        testTask "closing while many threads write: every write got in before the close, or was refused as closed" {
+            let ring = BoundedRing<int64>(1024)
+            let writers = 4
+            let results = Collections.Concurrent.ConcurrentBag<RingWrite>()
+            let go = new ManualResetEventSlim(false)
+            let writeUntilClosed (w: int) =
+                go.Wait()
+                let mutable closed = false
+                let mutable i = 0L
+                while not closed do
+                    let result = fst (write ring (int64 w * 1_000_000_000L + i))
+                    results.Add result
+                    closed <- result = RingWrite.Closed
+                    i <- i + 1L
+            let tasks = [| for w in 0 .. writers - 1 -> onOwnThread (fun () -> writeUntilClosed w) |]
+            let mutable taken = 0L
+            let takeWhat'sThere () =
+                while (match ring.TryRead() with
+                       | true, _ -> taken <- taken + 1L; true
+                       | _ -> false) do ()
+                ring.ReleaseUpTo ring.Taken
+            go.Set()
+            let running = Diagnostics.Stopwatch.StartNew()
+            while running.ElapsedMilliseconds < 20L do
+                takeWhat'sThere ()
+            let closedAt = ring.Close()
+            while ring.Taken < closedAt do
+                takeWhat'sThere ()
+            do! Task.WhenAll tasks
+            Expect.isFalse (fst (ring.TryRead())) "nothing after the close's count"
+            let gotIn = results |> Seq.filter ((=) RingWrite.Written) |> Seq.length
+            Expect.isGreaterThan gotIn 0 "some writes got in"
+            Expect.equal (int64 gotIn) closedAt "the close counts exactly the writes that got in"
+            Expect.equal taken closedAt "the reader takes exactly those"
         }
     ]
 

@@ -11,7 +11,9 @@ namespace Otlp.Runtime;
 /// <remarks>
 /// Application threads only call <see cref="Offer"/>: a write into a lock-free ring (<see cref="BoundedRing{T}"/>)
 /// that never blocks or throws; a full queue drops the item and counts it. The loop moves offered items into the
-/// machine in slices of one batch-long array, which goes out as it is once it holds a whole batch.
+/// machine in slices of one batch-long array, which goes out as it is once it holds a whole batch. The ring gates
+/// the whole queue (items stay counted there until they leave the machine's queue), so an offer is one atomic
+/// operation, and the ring wakes the loop when the count the loop asked for is reached.
 ///
 /// The loop has a thread of its own, as the official SDK's processor has, rather than running on the thread pool:
 /// every wake-up of a pooled loop, and every export handed to the pool, woke a worker that then spun idle on a core
@@ -43,12 +45,12 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
 
     // With encoding ahead, the machine starts one batch more than it sends at once: the sends take turns here.
     private readonly SemaphoreSlim? sendSlots;
-    private readonly SemaphoreSlim wake = new(0);
+    // Wakes the loop. It never spins while it waits: the loop waits once or more per batch at saturation, and a
+    // spinning wait (SemaphoreSlim's) spent a third of the loop's time yielding a core the application wanted.
+    private readonly ManualResetEventSlim wake = new(initialState: false, spinCount: 0);
     private readonly TaskCompletionSource loopEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Batching.State<T> state = Batching.init<T>();
     private long timerDueMs = long.MaxValue;
-    private long pending;
-    private long machineQueued;
     private long nextWaiterId;
 
     // The array the loop fills from the ring, a batch long, offered to the machine slice by slice (OfferSlice): the
@@ -85,7 +87,7 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         this.time = time;
         this.statistics = statistics;
         this.sendSlots = settings.EncodeAhead ? new SemaphoreSlim(Math.Max(1, settings.MaxConcurrentExports)) : null;
-        // Offer's count keeps the ring within the queue size, so a write into it never finds it full.
+        // The ring counts every queued item, also those in the machine's queue: its limit is the queue size.
         this.incoming = new BoundedRing<T>(settings.MaxQueueSize);
         // The loop's thread must not inherit the creator's ambient context (Activity.Current, logging scopes): it
         // would be the parent of everything the exports do, for the life of the process.
@@ -104,39 +106,30 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     /// </summary>
     public bool Offer(T item)
     {
-        // Once shutdown is visible, offers are refused without touching `pending`, so the loop's last wait for
-        // the offers in progress (DrainAfterStop) ends even while threads keep offering.
+        // Once shutdown was asked, offers are refused at once; the ring, closed when the loop stops, refuses the
+        // offers that passed this check too late (see DrainAfterStop).
         if (Volatile.Read(ref this.shuttingDown))
         {
             this.statistics.CountDropped(Batching.DropReason.ShutDown, 1);
             return false;
         }
 
-        var queued = Interlocked.Increment(ref this.pending);
-        var inMachine = Volatile.Read(ref this.machineQueued);
-        // The shutdown flag is read after the increment of `pending` (a full fence): either this offer sees it, or the
-        // loop, which stops only after shutdown was asked, sees this offer in `pending` and waits for its item.
-        if (queued + inMachine > this.settings.MaxQueueSize || Volatile.Read(ref this.shuttingDown) || !this.incoming.TryWrite(item))
+        switch (this.incoming.TryWrite(item, out var wakeLoop))
         {
-            Interlocked.Decrement(ref this.pending);
-            this.statistics.CountDropped(
-                Volatile.Read(ref this.shuttingDown) ? Batching.DropReason.ShutDown : Batching.DropReason.QueueFull, 1);
-            return false;
-        }
+            case RingWrite.Written:
+                if (wakeLoop)
+                {
+                    this.wake.Set();
+                }
 
-        // Wake the loop when the queue stops being empty (so the delay timer starts) and when a batch is full. While
-        // the machine holds items its timer is armed (or an export is running, whose completion wakes the loop), and
-        // the loop drains the ring each time it runs: waking it for the first item of every drain made it step
-        // the machine once per item. The second read of the machine's count (Interlocked, a full fence) comes after
-        // the write to the ring, and the loop fences before it reads the ring, so a loop that has just emptied the
-        // machine either drains this item or is woken for it.
-        var batch = this.settings.MaxExportBatchSize;
-        if ((queued == 1 && Interlocked.Read(ref this.machineQueued) == 0) || queued + inMachine == batch || queued == batch)
-        {
-            this.wake.Release();
+                return true;
+            case RingWrite.Full:
+                this.statistics.CountDropped(Batching.DropReason.QueueFull, 1);
+                return false;
+            default:
+                this.statistics.CountDropped(Batching.DropReason.ShutDown, 1);
+                return false;
         }
-
-        return true;
     }
 
     /// <summary>How long shutdown waits, after its deadline, for the loop to settle the attempts it cancelled.</summary>
@@ -159,9 +152,6 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     public async Task<bool> ShutdownAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         Volatile.Write(ref this.shuttingDown, true);
-        // Offers read the flag after a full fence of their own; this one makes the write visible before the
-        // shutdown event is queued (see Offer and DrainAfterStop).
-        Interlocked.MemoryBarrier();
         var done = await this.WaitAsync(timeout, flush: false, cancellationToken).ConfigureAwait(false);
         return done;
     }
@@ -210,7 +200,7 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         this.control.Enqueue(flush
             ? Batching.Event<T>.NewForceFlush(id, now, deadline)
             : Batching.Event<T>.NewShutdown(id, now, deadline));
-        this.wake.Release();
+        this.wake.Set();
         if (this.Loop.IsCompleted)
         {
             // The loop ended after the check above: it may never have read the event (see AnswerLeftWaiters).
@@ -247,7 +237,7 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         }
 
         this.control.Enqueue(Batching.Event<T>.NewTimerFired(this.NowMs()));
-        this.wake.Release();
+        this.wake.Set();
         this.CancelAttempts();
         try
         {
@@ -333,22 +323,22 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
                 return;
             }
 
-            if (this.RingHasWork())
+            // Offers made during the drains above, or made before the ring was asked to wake the loop for them.
+            if (this.RingHasWork() || !this.incoming.ArmWake(this.incoming.Taken + this.RingItemsWanted()))
             {
-                // Offers made during the drains above: their wake may have been spent already, or skipped while the
-                // machine's count moved under them (Offer wakes when ring + machine make a batch exactly).
                 continue;
             }
 
             var wait = Deadlines.Remaining(this.timerDueMs, now);
             this.WaitForWork(wait);
+            this.incoming.Disarm();
         }
     }
 
     /// <summary>
-    /// Blocks the loop's thread until <see cref="wake"/> is released or <paramref name="wait"/> has passed on the
-    /// clock, whichever comes first; <see cref="Timeout.InfiniteTimeSpan"/> waits for the release only. A release
-    /// consumed by the wait is not lost: the loop's next step sees its work.
+    /// Blocks the loop's thread until <see cref="wake"/> is set or <paramref name="wait"/> has passed on the clock,
+    /// whichever comes first; <see cref="Timeout.InfiniteTimeSpan"/> waits for the signal only. The signal is
+    /// cleared before the loop looks for work again, so a signal given after that look wakes the next wait.
     /// </summary>
     private void WaitForWork(TimeSpan wait)
     {
@@ -362,10 +352,12 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         }
         else
         {
-            // Another clock (a test's) decides when the wait ends: its timer releases the loop.
-            using var timer = this.time.CreateTimer(static state => ((SemaphoreSlim)state!).Release(), this.wake, wait, Timeout.InfiniteTimeSpan);
+            // Another clock (a test's) decides when the wait ends: its timer sets the signal.
+            using var timer = this.time.CreateTimer(static state => ((ManualResetEventSlim)state!).Set(), this.wake, wait, Timeout.InfiniteTimeSpan);
             this.wake.Wait();
         }
+
+        this.wake.Reset();
     }
 
     /// <summary>
@@ -376,13 +368,10 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     /// </summary>
     private void DrainIncoming(bool all)
     {
-        // Pairs with the fence in Offer between its write and its read of the machine's count: the loop wrote
-        // that count (in Apply) before it looks at the ring.
-        Interlocked.MemoryBarrier();
-        // `pending` counts the items in the ring (and, for a moment, offers being refused). Only what was offered
-        // before this call is drained: at saturation the ring never stays empty, and draining until it is would
-        // step the machine for every item or two that arrives meanwhile. Later offers wake the loop again.
-        var budget = Volatile.Read(ref this.pending);
+        // Only what was offered before this call is drained: at saturation the ring never stays empty, and draining
+        // until it is would step the machine for every item or two that arrives meanwhile. Later offers wake the
+        // loop again.
+        var budget = this.incoming.Count;
         while (budget > 0)
         {
             // A slice ends where a full batch taken from the machine's queue would end.
@@ -421,10 +410,6 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
 
             this.fillNext = start + count;
             budget -= count;
-            // Count the slice as queued in the machine before it leaves `pending`, so that Offer's bound check
-            // (pending + machine queue) never sees it in neither place and lets too many items in.
-            Interlocked.Add(ref this.machineQueued, count);
-            Interlocked.Add(ref this.pending, -count);
             this.Apply(Batching.Event<T>.NewOfferSlice(this.fill, start, count, this.NowMs()));
         }
     }
@@ -438,19 +423,27 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     /// </summary>
     private bool RingHasWork()
     {
-        var pending = Volatile.Read(ref this.pending);
+        var inRing = this.incoming.Count;
+        return inRing > 0 && inRing >= this.RingItemsWanted();
+    }
+
+    /// <summary>How many items in the ring make a drain worth it: one when the machine is empty, else those that complete its batch.</summary>
+    private int RingItemsWanted()
+    {
         var inMachine = Batching.queuedCount(this.state);
-        return pending > 0 && (inMachine == 0 || pending >= this.BatchSize - (inMachine % this.BatchSize));
+        return inMachine == 0 ? 1 : this.BatchSize - (inMachine % this.BatchSize);
     }
 
     /// <summary>
     /// After the machine stopped: an offer that passed its shutdown check just before shutdown was asked may still
-    /// be writing its item. Wait for every such item and give it to the machine, which drops and counts it.
+    /// be writing its item. Close the ring, which refuses later offers and says which got in, wait for each of those
+    /// items and give it to the machine, which drops and counts it.
     /// </summary>
     private void DrainAfterStop()
     {
+        var end = this.incoming.Close();
         var spin = default(SpinWait);
-        while (Interlocked.Read(ref this.pending) > 0)
+        while (this.incoming.Taken < end)
         {
             this.DrainIncoming(all: true);
             spin.SpinOnce();
@@ -462,7 +455,9 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         var (next, commands) = Batching.step(this.settings, this.state, e);
         var stopping = !Batching.isStopped(this.state) && Batching.isStopped(next);
         this.state = next;
-        Volatile.Write(ref this.machineQueued, Batching.queuedCount(next));
+        // Of the items taken from the ring, what the machine no longer queues (exporting, exported, dropped) has left
+        // the queue: room for offers.
+        this.incoming.ReleaseUpTo(this.incoming.Taken - Batching.queuedCount(next));
         if (stopping && !this.attempts.IsEmpty)
         {
             // Stopped at the shutdown deadline with attempts still running: their items are counted dropped, and
@@ -580,6 +575,6 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         // holds (abandoned at the shutdown deadline, counted dropped then) must count nothing.
         this.control.Enqueue(Batching.Event<T>.NewExportCompleted(batchId, outcome, this.NowMs(), Random.Shared.NextDouble()));
         Interlocked.Decrement(ref this.runningExports);
-        this.wake.Release();
+        this.wake.Set();
     }
 }
