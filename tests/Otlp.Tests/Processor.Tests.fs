@@ -404,6 +404,43 @@ let tests =
             do! p.DisposeAsync()
         }
 
+        testTask "a batch's array is filled again only after its batch ended: retries see their items unchanged" {
+            // Two batches in flight (one encoding ahead), every third batch failing once: each attempt checks that no
+            // other batch holds its array and that a retry sees what the first attempt saw.
+            let inUse = ConcurrentDictionary<obj, int>(HashIdentity.Reference)
+            let firstSeen = ConcurrentDictionary<int, int list>()
+            let arrays = ConcurrentDictionary<obj, unit>(HashIdentity.Reference)
+            let exported = ConcurrentQueue<int>()
+            let problems = ConcurrentQueue<string>()
+            let export =
+                Func<int array, int, ExportTurn, Task<Batching.ExportOutcome>>(fun items attempt turn ->
+                    task {
+                        let first = items[0]
+                        let owner = inUse.GetOrAdd(box items, first)
+                        if owner <> first then problems.Enqueue $"batch {first} got the array of batch {owner}, still in flight"
+                        arrays.TryAdd(box items, ()) |> ignore
+                        let seen = firstSeen.GetOrAdd(first, List.ofArray items)
+                        if seen <> List.ofArray items then problems.Enqueue $"batch {first}: attempt {attempt} saw other items"
+                        let! _ = turn.BeginSendAsync()
+                        do! Task.Yield()
+                        let fails = attempt = 1 && (first / 5) % 3 = 0
+                        if not fails then for i in items do exported.Enqueue i
+                        inUse.TryRemove(Collections.Generic.KeyValuePair(box items, first)) |> ignore
+                        return if fails then Batching.ExportOutcome.RetryableFailure(Some 1L) else Batching.ExportOutcome.Succeeded
+                    })
+            let statistics = ExportStatistics()
+            let ahead = { settings 100 5 with EncodeAhead = true; ScheduledDelayMs = 600_000L }
+            let p = new BatchExportProcessor<int>(ahead, export, TimeSpan.FromSeconds 5.0, TimeProvider.System, statistics)
+            for round in 0 .. 9 do
+                for i in round * 50 .. round * 50 + 49 do Expect.isTrue (p.Offer i) "accepted"
+                let! (flushed: bool) = p.ForceFlushAsync(TimeSpan.FromSeconds 10.0)
+                Expect.isTrue flushed "flushed"
+            do! p.DisposeAsync()
+            Expect.isEmpty (List.ofSeq problems) "no array shared by two batches, no retry with changed items"
+            Expect.equal (List.ofSeq exported |> List.sort) [ 0..499 ] "every item exported once"
+            Expect.isLessThan arrays.Count 100 "arrays filled again (100 batches)"
+        }
+
         testTask "offers racing with shutdown are each exported or counted as dropped, exactly once, and do not hold the processor up" {
             for _ in 1..20 do
                 let p, exported, statistics, _ = processor 2048 64 (fun _ -> Batching.ExportOutcome.Succeeded) Task.CompletedTask

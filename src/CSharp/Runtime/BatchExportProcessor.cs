@@ -61,6 +61,11 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     // FullFillThreshold items then gets an array of its own size.
     private const long LargeObjectBytes = 85_000;
     private const int FullFillThreshold = 64;
+
+    // Batch-long arrays whose batch has ended, cleared, for the loop to fill again. At saturation a new array per
+    // batch lived just long enough to be promoted, and gen1 collections, paid on the application's threads, came
+    // twice as often as the official pipeline's. A few are kept: at most one per export in flight is ever waiting.
+    private readonly T[]?[] spareFills = new T[]?[4];
     private int fillNext;
     private int runningExports;
     private bool shuttingDown;
@@ -70,7 +75,7 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     /// <param name="export">Exports one batch attempt: items, attempt number, and the attempt's turn, which it begins
     /// before it sends (<see cref="ExportTurn.BeginSendAsync"/>) and which then says the time the attempt may take
     /// (infinite for no limit; a protocol that carries a deadline sends it) and has a token that fires when that time
-    /// is up.</param>
+    /// is up. It must not keep the items array once its task has completed: the array is filled again.</param>
     /// <param name="attemptTimeout">The longest one attempt may take (the exporter timeout), within the batch deadline.</param>
     /// <param name="time">The clock.</param>
     /// <param name="statistics">Where exports and drops are counted.</param>
@@ -390,7 +395,7 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
             if (this.fillNext == this.fill.Length || inMachine == 0)
             {
                 var wholeBatch = budget >= FullFillThreshold || (long)batch * Unsafe.SizeOf<T>() < LargeObjectBytes;
-                this.fill = new T[wholeBatch ? batch : (int)budget];
+                this.fill = this.TakeSpareFill() ?? new T[wholeBatch ? batch : (int)budget];
                 this.fillNext = 0;
             }
 
@@ -411,6 +416,43 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
             this.fillNext = start + count;
             budget -= count;
             this.Apply(Batching.Event<T>.NewOfferSlice(this.fill, start, count, this.NowMs()));
+        }
+    }
+
+    /// <summary>A batch-long array returned by <see cref="KeepSpareFill"/>, if any. Any thread.</summary>
+    private T[]? TakeSpareFill()
+    {
+        for (var i = 0; i < this.spareFills.Length; i++)
+        {
+            if (Volatile.Read(ref this.spareFills[i]) is not null && Interlocked.Exchange(ref this.spareFills[i], null) is { } spare)
+            {
+                return spare;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Keeps the items array of a batch that has ended for a later fill, when it is batch-long and there is room. The
+    /// machine holds such an array only in that batch (a batch is one whole filled array or a copy), and the export
+    /// holds it no longer than its attempt. Any thread.
+    /// </summary>
+    private void KeepSpareFill(T[] items)
+    {
+        if (items.Length != this.BatchSize)
+        {
+            return;
+        }
+
+        // Let go of the items for the collector; a later fill writes every slot before the machine reads it.
+        Array.Clear(items);
+        for (var i = 0; i < this.spareFills.Length; i++)
+        {
+            if (Interlocked.CompareExchange(ref this.spareFills[i], items, null) is null)
+            {
+                return;
+            }
         }
     }
 
@@ -569,6 +611,12 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
             var e = attempt.Exception?.InnerException ?? new OperationCanceledException();
             this.statistics.ReportProblem($"The export of a batch of {items.Length} threw {e.GetType().Name}: {e.Message}");
             outcome = Batching.ExportOutcome.PermanentFailure;
+        }
+
+        // Any outcome but a retryable failure ends the batch (a retryable one may be tried again with these items).
+        if (outcome is not Batching.ExportOutcome.RetryableFailure)
+        {
+            this.KeepSpareFill(items);
         }
 
         // Exports are counted when the machine reports them (ReportExported): a completion of a batch it no longer
