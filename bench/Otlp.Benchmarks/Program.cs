@@ -6,12 +6,19 @@ namespace Otlp.Benchmarks;
 
 /// <summary>
 /// Runs the benchmarks BenchmarkDotNet's command line selects (<c>--filter *Encode*</c>, <c>--job short</c>, ...),
-/// and exits non-zero when any benchmark failed, so that a dry run (<c>--job Dry</c>) checks they all still work.
+/// and exits non-zero when any benchmark failed, so that a dry run (<c>--job Dry</c>) checks they all still work;
+/// or, with <c>alternate</c> first, the app-thread pairs alternated in one process (<see cref="AppThreadAlternation"/>).
 /// </summary>
 public static class Program
 {
     public static int Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "alternate")
+        {
+            return AppThreadAlternation.Run(args[1..]);
+        }
+
+
         // The figures measured inside the benchmark processes come back through this file (see Report).
         var figures = Path.Combine(Path.GetTempPath(), $"otlp-bench-figures-{Environment.ProcessId}.tsv");
         File.WriteAllText(figures, string.Empty);

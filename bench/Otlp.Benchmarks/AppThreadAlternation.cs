@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Otlp.Benchmarks;
+
+/// <summary>
+/// The app-thread pairs of <see cref="AppThreadBenchmarks"/> measured in one process, in alternating slices: a slice
+/// of ours, a slice of the official pipeline, and so on for a number of rounds, starting each round with the other
+/// one. The machine's slow phases (on a shared host they last seconds to minutes, longer than one BenchmarkDotNet
+/// process) then fall on both alike, and the ratio of each round's pair is a sample of the same moment. Prints each
+/// round's times, the median and quartiles of the per-round ratios, and each side's GC pause time per operation.
+/// </summary>
+/// <remarks>
+/// <c>dotnet fsi build.fsx bench-alternate [--category span|log|log-exception] [--threads N] [--rounds R]
+/// [--slice SECONDS] [--warmup SECONDS]</c>. Each slice starts with 50 ms of unmeasured operations, so that what the
+/// other pipeline left in its queue is exported before the measurement.
+/// </remarks>
+public static class AppThreadAlternation
+{
+    private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Runs the alternation the arguments (after <c>alternate</c>) ask for; the process's exit code.</summary>
+    public static int Run(string[] args)
+    {
+        var category = Option(args, "--category", "span");
+        var threads = int.Parse(Option(args, "--threads", "1"), CultureInfo.InvariantCulture);
+        var rounds = int.Parse(Option(args, "--rounds", "30"), CultureInfo.InvariantCulture);
+        var slice = TimeSpan.FromSeconds(double.Parse(Option(args, "--slice", "0.5"), CultureInfo.InvariantCulture));
+        var warmup = TimeSpan.FromSeconds(double.Parse(Option(args, "--warmup", "4"), CultureInfo.InvariantCulture));
+        var benchmarks = new AppThreadBenchmarks { Threads = threads };
+        (Action Ours, Action Official) pair = category switch
+        {
+            "span" => (benchmarks.Otlp_Span, benchmarks.Official_Span),
+            "log" => (benchmarks.Otlp_Log, benchmarks.Official_Log),
+            "log-exception" => (benchmarks.Otlp_LogWithException, benchmarks.Official_LogWithException),
+            _ => throw new ArgumentException($"Unknown category '{category}': span, log or log-exception."),
+        };
+
+        benchmarks.Setup();
+        try
+        {
+            var warming = Stopwatch.StartNew();
+            while (warming.Elapsed < warmup)
+            {
+                pair.Ours();
+                pair.Official();
+            }
+
+            var ours = new Side("Otlp");
+            var official = new Side("official");
+            var ratios = new List<double>();
+            Console.WriteLine($"{category}, {threads} thread(s), {rounds} rounds of {slice.TotalSeconds} s each; ns per operation, Otlp / official:");
+            for (var round = 0; round < rounds; round++)
+            {
+                var order = round % 2 == 0 ? new[] { (ours, pair.Ours), (official, pair.Official) } : new[] { (official, pair.Official), (ours, pair.Ours) };
+                foreach (var (side, operation) in order)
+                {
+                    side.Measure(operation, slice);
+                }
+
+                ratios.Add(ours.Last / official.Last);
+                Console.Write($"{ours.Last:F0}/{official.Last:F0} ");
+            }
+
+            Console.WriteLine();
+            ratios.Sort();
+            Console.WriteLine(
+                $"ratio Otlp / official: median {Quantile(ratios, 0.5):F3} (quartiles {Quantile(ratios, 0.25):F3} to {Quantile(ratios, 0.75):F3}), mean {ratios.Average():F3}");
+            foreach (var side in new[] { ours, official })
+            {
+                Console.WriteLine(side.Summary());
+            }
+
+            return 0;
+        }
+        finally
+        {
+            benchmarks.Cleanup();
+        }
+    }
+
+    private static string Option(string[] args, string name, string fallback)
+    {
+        var at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? args[at + 1] : fallback;
+    }
+
+    private static double Quantile(List<double> sorted, double q) => sorted[(int)Math.Min(sorted.Count - 1, Math.Floor(q * sorted.Count))];
+
+    /// <summary>One pipeline's measurements over the rounds.</summary>
+    private sealed class Side(string name)
+    {
+        private long operations;
+        private TimeSpan elapsed;
+        private TimeSpan paused;
+        private int collections;
+        private int gen1Collections;
+
+        /// <summary>Nanoseconds per operation in the last slice.</summary>
+        public double Last { get; private set; }
+
+        public void Measure(Action operation, TimeSpan slice)
+        {
+            var settling = Stopwatch.StartNew();
+            while (settling.Elapsed < Settle)
+            {
+                operation();
+            }
+
+            var pausedBefore = GC.GetTotalPauseDuration();
+            var collectionsBefore = GC.CollectionCount(0);
+            var gen1Before = GC.CollectionCount(1);
+            var invocations = 0L;
+            var watch = Stopwatch.StartNew();
+            while (watch.Elapsed < slice)
+            {
+                operation();
+                invocations++;
+            }
+
+            watch.Stop();
+            var count = invocations * AppThreadBenchmarks.Operations;
+            this.Last = watch.Elapsed.TotalNanoseconds / count;
+            this.operations += count;
+            this.elapsed += watch.Elapsed;
+            this.paused += GC.GetTotalPauseDuration() - pausedBefore;
+            this.collections += GC.CollectionCount(0) - collectionsBefore;
+            this.gen1Collections += GC.CollectionCount(1) - gen1Before;
+        }
+
+        public string Summary() =>
+            FormattableString.Invariant(
+                $"{name,-9} {this.elapsed.TotalNanoseconds / this.operations,6:F1} ns per operation over all rounds, of which GC pauses {this.paused.TotalNanoseconds / this.operations,5:F1}; collections per million operations: {this.collections * 1e6 / this.operations,5:F1} (gen1 or higher {this.gen1Collections * 1e6 / this.operations,5:F1})");
+    }
+}
