@@ -474,9 +474,8 @@ type RingOp =
 /// The processor's ring: writers on any thread, one reader.
 [<Tests>]
 let ringTests =
-    let write (ring: BoundedRing<'t>) item =
-        let result, wake = ring.TryWrite item
-        result, wake
+    // The write's outcome, and whether it must wake the reader.
+    let write (ring: BoundedRing<'t>) (item: 't) : RingWrite * bool = ring.TryWrite item
 
     testList "BoundedRing" [
         testProperty "a FIFO queue that holds at most its limit, counting items taken until they are released" <| fun (limit: PositiveInt) (ops: RingOp list) ->
