@@ -301,7 +301,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
             {
                 try
                 {
-                    await Task.Delay(TimeSpan.FromMilliseconds(retry.delayMs), this.time, cancellationToken).ConfigureAwait(false);
+                    await this.DelayAsync(retry.delayMs, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
                 catch (OperationCanceledException)
@@ -516,6 +516,20 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         : "the error is permanent";
 
     private long NowMs() => (long)this.time.GetElapsedTime(0).TotalMilliseconds;
+
+    /// <summary>
+    /// Waits <paramref name="delayMs"/> on the clock. A timer may fire up to a tick of the kernel's coarse clock early
+    /// (10 ms on some machines), and a server's retry delay is honoured in full: the wait goes on until the clock says so.
+    /// </summary>
+    private async Task DelayAsync(long delayMs, CancellationToken cancellationToken)
+    {
+        var until = this.NowMs() + delayMs;
+        do
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(1, until - this.NowMs())), this.time, cancellationToken).ConfigureAwait(false);
+        }
+        while (this.NowMs() < until);
+    }
 
     private BatchExportProcessor<ScopedItem<TItem>> CreateProcessor()
     {
