@@ -39,6 +39,19 @@ let private processorWith (settings: Batching.Settings) (outcome: int -> Batchin
 
 let private processor queue batch outcome gate = processorWith (settings queue batch) outcome gate
 
+/// How many exports are at a stage now, and the most that ever were at once.
+type private UnderWay() =
+    let now = ref 0
+    let most = ref 0
+
+    member _.Enter() =
+        let count = Interlocked.Increment(&now.contents)
+        lock most (fun () -> most.Value <- max most.Value count)
+
+    member _.Leave() = Interlocked.Decrement(&now.contents) |> ignore
+    member _.Now = Volatile.Read(&now.contents)
+    member _.Most = lock most (fun () -> most.Value)
+
 /// A processor encoding ahead (batches of 5, the delay timer far away) exporting with `export`, each attempt given
 /// `attemptTimeout`, with 1..10 offered: two full batches.
 let private twoBatchesEncodingAhead export attemptTimeout =
@@ -240,27 +253,23 @@ let tests =
         }
 
         testTask "encoding ahead: the next batch is prepared while one is sent, sends go one at a time and in order" {
-            let preparing = ref 0
-            let mostPrepared = ref 0
-            let sending = ref 0
-            let mostSending = ref 0
+            let preparing = UnderWay()
+            let sending = UnderWay()
             let answers = ConcurrentQueue<TaskCompletionSource>()
             let sent = ConcurrentQueue<int>()
             let export =
                 Func<int array, int, ExportTurn, Task<Batching.ExportOutcome>>(fun items _ turn ->
                     task {
-                        let now = Interlocked.Increment(&preparing.contents)
-                        lock mostPrepared (fun () -> mostPrepared.Value <- max mostPrepared.Value now)
+                        preparing.Enter()
                         let! began = turn.BeginSendAsync()
                         Expect.isTrue began "its turn came"
-                        let now = Interlocked.Increment(&sending.contents)
-                        lock mostSending (fun () -> mostSending.Value <- max mostSending.Value now)
+                        sending.Enter()
                         for i in items do sent.Enqueue i
                         let answer = TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
                         answers.Enqueue answer
                         do! answer.Task
-                        Interlocked.Decrement(&sending.contents) |> ignore
-                        Interlocked.Decrement(&preparing.contents) |> ignore
+                        sending.Leave()
+                        preparing.Leave()
                         return Batching.ExportOutcome.Succeeded
                     })
             let statistics = ExportStatistics()
@@ -271,18 +280,18 @@ let tests =
                 // Batch `round` is sent; the one after it (if any) is prepared behind it.
                 let expected = min 2 (5 - round)
                 let deadline = DateTime.UtcNow.AddSeconds 10.0
-                while (answers.IsEmpty || preparing.Value < expected) && DateTime.UtcNow < deadline do
+                while (answers.IsEmpty || preparing.Now < expected) && DateTime.UtcNow < deadline do
                     do! Task.Delay 10
                 do! Task.Delay 50
-                Expect.equal (answers.Count, sending.Value) (1, 1) $"round {round}: one request on the wire"
-                Expect.equal preparing.Value expected $"round {round}: and the next batch prepared behind it"
+                Expect.equal (answers.Count, sending.Now) (1, 1) $"round {round}: one request on the wire"
+                Expect.equal preparing.Now expected $"round {round}: and the next batch prepared behind it"
                 Expect.equal (List.ofSeq sent) [ 1 .. 10 * round ] $"round {round}: sent in order, the prepared batch not yet"
                 match answers.TryDequeue() with
                 | true, answer -> answer.SetResult()
                 | _ -> failwith "an answer"
             let! flushed = p.ForceFlushAsync(TimeSpan.FromSeconds 10.0)
             Expect.isTrue flushed "flushed"
-            Expect.equal (mostSending.Value, mostPrepared.Value) (1, 2) "one send at a time, one batch ahead"
+            Expect.equal (sending.Most, preparing.Most) (1, 2) "one send at a time, one batch ahead"
             Expect.equal statistics.Exported 40L "counted"
             do! p.DisposeAsync()
         }
@@ -341,21 +350,19 @@ let tests =
         }
 
         testTask "with two exports at a time, two batches run at once, never three, and completions in any order settle them" {
-            let running = ref 0
-            let most = ref 0
+            let running = UnderWay()
             let started = ConcurrentQueue<TaskCompletionSource>()
             let exported = ConcurrentQueue<int>()
             let export =
                 Func<int array, int, ExportTurn, Task<Batching.ExportOutcome>>(fun items _ turn ->
                     task {
                         let! _ = turn.BeginSendAsync()
-                        let now = Interlocked.Increment(&running.contents)
-                        lock most (fun () -> most.Value <- max most.Value now)
+                        running.Enter()
                         let answer = TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
                         started.Enqueue answer
                         do! answer.Task
                         for i in items do exported.Enqueue i
-                        Interlocked.Decrement(&running.contents) |> ignore
+                        running.Leave()
                         return Batching.ExportOutcome.Succeeded
                     })
             let statistics = ExportStatistics()
@@ -377,7 +384,7 @@ let tests =
                 do! waitForExported exported (int64 (20 * round))
             let! flushed = p.ForceFlushAsync(TimeSpan.FromSeconds 10.0)
             Expect.isTrue flushed "flushed"
-            Expect.equal most.Value 2 "never more than two at once"
+            Expect.equal running.Most 2 "never more than two at once"
             Expect.equal (exported |> Seq.sort |> List.ofSeq) [ 1..40 ] "every item exported once"
             Expect.equal (List.ofSeq exported |> List.take 20) ([ 11..20 ] @ [ 1..10 ]) "the later batch's answer came first"
             Expect.equal statistics.Exported 40L "counted"

@@ -107,7 +107,8 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
 
     /// <summary>
     /// Queues an item for export. Never blocks and never throws; returns false when the item was dropped
-    /// because the queue is full or the processor is shutting down (the drop is counted).
+    /// because the queue is full or the processor is shutting down (the drop is counted). An offer racing with the
+    /// loop's stop may be taken, then dropped and counted as the loop stops.
     /// </summary>
     public bool Offer(T item)
     {
@@ -329,7 +330,8 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
             }
 
             // Offers made during the drains above, or made before the ring was asked to wake the loop for them.
-            if (this.RingHasWork() || !this.incoming.ArmWake(this.incoming.Taken + this.RingItemsWanted()))
+            var wanted = this.RingItemsWanted();
+            if (this.incoming.Count >= wanted || !this.incoming.ArmWake(this.incoming.Taken + wanted))
             {
                 continue;
             }
@@ -458,16 +460,6 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
 
     /// <summary>The most items one export takes.</summary>
     private int BatchSize => Math.Max(1, Math.Min(this.settings.MaxExportBatchSize, this.settings.MaxQueueSize));
-
-    /// <summary>
-    /// Whether a drain without <c>all</c> would move items now: the ring completes a batch, or the machine is empty
-    /// (its delay timer starts with the first item).
-    /// </summary>
-    private bool RingHasWork()
-    {
-        var inRing = this.incoming.Count;
-        return inRing > 0 && inRing >= this.RingItemsWanted();
-    }
 
     /// <summary>How many items in the ring make a drain worth it: one when the machine is empty, else those that complete its batch.</summary>
     private int RingItemsWanted()

@@ -42,9 +42,9 @@ internal sealed class BoundedRing<T>
     /// <summary>A ring that holds at most <paramref name="limit"/> items, counting those taken but not yet released.</summary>
     public BoundedRing(int limit)
     {
-        this.Limit = Math.Max(1, limit);
-        var size = (int)Math.Min(1L << 30, Math.Max(2, (long)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)this.Limit)));
-        this.Limit = Math.Min(this.Limit, size);
+        limit = Math.Max(1, limit);
+        var size = (int)Math.Min(1L << 30, Math.Max(2, (long)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)limit)));
+        this.Limit = Math.Min(limit, size);
         this.slots = new Slot[size];
         this.mask = size - 1;
         for (var i = 0; i < size; i++)
