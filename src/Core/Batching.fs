@@ -68,81 +68,110 @@ type Command<'item> =
 
 // A persistent FIFO of chunks in two lists (Okasaki's batched queue): amortized O(1) to add a chunk, O(n) to take
 // n items. A chunk is a slice of an offered array, which the queue shares rather than copies: events are values
-// and the driver never changes a slice it has offered, so adding items costs no allocation per item. A slice that
-// continues the newest chunk in the same array extends it: an array the driver fills in several offers is one
-// chunk again, and goes out whole when it is a batch.
+// and the driver never changes a slice it has offered, so adding items costs no allocation per item.
+// The newest chunk is kept apart (Open) so that a slice continuing it in the same array extends it, also after
+// takes: an array the driver fills in several offers is one chunk again, and goes out whole when it is a batch.
+// (Kept in the back list, it moved to the front list whenever a batch was taken before the array was full, and the
+// rest of the array then made a second chunk: the batch was copied, at saturation nearly every batch.)
 // The driver only ever steps the latest state, so no old version is re-used and the amortization holds.
 type Queue<'item> =
     { Front: System.ArraySegment<'item> list
       Back: System.ArraySegment<'item> list
+      // The newest chunk, after the back list's; an empty segment (no array) when the queue is empty.
+      Open: System.ArraySegment<'item>
       Count: int }
 
 module Queue =
-    let empty<'item> : Queue<'item> = { Front = []; Back = []; Count = 0 }
+    let empty<'item> : Queue<'item> =
+        { Front = []
+          Back = []
+          Open = System.ArraySegment<'item>()
+          Count = 0 }
+
+    let private hasItems (chunk: System.ArraySegment<'item>) = chunk.Count > 0
 
     // The `count` items of `items` from `offset`.
     let enqueueSlice (items: 'item array) offset count queue =
         if count <= 0 then
             queue
-        else
-            let back =
-                match queue.Back with
-                | newest :: older when obj.ReferenceEquals(newest.Array, items) && newest.Offset + newest.Count = offset ->
-                    System.ArraySegment(items, newest.Offset, newest.Count + count) :: older
-                | back -> System.ArraySegment(items, offset, count) :: back
-
+        elif obj.ReferenceEquals(queue.Open.Array, items) && queue.Open.Offset + queue.Open.Count = offset then
             { queue with
-                Back = back
+                Open = System.ArraySegment(items, queue.Open.Offset, queue.Open.Count + count)
+                Count = queue.Count + count }
+        else
+            { queue with
+                Back = if hasItems queue.Open then queue.Open :: queue.Back else queue.Back
+                Open = System.ArraySegment(items, offset, count)
                 Count = queue.Count + count }
 
-    let private takeCopy count (front: System.ArraySegment<'item> list) back =
+    // The chunk is all of an array of `count` items.
+    let private isWhole count (chunk: System.ArraySegment<'item>) =
+        count > 0 && chunk.Offset = 0 && chunk.Count = count && chunk.Array.Length = count
+
+    let private takeCopy count queue =
         let items = Array.zeroCreate count
-        let mutable front = front
-        let mutable back = back
+        let mutable front = queue.Front
+        let mutable back = queue.Back
+        let mutable openChunk = queue.Open
         let mutable filled = 0
 
         while filled < count do
-            if List.isEmpty front then
+            if List.isEmpty front && not (List.isEmpty back) then
                 front <- List.rev back
                 back <- []
 
-            let chunk = List.head front
+            let chunk = if List.isEmpty front then openChunk else List.head front
             let n = min chunk.Count (count - filled)
             Array.blit chunk.Array chunk.Offset items filled n
             filled <- filled + n
 
-            front <-
+            let rest =
                 if n = chunk.Count then
-                    List.tail front
+                    System.ArraySegment<'item>()
                 else
-                    System.ArraySegment(chunk.Array, chunk.Offset + n, chunk.Count - n) :: List.tail front
+                    System.ArraySegment(chunk.Array, chunk.Offset + n, chunk.Count - n)
 
-        items, front, back
-
-    let take count queue =
-        let count = min count queue.Count
-
-        let front, back =
-            if List.isEmpty queue.Front then
-                List.rev queue.Back, []
+            if List.isEmpty front then
+                // What is left of the open chunk stays open: its end is unchanged, so the next slice extends it.
+                openChunk <- rest
             else
-                queue.Front, queue.Back
-
-        let items, front, back =
-            match front with
-            | chunk :: rest when count > 0 && chunk.Offset = 0 && chunk.Count = count && chunk.Array.Length = count ->
-                // The batch is exactly one whole offered array: hand that array on instead of copying it (the
-                // driver treats offered arrays as immutable, and so do exports).
-                chunk.Array, rest, back
-            | _ -> takeCopy count front back
+                front <- if hasItems rest then rest :: List.tail front else List.tail front
 
         items,
         { Front = front
           Back = back
+          Open = openChunk
           Count = queue.Count - count }
 
+    let take count queue =
+        let count = min count queue.Count
+
+        let queue =
+            if List.isEmpty queue.Front then
+                { queue with
+                    Front = List.rev queue.Back
+                    Back = [] }
+            else
+                queue
+
+        // A batch that is exactly one whole offered array is handed on instead of copied (the driver treats offered
+        // arrays as immutable, and so do exports).
+        match queue.Front with
+        | chunk :: rest when isWhole count chunk ->
+            chunk.Array,
+            { queue with
+                Front = rest
+                Count = queue.Count - count }
+        | [] when isWhole count queue.Open ->
+            queue.Open.Array,
+            { queue with
+                Open = System.ArraySegment<'item>()
+                Count = queue.Count - count }
+        | _ -> takeCopy count queue
+
     let toList queue =
-        queue.Front @ List.rev queue.Back |> List.collect List.ofSeq
+        queue.Front @ List.rev queue.Back @ (if hasItems queue.Open then [ queue.Open ] else [])
+        |> List.collect List.ofSeq
 
 type Batch<'item> =
     { Id: int64

@@ -667,9 +667,84 @@ let private countedOnce (trace: Trace) =
             Ok())
     |> firstError
 
+/// What the processor's loop does at saturation: fill batch-long arrays slice by slice, offered in turn, while
+/// exports complete in between (so batches are taken while an array is half full). Every batch must then be one
+/// of those arrays itself: a copy would be an allocation per batch and leave the array's items referenced.
+let private wholeArraysGoOutWhole =
+    let gen =
+        gen {
+            let! batch = Gen.choose (1, 12)
+            let! concurrency = Gen.choose (1, 3)
+            let! encodeAhead = Gen.elements [ false; true ]
+            let! steps =
+                Gen.listOf (Gen.frequency [ 3, Gen.choose (1, 12) |> Gen.map Choice1Of2; 1, Gen.choose (0, 5) |> Gen.map Choice2Of2 ])
+
+            return batch, concurrency, encodeAhead, steps
+        }
+
+    testPropertyWithConfig config "batch-long arrays offered slice by slice go out whole, whenever batches are taken"
+    <| Prop.forAll (Arb.fromGen gen) (fun (batch, concurrency, encodeAhead, steps) ->
+        let settings =
+            { Settings.Default with
+                MaxQueueSize = batch * 4
+                MaxExportBatchSize = batch
+                ScheduledDelayMs = 1_000_000L
+                MaxConcurrentExports = concurrency
+                EncodeAhead = encodeAhead }
+
+        let mutable state = init ()
+        let mutable fill: int array = [||]
+        let mutable fillNext = 0
+        let mutable next = 0
+        let filled = ResizeArray<int array>()
+        let running = ResizeArray<int64>()
+        let started = ResizeArray<int array>()
+
+        let deliver event =
+            let after, commands = step settings state event
+            state <- after
+
+            for command in commands do
+                match command with
+                | StartExport(id, items, _, _) ->
+                    running.Add id
+                    started.Add items
+                | _ -> ()
+
+        for s in steps do
+            match s with
+            | Choice1Of2 wanted ->
+                if fillNext = fill.Length then
+                    fill <- Array.zeroCreate batch
+                    filled.Add fill
+                    fillNext <- 0
+
+                // As the loop: never more than the queue has room for, so nothing is dropped.
+                let count = min wanted (min (fill.Length - fillNext) (settings.MaxQueueSize - queuedCount state))
+
+                if count > 0 then
+                    for i in 0 .. count - 1 do
+                        fill[fillNext + i] <- next + i
+
+                    deliver (OfferSlice(fill, fillNext, count, 0L))
+                    fillNext <- fillNext + count
+                    next <- next + count
+            | Choice2Of2 pick ->
+                if running.Count > 0 then
+                    let id = running[pick % running.Count]
+                    running.Remove id |> ignore
+                    deliver (ExportCompleted(id, ExportOutcome.Succeeded, 0L, 0.0))
+
+        let copies =
+            started |> Seq.filter (fun items -> not (filled |> Seq.exists (fun a -> obj.ReferenceEquals(a, items)))) |> Seq.length
+
+        let inOrder = started |> Seq.concat |> Seq.pairwise |> Seq.forall (fun (a, b) -> b = a + 1)
+        (copies = 0 && inOrder) |> Prop.label $"{copies} of {started.Count} batches copied, in order: {inOrder}")
+
 [<Tests>]
 let properties =
     testList "Batching properties" [
+        wholeArraysGoOutWhole
         law "conservation: every offered item is exported, dropped, in flight or queued, exactly once" conservation
         law "counted once: exported and dropped as the commands report them, plus what is held, equal what was offered" countedOnce
         law "order: items are exported in the order they were offered" orderPreserved

@@ -394,7 +394,16 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
             // taken by a partial batch, or the array went out whole): slices then start a batch at its start. When
             // a batch-long array would go to the large object heap (a large batch size), a drain of a handful of
             // items (low load: that batch leaves at the delay, copied) gets an array of just those instead.
-            if (this.fillNext == this.fill.Length || inMachine == 0)
+            if (inMachine == 0 && this.fillNext < this.fill.Length && this.fill.Length == batch)
+            {
+                // The machine copied this array's items into a partial batch (at the delay, for a flush): it queues
+                // none of them, and no batch holds the array itself (only a whole array goes out as it is). Start it
+                // again, letting go of the items: an abandoned array in an older generation would keep them, and
+                // what they reference, alive through the next young collections.
+                Array.Clear(this.fill, 0, this.fillNext);
+                this.fillNext = 0;
+            }
+            else if (this.fillNext == this.fill.Length || inMachine == 0)
             {
                 var wholeBatch = budget >= FullFillThreshold || (long)batch * Unsafe.SizeOf<T>() < LargeObjectBytes;
                 this.fill = this.TakeSpareFill() ?? new T[wholeBatch ? batch : (int)budget];
