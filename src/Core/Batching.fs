@@ -268,15 +268,27 @@ let private close (work: Work<'item>) =
     ),
     List.rev work.Commands
 
+// Steps run for every slice of items the driver hands over: they allocate nothing they do not need, such as a
+// copy of settings that are already in range.
 let private normalize (settings: Settings) =
     let queue = max 1 settings.MaxQueueSize
 
-    { settings with
-        MaxQueueSize = queue
-        ScheduledDelayMs = max 0L settings.ScheduledDelayMs
-        MaxExportBatchSize = settings.MaxExportBatchSize |> max 1 |> min queue
-        ExportTimeoutMs = max 0L settings.ExportTimeoutMs
-        MaxConcurrentExports = max 1 settings.MaxConcurrentExports }
+    if
+        settings.MaxQueueSize >= 1
+        && settings.ScheduledDelayMs >= 0L
+        && settings.MaxExportBatchSize >= 1
+        && settings.MaxExportBatchSize <= queue
+        && settings.ExportTimeoutMs >= 0L
+        && settings.MaxConcurrentExports >= 1
+    then
+        settings
+    else
+        { settings with
+            MaxQueueSize = queue
+            ScheduledDelayMs = max 0L settings.ScheduledDelayMs
+            MaxExportBatchSize = settings.MaxExportBatchSize |> max 1 |> min queue
+            ExportTimeoutMs = max 0L settings.ExportTimeoutMs
+            MaxConcurrentExports = max 1 settings.MaxConcurrentExports }
 
 let private emit command (work: Work<'item>) =
     { work with Commands = command :: work.Commands }
@@ -362,30 +374,33 @@ let private lowestUnsettled (work: Work<'item>) =
     work.InFlight |> List.fold (fun lowest batch -> min lowest batch.FirstSeq) queued
 
 let private expireWaiters nowMs (work: Work<'item>) =
-    let expired, pending = work.Waiters |> List.partition (fun waiter -> waiter.DeadlineMs <= nowMs)
-
-    if List.isEmpty expired then
+    if List.isEmpty work.Waiters then
         work
     else
-        let afterShutdownDeadline =
-            if expired |> List.exists _.IsShutdown then
-                // Shutdown must return by its deadline: what is left is dropped, and late completions of the
-                // abandoned batches are ignored because their ids are gone.
-                let left = work.Queue.Count + (work.InFlight |> List.sumBy _.Items.Length)
+        let expired, pending = work.Waiters |> List.partition (fun waiter -> waiter.DeadlineMs <= nowMs)
 
-                { work with
-                    Queue = Queue.empty
-                    InFlight = []
-                    DueMs = ValueNone
-                    Phase = Stopped }
-                |> drop left DropReason.DeadlineExceeded
-            else
-                work
+        if List.isEmpty expired then
+            work
+        else
+            let afterShutdownDeadline =
+                if expired |> List.exists _.IsShutdown then
+                    // Shutdown must return by its deadline: what is left is dropped, and late completions of the
+                    // abandoned batches are ignored because their ids are gone.
+                    let left = work.Queue.Count + (work.InFlight |> List.sumBy _.Items.Length)
 
-        expired
-        |> List.fold
-            (fun work waiter -> emit (CompleteWaiter(waiter.Id, WaiterResult.TimedOut)) work)
-            { afterShutdownDeadline with Waiters = pending }
+                    { work with
+                        Queue = Queue.empty
+                        InFlight = []
+                        DueMs = ValueNone
+                        Phase = Stopped }
+                    |> drop left DropReason.DeadlineExceeded
+                else
+                    work
+
+            expired
+            |> List.fold
+                (fun work waiter -> emit (CompleteWaiter(waiter.Id, WaiterResult.TimedOut)) work)
+                { afterShutdownDeadline with Waiters = pending }
 
 let private startRetries nowMs (work: Work<'item>) =
     let due (batch: Batch<'item>) =
@@ -393,17 +408,20 @@ let private startRetries nowMs (work: Work<'item>) =
         | ValueSome at -> at <= nowMs
         | ValueNone -> false
 
-    work.InFlight
-    |> List.fold
-        (fun work batch ->
-            if due batch then
-                let retried = { batch with Attempt = batch.Attempt + 1; RetryAtMs = ValueNone }
-
-                { work with InFlight = work.InFlight |> List.map (fun b -> if b.Id = batch.Id then retried else b) }
-                |> emit (StartExport(batch.Id, batch.Items, retried.Attempt, batch.DeadlineMs))
-            else
-                work)
+    if not (work.InFlight |> List.exists due) then
         work
+    else
+        work.InFlight
+        |> List.fold
+            (fun work batch ->
+                if due batch then
+                    let retried = { batch with Attempt = batch.Attempt + 1; RetryAtMs = ValueNone }
+
+                    { work with InFlight = work.InFlight |> List.map (fun b -> if b.Id = batch.Id then retried else b) }
+                    |> emit (StartExport(batch.Id, batch.Items, retried.Attempt, batch.DeadlineMs))
+                else
+                    work)
+            work
 
 // The most batches that may be in flight now: MaxConcurrentExports, and with EncodeAhead one more while no batch waits
 // for a retry (a server asking to slow down then gets no more than the batch already prepared).
@@ -460,44 +478,50 @@ let private startExports (settings: Settings) nowMs (work: Work<'item>) =
         elif started || work.DueMs.IsNone then ValueSome(nowMs + settings.ScheduledDelayMs)
         else work.DueMs
 
-    { work with DueMs = dueMs }
+    if dueMs = work.DueMs then work else { work with DueMs = dueMs }
 
 let private completeWaiters (work: Work<'item>) =
-    let lowest = lowestUnsettled work
-    let finished, pending = work.Waiters |> List.partition (fun waiter -> waiter.Mark <= lowest)
-
     let work =
-        finished
-        |> List.fold
-            (fun work waiter -> emit (CompleteWaiter(waiter.Id, WaiterResult.Completed)) work)
-            { work with Waiters = pending }
+        if List.isEmpty work.Waiters then
+            work
+        else
+            let lowest = lowestUnsettled work
+            let finished, pending = work.Waiters |> List.partition (fun waiter -> waiter.Mark <= lowest)
+
+            finished
+            |> List.fold
+                (fun work waiter -> emit (CompleteWaiter(waiter.Id, WaiterResult.Completed)) work)
+                { work with Waiters = pending }
 
     if work.Phase = ShuttingDown && work.Queue.Count = 0 && List.isEmpty work.InFlight then
         { work with Phase = Stopped }
     else
         work
 
+// The earlier of two optional times.
+let private earlier (a: int64 voption) (b: int64 voption) =
+    match a, b with
+    | ValueSome x, ValueSome y -> ValueSome(min x y)
+    | ValueSome _, ValueNone -> a
+    | ValueNone, _ -> b
+
 let private armTimer (settings: Settings) (work: Work<'item>) =
-    let candidates =
-        [ if work.Queue.Count > 0 && List.length work.InFlight < exportSlots settings work then
-              match work.DueMs with
-              | ValueSome due -> yield due
-              | ValueNone -> ()
-          for batch in work.InFlight do
-              match batch.RetryAtMs with
-              | ValueSome at -> yield at
-              | ValueNone -> ()
-          for waiter in work.Waiters -> waiter.DeadlineMs ]
+    let due =
+        if work.Queue.Count > 0 && List.length work.InFlight < exportSlots settings work then
+            work.DueMs
+        else
+            ValueNone
 
-    match candidates with
-    | [] -> work
-    | _ ->
-        let at = List.min candidates
+    let due = work.InFlight |> List.fold (fun at batch -> earlier at batch.RetryAtMs) due
+    let due = work.Waiters |> List.fold (fun at waiter -> earlier at (ValueSome waiter.DeadlineMs)) due
 
-        if work.ArmedMs = ValueSome at then
+    match due with
+    | ValueNone -> work
+    | ValueSome at ->
+        if work.ArmedMs = due then
             work
         else
-            { work with ArmedMs = ValueSome at } |> emit (ArmTimer at)
+            { work with ArmedMs = due } |> emit (ArmTimer at)
 
 let private timeOf (event: Event<'item>) =
     match event with

@@ -508,9 +508,10 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
             this.CancelAttempts();
         }
 
-        foreach (var command in commands)
+        // Walked by its cells: a foreach over an F# list allocates an enumerator, on every step.
+        for (var rest = commands; !rest.IsEmpty; rest = rest.Tail)
         {
-            switch (command)
+            switch (rest.Head)
             {
                 case Batching.Command<T>.StartExport start:
                     this.StartExport(start.batchId, start.items, start.attempt, start.deadlineMs);
