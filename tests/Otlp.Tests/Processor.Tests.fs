@@ -143,6 +143,26 @@ let tests =
             do! p.DisposeAsync()
         }
 
+        testTask "while batches fill quickly, a batch completed after a pause still leaves at once, and an idle loop sleeps" {
+            // Batches that fill within milliseconds of each other make the loop wait for two at a time, which halves
+            // the wakes the offering threads pay for; it must still wake by itself for a batch completed alone, and
+            // once nothing more comes it must go back to sleeping until the delay instead of waking every few ms.
+            let batch = 64
+            let p, exported, _, _ =
+                processorWith { settings 1024 batch with ScheduledDelayMs = 600_000L } (fun _ -> Batching.ExportOutcome.Succeeded) Task.CompletedTask
+            for i in 1 .. 2 * batch do Expect.isTrue (p.Offer i) "accepted"
+            do! waitForExported exported (int64 (2 * batch))
+            Expect.isTrue (p.Offer(2 * batch + 1)) "accepted"
+            do! Task.Delay 50
+            let sleepsBefore = p.Sleeps
+            do! Task.Delay 200
+            Expect.isLessThanOrEqual (p.Sleeps - sleepsBefore) 3L "an idle loop with a partial batch sleeps until the delay"
+            for i in 2 * batch + 2 .. 3 * batch do Expect.isTrue (p.Offer i) "accepted"
+            do! waitForExported exported (int64 (3 * batch))
+            Expect.equal (List.ofSeq exported) [ 1 .. 3 * batch ] "the third batch left without the delay, all in order"
+            do! p.DisposeAsync()
+        }
+
         testTask "a burst beyond the queue drops exactly what did not fit, and loses nothing else" {
             let gate = TaskCompletionSource()
             let p, exported, statistics, _ = processor 100 10 (fun _ -> Batching.ExportOutcome.Succeeded) gate.Task
