@@ -13,7 +13,8 @@ namespace Otlp.Runtime;
 /// that never blocks or throws; a full queue drops the item and counts it. The loop moves offered items into the
 /// machine in slices of one batch-long array, which goes out as it is once it holds a whole batch. The ring gates
 /// the whole queue (items stay counted there until they leave the machine's queue), so an offer is one atomic
-/// operation, and the ring wakes the loop when the count the loop asked for is reached.
+/// operation, and the ring wakes the loop when the count the loop asked for is reached: a batch, or two while batches
+/// fill quickly (see <see cref="QuickBatchFill"/>).
 ///
 /// The loop has a thread of its own, as the official SDK's processor has, rather than running on the thread pool:
 /// every wake-up of a pooled loop, and every export handed to the pool, woke a worker that then spun idle on a core
