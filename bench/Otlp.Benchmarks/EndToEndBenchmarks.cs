@@ -154,7 +154,7 @@ public class EndToEndBenchmarks
     /// </summary>
     private void ExportOursAsTheLoop(int sends)
     {
-        var slots = new SemaphoreSlim(sends);
+        var slots = new SendSlots(sends);
         var outstanding = new Queue<(Task<Batching.ExportOutcome> Export, CancellationTokenSource Cancel)>();
         for (var i = 0; i < Batches; i++)
         {

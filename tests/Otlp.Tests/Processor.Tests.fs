@@ -629,3 +629,81 @@ let ringTests =
         }
     ]
 
+
+[<Tests>]
+let sendSlotTests =
+    testList "SendSlots" [
+        test "a release hands the slot to the oldest waiter, whose code runs on the releasing thread before it returns" {
+            let slots = SendSlots 1
+            Expect.isTrue (slots.TryTake()) "the free slot"
+            Expect.isFalse (slots.TryTake()) "none left"
+            let ranOn = ref -1
+            let first = slots.TakeAsync CancellationToken.None
+            let resumed =
+                task {
+                    let! got = first
+                    ranOn.Value <- Environment.CurrentManagedThreadId
+                    return got
+                }
+            let second = slots.TakeAsync CancellationToken.None
+            slots.Release()
+            Expect.equal ranOn.Value Environment.CurrentManagedThreadId "the oldest waiter went on here, inside the release"
+            Expect.isTrue resumed.Result "it holds the slot"
+            Expect.isFalse second.IsCompleted "the next still waits"
+            slots.Release()
+            Expect.isTrue second.Result "then the next"
+            slots.Release()
+            Expect.equal slots.Free 1 "and the slot is free again"
+        }
+
+        test "a waiter whose token fires gets no slot, and the slot goes to the one after it" {
+            let slots = SendSlots 1
+            Expect.isTrue (slots.TryTake()) "the free slot"
+            use cancel = new CancellationTokenSource()
+            let cancelled = slots.TakeAsync cancel.Token
+            let next = slots.TakeAsync CancellationToken.None
+            cancel.Cancel()
+            Expect.isFalse cancelled.Result "refused, holding nothing"
+            slots.Release()
+            Expect.isTrue next.Result "the slot passed over the cancelled waiter"
+            slots.Release()
+            Expect.equal slots.Free 1 "nothing lost"
+        }
+
+        test "an already fired token is refused at once, a slot free or not" {
+            let slots = SendSlots 1
+            let refused = slots.TakeAsync(CancellationToken(true))
+            Expect.isTrue (refused.IsCompleted && not refused.Result) "refused with a slot free"
+            Expect.equal slots.Free 1 "which it did not take"
+            Expect.isTrue (slots.TryTake()) "the free slot"
+            let refused = slots.TakeAsync(CancellationToken(true))
+            Expect.isTrue (refused.IsCompleted && not refused.Result) "refused with none free"
+            slots.Release()
+            Expect.equal slots.Free 1 "the slot was not given to it"
+        }
+
+        testTask "threads taking, cancelling and releasing never hold more slots than there are, and lose none" {
+            for count in 1..3 do
+                let slots = SendSlots count
+                let holding = UnderWay()
+                let worker seed =
+                    onOwnThread (fun () ->
+                        let random = Random(seed)
+                        for _ in 1..3000 do
+                            let got =
+                                match random.Next 3 with
+                                | 0 -> slots.TryTake()
+                                | 1 -> slots.TakeAsync(CancellationToken.None).Result
+                                | _ ->
+                                    use cancel = new CancellationTokenSource(TimeSpan.FromTicks(int64 (random.Next 2000)))
+                                    slots.TakeAsync(cancel.Token).Result
+                            if got then
+                                holding.Enter()
+                                Thread.SpinWait(random.Next 50)
+                                holding.Leave()
+                                slots.Release())
+                do! Task.WhenAll [| for seed in 1..4 -> worker (seed * 7 + count) |]
+                Expect.isLessThanOrEqual holding.Most count $"at most {count} held at once"
+                Expect.equal slots.Free count "every slot back"
+        }
+    ]

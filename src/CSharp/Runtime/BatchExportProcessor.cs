@@ -45,7 +45,7 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     private readonly ConcurrentDictionary<long, CancellationTokenSource> attempts = new();
 
     // With encoding ahead, the machine starts one batch more than it sends at once: the sends take turns here.
-    private readonly SemaphoreSlim? sendSlots;
+    private readonly SendSlots? sendSlots;
     // Wakes the loop. It never spins while it waits: the loop waits once or more per batch at saturation, and a
     // spinning wait (SemaphoreSlim's) spent a third of the loop's time yielding a core the application wanted.
     private readonly ManualResetEventSlim wake = new(initialState: false, spinCount: 0);
@@ -100,7 +100,7 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         this.attemptTimeout = attemptTimeout;
         this.time = time;
         this.statistics = statistics;
-        this.sendSlots = settings.EncodeAhead ? new SemaphoreSlim(Math.Max(1, settings.MaxConcurrentExports)) : null;
+        this.sendSlots = settings.EncodeAhead ? new SendSlots(Math.Max(1, settings.MaxConcurrentExports)) : null;
         // The ring counts every queued item, also those in the machine's queue: its limit is the queue size.
         this.incoming = new BoundedRing<T>(settings.MaxQueueSize);
         // The loop's thread must not inherit the creator's ambient context (Activity.Current, logging scopes): it
@@ -668,8 +668,6 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
 
     private void EndExport(Task<Batching.ExportOutcome> attempt, long batchId, T[] items, CancellationTokenSource cancel, ExportTurn turn)
     {
-        // The next prepared batch may send now, while the machine hears of this one.
-        turn.End();
         this.attempts.TryRemove(new KeyValuePair<long, CancellationTokenSource>(batchId, cancel));
         cancel.Dispose();
         Batching.ExportOutcome outcome;
@@ -696,5 +694,9 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         this.control.Enqueue(Batching.Event<T>.NewExportCompleted(batchId, outcome, this.NowMs(), Random.Shared.NextDouble()));
         Interlocked.Decrement(ref this.runningExports);
         this.wake.Set();
+
+        // Last: the next prepared batch starts its send on this thread (SendSlots), once the loop has been told of
+        // this one, so that it prepares the batch after meanwhile.
+        turn.End();
     }
 }

@@ -8,7 +8,7 @@ namespace Otlp.Runtime;
 /// </summary>
 internal sealed class ExportTurn
 {
-    private readonly SemaphoreSlim? sendSlots;
+    private readonly SendSlots? sendSlots;
     private readonly CancellationTokenSource? cancel;
     private readonly CancellationToken token;
     private readonly Func<TimeSpan>? limitFromNow;
@@ -27,7 +27,7 @@ internal sealed class ExportTurn
     /// An attempt that sends in one of <paramref name="sendSlots"/>; its time, <paramref name="limitFromNow"/> when
     /// it gets one, starts then (<paramref name="cancel"/> must have no timer running before).
     /// </summary>
-    public ExportTurn(CancellationTokenSource cancel, SemaphoreSlim sendSlots, Func<TimeSpan> limitFromNow)
+    public ExportTurn(CancellationTokenSource cancel, SendSlots sendSlots, Func<TimeSpan> limitFromNow)
     {
         this.cancel = cancel;
         this.token = cancel.Token;
@@ -56,10 +56,13 @@ internal sealed class ExportTurn
             return new ValueTask<bool>(true);
         }
 
-        return this.sendSlots.Wait(0) ? new ValueTask<bool>(this.Start()) : this.WaitForSlotAsync(this.sendSlots);
+        return this.sendSlots.TryTake() ? new ValueTask<bool>(this.Start()) : this.WaitForSlotAsync(this.sendSlots);
     }
 
-    /// <summary>Gives the slot back, if the attempt holds one; the processor calls it when the attempt ends.</summary>
+    /// <summary>
+    /// Gives the slot back, if the attempt holds one; the processor calls it when the attempt ends. The next attempt
+    /// waiting for a slot starts its send on this thread before this returns (<see cref="SendSlots.Release"/>).
+    /// </summary>
     public void End()
     {
         if (Interlocked.Exchange(ref this.holdsSlot, 0) == 1)
@@ -68,19 +71,8 @@ internal sealed class ExportTurn
         }
     }
 
-    private async ValueTask<bool> WaitForSlotAsync(SemaphoreSlim slots)
-    {
-        try
-        {
-            await slots.WaitAsync(this.token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-
-        return this.Start();
-    }
+    private async ValueTask<bool> WaitForSlotAsync(SendSlots slots) =>
+        await slots.TakeAsync(this.token).ConfigureAwait(false) && this.Start();
 
     private bool Start()
     {
