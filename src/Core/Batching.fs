@@ -72,7 +72,7 @@ type Command<'item> =
 // The newest chunk is kept apart (Open) so that a slice continuing it in the same array extends it, also after
 // takes: an array the driver fills in several offers is one chunk again, and goes out whole when it is a batch.
 // (Kept in the back list, it moved to the front list whenever a batch was taken before the array was full, and the
-// rest of the array then made a second chunk: the batch was copied, at saturation nearly every batch.)
+// rest of the array then made a second chunk: that batch was copied, and the array left behind still full.)
 // The driver only ever steps the latest state, so no old version is re-used and the amortization holds.
 type Queue<'item> =
     { Front: System.ArraySegment<'item> list

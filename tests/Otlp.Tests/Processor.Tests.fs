@@ -630,6 +630,13 @@ let ringTests =
     ]
 
 
+/// Releases the one slot of `slots` twice: first to `waiter`, which must get it, then back to the free slots.
+let private releasedToThenFreed (slots: SendSlots) (waiter: Task<bool>) what =
+    slots.Release()
+    Expect.isTrue waiter.Result what
+    slots.Release()
+    Expect.equal slots.Free 1 "and the slot is free again, none lost"
+
 [<Tests>]
 let sendSlotTests =
     testList "SendSlots" [
@@ -650,10 +657,7 @@ let sendSlotTests =
             Expect.equal ranOn.Value Environment.CurrentManagedThreadId "the oldest waiter went on here, inside the release"
             Expect.isTrue resumed.Result "it holds the slot"
             Expect.isFalse second.IsCompleted "the next still waits"
-            slots.Release()
-            Expect.isTrue second.Result "then the next"
-            slots.Release()
-            Expect.equal slots.Free 1 "and the slot is free again"
+            releasedToThenFreed slots second "then the next"
         }
 
         test "a waiter whose token fires gets no slot, and the slot goes to the one after it" {
@@ -664,10 +668,7 @@ let sendSlotTests =
             let next = slots.TakeAsync CancellationToken.None
             cancel.Cancel()
             Expect.isFalse cancelled.Result "refused, holding nothing"
-            slots.Release()
-            Expect.isTrue next.Result "the slot passed over the cancelled waiter"
-            slots.Release()
-            Expect.equal slots.Free 1 "nothing lost"
+            releasedToThenFreed slots next "the slot passed over the cancelled waiter"
         }
 
         test "an already fired token is refused at once, a slot free or not" {

@@ -373,11 +373,10 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     private bool WaitForWork(TimeSpan wait)
     {
         Volatile.Write(ref this.sleeps, this.sleeps + 1);
-        bool signalled;
+        var signalled = true;
         if (wait == Timeout.InfiniteTimeSpan)
         {
             this.wake.Wait();
-            signalled = true;
         }
         else if (this.time == TimeProvider.System)
         {
@@ -385,23 +384,15 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         }
         else
         {
-            // Another clock (a test's) decides when the wait ends: its timer sets the signal.
-            var timedOut = new StrongBox<bool>();
-            using (this.time.CreateTimer(
-                static state =>
-                {
-                    var (wake, timedOut) = ((ManualResetEventSlim, StrongBox<bool>))state!;
-                    Volatile.Write(ref timedOut.Value, true);
-                    wake.Set();
-                },
-                (this.wake, timedOut),
-                wait,
-                Timeout.InfiniteTimeSpan))
+            // Another clock (a test's) decides when the wait ends: its timer sets the signal, and the clock says
+            // whether that was the timer.
+            var start = this.time.GetTimestamp();
+            using (this.time.CreateTimer(static state => ((ManualResetEventSlim)state!).Set(), this.wake, wait, Timeout.InfiniteTimeSpan))
             {
                 this.wake.Wait();
             }
 
-            signalled = !Volatile.Read(ref timedOut.Value);
+            signalled = this.time.GetElapsedTime(start) < wait;
         }
 
         this.wake.Reset();
