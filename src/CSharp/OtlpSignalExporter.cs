@@ -108,7 +108,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         {
             foreach (var (part, payload) in parts)
             {
-                var result = await this.SendWithRetriesAsync(payload.WrittenMemory, this.CountItems(part), cancellationToken).ConfigureAwait(false);
+                var result = await this.SendWithRetriesAsync(payload.Outgoing, this.CountItems(part), cancellationToken).ConfigureAwait(false);
                 attempts += result.Attempts;
                 rejected += result.Rejected;
                 failed |= result.Status == OtlpExportStatus.Failure;
@@ -213,7 +213,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     {
         using (payload)
         {
-            return await this.SendWithRetriesAsync(payload.WrittenMemory, items, cancellationToken).ConfigureAwait(false);
+            return await this.SendWithRetriesAsync(payload.Outgoing, items, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -236,7 +236,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     private int PayloadLimit =>
         this.Configuration.Exporter.Compression.IsNone ? this.MaxRequestBytes : this.MaxRequestBytes - (this.MaxRequestBytes / 512) - 1024;
 
-    private async Task<OtlpExportResult> SendWithRetriesAsync(ReadOnlyMemory<byte> payload, int items, CancellationToken cancellationToken)
+    private async Task<OtlpExportResult> SendWithRetriesAsync(OutgoingPayload payload, int items, CancellationToken cancellationToken)
     {
         var timeout = this.Configuration.Exporter.Timeout;
         var now = this.NowMs();
@@ -585,7 +585,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
             ValueTask<Batching.ExportOutcome> send;
             try
             {
-                send = this.SendPartAsync(direct.WrittenMemory, items.Length, attempt, mayBlock, limit, cancellationToken);
+                send = this.SendPartAsync(direct.Outgoing, items.Length, attempt, mayBlock, limit, cancellationToken);
             }
             catch
             {
@@ -619,7 +619,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
                 return CancelledBeforeSending;
             }
 
-            return await this.SendPartAsync(payload.WrittenMemory, items, attempt, mayBlock: false, turn.Limit, cancellationToken).ConfigureAwait(false);
+            return await this.SendPartAsync(payload.Outgoing, items, attempt, mayBlock: false, turn.Limit, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -664,7 +664,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
             foreach (var (part, payload) in parts)
             {
                 var timeLeft = Runtime.Deadlines.Remaining(deadline, this.NowMs());
-                var outcome = await this.SendPartAsync(payload.WrittenMemory, this.CountItems(part), attempt, mayBlock, timeLeft, cancellationToken).ConfigureAwait(false);
+                var outcome = await this.SendPartAsync(payload.Outgoing, this.CountItems(part), attempt, mayBlock, timeLeft, cancellationToken).ConfigureAwait(false);
                 if (outcome is Batching.ExportOutcome.PartiallySucceeded partial)
                 {
                     rejected += partial.rejected;
@@ -714,7 +714,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     /// number of items in the part, which bounds a partial success's rejected count; <paramref name="timeLeft"/> is
     /// what is left of the attempt's time (the token ends the send then).
     /// </summary>
-    private async ValueTask<Batching.ExportOutcome> SendPartAsync(ReadOnlyMemory<byte> payload, int items, int attempt, bool mayBlock, TimeSpan timeLeft, CancellationToken cancellationToken)
+    private async ValueTask<Batching.ExportOutcome> SendPartAsync(OutgoingPayload payload, int items, int attempt, bool mayBlock, TimeSpan timeLeft, CancellationToken cancellationToken)
     {
         var started = this.time.GetTimestamp();
         TransportResult result;

@@ -39,7 +39,7 @@ let private sendBlocking (transport: HttpExportTransport) (payload: byte array) 
         use cancel = new CancellationTokenSource(deadline)
         let clock = Stopwatch.StartNew()
         let mutable result = Unchecked.defaultof<TransportResult>
-        let blocked = transport.TrySendBlocking(ReadOnlyMemory payload, cancel.Token, &result)
+        let blocked = transport.TrySendBlocking(OutgoingPayload.Of(ReadOnlyMemory payload), cancel.Token, &result)
         blocked, result, clock.Elapsed
     Task.Factory.StartNew(send, TaskCreationOptions.LongRunning).WaitAsync(TimeSpan.FromSeconds 20.0)
 
@@ -157,7 +157,7 @@ let tests =
             use _receiver = receiver
             let! (blocked: bool), (_: TransportResult), (_: TimeSpan) = sendBlocking transport [||] (TimeSpan.FromSeconds 10.0)
             Expect.isFalse blocked "refused"
-            let! (result: TransportResult) = transport.SendAsync(ReadOnlyMemory [||], Timeout.InfiniteTimeSpan, CancellationToken.None)
+            let! (result: TransportResult) = transport.SendAsync(OutgoingPayload.Of(ReadOnlyMemory [||]), Timeout.InfiniteTimeSpan, CancellationToken.None)
             Expect.equal (result.Kind, result.StatusCode) (TransportResultKind.Response, 200) "the asynchronous send works"
             Expect.equal receiver.Requests.Count 1 "only the asynchronous send arrived"
             transport.Dispose()

@@ -90,7 +90,7 @@ let private answer (length: int) (declared: bool) =
             new HttpExportTransport(
                 new HttpClient(new AnswersWith(length, declared)), true, Uri "http://localhost/v1/traces", false, Compression.None,
                 Array.empty<Header>, null)
-        let! (result: TransportResult) = transport.SendAsync(ReadOnlyMemory [| 1uy |], Timeout.InfiniteTimeSpan, CancellationToken.None)
+        let! (result: TransportResult) = transport.SendAsync(OutgoingPayload.Of(ReadOnlyMemory [| 1uy |]), Timeout.InfiniteTimeSpan, CancellationToken.None)
         transport.Dispose()
         return result
     }
@@ -156,7 +156,7 @@ let tests =
             let client = new HttpClient(handler)
             let transport =
                 new HttpExportTransport(client, true, Uri "http://localhost/v1/traces", false, Compression.None, Array.empty<Header>, null)
-            let send = transport.SendAsync(ReadOnlyMemory body, Timeout.InfiniteTimeSpan, CancellationToken.None)
+            let send = transport.SendAsync(OutgoingPayload.Of(ReadOnlyMemory body), Timeout.InfiniteTimeSpan, CancellationToken.None)
             do! Task.Delay 100
             Expect.isFalse send.IsCompleted "the send waits while the handler copies"
             release.SetResult()

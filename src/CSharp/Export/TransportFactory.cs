@@ -29,12 +29,12 @@ internal static class TransportFactory
 
             var channel = options.GrpcChannel ?? GrpcChannel.ForAddress(config.Endpoint, new GrpcChannelOptions
             {
-                HttpHandler = CreateGrpcHandler(config, warn),
+                HttpHandler = new FramedMessageHandler(CreateGrpcHandler(config, warn)),
                 DisposeHttpClient = true,
                 MaxReceiveMessageSize = HttpExportTransport.MaxResponseBytes,
                 CompressionProviders = [new Grpc.Net.Compression.GzipCompressionProvider(System.IO.Compression.CompressionLevel.Fastest), new ZstdCompressionProvider()],
             });
-            return new GrpcExportTransport(channel, ownsChannel, config.Signal, config.Compression, config.Headers, options.HeaderProvider, warn, reportProblem);
+            return new GrpcExportTransport(channel, ownsChannel, framesInPlace: ownsChannel, config.Signal, config.Compression, config.Headers, options.HeaderProvider, warn, reportProblem);
         }
 
         HttpClient client;

@@ -44,6 +44,36 @@ internal sealed class BorrowedBodyContent : HttpContent
         }
     }
 
+    /// <summary>How long a send waits, after its response, for the handler to stop copying the request body.</summary>
+    internal static readonly TimeSpan CopyGrace = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Waits (up to <see cref="CopyGrace"/>) for the handler to stop copying the body; true when it did, so the
+    /// body's memory may go back to its pool, false when it is kept out of the pool for good.
+    /// </summary>
+    public async ValueTask<bool> WaitForCopyOrQuarantineAsync()
+    {
+        if (this.WhenCopiedAsync(CancellationToken.None).IsCompleted)
+        {
+            // The usual case: the handler copied the body before answering; no grace timer is needed.
+            return true;
+        }
+
+        try
+        {
+            using var grace = new CancellationTokenSource(CopyGrace);
+            await this.WhenCopiedAsync(grace.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            // Still copying: waiting longer would hold the export, so the memory is kept out of the pool instead
+            // (left to the garbage collector once the copy lets go of it).
+            Export.PooledBuffer.Quarantine(this.body);
+            return false;
+        }
+    }
+
     /// <inheritdoc />
     protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
         this.SerializeToStreamAsync(stream, context, CancellationToken.None);

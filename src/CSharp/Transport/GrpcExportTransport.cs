@@ -6,7 +6,10 @@ namespace Otlp.Transport;
 
 /// <summary>
 /// OTLP/gRPC: calls <c>Export</c> of the signal's collector service with the already encoded request as the
-/// message (a marshaller over raw bytes, so nothing is re-encoded), through <c>Grpc.Net.Client</c>.
+/// message (a marshaller over raw bytes, so nothing is re-encoded), through <c>Grpc.Net.Client</c>. Over the
+/// exporter's own channel an uncompressed message goes out from the encoder's buffer, framed in place
+/// (<see cref="FramedMessageHandler"/>); otherwise the client copies it into its framing buffer, compressing it when
+/// asked.
 /// </summary>
 internal sealed class GrpcExportTransport : IExportTransport
 {
@@ -28,6 +31,7 @@ internal sealed class GrpcExportTransport : IExportTransport
 
     private readonly GrpcChannel channel;
     private readonly bool ownsChannel;
+    private readonly bool framesInPlace;
     private readonly CallInvoker invoker;
     private readonly Method<EncodedRequest, byte[]> method;
     private readonly string? encoding;
@@ -38,6 +42,8 @@ internal sealed class GrpcExportTransport : IExportTransport
     /// <summary>A transport over <paramref name="channel"/> to the collector service of <paramref name="signal"/>.</summary>
     /// <param name="channel">The channel.</param>
     /// <param name="ownsChannel">Whether disposing the transport disposes the channel.</param>
+    /// <param name="framesInPlace">Whether the channel sends through a <see cref="FramedMessageHandler"/>, which takes
+    /// the messages this transport offers.</param>
     /// <param name="signal">The signal, which names the service.</param>
     /// <param name="compression">The compression of each message.</param>
     /// <param name="headers">Metadata sent with every call.</param>
@@ -47,6 +53,7 @@ internal sealed class GrpcExportTransport : IExportTransport
     public GrpcExportTransport(
         GrpcChannel channel,
         bool ownsChannel,
+        bool framesInPlace,
         Signal signal,
         Compression compression,
         IReadOnlyList<Header> headers,
@@ -56,6 +63,7 @@ internal sealed class GrpcExportTransport : IExportTransport
     {
         this.channel = channel ?? throw new ArgumentNullException(nameof(channel));
         this.ownsChannel = ownsChannel;
+        this.framesInPlace = framesInPlace;
         this.invoker = channel.CreateCallInvoker();
         this.method = new Method<EncodedRequest, byte[]>(
             MethodType.Unary, ServiceName(signal), "Export", RequestMarshaller, ResponseMarshaller);
@@ -87,7 +95,7 @@ internal sealed class GrpcExportTransport : IExportTransport
         : "opentelemetry.proto.collector.logs.v1.LogsService";
 
     // Never: gRPC runs over HTTP/2, which the runtime's HTTP stack sends only asynchronously.
-    public bool TrySendBlocking(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken, out TransportResult result)
+    public bool TrySendBlocking(OutgoingPayload payload, CancellationToken cancellationToken, out TransportResult result)
     {
         result = null!;
         return false;
@@ -97,7 +105,7 @@ internal sealed class GrpcExportTransport : IExportTransport
     /// Calls <c>Export</c> with what is left of the attempt's time as the call's deadline (<c>grpc-timeout</c>), so
     /// that the server can give up on a call its client has given up on, a retry telling it the time left.
     /// </summary>
-    public async Task<TransportResult> SendAsync(ReadOnlyMemory<byte> payload, TimeSpan timeLeft, CancellationToken cancellationToken)
+    public async Task<TransportResult> SendAsync(OutgoingPayload payload, TimeSpan timeLeft, CancellationToken cancellationToken)
     {
         var metadata = new Metadata { { "user-agent", OtlpInfo.UserAgent } };
         foreach (var entry in this.entries)
@@ -105,6 +113,7 @@ internal sealed class GrpcExportTransport : IExportTransport
             metadata.Add(entry);
         }
 
+        BorrowedBodyContent? framed = null;
         if (this.encoding is not null)
         {
             // Grpc.Net.Client compresses the message with the provider of this name and sets grpc-encoding.
@@ -140,8 +149,10 @@ internal sealed class GrpcExportTransport : IExportTransport
             }
 
             DateTime? deadline = timeLeft == Timeout.InfiniteTimeSpan ? null : DateTime.UtcNow + timeLeft;
+            // A compressed message is the client's to frame: its compression is the copy.
+            framed = this.framesInPlace && this.encoding is null ? FramedMessageHandler.Offer(payload) : null;
             using var call = this.invoker.AsyncUnaryCall(
-                this.method, host: null, new CallOptions(metadata, deadline, cancellationToken), new EncodedRequest(payload));
+                this.method, host: null, new CallOptions(metadata, deadline, cancellationToken), new EncodedRequest(payload.Bytes));
             var response = await call.ResponseAsync.ConfigureAwait(false);
             return TransportResult.Response((int)Grpc.Core.StatusCode.OK, grpc: true, response);
         }
@@ -162,6 +173,15 @@ internal sealed class GrpcExportTransport : IExportTransport
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             return TransportResult.Failed(TransportResultKind.Cancelled, "The call was cancelled or timed out.");
+        }
+        finally
+        {
+            // The call is disposed by now, which ends a copy of the message still running (a server may answer
+            // before it has read the request): the payload's memory is not reused before that copy has ended.
+            if (framed is not null)
+            {
+                await framed.WaitForCopyOrQuarantineAsync().ConfigureAwait(false);
+            }
         }
     }
 

@@ -51,14 +51,14 @@ internal sealed class HttpExportTransport : IExportTransport
     public string Destination => $"HTTP POST {ConfigText.endpoint(this.url.AbsoluteUri)}";
 
     // OTLP/HTTP has no header for the client's deadline: the token alone ends the send.
-    public Task<TransportResult> SendAsync(ReadOnlyMemory<byte> payload, TimeSpan timeLeft, CancellationToken cancellationToken) =>
-        this.SendCoreAsync(payload, blocking: false, cancellationToken);
+    public Task<TransportResult> SendAsync(OutgoingPayload payload, TimeSpan timeLeft, CancellationToken cancellationToken) =>
+        this.SendCoreAsync(payload.Bytes, blocking: false, cancellationToken);
 
     /// <summary>
     /// Blocks only when made with <c>canBlock</c>: for a client over a <see cref="SocketsHttpHandler"/> speaking
     /// HTTP/1.1. A client given by the application may hold handlers that cannot send synchronously.
     /// </summary>
-    public bool TrySendBlocking(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken, out TransportResult result)
+    public bool TrySendBlocking(OutgoingPayload payload, CancellationToken cancellationToken, out TransportResult result)
     {
         if (!this.canBlock)
         {
@@ -68,7 +68,7 @@ internal sealed class HttpExportTransport : IExportTransport
 
         // Every step runs on this thread; only a body copy the handler is still finishing (after an early answer)
         // leaves the task running, and this thread waits for it, within the copy's grace.
-        var send = this.SendCoreAsync(payload, blocking: true, cancellationToken);
+        var send = this.SendCoreAsync(payload.Bytes, blocking: true, cancellationToken);
         result = send.IsCompleted ? send.Result : send.GetAwaiter().GetResult();
         return true;
     }
@@ -198,41 +198,11 @@ internal sealed class HttpExportTransport : IExportTransport
         finally
         {
             // The response is disposed by now, which ends a copy still running (the connection cannot be reused).
-            var released = await WaitForBodyCopyAsync(content).ConfigureAwait(false);
+            var released = await content.WaitForCopyOrQuarantineAsync().ConfigureAwait(false);
             if (released && compressed.Array is { } rented)
             {
                 ArrayPool<byte>.Shared.Return(rented);
             }
-        }
-    }
-
-    /// <summary>How long a send waits, after its response, for the handler to stop copying the request body.</summary>
-    internal static readonly TimeSpan BodyCopyGrace = TimeSpan.FromSeconds(10);
-
-    /// <summary>
-    /// Waits (up to <see cref="BodyCopyGrace"/>) for the handler to stop copying the body; true when it did, so
-    /// the body's memory may go back to its pool, false when it is kept out of the pool for good.
-    /// </summary>
-    private static async ValueTask<bool> WaitForBodyCopyAsync(BorrowedBodyContent content)
-    {
-        if (content.WhenCopiedAsync(CancellationToken.None).IsCompleted)
-        {
-            // The usual case: the handler copied the body before answering; no grace timer is needed.
-            return true;
-        }
-
-        try
-        {
-            using var grace = new CancellationTokenSource(BodyCopyGrace);
-            await content.WhenCopiedAsync(grace.Token).ConfigureAwait(false);
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            // Still copying: waiting longer would hold the export, so the memory is kept out of the pool instead
-            // (left to the garbage collector once the copy lets go of it).
-            PooledBuffer.Quarantine(content.Body);
-            return false;
         }
     }
 

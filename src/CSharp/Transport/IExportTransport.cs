@@ -10,11 +10,11 @@ internal interface IExportTransport : IDisposable
     string Destination { get; }
 
     /// <summary>Sends <paramref name="payload"/> and waits for the answer or for <paramref name="cancellationToken"/>.</summary>
-    /// <param name="payload">The encoded request.</param>
+    /// <param name="payload">The encoded request, with the room its buffer may keep in front of it.</param>
     /// <param name="timeLeft">What is left of the attempt's time (<see cref="Timeout.InfiniteTimeSpan"/> for no limit),
     /// for a protocol that tells the server how long its client waits (gRPC's deadline); the token ends the send.</param>
     /// <param name="cancellationToken">Ends the send: the attempt's deadline, or shutdown.</param>
-    Task<TransportResult> SendAsync(ReadOnlyMemory<byte> payload, TimeSpan timeLeft, CancellationToken cancellationToken);
+    Task<TransportResult> SendAsync(OutgoingPayload payload, TimeSpan timeLeft, CancellationToken cancellationToken);
 
     /// <summary>
     /// Sends <paramref name="payload"/> on the calling thread, blocking it until the answer, a failure or
@@ -22,5 +22,5 @@ internal interface IExportTransport : IDisposable
     /// cannot (the caller then uses <see cref="SendAsync"/>). Only for a thread that exists to export (the batch
     /// loop's): it spares each request the hand-offs of asynchronous I/O between threads.
     /// </summary>
-    bool TrySendBlocking(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken, out TransportResult result);
+    bool TrySendBlocking(OutgoingPayload payload, CancellationToken cancellationToken, out TransportResult result);
 }
