@@ -6,8 +6,9 @@
 //   pack         build the NuGet packages of src/ into artifacts/packages
 //   bench        build the benchmarks (Release) and run them, ours beside the official exporter (docs/benchmarks.md)
 //   bench-quick  run every benchmark once, in process (BenchmarkDotNet's Dry job), to check that they all still work
-//   bench-alternate  the app-thread pairs in one process, ours and the official pipeline in alternating slices
-//                (`--category span|log|log-exception --threads N --rounds R --slice SECONDS`; docs/benchmarks.md)
+//   bench-alternate  a pair in one process, ours and the official pipeline in alternating slices (`--category
+//                span|log|log-exception|end-to-end-grpc|end-to-end-http --threads N --rounds R --slice SECONDS`;
+//                docs/benchmarks.md)
 //   help         this text
 //
 // `test` prints one closing line `N passed, N failed` over all programs and exits non-zero on any failure.

@@ -4,16 +4,19 @@ using System.Globalization;
 namespace Otlp.Benchmarks;
 
 /// <summary>
-/// The app-thread pairs of <see cref="AppThreadBenchmarks"/> measured in one process, in alternating slices: a slice
-/// of ours, a slice of the official pipeline, and so on for a number of rounds, starting each round with the other
-/// one. The machine's slow phases (on a shared host they last seconds to minutes, longer than one BenchmarkDotNet
-/// process) then fall on both alike, and the ratio of each round's pair is a sample of the same moment. Prints each
-/// round's times, the median and quartiles of the per-round ratios, and each side's GC pause time per operation.
+/// The pairs of <see cref="AppThreadBenchmarks"/> (and of <see cref="EndToEndBenchmarks"/>) measured in one process,
+/// in alternating slices: a slice of ours, a slice of the official pipeline, and so on for a number of rounds,
+/// starting each round with the other one. The machine's slow phases (on a shared host they last seconds to minutes,
+/// longer than one BenchmarkDotNet process) then fall on both alike, and the ratio of each round's pair is a sample
+/// of the same moment. Prints each round's times, the median and quartiles of the per-round ratios, and each side's
+/// GC pause time per operation.
 /// </summary>
 /// <remarks>
-/// <c>dotnet fsi build.fsx bench-alternate [--category span|log|log-exception] [--threads N] [--rounds R]
-/// [--slice SECONDS] [--warmup SECONDS]</c>. Each slice starts with 50 ms of unmeasured operations, so that what the
-/// other pipeline left in its queue is exported before the measurement.
+/// <c>dotnet fsi build.fsx bench-alternate [--category span|log|log-exception|end-to-end-grpc|end-to-end-http]
+/// [--threads N] [--rounds R] [--slice SECONDS] [--warmup SECONDS]</c>. Each slice starts with 50 ms of unmeasured
+/// operations, so that what the other pipeline left in its queue is exported before the measurement. An end-to-end
+/// operation is one span exported to the receiver process (<see cref="Fixtures.ReceiverProcess"/>), both exporters
+/// then holding a connection to it; <c>--threads</c> does not apply, and the warm-up is 20 seconds unless given.
 /// </remarks>
 public static class AppThreadAlternation
 {
@@ -26,17 +29,11 @@ public static class AppThreadAlternation
         var threads = int.Parse(Option(args, "--threads", "1"), CultureInfo.InvariantCulture);
         var rounds = int.Parse(Option(args, "--rounds", "30"), CultureInfo.InvariantCulture);
         var slice = TimeSpan.FromSeconds(double.Parse(Option(args, "--slice", "0.5"), CultureInfo.InvariantCulture));
-        var warmup = TimeSpan.FromSeconds(double.Parse(Option(args, "--warmup", "4"), CultureInfo.InvariantCulture));
-        var benchmarks = new AppThreadBenchmarks { Threads = threads };
-        (Action Ours, Action Official) pair = category switch
-        {
-            "span" => (benchmarks.Otlp_Span, benchmarks.Official_Span),
-            "log" => (benchmarks.Otlp_Log, benchmarks.Official_Log),
-            "log-exception" => (benchmarks.Otlp_LogWithException, benchmarks.Official_LogWithException),
-            _ => throw new ArgumentException($"Unknown category '{category}': span, log or log-exception."),
-        };
-
-        benchmarks.Setup();
+        // The end-to-end receiver and connections take about 20 seconds of traffic to settle (see EndToEndBenchmarks).
+        var endToEnd = category.StartsWith("end-to-end-", StringComparison.Ordinal);
+        var warmup = TimeSpan.FromSeconds(double.Parse(Option(args, "--warmup", endToEnd ? "20" : "4"), CultureInfo.InvariantCulture));
+        var pair = Pair(category, threads);
+        pair.Setup();
         try
         {
             var warming = Stopwatch.StartNew();
@@ -49,13 +46,13 @@ public static class AppThreadAlternation
             var ours = new Side("Otlp");
             var official = new Side("official");
             var ratios = new List<double>();
-            Console.WriteLine($"{category}, {threads} thread(s), {rounds} rounds of {slice.TotalSeconds} s each; ns per operation, Otlp / official:");
+            Console.WriteLine($"{category}, {pair.Threads} thread(s), {rounds} rounds of {slice.TotalSeconds} s each; ns per operation, Otlp / official:");
             for (var round = 0; round < rounds; round++)
             {
                 var order = round % 2 == 0 ? new[] { (ours, pair.Ours), (official, pair.Official) } : new[] { (official, pair.Official), (ours, pair.Ours) };
                 foreach (var (side, operation) in order)
                 {
-                    side.Measure(operation, slice);
+                    side.Measure(operation, pair.OperationsPerInvocation, slice);
                 }
 
                 ratios.Add(ours.Last / official.Last);
@@ -75,8 +72,35 @@ public static class AppThreadAlternation
         }
         finally
         {
-            benchmarks.Cleanup();
+            pair.Cleanup();
         }
+    }
+
+    /// <summary>The pair of a category: both sides' invocations, the operations in one, and the set-up around them.</summary>
+    private sealed record Alternated(Action Ours, Action Official, int OperationsPerInvocation, int Threads, Action Setup, Action Cleanup);
+
+    private static Alternated Pair(string category, int threads)
+    {
+        if (category.StartsWith("end-to-end-", StringComparison.Ordinal))
+        {
+            var protocol = category switch
+            {
+                "end-to-end-grpc" => "grpc",
+                "end-to-end-http" => "http/protobuf",
+                _ => throw new ArgumentException($"Unknown category '{category}': end-to-end-grpc or end-to-end-http."),
+            };
+            var endToEnd = new EndToEndBenchmarks { Protocol = protocol };
+            return new(endToEnd.Otlp_EndToEnd, endToEnd.Official_EndToEnd, EndToEndBenchmarks.SpansPerInvocation, 1, endToEnd.Setup, endToEnd.Cleanup);
+        }
+
+        var appThread = new AppThreadBenchmarks { Threads = threads };
+        return category switch
+        {
+            "span" => new(appThread.Otlp_Span, appThread.Official_Span, AppThreadBenchmarks.Operations, threads, appThread.Setup, appThread.Cleanup),
+            "log" => new(appThread.Otlp_Log, appThread.Official_Log, AppThreadBenchmarks.Operations, threads, appThread.Setup, appThread.Cleanup),
+            "log-exception" => new(appThread.Otlp_LogWithException, appThread.Official_LogWithException, AppThreadBenchmarks.Operations, threads, appThread.Setup, appThread.Cleanup),
+            _ => throw new ArgumentException($"Unknown category '{category}': span, log, log-exception, end-to-end-grpc or end-to-end-http."),
+        };
     }
 
     private static string Option(string[] args, string name, string fallback)
@@ -99,7 +123,7 @@ public static class AppThreadAlternation
         /// <summary>Nanoseconds per operation in the last slice.</summary>
         public double Last { get; private set; }
 
-        public void Measure(Action operation, TimeSpan slice)
+        public void Measure(Action operation, int operationsPerInvocation, TimeSpan slice)
         {
             var settling = Stopwatch.StartNew();
             while (settling.Elapsed < Settle)
@@ -119,7 +143,7 @@ public static class AppThreadAlternation
             }
 
             watch.Stop();
-            var count = invocations * AppThreadBenchmarks.Operations;
+            var count = invocations * operationsPerInvocation;
             this.Last = watch.Elapsed.TotalNanoseconds / count;
             this.operations += count;
             this.elapsed += watch.Elapsed;
