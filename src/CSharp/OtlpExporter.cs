@@ -191,9 +191,108 @@ public class OtlpExporterBuilder<TExporter>
     public TExporter Build() => this.create(this.Options);
 }
 
+/// <summary>
+/// The settings every OTLP exporter has, on a builder of one transport: each returns that builder, so the transport's
+/// own settings can follow the shared ones in any order (<c>.WithGrpc().WithHeader(..).WithChannel(..)</c>).
+/// </summary>
+/// <typeparam name="TExporter">The exporter built.</typeparam>
+/// <typeparam name="TBuilder">The transport's builder.</typeparam>
+public abstract class OtlpTransportExporterBuilder<TExporter, TBuilder> : OtlpExporterBuilder<TExporter>
+    where TBuilder : OtlpTransportExporterBuilder<TExporter, TBuilder>
+{
+    private protected OtlpTransportExporterBuilder(Func<OtlpExporterOptions, TExporter> create, OtlpExporterOptions options)
+        : base(create, options)
+    {
+    }
+
+    /// <inheritdoc cref="OtlpExporterBuilder{TExporter}.WithBaseEndpoint"/>
+    public new TBuilder WithBaseEndpoint(string? baseEndpoint)
+    {
+        base.WithBaseEndpoint(baseEndpoint);
+        return (TBuilder)this;
+    }
+
+    /// <inheritdoc cref="OtlpExporterBuilder{TExporter}.WithSignalEndpoint"/>
+    public new TBuilder WithSignalEndpoint(string? signalEndpoint)
+    {
+        base.WithSignalEndpoint(signalEndpoint);
+        return (TBuilder)this;
+    }
+
+    /// <inheritdoc cref="OtlpExporterBuilder{TExporter}.WithHeader"/>
+    public new TBuilder WithHeader(string name, string? value)
+    {
+        base.WithHeader(name, value);
+        return (TBuilder)this;
+    }
+
+    /// <inheritdoc cref="OtlpExporterBuilder{TExporter}.WithHeaderProvider"/>
+    public new TBuilder WithHeaderProvider(Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>> provider)
+    {
+        base.WithHeaderProvider(provider);
+        return (TBuilder)this;
+    }
+
+    /// <inheritdoc cref="OtlpExporterBuilder{TExporter}.WithTimeout"/>
+    public new TBuilder WithTimeout(TimeSpan timeout)
+    {
+        base.WithTimeout(timeout);
+        return (TBuilder)this;
+    }
+
+    /// <inheritdoc cref="OtlpExporterBuilder{TExporter}.WithCompression"/>
+    public new TBuilder WithCompression(OtlpCompression compression)
+    {
+        base.WithCompression(compression);
+        return (TBuilder)this;
+    }
+
+    /// <inheritdoc cref="OtlpExporterBuilder{TExporter}.WithTrustedCertificate"/>
+    public new TBuilder WithTrustedCertificate(string? pemFile)
+    {
+        base.WithTrustedCertificate(pemFile);
+        return (TBuilder)this;
+    }
+
+    /// <inheritdoc cref="OtlpExporterBuilder{TExporter}.WithClientCertificate"/>
+    public new TBuilder WithClientCertificate(string? certificatePemFile, string? keyPemFile)
+    {
+        base.WithClientCertificate(certificatePemFile, keyPemFile);
+        return (TBuilder)this;
+    }
+
+    /// <inheritdoc cref="OtlpExporterBuilder{TExporter}.WithServiceName"/>
+    public new TBuilder WithServiceName(string? serviceName)
+    {
+        base.WithServiceName(serviceName);
+        return (TBuilder)this;
+    }
+
+    /// <inheritdoc cref="OtlpExporterBuilder{TExporter}.WithResourceAttribute"/>
+    public new TBuilder WithResourceAttribute(string key, object? value)
+    {
+        base.WithResourceAttribute(key, value);
+        return (TBuilder)this;
+    }
+
+    /// <inheritdoc cref="OtlpExporterBuilder{TExporter}.Configure"/>
+    public new TBuilder Configure(Action<OtlpExporterOptions> configure)
+    {
+        base.Configure(configure);
+        return (TBuilder)this;
+    }
+
+    /// <inheritdoc cref="OtlpExporterBuilder{TExporter}.WithEnvironment"/>
+    public new TBuilder WithEnvironment(IReadOnlyDictionary<string, string>? environment)
+    {
+        base.WithEnvironment(environment);
+        return (TBuilder)this;
+    }
+}
+
 /// <summary>Settings of an OTLP/gRPC exporter.</summary>
 /// <typeparam name="TExporter">The exporter built.</typeparam>
-public sealed class OtlpGrpcExporterBuilder<TExporter> : OtlpExporterBuilder<TExporter>
+public sealed class OtlpGrpcExporterBuilder<TExporter> : OtlpTransportExporterBuilder<TExporter, OtlpGrpcExporterBuilder<TExporter>>
 {
     internal OtlpGrpcExporterBuilder(Func<OtlpExporterOptions, TExporter> create, OtlpExporterOptions options)
         : base(create, options)
@@ -211,7 +310,7 @@ public sealed class OtlpGrpcExporterBuilder<TExporter> : OtlpExporterBuilder<TEx
 
 /// <summary>Settings of an OTLP/HTTP exporter.</summary>
 /// <typeparam name="TExporter">The exporter built.</typeparam>
-public sealed class OtlpHttpExporterBuilder<TExporter> : OtlpExporterBuilder<TExporter>
+public sealed class OtlpHttpExporterBuilder<TExporter> : OtlpTransportExporterBuilder<TExporter, OtlpHttpExporterBuilder<TExporter>>
 {
     internal OtlpHttpExporterBuilder(Func<OtlpExporterOptions, TExporter> create, OtlpExporterOptions options)
         : base(create, options)

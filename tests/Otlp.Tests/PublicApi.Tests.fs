@@ -31,6 +31,26 @@ let private collectingLogger (into: ConcurrentQueue<string>) =
 let private span name =
     { Span.Empty with TraceId = { High = 7UL; Low = 8UL }; SpanId = { Value = 9UL }; Name = name }
 
+/// A server that keeps each request's URL and headers and answers success, as OTLP/HTTP or as OTLP/gRPC.
+type private Answering(grpc: bool) =
+    inherit Net.Http.HttpMessageHandler()
+    let seen = ConcurrentQueue<string * string list>()
+
+    member _.Seen = List.ofSeq seen
+
+    override _.SendAsync(request, _) =
+        let headers = [ for h in request.Headers -> $"{h.Key}={String.Join(',', h.Value)}" ]
+        seen.Enqueue(request.RequestUri.ToString(), headers)
+        let response = new Net.Http.HttpResponseMessage(Net.HttpStatusCode.OK, Version = Net.HttpVersion.Version20)
+        if grpc then
+            response.Content <- new Net.Http.ByteArrayContent([| 0uy; 0uy; 0uy; 0uy; 0uy |])
+            response.Content.Headers.ContentType <- Net.Http.Headers.MediaTypeHeaderValue "application/grpc"
+            response.TrailingHeaders.Add("grpc-status", "0")
+        else
+            response.Content <- new Net.Http.ByteArrayContent([||])
+            response.Content.Headers.ContentType <- Net.Http.Headers.MediaTypeHeaderValue "application/x-protobuf"
+        Task.FromResult response
+
 [<Tests>]
 let tests =
     testSequenced <| testList "Public API" [
@@ -129,6 +149,44 @@ let tests =
             Expect.isTrue exporter.Configuration.Exporter.Compression.IsNone "no compression"
             Expect.exists exporter.ConfigurationWarnings (fun w -> w.Contains "Protocol (42)") "the protocol warned about"
             Expect.exists exporter.ConfigurationWarnings (fun w -> w.Contains "Compression (7)") "the compression warned about"
+        }
+
+        testTask "a transport's builder keeps its type through the shared settings, so its own settings may come last" {
+            let provider = Func<Threading.CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>(fun _ ->
+                ValueTask<IEnumerable<KeyValuePair<string, string>>>([ KeyValuePair("from-provider", "p") ]))
+            let http = new Answering(false)
+            let httpBuilder: OtlpHttpExporterBuilder<OtlpTraceExporter> =
+                OtlpExporter.ForTraces().WithHttp()
+                    .WithEnvironment(Dictionary<string, string>()).WithBaseEndpoint("http://collector:4318")
+                    .WithSignalEndpoint(null).WithHeader("k", "v").WithHeaderProvider(provider)
+                    .WithTimeout(TimeSpan.FromSeconds 5.0).WithCompression(OtlpCompression.None)
+                    .WithTrustedCertificate(null).WithClientCertificate(null, null).WithServiceName("svc")
+                    .WithResourceAttribute("a", 1).Configure(ignore)
+            let client = new Net.Http.HttpClient(http)
+            use overClient = httpBuilder.WithHttpClient(client).Build()
+            let grpc = new Answering(true)
+            let channel = Grpc.Net.Client.GrpcChannel.ForAddress("http://collector:4317", Grpc.Net.Client.GrpcChannelOptions(HttpHandler = grpc))
+            let grpcBuilder: OtlpGrpcExporterBuilder<OtlpTraceExporter> =
+                OtlpExporter.ForTraces().WithGrpc().WithEnvironment(Dictionary<string, string>()).WithHeader("k", "v")
+            use overChannel = grpcBuilder.WithChannel(channel).Build()
+            for exporter in [ overClient; overChannel ] do
+                Expect.isTrue (exporter.Offer(span "s", InstrumentationScope.Empty)) "queued"
+                let! (flushed: bool) = exporter.ForceFlushAsync(TimeSpan.FromSeconds 10.0)
+                Expect.isTrue flushed "flushed"
+                Expect.equal exporter.Statistics.Exported 1L "exported"
+            match http.Seen, grpc.Seen with
+            | [ (url, headers) ], [ (grpcUrl, grpcHeaders) ] ->
+                Expect.equal url "http://collector:4318/v1/traces" "the shared endpoint, through the application's client"
+                Expect.contains headers "k=v" "the shared header"
+                Expect.contains headers "from-provider=p" "the provider's header"
+                Expect.equal grpcUrl "http://collector:4317/opentelemetry.proto.collector.trace.v1.TraceService/Export" "through the application's channel"
+                Expect.contains grpcHeaders "k=v" "the shared header over gRPC"
+            | other -> failtest $"one request each, got {other}"
+            let attribute key = overClient.Resource.Attributes |> Array.find (fun a -> a.Key = key)
+            Expect.equal (attribute "service.name").Value (AnyValue.String "svc") "the service name"
+            Expect.equal (attribute "a").Value (AnyValue.Int 1L) "the resource attribute"
+            channel.Dispose()
+            client.Dispose()
         }
 
         test "builder methods: null for an optional setting leaves it to the environment, null for a required argument throws" {

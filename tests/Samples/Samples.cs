@@ -55,6 +55,22 @@ public static class ExporterDocSamples
         await using var fromEnvironment = OtlpExporter.ForTraces().Build();
     }
 
+    public static async Task TransportSettingsLast(string apiKey, Grpc.Net.Client.GrpcChannel channel, HttpClient client)
+    {
+        // A channel or client of the application's own, after the shared settings.
+        await using var overChannel = OtlpExporter.ForTraces()
+            .WithGrpc()
+            .WithHeader("api-key", apiKey)
+            .WithChannel(channel)
+            .Build();
+
+        await using var overClient = OtlpExporter.ForLogs()
+            .WithHttp()
+            .WithTimeout(TimeSpan.FromSeconds(5))
+            .WithHttpClient(client)
+            .Build();
+    }
+
     public static async Task Sending(OtlpTraceExporter traces, ExportTraceServiceRequest request, Span span, InstrumentationScope scope)
     {
         // Direct: one request, retried on retryable failures within the exporter timeout (default 10 s).
