@@ -12,7 +12,7 @@ open Otlp.Core
 open Otlp.Transport
 
 /// A stream whose writes wait for `release`, then keep the bytes.
-type private GatedStream(release: Task) =
+type GatedStream(release: Task) =
     inherit Stream()
     let kept = new MemoryStream()
 
@@ -37,10 +37,13 @@ type private GatedStream(release: Task) =
             }
         )
 
-/// A handler that starts copying the request body into a `GatedStream` and answers 200 before that copy ends: a
+/// A handler that starts copying the request body into a `GatedStream` and gives `answer` before that copy ends: a
 /// server answering before it has read the whole body.
-type private AnswersBeforeReading(release: Task) =
+type AnswersBeforeReading(release: Task, answer: unit -> HttpResponseMessage) =
     inherit HttpMessageHandler()
+
+    /// Answering 200 with an empty body.
+    new(release: Task) = new AnswersBeforeReading(release, fun () -> new HttpResponseMessage(HttpStatusCode.OK, Content = new ByteArrayContent([||])))
 
     member val Copied: Task<byte array> = Task.FromResult [||] with get, set
 
@@ -51,7 +54,7 @@ type private AnswersBeforeReading(release: Task) =
             do! copy
             return sink.Bytes
         }
-        Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK, Content = new ByteArrayContent([||])))
+        Task.FromResult(answer ())
 
 /// A stream of `length` bytes (each its index mod 251) with no declared length, read in pieces of at most 1000.
 type private UnsizedStream(length: int) =

@@ -41,48 +41,6 @@ type private Recorder(delay: TimeSpan) =
             return grpcOk ()
         }
 
-/// A stream whose writes wait for `release`, then keep the bytes.
-type private GatedStream(release: Task) =
-    inherit Stream()
-    let kept = new MemoryStream()
-
-    member _.Bytes = kept.ToArray()
-    override _.CanRead = false
-    override _.CanSeek = false
-    override _.CanWrite = true
-    override _.Length = kept.Length
-    override _.Position with get () = kept.Position and set _ = raise (NotSupportedException())
-    override _.Flush() = ()
-    override _.Read(_: byte array, _: int, _: int) : int = raise (NotSupportedException())
-    override _.Seek(_: int64, _: SeekOrigin) : int64 = raise (NotSupportedException())
-    override _.SetLength(_: int64) = raise (NotSupportedException())
-    override _.Write(buffer: byte array, offset: int, count: int) =
-        release.Wait()
-        kept.Write(buffer, offset, count)
-    override _.WriteAsync(buffer: ReadOnlyMemory<byte>, cancellationToken: CancellationToken) =
-        ValueTask(
-            task {
-                do! release
-                do! kept.WriteAsync(buffer, cancellationToken)
-            }
-        )
-
-/// A server that starts copying the request body into a `GatedStream` and answers OK before that copy ends: a
-/// server answering before it has read the request.
-type private AnswersBeforeReading(release: Task) =
-    inherit HttpMessageHandler()
-
-    member val Copied: Task<byte array> = Task.FromResult [||] with get, set
-
-    override this.SendAsync(request: HttpRequestMessage, _: CancellationToken) =
-        let sink = new GatedStream(release)
-        let copy = request.Content.CopyToAsync(sink, CancellationToken.None)
-        this.Copied <- task {
-            do! copy
-            return sink.Bytes
-        }
-        Task.FromResult(grpcOk ())
-
 /// A pooled payload of `bytes`, written as the encoder writes (in pieces, the buffer growing as it must).
 let private pooled (bytes: byte array) =
     let buffer = new PooledBuffer(16)
@@ -200,7 +158,7 @@ let tests =
             let bytes = message 5000 1
             let payload = pooled bytes
             let release = TaskCompletionSource()
-            let handler = new AnswersBeforeReading(release.Task)
+            let handler = new BorrowedBodyTests.AnswersBeforeReading(release.Task, grpcOk)
             let transport = transportOver (new FramedMessageHandler(handler)) true Compression.None
             let send = transport.SendAsync(payload.Outgoing, Timeout.InfiniteTimeSpan, CancellationToken.None)
             do! Task.Delay 100
