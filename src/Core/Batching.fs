@@ -147,7 +147,7 @@ module Queue =
         let count = min count queue.Count
 
         let queue =
-            if List.isEmpty queue.Front then
+            if List.isEmpty queue.Front && not (List.isEmpty queue.Back) then
                 { queue with
                     Front = List.rev queue.Back
                     Back = [] }

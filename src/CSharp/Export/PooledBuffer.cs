@@ -20,7 +20,7 @@ internal sealed class PooledBuffer : IBufferWriter<byte>, IDisposable
     /// The bytes kept free in front of what is written: room for gRPC's 5-byte message header (a compression flag
     /// and the length), so the gRPC transport sends the framed message from this array instead of a copy.
     /// </summary>
-    public const int RoomInFront = 5;
+    public const int RoomInFront = FramedMessageHandler.MessageHeaderLength;
 
     private byte[] array;
 
