@@ -267,6 +267,16 @@ let private retirement =
             let p1, p3 = (sumOf (named "requests" first)).DataPoints[0], (sumOf (named "requests" third)).DataPoints[0]
             Expect.equal p3.Value (NumberValue.AsInt 2L) "a new series with only the new measurement"
             Expect.isGreaterThan p3.StartTimeUnixNano p1.TimeUnixNano "starting at the previous collection"
+            // The retired series are forgotten by the collection too: the new one is the only one held, and each
+            // later interval reports it once.
+            Expect.equal metrics.SeriesCount 1 "only the new series held"
+            for value in [ 3L; 4L ] do
+                counter.Add(value, tag "route" "/a")
+                let! later = flush metrics receiver
+                let points = (sumOf (named "requests" later)).DataPoints
+                Expect.equal points.Length 1 "one point"
+                Expect.equal points[0].Value (NumberValue.AsInt value) "the interval's measurement"
+                Expect.equal metrics.SeriesCount 1 "still one series"
         }
 
         testTask "cumulative series are never retired" {

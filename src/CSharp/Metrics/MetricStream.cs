@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using Otlp.Core;
 using Otlp.Core.Protobuf;
 using Otlp.Tracing;
@@ -31,8 +32,15 @@ internal sealed class MetricStream
     private readonly ulong createdUnixNano;
 
     // The series with a point in the current collection, reused from one collection to the next (collections
-    // never run at once).
-    private readonly List<Series> collected = [];
+    // never run at once). Held in a struct so that adding one is a plain store: into a Series[] every store of a
+    // subclass went through the runtime's covariance check.
+    private readonly List<Collected> collected = [];
+
+    // The series of a measured stream in order of creation, for the collection to walk (cheaper than walking the
+    // concurrent dictionary's buckets): appended under the gate, taken by the collection as a snapshot under the
+    // gate, and cleared of retired series by the collection alone.
+    private (SeriesKey Key, Series Series)[] measured = new (SeriesKey, Series)[8];
+    private int measuredCount;
     private int lastDataBytes;
     private Dictionary<(object Source, SeriesKey Full), (SeriesKey Kept, Aggregation.Measurement Value)> observed = [];
     private Series? overflow;
@@ -177,7 +185,7 @@ internal sealed class MetricStream
         var points = new Aggregation.Point[this.collected.Count];
         for (var i = 0; i < points.Length; i++)
         {
-            points[i] = this.collected[i].ToPoint();
+            points[i] = this.collected[i].Series.ToPoint();
         }
 
         var metric = MetricStreams.toMetric(this.Config.Name, this.Config.Description, this.Config.Unit, this.Kind, this.Temporality, points);
@@ -198,7 +206,7 @@ internal sealed class MetricStream
 
         // The length bytes reserved for the metric and its data: from their size at the last collection (series
         // rarely change from one to the next), or expected from the points the first time.
-        var first = this.collected[0];
+        var first = this.collected[0].Series;
         var expected = this.lastDataBytes > 0
             ? this.lastDataBytes
             : MetricFields.expectedDataBytes(this.collected.Count, first.Attributes.Length, this.shape is Aggregation.Shape.ExplicitHistogram h ? h.bounds.Length + 1 : 0);
@@ -239,9 +247,9 @@ internal sealed class MetricStream
 
     private void WritePoints(ProtoWriter writer, int field)
     {
-        foreach (var s in this.collected)
+        foreach (var s in CollectionsMarshal.AsSpan(this.collected))
         {
-            s.WritePoint(writer, field);
+            s.Series.WritePoint(writer, field);
         }
     }
 
@@ -277,6 +285,15 @@ internal sealed class MetricStream
         // Only the series of a delta stream are ever retired (when idle for an interval).
         var created = Series.Create(this.shape, TagValues.ToAttributes(key.Tags), startUnixNano, retirable: this.Temporality == AggregationTemporality.Delta);
         this.series[key] = created;
+        if (this.measuredCount == this.measured.Length)
+        {
+            // A new array, so that a collection walking the one it took is not disturbed.
+            var larger = new (SeriesKey, Series)[this.measured.Length * 2];
+            this.measured.AsSpan().CopyTo(larger);
+            this.measured = larger;
+        }
+
+        this.measured[this.measuredCount++] = (key, created);
         Volatile.Write(ref this.count, this.count + 1);
         return created;
     }
@@ -306,7 +323,15 @@ internal sealed class MetricStream
     private void GatherMeasurements(ulong now, ulong previous)
     {
         var delta = this.Temporality == AggregationTemporality.Delta;
-        foreach (var (key, s) in this.series)
+        (SeriesKey Key, Series Series)[] all;
+        int count;
+        lock (this.gate)
+        {
+            (all, count) = (this.measured, this.measuredCount);
+        }
+
+        var retired = 0;
+        foreach (var (key, s) in all.AsSpan(0, count))
         {
             if (s.TakeUpdated())
             {
@@ -323,11 +348,13 @@ internal sealed class MetricStream
                     Volatile.Write(ref this.count, this.count - 1);
                 }
 
+                retired++;
+
                 if (this.direct)
                 {
                     if (s.RetireAndTake(previous, now))
                     {
-                        this.collected.Add(s);
+                        this.collected.Add(new Collected(s));
                     }
                 }
                 else
@@ -336,7 +363,7 @@ internal sealed class MetricStream
                     if (!Aggregation.isEmpty(racing))
                     {
                         s.Pending = this.CollectOne(s, Aggregation.Input.NewMeasured(racing), now, previous);
-                        this.collected.Add(s);
+                        this.collected.Add(new Collected(s));
                     }
                 }
             }
@@ -347,9 +374,35 @@ internal sealed class MetricStream
             }
         }
 
+        if (retired > 0)
+        {
+            this.ForgetRetired();
+        }
+
         if (Volatile.Read(ref this.overflow) is { } o && (o.TakeUpdated() || !delta))
         {
             this.TakeMeasured(o, now, previous);
+        }
+    }
+
+    /// <summary>Leaves the series retired by this collection out of <see cref="measured"/>, keeping the others' order.</summary>
+    private void ForgetRetired()
+    {
+        lock (this.gate)
+        {
+            // Into a new array: a series created meanwhile is appended under the gate, so none is lost, and no
+            // walk of the old array can be running (collections never run at once).
+            var kept = new (SeriesKey, Series)[Math.Max(8, this.measured.Length)];
+            var at = 0;
+            foreach (var entry in this.measured.AsSpan(0, this.measuredCount))
+            {
+                if (!entry.Series.IsRetired)
+                {
+                    kept[at++] = entry;
+                }
+            }
+
+            (this.measured, this.measuredCount) = (kept, at);
         }
     }
 
@@ -369,7 +422,7 @@ internal sealed class MetricStream
             s.Pending = this.CollectOne(s, Aggregation.Input.NewMeasured(s.SnapshotAndReset()), now, previous);
         }
 
-        this.collected.Add(s);
+        this.collected.Add(new Collected(s));
     }
 
     private void GatherObservations(ulong now, ulong previous)
@@ -440,7 +493,7 @@ internal sealed class MetricStream
         foreach (var (target, observation) in bySeries)
         {
             target.Pending = this.CollectOne(target, Aggregation.Input.NewObserved(observation), now, previous);
-            this.collected.Add(target);
+            this.collected.Add(new Collected(target));
         }
     }
 
@@ -470,6 +523,10 @@ internal sealed class MetricStream
         return point;
     }
 }
+
+/// <summary>A series with a point in the current collection.</summary>
+/// <param name="Series">The series.</param>
+internal readonly record struct Collected(Series Series);
 
 /// <summary>
 /// Counts the measurements a listener drops (NaN or infinite values, negative values of counters) and notes the

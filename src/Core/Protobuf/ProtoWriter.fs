@@ -617,6 +617,12 @@ type internal ProtoWriter() =
             at <- i + 2
             true
 
+    /// Writes `bytes` as they are: fields this writer (or another) encoded before, copied again.
+    member this.Raw(bytes: ReadOnlySpan<byte>) =
+        this.Ensure bytes.Length
+        bytes.CopyTo(Span<byte>(buffer, at, bytes.Length))
+        at <- at + bytes.Length
+
     /// Writes a length-delimited field of raw bytes (written even when empty).
     member this.BytesField(field: int, bytes: ReadOnlySpan<byte>) =
         this.Tag(field, Fields.WireLengthDelimited)
