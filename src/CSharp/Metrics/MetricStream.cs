@@ -333,11 +333,13 @@ internal sealed class MetricStream
         var retired = 0;
         foreach (var (key, s) in all.AsSpan(0, count))
         {
-            if (s.TakeUpdated())
+            // A cumulative series reports its total at every collection, measured since or not: its flag is not
+            // taken (an interlocked exchange per series), and stays set, so its writers do not write it again.
+            if (!delta || s.TakeUpdated())
             {
                 this.TakeMeasured(s, now, previous);
             }
-            else if (delta)
+            else
             {
                 // Idle for a whole interval: a delta series has nothing to carry over, so it is retired and its
                 // memory freed; a later measurement of these attributes starts a new series. What writers racing
@@ -367,11 +369,6 @@ internal sealed class MetricStream
                     }
                 }
             }
-            else
-            {
-                // A cumulative series reports its total again.
-                this.TakeMeasured(s, now, previous);
-            }
         }
 
         if (retired > 0)
@@ -379,7 +376,7 @@ internal sealed class MetricStream
             this.ForgetRetired();
         }
 
-        if (Volatile.Read(ref this.overflow) is { } o && (o.TakeUpdated() || !delta))
+        if (Volatile.Read(ref this.overflow) is { } o && (!delta || o.TakeUpdated()))
         {
             this.TakeMeasured(o, now, previous);
         }
