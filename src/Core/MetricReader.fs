@@ -87,25 +87,29 @@ type State
             defaultArg armedMs this.ArmedMs
         )
 
+// The same settings when they need no clamping (every step normalizes them).
 let private normalize (settings: Settings) =
-    { ExportIntervalMs = max 1L settings.ExportIntervalMs
-      ExportTimeoutMs = max 0L settings.ExportTimeoutMs }
+    if settings.ExportIntervalMs >= 1L && settings.ExportTimeoutMs >= 0L then
+        settings
+    else
+        { ExportIntervalMs = max 1L settings.ExportIntervalMs
+          ExportTimeoutMs = max 0L settings.ExportTimeoutMs }
 
+// The timer is armed for the earliest of the next tick (while running) and the waiters' deadlines.
 let private armTimer (state: State, commands: Command list) =
-    let candidates =
-        [ if state.Phase = Running then
-              yield state.NextTickMs
-          for waiter in state.Waiters -> waiter.DeadlineMs ]
+    let earliest =
+        state.Waiters
+        |> List.fold
+            (fun earliest waiter ->
+                match earliest with
+                | ValueSome at -> ValueSome(min at waiter.DeadlineMs)
+                | ValueNone -> ValueSome waiter.DeadlineMs)
+            (if state.Phase = Running then ValueSome state.NextTickMs else ValueNone)
 
-    match candidates with
-    | [] -> state, commands
-    | _ ->
-        let at = List.min candidates
-
-        if state.ArmedMs = ValueSome at then
-            state, commands
-        else
-            state.With(armedMs = ValueSome at), ArmTimer at :: commands
+    match earliest with
+    | ValueNone -> state, commands
+    | ValueSome at when state.ArmedMs = ValueSome at -> state, commands
+    | ValueSome at -> state.With(armedMs = ValueSome at), ArmTimer at :: commands
 
 let start (settings: Settings) (nowMs: int64) =
     let settings = normalize settings
@@ -165,7 +169,9 @@ let private completed (exportId: int64) (state: State, commands) =
     | _ -> state, commands
 
 let private expire (nowMs: int64) (state: State, commands) =
-    let expired, pending = state.Waiters |> List.partition (fun waiter -> waiter.DeadlineMs <= nowMs)
+    let expired, pending =
+        if List.isEmpty state.Waiters then [], []
+        else state.Waiters |> List.partition (fun waiter -> waiter.DeadlineMs <= nowMs)
 
     if List.isEmpty expired then
         state, commands
