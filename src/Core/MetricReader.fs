@@ -66,25 +66,26 @@ type State
     member _.Phase = phase
     member _.ArmedMs = armedMs
 
+    // Struct optional arguments: a step allocates the new state and nothing for the arguments it changes.
     member internal this.With
         (
-            ?nextTickMs,
-            ?running,
-            ?pending,
-            ?nextId,
-            ?waiters,
-            ?phase,
-            ?armedMs
+            [<Struct>] ?nextTickMs,
+            [<Struct>] ?running,
+            [<Struct>] ?pending,
+            [<Struct>] ?nextId,
+            [<Struct>] ?waiters,
+            [<Struct>] ?phase,
+            [<Struct>] ?armedMs
         ) =
         State(
             this.StartMs,
-            defaultArg nextTickMs this.NextTickMs,
-            defaultArg running this.Running,
-            defaultArg pending this.Pending,
-            defaultArg nextId this.NextId,
-            defaultArg waiters this.Waiters,
-            defaultArg phase this.Phase,
-            defaultArg armedMs this.ArmedMs
+            defaultValueArg nextTickMs this.NextTickMs,
+            defaultValueArg running this.Running,
+            defaultValueArg pending this.Pending,
+            defaultValueArg nextId this.NextId,
+            defaultValueArg waiters this.Waiters,
+            defaultValueArg phase this.Phase,
+            defaultValueArg armedMs this.ArmedMs
         )
 
 // The same settings when they need no clamping (every step normalizes them).
@@ -96,7 +97,7 @@ let private normalize (settings: Settings) =
           ExportTimeoutMs = max 0L settings.ExportTimeoutMs }
 
 // The timer is armed for the earliest of the next tick (while running) and the waiters' deadlines.
-let private armTimer (state: State, commands: Command list) =
+let private armTimer (struct (state: State, commands: Command list)) =
     let earliest =
         state.Waiters
         |> List.fold
@@ -107,14 +108,14 @@ let private armTimer (state: State, commands: Command list) =
             (if state.Phase = Running then ValueSome state.NextTickMs else ValueNone)
 
     match earliest with
-    | ValueNone -> state, commands
-    | ValueSome at when state.ArmedMs = ValueSome at -> state, commands
-    | ValueSome at -> state.With(armedMs = ValueSome at), ArmTimer at :: commands
+    | ValueNone -> struct (state, commands)
+    | ValueSome at when state.ArmedMs = ValueSome at -> struct (state, commands)
+    | ValueSome at -> struct (state.With(armedMs = ValueSome at), ArmTimer at :: commands)
 
 let start (settings: Settings) (nowMs: int64) =
     let settings = normalize settings
     let state = State(nowMs, nowMs + settings.ExportIntervalMs, ValueNone, ValueNone, 1L, [], Running, ValueNone)
-    let state, commands = armTimer (state, [])
+    let struct (state, commands) = armTimer (struct (state, []))
     state, List.rev commands
 
 // While shutting down, every request waits for the final collection: the one running with the Shutdown
@@ -124,7 +125,7 @@ let private shutdownCollection (state: State) =
     | ValueSome(struct (id, Trigger.Shutdown)) -> id
     | _ -> state.NextId
 
-let private request (waiterId: int64) (nowMs: int64) (deadlineMs: int64) isShutdown (state: State, commands) =
+let private request (waiterId: int64) (nowMs: int64) (deadlineMs: int64) isShutdown (struct (state: State, commands)) =
     let waiter needs =
         { Id = waiterId
           DeadlineMs = max nowMs deadlineMs
@@ -132,8 +133,8 @@ let private request (waiterId: int64) (nowMs: int64) (deadlineMs: int64) isShutd
           IsShutdown = isShutdown }
 
     match state.Phase with
-    | Stopped -> state, CompleteWaiter(waiterId, WaiterResult.AlreadyShutDown) :: commands
-    | ShuttingDown -> state.With(waiters = state.Waiters @ [ waiter (shutdownCollection state) ]), commands
+    | Stopped -> struct (state, CompleteWaiter(waiterId, WaiterResult.AlreadyShutDown) :: commands)
+    | ShuttingDown -> struct (state.With(waiters = state.Waiters @ [ waiter (shutdownCollection state) ]), commands)
     | Running ->
         let pending =
             if isShutdown then Trigger.Shutdown
@@ -142,14 +143,16 @@ let private request (waiterId: int64) (nowMs: int64) (deadlineMs: int64) isShutd
                 | ValueSome Trigger.Shutdown -> Trigger.Shutdown
                 | _ -> Trigger.Flush
 
-        state.With(
-            waiters = state.Waiters @ [ waiter state.NextId ],
-            pending = ValueSome pending,
-            phase = (if isShutdown then ShuttingDown else Running)
-        ),
-        commands
+        let waiting =
+            state.With(
+                waiters = state.Waiters @ [ waiter state.NextId ],
+                pending = ValueSome pending,
+                phase = (if isShutdown then ShuttingDown else Running)
+            )
 
-let private completed (exportId: int64) (state: State, commands) =
+        struct (waiting, commands)
+
+let private completed (exportId: int64) (struct (state: State, commands)) =
     match state.Running with
     | ValueSome(struct (id, _)) when id = exportId ->
         let finished, waiting = state.Waiters |> List.partition (fun waiter -> waiter.Needs <= exportId)
@@ -159,22 +162,24 @@ let private completed (exportId: int64) (state: State, commands) =
 
         let stopped = state.Phase = ShuttingDown && not (waiting |> List.exists _.IsShutdown)
 
-        state.With(
-            running = ValueNone,
-            waiters = waiting,
-            phase = (if stopped then Stopped else state.Phase),
-            pending = (if stopped then ValueNone else state.Pending)
-        ),
-        commands
-    | _ -> state, commands
+        let idle =
+            state.With(
+                running = ValueNone,
+                waiters = waiting,
+                phase = (if stopped then Stopped else state.Phase),
+                pending = (if stopped then ValueNone else state.Pending)
+            )
 
-let private expire (nowMs: int64) (state: State, commands) =
+        struct (idle, commands)
+    | _ -> struct (state, commands)
+
+let private expire (nowMs: int64) (struct (state: State, commands)) =
     let expired, pending =
         if List.isEmpty state.Waiters then [], []
         else state.Waiters |> List.partition (fun waiter -> waiter.DeadlineMs <= nowMs)
 
     if List.isEmpty expired then
-        state, commands
+        struct (state, commands)
     elif expired |> List.exists _.IsShutdown then
         // Shutdown returns by its deadline: the running collection is abandoned (its late completion is
         // ignored) and every other waiter ends with it, since no collection will run any more.
@@ -185,14 +190,14 @@ let private expire (nowMs: int64) (state: State, commands) =
         let commands =
             state.Waiters |> List.fold (fun commands waiter -> CompleteWaiter(waiter.Id, result waiter) :: commands) commands
 
-        state.With(running = ValueNone, pending = ValueNone, waiters = [], phase = Stopped), commands
+        struct (state.With(running = ValueNone, pending = ValueNone, waiters = [], phase = Stopped), commands)
     else
         let commands =
             expired |> List.fold (fun commands waiter -> CompleteWaiter(waiter.Id, WaiterResult.TimedOut) :: commands) commands
 
-        state.With(waiters = pending), commands
+        struct (state.With(waiters = pending), commands)
 
-let private tick (settings: Settings) (nowMs: int64) (state: State, commands) =
+let private tick (settings: Settings) (nowMs: int64) (struct (state: State, commands)) =
     if state.Phase = Running && nowMs >= state.NextTickMs then
         // Ticks stay on the start + k * interval grid; one missed while a collection ran is skipped, never
         // made up later, so collections never overlap or bunch up.
@@ -202,11 +207,11 @@ let private tick (settings: Settings) (nowMs: int64) (state: State, commands) =
         let pending =
             if state.Running.IsNone && state.Pending.IsNone then ValueSome Trigger.Interval else state.Pending
 
-        state.With(nextTickMs = next, pending = pending), commands
+        struct (state.With(nextTickMs = next, pending = pending), commands)
     else
-        state, commands
+        struct (state, commands)
 
-let private startPending (settings: Settings) (nowMs: int64) (state: State, commands) =
+let private startPending (settings: Settings) (nowMs: int64) (struct (state: State, commands)) =
     match state.Running, state.Pending with
     | ValueNone, ValueSome trigger ->
         let deadline =
@@ -216,9 +221,9 @@ let private startPending (settings: Settings) (nowMs: int64) (state: State, comm
 
         let id = state.NextId
 
-        state.With(running = ValueSome(struct (id, trigger)), pending = ValueNone, nextId = id + 1L),
-        CollectAndExport(id, trigger, deadline) :: commands
-    | _ -> state, commands
+        let collecting = state.With(running = ValueSome(struct (id, trigger)), pending = ValueNone, nextId = id + 1L)
+        struct (collecting, CollectAndExport(id, trigger, deadline) :: commands)
+    | _ -> struct (state, commands)
 
 let private timeOf event =
     match event with
@@ -235,13 +240,13 @@ let step (settings: Settings) (state: State) (event: Event) =
         match event with
         | TimerFired _ ->
             match state.ArmedMs with
-            | ValueSome at when at <= nowMs -> state.With(armedMs = ValueNone), []
-            | _ -> state, []
-        | ExportCompleted(exportId, _) -> completed exportId (state, [])
-        | ForceFlush(waiterId, _, deadlineMs) -> request waiterId nowMs deadlineMs false (state, [])
-        | Shutdown(waiterId, _, deadlineMs) -> request waiterId nowMs deadlineMs true (state, [])
+            | ValueSome at when at <= nowMs -> struct (state.With(armedMs = ValueNone), [])
+            | _ -> struct (state, [])
+        | ExportCompleted(exportId, _) -> completed exportId (struct (state, []))
+        | ForceFlush(waiterId, _, deadlineMs) -> request waiterId nowMs deadlineMs false (struct (state, []))
+        | Shutdown(waiterId, _, deadlineMs) -> request waiterId nowMs deadlineMs true (struct (state, []))
 
-    let state, commands =
+    let struct (state, commands) =
         applied
         |> expire nowMs
         |> tick settings nowMs
