@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Numerics;
 using System.Runtime.InteropServices;
 using Otlp.Core;
 using Otlp.Core.Protobuf;
@@ -387,11 +388,19 @@ internal sealed class MetricStream
     {
         lock (this.gate)
         {
-            // Into a new array: a series created meanwhile is appended under the gate, so none is lost, and no
-            // walk of the old array can be running (collections never run at once).
-            var kept = new (SeriesKey, Series)[Math.Max(8, this.measured.Length)];
+            // Into a new array, sized for the series left (so that it shrinks after a burst of attribute sets): a
+            // series created meanwhile is appended under the gate, so none is lost, and no walk of the old array can
+            // be running (collections never run at once).
+            var live = this.measured.AsSpan(0, this.measuredCount);
+            var left = 0;
+            foreach (var entry in live)
+            {
+                left += entry.Series.IsRetired ? 0 : 1;
+            }
+
+            var kept = new (SeriesKey, Series)[Math.Max(8, (int)BitOperations.RoundUpToPowerOf2((uint)left))];
             var at = 0;
-            foreach (var entry in this.measured.AsSpan(0, this.measuredCount))
+            foreach (var entry in live)
             {
                 if (!entry.Series.IsRetired)
                 {
