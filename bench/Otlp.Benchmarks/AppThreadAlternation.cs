@@ -4,7 +4,8 @@ using System.Globalization;
 namespace Otlp.Benchmarks;
 
 /// <summary>
-/// The pairs of <see cref="AppThreadBenchmarks"/> (and of <see cref="EndToEndBenchmarks"/>) measured in one process,
+/// The pairs of <see cref="AppThreadBenchmarks"/> (and of <see cref="EndToEndBenchmarks"/>, <see cref="EncodeBenchmarks"/>
+/// and <see cref="MetricsCollectBenchmarks"/>) measured in one process,
 /// in alternating slices: a slice of ours, a slice of the official pipeline, and so on for a number of rounds,
 /// starting each round with the other one. The machine's slow phases (on a shared host they last seconds to minutes,
 /// longer than one BenchmarkDotNet process) then fall on both alike, and the ratio of each round's pair is a sample
@@ -12,11 +13,14 @@ namespace Otlp.Benchmarks;
 /// GC pause time per operation.
 /// </summary>
 /// <remarks>
-/// <c>dotnet fsi build.fsx bench-alternate [--category span|log|log-exception|end-to-end-grpc|end-to-end-http]
-/// [--threads N] [--rounds R] [--slice SECONDS] [--warmup SECONDS]</c>. Each slice starts with 50 ms of unmeasured
-/// operations, so that what the other pipeline left in its queue is exported before the measurement. An end-to-end
-/// operation is one span exported to the receiver process (<see cref="Fixtures.ReceiverProcess"/>), both exporters
-/// then holding a connection to it; <c>--threads</c> does not apply, and the warm-up is 20 seconds unless given.
+/// <c>dotnet fsi build.fsx bench-alternate [--category span|log|log-exception|end-to-end-grpc|end-to-end-http|
+/// encode-spans|encode-logs|metrics-collect] [--threads N] [--rounds R] [--slice SECONDS] [--warmup SECONDS]</c>.
+/// Each slice starts with 50 ms of unmeasured operations, so that what the other pipeline left in its queue is
+/// exported before the measurement. An end-to-end operation is one span exported to the receiver process
+/// (<see cref="Fixtures.ReceiverProcess"/>), both exporters then holding a connection to it; <c>--threads</c> does
+/// not apply, and the warm-up is 20 seconds unless given. An encode operation is one span or log record of a batch of
+/// 512 exported to an in-memory handler, a metrics operation one collection and export of 100 series; neither has
+/// threads of its own.
 /// </remarks>
 public static class AppThreadAlternation
 {
@@ -93,14 +97,45 @@ public static class AppThreadAlternation
             return new(endToEnd.Otlp_EndToEnd, endToEnd.Official_EndToEnd, EndToEndBenchmarks.SpansPerInvocation, 1, endToEnd.Setup, endToEnd.Cleanup);
         }
 
+        if (category.StartsWith("encode-", StringComparison.Ordinal))
+        {
+            var encode = new EncodeBenchmarks();
+            return category switch
+            {
+                "encode-spans" => new(
+                    () => Succeeded(encode.Otlp_Spans().IsSucceeded), () => Succeeded(encode.Official_Spans() == OpenTelemetry.ExportResult.Success),
+                    Fixtures.Workload.BatchSize, 1, encode.Setup, encode.Cleanup),
+                "encode-logs" => new(
+                    () => Succeeded(encode.Otlp_Logs().IsSucceeded), () => Succeeded(encode.Official_Logs() == OpenTelemetry.ExportResult.Success),
+                    Fixtures.Workload.BatchSize, 1, encode.Setup, encode.Cleanup),
+                _ => throw new ArgumentException($"Unknown category '{category}': encode-spans or encode-logs."),
+            };
+        }
+
+        if (category == "metrics-collect")
+        {
+            var metrics = new MetricsCollectBenchmarks();
+            return new(() => Succeeded(metrics.Otlp_Collect()), () => Succeeded(metrics.Official_Collect()), 1, 1, metrics.Setup, metrics.Cleanup);
+        }
+
         var appThread = new AppThreadBenchmarks { Threads = threads };
         return category switch
         {
             "span" => new(appThread.Otlp_Span, appThread.Official_Span, AppThreadBenchmarks.Operations, threads, appThread.Setup, appThread.Cleanup),
             "log" => new(appThread.Otlp_Log, appThread.Official_Log, AppThreadBenchmarks.Operations, threads, appThread.Setup, appThread.Cleanup),
             "log-exception" => new(appThread.Otlp_LogWithException, appThread.Official_LogWithException, AppThreadBenchmarks.Operations, threads, appThread.Setup, appThread.Cleanup),
-            _ => throw new ArgumentException($"Unknown category '{category}': span, log, log-exception, end-to-end-grpc or end-to-end-http."),
+            _ => throw new ArgumentException(
+                $"Unknown category '{category}': span, log, log-exception, end-to-end-grpc, end-to-end-http, encode-spans, encode-logs or metrics-collect."),
         };
+    }
+
+    /// <summary>An export that failed would measure nothing: it ends the run.</summary>
+    private static void Succeeded(bool succeeded)
+    {
+        if (!succeeded)
+        {
+            throw new InvalidOperationException("An export of the alternation failed.");
+        }
     }
 
     private static string Option(string[] args, string name, string fallback)
