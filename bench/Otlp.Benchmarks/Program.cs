@@ -7,7 +7,7 @@ namespace Otlp.Benchmarks;
 /// <summary>
 /// Runs the benchmarks BenchmarkDotNet's command line selects (<c>--filter *Encode*</c>, <c>--job short</c>, ...),
 /// and exits non-zero when any benchmark failed, so that a dry run (<c>--job Dry</c>) checks they all still work;
-/// or, with <c>alternate</c> first, the app-thread pairs alternated in one process (<see cref="AppThreadAlternation"/>).
+/// or, with <c>alternate</c> first, one pair alternated in one process (<see cref="Alternation"/>).
 /// </summary>
 public static class Program
 {
@@ -15,7 +15,7 @@ public static class Program
     {
         if (args.Length > 0 && args[0] == "alternate")
         {
-            return AppThreadAlternation.Run(args[1..]);
+            return Alternation.Run(args[1..]);
         }
 
 

@@ -22,7 +22,7 @@ namespace Otlp.Benchmarks;
 /// 512 exported to an in-memory handler, a metrics operation one collection and export of 100 series; neither has
 /// threads of its own.
 /// </remarks>
-public static class AppThreadAlternation
+public static class Alternation
 {
     private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(50);
 
