@@ -206,88 +206,43 @@ public abstract class OtlpTransportExporterBuilder<TExporter, TBuilder> : OtlpEx
     }
 
     /// <inheritdoc cref="OtlpExporterBuilder{TExporter}.WithBaseEndpoint"/>
-    public new TBuilder WithBaseEndpoint(string? baseEndpoint)
-    {
-        base.WithBaseEndpoint(baseEndpoint);
-        return (TBuilder)this;
-    }
+    public new TBuilder WithBaseEndpoint(string? baseEndpoint) => this.Chained(base.WithBaseEndpoint(baseEndpoint));
 
     /// <inheritdoc cref="OtlpExporterBuilder{TExporter}.WithSignalEndpoint"/>
-    public new TBuilder WithSignalEndpoint(string? signalEndpoint)
-    {
-        base.WithSignalEndpoint(signalEndpoint);
-        return (TBuilder)this;
-    }
+    public new TBuilder WithSignalEndpoint(string? signalEndpoint) => this.Chained(base.WithSignalEndpoint(signalEndpoint));
 
     /// <inheritdoc cref="OtlpExporterBuilder{TExporter}.WithHeader"/>
-    public new TBuilder WithHeader(string name, string? value)
-    {
-        base.WithHeader(name, value);
-        return (TBuilder)this;
-    }
+    public new TBuilder WithHeader(string name, string? value) => this.Chained(base.WithHeader(name, value));
 
     /// <inheritdoc cref="OtlpExporterBuilder{TExporter}.WithHeaderProvider"/>
-    public new TBuilder WithHeaderProvider(Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>> provider)
-    {
-        base.WithHeaderProvider(provider);
-        return (TBuilder)this;
-    }
+    public new TBuilder WithHeaderProvider(Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>> provider) => this.Chained(base.WithHeaderProvider(provider));
 
     /// <inheritdoc cref="OtlpExporterBuilder{TExporter}.WithTimeout"/>
-    public new TBuilder WithTimeout(TimeSpan timeout)
-    {
-        base.WithTimeout(timeout);
-        return (TBuilder)this;
-    }
+    public new TBuilder WithTimeout(TimeSpan timeout) => this.Chained(base.WithTimeout(timeout));
 
     /// <inheritdoc cref="OtlpExporterBuilder{TExporter}.WithCompression"/>
-    public new TBuilder WithCompression(OtlpCompression compression)
-    {
-        base.WithCompression(compression);
-        return (TBuilder)this;
-    }
+    public new TBuilder WithCompression(OtlpCompression compression) => this.Chained(base.WithCompression(compression));
 
     /// <inheritdoc cref="OtlpExporterBuilder{TExporter}.WithTrustedCertificate"/>
-    public new TBuilder WithTrustedCertificate(string? pemFile)
-    {
-        base.WithTrustedCertificate(pemFile);
-        return (TBuilder)this;
-    }
+    public new TBuilder WithTrustedCertificate(string? pemFile) => this.Chained(base.WithTrustedCertificate(pemFile));
 
     /// <inheritdoc cref="OtlpExporterBuilder{TExporter}.WithClientCertificate"/>
-    public new TBuilder WithClientCertificate(string? certificatePemFile, string? keyPemFile)
-    {
-        base.WithClientCertificate(certificatePemFile, keyPemFile);
-        return (TBuilder)this;
-    }
+    public new TBuilder WithClientCertificate(string? certificatePemFile, string? keyPemFile) => this.Chained(base.WithClientCertificate(certificatePemFile, keyPemFile));
 
     /// <inheritdoc cref="OtlpExporterBuilder{TExporter}.WithServiceName"/>
-    public new TBuilder WithServiceName(string? serviceName)
-    {
-        base.WithServiceName(serviceName);
-        return (TBuilder)this;
-    }
+    public new TBuilder WithServiceName(string? serviceName) => this.Chained(base.WithServiceName(serviceName));
 
     /// <inheritdoc cref="OtlpExporterBuilder{TExporter}.WithResourceAttribute"/>
-    public new TBuilder WithResourceAttribute(string key, object? value)
-    {
-        base.WithResourceAttribute(key, value);
-        return (TBuilder)this;
-    }
+    public new TBuilder WithResourceAttribute(string key, object? value) => this.Chained(base.WithResourceAttribute(key, value));
 
     /// <inheritdoc cref="OtlpExporterBuilder{TExporter}.Configure"/>
-    public new TBuilder Configure(Action<OtlpExporterOptions> configure)
-    {
-        base.Configure(configure);
-        return (TBuilder)this;
-    }
+    public new TBuilder Configure(Action<OtlpExporterOptions> configure) => this.Chained(base.Configure(configure));
 
     /// <inheritdoc cref="OtlpExporterBuilder{TExporter}.WithEnvironment"/>
-    public new TBuilder WithEnvironment(IReadOnlyDictionary<string, string>? environment)
-    {
-        base.WithEnvironment(environment);
-        return (TBuilder)this;
-    }
+    public new TBuilder WithEnvironment(IReadOnlyDictionary<string, string>? environment) => this.Chained(base.WithEnvironment(environment));
+
+    // The shared setting was applied to this builder (the base returns itself): go on as the transport's builder.
+    private TBuilder Chained(OtlpExporterBuilder<TExporter> applied) => (TBuilder)applied;
 }
 
 /// <summary>Settings of an OTLP/gRPC exporter.</summary>
