@@ -374,7 +374,7 @@ internal sealed class MetricStream
 
         if (retired > 0)
         {
-            this.ForgetRetired();
+            this.ForgetRetired(retired);
         }
 
         if (Volatile.Read(ref this.overflow) is { } o && (!delta || o.TakeUpdated()))
@@ -383,24 +383,21 @@ internal sealed class MetricStream
         }
     }
 
-    /// <summary>Leaves the series retired by this collection out of <see cref="measured"/>, keeping the others' order.</summary>
-    private void ForgetRetired()
+    /// <summary>
+    /// Leaves the <paramref name="retired"/> series this collection retired out of <see cref="measured"/>, keeping the
+    /// others' order. They are the only retired ones there: every collection that retires series forgets them.
+    /// </summary>
+    private void ForgetRetired(int retired)
     {
         lock (this.gate)
         {
             // Into a new array, sized for the series left (so that it shrinks after a burst of attribute sets): a
             // series created meanwhile is appended under the gate, so none is lost, and no walk of the old array can
             // be running (collections never run at once).
-            var live = this.measured.AsSpan(0, this.measuredCount);
-            var left = 0;
-            foreach (var entry in live)
-            {
-                left += entry.Series.IsRetired ? 0 : 1;
-            }
-
+            var left = this.measuredCount - retired;
             var kept = new (SeriesKey, Series)[Math.Max(8, (int)BitOperations.RoundUpToPowerOf2((uint)left))];
             var at = 0;
-            foreach (var entry in live)
+            foreach (var entry in this.measured.AsSpan(0, this.measuredCount))
             {
                 if (!entry.Series.IsRetired)
                 {
