@@ -241,17 +241,19 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         var timeout = this.Configuration.Exporter.Timeout;
         var now = this.NowMs();
         var deadline = Runtime.Deadlines.After(now, timeout);
+        // One source ends every attempt: the deadline is the export's, not an attempt's, and the caller's token
+        // cancels it too (a linked source per attempt cost two sources, a timer and two registrations each time).
+        var limit = Runtime.Deadlines.Remaining(deadline, now);
+        using var sendCancel = limit == Timeout.InfiniteTimeSpan
+            ? new CancellationTokenSource()
+            : new CancellationTokenSource(TimeSpan.FromMilliseconds(Math.Max(1, limit.TotalMilliseconds)), this.time);
+        using var callerCancels = cancellationToken.UnsafeRegister(static source => ((CancellationTokenSource)source!).Cancel(), sendCancel);
         for (var attempt = 1; ; attempt++)
         {
             if (Volatile.Read(ref this.closed))
             {
                 return this.RefuseClosed(items, attempt - 1);
             }
-
-            using var deadlineCancel = deadline == long.MaxValue
-                ? new CancellationTokenSource()
-                : new CancellationTokenSource(TimeSpan.FromMilliseconds(Math.Max(1, deadline - this.NowMs())), this.time);
-            using var attemptCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadlineCancel.Token);
 
             if (attempt > 1)
             {
@@ -264,7 +266,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
             {
                 using (Diagnostics.ExporterOwnWork.Begin())
                 {
-                    result = await this.transport.SendAsync(payload, Runtime.Deadlines.Remaining(deadline, this.NowMs()), attemptCancel.Token).ConfigureAwait(false);
+                    result = await this.transport.SendAsync(payload, Runtime.Deadlines.Remaining(deadline, this.NowMs()), sendCancel.Token).ConfigureAwait(false);
                 }
             }
             catch (ObjectDisposedException) when (Volatile.Read(ref this.closed))
