@@ -57,18 +57,49 @@ public sealed class OtlpPipeline : IAsyncDisposable, IDisposable
 {
     private OtlpPipeline(OtlpPipelineOptions options)
     {
+        // The application's callbacks all run before anything is built, so one that throws leaves nothing behind.
         void Configure(OtlpExporterOptions exporter)
         {
             exporter.Environment = options.Environment;
             options.ConfigureExporters?.Invoke(exporter);
         }
 
-        this.TraceExporter = OtlpExporter.ForTraces().Configure(Configure).Build();
-        this.LogExporter = OtlpExporter.ForLogs().Configure(Configure).Build();
+        var traceExporter = OtlpExporter.ForTraces().Configure(Configure);
+        var logExporter = OtlpExporter.ForLogs().Configure(Configure);
+        var metricExporter = OtlpExporter.ForMetrics().Configure(Configure);
+        // The metrics listener keeps the metric exporter's clock, read from options configured the same way.
         var metricExporterOptions = new OtlpExporterOptions();
         Configure(metricExporterOptions);
-        this.MetricExporter = OtlpExporter.ForMetrics().Configure(Configure).Build();
-        var metricsOptions = new OtlpMetricsOptions { TimeProvider = metricExporterOptions.TimeProvider };
+        var metricsOptions = MetricsOptions(options, metricExporterOptions.TimeProvider);
+        var tracerOptions = new OtlpTracerOptions { Sampler = options.Sampler };
+        foreach (var source in options.Sources)
+        {
+            tracerOptions.Sources.Add(source);
+        }
+
+        try
+        {
+            this.TraceExporter = traceExporter.Build();
+            this.LogExporter = logExporter.Build();
+            this.MetricExporter = metricExporter.Build();
+            this.Metrics = OtlpMetrics.Start(this.MetricExporter, metricsOptions);
+            this.Tracer = OtlpTracer.Start(this.TraceExporter, tracerOptions);
+            this.LoggerProvider = options.Logs
+                ? new OtlpLoggerProvider(this.LogExporter, new OtlpLoggerOptions { IncludeScopes = options.IncludeScopes })
+                : Microsoft.Extensions.Logging.Abstractions.NullLoggerProvider.Instance;
+        }
+        catch
+        {
+            // A listener or exporter built before the failure would otherwise run on with no owner.
+            this.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
+    }
+
+    /// <summary>The metrics listener's options: the pipeline's meters (when metrics are on) and views, then its callback.</summary>
+    private static OtlpMetricsOptions MetricsOptions(OtlpPipelineOptions options, TimeProvider? time)
+    {
+        var metricsOptions = new OtlpMetricsOptions { TimeProvider = time };
         if (options.Metrics)
         {
             foreach (var meter in options.Meters)
@@ -83,17 +114,7 @@ public sealed class OtlpPipeline : IAsyncDisposable, IDisposable
         }
 
         options.ConfigureMetrics?.Invoke(metricsOptions);
-        this.Metrics = OtlpMetrics.Start(this.MetricExporter, metricsOptions);
-        var tracerOptions = new OtlpTracerOptions { Sampler = options.Sampler };
-        foreach (var source in options.Sources)
-        {
-            tracerOptions.Sources.Add(source);
-        }
-
-        this.Tracer = OtlpTracer.Start(this.TraceExporter, tracerOptions);
-        this.LoggerProvider = options.Logs
-            ? new OtlpLoggerProvider(this.LogExporter, new OtlpLoggerOptions { IncludeScopes = options.IncludeScopes })
-            : Microsoft.Extensions.Logging.Abstractions.NullLoggerProvider.Instance;
+        return metricsOptions;
     }
 
     /// <summary>The span exporter.</summary>
@@ -137,12 +158,15 @@ public sealed class OtlpPipeline : IAsyncDisposable, IDisposable
     /// <summary>Stops listening, flushes and releases the exporters.</summary>
     public async ValueTask DisposeAsync()
     {
-        this.Tracer.Dispose();
-        await this.Metrics.DisposeAsync().ConfigureAwait(false);
-        await this.MetricExporter.DisposeAsync().ConfigureAwait(false);
-        await this.TraceExporter.DisposeAsync().ConfigureAwait(false);
-        await this.LogExporter.DisposeAsync().ConfigureAwait(false);
+        // Null-checked: a constructor that failed part way releases what it had built.
+        this.Tracer?.Dispose();
+        await DisposeIfBuilt(this.Metrics).ConfigureAwait(false);
+        await DisposeIfBuilt(this.MetricExporter).ConfigureAwait(false);
+        await DisposeIfBuilt(this.TraceExporter).ConfigureAwait(false);
+        await DisposeIfBuilt(this.LogExporter).ConfigureAwait(false);
     }
+
+    private static ValueTask DisposeIfBuilt(IAsyncDisposable? part) => part?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     /// <summary>As <see cref="DisposeAsync"/>, blocking the caller until done (each exporter within its batch export timeout).</summary>
     public void Dispose() => this.DisposeAsync().AsTask().GetAwaiter().GetResult();

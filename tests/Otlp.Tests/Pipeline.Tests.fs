@@ -52,6 +52,31 @@ let tests =
             Expect.equal records[0].SpanId spans[0].SpanId "the record is correlated with the span"
         }
 
+        testCase "a configuration callback that throws reaches the caller before any exporter or listener is built" <| fun () ->
+            let name = uniqueName ()
+            let mutable clientsMade = 0
+            let failure = InvalidOperationException "bad metrics options"
+            let thrown =
+                Expect.throwsC
+                    (fun () ->
+                        OtlpPipeline.Create(fun o ->
+                            o.Sources.Add name
+                            o.ConfigureExporters <-
+                                Action<OtlpExporterOptions>(fun e ->
+                                    e.Protocol <- OtlpProtocol.HttpProtobuf
+                                    e.HttpClientFactory <-
+                                        Func<Net.Http.HttpClient>(fun () ->
+                                            clientsMade <- clientsMade + 1
+                                            new Net.Http.HttpClient()))
+                            o.ConfigureMetrics <- Action<Otlp.Metrics.OtlpMetricsOptions>(fun _ -> raise failure))
+                        |> ignore)
+                    id
+            Expect.isTrue (obj.ReferenceEquals(thrown, failure)) "the callback's own exception"
+            // An exporter makes its client when it is built: none was.
+            Expect.equal clientsMade 0 "no exporter built"
+            use source = new ActivitySource(name)
+            Expect.isFalse (source.HasListeners()) "no tracer listening"
+
         testTask "with OTEL_SDK_DISABLED the pipeline creates no activities and logs nothing" {
             let name = uniqueName ()
             use pipeline =
