@@ -27,6 +27,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     // Set by the first shutdown or disposal, under `lifecycle`: from then on no processor is created, so an offer to
     // an exporter that never had one is dropped and counted instead of starting a loop nobody will stop.
     private bool closed;
+    private CancellationTokenSource? spareSendCancel;
     private readonly List<string> warnings;
     private static readonly Task<Batching.ExportOutcome> SucceededTask = Task.FromResult(Batching.ExportOutcome.Succeeded);
 
@@ -108,7 +109,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         {
             foreach (var (part, payload) in parts)
             {
-                var result = await this.SendWithRetriesAsync(payload.Outgoing, this.CountItems(part), cancellationToken).ConfigureAwait(false);
+                var result = await this.SendWithRetriesAsync(payload.Outgoing, owned: null, this.CountItems(part), cancellationToken).ConfigureAwait(false);
                 attempts += result.Attempts;
                 rejected += result.Rejected;
                 failed |= result.Status == OtlpExportStatus.Failure;
@@ -206,15 +207,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         }
 
         this.lastPayloadBytes = payload.WrittenCount;
-        return this.SendEncodedAsync(payload, items, cancellationToken);
-    }
-
-    private async Task<OtlpExportResult> SendEncodedAsync(PooledBuffer payload, int items, CancellationToken cancellationToken)
-    {
-        using (payload)
-        {
-            return await this.SendWithRetriesAsync(payload.Outgoing, items, cancellationToken).ConfigureAwait(false);
-        }
+        return this.SendWithRetriesAsync(payload.Outgoing, payload, items, cancellationToken);
     }
 
     /// <summary>A pooled buffer the size of the last request, which is usually the size of the next.</summary>
@@ -236,89 +229,124 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     private int PayloadLimit =>
         this.Configuration.Exporter.Compression.IsNone ? this.MaxRequestBytes : this.MaxRequestBytes - (this.MaxRequestBytes / 512) - 1024;
 
-    private async Task<OtlpExportResult> SendWithRetriesAsync(OutgoingPayload payload, int items, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends one encoded request, retrying until it is delivered, given up, past the exporter timeout or cancelled;
+    /// <paramref name="owned"/>, when given, is the payload's buffer, released when the export ends.
+    /// </summary>
+    private async Task<OtlpExportResult> SendWithRetriesAsync(OutgoingPayload payload, PooledBuffer? owned, int items, CancellationToken cancellationToken)
     {
         var timeout = this.Configuration.Exporter.Timeout;
         var now = this.NowMs();
         var deadline = Runtime.Deadlines.After(now, timeout);
         // One source ends every attempt: the deadline is the export's, not an attempt's, and the caller's token
-        // cancels it too (a linked source per attempt cost two sources, a timer and two registrations each time).
+        // cancels it too. The source of the last export is used again when it never fired (TakeSendCancel).
         var limit = Runtime.Deadlines.Remaining(deadline, now);
-        using var sendCancel = limit == Timeout.InfiniteTimeSpan
-            ? new CancellationTokenSource()
-            : new CancellationTokenSource(TimeSpan.FromMilliseconds(Math.Max(1, limit.TotalMilliseconds)), this.time);
-        using var callerCancels = cancellationToken.UnsafeRegister(static source => ((CancellationTokenSource)source!).Cancel(), sendCancel);
-        for (var attempt = 1; ; attempt++)
+        var sendCancel = this.TakeSendCancel();
+        if (limit != Timeout.InfiniteTimeSpan)
         {
-            if (Volatile.Read(ref this.closed))
-            {
-                return this.RefuseClosed(items, attempt - 1);
-            }
+            sendCancel.CancelAfter(TimeSpan.FromMilliseconds(Math.Max(1, limit.TotalMilliseconds)));
+        }
 
-            if (attempt > 1)
+        var callerCancels = cancellationToken.UnsafeRegister(static source => ((CancellationTokenSource)source!).Cancel(), sendCancel);
+        try
+        {
+            for (var attempt = 1; ; attempt++)
             {
-                this.Statistics.CountRetry();
-            }
-
-            var started = this.time.GetTimestamp();
-            TransportResult result;
-            try
-            {
-                using (Diagnostics.ExporterOwnWork.Begin())
+                if (Volatile.Read(ref this.closed))
                 {
-                    result = await this.transport.SendAsync(payload, Runtime.Deadlines.Remaining(deadline, this.NowMs()), sendCancel.Token).ConfigureAwait(false);
-                }
-            }
-            catch (ObjectDisposedException) when (Volatile.Read(ref this.closed))
-            {
-                // Disposed during the send: the transport's client is gone, and the items with it.
-                return this.RefuseClosed(items, attempt);
-            }
-
-            var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow(), items);
-            this.Statistics.RecordAttempt(this.time.GetElapsedTime(started), interpreted.Classification.IsSuccess);
-            if (interpreted.Problem is not null)
-            {
-                this.Statistics.ReportProblem(interpreted.Problem);
-            }
-
-            var decision = Retry.decide(
-                this.retryPolicy, attempt, interpreted.Classification, this.NowMs(), deadline, Random.Shared.NextDouble());
-            if (decision.IsDone)
-            {
-                // The count within [0, items] (Batching.partialOutcome), never the server's number as it is.
-                var rejected = interpreted.Rejected;
-                this.Statistics.CountExported(items - rejected);
-                if (rejected > 0)
-                {
-                    this.Statistics.CountDropped(Batching.DropReason.RejectedByServer, rejected);
+                    return this.RefuseClosed(items, attempt - 1);
                 }
 
-                return interpreted.PartialSuccess is { } partial
-                    ? new OtlpExportResult(OtlpExportStatus.PartialSuccess, rejected, partial.ErrorMessage, attempt)
-                    : new OtlpExportResult(OtlpExportStatus.Success, 0, null, attempt);
-            }
+                if (attempt > 1)
+                {
+                    this.Statistics.CountRetry();
+                }
 
-            if (decision is Retry.Decision.RetryAfter retry && !cancellationToken.IsCancellationRequested)
-            {
+                var started = this.time.GetTimestamp();
+                TransportResult result;
                 try
                 {
-                    await this.DelayAsync(retry.delayMs, cancellationToken).ConfigureAwait(false);
-                    continue;
+                    using (Diagnostics.ExporterOwnWork.Begin())
+                    {
+                        result = await this.transport.SendAsync(payload, Runtime.Deadlines.Remaining(deadline, this.NowMs()), sendCancel.Token).ConfigureAwait(false);
+                    }
                 }
-                catch (OperationCanceledException)
+                catch (ObjectDisposedException) when (Volatile.Read(ref this.closed))
                 {
+                    // Disposed during the send: the transport's client is gone, and the items with it.
+                    return this.RefuseClosed(items, attempt);
                 }
-            }
 
-            var giveUp = decision as Retry.Decision.GiveUp;
-            var reason = giveUp is null ? "cancelled" : GiveUpText(giveUp.Item);
-            this.Statistics.CountDropped(
-                giveUp is null || giveUp.Item.IsDeadlineExceeded ? Batching.DropReason.DeadlineExceeded
-                : giveUp.Item.IsAttemptsExhausted ? Batching.DropReason.RetriesExhausted
-                : Batching.DropReason.PermanentFailure,
-                items);
-            return new OtlpExportResult(OtlpExportStatus.Failure, items, $"{interpreted.Problem} (gave up: {reason})", attempt);
+                var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow(), items);
+                this.Statistics.RecordAttempt(this.time.GetElapsedTime(started), interpreted.Classification.IsSuccess);
+                if (interpreted.Problem is not null)
+                {
+                    this.Statistics.ReportProblem(interpreted.Problem);
+                }
+
+                var decision = Retry.decide(
+                    this.retryPolicy, attempt, interpreted.Classification, this.NowMs(), deadline, Random.Shared.NextDouble());
+                if (decision.IsDone)
+                {
+                    // The count within [0, items] (Batching.partialOutcome), never the server's number as it is.
+                    var rejected = interpreted.Rejected;
+                    this.Statistics.CountExported(items - rejected);
+                    if (rejected > 0)
+                    {
+                        this.Statistics.CountDropped(Batching.DropReason.RejectedByServer, rejected);
+                    }
+
+                    return interpreted.PartialSuccess is { } partial
+                        ? new OtlpExportResult(OtlpExportStatus.PartialSuccess, rejected, partial.ErrorMessage, attempt)
+                        : new OtlpExportResult(OtlpExportStatus.Success, 0, null, attempt);
+                }
+
+                if (decision is Retry.Decision.RetryAfter retry && !cancellationToken.IsCancellationRequested)
+                {
+                    try
+                    {
+                        await this.DelayAsync(retry.delayMs, cancellationToken).ConfigureAwait(false);
+                        continue;
+                    }
+                    catch (OperationCanceledException)
+                    {
+                    }
+                }
+
+                var giveUp = decision as Retry.Decision.GiveUp;
+                var reason = giveUp is null ? "cancelled" : GiveUpText(giveUp.Item);
+                this.Statistics.CountDropped(
+                    giveUp is null || giveUp.Item.IsDeadlineExceeded ? Batching.DropReason.DeadlineExceeded
+                    : giveUp.Item.IsAttemptsExhausted ? Batching.DropReason.RetriesExhausted
+                    : Batching.DropReason.PermanentFailure,
+                    items);
+                return new OtlpExportResult(OtlpExportStatus.Failure, items, $"{interpreted.Problem} (gave up: {reason})", attempt);
+            }
+        }
+        finally
+        {
+            callerCancels.Dispose();
+            this.ReturnSendCancel(sendCancel);
+            owned?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A source for one export's attempts: the one a finished export left, or a new one. Exports one after another
+    /// (the batch loop's) then take no source, timer or registration list of their own.
+    /// </summary>
+    private CancellationTokenSource TakeSendCancel() =>
+        Interlocked.Exchange(ref this.spareSendCancel, null) ?? new CancellationTokenSource(Timeout.InfiniteTimeSpan, this.time);
+
+    /// <summary>
+    /// Keeps an export's source for the next when it can be reset: never cancelled and its timer never fired
+    /// (<see cref="CancellationTokenSource.TryReset"/> checks both). The caller's registration on it must be gone.
+    /// </summary>
+    private void ReturnSendCancel(CancellationTokenSource sendCancel)
+    {
+        if (Volatile.Read(ref this.closed) || !sendCancel.TryReset() || Interlocked.CompareExchange(ref this.spareSendCancel, sendCancel, null) is not null)
+        {
+            sendCancel.Dispose();
         }
     }
 
@@ -471,6 +499,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         }
 
         this.transport.Dispose();
+        Interlocked.Exchange(ref this.spareSendCancel, null)?.Dispose();
         GC.SuppressFinalize(this);
     }
 

@@ -6,6 +6,7 @@ open System
 open System.Collections.Concurrent
 open System.Collections.Generic
 open System.Diagnostics
+open System.Threading
 open System.Threading.Tasks
 open Expecto
 open FsCheck.FSharp
@@ -172,6 +173,30 @@ let private faults =
             let! (result: OtlpExportResult), took = elapsed (fun () -> exporter.ExportAsync(sample Generators.traceRequest))
             Expect.equal result.Status OtlpExportStatus.Failure "failed"
             Expect.isLessThan took (TimeSpan.FromSeconds 5.0) "bounded by the timeout"
+        }
+
+        testTask "each export has its own deadline and cancellation: one timed out or cancelled does not end the next" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            use exporter = traces receiver OtlpProtocol.HttpProtobuf (fun o -> o.Timeout <- Nullable(TimeSpan.FromMilliseconds 500.0))
+            let export (cancellationToken: CancellationToken) =
+                elapsed (fun () -> exporter.ExportAsync(sample Generators.traceRequest, cancellationToken))
+            // Prompt exports one after another: the second runs on what the first left (its deadline re-armed).
+            let! (first: OtlpExportResult), _ = export CancellationToken.None
+            receiver.Enqueue(Reply.Delay(TimeSpan.FromSeconds 20.0))
+            let! (timedOut: OtlpExportResult), timedOutTook = export CancellationToken.None
+            let! (afterTimeout: OtlpExportResult), _ = export CancellationToken.None
+            receiver.Enqueue(Reply.Delay(TimeSpan.FromSeconds 20.0))
+            let cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds 100.0)
+            let! (cancelled: OtlpExportResult), cancelledTook = export cancel.Token
+            cancel.Dispose()
+            let! (afterCancel: OtlpExportResult), _ = export CancellationToken.None
+            Expect.equal
+                [ first.Status; timedOut.Status; afterTimeout.Status; cancelled.Status; afterCancel.Status ]
+                [ OtlpExportStatus.Success; OtlpExportStatus.Failure; OtlpExportStatus.Success; OtlpExportStatus.Failure; OtlpExportStatus.Success ]
+                "only the slow ones fail"
+            Expect.isLessThan timedOutTook (TimeSpan.FromSeconds 5.0) "the slow export ended at its timeout"
+            Expect.isLessThan cancelledTook (TimeSpan.FromSeconds 5.0) "the cancelled export ended when cancelled"
         }
 
         testTask "over HTTP the batch loop's send ends at the export timeout, and the retry delivers the batch" {
