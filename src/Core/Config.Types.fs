@@ -269,6 +269,17 @@ type HistogramAggregation =
     /// Base-2 exponential buckets (`base2_exponential_bucket_histogram`).
     | Base2ExponentialBucketHistogram
 
+/// Which measurements may become exemplars (`OTEL_METRICS_EXEMPLAR_FILTER`; metrics SDK specification,
+/// "ExemplarFilter").
+[<RequireQualifiedAccess>]
+type ExemplarFilter =
+    /// Those recorded while a sampled span is current (`trace_based`), the default.
+    | TraceBased
+    /// Every measurement (`always_on`).
+    | AlwaysOn
+    /// None: no exemplars, and no cost for them (`always_off`).
+    | AlwaysOff
+
 /// Settings of the periodic metric reader and the metrics exporter's aggregation preferences.
 type MetricReaderConfig =
     {

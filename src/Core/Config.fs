@@ -122,6 +122,11 @@ module Config =
           "delta", TemporalityPreference.Delta
           "lowmemory", TemporalityPreference.LowMemory ]
 
+    let private exemplarFilters =
+        [ "trace_based", ExemplarFilter.TraceBased
+          "always_on", ExemplarFilter.AlwaysOn
+          "always_off", ExemplarFilter.AlwaysOff ]
+
     let private histogramAggregations =
         [ "explicit_bucket_histogram", HistogramAggregation.ExplicitBucketHistogram
           "base2_exponential_bucket_histogram", HistogramAggregation.Base2ExponentialBucketHistogram ]
@@ -500,6 +505,15 @@ module Config =
         let overrides = { ConfigOverrides.Empty with MetricExportInterval = exportInterval; MetricExportTimeout = exportTimeout }
         let reader, diagnostics = readerSettings environment overrides
         { Value = reader; Diagnostics = Array.ofList diagnostics }
+
+    [<CompiledName("ResolveExemplarFilter")>]
+    let resolveExemplarFilter (environment: IReadOnlyDictionary<string, string>) (filter: ExemplarFilter option) =
+        let resolved =
+            [ fromCode "ExemplarFilter" (nameOf exemplarFilters) Ok filter
+              fromVariable environment "OTEL_METRICS_EXEMPLAR_FILTER" false (parseEnum exemplarFilters) ]
+            |> choose (nameOf exemplarFilters) ExemplarFilter.TraceBased
+
+        { Value = resolved.Value; Diagnostics = Array.ofList resolved.Diagnostics }
 
     [<CompiledName("Resolve")>]
     let resolve (environment: IReadOnlyDictionary<string, string>) (overrides: ConfigOverrides) (signal: Signal) =

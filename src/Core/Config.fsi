@@ -76,6 +76,13 @@ module Config =
         exportTimeout: TimeSpan option ->
             Resolved<MetricReaderConfig>
 
+    /// The exemplar filter: `filter` (given in code, as `OtlpMetricsOptions.ExemplarFilter`) over
+    /// `OTEL_METRICS_EXEMPLAR_FILTER` (`trace_based`, `always_on`, `always_off`, without case) over the default,
+    /// `trace_based`; an unknown value is reported and not used.
+    [<CompiledName("ResolveExemplarFilter")>]
+    val resolveExemplarFilter:
+        environment: IReadOnlyDictionary<string, string> -> filter: ExemplarFilter option -> Resolved<ExemplarFilter>
+
     /// `resolve` without code overrides.
     [<CompiledName("FromEnvironment")>]
     val fromEnvironment: environment: IReadOnlyDictionary<string, string> -> signal: Signal -> Resolved<Config>

@@ -120,6 +120,18 @@ let private attribute key (attributes: KeyValue array) =
 let private pointWith key (value: AnyValue) (points: NumberDataPoint array) =
     points |> Array.find (fun p -> attribute key p.Attributes = Some value)
 
+/// A started activity with W3C ids, recorded (sampled) unless `recorded` is false; current until disposed.
+let private activityWith (recorded: bool) =
+    let activity = new System.Diagnostics.Activity("work")
+    activity.SetIdFormat(System.Diagnostics.ActivityIdFormat.W3C) |> ignore
+    activity.ActivityTraceFlags <- if recorded then System.Diagnostics.ActivityTraceFlags.Recorded else System.Diagnostics.ActivityTraceFlags.None
+    activity.Start()
+
+let private sampledActivity () = activityWith true
+
+let private spanOf (activity: System.Diagnostics.Activity) =
+    Otlp.Tracing.ActivityConverter.ToTraceId activity.TraceId, Otlp.Tracing.ActivityConverter.ToSpanId activity.SpanId
+
 let private instruments =
     testList "instruments" [
         testTask "counters, up-down counters, histograms and gauges of every number type arrive with their values" {
@@ -678,7 +690,7 @@ let private reporting =
 
 /// Records the same generated measurements on every kind of instrument, over three collections, and compares the
 /// request written straight from the series with the model encoder's bytes of the same collection.
-let private bothWays (preference: TemporalityPreference) (intervals: (int * float) list list) =
+let private bothWays (preference: TemporalityPreference) (exemplars: bool) (intervals: (int * float) list list) =
     let name = uniqueName ()
     let exporter =
         acceptingExporter (fun b -> b.WithBaseEndpoint("http://127.0.0.1:9").WithEnvironment(environment []))
@@ -686,7 +698,12 @@ let private bothWays (preference: TemporalityPreference) (intervals: (int * floa
     let options = OtlpMetricsOptions(TemporalityPreference = preference, ExportInterval = Nullable(TimeSpan.FromHours 1.0))
     options.Meters.Add(name + "*")
     options.Views.Add(OtlpView("exp*", ExponentialHistogramMaxSize = 8))
+    if exemplars then
+        // Every measurement offered, in a span; the doubles' series keep no attribute, so their exemplars keep it.
+        options.ExemplarFilter <- ExemplarFilter.AlwaysOn
+        options.Views.Add(OtlpView("doubles", AttributeKeys = [| "none" |]))
     use metrics = OtlpMetrics.Start(exporter, options)
+    use _span = if exemplars then sampledActivity () :> IDisposable else { new IDisposable with member _.Dispose() = () }
     use meter = new Meter(name, "1.2")
     use other = new Meter(name + ".other")
     let longs = meter.CreateCounter<int64>("longs", "{item}", "Long counter.")
@@ -720,12 +737,17 @@ let private directEncoding =
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 60 } "a collection written straight from the series equals the model encoder's bytes, cumulative"
         <| Prop.forAll
             (Arb.fromGen (Gen.listOfLength 3 (Gen.listOf (Gen.zip (Gen.choose (0, 9)) signedValue))))
-            (fun intervals -> bothWays TemporalityPreference.Cumulative intervals)
+            (fun intervals -> bothWays TemporalityPreference.Cumulative false intervals)
 
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 60 } "a collection written straight from the series equals the model encoder's bytes, delta"
         <| Prop.forAll
             (Arb.fromGen (Gen.listOfLength 3 (Gen.listOf (Gen.zip (Gen.choose (0, 9)) signedValue))))
-            (fun intervals -> bothWays TemporalityPreference.Delta intervals)
+            (fun intervals -> bothWays TemporalityPreference.Delta false intervals)
+
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 40 } "with exemplars (filtered attributes, span ids) too, both temporalities"
+        <| Prop.forAll
+            (Arb.fromGen (Gen.zip (Gen.listOfLength 3 (Gen.listOf (Gen.zip (Gen.choose (0, 9)) signedValue))) (Gen.elements [ TemporalityPreference.Cumulative; TemporalityPreference.Delta ])))
+            (fun (intervals, preference) -> bothWays preference true intervals)
 
         test "collecting and writing 100 series allocates no more than 100 bytes per stream, whatever the series count" {
             let name = uniqueName ()
@@ -756,6 +778,134 @@ let private directEncoding =
             let few, many = collect 50, collect 500
             Expect.isLessThanOrEqual few 200L "per collection of 2 streams"
             Expect.isLessThanOrEqual many few "nothing per series"
+        }
+    ]
+
+let private exemplarTests =
+    testList "exemplars" [
+        testTask "trace based, the default: a measurement made in a sampled activity becomes an exemplar with its span" {
+            let! (p: Pipeline) = pipeline ignore
+            use _p = p
+            Expect.equal p.Metrics.ExemplarFilter ExemplarFilter.TraceBased "the default filter"
+            let counter = p.Meter.CreateCounter<int64>("c")
+            counter.Add(1L, tag "k" "none")
+            let before = uint64 (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) * 1_000_000UL
+            let sampledSpan =
+                use activity = sampledActivity ()
+                counter.Add(5L, tag "k" "sampled")
+                spanOf activity
+            let after = uint64 (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 1L) * 1_000_000UL
+            do
+                use _unsampled = activityWith false
+                counter.Add(7L, tag "k" "unsampled")
+            let! arrived = flush p.Metrics p.Receiver
+            let points = (sumOf (named "c" arrived)).DataPoints
+            Expect.isEmpty (pointWith "k" (AnyValue.String "none") points).Exemplars "no activity: none"
+            Expect.isEmpty (pointWith "k" (AnyValue.String "unsampled") points).Exemplars "an unsampled activity: none"
+            match (pointWith "k" (AnyValue.String "sampled") points).Exemplars with
+            | [| (e: Exemplar) |] ->
+                Expect.equal (e.Value, (e.TraceId, e.SpanId), e.FilteredAttributes) (NumberValue.AsInt 5L, sampledSpan, [||]) "value and span"
+                Expect.isTrue (e.TimeUnixNano >= before && e.TimeUnixNano <= after) "the measurement's time"
+            | other -> failtestf "expected one exemplar, got %A" other
+        }
+
+        testTask "always off: none, even in a sampled activity; always on: also without one, with no span" {
+            let! (off: Pipeline) = pipeline (fun o -> o.ExemplarFilter <- ExemplarFilter.AlwaysOff)
+            use _off = off
+            let offCounter = off.Meter.CreateCounter<float>("c")
+            do
+                use _span = sampledActivity ()
+                offCounter.Add 2.5
+            let! offArrived = flush off.Metrics off.Receiver
+            Expect.isEmpty (sumOf (named "c" offArrived)).DataPoints[0].Exemplars "off"
+            let! (on: Pipeline) = pipeline (fun o -> o.ExemplarFilter <- ExemplarFilter.AlwaysOn)
+            use _on = on
+            let gauge = on.Meter.CreateGauge<float>("g")
+            gauge.Record 2.5
+            let! onArrived = flush on.Metrics on.Receiver
+            match (gaugeOf (named "g" onArrived)).[0].Exemplars with
+            | [| (e: Exemplar) |] -> Expect.equal (e.Value, e.TraceId, e.SpanId) (NumberValue.AsDouble 2.5, TraceId.Empty, SpanId.Empty) "no span"
+            | other -> failtestf "expected one exemplar, got %A" other
+        }
+
+        testTask "a histogram keeps at most one exemplar per bucket, each a measurement of that bucket" {
+            let! (p: Pipeline) =
+                pipeline (fun o ->
+                    o.ExemplarFilter <- ExemplarFilter.AlwaysOn
+                    o.Views.Add(OtlpView("h", ExplicitBucketBoundaries = [| 10.0; 100.0 |])))
+            use _p = p
+            let histogram = p.Meter.CreateHistogram<float>("h")
+            let recorded = [ 1.0; 2.0; 3.0; 50.0; 500.0; 600.0; 700.0 ]
+            for v in recorded do histogram.Record v
+            let! arrived = flush p.Metrics p.Receiver
+            let exemplars = (histogramOf (named "h" arrived)).DataPoints[0].Exemplars
+            let values = exemplars |> Array.map (fun e -> match e.Value with NumberValue.AsDouble d -> d | other -> failtestf "%A" other)
+            Expect.equal values.Length 3 "one per bucket measured"
+            Expect.equal (values |> Array.map (Aggregation.explicitBucketIndex [| 10.0; 100.0 |])) [| 0; 1; 2 |] "in bucket order, one each"
+            Expect.all values (fun v -> List.contains v recorded) "each a recorded value"
+        }
+
+        testTask "an exponential histogram keeps min(20, max size) exemplars of many measurements" {
+            let! (p: Pipeline) =
+                pipeline (fun o ->
+                    o.ExemplarFilter <- ExemplarFilter.AlwaysOn
+                    o.Views.Add(OtlpView("e", ExponentialHistogramMaxSize = 8)))
+            use _p = p
+            let histogram = p.Meter.CreateHistogram<float>("e")
+            for i in 1..100 do histogram.Record(float i)
+            let! arrived = flush p.Metrics p.Receiver
+            let exemplars = (exponentialOf (named "e" arrived)).DataPoints[0].Exemplars
+            Expect.equal exemplars.Length 8 "the reservoir's size"
+            Expect.equal (exemplars |> Array.distinct).Length 8 "distinct measurements"
+        }
+
+        testTask "an exemplar keeps the attributes its series drops; a collection's exemplars are not sent again" {
+            let! (p: Pipeline) =
+                pipeline (fun o ->
+                    o.ExemplarFilter <- ExemplarFilter.AlwaysOn
+                    o.Views.Add(OtlpView("hits", AttributeKeys = [| "route" |])))
+            use _p = p
+            let hits = p.Meter.CreateCounter<int64>("hits")
+            hits.Add(1L, tag "route" "/a", tag "user" "7")
+            let! first = flush p.Metrics p.Receiver
+            let point = (sumOf (named "hits" first)).DataPoints[0]
+            Expect.equal point.Attributes [| KeyValue.string "route" "/a" |] "the series keeps the route"
+            Expect.equal (point.Exemplars |> Array.map _.FilteredAttributes) [| [| KeyValue.string "user" "7" |] |] "the exemplar keeps the user"
+            let! second = flush p.Metrics p.Receiver
+            let again = (sumOf (named "hits" second)).DataPoints[0]
+            Expect.equal (again.Value, again.Exemplars) (NumberValue.AsInt 1L, [||]) "the cumulative point again, without exemplars"
+        }
+
+        testTask "OTEL_METRICS_EXEMPLAR_FILTER is read from the exporter's environment; an unknown value is warned about" {
+            let listenerWith (value: string) =
+                let exporter = acceptingExporter (fun b -> b.WithBaseEndpoint("http://127.0.0.1:9").WithEnvironment(environment [ "OTEL_METRICS_EXEMPLAR_FILTER", value ]))
+                let options = OtlpMetricsOptions(ExportInterval = Nullable(TimeSpan.FromHours 1.0))
+                options.Meters.Add(uniqueName ())
+                exporter, OtlpMetrics.Start(exporter, options)
+            let offExporter, off = listenerWith "always_off"
+            use _offExporter = offExporter
+            use _off = off
+            Expect.equal off.ExemplarFilter ExemplarFilter.AlwaysOff "from the variable"
+            let badExporter, bad = listenerWith "often"
+            use _badExporter = badExporter
+            use _bad = bad
+            Expect.equal bad.ExemplarFilter ExemplarFilter.TraceBased "the default"
+            Expect.exists bad.Warnings (fun w -> w.Contains "OTEL_METRICS_EXEMPLAR_FILTER") "warned"
+        }
+
+        testTask "recording with exemplars off, or with no sampled span under trace based, allocates nothing" {
+            for filter in [ ExemplarFilter.AlwaysOff; ExemplarFilter.TraceBased ] do
+                let! (p: Pipeline) = pipeline (fun o -> o.ExemplarFilter <- filter)
+                use _p = p
+                let counter = p.Meter.CreateCounter<int64>("c")
+                let histogram = p.Meter.CreateHistogram<float>("h")
+                counter.Add(1L, tag "k" "v")
+                histogram.Record(1.0, tag "k" "v")
+                let allocated =
+                    allocatedBy 1000 (fun i ->
+                        counter.Add(int64 i, tag "k" "v")
+                        histogram.Record(float i, tag "k" "v"))
+                Expect.equal allocated 0L $"{filter}"
         }
     ]
 
@@ -1257,4 +1407,4 @@ let private identity =
 
 [<Tests>]
 let tests =
-    testList "Metrics" [ accumulators; reporting; directEncoding; instruments; temporality; retirement; views; registration; hotPath; lifecycle; wiring; observations; identity ]
+    testList "Metrics" [ accumulators; reporting; directEncoding; exemplarTests; instruments; temporality; retirement; views; registration; hotPath; lifecycle; wiring; observations; identity ]

@@ -18,6 +18,9 @@ namespace Otlp.Metrics;
 /// </remarks>
 internal sealed class MetricStream
 {
+    // The overflow series keeps none of a measurement's attributes: its exemplars keep them all.
+    private static readonly Func<string, bool> KeepsNone = static _ => false;
+
     private readonly ConcurrentDictionary<SeriesKey, Series> series;
     private readonly ConcurrentDictionary<SeriesKey, Series>.AlternateLookup<ReadOnlySpan<KeyValuePair<string, object?>>> lookup;
     private readonly SeriesKeyComparer comparer;
@@ -27,6 +30,12 @@ internal sealed class MetricStream
     private readonly Func<ulong> now;
     private readonly bool monotonic;
     private readonly bool direct;
+
+    // Null when no measurement of the stream can become an exemplar (the filter is off, or the instrument is
+    // observable): recording then pays one null check for exemplars, and under the trace-based filter a read of
+    // Activity.Current besides; only a measurement made in an activity goes on to OfferExemplar.
+    private readonly Exemplars.Reservoir? exemplarReservoir;
+    private readonly bool exemplarsNeedSampledSpan;
 
     // When the stream (its first instrument) was created: where the cumulative points of observable series first
     // observed in the first collection start (metrics SDK specification, "Start timestamps").
@@ -53,7 +62,8 @@ internal sealed class MetricStream
         InstrumentationScope scope,
         AggregationTemporality temporality,
         MeasurementDrops drops,
-        Func<ulong> now)
+        Func<ulong> now,
+        ExemplarFilter exemplarFilter)
     {
         this.Config = config;
         this.Kind = instrument.Kind;
@@ -75,6 +85,11 @@ internal sealed class MetricStream
         // themselves; observations and exponential histograms are collected by the core.
         this.direct = !this.IsObservable && !this.shape.IsExponentialHistogram;
         this.IsGauge = instrument.Kind.IsGauge || instrument.Kind.IsObservableGauge;
+
+        // Observations come from callbacks at collection, outside the context of the work they describe: they
+        // offer no exemplars.
+        this.exemplarReservoir = exemplarFilter.IsAlwaysOff || this.IsObservable ? null : Exemplars.reservoirOf(this.shape);
+        this.exemplarsNeedSampledSpan = exemplarFilter.IsTraceBased;
     }
 
     /// <summary>True for the streams of gauges: their points go in a Gauge, not a Sum.</summary>
@@ -121,8 +136,14 @@ internal sealed class MetricStream
 
         // A series retired meanwhile refuses the measurement; it is gone from the dictionary by then, so the
         // lookup finds (or makes) its successor.
-        while (!this.Find(tags).Record(value))
+        Series recorded;
+        while (!(recorded = this.Find(tags)).Record(value))
         {
+        }
+
+        if (this.exemplarReservoir is not null && (System.Diagnostics.Activity.Current is not null || !this.exemplarsNeedSampledSpan))
+        {
+            this.OfferExemplar(recorded, value, NumberValue.NewAsInt(value), tags);
         }
     }
 
@@ -149,9 +170,33 @@ internal sealed class MetricStream
 
         // A series retired meanwhile refuses the measurement; it is gone from the dictionary by then, so the
         // lookup finds (or makes) its successor.
-        while (!this.Find(tags).Record(value))
+        Series recorded;
+        while (!(recorded = this.Find(tags)).Record(value))
         {
         }
+
+        if (this.exemplarReservoir is not null && (System.Diagnostics.Activity.Current is not null || !this.exemplarsNeedSampledSpan))
+        {
+            this.OfferExemplar(recorded, value, NumberValue.NewAsDouble(value), tags);
+        }
+    }
+
+    /// <summary>
+    /// Offers a recorded measurement to its series' exemplars when the filter lets it through: always, or (trace
+    /// based) when the current activity is recorded (sampled). The exemplar keeps the current span's ids, and the
+    /// measurement's attributes its series does not (all of them for the overflow series).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void OfferExemplar(Series recorded, double position, NumberValue value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        var activity = System.Diagnostics.Activity.Current;
+        if (this.exemplarsNeedSampledSpan && (activity is null || !activity.Recorded))
+        {
+            return;
+        }
+
+        var keeps = ReferenceEquals(recorded, this.overflow) ? KeepsNone : this.comparer.KeepsKey;
+        recorded.OfferExemplar(this.exemplarReservoir!, position, value, activity, tags, keeps, this.now);
     }
 
     /// <summary>
@@ -365,7 +410,7 @@ internal sealed class MetricStream
                     var racing = s.Retire();
                     if (!Aggregation.isEmpty(racing))
                     {
-                        s.Pending = this.CollectOne(s, Aggregation.Input.NewMeasured(racing), now, previous);
+                        s.Pending = s.WithExemplars(this.CollectOne(s, Aggregation.Input.NewMeasured(racing), now, previous));
                         this.collected.Add(new Collected(s));
                     }
                 }
@@ -422,7 +467,7 @@ internal sealed class MetricStream
         }
         else
         {
-            s.Pending = this.CollectOne(s, Aggregation.Input.NewMeasured(s.SnapshotAndReset()), now, previous);
+            s.Pending = s.WithExemplars(this.CollectOne(s, Aggregation.Input.NewMeasured(s.SnapshotAndReset()), now, previous));
         }
 
         this.collected.Add(new Collected(s));

@@ -57,6 +57,7 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
         this.histograms = options.DefaultHistogramAggregation ?? configured.DefaultHistogramAggregation;
         (this.ExportInterval, this.ExportTimeout) = this.IntervalAndTimeout(options, configured, exporter);
         this.cardinalityLimit = Math.Max(1, options.CardinalityLimit ?? Aggregation.defaultCardinalityLimit);
+        this.ExemplarFilter = this.ResolveExemplarFilter(options, exporter);
         this.views = options.Views.Select(v => v.ToCore()).ToArray();
         this.time = options.TimeProvider ?? TimeProvider.System;
         this.drops = new MeasurementDrops(this.Warn);
@@ -113,6 +114,22 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
             options.ExportInterval is null ? configured.ExportInterval : resolved.Value.ExportInterval,
             options.ExportTimeout is null ? configured.ExportTimeout : resolved.Value.ExportTimeout);
     }
+
+    /// <summary>The options' exemplar filter over <c>OTEL_METRICS_EXEMPLAR_FILTER</c>; an unknown variable value is reported and the default used.</summary>
+    private ExemplarFilter ResolveExemplarFilter(OtlpMetricsOptions options, OtlpMetricExporter exporter)
+    {
+        var code = options.ExemplarFilter is { } filter ? FSharpOption<ExemplarFilter>.Some(filter) : FSharpOption<ExemplarFilter>.None;
+        var resolved = ConfigModule.ResolveExemplarFilter(exporter.EnvironmentVariables, code);
+        foreach (var diagnostic in resolved.Diagnostics)
+        {
+            this.Warn(diagnostic.Message);
+        }
+
+        return resolved.Value;
+    }
+
+    /// <summary>The exemplar filter in use (<see cref="OtlpMetricsOptions.ExemplarFilter"/>, or <c>OTEL_METRICS_EXEMPLAR_FILTER</c>).</summary>
+    public ExemplarFilter ExemplarFilter { get; }
 
     /// <summary>The exporter the metrics are sent to.</summary>
     public OtlpMetricExporter Exporter { get; }
@@ -442,7 +459,7 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
                         this.Warn(conflict.warning);
                         goto default;
                     default:
-                        instrumentStreams[i] = new MetricStream(configs[i], described, scope, temporality, this.drops, this.NowUnixNano);
+                        instrumentStreams[i] = new MetricStream(configs[i], described, scope, temporality, this.drops, this.NowUnixNano, this.ExemplarFilter);
                         this.streams.Add(instrumentStreams[i]);
                         break;
                 }

@@ -35,6 +35,14 @@ public sealed class OtlpMetricsOptions
     /// </summary>
     public int? CardinalityLimit { get; set; }
 
+    /// <summary>
+    /// Which measurements of synchronous instruments may become exemplars (a sampled measurement with the current
+    /// span's ids, attached to its point); null for <c>OTEL_METRICS_EXEMPLAR_FILTER</c> (default
+    /// <see cref="ExemplarFilter.TraceBased"/>: those recorded while a sampled activity is current).
+    /// <see cref="ExemplarFilter.AlwaysOff"/> removes their cost from recording.
+    /// </summary>
+    public ExemplarFilter? ExemplarFilter { get; set; }
+
     /// <summary>The clock of timestamps and of the export timer; null for <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider? TimeProvider { get; set; }
 }

@@ -22,6 +22,10 @@ internal abstract class Series
     // after that: they never change, and writing them again was a fifth of a collection's time.
     private EncodedAttributes? encodedAttributes;
 
+    // Made by the first measurement offered as an exemplar: series never offered one (no sampled span current, or
+    // the filter off) hold none.
+    private ExemplarReservoir? exemplars;
+
     protected Series(KeyValue[] attributes, ulong createdUnixNano)
     {
         this.Attributes = attributes;
@@ -42,6 +46,46 @@ internal abstract class Series
     /// histograms); null when the series reports its own state (<see cref="Take"/>).
     /// </summary>
     public Aggregation.Point? Pending { get; set; }
+
+    /// <summary>The exemplars of the point of the current collection, when the series reports its own state.</summary>
+    public Exemplar[] PointExemplars { get; private set; } = [];
+
+    /// <summary>
+    /// Offers a measurement, already recorded, as an exemplar to the series' reservoir of <paramref name="kind"/>
+    /// (see <see cref="ExemplarReservoir.Offer"/>).
+    /// </summary>
+    public void OfferExemplar(
+        Exemplars.Reservoir kind,
+        double position,
+        NumberValue value,
+        System.Diagnostics.Activity? activity,
+        ReadOnlySpan<KeyValuePair<string, object?>> tags,
+        Func<string, bool> keeps,
+        Func<ulong> now)
+    {
+        var reservoir = Volatile.Read(ref this.exemplars)
+            ?? Interlocked.CompareExchange(ref this.exemplars, new ExemplarReservoir(kind), null)
+            ?? this.exemplars!;
+        reservoir.Offer(position, value, activity, tags, keeps, now);
+    }
+
+    /// <summary>
+    /// <paramref name="point"/>, collected by the core from this series' measurements, with the exemplars kept since
+    /// the last collection.
+    /// </summary>
+    public Aggregation.Point WithExemplars(Aggregation.Point point) =>
+        this.TakeExemplars() is { Length: > 0 } taken ? Exemplars.withExemplars(taken, point) : point;
+
+    private Exemplar[] TakeExemplars() => Volatile.Read(ref this.exemplars)?.Take() ?? [];
+
+    /// <summary>Writes the exemplars of the point of the current collection as the repeated <paramref name="field"/>.</summary>
+    protected void WriteExemplars(ProtoWriter writer, int field)
+    {
+        foreach (var exemplar in this.PointExemplars)
+        {
+            MetricFields.exemplar(writer, field, exemplar);
+        }
+    }
 
     /// <summary>The start time of the point of the current collection, when the series reports its own state.</summary>
     public ulong PointStartUnixNano { get; private set; }
@@ -125,6 +169,7 @@ internal abstract class Series
     public void Take(bool cumulative, ulong startUnixNano, ulong timeUnixNano)
     {
         this.TakeInto(cumulative);
+        this.PointExemplars = this.TakeExemplars();
         this.Pending = null;
         this.PointStartUnixNano = startUnixNano;
         this.PointTimeUnixNano = timeUnixNano;
@@ -151,8 +196,16 @@ internal abstract class Series
     }
 
     /// <summary>The point of the current collection as the model's point (the core's <see cref="Aggregation.toPoint"/> of the reported state).</summary>
-    public Aggregation.Point ToPoint() =>
-        this.Pending ?? Aggregation.toPoint(this.Attributes, this.PointStartUnixNano, this.PointTimeUnixNano, this.Reported());
+    public Aggregation.Point ToPoint()
+    {
+        if (this.Pending is { } pending)
+        {
+            return pending;
+        }
+
+        var point = Aggregation.toPoint(this.Attributes, this.PointStartUnixNano, this.PointTimeUnixNano, this.Reported());
+        return this.PointExemplars.Length == 0 ? point : Exemplars.withExemplars(this.PointExemplars, point);
+    }
 
     /// <summary>Merges (cumulative) or moves (delta) the accumulator into the reported state, and resets it.</summary>
     protected virtual void TakeInto(bool cumulative) => throw new NotSupportedException();
@@ -268,6 +321,7 @@ internal sealed class LongSumSeries(bool monotonic, KeyValue[] attributes, ulong
     protected override void WriteReported(ProtoWriter writer, int field)
     {
         var point = MetricFields.beginNumberPoint(writer, field, this.PointStartUnixNano, this.PointTimeUnixNano);
+        this.WriteExemplars(writer, Fields.NumberDataPoint_Exemplars);
         MetricFields.asInt(writer, this.reported);
         this.WriteAttributes(writer, Fields.NumberDataPoint_Attributes);
         MetricFields.endNumberPoint(writer, point, 0u);
@@ -336,6 +390,7 @@ internal sealed class DoubleSumSeries(bool monotonic, KeyValue[] attributes, ulo
     {
         var point = MetricFields.beginNumberPoint(writer, field, this.PointStartUnixNano, this.PointTimeUnixNano);
         MetricFields.asDouble(writer, this.reported);
+        this.WriteExemplars(writer, Fields.NumberDataPoint_Exemplars);
         this.WriteAttributes(writer, Fields.NumberDataPoint_Attributes);
         MetricFields.endNumberPoint(writer, point, 0u);
     }
@@ -448,6 +503,7 @@ internal sealed class LastValueSeries(KeyValue[] attributes, ulong created) : Se
             MetricFields.asDouble(writer, this.reportedDouble);
         }
 
+        this.WriteExemplars(writer, Fields.NumberDataPoint_Exemplars);
         if (this.reportedHasValue && this.reportedIsLong)
         {
             MetricFields.asInt(writer, this.reportedLong);
@@ -564,6 +620,7 @@ internal sealed class ExplicitHistogramSeries(double[] bounds, KeyValue[] attrib
         var known = this.reportedCount != 0;
         var point = MetricFields.beginHistogramPoint(
             writer, field, this.PointStartUnixNano, this.PointTimeUnixNano, this.reportedCount, known, this.reportedSum, this.reportedCounts, bounds);
+        this.WriteExemplars(writer, Fields.HistogramDataPoint_Exemplars);
         this.WriteAttributes(writer, Fields.HistogramDataPoint_Attributes);
         MetricFields.endHistogramPoint(writer, point, 0u, known, this.reportedMin, known, this.reportedMax);
     }
