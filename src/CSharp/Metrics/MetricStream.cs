@@ -141,7 +141,7 @@ internal sealed class MetricStream
         {
         }
 
-        if (this.exemplarReservoir is not null && (System.Diagnostics.Activity.Current is not null || !this.exemplarsNeedSampledSpan))
+        if (this.exemplarReservoir is not null && (!this.exemplarsNeedSampledSpan || System.Diagnostics.Activity.Current is not null))
         {
             this.OfferExemplar(recorded, value, NumberValue.NewAsInt(value), tags);
         }
@@ -175,7 +175,7 @@ internal sealed class MetricStream
         {
         }
 
-        if (this.exemplarReservoir is not null && (System.Diagnostics.Activity.Current is not null || !this.exemplarsNeedSampledSpan))
+        if (this.exemplarReservoir is not null && (!this.exemplarsNeedSampledSpan || System.Diagnostics.Activity.Current is not null))
         {
             this.OfferExemplar(recorded, value, NumberValue.NewAsDouble(value), tags);
         }
