@@ -79,22 +79,22 @@ public static class QuickstartApp
 
         // Shutting the metrics listener down collects and exports the metrics once more, the gauge observed then.
         bool metricsExported;
+        long spans;
         await using (var metrics = OtlpMetrics.Start(metricExporter, "Quickstart.*"))
         {
-            Workload.EmitMetrics();
-            metricsExported = await metrics.ShutdownAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
-        }
-
-        long spans;
-        using (var tracer = OtlpTracer.Start(traces, "Quickstart.*"))
-        {
-            Workload.EmitSpans();
-            using (var factory = LoggerFactory.Create(builder => builder.AddOtlp(logs, options => options.IncludeScopes = true)))
+            using (var tracer = OtlpTracer.Start(traces, "Quickstart.*"))
             {
-                Workload.EmitLogRecords(factory.CreateLogger("Quickstart.Orders"));
+                // The metrics are recorded inside the order's span: their exemplars point at it.
+                Workload.EmitSpans();
+                using (var factory = LoggerFactory.Create(builder => builder.AddOtlp(logs, options => options.IncludeScopes = true)))
+                {
+                    Workload.EmitLogRecords(factory.CreateLogger("Quickstart.Orders"));
+                }
+
+                spans = tracer.Offered;
             }
 
-            spans = tracer.Offered;
+            metricsExported = await metrics.ShutdownAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
         }
 
         const int records = 3;
@@ -164,8 +164,8 @@ public static class QuickstartApp
         output.WriteLine("Metrics:");
         WriteTable(
             output,
-            ["name", "unit", "type", "points"],
-            metrics.Select(m => new[] { m.Name, m.Unit, DataType(m.Data), DataPoints(m.Data) }).ToList());
+            ["name", "unit", "type", "points", "exemplars (span)"],
+            metrics.Select(m => new[] { m.Name, m.Unit, DataType(m.Data), DataPoints(m.Data), Exemplars(m.Data) }).ToList());
 
         output.WriteLine();
         output.WriteLine("Log records:");
@@ -196,6 +196,21 @@ public static class QuickstartApp
         MetricData.Histogram h => string.Join("; ", h.Item.DataPoints.Select(p => $"count={Text((long)p.Count)} sum={(p.Sum.IsSome ? p.Sum.Value.ToString(CultureInfo.InvariantCulture) : "-")} {Attributes(p.Attributes)}")),
         _ => "",
     };
+
+    /// <summary>The exemplars of a metric's points: each value with the span it was measured in.</summary>
+    private static string Exemplars(MetricData data)
+    {
+        var exemplars = data switch
+        {
+            MetricData.Sum s => s.Item.DataPoints.SelectMany(p => p.Exemplars),
+            MetricData.Gauge g => g.Item.SelectMany(p => p.Exemplars),
+            MetricData.Histogram h => h.Item.DataPoints.SelectMany(p => p.Exemplars),
+            MetricData.ExponentialHistogram e => e.Item.DataPoints.SelectMany(p => p.Exemplars),
+            _ => [],
+        };
+        var shown = exemplars.Select(e => $"{Number(e.Value)} ({(e.SpanId.IsEmpty ? "-" : e.SpanId.ToHex())})").ToList();
+        return shown.Count == 0 ? "-" : string.Join("; ", shown);
+    }
 
     private static string Number(NumberValue value) =>
         value.IsAsInt ? Text(value.intValue)

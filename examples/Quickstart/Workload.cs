@@ -23,7 +23,10 @@ internal static class Workload
     static Workload() =>
         Meter.CreateObservableGauge("stock.level", () => new Measurement<int>(2, new KeyValuePair<string, object?>("sku", "sku-7")), "{item}", "Items in stock.");
 
-    /// <summary>Records through .NET's own metrics API: a counter, a histogram, and (observed at collection) a gauge.</summary>
+    /// <summary>
+    /// Records through .NET's own metrics API: a counter, a histogram, and (observed at collection) a gauge. Called
+    /// inside the order's span, the counter and histogram keep measurements of it as exemplars (its trace and span ids).
+    /// </summary>
     public static void EmitMetrics()
     {
         var region = new KeyValuePair<string, object?>("region", "north");
@@ -35,11 +38,15 @@ internal static class Workload
         }
     }
 
-    /// <summary>Runs an order through .NET's own tracing API: a server span, two children and a grandchild.</summary>
+    /// <summary>
+    /// Runs an order through .NET's own tracing API: a server span, two children and a grandchild; the order's
+    /// metrics are recorded in the server span (<see cref="EmitMetrics"/>).
+    /// </summary>
     public static void EmitSpans()
     {
         using var root = Orders.StartActivity("POST /orders", ActivityKind.Server);
         root?.SetTag("http.request.method", "POST");
+        EmitMetrics();
         using (var reserve = Orders.StartActivity("reserve stock"))
         {
             reserve?.SetTag("items", 3);

@@ -31,6 +31,8 @@ let tests =
                 Expect.stringContains text "orders.duration" "the histogram's metric"
                 Expect.stringContains text "count=3 sum=290.5" "the histogram's point"
                 Expect.stringContains text "2 sku=sku-7" "the observable gauge's point"
+                // Recorded inside the order's span: each histogram bucket measured keeps one exemplar pointing at it.
+                Expect.isMatch text @"12\.5 \([0-9a-f]{16}\); 48 \([0-9a-f]{16}\); 230 \([0-9a-f]{16}\)" "the histogram's exemplars, with the span"
             }
 
         testTask "with OTEL_EXPORTER_OTLP_ENDPOINT it sends there, starts nothing, and exits 0 when every export succeeded" {
