@@ -1405,6 +1405,55 @@ let private identity =
                     Expect.equal (histograms |> Array.sumBy (fun p -> p.Sum |> ValueOption.defaultValue 0.0)) (float total) "the histogram's sums add up")
     ]
 
+let private exemplarLaws =
+    testList "exemplar laws" [
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 100 } "every exemplar is a measurement of its point, with the span it was made in and the attributes the point dropped"
+        <| Prop.forAll
+            (Arb.fromGen (
+                let tags = Gen.subListOf [ "a"; "b"; "c" ] |> Gen.bind (fun keys -> Gen.listOfLength keys.Length (Gen.elements [ "x"; "y" ]) |> Gen.map (List.zip keys))
+                Gen.zip (Gen.elements [ TemporalityPreference.Cumulative; TemporalityPreference.Delta ]) (Gen.listOf (Gen.zip3 (Gen.choose (1, 300)) tags (Gen.elements [ true; false ])))))
+            (fun (preference, measurements) ->
+                let metrics, meter, lifetime =
+                    ticking (fun o ->
+                        o.TemporalityPreference <- preference
+                        o.ExemplarFilter <- ExemplarFilter.AlwaysOn
+                        o.Views.Add(OtlpView("*", AttributeKeys = [| "a" |])))
+                use _lifetime = lifetime
+                let counter = meter.CreateCounter<int64>("c")
+                let histogram = meter.CreateHistogram<float>("h")
+                // What each measurement should leave in an exemplar: its value, the attributes its point keeps and
+                // those it drops, and its span (none outside one).
+                let made =
+                    [ for amount, pairs, inSpan in measurements do
+                        let span = if inSpan then Some(sampledActivity ()) else None
+                        let tags = pairs |> List.map (fun (k, v: string) -> tag k v) |> Array.ofList
+                        counter.Add(int64 amount, ReadOnlySpan tags)
+                        histogram.Record(float amount, ReadOnlySpan tags)
+                        let ids = span |> Option.map spanOf |> Option.defaultValue (TraceId.Empty, SpanId.Empty)
+                        span |> Option.iter _.Dispose()
+                        let kept, dropped = pairs |> List.partition (fun (k, _) -> k = "a")
+                        let set (kvs: (string * string) list) = kvs |> List.map (fun (k, v) -> KeyValue.string k v) |> Array.ofList |> Aggregation.attributeSet
+                        yield float amount, set kept, set dropped, ids ]
+                let collected = metricsOf (metrics.Collect())
+                let check what (points: (KeyValue array * Exemplar array) array) slots =
+                    for attributes, exemplars in points do
+                        Expect.isGreaterThan exemplars.Length 0 $"{what}: a measured point has an exemplar"
+                        Expect.isLessThanOrEqual exemplars.Length slots $"{what}: no more than the reservoir holds"
+                        for e in exemplars do
+                            let value = match e.Value with NumberValue.AsInt n -> float n | NumberValue.AsDouble d -> d | NumberValue.NoValue -> nan
+                            let found =
+                                made |> List.exists (fun (v, kept, dropped, ids) ->
+                                    v = value && kept = Aggregation.attributeSet attributes && dropped = Aggregation.attributeSet e.FilteredAttributes && ids = (e.TraceId, e.SpanId))
+                            Expect.isTrue found $"{what}: exemplar {e} is a measurement made for its point"
+                if not measurements.IsEmpty then
+                    check "sum" ((sumOf (named "c" collected)).DataPoints |> Array.map (fun p -> p.Attributes, p.Exemplars)) 1
+                    let histograms = (histogramOf (named "h" collected)).DataPoints
+                    check "histogram" (histograms |> Array.map (fun p -> p.Attributes, p.Exemplars)) (histograms[0].ExplicitBounds.Length + 1)
+                    for p in histograms do
+                        let buckets = p.Exemplars |> Array.map (fun e -> match e.Value with NumberValue.AsDouble d -> Aggregation.explicitBucketIndex p.ExplicitBounds d | _ -> -1)
+                        Expect.equal (Array.distinct buckets).Length buckets.Length "at most one exemplar per bucket")
+    ]
+
 [<Tests>]
 let tests =
-    testList "Metrics" [ accumulators; reporting; directEncoding; exemplarTests; instruments; temporality; retirement; views; registration; hotPath; lifecycle; wiring; observations; identity ]
+    testList "Metrics" [ accumulators; reporting; directEncoding; exemplarTests; instruments; temporality; retirement; views; registration; hotPath; lifecycle; wiring; observations; identity; exemplarLaws ]
