@@ -893,6 +893,52 @@ let private exemplarTests =
             Expect.exists bad.Warnings (fun w -> w.Contains "OTEL_METRICS_EXEMPLAR_FILTER") "warned"
         }
 
+        testTask "writers in sampled spans racing with collections: each point's exemplars are recorded values, within the reservoir" {
+            let! (p: Pipeline) =
+                pipeline (fun o ->
+                    o.TemporalityPreference <- TemporalityPreference.Delta
+                    o.Views.Add(OtlpView("h", ExplicitBucketBoundaries = [| 100.0; 1000.0 |])))
+            use _p = p
+            let counter = p.Meter.CreateCounter<int64>("c")
+            let histogram = p.Meter.CreateHistogram<float>("h")
+            let threads = 4
+            let stop = ref 0
+            let started = ref 0
+            let writers =
+                [| for t in 0 .. threads - 1 ->
+                       System.Threading.Tasks.Task.Run(fun () ->
+                           let mutable i = 0
+                           while System.Threading.Volatile.Read(&stop.contents) = 0 do
+                               use _span = sampledActivity ()
+                               // Values 1 to 2000, one thread's apart from another's: a value names its writer.
+                               let value = 1 + (i % 500) * threads + t
+                               counter.Add(int64 value, tag "k" "v")
+                               histogram.Record(float value, tag "k" "v")
+                               i <- i + 1
+                               if i = 1 then System.Threading.Interlocked.Increment(&started.contents) |> ignore) |]
+            while System.Threading.Volatile.Read(&started.contents) < threads do
+                do! System.Threading.Tasks.Task.Delay 1
+            let collected = List<Metric>()
+            for _ in 1..3 do
+                let! arrived = flush p.Metrics p.Receiver
+                collected.AddRange arrived
+            System.Threading.Volatile.Write(&stop.contents, 1)
+            do! System.Threading.Tasks.Task.WhenAll writers
+            let exemplars =
+                [ for m in collected do
+                    match m.Data with
+                    | MetricData.Sum s -> for point in s.DataPoints -> m.Name, 1, point.Exemplars
+                    | MetricData.Histogram h -> for point in h.DataPoints -> m.Name, 3, point.Exemplars
+                    | _ -> () ]
+            Expect.isNonEmpty exemplars "points were collected while writing"
+            for name, slots, points in exemplars do
+                Expect.isLessThanOrEqual points.Length slots $"{name}: within the reservoir"
+                for e in points do
+                    let value = match e.Value with NumberValue.AsInt n -> float n | NumberValue.AsDouble d -> d | NumberValue.NoValue -> nan
+                    Expect.isTrue (value >= 1.0 && value <= 2000.0 && value = floor value) $"{name}: {value} was recorded"
+                    Expect.isFalse e.SpanId.IsEmpty $"{name}: made in a span"
+        }
+
         testTask "recording with exemplars off, or with no sampled span under trace based, allocates nothing" {
             for filter in [ ExemplarFilter.AlwaysOff; ExemplarFilter.TraceBased ] do
                 let! (p: Pipeline) = pipeline (fun o -> o.ExemplarFilter <- filter)

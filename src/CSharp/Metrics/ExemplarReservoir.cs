@@ -6,12 +6,16 @@ namespace Otlp.Metrics;
 
 /// <summary>
 /// The exemplars of one series since the last collection: slots filled as the core's reservoir decides
-/// (<see cref="Exemplars.simpleSlot"/>, <see cref="Exemplars.alignedTakes"/>), under a lock only measurements the
-/// filter let through take. An exemplar is built only when a measurement takes a slot.
+/// (<see cref="Exemplars.simpleSlot"/>, <see cref="Exemplars.alignedTakes"/>), without a lock: the count of
+/// measurements seen is an interlocked increment, most measurements stop at the decision, and one that takes a slot
+/// builds its exemplar and stores it with one write. A collection exchanges the slots for empty ones.
 /// </summary>
+/// <remarks>
+/// A measurement racing with a collection may land in the next interval's slots, or be counted in the next
+/// interval's sampling: exemplars are samples, and nothing else depends on them.
+/// </remarks>
 internal sealed class ExemplarReservoir
 {
-    private readonly Lock gate = new();
     private readonly double[]? bounds;
     private readonly Exemplar?[] slots;
     private readonly long[]? seenInBucket;
@@ -35,71 +39,62 @@ internal sealed class ExemplarReservoir
     public void Offer(
         double position, NumberValue value, Activity? activity, ReadOnlySpan<KeyValuePair<string, object?>> tags, Func<string, bool> keeps, Func<ulong> now)
     {
-        lock (this.gate)
+        int slot;
+        if (this.bounds is { } bounds)
         {
-            int slot;
-            if (this.bounds is { } bounds)
+            slot = Exemplars.alignedSlot(bounds, position);
+            if (!Exemplars.alignedTakes(Interlocked.Increment(ref this.seenInBucket![slot]) - 1, Random.Shared.NextDouble()))
             {
-                slot = Exemplars.alignedSlot(bounds, position);
-                if (!Exemplars.alignedTakes(this.seenInBucket![slot]++, Random.Shared.NextDouble()))
-                {
-                    return;
-                }
+                return;
             }
-            else
+        }
+        else
+        {
+            slot = Exemplars.simpleSlot(Interlocked.Increment(ref this.seen) - 1, this.slots.Length, Random.Shared.NextDouble());
+            if (slot < 0)
             {
-                slot = Exemplars.simpleSlot(this.seen++, this.slots.Length, Random.Shared.NextDouble());
-                if (slot < 0)
-                {
-                    return;
-                }
+                return;
             }
+        }
 
-            var traced = activity is not null && activity.IdFormat == ActivityIdFormat.W3C;
-            this.slots[slot] = new Exemplar(
+        var traced = activity is not null && activity.IdFormat == ActivityIdFormat.W3C;
+        Volatile.Write(
+            ref this.slots[slot],
+            new Exemplar(
                 Filtered(tags, keeps),
                 now(),
                 value,
                 traced ? ActivityConverter.ToSpanId(activity!.SpanId) : SpanId.Empty,
-                traced ? ActivityConverter.ToTraceId(activity!.TraceId) : TraceId.Empty);
-        }
+                traced ? ActivityConverter.ToTraceId(activity!.TraceId) : TraceId.Empty));
     }
 
-    /// <summary>The exemplars kept since the last call, in slot order; the reservoir starts afresh (its counts too).</summary>
+    /// <summary>
+    /// The exemplars kept since the last call, in slot order; the reservoir starts afresh (its counts too). Called by
+    /// one collection at a time.
+    /// </summary>
     public Exemplar[] Take()
     {
-        lock (this.gate)
+        Interlocked.Exchange(ref this.seen, 0);
+        if (this.seenInBucket is { } counts)
         {
-            this.seen = 0;
-            if (this.seenInBucket is { } counts)
+            for (var i = 0; i < counts.Length; i++)
             {
-                Array.Clear(counts);
+                Interlocked.Exchange(ref counts[i], 0);
             }
-
-            var kept = 0;
-            foreach (var slot in this.slots)
-            {
-                kept += slot is null ? 0 : 1;
-            }
-
-            if (kept == 0)
-            {
-                return [];
-            }
-
-            var taken = new Exemplar[kept];
-            var next = 0;
-            for (var i = 0; i < this.slots.Length; i++)
-            {
-                if (this.slots[i] is { } exemplar)
-                {
-                    taken[next++] = exemplar;
-                    this.slots[i] = null;
-                }
-            }
-
-            return taken;
         }
+
+        Exemplar[]? taken = null;
+        var kept = 0;
+        for (var i = 0; i < this.slots.Length; i++)
+        {
+            if (Volatile.Read(ref this.slots[i]) is not null && Interlocked.Exchange(ref this.slots[i], null) is { } exemplar)
+            {
+                taken ??= new Exemplar[this.slots.Length - i];
+                taken[kept++] = exemplar;
+            }
+        }
+
+        return taken is null ? [] : kept == taken.Length ? taken : taken[..kept];
     }
 
     /// <summary>The measurement's attributes that its series does not keep (specification: an exemplar keeps them).</summary>
