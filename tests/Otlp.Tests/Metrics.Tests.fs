@@ -904,9 +904,10 @@ let private exemplarTests =
             let threads = 4
             let stop = ref 0
             let started = ref 0
+            // Threads of their own: busy writers on pool threads would starve the flushes' exports of one.
             let writers =
                 [| for t in 0 .. threads - 1 ->
-                       System.Threading.Tasks.Task.Run(fun () ->
+                       System.Threading.Tasks.Task.Factory.StartNew((fun () ->
                            let mutable i = 0
                            while System.Threading.Volatile.Read(&stop.contents) = 0 do
                                use _span = sampledActivity ()
@@ -915,7 +916,7 @@ let private exemplarTests =
                                counter.Add(int64 value, tag "k" "v")
                                histogram.Record(float value, tag "k" "v")
                                i <- i + 1
-                               if i = 1 then System.Threading.Interlocked.Increment(&started.contents) |> ignore) |]
+                               if i = 1 then System.Threading.Interlocked.Increment(&started.contents) |> ignore), System.Threading.Tasks.TaskCreationOptions.LongRunning) |]
             while System.Threading.Volatile.Read(&started.contents) < threads do
                 do! System.Threading.Tasks.Task.Delay 1
             let collected = List<Metric>()
