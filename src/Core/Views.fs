@@ -18,7 +18,8 @@ type View =
       Description: string
       Aggregation: ViewAggregation
       AttributeKeys: string array option
-      CardinalityLimit: int option }
+      CardinalityLimit: int option
+      ExemplarReservoirSize: int option }
 
 let select (instrumentName: string) : View =
     { InstrumentName = instrumentName
@@ -28,7 +29,8 @@ let select (instrumentName: string) : View =
       Description = null
       Aggregation = ViewAggregation.Default
       AttributeKeys = None
-      CardinalityLimit = None }
+      CardinalityLimit = None
+      ExemplarReservoirSize = None }
 
 type StreamConfig =
     { Name: string
@@ -36,7 +38,8 @@ type StreamConfig =
       Unit: string
       Aggregation: Aggregation.Aggregation
       AttributeKeys: string array option
-      CardinalityLimit: int }
+      CardinalityLimit: int
+      Exemplars: Exemplars.Reservoir option }
 
 // Iterative glob matching with backtracking to the last `*`: linear in practice, no regex to build.
 let wildcardMatch (pattern: string) (name: string) =
@@ -80,6 +83,8 @@ let selects (view: View) (instrument: Instruments.Instrument) =
         || String.Equals(view.MeterName, instrument.MeterName, StringComparison.Ordinal))
     && (view.Kind.IsNone || view.Kind = Some instrument.Kind)
 
+let maxExemplarReservoirSize = 1000
+
 let problem (view: View) =
     if String.IsNullOrEmpty view.InstrumentName then
         Some "A view without an instrument name selects nothing; it is ignored."
@@ -89,8 +94,11 @@ let problem (view: View) =
     elif not (String.IsNullOrEmpty view.Name) && not (Instruments.isValidName view.Name) then
         Some $"The view's stream name '{view.Name}' is not a valid instrument name; the view is ignored."
     else
-        match view.Aggregation with
-        | ViewAggregation.ExplicitBuckets bounds when
+        match view.Aggregation, view.ExemplarReservoirSize with
+        | _, Some size when size < 0 || size > maxExemplarReservoirSize ->
+            Some
+                $"The view of '{view.InstrumentName}' asks for {size} exemplars per series, outside [0, {maxExemplarReservoirSize}]; it is ignored."
+        | ViewAggregation.ExplicitBuckets bounds, _ when
             isNull bounds
             || bounds |> Array.exists (fun b -> not (Double.IsFinite b))
             || bounds |> Array.pairwise |> Array.exists (fun (a, b) -> b <= a)
@@ -130,7 +138,12 @@ let private streamOf histograms defaultLimit (instrument: Instruments.Instrument
       Unit = instrument.Unit
       Aggregation = aggregation
       AttributeKeys = normalizedKeys view.AttributeKeys
-      CardinalityLimit = max 1 (defaultArg view.CardinalityLimit defaultLimit) },
+      CardinalityLimit = max 1 (defaultArg view.CardinalityLimit defaultLimit)
+      Exemplars =
+        match view.ExemplarReservoirSize with
+        | Some 0 -> None
+        | Some size -> Some(Exemplars.Reservoir.Simple size)
+        | None -> Some(Exemplars.reservoirOf (Aggregation.shape aggregation)) },
     warning
 
 let streams histograms defaultLimit (views: View array) (instrument: Instruments.Instrument) =

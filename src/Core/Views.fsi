@@ -40,6 +40,10 @@ type View =
         AttributeKeys: string array option
         /// The stream's cardinality limit; None for the default limit `streams` is given.
         CardinalityLimit: int option
+        /// The most exemplars a series of the stream keeps, chosen by uniform sampling
+        /// (`SimpleFixedSizeExemplarReservoir`), in [0, `maxExemplarReservoirSize`]; `Some 0` keeps none; None keeps
+        /// the aggregation's default reservoir (`Exemplars.reservoirOf`).
+        ExemplarReservoirSize: int option
     }
 
 /// A view selecting `instrumentName` (wildcards allowed) that changes nothing yet.
@@ -60,6 +64,8 @@ type StreamConfig =
         AttributeKeys: string array option
         /// The most distinct attribute sets with a series of their own (at least 1); the overflow series comes on top.
         CardinalityLimit: int
+        /// How each series keeps exemplars; None when it keeps none.
+        Exemplars: Exemplars.Reservoir option
     }
 
 /// True when `pattern` (wildcards `*` and `?`) matches `name`, without case.
@@ -68,8 +74,11 @@ val wildcardMatch: pattern: string -> name: string -> bool
 /// True when the view selects the instrument.
 val selects: view: View -> instrument: Instruments.Instrument -> bool
 
+/// The largest exemplar reservoir a view may ask for: each series of the stream holds that many slots.
+val maxExemplarReservoirSize: int
+
 /// The problem of a view that must be ignored (a name with a wildcard selection, bad bounds, an empty
-/// instrument name), or None when it is usable.
+/// instrument name, an exemplar reservoir size out of range), or None when it is usable.
 val problem: view: View -> string option
 
 /// The streams of a published instrument, and warnings. Views with a problem are skipped (with their

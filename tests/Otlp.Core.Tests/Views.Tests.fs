@@ -3,6 +3,7 @@ module Otlp.Core.Tests.ViewsTests
 // Views (metrics SDK specification, "View"): selection, the streams an instrument produces, and the rules
 // for views that must be ignored.
 
+open System
 open Expecto
 open FsCheck
 open FsCheck.FSharp
@@ -64,6 +65,26 @@ let tests =
             match pointOf streams[0] with
             | Aggregation.Point.Exponential _ -> ()
             | other -> failtestf "%A" other
+        }
+
+        test "a stream keeps its aggregation's default exemplar reservoir, or the size a view gives; 0 keeps none" {
+            let reservoirOf size = (fst (streamsOf [ { Views.select "latency" with ExemplarReservoirSize = size } ] (histogram "latency"))).[0].Exemplars
+            let aggregation = (fst (streamsOf [] (histogram "latency"))).[0].Aggregation
+            Expect.equal (reservoirOf None) (Some(Exemplars.reservoirOf (Aggregation.shape aggregation))) "the default"
+            Expect.equal (reservoirOf None) (Some(Exemplars.Reservoir.Aligned [| 0.0; 5.0; 10.0; 25.0; 50.0; 75.0; 100.0; 250.0; 500.0; 750.0; 1000.0; 2500.0; 5000.0; 7500.0; 10000.0 |])) "a histogram's buckets"
+            Expect.equal (reservoirOf (Some 3)) (Some(Exemplars.Reservoir.Simple 3)) "the view's size"
+            Expect.equal (reservoirOf (Some 0)) None "none"
+        }
+
+        test "an exemplar reservoir size outside [0, 1000] is a problem: the view is ignored" {
+            for size in [ -1; Views.maxExemplarReservoirSize + 1; Int32.MaxValue ] do
+                let view = { Views.select "latency" with ExemplarReservoirSize = Some size; Name = "renamed" }
+                Expect.isSome (Views.problem view) $"{size}"
+                let streams, warnings = streamsOf [ view ] (histogram "latency")
+                Expect.equal streams[0].Name "latency" "ignored: the instrument's default stream"
+                Expect.isNonEmpty warnings "reported"
+            for size in [ 0; 1; Views.maxExemplarReservoirSize ] do
+                Expect.isNone (Views.problem { Views.select "latency" with ExemplarReservoirSize = Some size }) $"{size}"
         }
 
         test "a view renames, describes, sets bounds, keeps keys and limits cardinality" {

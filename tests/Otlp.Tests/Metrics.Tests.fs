@@ -859,6 +859,30 @@ let private exemplarTests =
             Expect.equal (exemplars |> Array.distinct).Length 8 "distinct measurements"
         }
 
+        testTask "a view sets how many exemplars its series keep: 3 of many measurements, or none" {
+            let! (p: Pipeline) =
+                pipeline (fun o ->
+                    o.ExemplarFilter <- ExemplarFilter.AlwaysOn
+                    o.Views.Add(OtlpView("three", ExemplarReservoirSize = 3))
+                    o.Views.Add(OtlpView("none", ExemplarReservoirSize = 0))
+                    o.Views.Add(OtlpView("bad", ExemplarReservoirSize = -1)))
+            use _p = p
+            let three = p.Meter.CreateCounter<int64>("three")
+            let none = p.Meter.CreateHistogram<float>("none")
+            let bad = p.Meter.CreateCounter<int64>("bad")
+            for i in 1..50 do
+                three.Add(int64 i)
+                none.Record(float i)
+                bad.Add(int64 i)
+            let! arrived = flush p.Metrics p.Receiver
+            let threeExemplars = (sumOf (named "three" arrived)).DataPoints[0].Exemplars
+            Expect.equal threeExemplars.Length 3 "three"
+            Expect.equal (threeExemplars |> Array.distinct).Length 3 "three different measurements"
+            Expect.isEmpty (histogramOf (named "none" arrived)).DataPoints[0].Exemplars "none"
+            Expect.equal (sumOf (named "bad" arrived)).DataPoints[0].Exemplars.Length 1 "an invalid size: the view is ignored, the default kept"
+            Expect.exists p.Metrics.Warnings (fun w -> w.Contains "exemplars per series") "the invalid view is reported"
+        }
+
         testTask "an exemplar keeps the attributes its series drops; a collection's exemplars are not sent again" {
             let! (p: Pipeline) =
                 pipeline (fun o ->

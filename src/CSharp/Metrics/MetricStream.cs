@@ -31,8 +31,8 @@ internal sealed class MetricStream
     private readonly bool monotonic;
     private readonly bool direct;
 
-    // Null when no measurement of the stream can become an exemplar (the filter is off, or the instrument is
-    // observable): recording then pays one null check for exemplars, and under the trace-based filter a read of
+    // Null when no measurement of the stream can become an exemplar (the filter is off, the instrument is
+    // observable, or a view keeps none): recording then pays one null check for exemplars, and under the trace-based filter a read of
     // Activity.Current besides; only a measurement made in an activity goes on to OfferExemplar.
     private readonly Exemplars.Reservoir? exemplarReservoir;
     private readonly bool exemplarsNeedSampledSpan;
@@ -88,7 +88,7 @@ internal sealed class MetricStream
 
         // Observations come from callbacks at collection, outside the context of the work they describe: they
         // offer no exemplars.
-        this.exemplarReservoir = exemplarFilter.IsAlwaysOff || this.IsObservable ? null : Exemplars.reservoirOf(this.shape);
+        this.exemplarReservoir = exemplarFilter.IsAlwaysOff || this.IsObservable ? null : config.Exemplars?.Value;
         this.exemplarsNeedSampledSpan = exemplarFilter.IsTraceBased;
     }
 

@@ -97,6 +97,14 @@ public sealed class OtlpView
     /// <summary>The most distinct attribute sets the metric keeps series for (the overflow series comes on top); null for the listener's limit.</summary>
     public int? CardinalityLimit { get; set; }
 
+    /// <summary>
+    /// The most exemplars each series of the metric keeps, chosen by uniform sampling among its measurements since
+    /// the last collection, in [0, 1000]; 0 keeps none (their cost gone for this metric). Null keeps the default:
+    /// one per bucket for explicit-bucket histograms, up to 20 for exponential ones, one otherwise. Which
+    /// measurements are offered is the listener's <see cref="OtlpMetricsOptions.ExemplarFilter"/>.
+    /// </summary>
+    public int? ExemplarReservoirSize { get; set; }
+
     internal Views.View ToCore()
     {
         var aggregation =
@@ -114,6 +122,7 @@ public sealed class OtlpView
             this.Description!,
             aggregation,
             this.AttributeKeys is { } keys ? FSharpOption<string[]>.Some(keys.ToArray()) : null!,
-            this.CardinalityLimit is { } limit ? FSharpOption<int>.Some(limit) : null!);
+            this.CardinalityLimit is { } limit ? FSharpOption<int>.Some(limit) : null!,
+            this.ExemplarReservoirSize is { } size ? FSharpOption<int>.Some(size) : null!);
     }
 }
