@@ -114,6 +114,12 @@ public static class MetricsDocSamples
             o.Sources.Add("MyCompany.*");
             o.Meters.Add("MyCompany.*");
         });
+
+    public static void Exemplars(Otlp.Metrics.OtlpMetricsOptions options)
+    {
+        options.ExemplarFilter = Otlp.Core.ExemplarFilter.AlwaysOn;                              // default TraceBased; AlwaysOff for none
+        options.Views.Add(new Otlp.Metrics.OtlpView("cache.lookups") { ExemplarReservoirSize = 0 });  // this metric keeps none
+    }
 }
 
 public static class UsageDocSamples
