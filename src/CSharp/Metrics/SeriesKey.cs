@@ -78,9 +78,10 @@ internal sealed class SeriesKey
         var sorted = kept.ToArray();
         Array.Sort(sorted, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
         var hash = 0;
+        var strings = StringHashes.OfThisThread;
         foreach (var tag in sorted)
         {
-            hash += SeriesKeyComparer.HashOf(tag);
+            hash += SeriesKeyComparer.HashOf(tag, strings);
         }
 
         return new SeriesKey(sorted, hash);
@@ -111,20 +112,23 @@ internal sealed class SeriesKeyComparer : IEqualityComparer<SeriesKey>, IAlterna
     /// swapping values between keys changes the sum. String hashes come from <see cref="StringHashes"/>; values that
     /// export alike hash alike (<see cref="SeriesValues.Hash"/>).
     /// </summary>
-    public static int HashOf(KeyValuePair<string, object?> tag)
+    /// <param name="tag">The tag.</param>
+    /// <param name="strings">This thread's table of string hashes (<see cref="StringHashes.OfThisThread"/>), read once
+    /// per measurement rather than once per string: each read of a thread-static is a lookup of its own.</param>
+    public static int HashOf(KeyValuePair<string, object?> tag, StringHashes.Table strings)
     {
         // The common types first, in line; the others (and the integers that hash as the long they export as).
         var value = tag.Value switch
         {
             null => 0,
-            string text => StringHashes.Of(text),
+            string text => strings.Of(text),
             long n => n.GetHashCode(),
             int n => ((long)n).GetHashCode(),
             double d => d.GetHashCode(),
             bool b => b.GetHashCode(),
             var other => SeriesValues.Hash(other),
         };
-        return unchecked((int)(((uint)StringHashes.Of(tag.Key) ^ ((uint)value * 0x85EBCA6Bu)) * 0xC2B2AE35u));
+        return unchecked((int)(((uint)strings.Of(tag.Key) ^ ((uint)value * 0x85EBCA6Bu)) * 0xC2B2AE35u));
     }
 
     /// <summary>True for a tag that is exported, and so part of a series' key: a key that is not empty, a value that is not null.</summary>
@@ -137,11 +141,12 @@ internal sealed class SeriesKeyComparer : IEqualityComparer<SeriesKey>, IAlterna
     public int GetHashCode(ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
         var hash = 0;
+        var strings = StringHashes.OfThisThread;
         foreach (var tag in tags)
         {
             if (IsExported(tag) && this.Keeps(tag.Key))
             {
-                hash += HashOf(tag);
+                hash += HashOf(tag, strings);
             }
         }
 
@@ -287,7 +292,7 @@ internal static class SeriesValues
 
         return value switch
         {
-            string s => StringHashes.Of(s),
+            string s => StringHashes.OfThisThread.Of(s),
             char c => string.GetHashCode(MemoryMarshal.CreateReadOnlySpan(ref c, 1)),
             Array array => ArrayHash(array),
             _ => value.GetHashCode(),
@@ -431,21 +436,29 @@ internal static class StringHashes
     private const int Slots = 1024;
 
     [ThreadStatic]
-    private static Entry[]? entries;
+    private static Table? table;
 
-    /// <summary>The same value as <see cref="string.GetHashCode()"/>.</summary>
-    public static int Of(string text)
+    /// <summary>This thread's table.</summary>
+    public static Table OfThisThread => table ??= new Table();
+
+    /// <summary>One thread's remembered hashes.</summary>
+    internal sealed class Table
     {
-        var table = entries ??= new Entry[Slots];
-        ref var entry = ref table[RuntimeHelpers.GetHashCode(text) & (Slots - 1)];
-        if (ReferenceEquals(entry.Text, text))
-        {
-            return entry.Hash;
-        }
+        private readonly Entry[] entries = new Entry[Slots];
 
-        var hash = text.GetHashCode();
-        entry = new Entry(text, hash);
-        return hash;
+        /// <summary>The same value as <see cref="string.GetHashCode()"/>.</summary>
+        public int Of(string text)
+        {
+            ref var entry = ref this.entries[RuntimeHelpers.GetHashCode(text) & (Slots - 1)];
+            if (ReferenceEquals(entry.Text, text))
+            {
+                return entry.Hash;
+            }
+
+            var hash = text.GetHashCode();
+            entry = new Entry(text, hash);
+            return hash;
+        }
     }
 
     private readonly record struct Entry(string? Text, int Hash);
