@@ -36,6 +36,9 @@ public sealed class OtlpPipelineOptions
     /// <summary>Adds the key-value pairs of logging scopes to log records. Off by default.</summary>
     public bool IncludeScopes { get; set; }
 
+    /// <summary>Sends event ids as the log record attribute <c>logrecord.event.id</c> (<see cref="OtlpLoggerOptions.IncludeEventId"/>). On by default.</summary>
+    public bool IncludeEventId { get; set; } = true;
+
     /// <summary>Settings given in code to every exporter (endpoint, protocol, headers, ...); anything unset comes from the environment.</summary>
     public Action<OtlpExporterOptions>? ConfigureExporters { get; set; }
 
@@ -85,7 +88,7 @@ public sealed class OtlpPipeline : IAsyncDisposable, IDisposable
             this.Metrics = OtlpMetrics.Start(this.MetricExporter, metricsOptions);
             this.Tracer = OtlpTracer.Start(this.TraceExporter, tracerOptions);
             this.LoggerProvider = options.Logs
-                ? new OtlpLoggerProvider(this.LogExporter, new OtlpLoggerOptions { IncludeScopes = options.IncludeScopes })
+                ? new OtlpLoggerProvider(this.LogExporter, new OtlpLoggerOptions { IncludeScopes = options.IncludeScopes, IncludeEventId = options.IncludeEventId })
                 : Microsoft.Extensions.Logging.Abstractions.NullLoggerProvider.Instance;
         }
         catch

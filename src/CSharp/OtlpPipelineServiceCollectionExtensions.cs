@@ -89,7 +89,11 @@ public static class OtlpPipelineServiceCollectionExtensions
             return OtlpMetrics.Start(provider.GetRequiredService<OtlpMetricExporter>(), metrics);
         });
         services.AddOptions<OtlpLoggerOptions>()
-            .Configure<IOptions<OtlpPipelineOptions>>((logger, pipeline) => logger.IncludeScopes = pipeline.Value.IncludeScopes);
+            .Configure<IOptions<OtlpPipelineOptions>>((logger, pipeline) =>
+            {
+                logger.IncludeScopes = pipeline.Value.IncludeScopes;
+                logger.IncludeEventId = pipeline.Value.IncludeEventId;
+            });
         services.AddLogging(builder => builder.AddOtlp());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, OtlpHostedService>());
         return services;

@@ -144,6 +144,20 @@ let tests =
             Expect.equal scope.Name "Shop.Orders" "category"
         }
 
+        for json in [ false; true ] do
+            testTask $"IncludeEventId = false leaves the event id out and keeps its name as the event name (JSON {json})" {
+                let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+                use _receiver = receiver
+                use exporter =
+                    OtlpExporter.ForLogs().WithHttp(json).WithBaseEndpoint(receiver.HttpEndpoint.ToString()).WithEnvironment(environment []).Build()
+                let factory = LoggerFactory.Create(fun b -> b.AddOtlp(exporter, fun o -> o.IncludeEventId <- false) |> ignore)
+                use _factory = disposing factory
+                factory.CreateLogger("C").LogInformation(EventId(42, "OrderPlaced"), "placed")
+                let! (_: bool) = exporter.ForceFlushAsync(Nullable(TimeSpan.FromSeconds 10.0))
+                let r = receiver.LogRecords[0]
+                Expect.equal (r.Attributes, r.EventName) ([| kv "{OriginalFormat}" (str "placed") |], "OrderPlaced") "no id, the name kept"
+            }
+
         testTask "scopes are left out unless asked for, and log record limits apply" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver

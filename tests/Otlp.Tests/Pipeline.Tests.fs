@@ -77,6 +77,27 @@ let tests =
             use source = new ActivitySource(name)
             Expect.isFalse (source.HasListeners()) "no tracer listening"
 
+        testTask "the pipeline's IncludeEventId reaches its logger provider" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let! (records: IReadOnlyList<Otlp.Core.LogRecord>) =
+                task {
+                    use pipeline =
+                        OtlpPipeline.Create(fun o ->
+                            o.IncludeEventId <- false
+                            o.Environment <- environment [ "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.HttpEndpoint.ToString() ])
+                    let factory = LoggerFactory.Create(fun b -> b.AddProvider(pipeline.LoggerProvider) |> ignore)
+                    use _factory = disposing factory
+                    factory.CreateLogger("Orders").LogInformation(EventId(42, "OrderPlaced"), "placed")
+                    let! (flushed: bool) = pipeline.ForceFlushAsync(Nullable(TimeSpan.FromSeconds 10.0))
+                    Expect.isTrue flushed "flushed"
+                    return receiver.LogRecords
+                }
+            Expect.equal records.Count 1 "one record"
+            Expect.isFalse (records[0].Attributes |> Array.exists (fun a -> a.Key = "logrecord.event.id")) "no event id"
+            Expect.equal records[0].EventName "OrderPlaced" "the name kept"
+        }
+
         testTask "with OTEL_SDK_DISABLED the pipeline creates no activities and logs nothing" {
             let name = uniqueName ()
             use pipeline =

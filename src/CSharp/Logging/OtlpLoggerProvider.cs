@@ -12,6 +12,13 @@ public sealed class OtlpLoggerOptions
     /// <summary>Adds the key-value pairs of the active logging scopes (<c>BeginScope</c>) as attributes. Off by default.</summary>
     public bool IncludeScopes { get; set; }
 
+    /// <summary>
+    /// Sends a non-zero <see cref="EventId.Id"/> as the attribute <c>logrecord.event.id</c>. On by default; off sends
+    /// what the official .NET exporter sends by default (about 27 bytes less per record), the event's name still the
+    /// record's <c>event_name</c>.
+    /// </summary>
+    public bool IncludeEventId { get; set; } = true;
+
     /// <summary>Attribute limits; null for those of the exporter's environment (<c>OTEL_LOGRECORD_ATTRIBUTE_*_LIMIT</c>).</summary>
     public LogRecordLimits? Limits { get; set; }
 
@@ -158,8 +165,10 @@ public sealed class OtlpLoggerProvider : ILoggerProvider, ISupportExternalScope
             ArgumentNullException.ThrowIfNull(formatter);
             var now = (provider.options.TimeProvider ?? TimeProvider.System).GetUtcNow().UtcDateTime;
             // The entry's values become OTLP on the export task, written straight into the request.
+            // Without event ids the entry keeps the name only: both encoders leave an id of 0 out.
+            var kept = provider.options.IncludeEventId || eventId.Id == 0 ? eventId : new EventId(0, eventId.Name);
             var entry = LogRecordConverter.Capture(
-                logLevel, eventId, state, exception, formatter, provider.options.IncludeScopes ? provider.scopes : null, now, Activity.Current);
+                logLevel, kept, state, exception, formatter, provider.options.IncludeScopes ? provider.scopes : null, now, Activity.Current);
             var origin = this.origin;
             if (origin is null || !ReferenceEquals(origin.Convert, target.Convert))
             {
