@@ -67,7 +67,7 @@ public static class Ours
     /// The items <see cref="OtlpLoggerProvider"/> queues for the entries <paramref name="write"/> logs through it
     /// (category <c>Orders.Api</c>): its logger runs on each entry, and what it offers the exporter is kept.
     /// </summary>
-    internal static ScopedItem<LogRecord>[] LogItems(OtlpLogExporter exporter, Action<ILogger> write)
+    internal static ScopedItem<LogRecord>[] LogItems(OtlpLogExporter exporter, Action<ILogger> write, bool includeEventIds = true)
     {
         var captured = new List<ScopedItem<LogRecord>>();
         exporter.CaptureOffered = item =>
@@ -77,7 +77,7 @@ public static class Ours
         };
         try
         {
-            using var logging = LoggerPipeline(exporter);
+            using var logging = LoggerPipeline(exporter, includeEventIds);
             write(logging.CreateLogger("Orders.Api"));
         }
         finally
@@ -97,8 +97,8 @@ public static class Ours
     }
 
     /// <summary>This exporter's pipeline for logs: <see cref="OtlpLoggerProvider"/> in a logger factory.</summary>
-    public static ILoggerFactory LoggerPipeline(OtlpLogExporter exporter) =>
-        LoggerFactory.Create(logging => logging.AddProvider(new OtlpLoggerProvider(exporter)));
+    public static ILoggerFactory LoggerPipeline(OtlpLogExporter exporter, bool includeEventIds = true) =>
+        LoggerFactory.Create(logging => logging.AddProvider(new OtlpLoggerProvider(exporter, new OtlpLoggerOptions { IncludeEventId = includeEventIds })));
 
     private static ScopedItem<T>[] Checked<T>(List<ScopedItem<T>> captured, int expected) =>
         captured.Count == expected
