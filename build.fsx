@@ -7,7 +7,8 @@
 //   bench        build the benchmarks (Release) and run them, ours beside the official exporter (docs/benchmarks.md)
 //   bench-quick  run every benchmark once, in process (BenchmarkDotNet's Dry job), to check that they all still work
 //   bench-alternate  a pair in one process, ours and the official pipeline in alternating slices (`--category
-//                span|log|log-exception|end-to-end-grpc|end-to-end-http|encode-spans|encode-logs|metrics-collect
+//                span|log|log-exception|end-to-end-grpc|end-to-end-http|encode-spans|encode-logs|
+//                encode-logs-without-event-ids|metrics-collect
 //                --threads N --rounds R --slice SECONDS`;
 //                docs/benchmarks.md)
 //   help         this text

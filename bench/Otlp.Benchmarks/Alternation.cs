@@ -14,7 +14,7 @@ namespace Otlp.Benchmarks;
 /// </summary>
 /// <remarks>
 /// <c>dotnet fsi build.fsx bench-alternate [--category span|log|log-exception|end-to-end-grpc|end-to-end-http|
-/// encode-spans|encode-logs|metrics-collect] [--threads N] [--rounds R] [--slice SECONDS] [--warmup SECONDS]</c>.
+/// encode-spans|encode-logs|encode-logs-without-event-ids|metrics-collect] [--threads N] [--rounds R] [--slice SECONDS] [--warmup SECONDS]</c>.
 /// Each slice starts with 50 ms of unmeasured operations, so that what the other pipeline left in its queue is
 /// exported before the measurement. An end-to-end operation is one span exported to the receiver process
 /// (<see cref="Fixtures.ReceiverProcess"/>), both exporters then holding a connection to it; <c>--threads</c> does
@@ -108,7 +108,11 @@ public static class Alternation
                 "encode-logs" => new(
                     () => Succeeded(encode.Otlp_Logs().IsSucceeded), () => Succeeded(encode.Official_Logs() == OpenTelemetry.ExportResult.Success),
                     Fixtures.Workload.BatchSize, 1, encode.Setup, encode.Cleanup),
-                _ => throw new ArgumentException($"Unknown category '{category}': encode-spans or encode-logs."),
+                // The same content on both sides: ours without the event ids the official exporter leaves out by default.
+                "encode-logs-without-event-ids" => new(
+                    () => Succeeded(encode.Otlp_LogsWithoutEventIds().IsSucceeded), () => Succeeded(encode.Official_Logs() == OpenTelemetry.ExportResult.Success),
+                    Fixtures.Workload.BatchSize, 1, encode.Setup, encode.Cleanup),
+                _ => throw new ArgumentException($"Unknown category '{category}': encode-spans, encode-logs or encode-logs-without-event-ids."),
             };
         }
 
@@ -125,7 +129,7 @@ public static class Alternation
             "log" => new(appThread.Otlp_Log, appThread.Official_Log, AppThreadBenchmarks.Operations, threads, appThread.Setup, appThread.Cleanup),
             "log-exception" => new(appThread.Otlp_LogWithException, appThread.Official_LogWithException, AppThreadBenchmarks.Operations, threads, appThread.Setup, appThread.Cleanup),
             _ => throw new ArgumentException(
-                $"Unknown category '{category}': span, log, log-exception, end-to-end-grpc, end-to-end-http, encode-spans, encode-logs or metrics-collect."),
+                $"Unknown category '{category}': span, log, log-exception, end-to-end-grpc, end-to-end-http, encode-spans, encode-logs, encode-logs-without-event-ids or metrics-collect."),
         };
     }
 
