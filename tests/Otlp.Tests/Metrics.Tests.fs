@@ -1239,6 +1239,7 @@ let private wiring =
                     .AddInMemoryCollection(
                         dict [ "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.HttpEndpoint.ToString()
                                "OTEL_METRIC_EXPORT_INTERVAL", "600000"
+                               "OTEL_METRICS_EXEMPLAR_FILTER", "always_on"
                                "Otlp:Meters:0", name ])
                     .Build()
             let services = ServiceCollection()
@@ -1254,6 +1255,8 @@ let private wiring =
             for h in hosted do
                 do! h.StopAsync System.Threading.CancellationToken.None
             Expect.equal (receiver.Metrics |> Seq.map _.Name |> List.ofSeq) [ "latency" ] "exported when the host stopped"
+            Expect.equal (provider.GetRequiredService<OtlpMetrics>().ExemplarFilter) ExemplarFilter.AlwaysOn "the configuration's OTEL_METRICS_EXEMPLAR_FILTER"
+            Expect.equal (histogramOf receiver.Metrics[0]).DataPoints.[0].Exemplars.Length 1 "so the measurement made outside any span is an exemplar"
         }
     ]
 
