@@ -32,8 +32,8 @@ internal sealed class MetricStream
     private readonly bool direct;
 
     // Null when no measurement of the stream can become an exemplar (the filter is off, the instrument is
-    // observable, or a view keeps none): recording then pays one null check for exemplars, and under the trace-based filter a read of
-    // Activity.Current besides; only a measurement made in an activity goes on to OfferExemplar.
+    // observable, or a view keeps none): recording then pays one null check for exemplars. Otherwise it reads
+    // Activity.Current once; only a measurement the filter lets through goes on to OfferExemplar.
     private readonly Exemplars.Reservoir? exemplarReservoir;
     private readonly bool exemplarsNeedSampledSpan;
 
@@ -141,9 +141,9 @@ internal sealed class MetricStream
         {
         }
 
-        if (this.exemplarReservoir is not null && (!this.exemplarsNeedSampledSpan || System.Diagnostics.Activity.Current is not null))
+        if (this.exemplarReservoir is not null)
         {
-            this.OfferExemplar(recorded, value, NumberValue.NewAsInt(value), tags);
+            this.MayOfferExemplar(recorded, value, NumberValue.NewAsInt(value), tags);
         }
     }
 
@@ -175,26 +175,35 @@ internal sealed class MetricStream
         {
         }
 
-        if (this.exemplarReservoir is not null && (!this.exemplarsNeedSampledSpan || System.Diagnostics.Activity.Current is not null))
+        if (this.exemplarReservoir is not null)
         {
-            this.OfferExemplar(recorded, value, NumberValue.NewAsDouble(value), tags);
+            this.MayOfferExemplar(recorded, value, NumberValue.NewAsDouble(value), tags);
         }
     }
 
     /// <summary>
     /// Offers a recorded measurement to its series' exemplars when the filter lets it through: always, or (trace
-    /// based) when the current activity is recorded (sampled). The exemplar keeps the current span's ids, and the
-    /// measurement's attributes its series does not (all of them for the overflow series).
+    /// based) when the current activity is recorded (sampled). In line, so that a measurement made outside any
+    /// activity pays one read of <see cref="System.Diagnostics.Activity.Current"/> and no call.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private void OfferExemplar(Series recorded, double position, NumberValue value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private void MayOfferExemplar(Series recorded, double position, NumberValue value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
         var activity = System.Diagnostics.Activity.Current;
-        if (this.exemplarsNeedSampledSpan && (activity is null || !activity.Recorded))
+        if (!this.exemplarsNeedSampledSpan || activity is { Recorded: true })
         {
-            return;
+            this.OfferExemplar(recorded, position, value, activity, tags);
         }
+    }
 
+    /// <summary>
+    /// Offers a measurement made while <paramref name="activity"/> was current: the exemplar keeps its span's ids, and
+    /// the measurement's attributes its series does not (all of them for the overflow series).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void OfferExemplar(
+        Series recorded, double position, NumberValue value, System.Diagnostics.Activity? activity, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
         var keeps = ReferenceEquals(recorded, this.overflow) ? KeepsNone : this.comparer.KeepsKey;
         recorded.OfferExemplar(this.exemplarReservoir!, position, value, activity, tags, keeps, this.now);
     }
