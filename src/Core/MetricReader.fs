@@ -31,62 +31,34 @@ type Command =
     | ArmTimer of atMs: int64
     | CompleteWaiter of waiterId: int64 * result: WaiterResult
 
-type Waiter =
+// A flush or shutdown request; a struct, so a list of them is one object per waiter.
+[<Struct>]
+type internal Waiter =
     { Id: int64
       DeadlineMs: int64
       // The id of the collection whose completion completes this waiter.
       Needs: int64
       IsShutdown: bool }
 
-type Phase =
+type internal Phase =
     | Running
     | ShuttingDown
     | Stopped
 
-[<Sealed>]
-type State
+// A struct: a step allocates no state, only its commands and the waiters it adds (the driver steps the machine for
+// every flush, and a flush of a quiet pipeline should cost little more than its request).
+[<Struct; NoEquality; NoComparison>]
+type State =
     internal
-    (
-        startMs: int64,
-        nextTickMs: int64,
-        running: struct (int64 * Trigger) voption,
-        pending: Trigger voption,
-        nextId: int64,
-        waiters: Waiter list,
-        phase: Phase,
-        armedMs: int64 voption
-    ) =
-    member _.StartMs = startMs
-    member _.NextTickMs = nextTickMs
-    member _.Running = running
-    // A collection asked for while another runs; started as soon as that one completes.
-    member _.Pending = pending
-    member _.NextId = nextId
-    member _.Waiters = waiters
-    member _.Phase = phase
-    member _.ArmedMs = armedMs
-
-    // Struct optional arguments: a step allocates the new state and nothing for the arguments it changes.
-    member internal this.With
-        (
-            [<Struct>] ?nextTickMs,
-            [<Struct>] ?running,
-            [<Struct>] ?pending,
-            [<Struct>] ?nextId,
-            [<Struct>] ?waiters,
-            [<Struct>] ?phase,
-            [<Struct>] ?armedMs
-        ) =
-        State(
-            this.StartMs,
-            defaultValueArg nextTickMs this.NextTickMs,
-            defaultValueArg running this.Running,
-            defaultValueArg pending this.Pending,
-            defaultValueArg nextId this.NextId,
-            defaultValueArg waiters this.Waiters,
-            defaultValueArg phase this.Phase,
-            defaultValueArg armedMs this.ArmedMs
-        )
+        { StartMs: int64
+          NextTickMs: int64
+          Running: struct (int64 * Trigger) voption
+          // A collection asked for while another runs; started as soon as that one completes.
+          Pending: Trigger voption
+          NextId: int64
+          Waiters: Waiter list
+          Phase: Phase
+          ArmedMs: int64 voption }
 
 // The same settings when they need no clamping (every step normalizes them).
 let private normalize (settings: Settings) =
@@ -96,27 +68,71 @@ let private normalize (settings: Settings) =
         { ExportIntervalMs = max 1L settings.ExportIntervalMs
           ExportTimeoutMs = max 0L settings.ExportTimeoutMs }
 
+// Recursive walks rather than List.exists/partition with closures: a step then allocates nothing for them.
+let rec private earliestDeadline (earliest: int64 voption) (waiters: Waiter list) =
+    match waiters with
+    | [] -> earliest
+    | waiter :: rest ->
+        let at =
+            match earliest with
+            | ValueSome at -> min at waiter.DeadlineMs
+            | ValueNone -> waiter.DeadlineMs
+
+        earliestDeadline (ValueSome at) rest
+
+let rec private anyExpired (nowMs: int64) (waiters: Waiter list) =
+    match waiters with
+    | [] -> false
+    | waiter :: rest -> waiter.DeadlineMs <= nowMs || anyExpired nowMs rest
+
+let rec private anyShutdown (waiters: Waiter list) =
+    match waiters with
+    | [] -> false
+    | waiter :: rest -> waiter.IsShutdown || anyShutdown rest
+
+let rec private allNeedAtMost (exportId: int64) (waiters: Waiter list) =
+    match waiters with
+    | [] -> true
+    | waiter :: rest -> waiter.Needs <= exportId && allNeedAtMost exportId rest
+
+// The earliest shutdown deadline, or `fallback` when sooner or no shutdown waits.
+let rec private shutdownDeadline (fallback: int64) (waiters: Waiter list) =
+    match waiters with
+    | [] -> fallback
+    | waiter :: rest -> shutdownDeadline (if waiter.IsShutdown then min fallback waiter.DeadlineMs else fallback) rest
+
 // The timer is armed for the earliest of the next tick (while running) and the waiters' deadlines.
 let private armTimer (struct (state: State, commands: Command list)) =
     let earliest =
-        state.Waiters
-        |> List.fold
-            (fun earliest waiter ->
-                match earliest with
-                | ValueSome at -> ValueSome(min at waiter.DeadlineMs)
-                | ValueNone -> ValueSome waiter.DeadlineMs)
-            (if state.Phase = Running then ValueSome state.NextTickMs else ValueNone)
+        earliestDeadline (if state.Phase = Running then ValueSome state.NextTickMs else ValueNone) state.Waiters
 
     match earliest with
     | ValueNone -> struct (state, commands)
     | ValueSome at when state.ArmedMs = ValueSome at -> struct (state, commands)
-    | ValueSome at -> struct (state.With(armedMs = ValueSome at), ArmTimer at :: commands)
+    | ValueSome at -> struct ({ state with ArmedMs = ValueSome at }, ArmTimer at :: commands)
+
+// Commands are gathered newest first; most steps give none or one, which need no reversing.
+let private inOrder (commands: Command list) =
+    match commands with
+    | []
+    | [ _ ] -> commands
+    | _ -> List.rev commands
 
 let start (settings: Settings) (nowMs: int64) =
     let settings = normalize settings
-    let state = State(nowMs, nowMs + settings.ExportIntervalMs, ValueNone, ValueNone, 1L, [], Running, ValueNone)
+
+    let state =
+        { StartMs = nowMs
+          NextTickMs = nowMs + settings.ExportIntervalMs
+          Running = ValueNone
+          Pending = ValueNone
+          NextId = 1L
+          Waiters = []
+          Phase = Running
+          ArmedMs = ValueNone }
+
     let struct (state, commands) = armTimer (struct (state, []))
-    state, List.rev commands
+    struct (state, inOrder commands)
 
 // While shutting down, every request waits for the final collection: the one running with the Shutdown
 // trigger, or else the next one to start.
@@ -134,7 +150,7 @@ let private request (waiterId: int64) (nowMs: int64) (deadlineMs: int64) isShutd
 
     match state.Phase with
     | Stopped -> struct (state, CompleteWaiter(waiterId, WaiterResult.AlreadyShutDown) :: commands)
-    | ShuttingDown -> struct (state.With(waiters = state.Waiters @ [ waiter (shutdownCollection state) ]), commands)
+    | ShuttingDown -> struct ({ state with Waiters = state.Waiters @ [ waiter (shutdownCollection state) ] }, commands)
     | Running ->
         let pending =
             if isShutdown then Trigger.Shutdown
@@ -144,43 +160,40 @@ let private request (waiterId: int64) (nowMs: int64) (deadlineMs: int64) isShutd
                 | _ -> Trigger.Flush
 
         let waiting =
-            state.With(
-                waiters = state.Waiters @ [ waiter state.NextId ],
-                pending = ValueSome pending,
-                phase = (if isShutdown then ShuttingDown else Running)
-            )
+            { state with
+                Waiters = state.Waiters @ [ waiter state.NextId ]
+                Pending = ValueSome pending
+                Phase = (if isShutdown then ShuttingDown else Running) }
 
         struct (waiting, commands)
 
 let private completed (exportId: int64) (struct (state: State, commands)) =
     match state.Running with
     | ValueSome(struct (id, _)) when id = exportId ->
-        let finished, waiting = state.Waiters |> List.partition (fun waiter -> waiter.Needs <= exportId)
+        // Usually every waiter asked for this collection: no list is split then.
+        let finished, waiting =
+            if allNeedAtMost exportId state.Waiters then state.Waiters, []
+            else state.Waiters |> List.partition (fun waiter -> waiter.Needs <= exportId)
 
         let commands =
             finished |> List.fold (fun commands waiter -> CompleteWaiter(waiter.Id, WaiterResult.Completed) :: commands) commands
 
-        let stopped = state.Phase = ShuttingDown && not (waiting |> List.exists _.IsShutdown)
+        let stopped = state.Phase = ShuttingDown && not (anyShutdown waiting)
 
         let idle =
-            state.With(
-                running = ValueNone,
-                waiters = waiting,
-                phase = (if stopped then Stopped else state.Phase),
-                pending = (if stopped then ValueNone else state.Pending)
-            )
+            { state with
+                Running = ValueNone
+                Waiters = waiting
+                Phase = (if stopped then Stopped else state.Phase)
+                Pending = (if stopped then ValueNone else state.Pending) }
 
         struct (idle, commands)
     | _ -> struct (state, commands)
 
 let private expire (nowMs: int64) (struct (state: State, commands)) =
-    let expired, pending =
-        if List.isEmpty state.Waiters then [], []
-        else state.Waiters |> List.partition (fun waiter -> waiter.DeadlineMs <= nowMs)
-
-    if List.isEmpty expired then
+    if not (anyExpired nowMs state.Waiters) then
         struct (state, commands)
-    elif expired |> List.exists _.IsShutdown then
+    elif state.Waiters |> List.exists (fun waiter -> waiter.IsShutdown && waiter.DeadlineMs <= nowMs) then
         // Shutdown returns by its deadline: the running collection is abandoned (its late completion is
         // ignored) and every other waiter ends with it, since no collection will run any more.
         let result (waiter: Waiter) =
@@ -190,12 +203,14 @@ let private expire (nowMs: int64) (struct (state: State, commands)) =
         let commands =
             state.Waiters |> List.fold (fun commands waiter -> CompleteWaiter(waiter.Id, result waiter) :: commands) commands
 
-        struct (state.With(running = ValueNone, pending = ValueNone, waiters = [], phase = Stopped), commands)
+        struct ({ state with Running = ValueNone; Pending = ValueNone; Waiters = []; Phase = Stopped }, commands)
     else
+        let expired, pending = state.Waiters |> List.partition (fun waiter -> waiter.DeadlineMs <= nowMs)
+
         let commands =
             expired |> List.fold (fun commands waiter -> CompleteWaiter(waiter.Id, WaiterResult.TimedOut) :: commands) commands
 
-        struct (state.With(waiters = pending), commands)
+        struct ({ state with Waiters = pending }, commands)
 
 let private tick (settings: Settings) (nowMs: int64) (struct (state: State, commands)) =
     if state.Phase = Running && nowMs >= state.NextTickMs then
@@ -207,21 +222,22 @@ let private tick (settings: Settings) (nowMs: int64) (struct (state: State, comm
         let pending =
             if state.Running.IsNone && state.Pending.IsNone then ValueSome Trigger.Interval else state.Pending
 
-        struct (state.With(nextTickMs = next, pending = pending), commands)
+        struct ({ state with NextTickMs = next; Pending = pending }, commands)
     else
         struct (state, commands)
 
 let private startPending (settings: Settings) (nowMs: int64) (struct (state: State, commands)) =
     match state.Running, state.Pending with
     | ValueNone, ValueSome trigger ->
-        let deadline =
-            state.Waiters
-            |> List.filter _.IsShutdown
-            |> List.fold (fun deadline waiter -> min deadline waiter.DeadlineMs) (Deadline.after nowMs settings.ExportTimeoutMs)
-
+        let deadline = shutdownDeadline (Deadline.after nowMs settings.ExportTimeoutMs) state.Waiters
         let id = state.NextId
 
-        let collecting = state.With(running = ValueSome(struct (id, trigger)), pending = ValueNone, nextId = id + 1L)
+        let collecting =
+            { state with
+                Running = ValueSome(struct (id, trigger))
+                Pending = ValueNone
+                NextId = id + 1L }
+
         struct (collecting, CollectAndExport(id, trigger, deadline) :: commands)
     | _ -> struct (state, commands)
 
@@ -240,7 +256,7 @@ let step (settings: Settings) (state: State) (event: Event) =
         match event with
         | TimerFired _ ->
             match state.ArmedMs with
-            | ValueSome at when at <= nowMs -> struct (state.With(armedMs = ValueNone), [])
+            | ValueSome at when at <= nowMs -> struct ({ state with ArmedMs = ValueNone }, [])
             | _ -> struct (state, [])
         | ExportCompleted(exportId, _) -> completed exportId (struct (state, []))
         | ForceFlush(waiterId, _, deadlineMs) -> request waiterId nowMs deadlineMs false (struct (state, []))
@@ -253,7 +269,7 @@ let step (settings: Settings) (state: State) (event: Event) =
         |> startPending settings nowMs
         |> armTimer
 
-    state, List.rev commands
+    struct (state, inOrder commands)
 
 let running (state: State) =
     match state.Running with

@@ -70,17 +70,42 @@ type Command =
     /// Complete the flush or shutdown waiter `waiterId`.
     | CompleteWaiter of waiterId: int64 * result: WaiterResult
 
-/// The reader's state: immutable; only `start` and `step` make one.
-[<Sealed>]
-type State
+/// A flush or shutdown request the reader has yet to answer (internal).
+[<Struct>]
+type internal Waiter =
+    { Id: int64
+      DeadlineMs: int64
+      /// The id of the collection whose completion completes this waiter.
+      Needs: int64
+      IsShutdown: bool }
+
+/// Whether the reader runs, shuts down or has stopped (internal).
+type internal Phase =
+    | Running
+    | ShuttingDown
+    | Stopped
+
+/// The reader's state: an immutable struct, so a step allocates no state; only `start` and `step` make one
+/// (its representation is internal).
+[<Struct; NoEquality; NoComparison>]
+type State =
+    internal
+        { StartMs: int64
+          NextTickMs: int64
+          Running: struct (int64 * Trigger) voption
+          Pending: Trigger voption
+          NextId: int64
+          Waiters: Waiter list
+          Phase: Phase
+          ArmedMs: int64 voption }
 
 /// A reader started at `nowMs`: its collections are due at `nowMs + k * ExportIntervalMs` (k >= 1), and
 /// the first timer is armed.
-val start: settings: Settings -> nowMs: int64 -> State * Command list
+val start: settings: Settings -> nowMs: int64 -> struct (State * Command list)
 
 /// Applies one event: the new state and the commands to carry out. Pass the same settings on every call;
 /// out-of-range values are brought into range.
-val step: settings: Settings -> state: State -> event: Event -> State * Command list
+val step: settings: Settings -> state: State -> event: Event -> struct (State * Command list)
 
 /// The id of the collection running now, if any.
 val running: state: State -> int64 option
