@@ -130,10 +130,10 @@ public sealed class OtlpMetricExporter : OtlpSignalExporter<ExportMetricsService
 
     /// <summary>
     /// Sends the request <paramref name="write"/> encodes straight from the series of a collection (<paramref name="points"/>
-    /// data points); null, having sent nothing, when it must take the model path (JSON, or too large for one request).
+    /// data points); false, having sent nothing, when it must take the model path (JSON, or too large for one request).
     /// </summary>
-    internal Task<OtlpExportResult>? TryExportDirect(Action<IBufferWriter<byte>> write, int points, CancellationToken cancellationToken) =>
-        this.TrySendEncoded(write, points, cancellationToken);
+    internal bool TryExportDirect(Action<IBufferWriter<byte>> write, int points, CancellationToken cancellationToken, out ValueTask<OtlpExportResult> sending) =>
+        this.TrySendEncoded(write, points, cancellationToken, out sending);
 
     private protected override int CountItems(ExportMetricsServiceRequest request) =>
         request.ResourceMetrics.Sum(r => r.ScopeMetrics.Sum(s => s.Metrics.Sum(CountPoints)));

@@ -18,6 +18,9 @@ namespace Otlp;
 /// <typeparam name="TItem">The item the signal batches (a span, a log record).</typeparam>
 public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, IDisposable
 {
+    // Results are immutable, and nearly every export ends this way: shared.
+    private static readonly OtlpExportResult DeliveredAtFirstAttempt = new(OtlpExportStatus.Success, 0, null, 1);
+
     private readonly IExportTransport transport;
     private readonly TimeProvider time;
     private readonly Retry.Policy retryPolicy = Retry.Policy.Default;
@@ -179,14 +182,16 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
 
     /// <summary>
     /// Sends a protobuf request that <paramref name="write"/> encodes straight from the signal's sources (without
-    /// the model), with retries as <see cref="ExportAsync"/>; null, having sent nothing, when the protocol is JSON
-    /// or the request is larger than one request may be (the caller then takes the model path, which splits).
+    /// the model), with retries as <see cref="ExportAsync"/>, as <paramref name="sending"/> (to be awaited once); false,
+    /// having sent nothing, when the protocol is JSON or the request is larger than one request may be (the caller then
+    /// takes the model path, which splits).
     /// </summary>
-    private protected Task<OtlpExportResult>? TrySendEncoded(Action<IBufferWriter<byte>> write, int items, CancellationToken cancellationToken)
+    private protected bool TrySendEncoded(Action<IBufferWriter<byte>> write, int items, CancellationToken cancellationToken, out ValueTask<OtlpExportResult> sending)
     {
+        sending = default;
         if (this.Configuration.Exporter.Protocol.IsHttpJson)
         {
-            return null;
+            return false;
         }
 
         var payload = this.NewBuffer();
@@ -203,11 +208,12 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         if (payload.WrittenCount > this.PayloadLimit)
         {
             payload.Dispose();
-            return null;
+            return false;
         }
 
         this.lastPayloadBytes = payload.WrittenCount;
-        return this.SendWithRetriesAsync(payload.Outgoing, payload, items, cancellationToken);
+        sending = this.SendWithRetriesAsync(payload.Outgoing, payload, items, cancellationToken);
+        return true;
     }
 
     /// <summary>A pooled buffer the size of the last request, which is usually the size of the next.</summary>
@@ -233,7 +239,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     /// Sends one encoded request, retrying until it is delivered, given up, past the exporter timeout or cancelled;
     /// <paramref name="owned"/>, when given, is the payload's buffer, released when the export ends.
     /// </summary>
-    private async Task<OtlpExportResult> SendWithRetriesAsync(OutgoingPayload payload, PooledBuffer? owned, int items, CancellationToken cancellationToken)
+    private async ValueTask<OtlpExportResult> SendWithRetriesAsync(OutgoingPayload payload, PooledBuffer? owned, int items, CancellationToken cancellationToken)
     {
         var timeout = this.Configuration.Exporter.Timeout;
         var now = this.NowMs();
@@ -298,7 +304,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
 
                     return interpreted.PartialSuccess is { } partial
                         ? new OtlpExportResult(OtlpExportStatus.PartialSuccess, rejected, partial.ErrorMessage, attempt)
-                        : new OtlpExportResult(OtlpExportStatus.Success, 0, null, attempt);
+                        : attempt == 1 ? DeliveredAtFirstAttempt : new OtlpExportResult(OtlpExportStatus.Success, 0, null, attempt);
                 }
 
                 if (decision is Retry.Decision.RetryAfter retry && !cancellationToken.IsCancellationRequested)

@@ -24,6 +24,22 @@ type private AcceptingHandler() =
     override _.SendAsync(_: System.Net.Http.HttpRequestMessage, _: System.Threading.CancellationToken) =
         System.Threading.Tasks.Task.FromResult(new System.Net.Http.HttpResponseMessage(System.Net.HttpStatusCode.OK, Content = new System.Net.Http.ByteArrayContent([||])))
 
+/// Answers 200 like `AcceptingHandler`, the first request only once `Gate` is opened.
+type private GatedHandler() =
+    inherit System.Net.Http.HttpMessageHandler()
+    let mutable requests = 0
+    member val Gate = System.Threading.Tasks.TaskCompletionSource(System.Threading.Tasks.TaskCreationOptions.RunContinuationsAsynchronously)
+
+    override this.SendAsync(_: System.Net.Http.HttpRequestMessage, _: System.Threading.CancellationToken) =
+        let answer () = new System.Net.Http.HttpResponseMessage(System.Net.HttpStatusCode.OK, Content = new System.Net.Http.ByteArrayContent([||]))
+        if System.Threading.Interlocked.Increment(&requests) = 1 then
+            task {
+                do! this.Gate.Task
+                return answer ()
+            }
+        else
+            System.Threading.Tasks.Task.FromResult(answer ())
+
 /// A metrics exporter over HTTP to `AcceptingHandler`.
 let private acceptingExporter (configure: OtlpExporterBuilder<OtlpMetricExporter> -> OtlpExporterBuilder<OtlpMetricExporter>) =
     (OtlpExporter.ForMetrics().WithHttp().WithHttpClientFactory(fun () -> new System.Net.Http.HttpClient(new AcceptingHandler()))
@@ -1186,6 +1202,44 @@ let private lifecycle =
             let! arrived = flush metrics receiver
             Expect.isTrue (arrived |> List.exists (fun m -> m.Name = "sync")) "synchronous instruments exported"
             Expect.exists metrics.Warnings (fun w -> w.Contains "sensor offline") "reported"
+        }
+
+        test "a flush whose export completes synchronously returns a finished task; one that waits gets its answer later" {
+            let name = uniqueName ()
+            use exporter = acceptingExporter id
+            let options = OtlpMetricsOptions(ExportInterval = Nullable(TimeSpan.FromMinutes 10.0))
+            options.Meters.Add name
+            use metrics = OtlpMetrics.Start(exporter, options)
+            use meter = new Meter(name)
+            meter.CreateCounter<int64>("c").Add 1L
+            // The in-memory handler answers at once: the flush's own step collects, exports and answers it.
+            let flushed = metrics.ForceFlushAsync()
+            Expect.isTrue flushed.IsCompletedSuccessfully "finished on return"
+            Expect.isTrue flushed.Result "exported"
+            // A shutdown while nothing runs is answered the same way; a flush after it is told at once.
+            let shut = metrics.ShutdownAsync()
+            Expect.isTrue (shut.IsCompletedSuccessfully && shut.Result) "shut down on return"
+            let late = metrics.ForceFlushAsync()
+            Expect.isTrue (late.IsCompletedSuccessfully && not late.Result) "no flush after shutdown"
+        }
+
+        testTask "flushes that wait for a running export are answered when it and their own collection end" {
+            let name = uniqueName ()
+            let handler = new GatedHandler()
+            use exporter = OtlpExporter.ForMetrics().WithHttp().WithHttpClientFactory(fun () -> new System.Net.Http.HttpClient(handler)).Build()
+            let options = OtlpMetricsOptions(ExportInterval = Nullable(TimeSpan.FromMinutes 10.0))
+            options.Meters.Add name
+            use metrics = OtlpMetrics.Start(exporter, options)
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            meter.CreateCounter<int64>("c").Add 1L
+            let first = metrics.ForceFlushAsync()
+            let second = metrics.ForceFlushAsync()
+            Expect.isFalse first.IsCompleted "the first export is held"
+            Expect.isFalse second.IsCompleted "the second waits for a collection after the first"
+            handler.Gate.SetResult()
+            let! (results: bool array) = System.Threading.Tasks.Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds 10.0)
+            Expect.equal results [| true; true |] "both answered"
         }
 
         testTask "a disabled exporter listens to nothing" {

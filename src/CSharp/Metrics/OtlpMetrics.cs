@@ -478,7 +478,7 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
         }
 
         // Straight from the series into a pooled buffer when possible; the model (which can be split) otherwise.
-        if (this.Exporter.TryExportDirect(this.writeRequest, points, cancellationToken) is { } sending)
+        if (this.Exporter.TryExportDirect(this.writeRequest, points, cancellationToken, out var sending))
         {
             await sending.ConfigureAwait(false);
             return;

@@ -22,7 +22,14 @@ internal sealed class PeriodicReader : IAsyncDisposable
     private readonly Action<string> report;
     private readonly TimeProvider time;
     private readonly Lock gate = new();
-    private readonly Dictionary<long, TaskCompletionSource<MetricReader.WaiterResult>> waiters = [];
+    private static readonly Task<bool> Finished = Task.FromResult(true);
+    private static readonly Task<bool> NotFinished = Task.FromResult(false);
+
+    // The flush and shutdown calls waiting for an answer; a call's task source is made only when its answer was not
+    // there by the time its own step returned (a collection that runs on, or one running already), so a flush whose
+    // export completes synchronously allocates none. Answers that come before a source are kept in `answered`.
+    private readonly Dictionary<long, TaskCompletionSource<MetricReader.WaiterResult>?> waiters = [];
+    private readonly Dictionary<long, MetricReader.WaiterResult> answered = [];
     private readonly TaskCompletionSource idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ITimer timer;
     private MetricReader.State state;
@@ -100,29 +107,42 @@ internal sealed class PeriodicReader : IAsyncDisposable
         await this.timer.DisposeAsync().ConfigureAwait(false);
     }
 
-    private async Task<bool> WaitAsync(TimeSpan timeout, bool flush, CancellationToken cancellationToken)
+    private Task<bool> WaitAsync(TimeSpan timeout, bool flush, CancellationToken cancellationToken)
     {
         if (this.idle.Task.IsCompleted)
         {
-            return false;
+            return NotFinished;
         }
 
-        var waiter = new TaskCompletionSource<MetricReader.WaiterResult>(TaskCreationOptions.RunContinuationsAsynchronously);
         var now = this.NowMs();
         var deadline = Runtime.Deadlines.After(now, timeout);
         long id;
         lock (this.gate)
         {
             id = ++this.nextWaiterId;
-            this.waiters[id] = waiter;
+            this.waiters[id] = null;
         }
 
         this.Raise(flush
             ? MetricReader.Event.NewForceFlush(id, now, deadline)
             : MetricReader.Event.NewShutdown(id, now, deadline));
-        var result = await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        return result.IsCompleted;
+        TaskCompletionSource<MetricReader.WaiterResult> source;
+        lock (this.gate)
+        {
+            if (this.answered.Remove(id, out var result))
+            {
+                return result.IsCompleted ? Finished : NotFinished;
+            }
+
+            source = new TaskCompletionSource<MetricReader.WaiterResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+            this.waiters[id] = source;
+        }
+
+        return WaitForAnswerAsync(source.Task, cancellationToken);
     }
+
+    private static async Task<bool> WaitForAnswerAsync(Task<MetricReader.WaiterResult> answer, CancellationToken cancellationToken) =>
+        (await answer.WaitAsync(cancellationToken).ConfigureAwait(false)).IsCompleted;
 
     private long NowMs() => (long)this.time.GetElapsedTime(0).TotalMilliseconds;
 
@@ -197,13 +217,27 @@ internal sealed class PeriodicReader : IAsyncDisposable
                     this.timer.Change(Runtime.Deadlines.Remaining(arm.atMs, this.NowMs()), Timeout.InfiniteTimeSpan);
                     break;
                 case MetricReader.Command.CompleteWaiter complete:
-                    if (this.waiters.Remove(complete.waiterId, out var waiter))
-                    {
-                        waiter.TrySetResult(complete.result);
-                    }
-
+                    this.Answer(complete.waiterId, complete.result);
                     break;
             }
+        }
+    }
+
+    /// <summary>Completes a waiter's task, or keeps its answer for the call that has yet to make one. Under the lock.</summary>
+    private void Answer(long waiterId, MetricReader.WaiterResult result)
+    {
+        if (!this.waiters.Remove(waiterId, out var source))
+        {
+            return;
+        }
+
+        if (source is null)
+        {
+            this.answered[waiterId] = result;
+        }
+        else
+        {
+            source.TrySetResult(result);
         }
     }
 
@@ -216,12 +250,11 @@ internal sealed class PeriodicReader : IAsyncDisposable
         }
 
         // Waiters the machine can no longer answer (a flush queued behind the shutdown) are told so.
-        foreach (var waiter in this.waiters.Values)
+        foreach (var id in this.waiters.Keys.ToArray())
         {
-            waiter.TrySetResult(MetricReader.WaiterResult.AlreadyShutDown);
+            this.Answer(id, MetricReader.WaiterResult.AlreadyShutDown);
         }
 
-        this.waiters.Clear();
         this.timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         this.idle.TrySetResult();
     }

@@ -11,7 +11,9 @@ namespace Otlp.Transport;
 internal sealed class BorrowedBodyContent : HttpContent
 {
     private readonly ReadOnlyMemory<byte> body;
-    private readonly Lock gate = new();
+
+    // Guarded by a lock on this instance, which no one else sees (a request's content, made and disposed by one send):
+    // a request then allocates no lock object of its own.
     private int copies;
 
     // Made only when someone waits while a copy runs, which is rare: a handler usually copies before answering.
@@ -32,7 +34,7 @@ internal sealed class BorrowedBodyContent : HttpContent
     /// </summary>
     public Task WhenCopiedAsync(CancellationToken cancellationToken)
     {
-        lock (this.gate)
+        lock (this)
         {
             if (this.copies == 0)
             {
@@ -108,7 +110,7 @@ internal sealed class BorrowedBodyContent : HttpContent
 
     private void CopyStarted()
     {
-        lock (this.gate)
+        lock (this)
         {
             this.copies++;
         }
@@ -117,7 +119,7 @@ internal sealed class BorrowedBodyContent : HttpContent
     private void CopyEnded()
     {
         TaskCompletionSource? waiting = null;
-        lock (this.gate)
+        lock (this)
         {
             if (--this.copies == 0)
             {

@@ -105,7 +105,7 @@ internal sealed class GrpcExportTransport : IExportTransport
     /// Calls <c>Export</c> with what is left of the attempt's time as the call's deadline (<c>grpc-timeout</c>), so
     /// that the server can give up on a call its client has given up on, a retry telling it the time left.
     /// </summary>
-    public async Task<TransportResult> SendAsync(OutgoingPayload payload, TimeSpan timeLeft, CancellationToken cancellationToken)
+    public async ValueTask<TransportResult> SendAsync(OutgoingPayload payload, TimeSpan timeLeft, CancellationToken cancellationToken)
     {
         var metadata = new Metadata { { "user-agent", OtlpInfo.UserAgent } };
         foreach (var entry in this.entries)

@@ -51,7 +51,7 @@ internal sealed class HttpExportTransport : IExportTransport
     public string Destination => $"HTTP POST {ConfigText.endpoint(this.url.AbsoluteUri)}";
 
     // OTLP/HTTP has no header for the client's deadline: the token alone ends the send.
-    public Task<TransportResult> SendAsync(OutgoingPayload payload, TimeSpan timeLeft, CancellationToken cancellationToken) =>
+    public ValueTask<TransportResult> SendAsync(OutgoingPayload payload, TimeSpan timeLeft, CancellationToken cancellationToken) =>
         this.SendCoreAsync(payload.Bytes, blocking: false, cancellationToken);
 
     /// <summary>
@@ -69,7 +69,7 @@ internal sealed class HttpExportTransport : IExportTransport
         // Every step runs on this thread; only a body copy the handler is still finishing (after an early answer)
         // leaves the task running, and this thread waits for it, within the copy's grace.
         var send = this.SendCoreAsync(payload.Bytes, blocking: true, cancellationToken);
-        result = send.IsCompleted ? send.Result : send.GetAwaiter().GetResult();
+        result = send.IsCompleted ? send.Result : send.AsTask().GetAwaiter().GetResult();
         return true;
     }
 
@@ -77,7 +77,7 @@ internal sealed class HttpExportTransport : IExportTransport
     /// One send. With <paramref name="blocking"/>, the request and the response are sent and read with the
     /// synchronous calls, on the calling thread.
     /// </summary>
-    private async Task<TransportResult> SendCoreAsync(ReadOnlyMemory<byte> payload, bool blocking, CancellationToken cancellationToken)
+    private async ValueTask<TransportResult> SendCoreAsync(ReadOnlyMemory<byte> payload, bool blocking, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, this.url);
         var encoding = PayloadCompression.EncodingName(this.compression);

@@ -9,12 +9,15 @@ internal interface IExportTransport : IDisposable
     /// <summary>A description of the destination for diagnostics, for example <c>HTTP POST http://host:4318/v1/traces</c>.</summary>
     string Destination { get; }
 
-    /// <summary>Sends <paramref name="payload"/> and waits for the answer or for <paramref name="cancellationToken"/>.</summary>
+    /// <summary>
+    /// Sends <paramref name="payload"/> and waits for the answer or for <paramref name="cancellationToken"/>. A value task:
+    /// a send that completes synchronously (an in-memory handler) allocates no task; await it once.
+    /// </summary>
     /// <param name="payload">The encoded request, with the room its buffer may keep in front of it.</param>
     /// <param name="timeLeft">What is left of the attempt's time (<see cref="Timeout.InfiniteTimeSpan"/> for no limit),
     /// for a protocol that tells the server how long its client waits (gRPC's deadline); the token ends the send.</param>
     /// <param name="cancellationToken">Ends the send: the attempt's deadline, or shutdown.</param>
-    Task<TransportResult> SendAsync(OutgoingPayload payload, TimeSpan timeLeft, CancellationToken cancellationToken);
+    ValueTask<TransportResult> SendAsync(OutgoingPayload payload, TimeSpan timeLeft, CancellationToken cancellationToken);
 
     /// <summary>
     /// Sends <paramref name="payload"/> on the calling thread, blocking it until the answer, a failure or
