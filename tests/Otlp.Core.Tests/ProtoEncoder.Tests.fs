@@ -199,9 +199,9 @@ let tests =
 
         testPropertyWithConfig config "ASCII narrowing copies exactly the text's ASCII prefix and nothing past the text"
         <| fun (length: byte) (other: (byte * char) option) ->
-            // Lengths around every chunk size (4, 8, 16 and overlapping tails), with at most one character that is
-            // not ASCII somewhere in the text.
-            let length = int length % 48
+            // Lengths around every chunk size (4, 8, 16, 32, several of 32, overlapping tails), with at most one
+            // character that is not ASCII somewhere in the text.
+            let length = int length % 100
             let chars = Array.init length (fun i -> char (0x20 + (i * 7) % 0x5F))
             match other with
             | Some (at, c) when length > 0 -> chars[int at % length] <- (if int c < 0x80 then char (0x80 + int c) else c)
