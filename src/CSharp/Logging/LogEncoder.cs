@@ -15,6 +15,9 @@ namespace Otlp.Logging;
 /// </summary>
 internal static class LogEncoder
 {
+    // Written on nearly every record: encoded once.
+    private static readonly EncodedKey EventIdKey = new(LogRecordConverter.EventIdAttribute);
+
     /// <summary>
     /// Writes one request of <paramref name="resource"/> holding the entries of <paramref name="items"/> (their
     /// <c>Source</c>), grouped by scope in order of first appearance, each under the limits
@@ -81,7 +84,7 @@ internal static class LogEncoder
             lengths |= LengthBit(LogRecordConverter.EventIdAttribute);
             if (kept < countLimit)
             {
-                CommonFields.attributeInt(writer, Fields.LogRecord_Attributes, LogRecordConverter.EventIdAttribute, entry.EventId.Id);
+                CommonFields.attributeIntOf(writer, Fields.LogRecord_Attributes, EventIdKey, entry.EventId.Id);
                 kept++;
             }
             else

@@ -151,6 +151,11 @@ module internal CommonFields =
             intValue w value
             endAttribute w token
 
+    /// An attribute with an integer value and a key encoded beforehand (the same bytes as `attributeInt`).
+    let attributeIntOf (w: ProtoWriter) field (key: EncodedKey) (value: int64) =
+        if not (w.TryIntAttributeOf(field, key, value)) then
+            attributeInt w field key.Text value
+
     /// An attribute with a double value.
     let attributeDouble (w: ProtoWriter) field (key: string) (value: float) =
         if not (w.TryDoubleAttribute(field, key, value)) then

@@ -243,6 +243,27 @@ type internal KnownText() =
         this.Used <- this.Used + encoded.Length
 
 
+/// A constant attribute key that a source writes on many items (a key of its own, such as a log record's event
+/// id), encoded once: the KeyValue's key field (tag, length, UTF-8 bytes), so writing it is a copy rather than a
+/// narrowing of its characters every time. The array has 32 bytes of slack, so the copy moves whole 16-byte chunks.
+[<Sealed; AllowNullLiteral>]
+type internal EncodedKey(key: string) =
+    let utf8 = Encoding.UTF8.GetBytes(if isNull key then "" else key)
+    // The field only when it is short enough for the one-piece attribute writers (a one-byte length); else empty.
+    let field =
+        if utf8.Length = 0 || utf8.Length > 120 then Array.Empty()
+        else Array.concat [ [| byte ((Fields.KeyValue_Key <<< 3) ||| Fields.WireLengthDelimited); byte utf8.Length |]; utf8; Array.zeroCreate 32 ]
+
+    /// The key as text.
+    member _.Text = key
+
+    /// The bytes of the key field, then 32 bytes of slack; empty when the key is empty or over 120 bytes.
+    member _.Field: byte array = field
+
+    /// The length of the key field (0 when `Field` is empty).
+    member _.FieldLength = if field.Length = 0 then 0 else field.Length - 32
+
+
 /// A single-pass protobuf writer: nested messages and strings reserve a guessed number of length bytes, the
 /// content is written after them, and the minimal varint length is written on the way out, moving the content
 /// when the length needs more or fewer bytes than guessed. Output is therefore minimal and byte-identical to
@@ -607,6 +628,34 @@ type internal ProtoWriter() =
             let b = &MemoryMarshal.GetArrayDataReference buffer
             Unsafe.Add(&b, i) <- byte ((Fields.AnyValue_Int_Value <<< 3) ||| Fields.WireVarint)
             at <- Put.varint &b (i + 1) (uint64 value)
+            true
+
+    /// Writes the attribute `field` { key, value { int_value = value } } with a key encoded beforehand, in one go
+    /// when it can (see above): the key field is copied.
+    member this.TryIntAttributeOf(field: int, key: EncodedKey, value: int64) =
+        let keyLength = key.FieldLength
+        let valueLength = 1 + WireSize.varint64 (uint64 value)
+        let pairLength = keyLength + 2 + valueLength
+        if keyLength = 0 || field > 15 || pairLength > 127 then false
+        else
+            // 32 bytes past the attribute: the key is copied in 16-byte chunks, which may store past its end.
+            this.Ensure(pairLength + 2 + 32)
+            let b = &MemoryMarshal.GetArrayDataReference buffer
+            let i = at
+            Unsafe.Add(&b, i) <- byte ((field <<< 3) ||| Fields.WireLengthDelimited)
+            Unsafe.Add(&b, i + 1) <- byte pairLength
+            let source = &MemoryMarshal.GetArrayDataReference key.Field
+            Vector128.LoadUnsafe(&source).StoreUnsafe(&b, unativeint (i + 2))
+            if keyLength > 16 then
+                let mutable copied = 16
+                while copied < keyLength do
+                    Vector128.LoadUnsafe(&source, unativeint copied).StoreUnsafe(&b, unativeint (i + 2 + copied))
+                    copied <- copied + 16
+            let i = i + 2 + keyLength
+            Unsafe.Add(&b, i) <- byte ((Fields.KeyValue_Value <<< 3) ||| Fields.WireLengthDelimited)
+            Unsafe.Add(&b, i + 1) <- byte valueLength
+            Unsafe.Add(&b, i + 2) <- byte ((Fields.AnyValue_Int_Value <<< 3) ||| Fields.WireVarint)
+            at <- Put.varint &b (i + 3) (uint64 value)
             true
 
     /// Writes the attribute `field` { key, value { double_value = value } } in one go when it can (see above).
