@@ -55,20 +55,7 @@ module internal Ascii =
         let length = text.Length
         let mutable i = 0
         let mutable ascii = true
-        // Messages and templates are often 32 characters or more: two 256-bit loads a step halve the steps.
-        if length >= 32 && Vector256.IsHardwareAccelerated then
-            let high = Vector256.Create 0xFF80us
-            while ascii && i < length do
-                let at = if i + 32 <= length then i else length - 32
-                let a = Vector256.LoadUnsafe(&source, unativeint at)
-                let b = Vector256.LoadUnsafe(&source, unativeint (at + 16))
-                if Vector256.EqualsAll((a ||| b) &&& high, Vector256<uint16>.Zero) then
-                    Vector256.Narrow(a, b).StoreUnsafe(&destination, unativeint at)
-                    i <- at + 32
-                else
-                    ascii <- false
-                    i <- at
-        elif length >= 16 then
+        if length >= 16 then
             let high = Vector128.Create 0xFF80us
             while ascii && i < length do
                 // The last chunk ends at the end of the text, overlapping what was copied before it.
