@@ -1223,6 +1223,44 @@ let private lifecycle =
             Expect.isTrue (late.IsCompletedSuccessfully && not late.Result) "no flush after shutdown"
         }
 
+        testTask "concurrent flushes, some answered by their own step and some by another thread's, all end exported" {
+            // Exports alternate between answering at once and after a yield, so that a flush's answer comes now before
+            // its task source exists and now after: every call must still get it.
+            let name = uniqueName ()
+            let sends = ref 0
+            let handler =
+                { new System.Net.Http.HttpMessageHandler() with
+                    member _.SendAsync(_, _) =
+                        let answer () = new System.Net.Http.HttpResponseMessage(System.Net.HttpStatusCode.OK, Content = new System.Net.Http.ByteArrayContent([||]))
+                        if System.Threading.Interlocked.Increment(&sends.contents) % 2 = 0 then
+                            System.Threading.Tasks.Task.FromResult(answer ())
+                        else
+                            task {
+                                do! System.Threading.Tasks.Task.Yield()
+                                return answer ()
+                            } }
+            use exporter = OtlpExporter.ForMetrics().WithHttp().WithHttpClientFactory(fun () -> new System.Net.Http.HttpClient(handler)).Build()
+            let options = OtlpMetricsOptions(ExportInterval = Nullable(TimeSpan.FromMinutes 10.0))
+            options.Meters.Add name
+            use metrics = OtlpMetrics.Start(exporter, options)
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            let counter = meter.CreateCounter<int64>("c")
+            let caller (_: int) =
+                System.Threading.Tasks.Task.Run<bool array>(fun () ->
+                    task {
+                        let results = ResizeArray()
+                        for _ in 1..40 do
+                            counter.Add 1L
+                            let! (flushed: bool) = metrics.ForceFlushAsync(Nullable(TimeSpan.FromSeconds 30.0))
+                            results.Add flushed
+                        return results.ToArray()
+                    })
+            let! (all: bool array array) = System.Threading.Tasks.Task.WhenAll(Array.init 8 caller).WaitAsync(TimeSpan.FromSeconds 60.0)
+            Expect.equal (all |> Array.concat |> Array.filter id |> Array.length) 320 "every flush exported in time"
+            Expect.isGreaterThan sends.Value 0 "exports were sent"
+        }
+
         testTask "flushes that wait for a running export are answered when it and their own collection end" {
             let name = uniqueName ()
             let handler = new GatedHandler()
