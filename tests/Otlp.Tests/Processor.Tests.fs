@@ -272,6 +272,38 @@ let tests =
             Expect.equal (unlimited |> List.map snd |> List.distinct) [ Timeout.InfiniteTimeSpan ] "no deadline and no timeout: no limit"
         }
 
+        testTask "an attempt's token: one whose time ran out is never handed on, one that ended in time is reset for the next" {
+            let seen = ConcurrentQueue<int * int * CancellationToken * bool>()
+            let export =
+                Func<int array, int, ExportTurn, Task<Batching.ExportOutcome>>(fun items attempt turn ->
+                    task {
+                        let! _ = turn.BeginSendAsync()
+                        seen.Enqueue((items[0], attempt, turn.Token, turn.Token.IsCancellationRequested))
+                        if items[0] = 1 && attempt = 1 then
+                            // Hangs until its time is up.
+                            try
+                                do! Task.Delay(Timeout.Infinite, turn.Token)
+                            with :? OperationCanceledException -> ()
+                            return Batching.ExportOutcome.RetryableFailure None
+                        else
+                            return Batching.ExportOutcome.Succeeded
+                    })
+            let p = new BatchExportProcessor<int>(settings 16 2, export, TimeSpan.FromMilliseconds 200.0, TimeProvider.System, ExportStatistics())
+            for i in 1..6 do Expect.isTrue (p.Offer i) "accepted"
+            let! (flushed: bool) = p.ForceFlushAsync(TimeSpan.FromSeconds 10.0)
+            Expect.isTrue flushed "flushed"
+            do! p.DisposeAsync()
+            let attempts = List.ofSeq seen
+            Expect.equal (attempts |> List.map (fun (first, attempt, _, _) -> first, attempt) |> List.sort) [ 1, 1; 1, 2; 3, 1; 5, 1 ] "three batches, the first retried"
+            Expect.isTrue (attempts |> List.forall (fun (_, _, _, cancelled) -> not cancelled)) "every attempt starts with a live token"
+            let _, _, fired, _ = attempts |> List.find (fun (first, attempt, _, _) -> first = 1 && attempt = 1)
+            Expect.isTrue fired.IsCancellationRequested "the hung attempt's token fired"
+            let later = attempts |> List.filter (fun (first, attempt, _, _) -> not (first = 1 && attempt = 1)) |> List.map (fun (_, _, token, _) -> token)
+            Expect.isFalse (later |> List.contains fired) "the fired source is not used again"
+            // One export at a time: each attempt that ended in time hands its source, reset, to the next.
+            Expect.equal (later |> List.distinct |> List.length) 1 "the attempts after it share one source"
+        }
+
         testTask "encoding ahead: the next batch is prepared while one is sent, sends go one at a time and in order" {
             let preparing = UnderWay()
             let sending = UnderWay()

@@ -44,6 +44,10 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     // The cancellation of each attempt in flight, by batch: shutdown's deadline ends them (see ShutdownAsync).
     private readonly ConcurrentDictionary<long, CancellationTokenSource> attempts = new();
 
+    // The source of an attempt that ended without firing, reset for the next (TakeCancel): exports one after another,
+    // or two at a time when encoding ahead, then make no source, timer or registration list of their own.
+    private CancellationTokenSource? spareCancel;
+
     // With encoding ahead, the machine starts one batch more than it sends at once: the sends take turns here.
     private readonly SendSlots? sendSlots;
     // Wakes the loop. It never spins while it waits: the loop waits once or more per batch at saturation, and a
@@ -277,6 +281,8 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
             // Everything this thread does is exporting: its requests are the exporter's own, not to be traced.
             Diagnostics.ExporterOwnWork.MarkCurrentThread();
             this.RunLoop();
+            // No attempt starts any more: the spare source goes (one returned later is disposed, as stopped).
+            Interlocked.Exchange(ref this.spareCancel, null)?.Dispose();
             this.loopEnded.TrySetResult();
         }
         catch (Exception e)
@@ -613,16 +619,20 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         Interlocked.Increment(ref this.runningExports);
         CancellationTokenSource cancel;
         ExportTurn turn;
+        cancel = this.TakeCancel();
         if (this.sendSlots is { } slots)
         {
             // The attempt's time starts when it gets its turn to send (ExportTurn); until then only shutdown cancels it.
-            cancel = new CancellationTokenSource(Timeout.InfiniteTimeSpan, this.time);
             turn = new ExportTurn(cancel, slots, () => this.AttemptLimit(deadlineMs));
         }
         else
         {
             var limit = this.AttemptLimit(deadlineMs);
-            cancel = limit == Timeout.InfiniteTimeSpan ? new CancellationTokenSource() : new CancellationTokenSource(limit, this.time);
+            if (limit != Timeout.InfiniteTimeSpan)
+            {
+                cancel.CancelAfter(limit);
+            }
+
             turn = new ExportTurn(cancel.Token, limit);
         }
 
@@ -657,10 +667,39 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         }
     }
 
+    /// <summary>A source for an attempt, its timer not running: the one an ended attempt left, or a new one.</summary>
+    private CancellationTokenSource TakeCancel()
+    {
+        if (Interlocked.Exchange(ref this.spareCancel, null) is { } spare)
+        {
+            // Shutdown's deadline cancels the attempts it finds, and may have found this one as it ended.
+            if (!spare.IsCancellationRequested)
+            {
+                return spare;
+            }
+
+            spare.Dispose();
+        }
+
+        return new CancellationTokenSource(Timeout.InfiniteTimeSpan, this.time);
+    }
+
+    /// <summary>
+    /// Keeps an ended attempt's source for the next when it can be reset (never cancelled, its timer never fired:
+    /// <see cref="CancellationTokenSource.TryReset"/> checks both, and drops what was still registered on it).
+    /// </summary>
+    private void ReturnCancel(CancellationTokenSource cancel)
+    {
+        if (Batching.isStopped(this.state) || !cancel.TryReset() || Interlocked.CompareExchange(ref this.spareCancel, cancel, null) is not null)
+        {
+            cancel.Dispose();
+        }
+    }
+
     private void EndExport(Task<Batching.ExportOutcome> attempt, long batchId, T[] items, CancellationTokenSource cancel, ExportTurn turn)
     {
         this.attempts.TryRemove(new KeyValuePair<long, CancellationTokenSource>(batchId, cancel));
-        cancel.Dispose();
+        this.ReturnCancel(cancel);
         Batching.ExportOutcome outcome;
         if (attempt.IsCompletedSuccessfully)
         {
