@@ -119,6 +119,17 @@ let private rows: (string * (ILogger -> unit) * (unit -> LogRecord)) list =
 [<Tests>]
 let tests =
     testSequenced <| testList "Bridge logging" [
+        test "every level maps to the data model's severity and its name; levels past Critical have no severity" {
+            let expected =
+                [ LogLevel.Trace, SeverityNumber.Trace, "Trace"; LogLevel.Debug, SeverityNumber.Debug, "Debug"
+                  LogLevel.Information, SeverityNumber.Info, "Information"; LogLevel.Warning, SeverityNumber.Warn, "Warning"
+                  LogLevel.Error, SeverityNumber.Error, "Error"; LogLevel.Critical, SeverityNumber.Fatal, "Critical"
+                  LogLevel.None, SeverityNumber.Unspecified, "None"; enum<LogLevel> 42, SeverityNumber.Unspecified, "42"
+                  enum<LogLevel> -1, SeverityNumber.Unspecified, "-1" ]
+            let actual = expected |> List.map (fun (level, _, _) -> level, LogRecordConverter.Severity level, LogRecordConverter.SeverityText level)
+            Expect.equal actual expected "severity number and text of each level"
+        }
+
         testTask "each entry of the table arrives as the expected record, with the category as scope" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver

@@ -60,29 +60,20 @@ internal static class LogRecordConverter
     }
 
     /// <summary>The severity number of a log level (logs data model, "Mapping of SeverityNumber", .NET row).</summary>
-    public static SeverityNumber Severity(LogLevel level) => level switch
-    {
-        LogLevel.Trace => SeverityNumber.Trace,
-        LogLevel.Debug => SeverityNumber.Debug,
-        LogLevel.Information => SeverityNumber.Info,
-        LogLevel.Warning => SeverityNumber.Warn,
-        LogLevel.Error => SeverityNumber.Error,
-        LogLevel.Critical => SeverityNumber.Fatal,
-        _ => SeverityNumber.Unspecified,
-    };
+    public static SeverityNumber Severity(LogLevel level) =>
+        // Trace to Critical are 0 to 5, and their severities the first of each range of four: 1, 5, 9, 13, 17, 21.
+        (uint)level <= (uint)LogLevel.Critical ? (SeverityNumber)(1 + (4 * (int)level)) : SeverityNumber.Unspecified;
 
     /// <summary>The severity text of a log level: its name, without boxing the enum to get it.</summary>
-    public static string SeverityText(LogLevel level) => level switch
-    {
-        LogLevel.Trace => nameof(LogLevel.Trace),
-        LogLevel.Debug => nameof(LogLevel.Debug),
-        LogLevel.Information => nameof(LogLevel.Information),
-        LogLevel.Warning => nameof(LogLevel.Warning),
-        LogLevel.Error => nameof(LogLevel.Error),
-        LogLevel.Critical => nameof(LogLevel.Critical),
-        LogLevel.None => nameof(LogLevel.None),
-        _ => level.ToString(),
-    };
+    public static string SeverityText(LogLevel level) =>
+        (uint)level < (uint)LevelNames.Length ? LevelNames[(int)level] : level.ToString();
+
+    // Indexed by level (Trace 0 to None 6): small enough for the encoder to inline, where a switch was a call.
+    private static readonly string[] LevelNames =
+    [
+        nameof(LogLevel.Trace), nameof(LogLevel.Debug), nameof(LogLevel.Information), nameof(LogLevel.Warning),
+        nameof(LogLevel.Error), nameof(LogLevel.Critical), nameof(LogLevel.None),
+    ];
 
     /// <summary>The record of one entry, before limits.</summary>
     public static LogRecord ToLogRecord<TState>(
