@@ -614,29 +614,14 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         // finishes at once with success (an in-process network, a fast collector) is answered with a shared task.
         if (this.TryPrepareDirect(items) is { } direct)
         {
-            if (turn is not null)
-            {
-                return this.SendInTurnAsync(direct, items.Length, attempt, turn, cancellationToken);
-            }
-
-            ValueTask<Batching.ExportOutcome> send;
-            try
-            {
-                send = this.SendPartAsync(direct.Outgoing, items.Length, attempt, mayBlock, limit, cancellationToken);
-            }
-            catch
-            {
-                direct.Dispose();
-                throw;
-            }
-
+            // The send releases the payload when it ends; one that is still running is its own task.
+            var send = this.SendPartAsync(direct.Outgoing, items.Length, attempt, mayBlock, limit, cancellationToken, turn, owned: direct);
             if (!send.IsCompletedSuccessfully)
             {
-                return AwaitAndReleaseAsync(send, direct);
+                return send.AsTask();
             }
 
             var outcome = send.Result;
-            direct.Dispose();
             return outcome.IsSucceeded ? SucceededTask : Task.FromResult(outcome);
         }
 
@@ -645,37 +630,6 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
 
     /// <summary>The outcome of an attempt that was cancelled while it waited for its turn (shutdown's deadline): nothing was sent.</summary>
     private static readonly Batching.ExportOutcome CancelledBeforeSending = Batching.ExportOutcome.NewRetryableFailure(FSharpOption<long>.None);
-
-    /// <summary>A prepared request sent when its turn begins, its payload released when the send ends.</summary>
-    private async Task<Batching.ExportOutcome> SendInTurnAsync(PooledBuffer payload, int items, int attempt, Runtime.ExportTurn turn, CancellationToken cancellationToken)
-    {
-        try
-        {
-            if (!await turn.BeginSendAsync().ConfigureAwait(false))
-            {
-                return CancelledBeforeSending;
-            }
-
-            return await this.SendPartAsync(payload.Outgoing, items, attempt, mayBlock: false, turn.Limit, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            payload.Dispose();
-        }
-    }
-
-    /// <summary>The outcome of a send still running, its payload released when it ends.</summary>
-    private static async Task<Batching.ExportOutcome> AwaitAndReleaseAsync(ValueTask<Batching.ExportOutcome> send, PooledBuffer payload)
-    {
-        try
-        {
-            return await send.ConfigureAwait(false);
-        }
-        finally
-        {
-            payload.Dispose();
-        }
-    }
 
     /// <summary>A batch through the model: grouped, encoded, split when too large, sent part by part.</summary>
     private async Task<Batching.ExportOutcome> ExportPartsAsync(ScopedItem<TItem>[] items, int attempt, bool mayBlock, TimeSpan limit, CancellationToken cancellationToken, Runtime.ExportTurn? turn)
@@ -749,27 +703,56 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     /// One send of one encoded part of a batch, interpreted as the batch machine wants it; blocking the export
     /// thread when <paramref name="mayBlock"/> and the transport can send that way. <paramref name="items"/> is the
     /// number of items in the part, which bounds a partial success's rejected count; <paramref name="timeLeft"/> is
-    /// what is left of the attempt's time (the token ends the send then).
+    /// what is left of the attempt's time (the token ends the send then). With a <paramref name="turn"/>, the send
+    /// waits for it to begin and takes its time from it (nothing is sent when it is cancelled meanwhile);
+    /// <paramref name="owned"/>, when given, is the payload's buffer, released when the send ends.
     /// </summary>
-    private async ValueTask<Batching.ExportOutcome> SendPartAsync(OutgoingPayload payload, int items, int attempt, bool mayBlock, TimeSpan timeLeft, CancellationToken cancellationToken)
+    private async ValueTask<Batching.ExportOutcome> SendPartAsync(
+        OutgoingPayload payload,
+        int items,
+        int attempt,
+        bool mayBlock,
+        TimeSpan timeLeft,
+        CancellationToken cancellationToken,
+        Runtime.ExportTurn? turn = null,
+        PooledBuffer? owned = null)
     {
-        var started = this.time.GetTimestamp();
-        TransportResult result;
-        using (Diagnostics.ExporterOwnWork.Begin())
+        try
         {
-            result = mayBlock && this.transport.TrySendBlocking(payload, cancellationToken, out var sent)
-                ? sent
-                : await this.transport.SendAsync(payload, timeLeft, cancellationToken).ConfigureAwait(false);
-        }
+            if (turn is not null)
+            {
+                if (!await turn.BeginSendAsync().ConfigureAwait(false))
+                {
+                    return CancelledBeforeSending;
+                }
 
-        var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow(), items);
-        this.Statistics.RecordAttempt(this.time.GetElapsedTime(started), interpreted.Classification.IsSuccess);
-        if (interpreted.Problem is not null)
+                // A turn comes only with sends that never block (the loop encodes the next batch meanwhile).
+                mayBlock = false;
+                timeLeft = turn.Limit;
+            }
+
+            var started = this.time.GetTimestamp();
+            TransportResult result;
+            using (Diagnostics.ExporterOwnWork.Begin())
+            {
+                result = mayBlock && this.transport.TrySendBlocking(payload, cancellationToken, out var sent)
+                    ? sent
+                    : await this.transport.SendAsync(payload, timeLeft, cancellationToken).ConfigureAwait(false);
+            }
+
+            var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow(), items);
+            this.Statistics.RecordAttempt(this.time.GetElapsedTime(started), interpreted.Classification.IsSuccess);
+            if (interpreted.Problem is not null)
+            {
+                this.Statistics.ReportProblem(attempt > 1 ? $"{interpreted.Problem} (attempt {attempt})" : interpreted.Problem);
+            }
+
+            return interpreted.Outcome;
+        }
+        finally
         {
-            this.Statistics.ReportProblem(attempt > 1 ? $"{interpreted.Problem} (attempt {attempt})" : interpreted.Problem);
+            owned?.Dispose();
         }
-
-        return interpreted.Outcome;
     }
 
     private static List<(InstrumentationScope Scope, TItem[] Items)> GroupByScope(ScopedItem<TItem>[] items)
