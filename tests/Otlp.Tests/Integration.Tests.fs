@@ -349,6 +349,28 @@ let private faults =
                 Expect.equal (exporter.Statistics.Exported, exporter.Statistics.Dropped) (40L, 1L) "counted"
             }
 
+        testTask "encoding ahead: at shutdown's deadline the batch waiting for its turn is never sent, and both batches count as dropped" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            receiver.Enqueue(Reply.Delay(TimeSpan.FromSeconds 20.0))
+            use exporter =
+                traces receiver OtlpProtocol.HttpProtobuf (fun o ->
+                    o.MaxExportBatchSize <- Nullable 10
+                    o.ScheduledDelay <- Nullable(TimeSpan.FromMinutes 10.0))
+            let scope = InstrumentationScope.create "turn" "1.0"
+            for _ in 1..10 do exporter.Offer(sample Generators.span, scope) |> ignore
+            let! _ = receiver.WaitForRequestsAsync(1, TimeSpan.FromSeconds 20.0)
+            // Encoded while the first is on the wire, then waiting for its turn.
+            for _ in 1..10 do exporter.Offer(sample Generators.span, scope) |> ignore
+            do! Task.Delay 300
+            let! stopped, took = elapsed (fun () -> exporter.ShutdownAsync(TimeSpan.FromMilliseconds 500.0))
+            Expect.isFalse stopped "not finished in time"
+            Expect.isLessThan took (TimeSpan.FromSeconds 5.0) "returned at its deadline and grace"
+            do! Task.Delay 300
+            Expect.equal receiver.Requests.Count 1 "the waiting batch sent nothing"
+            Expect.equal (exporter.Statistics.Exported, exporter.Statistics.Dropped) (0L, 20L) "both batches dropped, none exported"
+        }
+
         testTask "with one export at a time (the default), the second batch waits for the first answer" {
             let! (receiver: LoopbackReceiver) = startReceiver ()
             use _receiver = receiver
