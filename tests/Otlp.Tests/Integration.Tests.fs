@@ -32,6 +32,12 @@ let private traces receiver protocol (extra: OtlpExporterOptions -> unit) =
 
 let private sample (g: FsCheck.Gen<'a>) = (Gen.sampleWithSize 12 1 g)[0]
 
+/// A trace exporter over HTTP to the receiver whose batches are 10 spans, sent when full (the delay is far away).
+let private tenSpanBatches receiver =
+    traces receiver OtlpProtocol.HttpProtobuf (fun o ->
+        o.MaxExportBatchSize <- Nullable 10
+        o.ScheduledDelay <- Nullable(TimeSpan.FromMinutes 10.0))
+
 let private protocols = [ OtlpProtocol.Grpc; OtlpProtocol.HttpProtobuf; OtlpProtocol.HttpJson ]
 
 let private compressions = [ OtlpCompression.None; OtlpCompression.Gzip; OtlpCompression.Zstd ]
@@ -353,10 +359,7 @@ let private faults =
             let! (receiver: LoopbackReceiver) = startReceiver ()
             use _receiver = receiver
             receiver.Enqueue(Reply.Delay(TimeSpan.FromSeconds 20.0))
-            use exporter =
-                traces receiver OtlpProtocol.HttpProtobuf (fun o ->
-                    o.MaxExportBatchSize <- Nullable 10
-                    o.ScheduledDelay <- Nullable(TimeSpan.FromMinutes 10.0))
+            use exporter = tenSpanBatches receiver
             let scope = InstrumentationScope.create "turn" "1.0"
             for _ in 1..10 do exporter.Offer(sample Generators.span, scope) |> ignore
             let! _ = receiver.WaitForRequestsAsync(1, TimeSpan.FromSeconds 20.0)
@@ -376,10 +379,7 @@ let private faults =
             use _receiver = receiver
             let answerAfter = TimeSpan.FromSeconds 2.0
             receiver.Enqueue(Reply.Delay answerAfter)
-            use exporter =
-                traces receiver OtlpProtocol.HttpProtobuf (fun o ->
-                    o.MaxExportBatchSize <- Nullable 10
-                    o.ScheduledDelay <- Nullable(TimeSpan.FromMinutes 10.0))
+            use exporter = tenSpanBatches receiver
             let scope = InstrumentationScope.create "sequential" "1.0"
             for _ in 1..20 do exporter.Offer(sample Generators.span, scope) |> ignore
             let! _ = receiver.WaitForRequestsAsync(1, TimeSpan.FromSeconds 20.0)
