@@ -30,7 +30,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     // Set by the first shutdown or disposal, under `lifecycle`: from then on no processor is created, so an offer to
     // an exporter that never had one is dropped and counted instead of starting a loop nobody will stop.
     private bool closed;
-    private CancellationTokenSource? spareSendCancel;
+    private readonly Runtime.SpareCancellation sendCancels;
     private readonly List<string> warnings;
     private static readonly Task<Batching.ExportOutcome> SucceededTask = Task.FromResult(Batching.ExportOutcome.Succeeded);
 
@@ -48,6 +48,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
             .ToList();
 
         this.time = options.TimeProvider ?? TimeProvider.System;
+        this.sendCancels = new Runtime.SpareCancellation(this.time);
         this.Statistics = new ExportStatistics(signal.IsTraces ? "traces" : signal.IsMetrics ? "metrics" : "logs");
         this.MaxRequestBytes = Math.Max(1024, options.MaxRequestBytes ?? 64 * 1024 * 1024);
         var log = new Diagnostics.ProblemLog(this.Statistics.Signal, options.Logger, this.time);
@@ -245,9 +246,9 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         var now = this.NowMs();
         var deadline = Runtime.Deadlines.After(now, timeout);
         // One source ends every attempt: the deadline is the export's, not an attempt's, and the caller's token
-        // cancels it too. The source of the last export is used again when it never fired (TakeSendCancel).
+        // cancels it too. The source of the last export is used again when it never fired (SpareCancellation).
         var limit = Runtime.Deadlines.Remaining(deadline, now);
-        var sendCancel = this.TakeSendCancel();
+        var sendCancel = this.sendCancels.Take();
         if (limit != Timeout.InfiniteTimeSpan)
         {
             sendCancel.CancelAfter(TimeSpan.FromMilliseconds(Math.Max(1, limit.TotalMilliseconds)));
@@ -331,28 +332,10 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         }
         finally
         {
+            // The caller's registration is gone: nothing cancels the source through this export any more.
             callerCancels.Dispose();
-            this.ReturnSendCancel(sendCancel);
+            this.sendCancels.Return(sendCancel, reuse: !Volatile.Read(ref this.closed));
             owned?.Dispose();
-        }
-    }
-
-    /// <summary>
-    /// A source for one export's attempts: the one a finished export left, or a new one. Exports one after another
-    /// (the batch loop's) then take no source, timer or registration list of their own.
-    /// </summary>
-    private CancellationTokenSource TakeSendCancel() =>
-        Interlocked.Exchange(ref this.spareSendCancel, null) ?? new CancellationTokenSource(Timeout.InfiniteTimeSpan, this.time);
-
-    /// <summary>
-    /// Keeps an export's source for the next when it can be reset: never cancelled and its timer never fired
-    /// (<see cref="CancellationTokenSource.TryReset"/> checks both). The caller's registration on it must be gone.
-    /// </summary>
-    private void ReturnSendCancel(CancellationTokenSource sendCancel)
-    {
-        if (Volatile.Read(ref this.closed) || !sendCancel.TryReset() || Interlocked.CompareExchange(ref this.spareSendCancel, sendCancel, null) is not null)
-        {
-            sendCancel.Dispose();
         }
     }
 
@@ -505,7 +488,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         }
 
         this.transport.Dispose();
-        Interlocked.Exchange(ref this.spareSendCancel, null)?.Dispose();
+        this.sendCancels.Dispose();
         GC.SuppressFinalize(this);
     }
 

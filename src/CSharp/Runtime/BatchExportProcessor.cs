@@ -44,9 +44,8 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     // The cancellation of each attempt in flight, by batch: shutdown's deadline ends them (see ShutdownAsync).
     private readonly ConcurrentDictionary<long, CancellationTokenSource> attempts = new();
 
-    // The source of an attempt that ended without firing, reset for the next (TakeCancel): exports one after another,
-    // or two at a time when encoding ahead, then make no source, timer or registration list of their own.
-    private CancellationTokenSource? spareCancel;
+    // Attempts' sources: one that ended without firing is reset for the next.
+    private readonly SpareCancellation cancels;
 
     // With encoding ahead, the machine starts one batch more than it sends at once: the sends take turns here.
     private readonly SendSlots? sendSlots;
@@ -103,6 +102,7 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         this.export = export;
         this.attemptTimeout = attemptTimeout;
         this.time = time;
+        this.cancels = new SpareCancellation(time);
         this.statistics = statistics;
         this.sendSlots = settings.EncodeAhead ? new SendSlots(Math.Max(1, settings.MaxConcurrentExports)) : null;
         // The ring counts every queued item, also those in the machine's queue: its limit is the queue size.
@@ -282,7 +282,7 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
             Diagnostics.ExporterOwnWork.MarkCurrentThread();
             this.RunLoop();
             // No attempt starts any more: the spare source goes (one returned later is disposed, as stopped).
-            Interlocked.Exchange(ref this.spareCancel, null)?.Dispose();
+            this.cancels.Dispose();
             this.loopEnded.TrySetResult();
         }
         catch (Exception e)
@@ -619,7 +619,7 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         Interlocked.Increment(ref this.runningExports);
         CancellationTokenSource cancel;
         ExportTurn turn;
-        cancel = this.TakeCancel();
+        cancel = this.cancels.Take();
         if (this.sendSlots is { } slots)
         {
             // The attempt's time starts when it gets its turn to send (ExportTurn); until then only shutdown cancels it.
@@ -667,39 +667,10 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         }
     }
 
-    /// <summary>A source for an attempt, its timer not running: the one an ended attempt left, or a new one.</summary>
-    private CancellationTokenSource TakeCancel()
-    {
-        if (Interlocked.Exchange(ref this.spareCancel, null) is { } spare)
-        {
-            // Shutdown's deadline cancels the attempts it finds, and may have found this one as it ended.
-            if (!spare.IsCancellationRequested)
-            {
-                return spare;
-            }
-
-            spare.Dispose();
-        }
-
-        return new CancellationTokenSource(Timeout.InfiniteTimeSpan, this.time);
-    }
-
-    /// <summary>
-    /// Keeps an ended attempt's source for the next when it can be reset (never cancelled, its timer never fired:
-    /// <see cref="CancellationTokenSource.TryReset"/> checks both, and drops what was still registered on it).
-    /// </summary>
-    private void ReturnCancel(CancellationTokenSource cancel)
-    {
-        if (Batching.isStopped(this.state) || !cancel.TryReset() || Interlocked.CompareExchange(ref this.spareCancel, cancel, null) is not null)
-        {
-            cancel.Dispose();
-        }
-    }
-
     private void EndExport(Task<Batching.ExportOutcome> attempt, long batchId, T[] items, CancellationTokenSource cancel, ExportTurn turn)
     {
         this.attempts.TryRemove(new KeyValuePair<long, CancellationTokenSource>(batchId, cancel));
-        this.ReturnCancel(cancel);
+        this.cancels.Return(cancel, reuse: !Batching.isStopped(this.state));
         Batching.ExportOutcome outcome;
         if (attempt.IsCompletedSuccessfully)
         {
