@@ -100,27 +100,15 @@ internal sealed class ExemplarReservoir
     /// <summary>The measurement's attributes that its series does not keep (specification: an exemplar keeps them).</summary>
     private static KeyValue[] Filtered(ReadOnlySpan<KeyValuePair<string, object?>> tags, Func<string, bool> keeps)
     {
-        var dropped = 0;
-        foreach (var tag in tags)
-        {
-            dropped += SeriesKeyComparer.IsExported(tag) && !keeps(tag.Key) ? 1 : 0;
-        }
-
-        if (dropped == 0)
-        {
-            return [];
-        }
-
-        var filtered = new KeyValuePair<string, object?>[dropped];
-        var next = 0;
         foreach (var tag in tags)
         {
             if (SeriesKeyComparer.IsExported(tag) && !keeps(tag.Key))
             {
-                filtered[next++] = tag;
+                // Some are not kept (a view's keys, or the overflow series): those become the exemplar's attributes.
+                return TagValues.ToAttributes(tags.ToArray(), keeps);
             }
         }
 
-        return TagValues.ToAttributes(filtered);
+        return [];
     }
 }
