@@ -43,7 +43,7 @@ public class EndToEndBenchmarks
     private readonly ManualResetEventSlim exportEnded = new(initialState: false, spinCount: 0);
 
     // Sources of attempts that ended in time, reset for the next, as the processor keeps them.
-    private readonly Stack<CancellationTokenSource> spareCancels = new();
+    private readonly SpareCancellation cancels = new(TimeProvider.System);
 
     // The exporter timeout, as the processor gives it to an attempt whose batch deadline is further away.
     private Func<TimeSpan> attemptLimit = static () => Timeout.InfiniteTimeSpan;
@@ -89,10 +89,7 @@ public class EndToEndBenchmarks
         this.officialProvider?.Dispose();
         this.ourExporter?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         this.receiver?.Dispose();
-        while (this.spareCancels.TryPop(out var spare))
-        {
-            spare.Dispose();
-        }
+        this.cancels.Dispose();
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = SpansPerInvocation, Description = "Official: span, batches of 512")]
@@ -176,7 +173,7 @@ public class EndToEndBenchmarks
         var outstanding = new Queue<(Task<Batching.ExportOutcome> Export, CancellationTokenSource Cancel)>();
         for (var i = 0; i < Batches; i++)
         {
-            var cancel = this.spareCancels.TryPop(out var spare) ? spare : new CancellationTokenSource(Timeout.InfiniteTimeSpan);
+            var cancel = this.cancels.Take();
             var turn = new ExportTurn(cancel, slots, this.attemptLimit);
             var export = this.ourExporter!.ExportBatchAsync(this.ourItems, turn);
             // As the processor does when an attempt ends: it wakes the loop, then its send slot goes to the next batch.
@@ -220,14 +217,7 @@ public class EndToEndBenchmarks
         var outcome = export.Export.GetAwaiter().GetResult();
         if (export.Cancel is { } cancel)
         {
-            if (cancel.TryReset())
-            {
-                this.spareCancels.Push(cancel);
-            }
-            else
-            {
-                cancel.Dispose();
-            }
+            this.cancels.Return(cancel, reuse: true);
         }
 
         if (!outcome.IsSucceeded)
