@@ -1204,7 +1204,7 @@ let private lifecycle =
             Expect.exists metrics.Warnings (fun w -> w.Contains "sensor offline") "reported"
         }
 
-        test "a flush whose export completes synchronously returns a finished task; one that waits gets its answer later" {
+        test "a flush or shutdown whose export completes synchronously returns a finished task; a flush after shutdown is told at once" {
             let name = uniqueName ()
             use exporter = acceptingExporter id
             let options = OtlpMetricsOptions(ExportInterval = Nullable(TimeSpan.FromMinutes 10.0))
