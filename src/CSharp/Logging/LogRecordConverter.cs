@@ -333,6 +333,12 @@ internal readonly struct LogAttributes
         this.scopes = scopes;
     }
 
+    /// <summary>The state's pairs as the state has them (null values and empty keys too: see <see cref="IsAttribute"/>), when it was kept.</summary>
+    public IReadOnlyList<KeyValuePair<string, object?>>? State => this.state;
+
+    /// <summary>The pairs copied at capture, when the state was not a list.</summary>
+    public List<KeyValuePair<string, object?>>? Copied => this.copied;
+
     /// <summary>At least the number of attributes, the scopes' included (the state's pairs are counted before they are filtered).</summary>
     public int MaxCount => (this.state?.Count ?? 0) + (this.copied?.Count ?? 0) + (this.scopes?.Count ?? 0);
 
