@@ -9,8 +9,8 @@
 //   bench-alternate  a pair in one process, ours and the official pipeline in alternating slices (`--category
 //                span|log|log-exception|end-to-end-grpc|end-to-end-http|encode-spans|encode-logs|
 //                encode-logs-without-event-ids|metrics-collect
-//                --threads N --rounds R --slice SECONDS`;
-//                docs/benchmarks.md)
+//                --threads N --rounds R --slice SECONDS`; `--category targets`: every pair issue #8's targets
+//                are judged by, then a table of them against the targets; docs/benchmarks.md)
 //   help         this text
 //
 // `test` prints one closing line `N passed, N failed` over all programs and exits non-zero on any failure.

@@ -14,7 +14,8 @@ namespace Otlp.Benchmarks;
 /// </summary>
 /// <remarks>
 /// <c>dotnet fsi build.fsx bench-alternate [--category span|log|log-exception|end-to-end-grpc|end-to-end-http|
-/// encode-spans|encode-logs|encode-logs-without-event-ids|metrics-collect] [--threads N] [--rounds R] [--slice SECONDS] [--warmup SECONDS]</c>.
+/// encode-spans|encode-logs|encode-logs-without-event-ids|metrics-collect|targets] [--threads N] [--rounds R] [--slice SECONDS] [--warmup SECONDS]</c>;
+/// <c>targets</c> runs the pairs issue #8's targets are judged by, one after another, and ends with a table of them.
 /// Each slice starts with 50 ms of unmeasured operations, so that what the other pipeline left in its queue is
 /// exported before the measurement. An end-to-end operation is one span exported to the receiver process
 /// (<see cref="Fixtures.ReceiverProcess"/>), both exporters then holding a connection to it; <c>--threads</c> does
@@ -31,11 +32,72 @@ public static class Alternation
     {
         var category = Option(args, "--category", "span");
         var threads = int.Parse(Option(args, "--threads", "1"), CultureInfo.InvariantCulture);
-        var rounds = int.Parse(Option(args, "--rounds", "30"), CultureInfo.InvariantCulture);
+        var rounds = Option(args, "--rounds", null);
         var slice = TimeSpan.FromSeconds(double.Parse(Option(args, "--slice", "0.5"), CultureInfo.InvariantCulture));
-        // The end-to-end receiver and connections take about 20 seconds of traffic to settle (see EndToEndBenchmarks).
-        var endToEnd = category.StartsWith("end-to-end-", StringComparison.Ordinal);
-        var warmup = TimeSpan.FromSeconds(double.Parse(Option(args, "--warmup", endToEnd ? "20" : "4"), CultureInfo.InvariantCulture));
+        var warmup = Option(args, "--warmup", null);
+        if (category == "targets")
+        {
+            return RunTargets(rounds, slice, warmup);
+        }
+
+        Measure(category, threads, rounds is null ? 30 : int.Parse(rounds, CultureInfo.InvariantCulture), slice, Warmup(category, warmup));
+        return 0;
+    }
+
+    /// <summary>
+    /// The pairs issue #8's targets are judged by, each alternated as <see cref="Measure"/> does, then a table of their
+    /// medians against the targets: "met" when the upper quartile of the rounds' ratios is at or under the target,
+    /// "at the edge" when only the median is, "missed" otherwise. About seven minutes.
+    /// </summary>
+    private static int RunTargets(string? rounds, TimeSpan slice, string? warmup)
+    {
+        var results = new List<(string Name, double Target, Ratios Ratios)>();
+        foreach (var (category, threads, defaultRounds, target) in Targets)
+        {
+            var ratios = Measure(category, threads, rounds is null ? defaultRounds : int.Parse(rounds, CultureInfo.InvariantCulture), slice, Warmup(category, warmup));
+            // Threads apply to the app-thread pairs only.
+            results.Add((category is "span" or "log" ? $"{category} ({threads} thread{(threads == 1 ? "" : "s")})" : category, target, ratios));
+            Console.WriteLine();
+        }
+
+        Console.WriteLine("Targets of issue #8 (ratio Otlp / official; met: the upper quartile at or under the target; at the edge: the median):");
+        foreach (var (name, target, ratios) in results)
+        {
+            var verdict = ratios.UpperQuartile <= target ? "met" : ratios.Median <= target ? "at the edge" : "missed";
+            Console.WriteLine(FormattableString.Invariant(
+                $"  {name,-30} median {ratios.Median:F3} (quartiles {ratios.LowerQuartile:F3} to {ratios.UpperQuartile:F3})  target <= {target:F2}  {verdict}"));
+        }
+
+        return 0;
+    }
+
+    /// <summary>
+    /// The categories of the targets: encode at least 2x the official throughput (spans and log records, with and
+    /// without the event ids the official exporter leaves out), end to end at least 1.5x, the app thread no higher.
+    /// </summary>
+    private static readonly (string Category, int Threads, int Rounds, double Target)[] Targets =
+    [
+        ("encode-spans", 1, 30, 0.5),
+        ("encode-logs", 1, 30, 0.5),
+        ("encode-logs-without-event-ids", 1, 30, 0.5),
+        ("end-to-end-grpc", 1, 20, 2.0 / 3.0),
+        ("end-to-end-http", 1, 20, 2.0 / 3.0),
+        ("span", 1, 30, 1.0),
+        ("span", 2, 30, 1.0),
+        ("log", 1, 30, 1.0),
+        ("log", 2, 30, 1.0),
+    ];
+
+    // The end-to-end receiver and connections take about 20 seconds of traffic to settle (see EndToEndBenchmarks).
+    private static TimeSpan Warmup(string category, string? given) =>
+        TimeSpan.FromSeconds(double.Parse(given ?? (category.StartsWith("end-to-end-", StringComparison.Ordinal) ? "20" : "4"), CultureInfo.InvariantCulture));
+
+    /// <summary>The median and quartiles of a run's per-round ratios.</summary>
+    private sealed record Ratios(double Median, double LowerQuartile, double UpperQuartile);
+
+    /// <summary>Alternates one pair for <paramref name="rounds"/> rounds after <paramref name="warmup"/>, printing as it goes; its ratios.</summary>
+    private static Ratios Measure(string category, int threads, int rounds, TimeSpan slice, TimeSpan warmup)
+    {
         var pair = Pair(category, threads);
         pair.Setup();
         try
@@ -65,14 +127,15 @@ public static class Alternation
 
             Console.WriteLine();
             ratios.Sort();
+            var result = new Ratios(Quantile(ratios, 0.5), Quantile(ratios, 0.25), Quantile(ratios, 0.75));
             Console.WriteLine(
-                $"ratio Otlp / official: median {Quantile(ratios, 0.5):F3} (quartiles {Quantile(ratios, 0.25):F3} to {Quantile(ratios, 0.75):F3}), mean {ratios.Average():F3}");
+                $"ratio Otlp / official: median {result.Median:F3} (quartiles {result.LowerQuartile:F3} to {result.UpperQuartile:F3}), mean {ratios.Average():F3}");
             foreach (var side in new[] { ours, official })
             {
                 Console.WriteLine(side.Summary());
             }
 
-            return 0;
+            return result;
         }
         finally
         {
@@ -142,7 +205,8 @@ public static class Alternation
         }
     }
 
-    private static string Option(string[] args, string name, string fallback)
+    [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(fallback))]
+    private static string? Option(string[] args, string name, string? fallback)
     {
         var at = Array.IndexOf(args, name);
         return at >= 0 && at + 1 < args.Length ? args[at + 1] : fallback;
