@@ -248,23 +248,25 @@ let tests =
                 bytes
             sameBytes (write true) (write false)
 
-        testPropertyWithConfig config "an integer attribute with a key encoded beforehand is written as with the key's text"
+        testPropertyWithConfig config "an integer attribute encoded beforehand is written as with its field and key"
         <| fun (picks: (byte * int64) list) (field: byte) (other: FsCheck.NonNull<string>) ->
-            // Keys of every length class (empty, one 16-byte chunk, several, past the one-byte limits, not ASCII,
-            // any text), boundary values, fields on both sides of the one-byte tag limit, a small first buffer.
+            // Keys of every length class (empty, one 16-byte chunk, several, at and past the one-byte limits, not
+            // ASCII, any text), boundary values and every varint length, fields on both sides of the one-byte tag
+            // limit, a small first buffer.
             let field = [| 1; 6; 15; 16; 20 |][int field % 5]
             let keys =
-                [| ""; "k"; "logrecord.event.id"; String('x', 16); String('x', 33); String('y', 100); String('z', 121)
-                   "clé.é"; other.Get |]
-                |> Array.map (fun key -> key, Protobuf.EncodedKey key)
-            let boundary = [| 0L; 1L; 127L; 128L; -1L; Int64.MaxValue; Int64.MinValue |]
+                [| ""; "k"; "logrecord.event.id"; String('x', 16); String('x', 33); String('y', 100); String('z', 112)
+                   String('z', 113); "clé.é"; other.Get |]
+                |> Array.map (fun key -> key, Protobuf.EncodedIntAttribute(field, key))
+            let boundary =
+                [| 0L; 1L; 127L; 128L; 16383L; 16384L; 1001L; -1L; Int64.MaxValue; Int64.MinValue; 1L <<< 56; (1L <<< 63) - 1L |]
             let attributes =
                 picks |> List.mapi (fun i (k, v) -> keys[int k % keys.Length], (if i % 3 = 0 then boundary[int k % boundary.Length] else v))
             let write (encoded: bool) =
                 let w = Protobuf.ProtoWriter()
                 w.Start(Array.zeroCreate 8, 0, 8)
-                for ((text, key), value) in attributes do
-                    if encoded then Protobuf.CommonFields.attributeIntOf w field key value
+                for ((text, attribute), value) in attributes do
+                    if encoded then Protobuf.CommonFields.attributeIntWith w attribute value
                     else Protobuf.CommonFields.attributeInt w field text value
                 let bytes = w.Written.ToArray()
                 w.Release()

@@ -16,7 +16,7 @@ namespace Otlp.Logging;
 internal static class LogEncoder
 {
     // Written on nearly every record: encoded once.
-    private static readonly EncodedKey EventIdKey = new(LogRecordConverter.EventIdAttribute);
+    private static readonly EncodedIntAttribute EventIdAttribute = new(Fields.LogRecord_Attributes, LogRecordConverter.EventIdAttribute);
 
     /// <summary>
     /// Writes one request of <paramref name="resource"/> holding the entries of <paramref name="items"/> (their
@@ -85,7 +85,7 @@ internal static class LogEncoder
             lengths |= LengthBit(LogRecordConverter.EventIdAttribute);
             if (kept < countLimit)
             {
-                CommonFields.attributeIntOf(writer, Fields.LogRecord_Attributes, EventIdKey, entry.EventId.Id);
+                CommonFields.attributeIntWith(writer, EventIdAttribute, entry.EventId.Id);
                 kept++;
             }
             else

@@ -151,10 +151,10 @@ module internal CommonFields =
             intValue w value
             endAttribute w token
 
-    /// An attribute with an integer value and a key encoded beforehand (the same bytes as `attributeInt`).
-    let attributeIntOf (w: ProtoWriter) field (key: EncodedKey) (value: int64) =
-        if not (w.TryIntAttributeOf(field, key, value)) then
-            attributeInt w field key.Text value
+    /// An integer attribute encoded beforehand, with `value` (the same bytes as `attributeInt` with its field and key).
+    let attributeIntWith (w: ProtoWriter) (attribute: EncodedIntAttribute) (value: int64) =
+        if not (w.TryIntAttributeWith(attribute, value)) then
+            attributeInt w attribute.Field attribute.Key value
 
     /// An attribute with a double value.
     let attributeDouble (w: ProtoWriter) field (key: string) (value: float) =

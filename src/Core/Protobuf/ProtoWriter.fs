@@ -230,25 +230,49 @@ type internal KnownText() =
         this.Used <- this.Used + encoded.Length
 
 
-/// A constant attribute key that a source writes on many items (a key of its own, such as a log record's event
-/// id), encoded once: the KeyValue's key field (tag, length, UTF-8 bytes), so writing it is a copy rather than a
-/// narrowing of its characters every time. The array has 32 bytes of slack, so the copy moves whole 16-byte chunks.
+/// An integer attribute with a constant key that a source writes on many items (a key of its own, such as a log
+/// record's event id), encoded once up to its value for each length the value's varint can have: the KeyValue's tag
+/// and length, the key field, the value's tag and length and the int member's tag. Writing one is then a copy of
+/// that head and the varint, rather than a narrowing of the key's characters and a computation of each length every
+/// time. The heads lie in one array, each at a multiple of `Stride` and padded to it, with 32 bytes of slack at the
+/// end, so a head is copied in whole 16-byte chunks, the first two without a test.
 [<Sealed; AllowNullLiteral>]
-type internal EncodedKey(key: string) =
+type internal EncodedIntAttribute(field: int, key: string) =
     let utf8 = Encoding.UTF8.GetBytes(if isNull key then "" else key)
-    // The field only when it is short enough for the one-piece attribute writers (a one-byte length); else empty.
-    let field =
-        if utf8.Length = 0 || utf8.Length > 120 then Array.Empty()
-        else Array.concat [ [| byte ((Fields.KeyValue_Key <<< 3) ||| Fields.WireLengthDelimited); byte utf8.Length |]; utf8; Array.zeroCreate 32 ]
+    // The KeyValue's tag and length, the key field, the value's tag and length, the member's tag; then a varint.
+    let length = 2 + 2 + utf8.Length + 3
+    let stride = (length + 15) / 16 * 16
+    // Heads only when every one fits the one-piece form (a one-byte tag, every length one byte, the key not empty).
+    let heads =
+        if field < 1 || field > 15 || utf8.Length = 0 || length - 2 + 10 > 127 then Array.Empty()
+        else
+            let all = Array.zeroCreate (10 * stride + 32)
+            for varint in 1..10 do
+                let head =
+                    Array.concat [
+                        [| byte ((field <<< 3) ||| Fields.WireLengthDelimited); byte (length - 2 + varint)
+                           byte ((Fields.KeyValue_Key <<< 3) ||| Fields.WireLengthDelimited); byte utf8.Length |]
+                        utf8
+                        [| byte ((Fields.KeyValue_Value <<< 3) ||| Fields.WireLengthDelimited); byte (1 + varint)
+                           byte ((Fields.AnyValue_Int_Value <<< 3) ||| Fields.WireVarint) |] ]
+                head.CopyTo(all, (varint - 1) * stride)
+            all
+
+    /// The repeated field the attribute belongs to.
+    member _.Field = field
 
     /// The key as text.
-    member _.Text = key
+    member _.Key = key
 
-    /// The bytes of the key field, then 32 bytes of slack; empty when the key is empty or over 120 bytes.
-    member _.Field: byte array = field
+    /// The heads: the one for a value whose varint has `n` bytes (1 to 10) at `(n - 1) * Stride`; empty when the
+    /// attribute does not fit the one-piece form (then `Length` is 0).
+    member _.Heads: byte array = heads
 
-    /// The length of the key field (0 when `Field` is empty).
-    member _.FieldLength = if field.Length = 0 then 0 else field.Length - 32
+    /// The distance between heads: the head's length rounded up to 16.
+    member _.Stride = stride
+
+    /// The length of a head (0 when there are none).
+    member _.Length = if heads.Length = 0 then 0 else length
 
 
 /// A single-pass protobuf writer: nested messages and strings reserve a guessed number of length bytes, the
@@ -617,32 +641,24 @@ type internal ProtoWriter() =
             at <- Put.varint &b (i + 1) (uint64 value)
             true
 
-    /// Writes the attribute `field` { key, value { int_value = value } } with a key encoded beforehand, in one go
-    /// when it can (see above): the key field is copied.
-    member this.TryIntAttributeOf(field: int, key: EncodedKey, value: int64) =
-        let keyLength = key.FieldLength
-        let valueLength = 1 + WireSize.varint64 (uint64 value)
-        let pairLength = keyLength + 2 + valueLength
-        if keyLength = 0 || field > 15 || pairLength > 127 then false
+    /// Writes the integer attribute encoded beforehand with `value`, in one go when it can (see above): its head
+    /// is copied and the varint written after it.
+    member this.TryIntAttributeWith(attribute: EncodedIntAttribute, value: int64) =
+        let headLength = attribute.Length
+        if headLength = 0 then false
         else
-            // 32 bytes past the attribute: the key is copied in 16-byte chunks, which may store past its end.
-            this.Ensure(pairLength + 2 + 32)
+            // Room for whole 16-byte chunks of the head (at least two) and the longest varint after it.
+            this.Ensure(headLength + 10 + 32)
             let b = &MemoryMarshal.GetArrayDataReference buffer
             let i = at
-            Unsafe.Add(&b, i) <- byte ((field <<< 3) ||| Fields.WireLengthDelimited)
-            Unsafe.Add(&b, i + 1) <- byte pairLength
-            let source = &MemoryMarshal.GetArrayDataReference key.Field
-            Vector128.LoadUnsafe(&source).StoreUnsafe(&b, unativeint (i + 2))
-            if keyLength > 16 then
-                let mutable copied = 16
-                while copied < keyLength do
-                    Vector128.LoadUnsafe(&source, unativeint copied).StoreUnsafe(&b, unativeint (i + 2 + copied))
-                    copied <- copied + 16
-            let i = i + 2 + keyLength
-            Unsafe.Add(&b, i) <- byte ((Fields.KeyValue_Value <<< 3) ||| Fields.WireLengthDelimited)
-            Unsafe.Add(&b, i + 1) <- byte valueLength
-            Unsafe.Add(&b, i + 2) <- byte ((Fields.AnyValue_Int_Value <<< 3) ||| Fields.WireVarint)
-            at <- Put.varint &b (i + 3) (uint64 value)
+            let head = &Unsafe.Add(&MemoryMarshal.GetArrayDataReference attribute.Heads, (WireSize.varint64 (uint64 value) - 1) * attribute.Stride)
+            Vector128.LoadUnsafe(&head).StoreUnsafe(&b, unativeint i)
+            Vector128.LoadUnsafe(&head, 16un).StoreUnsafe(&b, unativeint (i + 16))
+            let mutable copied = 32
+            while copied < headLength do
+                Vector128.LoadUnsafe(&head, unativeint copied).StoreUnsafe(&b, unativeint (i + copied))
+                copied <- copied + 16
+            at <- Put.varint &b (i + headLength) (uint64 value)
             true
 
     /// Writes the attribute `field` { key, value { double_value = value } } in one go when it can (see above).
