@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
 using Otlp.Core;
 using Otlp.Core.Protobuf;
 using Otlp.Export;
@@ -18,6 +19,10 @@ internal static class LogEncoder
     // Written on nearly every record: encoded once.
     private static readonly EncodedIntAttribute EventIdAttribute = new(Fields.LogRecord_Attributes, LogRecordConverter.EventIdAttribute);
 
+    // Each level's severity number and text (Trace to None), encoded once: a record copies its level's.
+    private static readonly EncodedFields[] SeverityFields =
+        [.. Enum.GetValues<LogLevel>().Order().Select(level => LogFields.severity(LogRecordConverter.Severity(level), LogRecordConverter.SeverityText(level)))];
+
     /// <summary>
     /// Writes one request of <paramref name="resource"/> holding the entries of <paramref name="items"/> (their
     /// <c>Source</c>), grouped by scope in order of first appearance, each under the limits
@@ -30,7 +35,14 @@ internal static class LogEncoder
     /// <summary>The fields of the record of <paramref name="entry"/> under <paramref name="limits"/>, without its tag.</summary>
     public static void WriteRecord(ProtoWriter writer, LogEntry entry, LogRecordLimits limits)
     {
-        LogFields.headWithText(writer, entry.TimeUnixNano, LogRecordConverter.Severity(entry.Level), LogRecordConverter.SeverityText(entry.Level), entry.Body);
+        if ((uint)entry.Level < (uint)SeverityFields.Length)
+        {
+            LogFields.headWithSeverity(writer, entry.TimeUnixNano, SeverityFields[(int)entry.Level], entry.Body);
+        }
+        else
+        {
+            LogFields.headWithText(writer, entry.TimeUnixNano, LogRecordConverter.Severity(entry.Level), LogRecordConverter.SeverityText(entry.Level), entry.Body);
+        }
         var dropped = WriteAttributes(writer, entry, limits);
         LogFields.tail(writer, dropped, entry.Flags, entry.TraceId, entry.SpanId, entry.TimeUnixNano, entry.EventId.Name ?? string.Empty);
     }

@@ -497,6 +497,43 @@ module internal LogFields =
                 CommonFields.stringValue w (body.AsSpan())
                 w.EndMessage(token, Guess.Small)
 
+    /// LogRecord fields 2 and 3, a severity's number and text, encoded once for `headWithSeverity`.
+    let severity (number: SeverityNumber) (text: string) =
+        let w = ProtoWriter()
+        w.Start(Array.zeroCreate 64, 0, 64)
+        enum w Fields.LogRecord_Severity_Number (int number)
+        string w Fields.LogRecord_Severity_Text text
+        let bytes = w.Written.ToArray()
+        w.Release()
+        EncodedFields bytes
+
+    /// LogRecord fields 1, 2, 3 and 5 as `headWithText` writes them, the severity's fields encoded beforehand
+    /// (`severity`) and copied.
+    let headWithSeverity (w: ProtoWriter) (timeUnixNano: uint64) (severity: EncodedFields) (body: string) =
+        let bodyUnits = if isNull body then 0 else body.Length
+        let mutable i = -1
+        // In one piece when the body's AnyValue is ASCII and under 128 bytes; field by field otherwise.
+        if bodyUnits < 126 then
+            // The severity is copied in 16-byte chunks: room for 15 bytes more than it has.
+            i <- w.Room(9 + severity.Length + 15 + 4 + bodyUnits)
+            let b = &w.Base
+            if timeUnixNano <> 0UL then
+                i <- Put.fixed64 &b (Put.tag &b i Fields.LogRecord_Time_Unix_Nano Fields.WireFixed64) timeUnixNano
+            if severity.Length > 0 then i <- Put.encoded &b i severity.Padded severity.Length
+            if not (isNull body) then
+                // body { string_value } (an empty string is still a set string value).
+                i <- Put.tag &b i Fields.LogRecord_Body Fields.WireLengthDelimited
+                Unsafe.Add(&b, i) <- byte (2 + bodyUnits)
+                i <- Put.asciiField &b (i + 1) Fields.AnyValue_String_Value (body.AsSpan())
+            if i >= 0 then w.Commit i
+        if i < 0 then
+            fixed64 w Fields.LogRecord_Time_Unix_Nano timeUnixNano
+            w.Raw severity.Bytes
+            if not (isNull body) then
+                let token = w.BeginMessage(Fields.LogRecord_Body, Guess.Small)
+                CommonFields.stringValue w (body.AsSpan())
+                w.EndMessage(token, Guess.Small)
+
     /// LogRecord fields 7 to 12: dropped attributes, flags, ids, observed time, event name.
     let tail
         (w: ProtoWriter)

@@ -165,6 +165,18 @@ module internal Put =
         Unsafe.Add(&b, i + 1) <- byte units
         if units < 128 && Ascii.narrowPrefix text (&Unsafe.Add(&b, i + 2)) = units then i + 2 + units else -1
 
+    /// The first `length` bytes of `padded` (fields encoded beforehand, with at least 16 bytes of slack after them:
+    /// `EncodedFields.Padded`) copied in 16-byte chunks; room for `length` rounded up to 16.
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+    let encoded (b: byref<byte>) (i: int) (padded: byte array) (length: int) =
+        let source = &MemoryMarshal.GetArrayDataReference padded
+        Vector128.LoadUnsafe(&source).StoreUnsafe(&b, unativeint i)
+        let mutable copied = 16
+        while copied < length do
+            Vector128.LoadUnsafe(&source, unativeint copied).StoreUnsafe(&b, unativeint (i + copied))
+            copied <- copied + 16
+        i + length
+
 
 /// One kept encoding of `KnownText`: the text (by reference), the field it was written as, and where its bytes are
 /// in the arena. One struct per slot, so a lookup touches one array element.
@@ -273,6 +285,23 @@ type internal EncodedIntAttribute(field: int, key: string) =
 
     /// The length of a head (0 when there are none).
     member _.Length = if heads.Length = 0 then 0 else length
+
+
+/// A run of fields that never changes, encoded once (such as a log level's severity number and text), so that
+/// writing it is a copy (`Put.encoded`). The bytes are made by the field rules themselves through a writer; 32
+/// bytes of slack follow them, so the copy moves whole 16-byte chunks.
+[<Sealed; AllowNullLiteral>]
+type internal EncodedFields(bytes: byte array) =
+    let padded = Array.append bytes (Array.zeroCreate 32)
+
+    /// The fields, then 32 bytes of slack.
+    member _.Padded: byte array = padded
+
+    /// The length of the fields.
+    member _.Length = bytes.Length
+
+    /// The fields.
+    member _.Bytes = ReadOnlySpan<byte>(padded, 0, bytes.Length)
 
 
 /// A single-pass protobuf writer: nested messages and strings reserve a guessed number of length bytes, the
