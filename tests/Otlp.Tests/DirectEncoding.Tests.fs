@@ -325,7 +325,11 @@ let private exceptionOf (message: string) =
 let private entryGen =
     gen {
         let! time = ArbMap.defaults |> ArbMap.generate<uint64>
-        let! level = Gen.elements [ LogLevel.Trace; LogLevel.Debug; LogLevel.Information; LogLevel.Warning; LogLevel.Error; LogLevel.Critical ]
+        // Every level, None, and values outside the enum (written field by field, the others copied whole).
+        let! level =
+            Gen.elements
+                [ LogLevel.Trace; LogLevel.Debug; LogLevel.Information; LogLevel.Warning; LogLevel.Error; LogLevel.Critical
+                  LogLevel.None; enum<LogLevel> 7; enum<LogLevel> -1 ]
         let! eventId = Gen.elements [ EventId(0); EventId(7, "Started"); EventId(-3); EventId(0, "named") ]
         let! message = Gen.elements [ null; ""; "hello"; "héllo 😀"; String('m', 300) ]
         let! template = Gen.elements [ null; ""; "hello {Name}" ]
