@@ -35,17 +35,19 @@ internal static class LogEncoder
     /// <summary>The fields of the record of <paramref name="entry"/> under <paramref name="limits"/>, without its tag.</summary>
     public static void WriteRecord(ProtoWriter writer, LogEntry entry, LogRecordLimits limits)
     {
-        if ((uint)entry.Level < (uint)SeverityFields.Length)
-        {
-            LogFields.headWithSeverity(writer, entry.TimeUnixNano, SeverityFields[(int)entry.Level], entry.Body);
-        }
-        else
-        {
-            LogFields.headWithText(writer, entry.TimeUnixNano, LogRecordConverter.Severity(entry.Level), LogRecordConverter.SeverityText(entry.Level), entry.Body);
-        }
+        var severity = (uint)entry.Level < (uint)SeverityFields.Length ? SeverityFields[(int)entry.Level] : SeverityOutsideTheEnum(entry.Level);
+        LogFields.headWithSeverity(writer, entry.TimeUnixNano, severity, entry.Body);
         var dropped = WriteAttributes(writer, entry, limits);
         LogFields.tail(writer, dropped, entry.Flags, entry.TraceId, entry.SpanId, entry.TimeUnixNano, entry.EventId.Name ?? string.Empty);
     }
+
+    /// <summary>
+    /// The severity fields of a level outside the enum (no logger makes one), encoded for the record; out of line, so
+    /// that the common path stays small.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static EncodedFields SeverityOutsideTheEnum(LogLevel level) =>
+        LogFields.severity(LogRecordConverter.Severity(level), LogRecordConverter.SeverityText(level));
 
     /// <summary>
     /// The attributes in ToLogRecord's order, each key once (its first occurrence; logs data model: "Attribute keys

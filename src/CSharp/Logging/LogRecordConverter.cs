@@ -68,7 +68,7 @@ internal static class LogRecordConverter
     public static string SeverityText(LogLevel level) =>
         (uint)level < (uint)LevelNames.Length ? LevelNames[(int)level] : level.ToString();
 
-    // Indexed by level (Trace 0 to None 6): small enough for the encoder to inline, where a switch was a call.
+    // Indexed by level (Trace 0 to None 6).
     private static readonly string[] LevelNames =
     [
         nameof(LogLevel.Trace), nameof(LogLevel.Debug), nameof(LogLevel.Information), nameof(LogLevel.Warning),

@@ -466,44 +466,6 @@ module internal LogFields =
             CommonFields.anyValue w body
             w.EndMessage(token, Guess.Small)
 
-    /// Stores LogRecord field 5 from `i`: body { string_value = body } (an empty string is still a set string
-    /// value); the index after it, or -1 when the body is not ASCII. Room: 4 bytes more than the body's length.
-    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
-    let private putTextBody (b: byref<byte>) (i: int) (body: string) =
-        let i = Put.tag &b i Fields.LogRecord_Body Fields.WireLengthDelimited
-        Unsafe.Add(&b, i) <- byte (2 + body.Length)
-        Put.asciiField &b (i + 1) Fields.AnyValue_String_Value (body.AsSpan())
-
-    /// LogRecord field 5, body { string_value = body }, field by field (any text, any length).
-    let private textBody (w: ProtoWriter) (body: string) =
-        let token = w.BeginMessage(Fields.LogRecord_Body, Guess.Small)
-        CommonFields.stringValue w (body.AsSpan())
-        w.EndMessage(token, Guess.Small)
-
-    /// LogRecord fields 1, 2, 3 and 5 with a string body (left out when null or empty), for sources whose body
-    /// is a message.
-    let headWithText (w: ProtoWriter) (timeUnixNano: uint64) (severity: SeverityNumber) (severityText: string) (body: string) =
-        let textUnits = if isNull severityText then 0 else severityText.Length
-        let bodyUnits = if isNull body then 0 else body.Length
-        let number = int severity
-        let mutable i = -1
-        // In one piece when the texts are ASCII, the severity text under 128 characters and the body's AnyValue
-        // under 128 bytes; field by field otherwise.
-        if textUnits < 128 && bodyUnits < 126 && number >= 0 && number < 128 then
-            i <- w.Room(9 + 2 + 2 + textUnits + 4 + bodyUnits)
-            let b = &w.Base
-            if timeUnixNano <> 0UL then
-                i <- Put.fixed64 &b (Put.tag &b i Fields.LogRecord_Time_Unix_Nano Fields.WireFixed64) timeUnixNano
-            if number <> 0 then i <- Put.varint &b (Put.tag &b i Fields.LogRecord_Severity_Number Fields.WireVarint) (uint64 number)
-            if textUnits > 0 then i <- Put.asciiField &b i Fields.LogRecord_Severity_Text (severityText.AsSpan())
-            if i >= 0 && not (isNull body) then i <- putTextBody &b i body
-            if i >= 0 then w.Commit i
-        if i < 0 then
-            fixed64 w Fields.LogRecord_Time_Unix_Nano timeUnixNano
-            enum w Fields.LogRecord_Severity_Number (int severity)
-            string w Fields.LogRecord_Severity_Text severityText
-            if not (isNull body) then textBody w body
-
     /// LogRecord fields 2 and 3, a severity's number and text, encoded once for `headWithSeverity`.
     let severity (number: SeverityNumber) (text: string) =
         let w = ProtoWriter()
@@ -514,25 +476,32 @@ module internal LogFields =
         w.Release()
         EncodedFields bytes
 
-    /// LogRecord fields 1, 2, 3 and 5 as `headWithText` writes them, the severity's fields encoded beforehand
-    /// (`severity`) and copied.
+    /// LogRecord fields 1, 2, 3 and 5 with a string body (left out when null), for sources whose body is a
+    /// message, the severity's fields encoded beforehand (`severity`) and copied.
     let headWithSeverity (w: ProtoWriter) (timeUnixNano: uint64) (severity: EncodedFields) (body: string) =
         let bodyUnits = if isNull body then 0 else body.Length
         let mutable i = -1
         // In one piece when the body's AnyValue is ASCII and under 128 bytes; field by field otherwise.
         if bodyUnits < 126 then
-            // The severity is copied in 16-byte chunks: room for 15 bytes more than it has.
-            i <- w.Room(9 + severity.Length + 15 + 4 + bodyUnits)
+            // The severity is copied in 16-byte chunks: room for 32 bytes more than it has.
+            i <- w.Room(9 + severity.Length + 32 + 4 + bodyUnits)
             let b = &w.Base
             if timeUnixNano <> 0UL then
                 i <- Put.fixed64 &b (Put.tag &b i Fields.LogRecord_Time_Unix_Nano Fields.WireFixed64) timeUnixNano
-            if severity.Length > 0 then i <- Put.encoded &b i severity.Padded severity.Length
-            if not (isNull body) then i <- putTextBody &b i body
+            if severity.Length > 0 then i <- Put.chunks &b i &severity.Start severity.Length
+            if not (isNull body) then
+                // body { string_value } (an empty string is still a set string value).
+                i <- Put.tag &b i Fields.LogRecord_Body Fields.WireLengthDelimited
+                Unsafe.Add(&b, i) <- byte (2 + bodyUnits)
+                i <- Put.asciiField &b (i + 1) Fields.AnyValue_String_Value (body.AsSpan())
             if i >= 0 then w.Commit i
         if i < 0 then
             fixed64 w Fields.LogRecord_Time_Unix_Nano timeUnixNano
             w.Raw severity.Bytes
-            if not (isNull body) then textBody w body
+            if not (isNull body) then
+                let token = w.BeginMessage(Fields.LogRecord_Body, Guess.Small)
+                CommonFields.stringValue w (body.AsSpan())
+                w.EndMessage(token, Guess.Small)
 
     /// LogRecord fields 7 to 12: dropped attributes, flags, ids, observed time, event name.
     let tail

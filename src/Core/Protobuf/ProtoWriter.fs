@@ -165,13 +165,14 @@ module internal Put =
         Unsafe.Add(&b, i + 1) <- byte units
         if units < 128 && Ascii.narrowPrefix text (&Unsafe.Add(&b, i + 2)) = units then i + 2 + units else -1
 
-    /// The first `length` bytes of `padded` (fields encoded beforehand, with at least 16 bytes of slack after them:
-    /// `EncodedFields.Padded`) copied in 16-byte chunks; room for `length` rounded up to 16.
+    /// The first `length` bytes from `source` (bytes encoded beforehand, readable 32 bytes past `length`) stored
+    /// from `i` in 16-byte chunks, the first two without a test; room for 32 bytes more than `length`. The index
+    /// after the bytes.
     [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
-    let encoded (b: byref<byte>) (i: int) (padded: byte array) (length: int) =
-        let source = &MemoryMarshal.GetArrayDataReference padded
+    let chunks (b: byref<byte>) (i: int) (source: byref<byte>) (length: int) =
         Vector128.LoadUnsafe(&source).StoreUnsafe(&b, unativeint i)
-        let mutable copied = 16
+        Vector128.LoadUnsafe(&source, 16un).StoreUnsafe(&b, unativeint (i + 16))
+        let mutable copied = 32
         while copied < length do
             Vector128.LoadUnsafe(&source, unativeint copied).StoreUnsafe(&b, unativeint (i + copied))
             copied <- copied + 16
@@ -247,7 +248,7 @@ type internal KnownText() =
 /// and length, the key field, the value's tag and length and the int member's tag. Writing one is then a copy of
 /// that head and the varint, rather than a narrowing of the key's characters and a computation of each length every
 /// time. The heads lie in one array, each at a multiple of `Stride` and padded to it, with 32 bytes of slack at the
-/// end, so a head is copied in whole 16-byte chunks, the first two without a test.
+/// end, so a head is copied in whole 16-byte chunks.
 [<Sealed; AllowNullLiteral>]
 type internal EncodedIntAttribute(field: int, key: string) =
     let utf8 = Encoding.UTF8.GetBytes(if isNull key then "" else key)
@@ -288,14 +289,14 @@ type internal EncodedIntAttribute(field: int, key: string) =
 
 
 /// A run of fields that never changes, encoded once (such as a log level's severity number and text), so that
-/// writing it is a copy (`Put.encoded`). The bytes are made by the field rules themselves through a writer; 32
+/// writing it is a copy (`Put.chunks`). The bytes are made by the field rules themselves through a writer; 32
 /// bytes of slack follow them, so the copy moves whole 16-byte chunks.
 [<Sealed; AllowNullLiteral>]
 type internal EncodedFields(bytes: byte array) =
     let padded = Array.append bytes (Array.zeroCreate 32)
 
-    /// The fields, then 32 bytes of slack.
-    member _.Padded: byte array = padded
+    /// The first byte of the fields, which the slack follows.
+    member _.Start: byref<byte> = &MemoryMarshal.GetArrayDataReference padded
 
     /// The length of the fields.
     member _.Length = bytes.Length
@@ -676,18 +677,12 @@ type internal ProtoWriter() =
         let headLength = attribute.Length
         if headLength = 0 then false
         else
-            // Room for whole 16-byte chunks of the head (at least two) and the longest varint after it.
+            // Room for whole 16-byte chunks of the head and the longest varint after it.
             this.Ensure(headLength + 10 + 32)
             let b = &MemoryMarshal.GetArrayDataReference buffer
             let i = at
             let head = &Unsafe.Add(&MemoryMarshal.GetArrayDataReference attribute.Heads, (WireSize.varint64 (uint64 value) - 1) * attribute.Stride)
-            Vector128.LoadUnsafe(&head).StoreUnsafe(&b, unativeint i)
-            Vector128.LoadUnsafe(&head, 16un).StoreUnsafe(&b, unativeint (i + 16))
-            let mutable copied = 32
-            while copied < headLength do
-                Vector128.LoadUnsafe(&head, unativeint copied).StoreUnsafe(&b, unativeint (i + copied))
-                copied <- copied + 16
-            at <- Put.varint &b (i + headLength) (uint64 value)
+            at <- Put.varint &b (Put.chunks &b i &head headLength) (uint64 value)
             true
 
     /// Writes the attribute `field` { key, value { double_value = value } } in one go when it can (see above).
