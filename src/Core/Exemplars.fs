@@ -5,6 +5,7 @@ module Otlp.Core.Exemplars
 type Reservoir =
     | Simple of size: int
     | Aligned of bounds: float array
+    | Provided of factory: obj
 
 // "A reservoir equal to the smaller of the maximum number of buckets configured on the aggregation or twenty."
 let private exponentialSize = 20
@@ -19,6 +20,7 @@ let slots (reservoir: Reservoir) =
     match reservoir with
     | Reservoir.Simple size -> size
     | Reservoir.Aligned bounds -> bounds.Length + 1
+    | Reservoir.Provided _ -> 0
 
 // A uniform integer in [0, n) from a uniform float in [0, 1); the clamp keeps a random of exactly 1.0 (which the
 // caller should not give) inside.

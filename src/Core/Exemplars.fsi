@@ -18,13 +18,17 @@ type Reservoir =
     /// `AlignedHistogramBucketExemplarReservoir`: one slot per bucket of these bounds (bounds + 1 slots), each
     /// filled by uniform sampling over the measurements its bucket has seen.
     | Aligned of bounds: float array
+    /// A reservoir the application provides through a view (`Views.View.ProvidedExemplarReservoir`): `factory` is
+    /// the recorder's to understand (in the .NET facade, a function making one reservoir per series); the core
+    /// neither sizes nor fills it.
+    | Provided of factory: obj
 
 /// The default reservoir of an aggregation (specification, "Exemplar defaults"): explicit-bucket histograms with
 /// more than one bucket align to their buckets; exponential histograms sample min(20, max size); every other
 /// aggregation keeps one.
 val reservoirOf: shape: Aggregation.Shape -> Reservoir
 
-/// The number of slots of a reservoir.
+/// The number of slots of a reservoir (0 for a provided one, which keeps its own).
 val slots: reservoir: Reservoir -> int
 
 /// The slot a measurement takes in a simple reservoir of `size` slots that has seen `seen` measurements before it

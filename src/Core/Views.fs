@@ -19,7 +19,8 @@ type View =
       Aggregation: ViewAggregation
       AttributeKeys: string array option
       CardinalityLimit: int option
-      ExemplarReservoirSize: int option }
+      ExemplarReservoirSize: int option
+      ProvidedExemplarReservoir: obj option }
 
 let select (instrumentName: string) : View =
     { InstrumentName = instrumentName
@@ -30,7 +31,8 @@ let select (instrumentName: string) : View =
       Aggregation = ViewAggregation.Default
       AttributeKeys = None
       CardinalityLimit = None
-      ExemplarReservoirSize = None }
+      ExemplarReservoirSize = None
+      ProvidedExemplarReservoir = None }
 
 type StreamConfig =
     { Name: string
@@ -98,6 +100,9 @@ let problem (view: View) =
         | _, Some size when size < 0 || size > maxExemplarReservoirSize ->
             Some
                 $"The view of '{view.InstrumentName}' asks for {size} exemplars per series, outside [0, {maxExemplarReservoirSize}]; it is ignored."
+        | _, Some _ when view.ProvidedExemplarReservoir.IsSome ->
+            Some
+                $"The view of '{view.InstrumentName}' sets both an exemplar reservoir size and its own reservoir, which keeps its own; it is ignored."
         | ViewAggregation.ExplicitBuckets bounds, _ when
             isNull bounds
             || bounds |> Array.exists (fun b -> not (Double.IsFinite b))
@@ -140,10 +145,11 @@ let private streamOf histograms defaultLimit (instrument: Instruments.Instrument
       AttributeKeys = normalizedKeys view.AttributeKeys
       CardinalityLimit = max 1 (defaultArg view.CardinalityLimit defaultLimit)
       Exemplars =
-        match view.ExemplarReservoirSize with
-        | Some 0 -> None
-        | Some size -> Some(Exemplars.Reservoir.Simple size)
-        | None -> Some(Exemplars.reservoirOf (Aggregation.shape aggregation)) },
+        match view.ProvidedExemplarReservoir, view.ExemplarReservoirSize with
+        | Some factory, _ -> Some(Exemplars.Reservoir.Provided factory)
+        | None, Some 0 -> None
+        | None, Some size -> Some(Exemplars.Reservoir.Simple size)
+        | None, None -> Some(Exemplars.reservoirOf (Aggregation.shape aggregation)) },
     warning
 
 let streams histograms defaultLimit (views: View array) (instrument: Instruments.Instrument) =

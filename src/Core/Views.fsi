@@ -44,6 +44,9 @@ type View =
         /// (`SimpleFixedSizeExemplarReservoir`), in [0, `maxExemplarReservoirSize`]; `Some 0` keeps none; None keeps
         /// the aggregation's default reservoir (`Exemplars.reservoirOf`).
         ExemplarReservoirSize: int option
+        /// The application's own exemplar reservoir (`Exemplars.Reservoir.Provided`): opaque here, the recorder's to
+        /// understand; None keeps the reservoir `ExemplarReservoirSize` says. A view may not set both.
+        ProvidedExemplarReservoir: obj option
     }
 
 /// A view selecting `instrumentName` (wildcards allowed) that changes nothing yet.
@@ -78,7 +81,8 @@ val selects: view: View -> instrument: Instruments.Instrument -> bool
 val maxExemplarReservoirSize: int
 
 /// The problem of a view that must be ignored (a name with a wildcard selection, bad bounds, an empty
-/// instrument name, an exemplar reservoir size out of range), or None when it is usable.
+/// instrument name, an exemplar reservoir size out of range, both a reservoir size and a provided reservoir), or None
+/// when it is usable.
 val problem: view: View -> string option
 
 /// The streams of a published instrument, and warnings. Views with a problem are skipped (with their

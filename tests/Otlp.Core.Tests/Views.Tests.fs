@@ -87,6 +87,24 @@ let tests =
                 Expect.isNone (Views.problem { Views.select "latency" with ExemplarReservoirSize = Some size }) $"{size}"
         }
 
+        test "a view's own reservoir is passed to its stream as it is; with a reservoir size too, the view is ignored" {
+            let factory = obj ()
+            let provided = { Views.select "latency" with ProvidedExemplarReservoir = Some factory; Name = "renamed" }
+            Expect.isNone (Views.problem provided) "usable"
+            let streams, warnings = streamsOf [ provided ] (histogram "latency")
+            Expect.equal (streams[0].Name, warnings) ("renamed", []) "the view's stream"
+            match streams[0].Exemplars with
+            | Some(Exemplars.Reservoir.Provided given) -> Expect.isTrue (obj.ReferenceEquals(given, factory)) "the same object"
+            | other -> failtestf "expected the provided reservoir, got %A" other
+            Expect.equal (Exemplars.slots (Exemplars.Reservoir.Provided factory)) 0 "it keeps its own slots"
+            for size in [ 0; 1 ] do
+                let both = { provided with ExemplarReservoirSize = Some size }
+                Expect.isSome (Views.problem both) $"{size}"
+                let streams, warnings = streamsOf [ both ] (histogram "latency")
+                Expect.equal streams[0].Name "latency" "ignored: the instrument's default stream"
+                Expect.isNonEmpty warnings "reported"
+        }
+
         test "a view renames, describes, sets bounds, keeps keys and limits cardinality" {
             let view =
                 { Views.select "latency" with

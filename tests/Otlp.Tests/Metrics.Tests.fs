@@ -3,6 +3,7 @@
 module Otlp.Tests.MetricsTests
 
 open System
+open System.Collections.Concurrent
 open System.Collections.Generic
 open System.Diagnostics.Metrics
 open Expecto
@@ -147,6 +148,50 @@ let private sampledActivity () = activityWith true
 
 let private spanOf (activity: System.Diagnostics.Activity) =
     Otlp.Tracing.ActivityConverter.ToTraceId activity.TraceId, Otlp.Tracing.ActivityConverter.ToSpanId activity.SpanId
+
+/// A reservoir keeping the largest measurement offered since its last collection; every offer (its value as a double
+/// and its histogram bucket) is remembered. Made by `In`, which adds it to a queue.
+type private LargestKept() =
+    inherit OtlpExemplarReservoir()
+    let gate = obj ()
+    let offers = ConcurrentQueue<float * int>()
+    let mutable kept: (float * Exemplar) option = None
+
+    static member In(made: ConcurrentQueue<LargestKept>) =
+        let reservoir = LargestKept()
+        made.Enqueue reservoir
+        reservoir :> OtlpExemplarReservoir
+
+    member _.Offers = offers
+
+    override _.Offer(measurement: inref<OtlpExemplarMeasurement>) =
+        offers.Enqueue((measurement.DoubleValue, measurement.HistogramBucket))
+        let value = measurement.DoubleValue
+        // Not `lock`: its closure could not hold the measurement, which lives on the stack.
+        System.Threading.Monitor.Enter gate
+        try
+            match kept with
+            | Some(largest, _) when largest >= value -> ()
+            | _ -> kept <- Some(value, measurement.ToExemplar())
+        finally
+            System.Threading.Monitor.Exit gate
+
+    override _.Collect() =
+        lock gate (fun () ->
+            let taken = kept |> Option.map snd |> Option.toArray
+            kept <- None
+            taken :> IReadOnlyList<Exemplar>)
+
+/// A reservoir whose Offer and Collect throw as told.
+type private Failing(offerThrows: bool, collectThrows: bool) =
+    inherit OtlpExemplarReservoir()
+
+    override _.Offer(measurement: inref<OtlpExemplarMeasurement>) =
+        if offerThrows then invalidOp "offer refused"
+        else ignore (measurement.ToExemplar())
+
+    override _.Collect() =
+        if collectThrows then invalidOp "collect refused" else null
 
 let private instruments =
     testList "instruments" [
@@ -897,6 +942,68 @@ let private exemplarTests =
             Expect.isEmpty (histogramOf (named "none" arrived)).DataPoints[0].Exemplars "none"
             Expect.equal (sumOf (named "bad" arrived)).DataPoints[0].Exemplars.Length 1 "an invalid size: the view is ignored, the default kept"
             Expect.exists p.Metrics.Warnings (fun w -> w.Contains "exemplars per series") "the invalid view is reported"
+        }
+
+        testTask "a view's own exemplar reservoir is offered what the filter lets through, and its exemplars are sent" {
+            let reservoirs = ConcurrentQueue<LargestKept>()
+            let! (p: Pipeline) =
+                pipeline (fun o ->
+                    o.Views.Add(OtlpView("hits", AttributeKeys = [| "route" |], ExemplarReservoirFactory = (fun () -> LargestKept.In reservoirs)))
+                    o.Views.Add(OtlpView("latency", ExplicitBucketBoundaries = [| 10.0; 100.0 |], ExemplarReservoirFactory = (fun () -> LargestKept.In reservoirs))))
+            use _p = p
+            let hits = p.Meter.CreateCounter<int64>("hits")
+            let latency = p.Meter.CreateHistogram<float>("latency")
+            // The default filter is trace based: only the measurements made in a sampled span are offered.
+            for i in 1L .. 10L do hits.Add(i * 100L, tag "route" "/a", tag "user" "outside")
+            let activity = sampledActivity ()
+            for i in 1L .. 5L do hits.Add(i, tag "route" "/a", tag "user" $"u{i}")
+            latency.Record(50.0, tag "route" "/a")
+            latency.Record(7.0, tag "route" "/a")
+            activity.Stop()
+            let! first = flush p.Metrics p.Receiver
+            let point = (sumOf (named "hits" first)).DataPoints[0]
+            Expect.equal point.Value (NumberValue.AsInt(5500L + 15L)) "every measurement recorded"
+            match point.Exemplars with
+            | [| e |] ->
+                Expect.equal e.Value (NumberValue.AsInt 5L) "the largest of those offered"
+                Expect.equal e.FilteredAttributes [| KeyValue.string "user" "u5" |] "the tags its series drops"
+                Expect.equal (e.TraceId, e.SpanId) (spanOf activity) "the span it was made in"
+            | other -> failtestf "expected the reservoir's one exemplar, got %A" other
+            let histogramPoint = (histogramOf (named "latency" first)).DataPoints[0]
+            Expect.equal (histogramPoint.Exemplars |> Array.map _.Value) [| NumberValue.AsDouble 50.0 |] "the histogram's reservoir"
+            let offers = reservoirs |> Seq.collect _.Offers |> Seq.toList |> List.sortBy fst
+            Expect.equal offers [ (1.0, -1); (2.0, -1); (3.0, -1); (4.0, -1); (5.0, -1); (7.0, 0); (50.0, 1) ] "offered in spans only, with the bucket of a histogram's value"
+            Expect.equal reservoirs.Count 2 "one reservoir per series"
+            let! second = flush p.Metrics p.Receiver
+            Expect.isEmpty (sumOf (named "hits" second)).DataPoints[0].Exemplars "collected afresh: nothing new"
+            Expect.equal p.Metrics.ExemplarReservoirFailures 0L "no failures"
+        }
+
+        testTask "a reservoir or factory that throws or makes nothing loses only exemplars: counted, warned once, never thrown" {
+            let! (p: Pipeline) =
+                pipeline (fun o ->
+                    o.ExemplarFilter <- ExemplarFilter.AlwaysOn
+                    o.Views.Add(OtlpView("offer", ExemplarReservoirFactory = (fun () -> Failing(true, false) :> OtlpExemplarReservoir)))
+                    o.Views.Add(OtlpView("collect", ExemplarReservoirFactory = (fun () -> Failing(false, true) :> OtlpExemplarReservoir)))
+                    o.Views.Add(OtlpView("factory", ExemplarReservoirFactory = (fun () -> failwith "no reservoir today")))
+                    o.Views.Add(OtlpView("null", ExemplarReservoirFactory = (fun () -> null)))
+                    o.Views.Add(OtlpView("both", ExemplarReservoirSize = 2, ExemplarReservoirFactory = (fun () -> Failing(true, true) :> OtlpExemplarReservoir))))
+            use _p = p
+            let counters = [ for name in [ "offer"; "collect"; "factory"; "null"; "both" ] -> name, p.Meter.CreateCounter<int64>(name) ]
+            for _, counter in counters do
+                for _ in 1..3 do counter.Add 2L
+            let! arrived = flush p.Metrics p.Receiver
+            for name, _ in counters do
+                Expect.equal (sumOf (named name arrived)).DataPoints[0].Value (NumberValue.AsInt 6L) $"{name}: every measurement recorded"
+            for name in [ "offer"; "collect"; "factory"; "null" ] do
+                Expect.isEmpty (sumOf (named name arrived)).DataPoints[0].Exemplars $"{name}: no exemplars"
+            Expect.equal (sumOf (named "both" arrived)).DataPoints[0].Exemplars.Length 1 "both set: the view is ignored, the default reservoir kept"
+            // 3 offers that threw, 1 collection that threw, 1 factory that threw, 1 that made nothing.
+            Expect.equal p.Metrics.ExemplarReservoirFailures 6L "each failure counted"
+            for name in [ "offer"; "collect"; "factory"; "null" ] do
+                let warned = p.Metrics.Warnings |> Seq.filter (fun w -> w.Contains $"'{name}'" && w.Contains "exemplar reservoir failed") |> Seq.length
+                Expect.equal warned 1 $"{name}: warned once"
+            Expect.exists p.Metrics.Warnings (fun w -> w.Contains "both an exemplar reservoir size and its own reservoir") "the view setting both is reported"
         }
 
         testTask "an exemplar keeps the attributes its series drops; a collection's exemplars are not sent again" {

@@ -119,6 +119,39 @@ public static class MetricsDocSamples
     {
         options.ExemplarFilter = Otlp.Core.ExemplarFilter.AlwaysOn;                              // default TraceBased; AlwaysOff for none
         options.Views.Add(new Otlp.Metrics.OtlpView("cache.lookups") { ExemplarReservoirSize = 0 });  // this metric keeps none
+        options.Views.Add(new Otlp.Metrics.OtlpView("checkout.duration") { ExemplarReservoirFactory = () => new SlowestKept() });
+    }
+
+    /// <summary>Keeps the slowest measurement of each collection interval (the docs' own-reservoir sample).</summary>
+    public sealed class SlowestKept : Otlp.Metrics.OtlpExemplarReservoir
+    {
+        private readonly Lock gate = new();
+        private double slowest = double.NegativeInfinity;
+        private Otlp.Core.Exemplar? kept;
+
+        /// <inheritdoc />
+        public override void Offer(in Otlp.Metrics.OtlpExemplarMeasurement measurement)
+        {
+            lock (this.gate)
+            {
+                if (measurement.DoubleValue > this.slowest)
+                {
+                    this.slowest = measurement.DoubleValue;
+                    this.kept = measurement.ToExemplar();   // its value, time, span ids and dropped attributes
+                }
+            }
+        }
+
+        /// <inheritdoc />
+        public override IReadOnlyList<Otlp.Core.Exemplar>? Collect()
+        {
+            lock (this.gate)
+            {
+                var taken = this.kept;
+                (this.kept, this.slowest) = (null, double.NegativeInfinity);   // each interval afresh
+                return taken is null ? null : [taken];
+            }
+        }
     }
 }
 

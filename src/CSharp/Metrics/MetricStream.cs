@@ -34,7 +34,7 @@ internal sealed class MetricStream
     // Null when no measurement of the stream can become an exemplar (the filter is off, the instrument is
     // observable, or a view keeps none): recording then pays one null check for exemplars. Otherwise it reads
     // Activity.Current once; only a measurement the filter lets through goes on to OfferExemplar.
-    private readonly Exemplars.Reservoir? exemplarReservoir;
+    private readonly Func<SeriesExemplars>? newExemplars;
     private readonly bool exemplarsNeedSampledSpan;
 
     // When the stream (its first instrument) was created: where the cumulative points of observable series first
@@ -88,7 +88,9 @@ internal sealed class MetricStream
 
         // Observations come from callbacks at collection, outside the context of the work they describe: they
         // offer no exemplars.
-        this.exemplarReservoir = exemplarFilter.IsAlwaysOff || this.IsObservable ? null : config.Exemplars?.Value;
+        this.newExemplars = exemplarFilter.IsAlwaysOff || this.IsObservable || config.Exemplars?.Value is not { } reservoir
+            ? null
+            : SeriesExemplars.Maker(reservoir, this.shape, config.Name, drops);
         this.exemplarsNeedSampledSpan = exemplarFilter.IsTraceBased;
     }
 
@@ -141,7 +143,7 @@ internal sealed class MetricStream
         {
         }
 
-        if (this.exemplarReservoir is not null)
+        if (this.newExemplars is not null)
         {
             this.MayOfferExemplar(recorded, value, NumberValue.NewAsInt(value), tags);
         }
@@ -175,7 +177,7 @@ internal sealed class MetricStream
         {
         }
 
-        if (this.exemplarReservoir is not null)
+        if (this.newExemplars is not null)
         {
             this.MayOfferExemplar(recorded, value, NumberValue.NewAsDouble(value), tags);
         }
@@ -205,7 +207,7 @@ internal sealed class MetricStream
         Series recorded, double position, NumberValue value, System.Diagnostics.Activity? activity, ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
         var keeps = ReferenceEquals(recorded, this.overflow) ? KeepsNone : this.comparer.KeepsKey;
-        recorded.OfferExemplar(this.exemplarReservoir!, position, value, activity, tags, keeps, this.now);
+        recorded.OfferExemplar(this.newExemplars!, position, value, activity, tags, keeps, this.now);
     }
 
     /// <summary>
@@ -597,6 +599,7 @@ internal sealed class MeasurementDrops(Action<string> warn)
     private readonly ConcurrentDictionary<(string Metric, string Reason), bool> warned = new();
     private long nonFinite;
     private long negative;
+    private long reservoirFailures;
 
     public long NonFiniteCount => Interlocked.Read(ref this.nonFinite);
 
@@ -614,6 +617,15 @@ internal sealed class MeasurementDrops(Action<string> warn)
         Interlocked.Increment(ref this.negative);
         Diagnostics.OtlpSelfTelemetry.MeasurementsDropped.Add(1, NegativeReason);
         this.WarnOnce(metric, "negative", $"Metric '{metric}': negative measurements of a counter are dropped.");
+    }
+
+    /// <summary>Calls to a view's own exemplar reservoir (or its factory) that failed.</summary>
+    public long ReservoirFailures => Interlocked.Read(ref this.reservoirFailures);
+
+    public void ReservoirFailed(string metric, string what)
+    {
+        Interlocked.Increment(ref this.reservoirFailures);
+        this.WarnOnce(metric, "reservoir", $"Metric '{metric}': its view's exemplar reservoir failed ({what}); the exemplars it had are lost, the measurements are recorded.");
     }
 
     public void Overflowed(string metric, int limit) =>

@@ -149,6 +149,12 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
     /// <summary>Measurements dropped: NaN or infinite values, negative values of counters, and any that failed to record.</summary>
     public long DroppedMeasurements => this.drops.NonFiniteCount + this.drops.NegativeCount + Interlocked.Read(ref this.failedMeasurements);
 
+    /// <summary>
+    /// Calls to the exemplar reservoirs of views (<see cref="OtlpView.ExemplarReservoirFactory"/>) that threw (their
+    /// factory, <c>Offer</c> or <c>Collect</c>); each metric's first is in <see cref="Warnings"/>.
+    /// </summary>
+    public long ExemplarReservoirFailures => this.drops.ReservoirFailures;
+
     /// <summary>The last 100 warnings written (ignored instruments and views, duplicate registrations, drops, overflows, failed callbacks).</summary>
     public IReadOnlyList<string> Warnings
     {

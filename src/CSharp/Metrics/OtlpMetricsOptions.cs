@@ -105,6 +105,15 @@ public sealed class OtlpView
     /// </summary>
     public int? ExemplarReservoirSize { get; set; }
 
+    /// <summary>
+    /// Makes each series of the metric an exemplar reservoir of the application's own, in place of the default ones
+    /// (called once per series, at its first measurement offered as an exemplar; see <see cref="OtlpExemplarReservoir"/>).
+    /// Null keeps the default. A view may not set both this and <see cref="ExemplarReservoirSize"/> (it is then
+    /// ignored, with a warning). Which measurements are offered is still the listener's
+    /// <see cref="OtlpMetricsOptions.ExemplarFilter"/>.
+    /// </summary>
+    public Func<OtlpExemplarReservoir>? ExemplarReservoirFactory { get; set; }
+
     internal Views.View ToCore()
     {
         var aggregation =
@@ -123,6 +132,7 @@ public sealed class OtlpView
             aggregation,
             this.AttributeKeys is { } keys ? FSharpOption<string[]>.Some(keys.ToArray()) : null!,
             this.CardinalityLimit is { } limit ? FSharpOption<int>.Some(limit) : null!,
-            this.ExemplarReservoirSize is { } size ? FSharpOption<int>.Some(size) : null!);
+            this.ExemplarReservoirSize is { } size ? FSharpOption<int>.Some(size) : null!,
+            this.ExemplarReservoirFactory is { } factory ? FSharpOption<object>.Some(factory) : null!);
     }
 }

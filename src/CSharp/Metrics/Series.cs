@@ -24,7 +24,7 @@ internal abstract class Series
 
     // Made by the first measurement offered as an exemplar: series never offered one (no sampled span current, or
     // the filter off) hold none.
-    private ExemplarReservoir? exemplars;
+    private SeriesExemplars? exemplars;
 
     protected Series(KeyValue[] attributes, ulong createdUnixNano)
     {
@@ -51,11 +51,11 @@ internal abstract class Series
     public Exemplar[] PointExemplars { get; private set; } = [];
 
     /// <summary>
-    /// Offers a measurement, already recorded, as an exemplar to the series' reservoir of <paramref name="kind"/>
-    /// (see <see cref="ExemplarReservoir.Offer"/>).
+    /// Offers a measurement, already recorded, as an exemplar to the series' reservoir, which the first offer makes
+    /// with <paramref name="make"/> (see <see cref="SeriesExemplars.Offer"/>).
     /// </summary>
     public void OfferExemplar(
-        Exemplars.Reservoir kind,
+        Func<SeriesExemplars> make,
         double position,
         NumberValue value,
         System.Diagnostics.Activity? activity,
@@ -64,7 +64,7 @@ internal abstract class Series
         Func<ulong> now)
     {
         var reservoir = Volatile.Read(ref this.exemplars)
-            ?? Interlocked.CompareExchange(ref this.exemplars, new ExemplarReservoir(kind), null)
+            ?? Interlocked.CompareExchange(ref this.exemplars, make(), null)
             ?? this.exemplars!;
         reservoir.Offer(position, value, activity, tags, keeps, now);
     }
