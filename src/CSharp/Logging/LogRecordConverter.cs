@@ -167,7 +167,7 @@ internal static class LogRecordConverter
             eventId,
             formatter(state, exception),
             template,
-            new LogAttributes(kept, copied, scoped),
+            new LogAttributes(kept ?? copied, scoped),
             exception,
             traced ? (uint)activity!.ActivityTraceFlags & LogRecordFlags.TraceFlagsMask : 0u,
             traced ? ActivityConverter.ToTraceId(activity!.TraceId) : TraceId.Empty,
@@ -301,7 +301,7 @@ internal sealed record LogEntry(
         uint flags,
         TraceId traceId,
         SpanId spanId)
-        : this(timeUnixNano, level, eventId, message, template, new LogAttributes(null, attributes, null), exception, flags, traceId, spanId)
+        : this(timeUnixNano, level, eventId, message, template, new LogAttributes(attributes, null), exception, flags, traceId, spanId)
     {
     }
 
@@ -310,37 +310,31 @@ internal sealed record LogEntry(
 }
 
 /// <summary>
-/// The attributes of a <see cref="LogEntry"/>: the pairs of the logger's state, kept as the state itself and
-/// filtered as they are read, then pairs copied at capture (of another kind of state); the scopes' pairs apart
-/// (<see cref="Scopes"/>), the innermost scope's first. Enumerating allocates nothing. Keys may repeat here; the
-/// record keeps the first of each (<see cref="LogRecordConverter.ToLogRecord(LogEntry)"/>).
+/// The attributes of a <see cref="LogEntry"/>: the entry's own pairs (the logger's state kept as it is, a list of
+/// pairs, or the pairs of another kind of state copied at capture), filtered as they are read; the scopes' pairs
+/// apart (<see cref="Scopes"/>), the innermost scope's first. Enumerating allocates nothing. Keys may repeat here;
+/// the record keeps the first of each (<see cref="LogRecordConverter.ToLogRecord(LogEntry)"/>).
 /// </summary>
 internal readonly struct LogAttributes
 {
-    private readonly IReadOnlyList<KeyValuePair<string, object?>>? state;
-    private readonly List<KeyValuePair<string, object?>>? copied;
+    private readonly IReadOnlyList<KeyValuePair<string, object?>>? own;
     private readonly List<KeyValuePair<string, object?>>? scopes;
 
     /// <summary>
-    /// Attributes of <paramref name="state"/> (pairs with a null value or an empty key left out), then
-    /// <paramref name="copied"/> as they are; the scopes' pairs in <paramref name="scopes"/>.
+    /// The attributes of <paramref name="own"/> (pairs with a null value or an empty key left out); the scopes' pairs
+    /// in <paramref name="scopes"/>.
     /// </summary>
-    public LogAttributes(
-        IReadOnlyList<KeyValuePair<string, object?>>? state, List<KeyValuePair<string, object?>>? copied, List<KeyValuePair<string, object?>>? scopes)
+    public LogAttributes(IReadOnlyList<KeyValuePair<string, object?>>? own, List<KeyValuePair<string, object?>>? scopes)
     {
-        this.state = state;
-        this.copied = copied;
+        this.own = own;
         this.scopes = scopes;
     }
 
-    /// <summary>The state's pairs as the state has them (null values and empty keys too: see <see cref="IsAttribute"/>), when it was kept.</summary>
-    public IReadOnlyList<KeyValuePair<string, object?>>? State => this.state;
+    /// <summary>The entry's own pairs as they were kept (null values and empty keys too: see <see cref="IsAttribute"/>).</summary>
+    public IReadOnlyList<KeyValuePair<string, object?>>? Own => this.own;
 
-    /// <summary>The pairs copied at capture, when the state was not a list.</summary>
-    public List<KeyValuePair<string, object?>>? Copied => this.copied;
-
-    /// <summary>At least the number of attributes, the scopes' included (the state's pairs are counted before they are filtered).</summary>
-    public int MaxCount => (this.state?.Count ?? 0) + (this.copied?.Count ?? 0) + (this.scopes?.Count ?? 0);
+    /// <summary>At least the number of attributes, the scopes' included (the own pairs are counted before they are filtered).</summary>
+    public int MaxCount => (this.own?.Count ?? 0) + (this.scopes?.Count ?? 0);
 
     /// <summary>The scopes' pairs, the innermost scope's first.</summary>
     public ReadOnlySpan<KeyValuePair<string, object?>> Scopes =>
@@ -349,27 +343,23 @@ internal readonly struct LogAttributes
     /// <summary>True for a pair that is an attribute: a key that is not empty, a value that is not null.</summary>
     public static bool IsAttribute(KeyValuePair<string, object?> pair) => !string.IsNullOrEmpty(pair.Key) && pair.Value is not null;
 
-    /// <summary>The entry's own attributes (the state's) in order, without the scopes'.</summary>
-    public Enumerator GetEnumerator() => new(this.state, this.copied);
+    /// <summary>The entry's own attributes in order, without the scopes'.</summary>
+    public Enumerator GetEnumerator() => new(this.own);
 
-    /// <summary>Walks the state's pairs by index, then the copied ones.</summary>
+    /// <summary>Walks the own pairs by index, leaving out those that are not attributes.</summary>
     public struct Enumerator
     {
-        private readonly IReadOnlyList<KeyValuePair<string, object?>>? state;
-        private readonly List<KeyValuePair<string, object?>>? copied;
+        private readonly IReadOnlyList<KeyValuePair<string, object?>>? own;
 
-        // The state's count, read once: it is an interface call, and the state does not change.
-        private readonly int stateCount;
+        // The count, read once: it is an interface call, and the pairs do not change.
+        private readonly int count;
         private int index;
-        private bool inCopied;
 
-        internal Enumerator(IReadOnlyList<KeyValuePair<string, object?>>? state, List<KeyValuePair<string, object?>>? copied)
+        internal Enumerator(IReadOnlyList<KeyValuePair<string, object?>>? own)
         {
-            this.state = state;
-            this.copied = copied;
-            this.stateCount = state?.Count ?? 0;
+            this.own = own;
+            this.count = own?.Count ?? 0;
             this.index = -1;
-            this.inCopied = state is null;
             this.Current = default;
         }
 
@@ -379,31 +369,17 @@ internal readonly struct LogAttributes
         /// <summary>Moves to the next attribute; false after the last.</summary>
         public bool MoveNext()
         {
-            if (!this.inCopied)
+            while (++this.index < this.count)
             {
-                var state = this.state!;
-                while (++this.index < this.stateCount)
+                var pair = this.own![this.index];
+                if (IsAttribute(pair))
                 {
-                    var pair = state[this.index];
-                    if (IsAttribute(pair))
-                    {
-                        this.Current = pair;
-                        return true;
-                    }
+                    this.Current = pair;
+                    return true;
                 }
-
-                this.inCopied = true;
-                this.index = -1;
-            }
-
-            if (this.copied is { } copied && ++this.index < copied.Count)
-            {
-                this.Current = copied[this.index];
-                return true;
             }
 
             return false;
         }
     }
 }
-
