@@ -740,3 +740,29 @@ let sendSlotTests =
                 Expect.equal slots.Free count "every slot back"
         }
     ]
+
+/// The counts application threads add to at once (offers, queue-full drops).
+[<Tests>]
+let stripedCounterTests =
+    testList "StripedCounter" [
+        testProperty "its value is the sum of every add, in any order" <| fun (adds: int list) ->
+            let counter = Otlp.Runtime.StripedCounter()
+            for add in adds do counter.Add(int64 add)
+            Expect.equal counter.Value (adds |> List.sumBy int64) "the sum"
+
+        testTask "adds from threads at once are all counted, whichever processors they run on" {
+            let counter = Otlp.Runtime.StripedCounter()
+            let threads = 4
+            let each = 200_000
+            let start = new ManualResetEventSlim(false)
+            let workers =
+                [| for _ in 1..threads ->
+                       Task.Factory.StartNew((fun () ->
+                           start.Wait()
+                           for i in 1..each do
+                               if i % 2 = 0 then counter.Increment() else counter.Add 2L), TaskCreationOptions.LongRunning) |]
+            start.Set()
+            do! Task.WhenAll workers
+            Expect.equal counter.Value (int64 threads * int64 each / 2L * 3L) "every add, none lost"
+        }
+    ]

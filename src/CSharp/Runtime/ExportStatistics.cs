@@ -11,7 +11,8 @@ public sealed class ExportStatistics
     private readonly KeyValuePair<string, object?> signalTag;
     private ProblemLog problemLog;
     private long exported;
-    private long droppedQueueFull;
+    // Counted by the application's threads when the queue is full: striped, so that they do not contend.
+    private readonly StripedCounter droppedQueueFull = new();
     private long droppedShutDown;
     private long droppedPermanentFailure;
     private long droppedRetriesExhausted;
@@ -45,7 +46,7 @@ public sealed class ExportStatistics
     public long Exported => Interlocked.Read(ref this.exported);
 
     /// <summary>Items dropped because the queue was full.</summary>
-    public long DroppedQueueFull => Interlocked.Read(ref this.droppedQueueFull);
+    public long DroppedQueueFull => this.droppedQueueFull.Value;
 
     /// <summary>Items offered after shutdown.</summary>
     public long DroppedShutDown => Interlocked.Read(ref this.droppedShutDown);
@@ -103,7 +104,7 @@ public sealed class ExportStatistics
         Add(OtlpSelfTelemetry.Dropped, count, this.signalTag, new KeyValuePair<string, object?>("otlp.reason", ReasonName(reason)));
         if (reason.IsQueueFull)
         {
-            Interlocked.Add(ref this.droppedQueueFull, count);
+            this.droppedQueueFull.Add(count);
         }
         else if (reason.IsShutDown)
         {
