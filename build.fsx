@@ -10,7 +10,8 @@
 //                span|log|log-exception|end-to-end-grpc|end-to-end-http|encode-spans|encode-logs|
 //                encode-logs-without-event-ids|metrics-collect
 //                --threads N --rounds R --slice SECONDS`; `--category targets`: every pair issue #8's targets
-//                are judged by, then a table of them against the targets; docs/benchmarks.md)
+//                are judged by, then a table of them against the targets; `--isolated`: an end-to-end pair
+//                alternated between processes; docs/benchmarks.md)
 //   help         this text
 //
 // `test` prints one closing line `N passed, N failed` over all programs and exits non-zero on any failure.

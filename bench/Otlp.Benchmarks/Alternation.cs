@@ -14,8 +14,10 @@ namespace Otlp.Benchmarks;
 /// </summary>
 /// <remarks>
 /// <c>dotnet fsi build.fsx bench-alternate [--category span|log|log-exception|end-to-end-grpc|end-to-end-http|
-/// encode-spans|encode-logs|encode-logs-without-event-ids|metrics-collect|targets] [--threads N] [--rounds R] [--slice SECONDS] [--warmup SECONDS]</c>;
-/// <c>targets</c> runs the pairs issue #8's targets are judged by, one after another, and ends with a table of them.
+/// encode-spans|encode-logs|encode-logs-without-event-ids|metrics-collect|targets] [--threads N] [--rounds R] [--slice SECONDS] [--warmup SECONDS]
+/// [--isolated]</c>; <c>targets</c> runs the pairs issue #8's targets are judged by, one after another, and ends with
+/// a table of them. <c>--isolated</c> (end-to-end pairs) alternates processes instead of slices of one (see
+/// <c>Alternation.Isolated.cs</c>): a check that sharing one runtime does not bias the pair.
 /// Each slice starts with 50 ms of unmeasured operations, so that what the other pipeline left in its queue is
 /// exported before the measurement. An end-to-end operation is one span exported to the receiver process
 /// (<see cref="Fixtures.ReceiverProcess"/>), both exporters then holding a connection to it; <c>--threads</c> does
@@ -23,38 +25,49 @@ namespace Otlp.Benchmarks;
 /// 512 exported to an in-memory handler, a metrics operation one collection and export of 100 series; neither has
 /// threads of its own.
 /// </remarks>
-public static class Alternation
+public static partial class Alternation
 {
     private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(50);
 
     /// <summary>Runs the alternation the arguments (after <c>alternate</c>) ask for; the process's exit code.</summary>
     public static int Run(string[] args)
     {
-        var category = Option(args, "--category", "span");
-        var threads = int.Parse(Option(args, "--threads", "1"), CultureInfo.InvariantCulture);
+        var category = Option(args, "--category", "span")!;
+        var threads = int.Parse(Option(args, "--threads", "1")!, CultureInfo.InvariantCulture);
         var rounds = Option(args, "--rounds", null);
-        var slice = TimeSpan.FromSeconds(double.Parse(Option(args, "--slice", "0.5"), CultureInfo.InvariantCulture));
+        var slice = Option(args, "--slice", null);
         var warmup = Option(args, "--warmup", null);
         if (category == "targets")
         {
             return RunTargets(rounds, slice, warmup);
         }
 
-        Measure(category, threads, rounds is null ? 30 : int.Parse(rounds, CultureInfo.InvariantCulture), slice, Warmup(category, warmup));
+        if (args.Contains("--isolated"))
+        {
+            if (!category.StartsWith("end-to-end-", StringComparison.Ordinal))
+            {
+                throw new ArgumentException("--isolated applies to the end-to-end pairs only.");
+            }
+
+            MeasureIsolated(category, Rounds(rounds, 8), Seconds(slice, 4), Seconds(warmup, 4));
+            return 0;
+        }
+
+        Measure(category, threads, Rounds(rounds, 30), Seconds(slice, 0.5), Warmup(category, warmup));
         return 0;
     }
 
     /// <summary>
     /// The pairs issue #8's targets are judged by, each alternated as <see cref="Measure"/> does, then a table of their
     /// medians against the targets: "met" when the upper quartile of the rounds' ratios is at or under the target,
-    /// "at the edge" when only the median is, "missed" otherwise. About seven minutes.
+    /// "at the edge" when only the median is, "missed" otherwise. About six minutes.
     /// </summary>
-    private static int RunTargets(string? rounds, TimeSpan slice, string? warmup)
+    private static int RunTargets(string? rounds, string? slice, string? warmup)
     {
         var results = new List<(string Name, double Target, Ratios Ratios)>();
         foreach (var (category, threads, defaultRounds, target) in Targets)
         {
-            var ratios = Measure(category, threads, rounds is null ? defaultRounds : int.Parse(rounds, CultureInfo.InvariantCulture), slice, Warmup(category, warmup));
+            var ratios = Measure(category, threads, Rounds(rounds, defaultRounds), Seconds(slice, 0.5), Warmup(category, warmup));
             // Threads apply to the app-thread pairs only.
             results.Add((category is "span" or "log" ? $"{category} ({threads} thread{(threads == 1 ? "" : "s")})" : category, target, ratios));
             Console.WriteLine();
@@ -126,21 +139,27 @@ public static class Alternation
             }
 
             Console.WriteLine();
-            ratios.Sort();
-            var result = new Ratios(Quantile(ratios, 0.5), Quantile(ratios, 0.25), Quantile(ratios, 0.75));
-            Console.WriteLine(
-                $"ratio Otlp / official: median {result.Median:F3} (quartiles {result.LowerQuartile:F3} to {result.UpperQuartile:F3}), mean {ratios.Average():F3}");
-            foreach (var side in new[] { ours, official })
-            {
-                Console.WriteLine(side.Summary());
-            }
-
-            return result;
+            return Summarize(ratios, ours, official);
         }
         finally
         {
             pair.Cleanup();
         }
+    }
+
+    /// <summary>Prints the rounds' ratios (median, quartiles, mean) and each side's totals; the ratios.</summary>
+    private static Ratios Summarize(List<double> ratios, Side ours, Side official)
+    {
+        ratios.Sort();
+        var result = new Ratios(Quantile(ratios, 0.5), Quantile(ratios, 0.25), Quantile(ratios, 0.75));
+        Console.WriteLine(
+            $"ratio Otlp / official: median {result.Median:F3} (quartiles {result.LowerQuartile:F3} to {result.UpperQuartile:F3}), mean {ratios.Average():F3}");
+        foreach (var side in new[] { ours, official })
+        {
+            Console.WriteLine(side.Summary());
+        }
+
+        return result;
     }
 
     /// <summary>The pair of a category: both sides' invocations, the operations in one, and the set-up around them.</summary>
@@ -206,6 +225,11 @@ public static class Alternation
     }
 
     [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(fallback))]
+    private static int Rounds(string? given, int fallback) => given is null ? fallback : int.Parse(given, CultureInfo.InvariantCulture);
+
+    private static TimeSpan Seconds(string? given, double fallback) =>
+        TimeSpan.FromSeconds(given is null ? fallback : double.Parse(given, CultureInfo.InvariantCulture));
+
     private static string? Option(string[] args, string name, string? fallback)
     {
         var at = Array.IndexOf(args, name);
@@ -246,13 +270,27 @@ public static class Alternation
             }
 
             watch.Stop();
-            var count = invocations * operationsPerInvocation;
-            this.Last = watch.Elapsed.TotalNanoseconds / count;
-            this.operations += count;
-            this.elapsed += watch.Elapsed;
-            this.paused += GC.GetTotalPauseDuration() - pausedBefore;
-            this.collections += GC.CollectionCount(0) - collectionsBefore;
-            this.gen1Collections += GC.CollectionCount(1) - gen1Before;
+            this.Add(new SliceResult(
+                invocations * operationsPerInvocation,
+                watch.Elapsed,
+                GC.GetTotalPauseDuration() - pausedBefore,
+                GC.CollectionCount(0) - collectionsBefore,
+                GC.CollectionCount(1) - gen1Before));
+        }
+
+        /// <summary>The last slice's measurements.</summary>
+        public SliceResult LastSlice { get; private set; } = new(0, TimeSpan.Zero, TimeSpan.Zero, 0, 0);
+
+        /// <summary>Counts a slice measured here or in a process of its own.</summary>
+        public void Add(SliceResult slice)
+        {
+            this.LastSlice = slice;
+            this.Last = slice.Elapsed.TotalNanoseconds / slice.Operations;
+            this.operations += slice.Operations;
+            this.elapsed += slice.Elapsed;
+            this.paused += slice.Paused;
+            this.collections += slice.Collections;
+            this.gen1Collections += slice.Gen1Collections;
         }
 
         public string Summary() =>

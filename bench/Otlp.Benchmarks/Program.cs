@@ -18,6 +18,11 @@ public static class Program
             return Alternation.Run(args[1..]);
         }
 
+        if (args.Length > 0 && args[0] == "alternate-side")
+        {
+            return Alternation.RunSide(args[1..]);
+        }
+
 
         // The figures measured inside the benchmark processes come back through this file (see Report).
         var figures = Path.Combine(Path.GetTempPath(), $"otlp-bench-figures-{Environment.ProcessId}.tsv");

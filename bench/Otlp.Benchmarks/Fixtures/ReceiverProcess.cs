@@ -9,15 +9,27 @@ namespace Otlp.Benchmarks.Fixtures;
 /// </summary>
 public sealed class ReceiverProcess : IDisposable
 {
-    private const string AssemblyName = "Otlp.Benchmarks.Receiver";
-    private readonly Process process;
+    /// <summary>
+    /// When set, to the line a running receiver printed (<c>grpc=... http=...</c>), <see cref="Start"/> uses that
+    /// receiver instead of starting one (the processes of an isolated alternation share one, warm).
+    /// </summary>
+    public const string RunningVariable = "OTLP_BENCH_RECEIVER_AT";
 
-    private ReceiverProcess(Process process, Uri grpc, Uri http)
+    private const string AssemblyName = "Otlp.Benchmarks.Receiver";
+
+    // Null for a receiver another process started (RunningVariable), which this one leaves running.
+    private readonly Process? process;
+
+    private ReceiverProcess(Process? process, Uri grpc, Uri http, string line)
     {
         this.process = process;
         this.GrpcEndpoint = grpc;
         this.HttpEndpoint = http;
+        this.Line = line;
     }
+
+    /// <summary>The line the receiver printed, for <see cref="RunningVariable"/>.</summary>
+    public string Line { get; }
 
     /// <summary>The base URL of OTLP/gRPC (HTTP/2 without TLS).</summary>
     public Uri GrpcEndpoint { get; }
@@ -25,9 +37,14 @@ public sealed class ReceiverProcess : IDisposable
     /// <summary>The base URL of OTLP/HTTP (HTTP/1.1 without TLS), to which <c>v1/traces</c> is appended.</summary>
     public Uri HttpEndpoint { get; }
 
-    /// <summary>Starts the receiver and waits for its endpoints.</summary>
+    /// <summary>Starts the receiver and waits for its endpoints (or uses the one <see cref="RunningVariable"/> names).</summary>
     public static ReceiverProcess Start()
     {
+        if (Environment.GetEnvironmentVariable(RunningVariable) is { Length: > 0 } running)
+        {
+            return Parse(null, running);
+        }
+
         var info = new ProcessStartInfo("dotnet", [FindAssembly()])
         {
             RedirectStandardInput = true,
@@ -42,13 +59,23 @@ public sealed class ReceiverProcess : IDisposable
             throw new InvalidOperationException($"The receiver did not report its endpoints (it printed '{(line.IsCompleted ? line.Result : null)}').");
         }
 
-        var fields = first.Split(' ').Select(f => f.Split('=', 2)).ToDictionary(f => f[0], f => new Uri(f[1]));
-        return new ReceiverProcess(process, fields["grpc"], fields["http"]);
+        return Parse(process, first);
+    }
+
+    private static ReceiverProcess Parse(Process? process, string line)
+    {
+        var fields = line.Split(' ').Select(f => f.Split('=', 2)).ToDictionary(f => f[0], f => new Uri(f[1]));
+        return new ReceiverProcess(process, fields["grpc"], fields["http"], line);
     }
 
     /// <summary>Asks the receiver to stop, and kills it if it has not within a few seconds.</summary>
     public void Dispose()
     {
+        if (this.process is null)
+        {
+            return;
+        }
+
         try
         {
             this.process.StandardInput.WriteLine("stop");
