@@ -193,6 +193,18 @@ type private Failing(offerThrows: bool, collectThrows: bool) =
     override _.Collect() =
         if collectThrows then invalidOp "collect refused" else null
 
+/// A reservoir that returns 1500 exemplars at every collection (the last measurement offered, again and again).
+type private Hoarding() =
+    inherit OtlpExemplarReservoir()
+    let mutable last: Exemplar option = None
+
+    override _.Offer(measurement: inref<OtlpExemplarMeasurement>) = last <- Some(measurement.ToExemplar())
+
+    override _.Collect() =
+        match last with
+        | Some e -> Array.replicate 1500 e :> IReadOnlyList<Exemplar>
+        | None -> null
+
 let private instruments =
     testList "instruments" [
         testTask "counters, up-down counters, histograms and gauges of every number type arrive with their values" {
@@ -1004,6 +1016,21 @@ let private exemplarTests =
                 let warned = p.Metrics.Warnings |> Seq.filter (fun w -> w.Contains $"'{name}'" && w.Contains "exemplar reservoir failed") |> Seq.length
                 Expect.equal warned 1 $"{name}: warned once"
             Expect.exists p.Metrics.Warnings (fun w -> w.Contains "both an exemplar reservoir size and its own reservoir") "the view setting both is reported"
+        }
+
+        testTask "a reservoir returning more than 1000 exemplars for a point has the first 1000 sent, with a warning" {
+            let! (p: Pipeline) =
+                pipeline (fun o ->
+                    o.ExemplarFilter <- ExemplarFilter.AlwaysOn
+                    o.Views.Add(OtlpView("hoarded", ExemplarReservoirFactory = (fun () -> Hoarding() :> OtlpExemplarReservoir))))
+            use _p = p
+            p.Meter.CreateCounter<int64>("hoarded").Add 4L
+            let! arrived = flush p.Metrics p.Receiver
+            let point = (sumOf (named "hoarded" arrived)).DataPoints[0]
+            Expect.equal point.Exemplars.Length 1000 "the first 1000"
+            Expect.equal point.Value (NumberValue.AsInt 4L) "the measurement"
+            Expect.exists p.Metrics.Warnings (fun w -> w.Contains "'hoarded'" && w.Contains "returned 1500 exemplars") "warned"
+            Expect.equal p.Metrics.ExemplarReservoirFailures 0L "not a failure"
         }
 
         testTask "an exemplar keeps the attributes its series drops; a collection's exemplars are not sent again" {

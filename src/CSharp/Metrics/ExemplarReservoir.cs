@@ -218,11 +218,18 @@ internal sealed class ProvidedExemplars(OtlpExemplarReservoir reservoir, double[
             return [];
         }
 
-        // Copied: the reservoir may reuse its list; a null in it is left out.
-        var taken = new List<Exemplar>(collected.Count);
-        foreach (var exemplar in collected)
+        // Copied: the reservoir may reuse its list; a null in it is left out. At most as many as a view may ask of the
+        // default reservoir, so that a reservoir that never forgets cannot grow every point without bound.
+        var limit = Views.maxExemplarReservoirSize;
+        if (collected.Count > limit)
         {
-            if (exemplar is not null)
+            drops.ReservoirOverfull(metric, collected.Count, limit);
+        }
+
+        var taken = new List<Exemplar>(Math.Min(collected.Count, limit));
+        for (var i = 0; i < collected.Count && taken.Count < limit; i++)
+        {
+            if (collected[i] is { } exemplar)
             {
                 taken.Add(exemplar);
             }

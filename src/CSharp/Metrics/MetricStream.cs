@@ -628,6 +628,12 @@ internal sealed class MeasurementDrops(Action<string> warn)
         this.WarnOnce(metric, "reservoir", $"Metric '{metric}': its view's exemplar reservoir failed ({what}); the exemplars it had are lost, the measurements are recorded.");
     }
 
+    public void ReservoirOverfull(string metric, int returned, int limit) =>
+        this.WarnOnce(
+            metric,
+            "reservoir-overfull",
+            $"Metric '{metric}': its view's exemplar reservoir returned {returned} exemplars for one point; the first {limit} are kept.");
+
     public void Overflowed(string metric, int limit) =>
         this.WarnOnce(
             metric,

@@ -29,7 +29,8 @@ public abstract class OtlpExemplarReservoir
 
     /// <summary>
     /// The exemplars to report with the series' next point: those kept since the previous call (the reservoir should
-    /// start afresh, so that each exemplar falls within its point's time range). Null or empty for none.
+    /// start afresh, so that each exemplar falls within its point's time range). Null or empty for none; past 1000
+    /// (the largest reservoir a view may size) the rest are left out, with a warning.
     /// </summary>
     public abstract IReadOnlyList<Exemplar>? Collect();
 }
