@@ -31,9 +31,10 @@ internal sealed class MetricStream
     private readonly bool monotonic;
     private readonly bool direct;
 
-    // Null when no measurement of the stream can become an exemplar (the filter is off, the instrument is
-    // observable, or a view keeps none): recording then pays one null check for exemplars. Otherwise it reads
-    // Activity.Current once; only a measurement the filter lets through goes on to OfferExemplar.
+    // Makes a series' exemplars (the core's reservoirs, or a view's own) at its first offer. Null when no measurement
+    // of the stream can become an exemplar (the filter is off, the instrument is observable, or a view keeps none):
+    // recording then pays one null check for exemplars. Otherwise it reads Activity.Current once; only a measurement
+    // the filter lets through goes on to OfferExemplar.
     private readonly Func<SeriesExemplars>? newExemplars;
     private readonly bool exemplarsNeedSampledSpan;
 
