@@ -161,6 +161,39 @@ let private resource (r: byref<Utf8JsonReader>) : Resource =
             | _ -> skip &r
     res
 
+let private scopeItem = ReadItem<InstrumentationScope>(fun r -> scope &r)
+let private resourceItem = ReadItem<Resource>(fun r -> resource &r)
+
+/// Reads an envelope level, the message `what` (ScopeSpans, ResourceLogs, ...): its head under `headField` (its scope
+/// or resource; `emptyHead` when absent), its children under `childrenField`, its schema URL. The three signals'
+/// levels have one shape, read here once.
+let private level
+    (r: byref<Utf8JsonReader>)
+    (what: string)
+    (headField: string, head: ReadItem<'Head>, emptyHead: 'Head)
+    (childrenField: string, child: ReadItem<'Child>)
+    : struct ('Head * 'Child array * string) =
+    startObject &r what
+    let mutable headValue = emptyHead
+    let mutable children = [||]
+    let mutable schemaUrl = ""
+    while nextProperty &r do
+        let name = propertyName &r
+        if value &r then
+            if name = headField then headValue <- head.Invoke(&r)
+            elif name = childrenField then children <- array &r name child
+            elif name = "schemaUrl" then schemaUrl <- string &r name
+            else skip &r
+    struct (headValue, children, schemaUrl)
+
+/// A scope level: its scope, then its items under `itemsField`.
+let private scopeLevel (r: byref<Utf8JsonReader>) (what: string) (itemsField: string) (item: ReadItem<'Item>) =
+    level &r what ("scope", scopeItem, InstrumentationScope.Empty) (itemsField, item)
+
+/// A resource level: its resource, then its scope levels under `scopesField`.
+let private resourceLevel (r: byref<Utf8JsonReader>) (what: string) (scopesField: string) (scopes: ReadItem<'Scope>) =
+    level &r what ("resource", resourceItem, Resource.Empty) (scopesField, scopes)
+
 // ------------------------------------------------------------------------------------------------ trace
 
 let private event (r: byref<Utf8JsonReader>) : SpanEvent =
@@ -274,32 +307,14 @@ let private span (r: byref<Utf8JsonReader>) : Span =
 let private spanItem = ReadItem<Span>(fun r -> span &r)
 
 let private scopeSpans (r: byref<Utf8JsonReader>) : ScopeSpans =
-    startObject &r "ScopeSpans"
-    let mutable ss = { Scope = InstrumentationScope.Empty; Spans = [||]; SchemaUrl = "" }
-    while nextProperty &r do
-        let name = propertyName &r
-        if value &r then
-            match name with
-            | "scope" -> ss <- { ss with Scope = scope &r }
-            | "spans" -> ss <- { ss with Spans = array &r name spanItem }
-            | "schemaUrl" -> ss <- { ss with SchemaUrl = string &r name }
-            | _ -> skip &r
-    ss
+    let struct (scope, spans, schemaUrl) = scopeLevel &r "ScopeSpans" "spans" spanItem
+    { Scope = scope; Spans = spans; SchemaUrl = schemaUrl }
 
 let private scopeSpansItem = ReadItem<ScopeSpans>(fun r -> scopeSpans &r)
 
 let private resourceSpans (r: byref<Utf8JsonReader>) : ResourceSpans =
-    startObject &r "ResourceSpans"
-    let mutable rs = { Resource = Resource.Empty; ScopeSpans = [||]; SchemaUrl = "" }
-    while nextProperty &r do
-        let name = propertyName &r
-        if value &r then
-            match name with
-            | "resource" -> rs <- { rs with Resource = resource &r }
-            | "scopeSpans" -> rs <- { rs with ScopeSpans = array &r name scopeSpansItem }
-            | "schemaUrl" -> rs <- { rs with SchemaUrl = string &r name }
-            | _ -> skip &r
-    rs
+    let struct (resource, scopeSpans, schemaUrl) = resourceLevel &r "ResourceSpans" "scopeSpans" scopeSpansItem
+    { Resource = resource; ScopeSpans = scopeSpans; SchemaUrl = schemaUrl }
 
 let private resourceSpansItem = ReadItem<ResourceSpans>(fun r -> resourceSpans &r)
 
@@ -582,32 +597,14 @@ let private metric (r: byref<Utf8JsonReader>) : Metric =
 let private metricItem = ReadItem<Metric>(fun r -> metric &r)
 
 let private scopeMetrics (r: byref<Utf8JsonReader>) : ScopeMetrics =
-    startObject &r "ScopeMetrics"
-    let mutable sm = { Scope = InstrumentationScope.Empty; Metrics = [||]; SchemaUrl = "" }
-    while nextProperty &r do
-        let name = propertyName &r
-        if value &r then
-            match name with
-            | "scope" -> sm <- { sm with Scope = scope &r }
-            | "metrics" -> sm <- { sm with Metrics = array &r name metricItem }
-            | "schemaUrl" -> sm <- { sm with SchemaUrl = string &r name }
-            | _ -> skip &r
-    sm
+    let struct (scope, metrics, schemaUrl) = scopeLevel &r "ScopeMetrics" "metrics" metricItem
+    { Scope = scope; Metrics = metrics; SchemaUrl = schemaUrl }
 
 let private scopeMetricsItem = ReadItem<ScopeMetrics>(fun r -> scopeMetrics &r)
 
 let private resourceMetrics (r: byref<Utf8JsonReader>) : ResourceMetrics =
-    startObject &r "ResourceMetrics"
-    let mutable rm = { Resource = Resource.Empty; ScopeMetrics = [||]; SchemaUrl = "" }
-    while nextProperty &r do
-        let name = propertyName &r
-        if value &r then
-            match name with
-            | "resource" -> rm <- { rm with Resource = resource &r }
-            | "scopeMetrics" -> rm <- { rm with ScopeMetrics = array &r name scopeMetricsItem }
-            | "schemaUrl" -> rm <- { rm with SchemaUrl = string &r name }
-            | _ -> skip &r
-    rm
+    let struct (resource, scopeMetrics, schemaUrl) = resourceLevel &r "ResourceMetrics" "scopeMetrics" scopeMetricsItem
+    { Resource = resource; ScopeMetrics = scopeMetrics; SchemaUrl = schemaUrl }
 
 let private resourceMetricsItem = ReadItem<ResourceMetrics>(fun r -> resourceMetrics &r)
 
@@ -657,32 +654,14 @@ let private logRecord (r: byref<Utf8JsonReader>) : LogRecord =
 let private logRecordItem = ReadItem<LogRecord>(fun r -> logRecord &r)
 
 let private scopeLogs (r: byref<Utf8JsonReader>) : ScopeLogs =
-    startObject &r "ScopeLogs"
-    let mutable sl = { Scope = InstrumentationScope.Empty; LogRecords = [||]; SchemaUrl = "" }
-    while nextProperty &r do
-        let name = propertyName &r
-        if value &r then
-            match name with
-            | "scope" -> sl <- { sl with Scope = scope &r }
-            | "logRecords" -> sl <- { sl with LogRecords = array &r name logRecordItem }
-            | "schemaUrl" -> sl <- { sl with SchemaUrl = string &r name }
-            | _ -> skip &r
-    sl
+    let struct (scope, records, schemaUrl) = scopeLevel &r "ScopeLogs" "logRecords" logRecordItem
+    { Scope = scope; LogRecords = records; SchemaUrl = schemaUrl }
 
 let private scopeLogsItem = ReadItem<ScopeLogs>(fun r -> scopeLogs &r)
 
 let private resourceLogs (r: byref<Utf8JsonReader>) : ResourceLogs =
-    startObject &r "ResourceLogs"
-    let mutable rl = { Resource = Resource.Empty; ScopeLogs = [||]; SchemaUrl = "" }
-    while nextProperty &r do
-        let name = propertyName &r
-        if value &r then
-            match name with
-            | "resource" -> rl <- { rl with Resource = resource &r }
-            | "scopeLogs" -> rl <- { rl with ScopeLogs = array &r name scopeLogsItem }
-            | "schemaUrl" -> rl <- { rl with SchemaUrl = string &r name }
-            | _ -> skip &r
-    rl
+    let struct (resource, scopeLogs, schemaUrl) = resourceLevel &r "ResourceLogs" "scopeLogs" scopeLogsItem
+    { Resource = resource; ScopeLogs = scopeLogs; SchemaUrl = schemaUrl }
 
 let private resourceLogsItem = ReadItem<ResourceLogs>(fun r -> resourceLogs &r)
 

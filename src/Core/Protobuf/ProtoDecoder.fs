@@ -39,6 +39,70 @@ let private finish (acc: ResizeArray<'T>) =
     if isNull acc then Array.Empty() else acc.ToArray()
 
 // ---------------------------------------------------------------------------------------------------------
+// The envelope: a request holds resource levels, each of scope levels, each of the signal's items. The three
+// signals' levels have one shape and the same field numbers, so one reader serves each kind of level.
+
+/// A level's three fields (its resource or scope, the repeated level under it, its schema URL): numbers, and the
+/// names errors give them.
+type private LevelFields =
+    { Head: int
+      HeadName: string
+      Children: int
+      ChildrenName: string
+      SchemaUrl: int
+      SchemaUrlName: string }
+
+/// The fields of the level `level` (a message name), each field's error name made from it.
+let private levelFields
+    (level: string)
+    (head: int, headName: string)
+    (children: int, childrenName: string)
+    (schemaUrl: int)
+    =
+    { Head = head
+      HeadName = level + "." + headName
+      Children = children
+      ChildrenName = level + "." + childrenName
+      SchemaUrl = schemaUrl
+      SchemaUrlName = level + ".schema_url" }
+
+/// Reads a level: where its resource or scope stands (read by the caller, once the whole level is seen), its
+/// children, its schema URL.
+let inline private readLevel (r: R) (fields: LevelFields) ([<InlineIfLambda>] readChild: R -> 'Child) =
+    let mutable headAt = Occurrences.None
+    let mutable children = null
+    let mutable schemaUrl = ""
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+        let number = field tag
+
+        if number = fields.Head then
+            headAt <- r.Defer(tag, fields.HeadName, headAt)
+        elif number = fields.Children then
+            children <- add children (message r tag fields.ChildrenName readChild)
+        elif number = fields.SchemaUrl then
+            schemaUrl <- r.String(tag, fields.SchemaUrlName)
+        else
+            r.Skip tag
+
+    struct (headAt, finish children, schemaUrl)
+
+/// Reads a request: its one repeated field of resource levels, numbered `number`.
+let inline private readRequest (r: R) (number: int) (name: string) ([<InlineIfLambda>] readChild: R -> 'Child) =
+    let mutable children = null
+
+    while r.HasMore do
+        let tag = r.ReadTag()
+
+        if field tag = number then
+            children <- add children (message r tag name readChild)
+        else
+            r.Skip tag
+
+    finish children
+
+// ---------------------------------------------------------------------------------------------------------
 // common/v1 and resource/v1
 
 // AnyValue is the one recursive message of OTLP. `depth` counts the AnyValues on the path from the attribute
@@ -364,58 +428,41 @@ let private readSpan (r: R) : Span =
       DroppedLinksCount = droppedLinks
       Status = readStatus r statusAt }
 
+let private scopeSpansFields =
+    levelFields
+        "ScopeSpans"
+        (Fields.ScopeSpans_Scope, "scope")
+        (Fields.ScopeSpans_Spans, "spans")
+        Fields.ScopeSpans_Schema_Url
+
 let private readScopeSpans (r: R) : ScopeSpans =
-    let mutable scopeAt = Occurrences.None
-    let mutable spans = null
-    let mutable schemaUrl = ""
-
-    while r.HasMore do
-        let tag = r.ReadTag()
-
-        match field tag with
-        | Fields.ScopeSpans_Scope -> scopeAt <- r.Defer(tag, "ScopeSpans.scope", scopeAt)
-        | Fields.ScopeSpans_Spans -> spans <- add spans (message r tag "ScopeSpans.spans" readSpan)
-        | Fields.ScopeSpans_Schema_Url -> schemaUrl <- r.String(tag, "ScopeSpans.schema_url")
-        | _ -> r.Skip tag
+    let struct (scopeAt, spans, schemaUrl) = readLevel r scopeSpansFields readSpan
 
     { Scope = readScope r scopeAt
-      Spans = finish spans
+      Spans = spans
       SchemaUrl = schemaUrl }
 
+let private resourceSpansFields =
+    levelFields
+        "ResourceSpans"
+        (Fields.ResourceSpans_Resource, "resource")
+        (Fields.ResourceSpans_Scope_Spans, "scope_spans")
+        Fields.ResourceSpans_Schema_Url
+
 let private readResourceSpans (r: R) : ResourceSpans =
-    let mutable resourceAt = Occurrences.None
-    let mutable scopeSpans = null
-    let mutable schemaUrl = ""
-
-    while r.HasMore do
-        let tag = r.ReadTag()
-
-        match field tag with
-        | Fields.ResourceSpans_Resource -> resourceAt <- r.Defer(tag, "ResourceSpans.resource", resourceAt)
-        | Fields.ResourceSpans_Scope_Spans ->
-            scopeSpans <- add scopeSpans (message r tag "ResourceSpans.scope_spans" readScopeSpans)
-        | Fields.ResourceSpans_Schema_Url -> schemaUrl <- r.String(tag, "ResourceSpans.schema_url")
-        | _ -> r.Skip tag
+    let struct (resourceAt, scopeSpans, schemaUrl) = readLevel r resourceSpansFields readScopeSpans
 
     { Resource = readResource r resourceAt
-      ScopeSpans = finish scopeSpans
+      ScopeSpans = scopeSpans
       SchemaUrl = schemaUrl }
 
 let private readTraceRequest (r: R) : ExportTraceServiceRequest =
-    let mutable resourceSpans = null
-
-    while r.HasMore do
-        let tag = r.ReadTag()
-
-        match field tag with
-        | Fields.ExportTraceServiceRequest_Resource_Spans ->
-            resourceSpans <-
-                add
-                    resourceSpans
-                    (message r tag "ExportTraceServiceRequest.resource_spans" readResourceSpans)
-        | _ -> r.Skip tag
-
-    { ResourceSpans = finish resourceSpans }
+    { ResourceSpans =
+        readRequest
+            r
+            Fields.ExportTraceServiceRequest_Resource_Spans
+            "ExportTraceServiceRequest.resource_spans"
+            readResourceSpans }
 
 // ---------------------------------------------------------------------------------------------------------
 // metrics/v1
@@ -799,60 +846,41 @@ let private readMetric (r: R) : Metric =
       Data = readMetricData r dataField dataAt
       Metadata = finish metadata }
 
+let private scopeMetricsFields =
+    levelFields
+        "ScopeMetrics"
+        (Fields.ScopeMetrics_Scope, "scope")
+        (Fields.ScopeMetrics_Metrics, "metrics")
+        Fields.ScopeMetrics_Schema_Url
+
 let private readScopeMetrics (r: R) : ScopeMetrics =
-    let mutable scopeAt = Occurrences.None
-    let mutable metrics = null
-    let mutable schemaUrl = ""
-
-    while r.HasMore do
-        let tag = r.ReadTag()
-
-        match field tag with
-        | Fields.ScopeMetrics_Scope -> scopeAt <- r.Defer(tag, "ScopeMetrics.scope", scopeAt)
-        | Fields.ScopeMetrics_Metrics ->
-            metrics <- add metrics (message r tag "ScopeMetrics.metrics" readMetric)
-        | Fields.ScopeMetrics_Schema_Url -> schemaUrl <- r.String(tag, "ScopeMetrics.schema_url")
-        | _ -> r.Skip tag
+    let struct (scopeAt, metrics, schemaUrl) = readLevel r scopeMetricsFields readMetric
 
     { Scope = readScope r scopeAt
-      Metrics = finish metrics
+      Metrics = metrics
       SchemaUrl = schemaUrl }
 
+let private resourceMetricsFields =
+    levelFields
+        "ResourceMetrics"
+        (Fields.ResourceMetrics_Resource, "resource")
+        (Fields.ResourceMetrics_Scope_Metrics, "scope_metrics")
+        Fields.ResourceMetrics_Schema_Url
+
 let private readResourceMetrics (r: R) : ResourceMetrics =
-    let mutable resourceAt = Occurrences.None
-    let mutable scopeMetrics = null
-    let mutable schemaUrl = ""
-
-    while r.HasMore do
-        let tag = r.ReadTag()
-
-        match field tag with
-        | Fields.ResourceMetrics_Resource -> resourceAt <- r.Defer(tag, "ResourceMetrics.resource", resourceAt)
-        | Fields.ResourceMetrics_Scope_Metrics ->
-            scopeMetrics <-
-                add scopeMetrics (message r tag "ResourceMetrics.scope_metrics" readScopeMetrics)
-        | Fields.ResourceMetrics_Schema_Url -> schemaUrl <- r.String(tag, "ResourceMetrics.schema_url")
-        | _ -> r.Skip tag
+    let struct (resourceAt, scopeMetrics, schemaUrl) = readLevel r resourceMetricsFields readScopeMetrics
 
     { Resource = readResource r resourceAt
-      ScopeMetrics = finish scopeMetrics
+      ScopeMetrics = scopeMetrics
       SchemaUrl = schemaUrl }
 
 let private readMetricsRequest (r: R) : ExportMetricsServiceRequest =
-    let mutable resourceMetrics = null
-
-    while r.HasMore do
-        let tag = r.ReadTag()
-
-        match field tag with
-        | Fields.ExportMetricsServiceRequest_Resource_Metrics ->
-            resourceMetrics <-
-                add
-                    resourceMetrics
-                    (message r tag "ExportMetricsServiceRequest.resource_metrics" readResourceMetrics)
-        | _ -> r.Skip tag
-
-    { ResourceMetrics = finish resourceMetrics }
+    { ResourceMetrics =
+        readRequest
+            r
+            Fields.ExportMetricsServiceRequest_Resource_Metrics
+            "ExportMetricsServiceRequest.resource_metrics"
+            readResourceMetrics }
 
 // ---------------------------------------------------------------------------------------------------------
 // logs/v1
@@ -901,57 +929,41 @@ let private readLogRecord (r: R) : LogRecord =
       SpanId = spanId
       EventName = eventName }
 
+let private scopeLogsFields =
+    levelFields
+        "ScopeLogs"
+        (Fields.ScopeLogs_Scope, "scope")
+        (Fields.ScopeLogs_Log_Records, "log_records")
+        Fields.ScopeLogs_Schema_Url
+
 let private readScopeLogs (r: R) : ScopeLogs =
-    let mutable scopeAt = Occurrences.None
-    let mutable records = null
-    let mutable schemaUrl = ""
-
-    while r.HasMore do
-        let tag = r.ReadTag()
-
-        match field tag with
-        | Fields.ScopeLogs_Scope -> scopeAt <- r.Defer(tag, "ScopeLogs.scope", scopeAt)
-        | Fields.ScopeLogs_Log_Records ->
-            records <- add records (message r tag "ScopeLogs.log_records" readLogRecord)
-        | Fields.ScopeLogs_Schema_Url -> schemaUrl <- r.String(tag, "ScopeLogs.schema_url")
-        | _ -> r.Skip tag
+    let struct (scopeAt, records, schemaUrl) = readLevel r scopeLogsFields readLogRecord
 
     { Scope = readScope r scopeAt
-      LogRecords = finish records
+      LogRecords = records
       SchemaUrl = schemaUrl }
 
+let private resourceLogsFields =
+    levelFields
+        "ResourceLogs"
+        (Fields.ResourceLogs_Resource, "resource")
+        (Fields.ResourceLogs_Scope_Logs, "scope_logs")
+        Fields.ResourceLogs_Schema_Url
+
 let private readResourceLogs (r: R) : ResourceLogs =
-    let mutable resourceAt = Occurrences.None
-    let mutable scopeLogs = null
-    let mutable schemaUrl = ""
-
-    while r.HasMore do
-        let tag = r.ReadTag()
-
-        match field tag with
-        | Fields.ResourceLogs_Resource -> resourceAt <- r.Defer(tag, "ResourceLogs.resource", resourceAt)
-        | Fields.ResourceLogs_Scope_Logs ->
-            scopeLogs <- add scopeLogs (message r tag "ResourceLogs.scope_logs" readScopeLogs)
-        | Fields.ResourceLogs_Schema_Url -> schemaUrl <- r.String(tag, "ResourceLogs.schema_url")
-        | _ -> r.Skip tag
+    let struct (resourceAt, scopeLogs, schemaUrl) = readLevel r resourceLogsFields readScopeLogs
 
     { Resource = readResource r resourceAt
-      ScopeLogs = finish scopeLogs
+      ScopeLogs = scopeLogs
       SchemaUrl = schemaUrl }
 
 let private readLogsRequest (r: R) : ExportLogsServiceRequest =
-    let mutable resourceLogs = null
-
-    while r.HasMore do
-        let tag = r.ReadTag()
-
-        match field tag with
-        | Fields.ExportLogsServiceRequest_Resource_Logs ->
-            resourceLogs <-
-                add resourceLogs (message r tag "ExportLogsServiceRequest.resource_logs" readResourceLogs)
-        | _ -> r.Skip tag
-
-    { ResourceLogs = finish resourceLogs }
+    { ResourceLogs =
+        readRequest
+            r
+            Fields.ExportLogsServiceRequest_Resource_Logs
+            "ExportLogsServiceRequest.resource_logs"
+            readResourceLogs }
 
 // ---------------------------------------------------------------------------------------------------------
 // collector/*/v1 responses: the three differ only in the name of the rejected count.
