@@ -275,12 +275,27 @@ internal sealed class WriterGate
     }
 }
 
-/// <summary>A sum of integers: Interlocked, no lock.</summary>
-internal sealed class LongSumSeries(bool monotonic, KeyValue[] attributes, ulong created, bool retirable) : Series(attributes, created)
+/// <summary>
+/// A sum, recorded without a lock. Only a series that can be retired (of a delta stream) counts its writers through a
+/// <see cref="WriterGate"/>: the two extra interlocked operations per measurement were most of what recording cost
+/// beyond the lookup.
+/// </summary>
+internal abstract class LockFreeSumSeries(KeyValue[] attributes, ulong created, bool retirable) : Series(attributes, created)
 {
-    // Only a series that can be retired (of a delta stream) needs its writers counted: the two extra interlocked
-    // operations per measurement were most of what recording cost beyond the lookup.
-    private readonly WriterGate? writers = retirable ? new() : null;
+    /// <summary>The gate recordings pass through; null when the series is never retired.</summary>
+    protected readonly WriterGate? writers = retirable ? new() : null;
+
+    protected override void MarkRetired()
+    {
+        var gate = this.writers ?? throw new InvalidOperationException("A series made not retirable (of a cumulative stream) was retired.");
+        base.MarkRetired();
+        gate.Close();
+    }
+}
+
+/// <summary>A sum of integers: Interlocked, no lock.</summary>
+internal sealed class LongSumSeries(bool monotonic, KeyValue[] attributes, ulong created, bool retirable) : LockFreeSumSeries(attributes, created, retirable)
+{
     private long total;
     private long reported;
 
@@ -326,21 +341,11 @@ internal sealed class LongSumSeries(bool monotonic, KeyValue[] attributes, ulong
         this.WriteAttributes(writer, Fields.NumberDataPoint_Attributes);
         MetricFields.endNumberPoint(writer, point, 0u);
     }
-
-    protected override void MarkRetired()
-    {
-        var gate = this.writers ?? throw new InvalidOperationException("A series made not retirable (of a cumulative stream) was retired.");
-        base.MarkRetired();
-        gate.Close();
-    }
 }
 
 /// <summary>A sum of doubles: a compare-and-swap loop, no lock.</summary>
-internal sealed class DoubleSumSeries(bool monotonic, KeyValue[] attributes, ulong created, bool retirable) : Series(attributes, created)
+internal sealed class DoubleSumSeries(bool monotonic, KeyValue[] attributes, ulong created, bool retirable) : LockFreeSumSeries(attributes, created, retirable)
 {
-    // Only a series that can be retired (of a delta stream) needs its writers counted: the two extra interlocked
-    // operations per measurement were most of what recording cost beyond the lookup.
-    private readonly WriterGate? writers = retirable ? new() : null;
     private double total;
     private double reported;
 
@@ -393,13 +398,6 @@ internal sealed class DoubleSumSeries(bool monotonic, KeyValue[] attributes, ulo
         this.WriteExemplars(writer, Fields.NumberDataPoint_Exemplars);
         this.WriteAttributes(writer, Fields.NumberDataPoint_Attributes);
         MetricFields.endNumberPoint(writer, point, 0u);
-    }
-
-    protected override void MarkRetired()
-    {
-        var gate = this.writers ?? throw new InvalidOperationException("A series made not retirable (of a cumulative stream) was retired.");
-        base.MarkRetired();
-        gate.Close();
     }
 }
 
