@@ -107,7 +107,8 @@ public sealed class OtlpView
 
     /// <summary>
     /// Makes each series of the metric an exemplar reservoir of the application's own, in place of the default ones
-    /// (called once per series, at its first measurement offered as an exemplar; see <see cref="OtlpExemplarReservoir"/>).
+    /// (called at a series' first measurement offered as an exemplar; when two threads make a series' first offers at
+    /// once, each may call it and one reservoir is kept; see <see cref="OtlpExemplarReservoir"/>).
     /// Null keeps the default. A view may not set both this and <see cref="ExemplarReservoirSize"/> (it is then
     /// ignored, with a warning). Which measurements are offered is still the listener's
     /// <see cref="OtlpMetricsOptions.ExemplarFilter"/>.
