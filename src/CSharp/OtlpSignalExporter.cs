@@ -105,6 +105,11 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     {
         ArgumentNullException.ThrowIfNull(request);
         var (parts, tooLarge) = this.Prepare(request);
+        if (tooLarge > 0)
+        {
+            this.Statistics.CountDropped(Batching.DropReason.TooLarge, tooLarge);
+        }
+
         var rejected = (long)tooLarge;
         var attempts = 0;
         var messages = new List<string>();
@@ -140,8 +145,9 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     }
 
     /// <summary>
-    /// Encodes a request into pooled buffers, split into parts that fit when it is too large; counts items too
-    /// large to send. The caller returns the buffers with <see cref="Release"/> after the last send attempt.
+    /// Encodes a request into pooled buffers, split into parts that fit when it is too large, and the number of
+    /// items too large to send alone (for the caller to count). The caller returns the buffers with
+    /// <see cref="Release"/> after the last send attempt.
     /// </summary>
     private (List<(TRequest Part, PooledBuffer Payload)> Parts, int TooLarge) Prepare(TRequest request)
     {
@@ -165,11 +171,6 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
                 this.Encode(part, json, payload);
                 return payload.WrittenCount <= limit;
             });
-            if (tooLarge > 0)
-            {
-                this.Statistics.CountDroppedTooLarge(tooLarge);
-            }
-
             foreach (var part in parts)
             {
                 var buffer = this.NewBuffer();
@@ -620,8 +621,10 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         var deadline = Runtime.Deadlines.After(this.NowMs(), limit);
         // A batch too large for one request goes as several; a failure of any part makes the batch fail (its
         // retry may send the parts that succeeded again: duplicates are preferred to loss).
+        // Items too large alone are found again on every attempt: the outcome names them, and the machine counts them
+        // once, when the batch ends (so does it the server's rejections).
         var (parts, tooLarge) = this.Prepare(this.Group(this.Resource, GroupByScope(items)));
-        var rejected = tooLarge;
+        var rejected = 0;
         try
         {
             if (turn is not null)
@@ -654,9 +657,8 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
             Release(parts);
         }
 
-        // Items dropped for size were already counted; the machine counts the server's rejections.
-        return rejected - tooLarge > 0
-            ? Batching.ExportOutcome.NewPartiallySucceeded(rejected - tooLarge)
+        return rejected > 0 || tooLarge > 0
+            ? Batching.ExportOutcome.NewPartiallySucceeded(rejected, tooLarge)
             : Batching.ExportOutcome.Succeeded;
     }
 

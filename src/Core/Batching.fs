@@ -21,7 +21,7 @@ type Settings =
 [<RequireQualifiedAccess>]
 type ExportOutcome =
     | Succeeded
-    | PartiallySucceeded of rejected: int
+    | PartiallySucceeded of rejected: int * tooLarge: int
     | RetryableFailure of serverDelayMs: int64 option
     | PermanentFailure
 
@@ -33,7 +33,7 @@ let outcomeOf (classification: Retry.Classification) =
 
 let partialOutcome (rejected: int64) (sent: int) =
     let rejected = rejected |> max 0L |> min (int64 (max 0 sent))
-    if rejected = 0L then ExportOutcome.Succeeded else ExportOutcome.PartiallySucceeded(int rejected)
+    if rejected = 0L then ExportOutcome.Succeeded else ExportOutcome.PartiallySucceeded(int rejected, 0)
 
 [<RequireQualifiedAccess>]
 type DropReason =
@@ -43,6 +43,7 @@ type DropReason =
     | RetriesExhausted
     | DeadlineExceeded
     | RejectedByServer
+    | TooLarge
 
 [<RequireQualifiedAccess>]
 type WaiterResult =
@@ -333,9 +334,14 @@ let private complete (settings: Settings) batchId outcome nowMs random (work: Wo
 
         match outcome with
         | ExportOutcome.Succeeded -> export size settled
-        | ExportOutcome.PartiallySucceeded rejected ->
-            let rejected = rejected |> max 0 |> min size
-            export (size - rejected) settled |> drop rejected DropReason.RejectedByServer
+        | ExportOutcome.PartiallySucceeded(rejected, tooLarge) ->
+            // Counts outside the batch cannot be true: each is brought within what is left of it.
+            let tooLarge = tooLarge |> max 0 |> min size
+            let rejected = rejected |> max 0 |> min (size - tooLarge)
+
+            export (size - tooLarge - rejected) settled
+            |> drop rejected DropReason.RejectedByServer
+            |> drop tooLarge DropReason.TooLarge
         | ExportOutcome.PermanentFailure -> drop size DropReason.PermanentFailure settled
         | ExportOutcome.RetryableFailure serverDelay ->
             let classification = Retry.Classification.Retryable serverDelay

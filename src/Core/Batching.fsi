@@ -18,7 +18,8 @@
 ///   StartExport(id, items, attempt 1, deadline = now + ExportTimeoutMs)
 ///                        │
 ///   ExportCompleted(id, Succeeded)           ──> ReportExported
-///   ExportCompleted(id, PartiallySucceeded)  ──> ReportExported; the rejected ones ReportDropped RejectedByServer
+///   ExportCompleted(id, PartiallySucceeded)  ──> ReportExported; the rejected ones ReportDropped RejectedByServer,
+///                                                the ones left out ReportDropped TooLarge
 ///   ExportCompleted(id, PermanentFailure)    ──> ReportDropped PermanentFailure
 ///   ExportCompleted(id, RetryableFailure)    ──Retry.decide──┬──> ArmTimer (now + delay), then on TimerFired:
 ///                                                            │      StartExport(id, same items, attempt + 1,
@@ -70,8 +71,10 @@ type Settings =
 type ExportOutcome =
     /// The server accepted every item.
     | Succeeded
-    /// The server accepted the request but rejected this many items (OTLP partial success); never retried.
-    | PartiallySucceeded of rejected: int
+    /// The request was accepted, but `rejected` of its items were refused by the server (OTLP partial success), and
+    /// `tooLarge` items were left out of it, each larger alone than one request may be (the driver finds them as it
+    /// encodes, on every attempt: the machine counts them once, when the batch ends). Never retried.
+    | PartiallySucceeded of rejected: int * tooLarge: int
     /// A retryable failure (see `Retry.Classification.Retryable`), with the server's delay when it gave one.
     | RetryableFailure of serverDelayMs: int64 option
     /// A failure that is never retried.
@@ -82,7 +85,7 @@ type ExportOutcome =
 val outcomeOf: classification: Retry.Classification -> ExportOutcome
 
 /// The outcome of an answer that accepted the request with a partial success rejecting `rejected` of the
-/// `sent` items (OTLP "Partial Success"): `PartiallySucceeded` with the count brought into [0, `sent`], or
+/// `sent` items (OTLP "Partial Success"): `PartiallySucceeded` with the count brought into [0, `sent`] (none too large), or
 /// `Succeeded` when that is 0 (a warning). A server's count outside that range cannot be true, and taken as it is
 /// it would count negative items as exported or dropped; every consumer of a partial success uses this count.
 val partialOutcome: rejected: int64 -> sent: int -> ExportOutcome
@@ -102,6 +105,8 @@ type DropReason =
     | DeadlineExceeded
     /// The server rejected them in a partial success.
     | RejectedByServer
+    /// Each was larger alone than one request may be (the exporter's request size limit): never sent.
+    | TooLarge
 
 /// How a flush or shutdown waiter ends.
 [<RequireQualifiedAccess>]

@@ -134,8 +134,10 @@ let simulate (settings: Settings) (actions: Action list) =
 
                 let outcome =
                     match outcome with
-                    // Counts out of range too (-1 and size + 1): servers send them, and the machine must cope.
-                    | ExportOutcome.PartiallySucceeded _ -> ExportOutcome.PartiallySucceeded(pick % (size + 3) - 1)
+                    // Counts out of range too (-1 and size + 1): servers send them, and the machine must cope. Items
+                    // too large to send alone come with or without rejections, up to the whole batch and beyond.
+                    | ExportOutcome.PartiallySucceeded _ ->
+                        ExportOutcome.PartiallySucceeded(pick % (size + 3) - 1, (pick / 7) % (size + 3) - 1)
                     | other -> other
 
                 deliver (ExportCompleted(id, outcome, d.Now, random))
@@ -221,7 +223,7 @@ let private settingsGen =
 let private outcomeGen =
     Gen.frequency
         [ 6, Gen.constant ExportOutcome.Succeeded
-          1, Gen.constant (ExportOutcome.PartiallySucceeded 0)
+          1, Gen.constant (ExportOutcome.PartiallySucceeded(0, 0))
           3, Gen.constant (ExportOutcome.RetryableFailure None)
           1, Gen.choose (0, 120) |> Gen.map (fun ms -> ExportOutcome.RetryableFailure(Some(int64 ms)))
           1, Gen.constant ExportOutcome.PermanentFailure ]
@@ -310,7 +312,8 @@ let private reasons =
       DropReason.PermanentFailure
       DropReason.RetriesExhausted
       DropReason.DeadlineExceeded
-      DropReason.RejectedByServer ]
+      DropReason.RejectedByServer
+      DropReason.TooLarge ]
 
 /// The items of every batch, from its first StartExport.
 let private batchItems (trace: Trace) =
@@ -338,7 +341,9 @@ let private conservation (trace: Trace) =
 
             match outcome with
             | ExportOutcome.Succeeded -> exported <- exported + int64 size
-            | ExportOutcome.PartiallySucceeded rejected -> exported <- exported + int64 (size - (rejected |> max 0 |> min size))
+            | ExportOutcome.PartiallySucceeded(rejected, tooLarge) ->
+                let tooLarge = tooLarge |> max 0 |> min size
+                exported <- exported + int64 (size - tooLarge - (rejected |> max 0 |> min (size - tooLarge)))
             | _ -> ()
         | _ -> ()
 
@@ -595,7 +600,14 @@ let private retriesFollowPolicy (trace: Trace) =
                 | Retry.Decision.GiveUp _ -> expectDrop size DropReason.DeadlineExceeded
                 | Retry.Decision.Done -> fail "a failure cannot be done"
             | ExportOutcome.PermanentFailure -> expectDrop size DropReason.PermanentFailure
-            | ExportOutcome.PartiallySucceeded rejected when rejected > 0 -> expectDrop (min rejected size) DropReason.RejectedByServer
+            | ExportOutcome.PartiallySucceeded(rejected, tooLarge) ->
+                let tooLarge = tooLarge |> max 0 |> min size
+
+                if tooLarge > 0 then
+                    expectDrop tooLarge DropReason.TooLarge
+
+                if rejected > 0 && size > tooLarge then
+                    expectDrop (min rejected (size - tooLarge)) DropReason.RejectedByServer
             | _ -> ()
         | _ -> ()
 
@@ -848,11 +860,23 @@ let examples =
 
         test "permanent failures and server rejections are dropped with their reasons" {
             let state, log =
-                run small [ OfferMany([| 1; 2; 3; 4 |], 0L); ExportCompleted(1L, ExportOutcome.PermanentFailure, 1L, 0.5); ExportCompleted(2L, ExportOutcome.PartiallySucceeded 1, 2L, 0.5) ]
+                run small [ OfferMany([| 1; 2; 3; 4 |], 0L); ExportCompleted(1L, ExportOutcome.PermanentFailure, 1L, 0.5); ExportCompleted(2L, ExportOutcome.PartiallySucceeded(1, 0), 2L, 0.5) ]
 
             Expect.equal log[1] [ ReportDropped(2, DropReason.PermanentFailure); StartExport(2L, [| 3; 4 |], 1, 1001L) ] "permanent"
             Expect.equal log[2] [ ReportExported 1; ReportDropped(1, DropReason.RejectedByServer) ] "partial success"
             Expect.equal (exportedCount state) 1L "one accepted"
+        }
+
+        test "items too large to send alone are dropped once, when their batch ends, however many attempts found them" {
+            let state, log =
+                run small [ OfferMany([| 1; 2 |], 0L)
+                            ExportCompleted(1L, ExportOutcome.RetryableFailure(Some 100L), 10L, 0.5)
+                            TimerFired 110L
+                            ExportCompleted(1L, ExportOutcome.PartiallySucceeded(0, 1), 120L, 0.5) ]
+
+            Expect.equal log[1] [ ArmTimer 110L ] "the first attempt's items too large are not counted: it is retried"
+            Expect.equal log[3] [ ReportExported 1; ReportDropped(1, DropReason.TooLarge) ] "counted once at the end"
+            Expect.equal (exportedCount state, droppedCount DropReason.TooLarge state) (1L, 1L) "counts"
         }
 
         test "shutdown flushes, refuses later items and completes once everything is exported" {

@@ -456,6 +456,24 @@ let private faults =
             Expect.equal exporter.Statistics.DroppedTooLarge 1L "counted"
         }
 
+        testTask "a batched span too large alone is counted once, dropped, also when its batch is retried" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            // The first answer asks for a retry: each attempt finds the huge span again, and it is counted once.
+            receiver.Enqueue(Reply.HttpStatus(503).WithRetryAfter(TimeSpan.FromMilliseconds 50.0))
+            use exporter = traces receiver OtlpProtocol.HttpProtobuf (fun o -> o.MaxRequestBytes <- Nullable 4096)
+            let small i = { Span.Empty with TraceId = { High = 1UL; Low = uint64 i }; SpanId = { Value = uint64 i }; Name = String('s', 200) }
+            let huge = { small 999 with Name = String('h', 10_000) }
+            let scope = InstrumentationScope.create "big" "1.0"
+            Expect.isTrue (exporter.Offer(huge, scope)) "offered"
+            for i in 1..40 do Expect.isTrue (exporter.Offer(small i, scope)) "offered"
+            let! (flushed: bool) = exporter.ForceFlushAsync(Nullable(TimeSpan.FromSeconds 10.0))
+            Expect.isTrue flushed "flushed"
+            Expect.equal (receiver.Spans |> Seq.map (fun s -> s.SpanId.Value) |> Seq.distinct |> Seq.sort |> List.ofSeq) [ 1UL .. 40UL ] "every other span arrived"
+            let statistics = exporter.Statistics
+            Expect.equal (statistics.Exported, statistics.DroppedTooLarge, statistics.Dropped) (40L, 1L, 1L) "each offered span counted once"
+        }
+
         testTask "a batch of activities over the size limit is split like spans, every one arriving once" {
             let! (receiver: LoopbackReceiver) = startReceiver ()
             use _receiver = receiver

@@ -102,6 +102,69 @@ let tests =
             do! p.DisposeAsync()
         }
 
+        testTask "a flush covers an offer that returned before it, also behind a writer preempted while storing its item" {
+            // A writer claims its position in the ring with a compare-and-swap and stores its item just after; a
+            // thread preempted in between holds up the items written after it. That moment is made here by claiming
+            // a position through the ring's fields: 42 is then written behind it, its offer returns, and the flush
+            // must wait for the claimed slot rather than complete without 42.
+            let p, exported, _, _ = processorWith { settings 64 8 with ScheduledDelayMs = 600_000L } (fun _ -> Batching.ExportOutcome.Succeeded) Task.CompletedTask
+            let flags = Reflection.BindingFlags.NonPublic ||| Reflection.BindingFlags.Instance
+            let ring = typeof<BatchExportProcessor<int>>.GetField("incoming", flags).GetValue p
+            let positionsField = ring.GetType().GetField("positions", flags)
+            while p.Sleeps < 1L do do! Task.Delay 5
+            let mutable positions = positionsField.GetValue ring :?> RingPositions
+            positions.Write <- positions.Write + 1L
+            positionsField.SetValue(ring, box positions)
+            Expect.isTrue (p.Offer 42) "offered behind the claimed slot"
+            let flush = p.ForceFlushAsync(TimeSpan.FromSeconds 10.0)
+            do! Task.Delay 100
+            Expect.isFalse flush.IsCompleted "the flush waits for the claimed slot"
+            Expect.isEmpty exported "nothing exported past the claimed slot"
+            // The preempted writer resumes and stores 7.
+            let slots = ring.GetType().GetField("slots", flags).GetValue ring :?> Array
+            let slot = slots.GetValue 0
+            slot.GetType().GetField("Item").SetValue(slot, box 7)
+            slot.GetType().GetField("Sequence").SetValue(slot, box 1L)
+            slots.SetValue(slot, 0)
+            let! (flushed: bool) = flush
+            Expect.isTrue flushed "flushed"
+            Expect.equal (List.ofSeq exported) [ 7; 42 ] "both, in the ring's order"
+            do! p.DisposeAsync()
+        }
+
+        testTask "a flush whose deadline is weeks away, and a server's retry delay of weeks, leave the loop running" {
+            // A deadline of 30 days is a timer the runtime accepts (up to about 49 days), but more than one wait
+            // on an event takes (about 24 days): the loop must wait in steps, not fail.
+            let gate = TaskCompletionSource()
+            let p, exported, statistics, _ = processor 64 8 (fun _ -> Batching.ExportOutcome.Succeeded) gate.Task
+            Expect.isTrue (p.Offer 1) "offered"
+            // The batch leaves at the delay and is held in its send, so the loop sleeps until the flush's deadline.
+            do! Task.Delay 150
+            let flush = p.ForceFlushAsync(TimeSpan.FromDays 30.0)
+            do! Task.Delay 100
+            gate.SetResult()
+            let! (flushed: bool) = flush
+            Expect.isTrue flushed "a flush with a far deadline completes"
+            for i in 2..5 do Expect.isTrue (p.Offer i) "offered"
+            let! (again: bool) = p.ForceFlushAsync(TimeSpan.FromSeconds 10.0)
+            Expect.isTrue again "the loop is still running"
+            Expect.equal (List.ofSeq exported, statistics.Exported) ([ 1..5 ], 5L) "exported"
+            do! p.DisposeAsync()
+
+            let noLimit = { settings 64 8 with ExportTimeoutMs = Int64.MaxValue }
+            let retryInWeeks attempt =
+                if attempt = 1 then Batching.ExportOutcome.RetryableFailure(Some(30L * 24L * 3600L * 1000L)) else Batching.ExportOutcome.Succeeded
+            let p, _, statistics, attempts = processorWith noLimit retryInWeeks Task.CompletedTask
+            Expect.isTrue (p.Offer 1) "offered"
+            while attempts.Value = 0 do do! Task.Delay 5
+            do! Task.Delay 100
+            for i in 2..5 do Expect.isTrue (p.Offer i) "offered while the first batch waits for its retry"
+            let! (shutDown: bool) = p.ShutdownAsync(TimeSpan.FromMilliseconds 300.0)
+            Expect.isFalse shutDown "the retry is weeks away: shutdown ends at its deadline"
+            Expect.equal (statistics.Exported, statistics.Dropped) (0L, 5L) "every item counted, dropped at the deadline"
+            do! p.DisposeAsync()
+        }
+
         testTask "a shutdown after the first has finished returns false, as the machine answers one it meets stopped" {
             let p, exported, _, _ = processor 64 8 (fun _ -> Batching.ExportOutcome.Succeeded) Task.CompletedTask
             for i in 1..10 do p.Offer i |> ignore

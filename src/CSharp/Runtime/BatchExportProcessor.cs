@@ -75,6 +75,9 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     // of its time there). While batches fill faster than this, the loop asks to be woken for two batches instead of
     // one, and sleeps at most this long: half the wakes at saturation, and a full batch waits no longer than this.
     private static readonly TimeSpan QuickBatchFill = TimeSpan.FromMilliseconds(2);
+
+    // The longest wait ManualResetEventSlim.Wait takes (int.MaxValue milliseconds).
+    private static readonly TimeSpan LongestWait = TimeSpan.FromMilliseconds(int.MaxValue);
     private long lastBatchFilled;
     private bool batchesFillQuickly;
     private long sleeps;
@@ -322,9 +325,9 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
             this.DrainIncoming(all: timerDue);
             while (this.control.TryDequeue(out var controlEvent))
             {
-                // Items offered before a flush or shutdown was requested are in the channel by now: hand them to
-                // the machine first, so the request covers them.
-                this.DrainIncoming(all: true);
+                // Items offered before a flush or shutdown was requested are in the ring by now: hand them to the
+                // machine first, so the request covers them, also those behind a writer still storing its item.
+                this.DrainUpTo(this.incoming.Written);
                 this.Apply(controlEvent);
             }
 
@@ -380,6 +383,13 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     {
         Volatile.Write(ref this.sleeps, this.sleeps + 1);
         var signalled = true;
+        if (wait > LongestWait)
+        {
+            // Deadlines reach about 49 days (a timer's limit), a wait on the event about 24: the loop wakes early,
+            // finds nothing due, and waits again.
+            wait = LongestWait;
+        }
+
         if (wait == Timeout.InfiniteTimeSpan)
         {
             this.wake.Wait();
@@ -549,14 +559,21 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
     /// be writing its item. Close the ring, which refuses later offers and says which got in, wait for each of those
     /// items and give it to the machine, which drops and counts it.
     /// </summary>
-    private void DrainAfterStop()
+    private void DrainAfterStop() => this.DrainUpTo(this.incoming.Close());
+
+    /// <summary>
+    /// Hands the machine every item written before <paramref name="end"/> (a count of writes). A writer that has
+    /// claimed its position stores its item a few instructions later, but may be preempted in between while later
+    /// writers finish theirs and return: their items wait behind it, so this waits for it.
+    /// </summary>
+    private void DrainUpTo(long end)
     {
-        var end = this.incoming.Close();
+        this.DrainIncoming(all: true);
         var spin = default(SpinWait);
         while (this.incoming.Taken < end)
         {
-            this.DrainIncoming(all: true);
             spin.SpinOnce();
+            this.DrainIncoming(all: true);
         }
     }
 

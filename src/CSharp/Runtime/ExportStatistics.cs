@@ -122,16 +122,14 @@ public sealed class ExportStatistics
         {
             Interlocked.Add(ref this.droppedDeadlineExceeded, count);
         }
+        else if (reason.IsTooLarge)
+        {
+            Interlocked.Add(ref this.droppedTooLarge, count);
+        }
         else
         {
             Interlocked.Add(ref this.rejectedByServer, count);
         }
-    }
-
-    internal void CountDroppedTooLarge(int count)
-    {
-        Interlocked.Add(ref this.droppedTooLarge, count);
-        Add(OtlpSelfTelemetry.Dropped, count, this.signalTag, new KeyValuePair<string, object?>("otlp.reason", "too_large"));
     }
 
     /// <summary>
@@ -164,6 +162,7 @@ public sealed class ExportStatistics
         : reason.IsPermanentFailure ? "permanent_failure"
         : reason.IsRetriesExhausted ? "retries_exhausted"
         : reason.IsDeadlineExceeded ? "deadline_exceeded"
+        : reason.IsTooLarge ? "too_large"
         : "rejected_by_server";
 
     internal void ReportProblem(string message)
