@@ -107,9 +107,9 @@ public class OtlpExporterBuilder<TExporter>
     }
 
     /// <summary>
-    /// How long one export request may take, retries included for <c>ExportAsync</c>; <see cref="TimeSpan.Zero"/>
-    /// for no limit. A negative value, or one over 2^31 - 1 ms, is reported in <c>ConfigurationWarnings</c> and the
-    /// environment's value or the default (10 s) used.
+    /// How long one export request may take, retries included for <c>ExportAsync</c>; <see cref="TimeSpan.Zero"/> or
+    /// <see cref="System.Threading.Timeout.InfiniteTimeSpan"/> for no limit. Another negative value, or one over 2^31 - 1 ms, is
+    /// reported in <c>ConfigurationWarnings</c> and the environment's value or the default (10 s) used.
     /// </summary>
     public OtlpExporterBuilder<TExporter> WithTimeout(TimeSpan timeout)
     {

@@ -38,7 +38,10 @@ public sealed class OtlpExporterOptions
     /// </summary>
     public Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>? HeaderProvider { get; set; }
 
-    /// <summary>How long one export request may take; <see cref="TimeSpan.Zero"/> means no limit. Default 10 s.</summary>
+    /// <summary>
+    /// How long one export request may take; <see cref="TimeSpan.Zero"/> or <see cref="System.Threading.Timeout.InfiniteTimeSpan"/>
+    /// means no limit. Default 10 s.
+    /// </summary>
     public TimeSpan? Timeout { get; set; }
 
     /// <summary>Compression of requests; default none.</summary>
@@ -100,7 +103,10 @@ public sealed class OtlpExporterOptions
     /// <summary>Batching: the longest an item waits before export. Default 5 s for spans, 1 s for log records.</summary>
     public TimeSpan? ScheduledDelay { get; set; }
 
-    /// <summary>Batching: how long one batch export may take, retries included. Default 30 s.</summary>
+    /// <summary>
+    /// Batching: how long one batch export may take, retries included; <see cref="TimeSpan.Zero"/> or
+    /// <see cref="System.Threading.Timeout.InfiniteTimeSpan"/> means no limit. Default 30 s.
+    /// </summary>
     public TimeSpan? BatchExportTimeout { get; set; }
 
     /// <summary>Batching: items kept at most while waiting; more are dropped and counted. Default 2048.</summary>

@@ -47,6 +47,12 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
             .Concat(resolved.Diagnostics.Select(d => d.Message))
             .ToList();
 
+        // The SDK's limits (OTEL_*_LIMIT) are read with the exporter's settings and applied by the tracer and the
+        // logger provider that offer to it: a bad value is this exporter's configuration problem too.
+        var limits = LimitsModule.FromEnvironment(this.EnvironmentVariables);
+        this.Limits = limits.Value;
+        this.warnings.AddRange(limits.Diagnostics.Where(d => LimitConcerns(signal, d.Setting)).Select(d => d.Message));
+
         this.time = options.TimeProvider ?? TimeProvider.System;
         this.sendCancels = new Runtime.SpareCancellation(this.time);
         this.Statistics = new ExportStatistics(signal.IsTraces ? "traces" : signal.IsMetrics ? "metrics" : "logs");
@@ -86,6 +92,9 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
 
     /// <summary>The environment variables the configuration was read from, for the SDK settings read beside it (limits).</summary>
     internal IReadOnlyDictionary<string, string> EnvironmentVariables { get; }
+
+    /// <summary>The span and log record limits of <see cref="EnvironmentVariables"/> (<c>OTEL_*_LIMIT</c>), for the tracer and logger provider.</summary>
+    internal Limits Limits { get; }
 
     /// <summary>
     /// The largest request sent, before and after compression (the usual receiver limit). Larger requests are
@@ -518,6 +527,14 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
 
     /// <summary>One request holding the items of <paramref name="groups"/> under <paramref name="resource"/>, grouped by scope in order of first appearance.</summary>
     private protected abstract TRequest Group(Resource resource, IReadOnlyList<(InstrumentationScope Scope, TItem[] Items)> groups);
+
+    /// <summary>Whether a limit variable applies to what <paramref name="signal"/> exports: spans and their events and links, or log records.</summary>
+    private static bool LimitConcerns(Signal signal, string setting) =>
+        setting.StartsWith("OTEL_ATTRIBUTE_", StringComparison.Ordinal)
+            ? !signal.IsMetrics
+            : signal.IsTraces
+                ? setting.StartsWith("OTEL_SPAN_", StringComparison.Ordinal) || setting.StartsWith("OTEL_EVENT_", StringComparison.Ordinal) || setting.StartsWith("OTEL_LINK_", StringComparison.Ordinal)
+                : signal.IsLogs && setting.StartsWith("OTEL_LOGRECORD_", StringComparison.Ordinal);
 
     private static string ProcessName()
     {

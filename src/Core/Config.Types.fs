@@ -386,7 +386,7 @@ type ConfigOverrides =
         SignalEndpoint: string option
         /// Headers; replace (not merge with) those of the environment.
         Headers: Header array option
-        /// Export timeout; zero means no limit.
+        /// Export timeout; zero or `Timeout.InfiniteTimeSpan` means no limit, another negative value is reported and not used.
         Timeout: TimeSpan option
         /// Compression.
         Compression: Compression option
@@ -408,7 +408,7 @@ type ConfigOverrides =
         Sampler: SamplerConfig option
         /// Delay between batch exports (traces and logs).
         BatchScheduleDelay: TimeSpan option
-        /// Timeout of one batch export (traces and logs); zero means no limit.
+        /// Timeout of one batch export (traces and logs); zero or `Timeout.InfiniteTimeSpan` means no limit.
         BatchExportTimeout: TimeSpan option
         /// Queue size of the batch processor (traces and logs).
         BatchMaxQueueSize: int option
@@ -420,7 +420,7 @@ type ConfigOverrides =
         BatchEncodeAhead: bool option
         /// Interval of the periodic metric reader.
         MetricExportInterval: TimeSpan option
-        /// Timeout of one metric export; zero means no limit.
+        /// Timeout of one metric export; zero or `Timeout.InfiniteTimeSpan` means no limit.
         MetricExportTimeout: TimeSpan option
         /// Temporality preference of the metrics exporter.
         TemporalityPreference: TemporalityPreference option

@@ -67,8 +67,8 @@ module Config =
 
     /// The periodic reader's settings with an export interval and timeout given in code (a metrics pipeline's own
     /// options) over the environment's, checked as `resolve` checks `ConfigOverrides.MetricExportInterval` and
-    /// `MetricExportTimeout`: an interval under 1 ms or a negative timeout is reported and not used; a zero timeout
-    /// means no limit.
+    /// `MetricExportTimeout`: an interval under 1 ms or a negative timeout is reported and not used; a zero timeout,
+    /// or `Timeout.InfiniteTimeSpan` (the runtime's way of saying so), means no limit.
     [<CompiledName("ResolveMetricReader")>]
     val resolveMetricReader:
         environment: IReadOnlyDictionary<string, string> ->

@@ -99,6 +99,7 @@ module Limits =
         | AnyValue.Array items -> AnyValue.Array(items |> Array.map (truncateValue maxLength))
         | AnyValue.KvList pairs ->
             AnyValue.KvList(pairs |> Array.map (fun kv -> { kv with Value = truncateValue maxLength kv.Value }))
+        | AnyValue.Bytes bytes when bytes.Length > max 0 maxLength -> AnyValue.Bytes(Array.sub bytes 0 (max 0 maxLength))
         | AnyValue.Empty
         | AnyValue.Bool _
         | AnyValue.Int _

@@ -59,8 +59,8 @@ module Limits =
     /// The length `truncateString` cuts `value` to, for writers that truncate without a new string.
     val internal truncatedLength: maxLength: int -> value: System.ReadOnlySpan<char> -> int
 
-    /// Truncates the strings of a value: a string itself and, recursively, the strings inside arrays and
-    /// key-value lists. Other values (numbers, booleans, bytes) are left alone.
+    /// Truncates the strings and byte arrays of a value (a byte counting as 1): the value itself and, recursively,
+    /// those inside arrays and key-value lists. Other values (numbers, booleans) are left alone.
     [<CompiledName("TruncateValue")>]
     val truncateValue: maxLength: int -> value: AnyValue -> AnyValue
 

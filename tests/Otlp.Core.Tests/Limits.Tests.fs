@@ -63,7 +63,10 @@ let truncationRows =
       (2, AnyValue.Array [| AnyValue.String "abc"; AnyValue.String "x" |]),
       AnyValue.Array [| AnyValue.String "ab"; AnyValue.String "x" |]
       "Attribute Limits: values that are not strings are never truncated", (1, AnyValue.Int 123456L), AnyValue.Int 123456L
-      "Attribute Limits: byte arrays are left alone", (1, AnyValue.Bytes [| 1uy; 2uy; 3uy |]), AnyValue.Bytes [| 1uy; 2uy; 3uy |]
+      "Attribute Limits: a byte array is cut to the limit, each byte counting as 1", (2, AnyValue.Bytes [| 1uy; 2uy; 3uy |]), AnyValue.Bytes [| 1uy; 2uy |]
+      "Attribute Limits: a byte array within the limit is left alone", (3, AnyValue.Bytes [| 1uy; 2uy; 3uy |]), AnyValue.Bytes [| 1uy; 2uy; 3uy |]
+      "Attribute Limits: byte arrays inside arrays are cut too", (0, AnyValue.Array [| AnyValue.Bytes [| 9uy |] |]), AnyValue.Array [| AnyValue.Bytes [||] |]
+      "Attribute Limits: numbers are never cut", (1, AnyValue.Array [| AnyValue.Int 123456L; AnyValue.Double 1.5 |]), AnyValue.Array [| AnyValue.Int 123456L; AnyValue.Double 1.5 |]
       "Surrogate pairs: a cut through a pair drops the whole pair", (2, AnyValue.String "a😀b"), AnyValue.String "a"
       "Surrogate pairs: a cut after a pair keeps it", (3, AnyValue.String "a😀b"), AnyValue.String "a😀"
       "Key-value lists: strings inside are truncated too",
@@ -83,7 +86,8 @@ let rec anyValue size : Gen<AnyValue> =
             [ text |> Gen.map AnyValue.String
               Gen.constant AnyValue.Empty
               ArbMap.defaults |> ArbMap.generate<int64> |> Gen.map AnyValue.Int
-              ArbMap.defaults |> ArbMap.generate<bool> |> Gen.map AnyValue.Bool ]
+              ArbMap.defaults |> ArbMap.generate<bool> |> Gen.map AnyValue.Bool
+              ArbMap.defaults |> ArbMap.generate<byte array> |> Gen.map AnyValue.Bytes ]
 
     if size <= 0 then
         leaf
@@ -199,6 +203,17 @@ let tests =
                     let t = Limits.truncateString limit s
                     let cutThroughPair = t.Length < s.Length && t.Length > 0 && Char.IsHighSurrogate t[t.Length - 1] && Char.IsLowSurrogate s[t.Length]
                     s.StartsWith(t, StringComparison.Ordinal) && t.Length >= min s.Length limit - 1 && not cutThroughPair)
+
+            testProperty "truncation never leaves a byte array longer than the limit, and keeps its prefix" <|
+                Prop.forAll (Arb.fromGen (Gen.zip limit (anyValue 6))) (fun (limit, value) ->
+                    let rec pairs original truncated =
+                        match original, truncated with
+                        | AnyValue.Bytes o, AnyValue.Bytes t -> [ o, t ]
+                        | AnyValue.Array os, AnyValue.Array ts -> List.concat (Seq.map2 pairs os ts)
+                        | AnyValue.KvList os, AnyValue.KvList ts -> List.concat (Seq.map2 (fun (o: KeyValue) (t: KeyValue) -> pairs o.Value t.Value) os ts)
+                        | _ -> []
+                    pairs value (Limits.truncateValue limit value)
+                    |> List.forall (fun (o, t) -> t.Length = min o.Length limit && t = Array.truncate limit o))
 
             testProperty "truncation is idempotent" <|
                 Prop.forAll (Arb.fromGen (Gen.zip limit (anyValue 6))) (fun (limit, value) ->

@@ -64,6 +64,21 @@ let tests =
                 Expect.exists exporter.ConfigurationWarnings (fun w -> w.StartsWith key) $"{key} reported"
         }
 
+        test "negative durations in the section are reported and not used, however large, as negative variables are" {
+            // -1 would read as -1 ms, the runtime's "no limit" (Timeout.InfiniteTimeSpan); the smallest long once
+            // overflowed the range check.
+            for value in [ "-1"; "-5000"; "-9223372036854775808"; "-00:00:01" ] do
+                let provider, exporter = traceExporter [ "Otlp:Timeout", value; "Otlp:BatchExportTimeout", value ]
+                use _provider = provider
+                let config = exporter.Configuration
+                Expect.equal config.Exporter.Timeout (TimeSpan.FromSeconds 10.0) $"{value}: the default timeout"
+                match config.Processing with
+                | Processing.Batch b -> Expect.equal b.ExportTimeout (TimeSpan.FromSeconds 30.0) $"{value}: the default batch timeout"
+                | other -> failtest $"batch expected, got {other}"
+                for key in [ "Otlp:Timeout"; "Otlp:BatchExportTimeout" ] do
+                    Expect.exists exporter.ConfigurationWarnings (fun w -> w.StartsWith key) $"{value}: {key} reported"
+        }
+
         test "a SignalEndpoint in the section is reported as not used" {
             let provider, exporter = traceExporter [ "Otlp:SignalEndpoint", "http://collector:4318/v1/traces" ]
             use _provider = provider

@@ -257,6 +257,24 @@ let private mapping =
             Expect.equal span.Attributes [| kv "k1" (AnyValue.String "abc"); kv "k2" (AnyValue.String "abc") |] "first two, truncated"
             Expect.equal (span.DroppedAttributesCount, span.Events.Length, span.DroppedEventsCount) (3u, 1, 1u) "dropped counts"
         }
+
+        test "bad limit values are the configuration warnings of the exporters they concern, and the defaults are used" {
+            let pairs =
+                [ "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "lots"
+                  "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "-5"
+                  "OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT", "1.5" ]
+            use traces = OtlpExporter.ForTraces().WithHttp().WithBaseEndpoint("http://127.0.0.1:9").WithEnvironment(environment pairs).Build()
+            use logs = OtlpExporter.ForLogs().WithHttp().WithBaseEndpoint("http://127.0.0.1:9").WithEnvironment(environment pairs).Build()
+            use metrics = OtlpExporter.ForMetrics().WithHttp().WithBaseEndpoint("http://127.0.0.1:9").WithEnvironment(environment pairs).Build()
+            let reported (warnings: IReadOnlyList<string>) (name: string) = warnings |> Seq.exists (fun w -> w.Contains name)
+            Expect.isTrue (reported traces.ConfigurationWarnings "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT" && reported traces.ConfigurationWarnings "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT") "traces: the span and generic limits"
+            Expect.isFalse (reported traces.ConfigurationWarnings "OTEL_LOGRECORD_") "traces: not the log record's"
+            Expect.isTrue (reported logs.ConfigurationWarnings "OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT" && reported logs.ConfigurationWarnings "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT") "logs: the log record and generic limits"
+            Expect.isFalse (reported logs.ConfigurationWarnings "OTEL_SPAN_") "logs: not the span's"
+            Expect.isFalse (reported metrics.ConfigurationWarnings "_LIMIT") "metrics: none"
+            use tracer = OtlpTracer.Start(traces, uniqueName ())
+            Expect.equal tracer.Limits Limits.defaults.Span "the defaults"
+        }
     ]
 
 /// Starts `count` root activities (and one child of a remote parent for each parent given) under a tracer with

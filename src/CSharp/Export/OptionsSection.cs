@@ -13,7 +13,7 @@ namespace Otlp.Export;
 /// </summary>
 internal static class OptionsSection
 {
-    private const string DurationForm = "whole milliseconds (as the OTEL_* variables) or a time span such as 00:00:05";
+    private const string DurationForm = "whole milliseconds (as the OTEL_* variables) or a time span such as 00:00:05, not negative";
     private const string IntegerForm = "an integer";
 
     // How each property is read from its text: the name of the configuration key is the property's.
@@ -127,16 +127,18 @@ internal static class OptionsSection
     private static bool TryInt(string text, out int value) =>
         int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value);
 
-    // Whole milliseconds first, as the variables write durations; the range is checked where the variables' are.
+    // Whole milliseconds first, as the variables write durations; the upper range is checked where the variables'
+    // is. A negative duration is refused here, as a negative variable is: -1 would otherwise read as -1 ms, which is
+    // Timeout.InfiniteTimeSpan (no limit) to the options.
     private static bool TryDuration(string text, out TimeSpan value)
     {
-        if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var milliseconds)
-            && Math.Abs(milliseconds) <= (long)TimeSpan.MaxValue.TotalMilliseconds)
+        if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var milliseconds))
         {
-            value = TimeSpan.FromMilliseconds(milliseconds);
-            return true;
+            var valid = milliseconds >= 0 && milliseconds <= (long)TimeSpan.MaxValue.TotalMilliseconds;
+            value = valid ? TimeSpan.FromMilliseconds(milliseconds) : default;
+            return valid;
         }
 
-        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out value);
+        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out value) && value >= TimeSpan.Zero;
     }
 }

@@ -129,7 +129,7 @@ public sealed class OtlpLoggerProvider : ILoggerProvider, ISupportExternalScope
                         return null;
                     }
 
-                    var limits = this.options.Limits ?? LimitsModule.FromEnvironment(exporter.EnvironmentVariables).Value.LogRecord;
+                    var limits = this.options.Limits ?? exporter.Limits.LogRecord;
                     this.resolved = (exporter, new LogEntries(limits).ToLogRecord);
                 }
                 finally

@@ -19,7 +19,10 @@ public sealed class OtlpMetricsOptions
     /// <summary>The time between two exports; null for <c>OTEL_METRIC_EXPORT_INTERVAL</c> (default 60 s).</summary>
     public TimeSpan? ExportInterval { get; set; }
 
-    /// <summary>How long one collect-and-export may take; null for <c>OTEL_METRIC_EXPORT_TIMEOUT</c> (default 30 s).</summary>
+    /// <summary>
+    /// How long one collect-and-export may take; <see cref="TimeSpan.Zero"/> or <see cref="System.Threading.Timeout.InfiniteTimeSpan"/>
+    /// for no limit; null for <c>OTEL_METRIC_EXPORT_TIMEOUT</c> (default 30 s).
+    /// </summary>
     public TimeSpan? ExportTimeout { get; set; }
 
     /// <summary>The temporality asked for; null for <c>OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE</c> (default cumulative).</summary>

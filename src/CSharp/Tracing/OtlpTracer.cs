@@ -50,7 +50,7 @@ public sealed class OtlpTracer : IDisposable
     {
         this.Exporter = exporter;
         this.Sampler = options.Sampler ?? exporter.Configuration.Sampler;
-        this.Limits = options.Limits ?? LimitsModule.FromEnvironment(exporter.EnvironmentVariables).Value.Span;
+        this.Limits = options.Limits ?? exporter.Limits.Span;
         this.rootReadsTraceId = SamplingModule.ReadsTraceId(this.Sampler, false);
         this.childReadsTraceId = SamplingModule.ReadsTraceId(this.Sampler, true);
         this.patterns = options.Sources.Where(s => !string.IsNullOrWhiteSpace(s)).Select(Pattern).ToArray();
