@@ -430,6 +430,8 @@ module Config =
                 match source with
                 | SettingSource.Environment _ -> $"is not used by the sampler '{kind.Value.Kind.Name}'"
                 | SettingSource.Code _ -> "is not used because the sampler is set in code"
+                | SettingSource.Default when (lookup env "OTEL_TRACES_SAMPLER").IsSome ->
+                    "is not used because OTEL_TRACES_SAMPLER names no sampler this SDK has (the default sampler is used)"
                 | SettingSource.Default -> "is not used because OTEL_TRACES_SAMPLER is not set"
 
             kind.Value,

@@ -533,6 +533,15 @@ let tests =
                     "one diagnostic"
             }
 
+            test "a sampler argument beside a sampler this SDK does not have says so, not that no sampler is set" {
+                let d =
+                    diagnosticsOf [ "OTEL_TRACES_SAMPLER", "jaeger_remote"; "OTEL_TRACES_SAMPLER_ARG", "0.5" ] Traces
+                    |> Array.find (fun d -> d.Setting = "OTEL_TRACES_SAMPLER_ARG")
+
+                Expect.stringContains d.Problem "names no sampler" "the reason"
+                Expect.isFalse (d.Problem.Contains "not set") "not the unset variable's reason"
+            }
+
             test "a bad endpoint says which URL is used and by which rule" {
                 let d = diagnosticsOf [ "OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318" ] Logs |> Array.exactlyOne
 

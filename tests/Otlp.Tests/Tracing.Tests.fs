@@ -310,6 +310,13 @@ let private under (flags: ActivityTraceFlags) (remote: bool) (source: ActivitySo
 
 let private sampling =
     testList "sampling" [
+        test "a sampler given in code with a ratio that is not a number from 0 to 1 is refused as the tracer starts" {
+            use exporter = OtlpExporter.ForTraces().WithHttp().WithBaseEndpoint("http://127.0.0.1:9").WithEnvironment(environment []).Build()
+            for ratio in [ Double.NaN; -0.1; 1.5 ] do
+                let options = OtlpTracerOptions(Sampler = { Kind = SamplerKind.TraceIdRatio; Ratio = ratio })
+                options.Sources.Add(uniqueName ())
+                Expect.throwsT<ArgumentOutOfRangeException> (fun () -> OtlpTracer.Start(exporter, options) |> ignore) $"ratio {ratio}"
+        }
         testTask "always_off from OTEL_TRACES_SAMPLER exports nothing" {
             let! count, _ = sampled [ "OTEL_TRACES_SAMPLER", "always_off" ] None (roots 10)
             Expect.equal count 0 "nothing"

@@ -85,10 +85,16 @@ public sealed class OtlpTracer : IDisposable
     public long Refused => this.refused.Value;
 
     /// <summary>Starts listening to the sources named in <paramref name="options"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The options' sampler has a ratio that is not a number from 0 to 1.</exception>
     public static OtlpTracer Start(OtlpTraceExporter exporter, OtlpTracerOptions options)
     {
         ArgumentNullException.ThrowIfNull(exporter);
         ArgumentNullException.ThrowIfNull(options);
+        if (options.Sampler is { Ratio: var ratio } && !(ratio >= 0.0 && ratio <= 1.0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), ratio, "The sampler's ratio must be a number from 0 to 1.");
+        }
+
         return new OtlpTracer(exporter, options);
     }
 
