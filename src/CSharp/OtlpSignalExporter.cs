@@ -564,7 +564,8 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         var until = this.NowMs() + delayMs;
         do
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(1, until - this.NowMs())), this.time, cancellationToken).ConfigureAwait(false);
+            // In steps a timer takes (a server may ask for a delay of weeks when the export has no time limit).
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Clamp(until - this.NowMs(), 1, int.MaxValue)), this.time, cancellationToken).ConfigureAwait(false);
         }
         while (this.NowMs() < until);
     }

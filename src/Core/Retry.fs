@@ -190,7 +190,7 @@ let private durationMs (bytes: ByteString) =
     // Rounding nanoseconds up never retries earlier than the server asked.
     if seconds < 0L || (seconds = 0L && nanos <= 0) then 0L
     elif seconds >= maxDelayMs / 1000L then maxDelayMs
-    else seconds * 1000L + int64 ((max 0 nanos + 999_999) / 1_000_000)
+    else seconds * 1000L + (int64 (max 0 nanos) + 999_999L) / 1_000_000L
 
 let private retryInfoMs (bytes: ByteString) =
     RpcStatus.foldFields bytes 0L (fun input field wire _ ->

@@ -223,6 +223,14 @@ let properties =
                 && Retry.tryParseRetryInfoBase64 base64 = expected
                 && Retry.tryParseRetryInfoBase64 (base64.TrimEnd '=') = expected)
 
+        testPropertyWithConfig config "RetryInfo with nanoseconds out of their range never asks for less than its seconds"
+        <| Prop.forAll (Arb.fromGen (Gen.zip (Gen.choose (0, 1_000_000)) (Gen.oneof [ Gen.choose (1_000_000_000, Int32.MaxValue); Gen.choose (Int32.MaxValue - 999_998, Int32.MaxValue) ])))
+            (fun (seconds, nanos) ->
+                // The range is [0, 999_999_999]; rounding a larger count up once overflowed 32 bits.
+                match Retry.tryParseRetryInfo (statusBytes 14 "unavailable" [] (Some(int64 seconds, nanos))) with
+                | Some ms -> ms >= int64 seconds * 1000L
+                | None -> false)
+
         testPropertyWithConfig config "a status without RetryInfo reads as no delay"
         <| Prop.forAll (Arb.fromGen otherDetails) (fun before ->
             Retry.tryParseRetryInfo (statusBytes 8 "exhausted" before None) = None)

@@ -109,9 +109,11 @@ internal static class ExportInterpreter
 
         var outcome = Batching.partialOutcome(success.Rejected, sentItems);
         var rejected = outcome is Batching.ExportOutcome.PartiallySucceeded partialOutcome ? partialOutcome.rejected : 0;
+        // The server's text, made printable and bounded before it reaches logs (line breaks, control characters).
+        var said = ResponseBody.Printable(ResponseBody.MaxMessageChars, success.ErrorMessage ?? string.Empty);
         var problem = rejected > 0
-            ? $"The server rejected {rejected} item(s): {success.ErrorMessage}"
-            : $"The server accepted everything with a warning: {success.ErrorMessage}";
+            ? $"The server rejected {rejected} item(s): {said}"
+            : $"The server accepted everything with a warning: {said}";
         if (success.Rejected != rejected && (success.Rejected > 0 || rejected > 0))
         {
             problem += $" (it reported {success.Rejected} rejected of {sentItems} sent)";
@@ -128,12 +130,12 @@ internal static class ExportInterpreter
         if (result.IsGrpc)
         {
             var code = (Grpc.Core.StatusCode)result.StatusCode;
-            return $"{config.EndpointExplanation} answered gRPC {code}: {result.Message}";
+            return $"{config.EndpointExplanation} answered gRPC {code}: {ResponseBody.Printable(ResponseBody.MaxMessageChars, result.Message ?? string.Empty)}";
         }
 
         var text = string.IsNullOrEmpty(result.Message)
             ? $"{config.EndpointExplanation} answered HTTP {result.StatusCode}"
-            : $"{config.EndpointExplanation} answered HTTP {result.StatusCode} {result.Message}";
+            : $"{config.EndpointExplanation} answered HTTP {result.StatusCode} {ResponseBody.Printable(ResponseBody.MaxMessageChars, result.Message)}";
         // OTLP/HTTP "Failures": the body is a google.rpc.Status whose message is meant for developers.
         var encoding = ResponseBody.EncodingOf(result.ContentType, config.Protocol.IsHttpJson);
         if (ResponseBody.TryDecodeStatus(result.Body, encoding) is { Value.Message: { Length: > 0 } message }

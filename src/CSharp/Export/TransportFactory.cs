@@ -79,7 +79,26 @@ internal static class TransportFactory
 
         // Only our own client (a SocketsHttpHandler over HTTP/1.1) is known to send synchronously.
         return new HttpExportTransport(
-            client, ownsClient, config.Endpoint, config.Protocol.IsHttpJson, config.Compression, config.Headers, options.HeaderProvider, canBlock: ownsClient, reportProblem: reportProblem);
+            client, ownsClient, config.Endpoint, config.Protocol.IsHttpJson, config.Compression, RequestHeaders(config.Headers, warn), options.HeaderProvider, canBlock: ownsClient, reportProblem: reportProblem);
+    }
+
+    /// <summary>The configured headers an HTTP request can carry; the content headers (the body's, which the exporter writes) are left out and said, by name only.</summary>
+    private static Header[] RequestHeaders(IReadOnlyList<Header> headers, Action<string> warn)
+    {
+        var kept = new List<Header>(headers.Count);
+        foreach (var header in headers)
+        {
+            if (HttpExportTransport.IsRequestHeader(header.Name))
+            {
+                kept.Add(header);
+            }
+            else
+            {
+                warn($"The header '{header.Name}' {HttpExportTransport.NotARequestHeader}; it is not sent.");
+            }
+        }
+
+        return [.. kept];
     }
 
     /// <summary>The TLS files a configuration names, for messages (paths only), or null when it names none.</summary>
@@ -127,8 +146,8 @@ internal static class TransportFactory
             var trusted = LoadCertificates(caFile, warn);
             if (trusted is not null)
             {
-                handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-                    ValidateWithCustomRoots(certificate, errors, trusted);
+                handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, presented, errors) =>
+                    ValidateWithCustomRoots(certificate, presented, errors, trusted);
             }
         }
 
@@ -174,7 +193,12 @@ internal static class TransportFactory
         }
     }
 
-    private static bool ValidateWithCustomRoots(X509Certificate? certificate, SslPolicyErrors errors, X509Certificate2Collection trusted)
+    /// <summary>
+    /// Whether the server's certificate chains to one of the <paramref name="trusted"/> roots (the CA file) and names
+    /// the host. The intermediates the server sent with its certificate (<paramref name="presented"/>'s extra store)
+    /// help build the chain, as they do for the system's roots; they are never trusted themselves.
+    /// </summary>
+    private static bool ValidateWithCustomRoots(X509Certificate? certificate, X509Chain? presented, SslPolicyErrors errors, X509Certificate2Collection trusted)
     {
         if (certificate is null || trusted.Count == 0 || (errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
         {
@@ -185,6 +209,11 @@ internal static class TransportFactory
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.AddRange(trusted);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        if (presented is not null)
+        {
+            chain.ChainPolicy.ExtraStore.AddRange(presented.ChainPolicy.ExtraStore);
+        }
+
         return chain.Build(certificate as X509Certificate2 ?? new X509Certificate2(certificate));
     }
 }

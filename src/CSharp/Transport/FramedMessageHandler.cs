@@ -9,7 +9,8 @@ namespace Otlp.Transport;
 /// The transport instead frames the encoded request in the room its buffer keeps in front of it and offers it here
 /// (<see cref="Offer"/>); this handler makes those bytes the request's body, keeping the content headers the client
 /// set. The offer travels in the call's execution context, so only the request of the call it was made for takes
-/// it, and only once.
+/// it, and only once. It also drops binary headers of an answer that cannot be decoded (see
+/// <see cref="DropUndecodableBinaryHeaders"/>).
 /// </summary>
 internal sealed class FramedMessageHandler : DelegatingHandler
 {
@@ -58,7 +59,64 @@ internal sealed class FramedMessageHandler : DelegatingHandler
             made.Dispose();
         }
 
-        return base.SendAsync(request, cancellationToken);
+        return DecodableAsync(base.SendAsync(request, cancellationToken));
+    }
+
+    private static async Task<HttpResponseMessage> DecodableAsync(Task<HttpResponseMessage> answer)
+    {
+        var response = await answer.ConfigureAwait(false);
+        DropUndecodableBinaryHeaders(response.Headers);
+        return response;
+    }
+
+    /// <summary>
+    /// Removes the binary (<c>-bin</c>) headers whose values are not base64. <c>Grpc.Net.Client</c> decodes every
+    /// binary header of a trailers-only answer (an error sent without a body, as collectors and proxies send) before
+    /// it reads the status, and one it cannot decode turns the server's status (UNAVAILABLE, to be retried) into
+    /// INTERNAL (not retried): the status matters more than a detail nobody can read.
+    /// </summary>
+    internal static void DropUndecodableBinaryHeaders(System.Net.Http.Headers.HttpResponseHeaders headers)
+    {
+        List<string>? undecodable = null;
+        foreach (var header in headers.NonValidated)
+        {
+            if (header.Key.EndsWith("-bin", StringComparison.OrdinalIgnoreCase))
+            {
+                foreach (var value in header.Value)
+                {
+                    if (!IsBase64(value))
+                    {
+                        (undecodable ??= []).Add(header.Key);
+                        break;
+                    }
+                }
+            }
+        }
+
+        foreach (var name in undecodable ?? [])
+        {
+            headers.Remove(name);
+        }
+    }
+
+    /// <summary>Whether <paramref name="value"/> is base64, with or without its padding (gRPC accepts both).</summary>
+    private static bool IsBase64(string value)
+    {
+        var padded = (value.Length % 4) switch
+        {
+            2 => value + "==",
+            3 => value + "=",
+            _ => value,
+        };
+        var decoded = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(1, padded.Length));
+        try
+        {
+            return Convert.TryFromBase64String(padded, decoded, out _);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(decoded);
+        }
     }
 
     /// <summary>A body offered for one request: the first to take it gets it.</summary>

@@ -120,8 +120,10 @@ internal sealed class HttpExportTransport : IExportTransport
                         continue;
                     }
 
-                    request.Headers.Remove(name);
-                    request.Headers.TryAddWithoutValidation(name, value);
+                    if (!Replace(request.Headers, name, value))
+                    {
+                        this.reportProblem?.Invoke($"The header provider's header '{name}' {NotARequestHeader}; it is not sent.");
+                    }
                 }
             }
 
@@ -136,9 +138,21 @@ internal sealed class HttpExportTransport : IExportTransport
             // still decides: a 200 with a huge body delivered the data, a 503 with one is still retried.
             var declared = response.Content.Headers.ContentLength;
             string? bodyNotRead = null;
-            var read = declared > MaxResponseBytes
-                ? null
-                : await ReadBoundedAsync(response.Content, blocking, cancellationToken).ConfigureAwait(false);
+            byte[]? read;
+            try
+            {
+                read = declared > MaxResponseBytes
+                    ? null
+                    : await ReadBoundedAsync(response.Content, blocking, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is IOException or HttpRequestException or InvalidDataException)
+            {
+                // A body cut short, or one the application's client fails to decompress: the answer came, and its
+                // status still decides (a 200 delivered the data; a retry would send it twice).
+                read = [];
+                bodyNotRead = $"its body could not be read ({e.Message})";
+            }
+
             if (read is null)
             {
                 bodyNotRead = declared > MaxResponseBytes
@@ -187,6 +201,12 @@ internal sealed class HttpExportTransport : IExportTransport
         {
             return TransportResult.Failed(TransportResultKind.Cancelled, "The request was cancelled or timed out.");
         }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The application's client ended the request on its own (its HttpClient.Timeout): a failed attempt,
+            // retried within the exporter's own deadline as a connection failure is.
+            return TransportResult.Failed(TransportResultKind.ConnectionFailed, "The HttpClient's own timeout (HttpClient.Timeout) ended the request.");
+        }
         catch (HttpRequestException e)
         {
             return TransportResult.Failed(TransportResultKind.ConnectionFailed, Describe(e));
@@ -204,6 +224,35 @@ internal sealed class HttpExportTransport : IExportTransport
                 ArrayPool<byte>.Shared.Return(rented);
             }
         }
+    }
+
+    /// <summary>Why a header is refused by <see cref="HttpRequestHeaders"/>: it is a content header.</summary>
+    internal const string NotARequestHeader = "describes the body (a content header such as Content-Type), which the exporter writes";
+
+    /// <summary>
+    /// Whether <paramref name="name"/> can be a request header: <see cref="HttpRequestHeaders"/> refuses the content
+    /// headers (Content-Type, Content-Encoding, ...), which describe the body the exporter writes.
+    /// </summary>
+    internal static bool IsRequestHeader(string name)
+    {
+        using var probe = new HttpRequestMessage();
+        return Replace(probe.Headers, name, string.Empty);
+    }
+
+    /// <summary>Sets <paramref name="name"/> to <paramref name="value"/> alone; false, changing nothing, for a content header's name.</summary>
+    private static bool Replace(HttpRequestHeaders headers, string name, string value)
+    {
+        try
+        {
+            headers.Remove(name);
+        }
+        catch (InvalidOperationException)
+        {
+            // "Misused header name": a content header.
+            return false;
+        }
+
+        return headers.TryAddWithoutValidation(name, value);
     }
 
     /// <summary>

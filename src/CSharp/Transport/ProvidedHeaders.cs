@@ -19,9 +19,21 @@ internal static class ProvidedHeaders
         try
         {
             var provided = provider(cancellationToken);
-            var pairs = provided.IsCompleted || !blocking
-                ? await provided.ConfigureAwait(false)
-                : provided.AsTask().GetAwaiter().GetResult();
+            IEnumerable<KeyValuePair<string, string>>? pairs;
+            if (provided.IsCompleted)
+            {
+                pairs = provided.Result;
+            }
+            else
+            {
+                // A provider that does not heed the token must not hold the export past its deadline: the wait ends
+                // with the token, and the provider's late answer is left to itself (its failure observed here).
+                var asked = provided.AsTask();
+                _ = asked.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                var waiting = asked.WaitAsync(cancellationToken);
+                pairs = blocking ? waiting.GetAwaiter().GetResult() : await waiting.ConfigureAwait(false);
+            }
+
             return pairs is null
                 ? (null, TransportResult.Failed(TransportResultKind.HeaderProviderFailed, "the header provider gave no headers (null)."))
                 : ([.. pairs], null);
