@@ -359,9 +359,7 @@ let private complete (settings: Settings) batchId outcome nowMs random (work: Wo
 
 let private request waiterId nowMs deadlineMs isShutdown (work: Work<'item>) =
     match work.Phase with
-    | Stopped ->
-        let result = if isShutdown then WaiterResult.AlreadyShutDown else WaiterResult.Completed
-        emit (CompleteWaiter(waiterId, result)) work
+    | Stopped -> emit (CompleteWaiter(waiterId, WaiterResult.AlreadyShutDown)) work
     | Running
     | ShuttingDown ->
         let waiter =

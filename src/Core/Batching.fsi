@@ -115,7 +115,8 @@ type WaiterResult =
     | Completed
     /// The request's deadline passed first.
     | TimedOut
-    /// A shutdown requested after the processor had already stopped.
+    /// A flush or shutdown requested after the processor had already stopped (a flush then has nothing to flush
+    /// into, as after shutdown a new item is refused).
     | AlreadyShutDown
 
 /// What happened, as the driver reports it. Every event carries the current time.

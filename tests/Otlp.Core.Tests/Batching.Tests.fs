@@ -881,12 +881,13 @@ let examples =
 
         test "shutdown flushes, refuses later items and completes once everything is exported" {
             let state, log =
-                run small [ Offer(1, 0L); Shutdown(5L, 1L, 1000L); Offer(2, 2L); ExportCompleted(1L, ExportOutcome.Succeeded, 3L, 0.5); Shutdown(6L, 4L, 10L) ]
+                run small [ Offer(1, 0L); Shutdown(5L, 1L, 1000L); Offer(2, 2L); ExportCompleted(1L, ExportOutcome.Succeeded, 3L, 0.5); Shutdown(6L, 4L, 10L); ForceFlush(7L, 5L, 10L) ]
 
             Expect.equal log[1] [ StartExport(1L, [| 1 |], 1, 1000L); ArmTimer 1000L ] "flushes with the shutdown deadline"
             Expect.equal log[2] [ ReportDropped(1, DropReason.ShutDown) ] "refuses"
             Expect.equal log[3] [ ReportExported 1; CompleteWaiter(5L, WaiterResult.Completed) ] "completes"
             Expect.equal log[4] [ CompleteWaiter(6L, WaiterResult.AlreadyShutDown) ] "a second shutdown"
+            Expect.equal log[5] [ CompleteWaiter(7L, WaiterResult.AlreadyShutDown) ] "a flush after it: nothing to flush into"
             Expect.isTrue (isStopped state) "stopped"
         }
 
