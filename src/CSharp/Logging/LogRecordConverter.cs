@@ -102,19 +102,20 @@ internal static class LogRecordConverter
         DateTime utcNow,
         Activity? activity)
     {
-        // A state that is a list of pairs (Microsoft.Extensions.Logging's own states are, and immutable) is kept
-        // as it is and its pairs read when the entry is exported, as OpenTelemetry .NET keeps it: copying them
-        // here cost a list per entry on the logging thread. Other states are copied.
+        // The pairs are read when the entry is exported. Microsoft.Extensions.Logging's own states hold the values
+        // they were made with and are kept as they are (copying them would cost an array per entry on the logging
+        // thread); any other list is copied here: it may read live objects when indexed (ASP.NET Core's request
+        // logs read the request, disposed by export time) or be reused for the next call (pooled states).
         IReadOnlyList<KeyValuePair<string, object?>>? kept = null;
         List<KeyValuePair<string, object?>>? copied = null;
         string? template = null;
         if (state is IReadOnlyList<KeyValuePair<string, object?>> list)
         {
-            kept = list;
-            for (var i = list.Count - 1; i >= 0; i--)
+            kept = HoldsItsValues(list.GetType()) ? list : CopyOf(list);
+            for (var i = kept.Count - 1; i >= 0; i--)
             {
                 // The template is the last pair of the framework's states: found at once.
-                var pair = list[i];
+                var pair = kept[i];
                 if (pair.Key == OriginalFormat)
                 {
                     template = pair.Value as string;
@@ -172,6 +173,28 @@ internal static class LogRecordConverter
             traced ? (uint)activity!.ActivityTraceFlags & LogRecordFlags.TraceFlagsMask : 0u,
             traced ? ActivityConverter.ToTraceId(activity!.TraceId) : TraceId.Empty,
             traced ? ActivityConverter.ToSpanId(activity!.SpanId) : SpanId.Empty);
+    }
+
+    // The state of the ILogger extension methods (LogInformation and the like), internal to Microsoft.Extensions.Logging.
+    private static readonly Type? FormattedLogValues = typeof(LoggerMessage).Assembly.GetType("Microsoft.Extensions.Logging.FormattedLogValues");
+
+    /// <summary>
+    /// Whether a state of <paramref name="type"/> holds the values it was made with, so that its pairs read at export
+    /// are those of the log call: Microsoft.Extensions.Logging's own states (the extension methods', and those of
+    /// <see cref="LoggerMessage.Define(LogLevel, EventId, string)"/> and its generic forms, which the logging source
+    /// generator uses).
+    /// </summary>
+    private static bool HoldsItsValues(Type type) => type == FormattedLogValues || type.DeclaringType == typeof(LoggerMessage);
+
+    private static KeyValuePair<string, object?>[] CopyOf(IReadOnlyList<KeyValuePair<string, object?>> list)
+    {
+        var copy = new KeyValuePair<string, object?>[list.Count];
+        for (var i = 0; i < copy.Length; i++)
+        {
+            copy[i] = list[i];
+        }
+
+        return copy;
     }
 
     /// <summary>

@@ -157,7 +157,9 @@ public sealed class OtlpLoggerProvider : ILoggerProvider, ISupportExternalScope
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (logLevel == LogLevel.None || provider.Resolve() is not { Exporter.IsDisabled: false } target)
+            // Entries written within the exporter's own requests (by a handler on its HTTP client, whatever its
+            // category) would be exported by the next request, which writes more: an endless loop.
+            if (logLevel == LogLevel.None || Diagnostics.ExporterOwnWork.IsCurrent || provider.Resolve() is not { Exporter.IsDisabled: false } target)
             {
                 return;
             }

@@ -174,7 +174,9 @@ public sealed class OtlpTracer : IDisposable
     /// <summary>Queues a stopped, recorded activity for export (internal for the benchmarks, which replay stopped activities).</summary>
     internal void OnStopped(Activity activity)
     {
-        if (!activity.Recorded)
+        // The exporter's own requests are not sampled here (Sample), but another listener (another tracing library)
+        // may record them: exported, each would make the next request make another span, without end.
+        if (!activity.Recorded || ExporterOwnWork.IsCurrent)
         {
             return;
         }
