@@ -40,8 +40,16 @@ module Generators =
         return String(c, n) + tail
     }
 
+    // Between short and long: the encoders' one-piece writers switch paths around 124 to 128 characters.
+    let private midText = gen {
+        let! n = Gen.choose (41, 400)
+        let! chars = Gen.arrayOfLength n asciiChar
+        let! tail = Gen.oneof [ Gen.constant ""; unicodeText ]
+        return String chars + tail
+    }
+
     let text =
-        Gen.frequency [ 2, Gen.constant ""; 10, asciiText; 4, unicodeText; 1, longText ]
+        Gen.frequency [ 2, Gen.constant ""; 10, asciiText; 4, unicodeText; 2, midText; 1, longText ]
 
     let key =
         Gen.frequency [

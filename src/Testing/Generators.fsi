@@ -21,7 +21,7 @@ open Otlp.Core
 [<RequireQualifiedAccess>]
 module Generators =
     /// Well-formed text: mostly short ASCII, sometimes empty, unicode (accents, CJK, emoji as surrogate pairs),
-    /// control characters, or long (thousands of characters).
+    /// control characters, of middle length (41 to 400 characters), or long (thousands of characters).
     val text: Gen<string>
 
     /// A short identifier-like text such as an attribute key; sometimes empty or unicode.

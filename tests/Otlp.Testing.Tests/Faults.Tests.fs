@@ -347,5 +347,25 @@ let private grpc =
                   })
       } ]
 
+/// A gRPC status scripted for an OTLP/HTTP request is answered with the HTTP status the Collector's OTLP receiver
+/// answers it with, so that a retry test scripted with it sees what a Collector would send.
+let private grpcStatusOverHttp =
+    [ for code, expected in
+          [ StatusCode.Cancelled, 503; StatusCode.DeadlineExceeded, 503; StatusCode.Aborted, 503; StatusCode.OutOfRange, 503
+            StatusCode.Unavailable, 503; StatusCode.DataLoss, 503; StatusCode.ResourceExhausted, 429
+            StatusCode.InvalidArgument, 400; StatusCode.Unauthenticated, 401; StatusCode.PermissionDenied, 403
+            StatusCode.Unimplemented, 404; StatusCode.Internal, 500; StatusCode.FailedPrecondition, 500
+            StatusCode.NotFound, 500; StatusCode.AlreadyExists, 500; StatusCode.Unknown, 500 ] do
+          testTask $"{code} is answered over HTTP with {expected}, as the Collector answers it" {
+              do!
+                  withReceiver (fun receiver ->
+                      task {
+                          receiver.Enqueue(Reply.GrpcStatus(code, "scripted"))
+                          use! response = postSample Clients.http receiver false sample
+                          Expect.equal (int response.StatusCode) expected "the Collector's status"
+                      })
+          } ]
+
 [<Tests>]
-let tests = testList "Receiver faults" [ testList "HTTP" http; testList "gRPC" grpc ]
+let tests =
+    testList "Receiver faults" [ testList "HTTP" http; testList "gRPC" grpc; testList "gRPC status over HTTP" grpcStatusOverHttp ]

@@ -245,23 +245,23 @@ let grpcCodeOfHttp (status: int) =
     | 504 -> Grpc.Core.StatusCode.Unavailable
     | _ -> Grpc.Core.StatusCode.Unknown
 
-/// The HTTP status of a gRPC status, as grpc-gateway and the OpenTelemetry Collector map them.
+/// The HTTP status of a gRPC status, as the OpenTelemetry Collector's OTLP receiver answers over HTTP: the codes
+/// OTLP retries over gRPC become 503 (429 for RESOURCE_EXHAUSTED), so that they are retried over HTTP too; the
+/// client's errors their 4xx; anything else 500.
 let httpStatusOfGrpc (code: Grpc.Core.StatusCode) =
     match code with
     | Grpc.Core.StatusCode.OK -> 200
-    | Grpc.Core.StatusCode.Cancelled -> 499
-    | Grpc.Core.StatusCode.InvalidArgument
-    | Grpc.Core.StatusCode.FailedPrecondition
-    | Grpc.Core.StatusCode.OutOfRange -> 400
-    | Grpc.Core.StatusCode.DeadlineExceeded -> 504
-    | Grpc.Core.StatusCode.NotFound -> 404
-    | Grpc.Core.StatusCode.AlreadyExists
-    | Grpc.Core.StatusCode.Aborted -> 409
-    | Grpc.Core.StatusCode.PermissionDenied -> 403
-    | Grpc.Core.StatusCode.Unauthenticated -> 401
+    | Grpc.Core.StatusCode.Cancelled
+    | Grpc.Core.StatusCode.DeadlineExceeded
+    | Grpc.Core.StatusCode.Aborted
+    | Grpc.Core.StatusCode.OutOfRange
+    | Grpc.Core.StatusCode.Unavailable
+    | Grpc.Core.StatusCode.DataLoss -> 503
     | Grpc.Core.StatusCode.ResourceExhausted -> 429
-    | Grpc.Core.StatusCode.Unimplemented -> 501
-    | Grpc.Core.StatusCode.Unavailable -> 503
+    | Grpc.Core.StatusCode.InvalidArgument -> 400
+    | Grpc.Core.StatusCode.Unauthenticated -> 401
+    | Grpc.Core.StatusCode.PermissionDenied -> 403
+    | Grpc.Core.StatusCode.Unimplemented -> 404
     | _ -> 500
 
 /// The retry delay a reply asks for, if any; a date becomes the time left until it (never negative).
