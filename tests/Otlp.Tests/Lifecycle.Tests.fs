@@ -229,6 +229,31 @@ let tests =
             Expect.equal receiver.Requests.Count 0 "nothing sent"
         }
 
+        testTask "a metrics flush returns by its deadline while an observable callback is slow" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            use exporter =
+                OtlpExporter.ForMetrics().WithHttp().WithBaseEndpoint(receiver.HttpEndpoint.ToString()).WithEnvironment(environment []).Build()
+            let options = OtlpMetricsOptions(ExportInterval = Nullable(TimeSpan.FromMinutes 10.0))
+            options.Meters.Add name
+            let metrics = OtlpMetrics.Start(exporter, options)
+            let meter = new System.Diagnostics.Metrics.Meter(name)
+            use _meter = disposing meter
+            let release = new ManualResetEventSlim(false)
+            meter.CreateObservableGauge<int64>("slow", fun () ->
+                release.Wait(TimeSpan.FromSeconds 10.0) |> ignore
+                System.Diagnostics.Metrics.Measurement<int64>(1L)) |> ignore
+            let watch = Stopwatch.StartNew()
+            let flushing = metrics.ForceFlushAsync(Nullable(TimeSpan.FromMilliseconds 300.0))
+            Expect.isLessThan watch.Elapsed.TotalSeconds 0.25 "the call returns at once: the collection runs elsewhere"
+            let! (flushed: bool) = flushing
+            Expect.isFalse flushed "not finished in time"
+            Expect.isLessThan watch.Elapsed.TotalSeconds 2.0 "answered at its deadline, not when the callback returns"
+            release.Set()
+            do! within 10.0 "disposal" (ended (metrics.DisposeAsync().AsTask()))
+        }
+
         testTask "a direct export after disposal fails without throwing, its items counted dropped" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver

@@ -10,10 +10,10 @@ namespace Otlp.Metrics;
 /// </summary>
 /// <remarks>
 /// Whoever has an event (a flush or shutdown caller, the timer, the end of a run) steps the machine under a lock and
-/// then carries out its commands itself: a collection starts on the thread that asked for it, as the specification's
-/// ForceFlush does, with no hop to a background loop. When the export completes synchronously (an in-memory
-/// transport), a flush returns a completed task. Collections never run at once, so one cancellation source serves
-/// them all.
+/// then carries out its commands. A collection the timer or the end of a run starts runs on that thread; one a flush
+/// or shutdown starts runs on the thread pool, since it calls the application's observable callbacks: one that is
+/// slow or hangs must not hold the caller past the deadline it gave (the machine answers it then). Collections
+/// never run at once, so one cancellation source serves them all.
 /// </remarks>
 internal sealed class PeriodicReader : IAsyncDisposable
 {
@@ -123,9 +123,9 @@ internal sealed class PeriodicReader : IAsyncDisposable
             this.waiters[id] = null;
         }
 
-        this.Raise(flush
-            ? MetricReader.Event.NewForceFlush(id, now, deadline)
-            : MetricReader.Event.NewShutdown(id, now, deadline));
+        this.Raise(
+            flush ? MetricReader.Event.NewForceFlush(id, now, deadline) : MetricReader.Event.NewShutdown(id, now, deadline),
+            runHere: false);
         TaskCompletionSource<MetricReader.WaiterResult> source;
         lock (this.gate)
         {
@@ -162,11 +162,14 @@ internal sealed class PeriodicReader : IAsyncDisposable
             this.timerDueMs = long.MaxValue;
         }
 
-        this.Raise(MetricReader.Event.NewTimerFired(now));
+        this.Raise(MetricReader.Event.NewTimerFired(now), runHere: true);
     }
 
-    /// <summary>Steps the machine with <paramref name="e"/>, then carries out its commands: collections outside the lock, on this thread.</summary>
-    private void Raise(MetricReader.Event e)
+    /// <summary>
+    /// Steps the machine with <paramref name="e"/>, then carries out its commands: collections outside the lock, on
+    /// this thread when <paramref name="runHere"/>, otherwise on the thread pool.
+    /// </summary>
+    private void Raise(MetricReader.Event e, bool runHere)
     {
         FSharpList<MetricReader.Command> commands;
         bool abandonRun;
@@ -200,7 +203,14 @@ internal sealed class PeriodicReader : IAsyncDisposable
         {
             if (c.Head is MetricReader.Command.CollectAndExport run)
             {
-                this.Run(run.exportId, run.trigger, run.deadlineMs);
+                if (runHere)
+                {
+                    this.Run(run.exportId, run.trigger, run.deadlineMs);
+                }
+                else
+                {
+                    ThreadPool.UnsafeQueueUserWorkItem(static r => r.Reader.RunOnPool(r.Run), (Reader: this, Run: run), preferLocal: false);
+                }
             }
         }
     }
@@ -257,6 +267,19 @@ internal sealed class PeriodicReader : IAsyncDisposable
 
         this.timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         this.idle.TrySetResult();
+    }
+
+    /// <summary>A collection on a thread-pool thread, where an exception would end the process: it is reported instead.</summary>
+    private void RunOnPool(MetricReader.Command.CollectAndExport run)
+    {
+        try
+        {
+            this.Run(run.exportId, run.trigger, run.deadlineMs);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            this.report($"A metrics collection could not run: {e.GetType().Name}: {e.Message}");
+        }
     }
 
     /// <summary>Starts one collection on this thread; its end is reported at once when it finished synchronously.</summary>
@@ -328,6 +351,6 @@ internal sealed class PeriodicReader : IAsyncDisposable
             this.runningExports--;
         }
 
-        this.Raise(MetricReader.Event.NewExportCompleted(exportId, this.NowMs()));
+        this.Raise(MetricReader.Event.NewExportCompleted(exportId, this.NowMs()), runHere: true);
     }
 }
