@@ -543,6 +543,42 @@ let collect (temporality: AggregationTemporality) attributes (input: Input) (sta
         Reported = next }
 
 // ---------------------------------------------------------------------------------------------------------
+// Deltas of observed totals, per attribute set
+
+type ObservedTotal = { Total: Aggregation; Missed: int }
+
+let forgetObservedAfter = 10
+
+// A monotonic sum that goes down was reset (its source restarted counting): it counted its new total since. A
+// negative total of a counter counts as nothing, so that a monotonic delta is never negative.
+let inline private monotonicDelta later earlier =
+    if later >= earlier then later - earlier else max later LanguagePrimitives.GenericZero
+
+let private deltaOf (later: Aggregation) (earlier: Aggregation) =
+    match later.State, earlier.State with
+    | LongSum(true, a), LongSum(_, b) -> ofState (LongSum(true, monotonicDelta a b))
+    | DoubleSum(true, a), DoubleSum(_, b) -> ofState (DoubleSum(true, monotonicDelta a b))
+    | _ -> subtract later earlier
+
+let private firstDelta (total: Aggregation) =
+    match total.State with
+    | LongSum(true, a) when a < 0L -> ofState (LongSum(true, 0L))
+    | DoubleSum(true, a) when a < 0.0 -> ofState (DoubleSum(true, 0.0))
+    | _ -> total
+
+let observedDelta (previous: ObservedTotal voption) (total: Aggregation) =
+    let delta =
+        match previous with
+        | ValueNone -> firstDelta total
+        | ValueSome memory -> deltaOf total memory.Total
+
+    delta, { Total = total; Missed = 0 }
+
+let missedCollection (memory: ObservedTotal) = { memory with Missed = memory.Missed + 1 }
+
+let isForgotten (memory: ObservedTotal) = memory.Missed >= forgetObservedAfter
+
+// ---------------------------------------------------------------------------------------------------------
 // Series table with a cardinality limit
 
 let private keyValueHash (kv: KeyValue) =

@@ -224,6 +224,39 @@ val collect:
     nowUnixNano: uint64 ->
         Point * SeriesState
 
+/// What a delta stream of an asynchronous sum remembers of one attribute set as its callbacks observed it (all
+/// its attributes, before a view's allow-list or the cardinality limit make several sets share a series). Each
+/// set's delta is taken against its own previous total, then the deltas of the sets sharing a series are added
+/// up: a series whose membership changes never reports a set's total twice or a set's departure as a negative
+/// delta (metrics SDK specification, "Measurement processing": every measurement in exactly one aggregator).
+type ObservedTotal =
+    {
+        /// The total the set's callback observed last.
+        Total: Aggregation
+        /// The collections since then that did not observe the set.
+        Missed: int
+    }
+
+/// How many collections in a row an attribute set may go unobserved before its memory is forgotten: 10. Observed
+/// again later, it is new again and contributes its whole total once.
+val forgetObservedAfter: int
+
+/// The delta an attribute set contributes with the total observed now, and what to remember of it.
+/// - Seen for the first time (or forgotten since): its whole total.
+/// - Seen before, even collections ago: the change since its last observation, so a set that misses
+///   collections (or whose callback failed) contributes nothing meanwhile and only its change when it is back.
+/// - A monotonic sum lower than remembered was reset (its source restarted): its new total is its delta. A
+///   negative total of a monotonic sum contributes nothing, so that monotonic deltas are never negative.
+/// - Any other sum: the difference, which may be negative. Other aggregations: `total`, as `subtract`.
+val observedDelta: previous: ObservedTotal voption -> total: Aggregation -> Aggregation * ObservedTotal
+
+/// The memory of a set a collection did not observe: it contributes nothing, and has missed one more.
+val missedCollection: memory: ObservedTotal -> ObservedTotal
+
+/// True when the set has missed `forgetObservedAfter` collections in a row: its memory is to be dropped, so
+/// that memory holds only the sets of recent collections.
+val isForgotten: memory: ObservedTotal -> bool
+
 /// A set of attributes that identifies a series: keys are compared ordinally and their order does not
 /// matter; when a key repeats, its last value counts. Values compare as on the wire (doubles by their bits).
 [<Sealed>]

@@ -94,27 +94,71 @@ type Registration =
     | New of id: int
     | Identical of id: int
     | Conflicting of id: int * warning: string
+    | Renamed of id: int * warning: string
+
+/// A registered stream, with the name of the instrument it was first made for.
+type internal Registered =
+    { Identity: StreamIdentity
+      Id: int
+      InstrumentName: string }
 
 [<Sealed>]
-type Registry internal (streams: (StreamIdentity * int) list, count: int) =
+type Registry internal (streams: Registered list, count: int) =
+    // Newest first.
     member internal _.Streams = streams
     member internal _.Count = count
 
 let emptyRegistry = Registry([], 0)
 
-let register (identity: StreamIdentity) (registry: Registry) =
+let private duplicateWarning (identity: StreamIdentity) (known: StreamIdentity) =
+    $"Duplicate instrument registration in meter '{identity.MeterName}': {identity} conflicts with {known}; both are exported as separate metrics of the same name."
+
+/// A new stream, numbered after the others.
+let private added (identity: StreamIdentity) instrumentName (registry: Registry) =
     let id = registry.Count
-    let added = Registry((identity, id) :: registry.Streams, id + 1)
+    id, Registry({ Identity = identity; Id = id; InstrumentName = instrumentName } :: registry.Streams, id + 1)
 
-    match registry.Streams |> List.tryFind (fun (known, _) -> known.Equals identity) with
-    | Some(_, existing) -> Registration.Identical existing, registry
-    | None ->
-        match registry.Streams |> List.tryFind (fun (known, _) -> known.SameName identity) with
-        | Some(known, _) ->
-            let warning =
-                $"Duplicate instrument registration in meter '{identity.MeterName}': {identity} conflicts with {known}; both are exported as separate metrics of the same name."
+/// A new stream; conflicting when one of the same name (without case) but another identity exists.
+let private newStream (identity: StreamIdentity) instrumentName (registry: Registry) =
+    let id, next = added identity instrumentName registry
 
-            Registration.Conflicting(id, warning), added
-        | None -> Registration.New id, added
+    match registry.Streams |> List.tryFind (fun known -> known.Identity.SameName identity) with
+    | Some known -> Registration.Conflicting(id, duplicateWarning identity known.Identity), next
+    | None -> Registration.New id, next
+
+let register (identity: StreamIdentity) (registry: Registry) =
+    match registry.Streams |> List.tryFind (fun known -> known.Identity.Equals identity) with
+    | Some known -> Registration.Identical known.Id, registry
+    | None -> newStream identity identity.Name registry
+
+let private sameInstrumentWarning (instrument: Instrument) (identity: StreamIdentity) =
+    $"Views make more than one stream {identity} of instrument '{instrument.Name}' of meter '{identity.MeterName}': each is kept and exported as a separate metric of the same name."
+
+let private renamedWarning (instrument: Instrument) (identity: StreamIdentity) (known: Registered) =
+    $"The stream {identity} of instrument '{instrument.Name}' of meter '{identity.MeterName}' is identical to a stream of instrument '{known.InstrumentName}' (a view gave one the other's name): the measurements of both are aggregated into one metric."
+
+/// The stream of the `nth` identity equal to `identity` among one instrument's: the nth identical stream that
+/// existed before the instrument, if any, so that a duplicate instrument's streams join the first one's in order.
+let private registerNth (instrument: Instrument) (before: Registered list) (identity: StreamIdentity) nth (registry: Registry) =
+    let identical =
+        before |> List.filter (fun known -> known.Identity.Equals identity) |> List.sortBy (fun known -> known.Id)
+
+    match List.tryItem nth identical with
+    | Some known when String.Equals(known.InstrumentName, instrument.Name, StringComparison.OrdinalIgnoreCase) ->
+        Registration.Identical known.Id, registry
+    | Some known -> Registration.Renamed(known.Id, renamedWarning instrument identity known), registry
+    | None when nth > 0 ->
+        // Views apply independently: each makes its own stream even when they end up alike (metrics SDK
+        // specification, "Measurement processing": apply the view and emit a warning).
+        let id, next = added identity instrument.Name registry
+        Registration.Conflicting(id, sameInstrumentWarning instrument identity), next
+    | None -> newStream identity instrument.Name registry
+
+let registerStreams (instrument: Instrument) (identities: StreamIdentity array) (registry: Registry) =
+    let before = registry.Streams
+
+    identities
+    |> Array.mapi (fun i identity -> identity, identities |> Seq.take i |> Seq.filter (fun earlier -> earlier.Equals identity) |> Seq.length)
+    |> Array.mapFold (fun current (identity, nth) -> registerNth instrument before identity nth current) registry
 
 let streamCount (registry: Registry) = registry.Count

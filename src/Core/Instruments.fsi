@@ -6,6 +6,7 @@
 /// ```
 ///   published instrument ──validate──> Error (ignored, with a warning) | Ok
 ///                          ──register (Registry)──> New stream | Joins an identical stream | New, conflicting
+///   its streams (one per view) ──registerStreams──> the same, one per view, never two views on one stream
 /// ```
 [<RequireQualifiedAccess>]
 module Otlp.Core.Instruments
@@ -74,6 +75,9 @@ type Registration =
     /// A stream of the same name (without case) but another kind, unit or description exists: a new stream
     /// `id` is made anyway and both are exported, with the warning to write.
     | Conflicting of id: int * warning: string
+    /// An identical stream exists, made for an instrument of another name (a view renamed one onto the other's
+    /// name): the instrument feeds stream `id`, as for `Identical`, with the warning to write.
+    | Renamed of id: int * warning: string
 
 /// The streams registered so far: an immutable value.
 [<Sealed>]
@@ -84,6 +88,16 @@ val emptyRegistry: Registry
 
 /// Registers a stream identity: the registration and the registry that knows it.
 val register: identity: StreamIdentity -> registry: Registry -> Registration * Registry
+
+/// Registers the streams one instrument makes (one identity per selecting view, in order): each view makes its
+/// own stream (metrics SDK specification, "Measurement processing"), so the streams of one instrument never
+/// share one. The nth of its identities equal to one another joins the nth identical stream registered before
+/// (a duplicate instrument feeds the first one's streams in order): `Identical`, or `Renamed` when that stream
+/// was made for an instrument of another name. Past those a new stream is made: `New`, or `Conflicting` with
+/// a warning when the instrument already makes an identical one (views that end up alike are kept, both
+/// exported) or a stream of the same name but another identity exists.
+val registerStreams:
+    instrument: Instrument -> identities: StreamIdentity array -> registry: Registry -> Registration array * Registry
 
 /// The number of distinct streams registered.
 val streamCount: registry: Registry -> int

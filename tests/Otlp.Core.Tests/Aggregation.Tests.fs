@@ -139,6 +139,39 @@ let private expectSamePoint (actual: Aggregation.Point) (expected: Aggregation.P
 
 
 // ---------------------------------------------------------------------------------------------------------
+// Deltas of observed totals: one collection of the sets a callback observed, as a delta stream carries it out
+
+/// The deltas of the sets observed in one collection, and the memory after it (unobserved sets age, and are
+/// forgotten in the end).
+let private observeCollection (memory: Map<string, Aggregation.ObservedTotal>) (observed: (string * Aggregation.Aggregation) list) =
+    let deltas, seen =
+        observed
+        |> List.mapFold
+            (fun (m: Map<string, Aggregation.ObservedTotal>) (key, total) ->
+                let delta, remembered = Aggregation.observedDelta (Map.tryFind key m |> ValueOption.ofOption) total
+                delta, Map.add key remembered m)
+            memory
+
+    let observedKeys = observed |> List.map fst |> Set.ofList
+
+    let aged =
+        seen
+        |> Map.toList
+        |> List.choose (fun (key, remembered) ->
+            if observedKeys.Contains key then
+                Some(key, remembered)
+            else
+                let missed = Aggregation.missedCollection remembered
+                if Aggregation.isForgotten missed then None else Some(key, missed))
+        |> Map.ofList
+
+    deltas, aged
+
+/// Collections of some of the sets a..d, each observed set's total grown by 0..5 since its last observation.
+let private growingObservations (collections: int) =
+    Gen.listOfLength collections (Gen.subListOf [ "a"; "b"; "c"; "d" ] |> Gen.bind (fun keys -> Gen.listOfLength keys.Length (Gen.choose (0, 5)) |> Gen.map (List.zip keys)))
+
+// ---------------------------------------------------------------------------------------------------------
 // Laws
 
 let private allKinds =
@@ -369,6 +402,54 @@ let laws =
                 for key in List.truncate effectiveLimit distinct do
                     Expect.isTrue (all |> Array.exists (fun (k, _) -> k = key)) $"{key} kept")
 
+        testPropertyWithConfig config "the deltas of observed totals summed equal the last total of every set, whichever sets each collection misses"
+        <| Prop.forAll (Arb.fromGen (Gen.choose (1, Aggregation.forgetObservedAfter) |> Gen.bind growingObservations))
+            (fun collections ->
+                let mutable memory = Map.empty
+                let mutable totals = Map.empty
+                let mutable reported = 0L
+
+                for increments in collections do
+                    let observed =
+                        increments
+                        |> List.map (fun (key, increment) ->
+                            let total = (Map.tryFind key totals |> Option.defaultValue 0L) + int64 increment
+                            totals <- Map.add key total totals
+                            key, Aggregation.ofLongSum true total)
+
+                    let deltas, next = observeCollection memory observed
+                    memory <- next
+                    reported <- reported + (deltas |> List.sumBy (point >> longValue))
+
+                Expect.equal reported (totals |> Map.values |> Seq.sum) "every set's total reported once")
+
+        testPropertyWithConfig config "the deltas of a monotonic sum are never negative, whatever the totals (resets, negative totals)"
+        <| Prop.forAll (Arb.fromGen (Gen.listOf (Gen.zip (Gen.elements [ "a"; "b" ]) longs)))
+            (fun observations ->
+                observations
+                |> List.fold
+                    (fun memory (key, total) ->
+                        let deltas, next = observeCollection memory [ key, Aggregation.ofLongSum true total ]
+                        let doubles, _ = observeCollection Map.empty [ key, Aggregation.ofDoubleSum true (float total) ]
+                        Expect.isGreaterThanOrEqual (longValue (point deltas.Head)) 0L $"{key}: {total}"
+                        Expect.isGreaterThanOrEqual (doubleValue (point doubles.Head)) 0.0 $"{key}: {total} as a double"
+                        next)
+                    Map.empty
+                |> ignore)
+
+        testPropertyWithConfig config "the deltas of an up-down sum add up to its last total, going down included"
+        <| Prop.forAll (Arb.fromGen (Gen.nonEmptyListOf longs))
+            (fun totals ->
+                let reported, _ =
+                    totals
+                    |> List.fold
+                        (fun (sum, memory) total ->
+                            let deltas, next = observeCollection memory [ "a", Aggregation.ofLongSum false total ]
+                            sum + longValue (point deltas.Head), next)
+                        (0L, Map.empty)
+
+                Expect.equal reported (List.last totals) "the last total")
+
         testPropertyWithConfig config "attribute sets do not depend on the order of the attributes"
         <| Prop.forAll (Arb.fromGen (Gen.shuffle [| "x"; "y"; "z"; "w" |]))
             (fun keys ->
@@ -526,6 +607,27 @@ let examples =
 
             Expect.equal (run AggregationTemporality.Delta) [ 100UL, 200UL, 5L; 200UL, 300UL, 3L; 300UL, 400UL, 4L ] "delta"
             Expect.equal (run AggregationTemporality.Cumulative) [ 100UL, 200UL, 5L; 100UL, 300UL, 8L; 100UL, 400UL, 12L ] "cumulative"
+        }
+
+        test "an observed set's delta: its whole total first, its change after, its new total after a reset" {
+            let delta previous total =
+                let d, remembered = Aggregation.observedDelta previous (Aggregation.ofLongSum true total)
+                longValue (point d), ValueSome remembered
+
+            let first, afterFirst = delta ValueNone 100L
+            let grown, afterGrown = delta afterFirst 130L
+            let reset, _ = delta afterGrown 20L
+            Expect.equal (first, grown, reset) (100L, 30L, 20L) "whole, change, reset"
+        }
+
+        test "an unobserved set is remembered for forgetObservedAfter collections, then forgotten" {
+            let _, remembered = Aggregation.observedDelta ValueNone (Aggregation.ofLongSum true 100L)
+            let ages = List.scan (fun m _ -> Aggregation.missedCollection m) remembered [ 1 .. Aggregation.forgetObservedAfter ]
+            Expect.equal (ages |> List.map Aggregation.isForgotten) (List.replicate Aggregation.forgetObservedAfter false @ [ true ]) "forgotten at the last"
+            let back, _ = Aggregation.observedDelta (ValueSome ages[Aggregation.forgetObservedAfter - 1]) (Aggregation.ofLongSum true 150L)
+            Expect.equal (longValue (point back)) 50L "back before it was forgotten: only its change"
+            let _, observedAgain = Aggregation.observedDelta (ValueSome ages[3]) (Aggregation.ofLongSum true 150L)
+            Expect.equal observedAgain.Missed 0 "observed again, it has missed none"
         }
 
         test "an empty last value reports no value, flagged" {

@@ -144,4 +144,60 @@ let tests =
                     match Instruments.register identity registry with
                     | Instruments.Registration.Identical _, same -> Instruments.streamCount same = Instruments.streamCount registry
                     | _ -> false))
+
+        test "views of one instrument that end up alike make a stream each, the later ones conflicting with a warning" {
+            let a = instrument "orders"
+            let same = Instruments.identity a a.Name a.Description
+            match Instruments.registerStreams a [| same; same |] Instruments.emptyRegistry with
+            | [| Instruments.Registration.New 0; Instruments.Registration.Conflicting(1, warning) |], registry ->
+                Expect.stringContains warning "Views make more than one stream" "says why"
+                Expect.stringContains warning "'orders'" "names the instrument"
+                Expect.equal (Instruments.streamCount registry) 2 "two streams"
+            | other -> failtestf "unexpected %A" other
+        }
+
+        test "a duplicate instrument's streams join the first one's in order; past them it makes its own" {
+            let a = instrument "orders"
+            let same = Instruments.identity a a.Name a.Description
+            let _, registry = Instruments.registerStreams a [| same; same |] Instruments.emptyRegistry
+            let twin = { a with Name = "ORDERS" }
+            let twinIdentity = Instruments.identity twin twin.Name twin.Description
+            match Instruments.registerStreams twin [| twinIdentity; twinIdentity; twinIdentity |] registry with
+            | [| Instruments.Registration.Identical 0; Instruments.Registration.Identical 1; Instruments.Registration.Conflicting(2, _) |], next ->
+                Expect.equal (Instruments.streamCount next) 3 "one more stream"
+            | other -> failtestf "unexpected %A" other
+        }
+
+        test "a stream identical to one made for an instrument of another name joins it, with a warning" {
+            let a = instrument "orders"
+            let renamed = instrument "old.orders"
+            let _, registry = Instruments.registerStreams a [| Instruments.identity a a.Name a.Description |] Instruments.emptyRegistry
+            match Instruments.registerStreams renamed [| Instruments.identity renamed "orders" renamed.Description |] registry with
+            | [| Instruments.Registration.Renamed(0, warning) |], next ->
+                Expect.stringContains warning "'old.orders'" "names the renamed instrument"
+                Expect.stringContains warning "'orders'" "and the other"
+                Expect.equal (Instruments.streamCount next) 1 "no new stream"
+            | other -> failtestf "unexpected %A" other
+        }
+
+        testPropertyWithConfig config "the streams of one instrument are distinct, and registering them again joins them in order"
+        <| Prop.forAll
+            (Arb.fromGen (Gen.listOf (Gen.zip (Gen.elements [ "a"; "A"; "b" ]) (Gen.elements [ "ms"; "s" ]))))
+            (fun pairs ->
+                let a = instrument "a"
+                let identities =
+                    pairs |> List.map (fun (n, u) -> Instruments.identity { a with Unit = u } n a.Description) |> List.toArray
+                let idOf registration =
+                    match registration with
+                    | Instruments.Registration.New id
+                    | Instruments.Registration.Identical id
+                    | Instruments.Registration.Conflicting(id, _)
+                    | Instruments.Registration.Renamed(id, _) -> id
+                let first, registry = Instruments.registerStreams a identities Instruments.emptyRegistry
+                let again, same = Instruments.registerStreams a identities registry
+                let ids = first |> Array.map idOf
+                Array.distinct ids = ids
+                && Instruments.streamCount registry = identities.Length
+                && again = Array.map Instruments.Registration.Identical ids
+                && Instruments.streamCount same = Instruments.streamCount registry)
     ]

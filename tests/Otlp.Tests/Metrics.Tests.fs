@@ -566,6 +566,74 @@ let private views =
                     $"{what}: no overflow at the limit"
             Expect.isFalse (p.Metrics.Warnings |> Seq.exists (fun w -> w.Contains "cardinality limit")) "no warning"
         }
+
+        testTask "two views selecting one instrument without renaming make two streams, each counting a measurement once, with a warning" {
+            let! (p: Pipeline) = pipeline (fun o ->
+                o.Views.Add(OtlpView("hits", AttributeKeys = [| "a" |]))
+                o.Views.Add(OtlpView("hit*", AttributeKeys = [| "b" |])))
+            use _p = p
+            p.Meter.CreateCounter<int64>("hits").Add(1L, tag "a" "x", tag "b" "y")
+            let! arrived = flush p.Metrics p.Receiver
+            let streams =
+                arrived
+                |> List.filter (fun m -> m.Name = "hits")
+                |> List.map (fun m -> (sumOf m).DataPoints |> Array.map (fun pt -> pt.Attributes, pt.Value))
+                |> List.sortBy (fun points -> points |> Array.map (fun (attributes, _) -> attributes |> Array.map _.Key))
+            Expect.equal
+                streams
+                [ [| [| KeyValue.string "a" "x" |], NumberValue.AsInt 1L |]; [| [| KeyValue.string "b" "y" |], NumberValue.AsInt 1L |] ]
+                "one stream per view (metrics SDK specification, \"Measurement processing\"), each with its own attribute keys"
+            Expect.equal p.Metrics.StreamCount 2 "two streams"
+            Expect.exists p.Metrics.Warnings (fun w -> w.Contains "Views make more than one stream" && w.Contains "'hits'") "the alike streams are warned of"
+        }
+
+        testTask "a bounds view and an attribute view of one histogram each count a measurement once, with their own configuration" {
+            let! (p: Pipeline) = pipeline (fun o ->
+                o.Views.Add(OtlpView("latency", ExplicitBucketBoundaries = [| 1.0; 10.0 |]))
+                o.Views.Add(OtlpView("lat*", AttributeKeys = [||])))
+            use _p = p
+            p.Meter.CreateHistogram<float>("latency").Record(5.0, tag "route" "/a")
+            let! arrived = flush p.Metrics p.Receiver
+            let points =
+                arrived
+                |> List.filter (fun m -> m.Name = "latency")
+                |> List.collect (fun m -> (histogramOf m).DataPoints |> Array.toList)
+                |> List.sortBy (fun pt -> pt.ExplicitBounds.Length)
+            match points with
+            | [ bounded; unfiltered ] ->
+                Expect.equal (bounded.ExplicitBounds, bounded.Count, bounded.Attributes) ([| 1.0; 10.0 |], 1UL, [| KeyValue.string "route" "/a" |]) "the bounds view"
+                Expect.equal (unfiltered.ExplicitBounds, unfiltered.Count, unfiltered.Attributes) (Aggregation.defaultBounds, 1UL, [||]) "the attribute view"
+            | other -> failtestf "expected two histogram points, got %A" other
+        }
+
+        testTask "identical instruments selected by two views feed the same two streams, in order" {
+            let! (p: Pipeline) = pipeline (fun o ->
+                o.Views.Add(OtlpView("hits", AttributeKeys = [| "a" |]))
+                o.Views.Add(OtlpView("hit*", AttributeKeys = [| "b" |])))
+            use _p = p
+            let twin = new Meter(p.Meter.Name)
+            use _twin = disposing twin
+            p.Meter.CreateCounter<int64>("hits").Add(1L, tag "a" "x", tag "b" "y")
+            twin.CreateCounter<int64>("hits").Add(2L, tag "a" "x", tag "b" "y")
+            let! arrived = flush p.Metrics p.Receiver
+            let values =
+                arrived |> List.filter (fun m -> m.Name = "hits") |> List.map (fun m -> (sumOf m).DataPoints |> Array.map _.Value)
+            Expect.equal values [ [| NumberValue.AsInt 3L |]; [| NumberValue.AsInt 3L |] ] "both instruments in each view's stream"
+            Expect.equal p.Metrics.StreamCount 2 "the twin makes no stream of its own"
+        }
+
+        testTask "a view renaming an instrument onto another instrument's name is warned of; identical, their measurements add up" {
+            let! (p: Pipeline) = pipeline (fun o -> o.Views.Add(OtlpView("old.hits", Name = "hits")))
+            use _p = p
+            p.Meter.CreateCounter<int64>("hits").Add 1L
+            p.Meter.CreateCounter<int64>("old.hits").Add 2L
+            let! arrived = flush p.Metrics p.Receiver
+            Expect.equal (sumOf (named "hits" arrived)).DataPoints[0].Value (NumberValue.AsInt 3L) "one metric, as identical instruments"
+            Expect.exists
+                p.Metrics.Warnings
+                (fun w -> w.Contains "'old.hits'" && w.Contains "a view gave one the other's name")
+                "the renaming is warned of"
+        }
     ]
 
 let private registration =
@@ -1633,6 +1701,140 @@ let private observations =
             current <- [| "c" |]
             Expect.equal (keys ()) [ "c" ] "the overflow series is forgotten too"
         }
+
+        test "a synchronous instrument created after a collection starts its first delta point at its creation, as an observable one" {
+            let metrics, meter, lifetime = ticking (fun o ->
+                o.TemporalityPreference <- TemporalityPreference.Delta
+                o.Views.Add(OtlpView("late.exponential", ExponentialHistogramMaxSize = 8)))
+            use _lifetime = lifetime
+            meter.CreateObservableCounter<int64>("early", fun () -> Measurement<int64>(1L)) |> ignore
+            let firstTime = metricsOf (metrics.Collect()) |> List.collect (pointTimes >> Array.toList) |> List.map (fun (_, _, t) -> t) |> List.exactlyOne
+            meter.CreateCounter<int64>("late").Add 1L
+            meter.CreateHistogram<float>("late.exponential").Record 1.0
+            let second = metricsOf (metrics.Collect())
+            for name in [ "late"; "late.exponential" ] do
+                let _, start, _ = pointTimes (named name second) |> Array.exactlyOne
+                Expect.isGreaterThan start firstTime $"{name}: created after the first collection, its first interval starts at its creation (metrics SDK specification, \"Start timestamps\")"
+        }
+    ]
+
+/// The (attributes, value) of the points of an integer sum, over all metrics collected, sorted.
+let private observedSums (request: ExportMetricsServiceRequest) =
+    metricsOf request
+    |> List.collect (fun m ->
+        (sumOf m).DataPoints
+        |> Array.map (fun p ->
+            let key = p.Attributes |> Array.map (fun kv -> $"{kv.Key}={kv.Value}") |> String.concat ","
+            match p.Value with
+            | NumberValue.AsInt v -> key, v
+            | other -> failtestf "not an integer: %A" other)
+        |> Array.toList)
+    |> List.sort
+
+/// An observable counter observing `current ()` (attribute value, total) pairs under key "k".
+let private observableCounter (meter: Meter) name (current: unit -> (string * int64) array) =
+    meter.CreateObservableCounter<int64>(name, fun () ->
+        current () |> Array.map (fun (k, total) -> Measurement<int64>(total, tag "k" (box k))) :> seq<_>)
+    |> ignore
+
+let private observedDeltas =
+    testList "delta observable sums" [
+        test "an overflowed attribute set that goes away gives no negative overflow delta" {
+            let metrics, meter, lifetime = ticking (fun o ->
+                o.TemporalityPreference <- TemporalityPreference.Delta
+                o.CardinalityLimit <- 2)
+            use _lifetime = lifetime
+            let mutable current = [| "a"; "b"; "c"; "d" |]
+            observableCounter meter "o" (fun () -> current |> Array.map (fun k -> k, 100L))
+            let first = observedSums (metrics.Collect())
+            Expect.contains first ("otel.metric.overflow=Bool true", 200L) "c and d overflow"
+            current <- [| "a"; "b"; "c" |]
+            let second = observedSums (metrics.Collect())
+            Expect.equal second [ "k=String \"a\"", 0L; "k=String \"b\"", 0L; "otel.metric.overflow=Bool true", 0L ] "nothing changed: every delta is 0"
+        }
+
+        test "an overflowed attribute set that gets a series of its own does not report its total again" {
+            let metrics, meter, lifetime = ticking (fun o ->
+                o.TemporalityPreference <- TemporalityPreference.Delta
+                o.CardinalityLimit <- 2)
+            use _lifetime = lifetime
+            let mutable current = [| "a"; "b"; "c" |]
+            observableCounter meter "o" (fun () -> current |> Array.map (fun k -> k, 100L))
+            let first = observedSums (metrics.Collect())
+            current <- [| "b"; "c" |]
+            let second = observedSums (metrics.Collect())
+            Expect.equal second [ "k=String \"b\"", 0L; "k=String \"c\"", 0L ] "c has its own series now, with no change"
+            Expect.equal ((first @ second) |> List.sumBy snd) 300L "the deltas sum to the totals observed"
+        }
+
+        test "attribute sets a view merges report their own changes: one that goes away gives no negative delta" {
+            let metrics, meter, lifetime = ticking (fun o ->
+                o.TemporalityPreference <- TemporalityPreference.Delta
+                o.Views.Add(OtlpView("io", AttributeKeys = [| "disk" |])))
+            use _lifetime = lifetime
+            let mutable parts = [| "p1", 100L; "p2", 100L |]
+            meter.CreateObservableCounter<int64>("io", fun () ->
+                parts |> Array.map (fun (part, total) -> Measurement<int64>(total, tag "disk" (box "sda"), tag "part" (box part))) :> seq<_>)
+            |> ignore
+            let first = observedSums (metrics.Collect())
+            parts <- [| "p1", 150L |]
+            let second = observedSums (metrics.Collect())
+            parts <- [| "p1", 150L; "p2", 130L |]
+            let third = observedSums (metrics.Collect())
+            Expect.equal (first, second, third) ([ "disk=String \"sda\"", 200L ], [ "disk=String \"sda\"", 50L ], [ "disk=String \"sda\"", 30L ]) "each part's change"
+        }
+
+        test "an attribute set missing from a collection (or whose callback throws) reports only its change when back" {
+            let metrics, meter, lifetime = ticking (fun o -> o.TemporalityPreference <- TemporalityPreference.Delta)
+            use _lifetime = lifetime
+            let mutable step = 0
+            meter.CreateObservableCounter<int64>("bytes", fun () ->
+                step <- step + 1
+                match step with
+                | 2 -> Seq.empty
+                | 3 -> failwith "not now"
+                | _ -> seq { Measurement<int64>(1000L + 10L * int64 step, tag "disk" (box "sda")) })
+            |> ignore
+            let deltas = [ for _ in 1..4 -> observedSums (metrics.Collect()) |> List.sumBy snd ]
+            Expect.equal deltas [ 1010L; 0L; 0L; 30L ] "the whole total once, nothing while absent, then the change since its last observation"
+        }
+
+        test "a monotonic total lower than remembered was reset: its new total is the delta" {
+            let metrics, meter, lifetime = ticking (fun o -> o.TemporalityPreference <- TemporalityPreference.Delta)
+            use _lifetime = lifetime
+            let mutable total = 100L
+            observableCounter meter "restarts" (fun () -> [| "a", total |])
+            let first = observedSums (metrics.Collect())
+            total <- 30L
+            let second = observedSums (metrics.Collect())
+            Expect.equal (first, second) ([ "k=String \"a\"", 100L ], [ "k=String \"a\"", 30L ]) "counted 30 since the reset"
+        }
+
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 40 } "summed, the delta points equal the last totals observed, and none is negative, whatever sets come, go and overflow"
+        <| Prop.forAll
+            (Arb.fromGen (
+                Gen.zip
+                    (Gen.elements [ 1; 2; 3; 10 ])
+                    (Gen.listOfLength 6 (Gen.subListOf [ "a"; "b"; "c"; "d" ] |> Gen.bind (fun keys -> Gen.listOfLength keys.Length (Gen.choose (0, 5)) |> Gen.map (List.zip keys))))))
+            (fun (limit, rounds) ->
+                let metrics, meter, lifetime = ticking (fun o ->
+                    o.TemporalityPreference <- TemporalityPreference.Delta
+                    o.CardinalityLimit <- limit)
+                use _lifetime = lifetime
+                // Each set's total only grows: by the round's increment whenever it is observed.
+                let totals = Dictionary<string, int64>()
+                let mutable current: (string * int64) array = [||]
+                observableCounter meter "o" (fun () -> current)
+                let mutable reported = 0L
+                for round in rounds do
+                    current <-
+                        [| for k, increment in round ->
+                               totals[k] <- (match totals.TryGetValue k with | true, t -> t | _ -> 0L) + int64 increment
+                               k, totals[k] |]
+                    for key, value in observedSums (metrics.Collect()) do
+                        Expect.isGreaterThanOrEqual value 0L $"{key}: a monotonic delta is never negative"
+                        reported <- reported + value
+                Expect.equal reported (Seq.sum totals.Values) "every total reported exactly once")
     ]
 
 let private identity =
@@ -1757,4 +1959,4 @@ let private exemplarLaws =
 
 [<Tests>]
 let tests =
-    testList "Metrics" [ accumulators; reporting; directEncoding; exemplarTests; instruments; temporality; retirement; views; registration; hotPath; lifecycle; wiring; observations; identity; exemplarLaws ]
+    testList "Metrics" [ accumulators; reporting; directEncoding; exemplarTests; instruments; temporality; retirement; views; registration; hotPath; lifecycle; wiring; observations; observedDeltas; identity; exemplarLaws ]

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Numerics;
 using System.Runtime.InteropServices;
+using Microsoft.FSharp.Core;
 using Otlp.Core;
 using Otlp.Core.Protobuf;
 using Otlp.Tracing;
@@ -54,6 +55,10 @@ internal sealed class MetricStream
     private int measuredCount;
     private int lastDataBytes;
     private Dictionary<(object Source, SeriesKey Full), (SeriesKey Kept, Aggregation.Measurement Value)> observed = [];
+
+    // Delta sums of observable instruments: the total last observed of each full attribute set, for each to report
+    // its own change (the core's Aggregation.observedDelta); null for every other stream. Used by collections only.
+    private readonly Dictionary<(object Source, SeriesKey Full), Aggregation.ObservedTotal>? lastObserved;
     private Series? overflow;
     private int count;
 
@@ -86,6 +91,10 @@ internal sealed class MetricStream
         // themselves; observations and exponential histograms are collected by the core.
         this.direct = !this.IsObservable && !this.shape.IsExponentialHistogram;
         this.IsGauge = instrument.Kind.IsGauge || instrument.Kind.IsObservableGauge;
+        if (this.IsObservable && temporality == AggregationTemporality.Delta && (this.shape.IsLongSum || this.shape.IsDoubleSum))
+        {
+            this.lastObserved = [];
+        }
 
         // Observations come from callbacks at collection, outside the context of the work they describe: they
         // offer no exemplars.
@@ -412,7 +421,7 @@ internal sealed class MetricStream
 
                 if (this.direct)
                 {
-                    if (s.RetireAndTake(previous, now))
+                    if (s.RetireAndTake(this.DeltaStart(previous), now))
                     {
                         this.collected.Add(new Collected(s));
                     }
@@ -475,7 +484,7 @@ internal sealed class MetricStream
             // collection (a synchronous series is collected or retired at every collection).
             // A series created by a writer racing with this collection (after its time was read) starts at it.
             var cumulative = this.Temporality != AggregationTemporality.Delta;
-            s.Take(cumulative, cumulative ? Math.Min(s.CreatedUnixNano, now) : previous, now);
+            s.Take(cumulative, cumulative ? Math.Min(s.CreatedUnixNano, now) : this.DeltaStart(previous), now);
         }
         else
         {
@@ -496,7 +505,7 @@ internal sealed class MetricStream
 
         // A series first observed now starts at the stream's creation in the first collection interval, else at the
         // previous collection (metrics SDK specification, "Start timestamps"), so never after this collection.
-        var start = Math.Max(this.createdUnixNano, previous);
+        var start = this.DeltaStart(previous);
 
         // Observations that share a series (identical instruments feeding one stream, or attribute sets a view's
         // allow-list makes equal) add up for sums; for gauges one of them stays. Past the limit the same happens
@@ -509,7 +518,7 @@ internal sealed class MetricStream
         Series? overflowed = null;
         lock (this.gate)
         {
-            foreach (var (key, measurement) in batch.Values)
+            foreach (var (observedKey, (key, measurement)) in batch)
             {
                 Series target;
                 if (this.series.TryGetValue(key, out var existing) && bySeries.ContainsKey(existing))
@@ -526,7 +535,7 @@ internal sealed class MetricStream
                     target = overflowed ??= this.Overflow(start);
                 }
 
-                var observation = this.Observation(measurement);
+                var observation = this.lastObserved is null ? this.Observation(measurement) : this.ObservedDelta(observedKey, measurement);
                 bySeries[target] = bySeries.TryGetValue(target, out var earlier) && !this.shape.IsLastValue
                     ? Aggregation.merge(earlier, observation)
                     : observation;
@@ -550,12 +559,72 @@ internal sealed class MetricStream
             }
         }
 
+        if (this.lastObserved is not null)
+        {
+            this.RememberUnobserved(batch);
+        }
+
         foreach (var (target, observation) in bySeries)
         {
-            target.Pending = this.CollectOne(target, Aggregation.Input.NewObserved(observation), now, previous);
+            // The deltas of a delta sum are taken per attribute set already: the series reports their sum as it is.
+            var input = this.lastObserved is null ? Aggregation.Input.NewObserved(observation) : Aggregation.Input.NewMeasured(observation);
+            target.Pending = this.CollectOne(target, input, now, previous);
             this.collected.Add(new Collected(target));
         }
     }
+
+    /// <summary>
+    /// The change of one full attribute set's total since its own last observation (its whole total the first
+    /// time), remembered for the next: the delta it adds to the series it shares, kept or overflow.
+    /// </summary>
+    private Aggregation.Aggregation ObservedDelta((object Source, SeriesKey Full) key, Aggregation.Measurement measurement)
+    {
+        var previous = this.lastObserved!.TryGetValue(key, out var known)
+            ? FSharpValueOption<Aggregation.ObservedTotal>.NewValueSome(known)
+            : FSharpValueOption<Aggregation.ObservedTotal>.ValueNone;
+        var (delta, remembered) = Aggregation.observedDelta(previous, this.Observation(measurement));
+        this.lastObserved[key] = remembered;
+        return delta;
+    }
+
+    /// <summary>
+    /// Keeps the totals of the attribute sets this collection did not observe (they contribute nothing now, and
+    /// only their change when observed again), forgetting those unobserved for too long so that memory holds only
+    /// the sets of recent collections.
+    /// </summary>
+    private void RememberUnobserved(Dictionary<(object Source, SeriesKey Full), (SeriesKey Kept, Aggregation.Measurement Value)> batch)
+    {
+        List<(object, SeriesKey)>? forgotten = null;
+        foreach (var (key, memory) in this.lastObserved!)
+        {
+            if (batch.ContainsKey(key))
+            {
+                continue;
+            }
+
+            var missed = Aggregation.missedCollection(memory);
+            if (Aggregation.isForgotten(missed))
+            {
+                (forgotten ??= []).Add(key);
+            }
+            else
+            {
+                // In place: a store to an existing entry does not disturb the enumeration.
+                CollectionsMarshal.GetValueRefOrNullRef(this.lastObserved, key) = missed;
+            }
+        }
+
+        foreach (var key in forgotten ?? [])
+        {
+            this.lastObserved.Remove(key);
+        }
+    }
+
+    /// <summary>
+    /// Where a delta point starts: the previous collection, or the stream's creation when that is later (the
+    /// instrument's first collection interval; metrics SDK specification, "Start timestamps").
+    /// </summary>
+    private ulong DeltaStart(ulong previous) => Math.Max(this.createdUnixNano, previous);
 
     private Series NewObservedSeries(SeriesKey key, ulong startUnixNano)
     {
@@ -577,7 +646,7 @@ internal sealed class MetricStream
         // have created the series after its time was read); delta points where the interval did: the previous
         // collection, or for an observable series first observed in this one, its start.
         var start = Math.Min(s.CreatedUnixNano, now);
-        s.State ??= new Aggregation.SeriesState(start, this.IsObservable ? Math.Max(previous, start) : previous, this.Config.Aggregation);
+        s.State ??= new Aggregation.SeriesState(start, this.IsObservable ? Math.Max(previous, start) : this.DeltaStart(previous), this.Config.Aggregation);
         var (point, state) = Aggregation.collect(this.Temporality, s.Attributes, input, s.State, now);
         s.State = state;
         return point;

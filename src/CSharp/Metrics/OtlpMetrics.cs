@@ -451,15 +451,21 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
                 scope = this.scopes[scope];
             }
 
+            // One stream per selecting view, even when two views end up alike; identical streams of another
+            // instrument (a duplicate registration) are shared.
+            var identities = Array.ConvertAll(configs, c => Instruments.identity(described, c.Name, c.Description));
+            var (registrations, next) = Instruments.registerStreams(described, identities, this.registry);
+            this.registry = next;
             for (var i = 0; i < configs.Length; i++)
             {
-                var identity = Instruments.identity(described, configs[i].Name, configs[i].Description);
-                var (registered, next) = Instruments.register(identity, this.registry);
-                this.registry = next;
-                switch (registered)
+                switch (registrations[i])
                 {
                     case Instruments.Registration.Identical same:
                         instrumentStreams[i] = this.streams[same.id];
+                        break;
+                    case Instruments.Registration.Renamed renamed:
+                        this.Warn(renamed.warning);
+                        instrumentStreams[i] = this.streams[renamed.id];
                         break;
                     case Instruments.Registration.Conflicting conflict:
                         this.Warn(conflict.warning);
