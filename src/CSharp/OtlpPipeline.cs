@@ -33,11 +33,31 @@ public sealed class OtlpPipelineOptions
     /// <summary>Whether log entries are exported (through <see cref="OtlpPipeline.LoggerProvider"/>). On by default.</summary>
     public bool Logs { get; set; } = true;
 
-    /// <summary>Adds the key-value pairs of logging scopes to log records. Off by default.</summary>
-    public bool IncludeScopes { get; set; }
+    /// <summary>
+    /// Adds the key-value pairs of logging scopes to log records. Off by default; with <c>services.AddOtlp</c>, when
+    /// not set here, the logger's own setting (<c>builder.Logging.AddOtlp(o => o.IncludeScopes = true)</c>) stands.
+    /// </summary>
+    public bool IncludeScopes
+    {
+        get => this.IncludeScopesGiven ?? false;
+        set => this.IncludeScopesGiven = value;
+    }
 
-    /// <summary>Sends event ids as the log record attribute <c>logrecord.event.id</c> (<see cref="OtlpLoggerOptions.IncludeEventId"/>). On by default.</summary>
-    public bool IncludeEventId { get; set; } = true;
+    /// <summary>
+    /// Sends event ids as the log record attribute <c>logrecord.event.id</c> (<see cref="OtlpLoggerOptions.IncludeEventId"/>).
+    /// On by default; with <c>services.AddOtlp</c>, when not set here, the logger's own setting stands.
+    /// </summary>
+    public bool IncludeEventId
+    {
+        get => this.IncludeEventIdGiven ?? true;
+        set => this.IncludeEventIdGiven = value;
+    }
+
+    /// <summary><see cref="IncludeScopes"/> when it was set; null otherwise.</summary>
+    internal bool? IncludeScopesGiven { get; private set; }
+
+    /// <summary><see cref="IncludeEventId"/> when it was set; null otherwise.</summary>
+    internal bool? IncludeEventIdGiven { get; private set; }
 
     /// <summary>Settings given in code to every exporter (endpoint, protocol, headers, ...); anything unset comes from the environment.</summary>
     public Action<OtlpExporterOptions>? ConfigureExporters { get; set; }

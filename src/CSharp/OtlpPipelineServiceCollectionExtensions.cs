@@ -91,8 +91,10 @@ public static class OtlpPipelineServiceCollectionExtensions
         services.AddOptions<OtlpLoggerOptions>()
             .Configure<IOptions<OtlpPipelineOptions>>((logger, pipeline) =>
             {
-                logger.IncludeScopes = pipeline.Value.IncludeScopes;
-                logger.IncludeEventId = pipeline.Value.IncludeEventId;
+                // Only what the pipeline's options set: the logger's own (builder.Logging.AddOtlp(configure)) stand otherwise.
+                logger.IncludeScopes = pipeline.Value.IncludeScopesGiven ?? logger.IncludeScopes;
+                logger.IncludeEventId = pipeline.Value.IncludeEventIdGiven ?? logger.IncludeEventId;
+                logger.Enabled &= pipeline.Value.Logs;
             });
         services.AddLogging(builder => builder.AddOtlp());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, OtlpHostedService>());

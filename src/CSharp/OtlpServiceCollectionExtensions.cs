@@ -29,6 +29,19 @@ public static class OtlpServiceCollectionExtensions
     public static IServiceCollection AddOtlpExporters(this IServiceCollection services, Action<OtlpExporterOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
+        if (configure is not null)
+        {
+            services.PostConfigure(configure);
+        }
+
+        // Everything below once, however often this is called (AddOtlp and Logging.AddOtlp call it too): the section
+        // applied twice would report each of its problems twice.
+        if (services.Any(d => d.ServiceType == typeof(ExportersAdded)))
+        {
+            return services;
+        }
+
+        services.AddSingleton<ExportersAdded>();
         services.AddOptions<OtlpExporterOptions>()
             .Configure<IServiceProvider>((options, provider) =>
             {
@@ -44,17 +57,33 @@ public static class OtlpServiceCollectionExtensions
                     options.ContainerHttpClientFactory = options.HttpClientFactory;
                 }
             });
-        if (configure is not null)
-        {
-            services.PostConfigure(configure);
-        }
 
-        services.AddHttpClient(HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan);
+        // Redirects are not followed (docs/exporters.md): a redirected POST would carry the data and the configured
+        // headers (API keys) to another place, or become a GET that delivers nothing. The primary handler stays the
+        // application's (proxy, certificates), with redirects turned off.
+        services.AddHttpClient(HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(static (handler, _) => TurnOffRedirects(handler));
         services.TryAddSingleton(p => OtlpExporter.ForTraces().Configure(o => Copy(p, o)).Build());
         services.TryAddSingleton(p => OtlpExporter.ForMetrics().Configure(o => Copy(p, o)).Build());
         services.TryAddSingleton(p => OtlpExporter.ForLogs().Configure(o => Copy(p, o)).Build());
         return services;
     }
+
+    private static void TurnOffRedirects(HttpMessageHandler handler)
+    {
+        switch (handler)
+        {
+            case SocketsHttpHandler sockets:
+                sockets.AllowAutoRedirect = false;
+                break;
+            case HttpClientHandler client:
+                client.AllowAutoRedirect = false;
+                break;
+        }
+    }
+
+    /// <summary>Marks a collection whose exporters were added, so that adding them again adds nothing.</summary>
+    private sealed class ExportersAdded;
 
     /// <summary>The <c>OTEL_*</c> keys of the configuration, merged over the process environment.</summary>
     private static Dictionary<string, string> OtelKeys(IConfiguration configuration)

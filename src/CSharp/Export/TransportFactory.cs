@@ -19,6 +19,7 @@ internal static class TransportFactory
     /// </summary>
     public static IExportTransport Create(ExporterConfig config, OtlpExporterOptions options, Action<string> warn, Action<string>? reportProblem = null)
     {
+        WarnOtherTransportIgnored(config, options, warn);
         if (config.Protocol.IsGrpc)
         {
             var ownsChannel = options.GrpcChannel is null;
@@ -99,6 +100,26 @@ internal static class TransportFactory
         }
 
         return [.. kept];
+    }
+
+    /// <summary>
+    /// Says so when the options carry the other protocol's client: a gRPC channel given to an HTTP exporter (or an
+    /// HTTP client to a gRPC one), for instance set before <c>WithHttp()</c>, would otherwise be dropped silently.
+    /// </summary>
+    private static void WarnOtherTransportIgnored(ExporterConfig config, OtlpExporterOptions options, Action<string> warn)
+    {
+        if (config.Protocol.IsGrpc)
+        {
+            var ownFactory = options.HttpClientFactory is not null && !ReferenceEquals(options.HttpClientFactory, options.ContainerHttpClientFactory);
+            if (options.HttpClient is not null || ownFactory)
+            {
+                warn($"The HttpClient given in the options is not used: the protocol is {config.Protocol.Name}, which sends through a gRPC channel (WithChannel).");
+            }
+        }
+        else if (options.GrpcChannel is not null)
+        {
+            warn($"The gRPC channel given in the options is not used: the protocol is {config.Protocol.Name}, which sends through an HttpClient (WithHttpClient).");
+        }
     }
 
     /// <summary>The TLS files a configuration names, for messages (paths only), or null when it names none.</summary>

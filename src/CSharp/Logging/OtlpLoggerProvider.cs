@@ -24,6 +24,9 @@ public sealed class OtlpLoggerOptions
 
     /// <summary>The clock of the records' timestamps; null for the system clock. For tests.</summary>
     public TimeProvider? TimeProvider { get; set; }
+
+    /// <summary>False when the pipeline's options turn logs off (<see cref="OtlpPipelineOptions.Logs"/>): the provider then logs nothing.</summary>
+    internal bool Enabled { get; set; } = true;
 }
 
 /// <summary>
@@ -143,7 +146,7 @@ public sealed class OtlpLoggerProvider : ILoggerProvider, ISupportExternalScope
     }
 
     private ILogger NewLogger(string category) =>
-        category.StartsWith(OwnHttpClientCategory, StringComparison.Ordinal)
+        !this.options.Enabled || category.StartsWith(OwnHttpClientCategory, StringComparison.Ordinal)
             ? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance
             : new OtlpLogger(this, new InstrumentationScope(category, string.Empty, [], 0u));
 

@@ -1,0 +1,146 @@
+/// The container and builder surface as the documentation promises it: redirects off on the container's client,
+/// AddOtlp's Logs switch, configuration problems said once, the logger's own settings kept, and a client of the
+/// other protocol never dropped silently.
+module Otlp.Tests.RegistrationTests
+
+open System
+open System.Collections.Generic
+open System.Diagnostics
+open System.Threading
+open Expecto
+open Microsoft.Extensions.Configuration
+open Microsoft.Extensions.DependencyInjection
+open Microsoft.Extensions.Hosting
+open Microsoft.Extensions.Logging
+open Microsoft.Extensions.Options
+open Otlp
+open Otlp.Core
+open Otlp.Logging
+open Otlp.Testing
+open Otlp.Tests.AnswersTests
+
+let private status (code: int) (reason: string) (headers: string) =
+    $"HTTP/1.1 {code} {reason}\r\n{headers}Content-Length: 0\r\nConnection: close\r\n\r\n"
+
+let private span name =
+    { Span.Empty with
+        TraceId = TraceId.FromBytes(Guid.NewGuid().ToByteArray())
+        SpanId = { Value = 7UL }
+        Name = name
+        StartTimeUnixNano = 1UL
+        EndTimeUnixNano = 2UL }
+
+let private config (pairs: (string * string) list) =
+    ConfigurationBuilder().AddInMemoryCollection(dict pairs).Build() :> IConfiguration
+
+[<Tests>]
+let tests =
+    testSequenced <| testList "Registration" [
+        // docs/exporters.md "Redirects are not followed ... The clients and channels the exporter makes turn automatic
+        // redirects off"; DI section: "HTTP exporters take their HttpClient from IHttpClientFactory (client name Otlp)".
+        testTask "an exporter of AddOtlpExporters does not follow a redirect: nothing, and no header, goes to the Location" {
+            use target = new RawServer(fun _ -> status 200 "OK" "")
+            use redirecting = new RawServer(fun _ -> status 307 "Temporary Redirect" $"Location: http://127.0.0.1:{target.Port}/elsewhere\r\n")
+            let services = ServiceCollection()
+            services.AddOtlpExporters(fun o ->
+                o.BaseEndpoint <- redirecting.Url
+                o.Headers["api-key"] <- "s3cr3t"
+                o.Environment <- Dictionary<string, string>()) |> ignore
+            use provider = services.BuildServiceProvider()
+            let exporter = provider.GetRequiredService<OtlpTraceExporter>()
+            let! (result: OtlpExportResult) = exporter.ExportAsync(Request.ofSpans Resource.Empty InstrumentationScope.Empty [ span "x" ])
+            Expect.equal target.Requests.Length 0 "nothing (no data, no api-key) sent to the Location"
+            Expect.equal result.Status OtlpExportStatus.Failure "a 3xx is a permanent failure"
+        }
+
+        // docs/usage.md (AddOtlp options: "... `Logs` (on)"); OtlpPipelineOptions.Logs: "Whether log entries are exported".
+        testTask "services.AddOtlp with Logs = false exports no log entries" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let services = ServiceCollection()
+            services
+                .AddSingleton<IConfiguration>(config [ "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.HttpEndpoint.ToString() ])
+                .AddOtlp(fun o -> o.Logs <- false) |> ignore
+            let provider = services.BuildServiceProvider()
+            use _provider = provider
+            let hosted = provider.GetServices<IHostedService>() |> List.ofSeq
+            for h in hosted do do! h.StartAsync CancellationToken.None
+            provider.GetRequiredService<ILogger<OtlpPipeline>>().LogWarning("should not be exported")
+            for h in hosted do do! h.StopAsync CancellationToken.None
+            Expect.equal receiver.LogRecords.Count 0 "Logs = false: nothing exported"
+        }
+
+        // Otlp section values that cannot be read are "said in each exporter's ConfigurationWarnings" (once).
+        test "services.AddOtlp reports a bad Otlp section value once per exporter" {
+            let services = ServiceCollection()
+            services.AddSingleton<IConfiguration>(config [ "Otlp:Timeout", "soon" ]).AddOtlp() |> ignore
+            use provider = services.BuildServiceProvider()
+            let exporter = provider.GetRequiredService<OtlpTraceExporter>()
+            let said = exporter.ConfigurationWarnings |> Seq.filter (fun w -> w.StartsWith "Otlp:Timeout") |> List.ofSeq
+            Expect.equal said.Length 1 "said once"
+        }
+
+        test "AddOtlpExporters called twice reports a bad Otlp section value once" {
+            let services = ServiceCollection()
+            services.AddSingleton<IConfiguration>(config [ "Otlp:Timeout", "soon" ]).AddOtlpExporters().AddOtlpExporters() |> ignore
+            use provider = services.BuildServiceProvider()
+            let exporter = provider.GetRequiredService<OtlpTraceExporter>()
+            let said = exporter.ConfigurationWarnings |> Seq.filter (fun w -> w.StartsWith "Otlp:Timeout") |> List.ofSeq
+            Expect.equal said.Length 1 "said once"
+        }
+
+        // docs/usage.md: "Logs alone: builder.Logging.AddOtlp(o => o.IncludeScopes = true);" combined with services.AddOtlp().
+        test "Logging.AddOtlp(IncludeScopes = true) stands after services.AddOtlp(), which does not set it" {
+            let services = ServiceCollection()
+            services.AddLogging(fun b -> b.AddOtlp(fun o -> o.IncludeScopes <- true) |> ignore) |> ignore
+            services.AddOtlp() |> ignore
+            use provider = services.BuildServiceProvider()
+            let options = provider.GetRequiredService<IOptions<OtlpLoggerOptions>>().Value
+            Expect.isTrue options.IncludeScopes "the logging callback's IncludeScopes kept"
+        }
+
+        // docs/exporters.md TLS: "Connections are recycled every five minutes"; Redirects: "The clients and channels the
+        // exporter makes turn automatic redirects off". The container's "Otlp" client, held for the exporter's life.
+        test "the container's Otlp client keeps its primary handler, with automatic redirects off" {
+            let services = ServiceCollection()
+            services.AddOtlpExporters(fun o -> o.BaseEndpoint <- "http://127.0.0.1:4318"; o.Environment <- Dictionary<string, string>()) |> ignore
+            use provider = services.BuildServiceProvider()
+            let exporter = provider.GetRequiredService<OtlpTraceExporter>()
+            let flags = Reflection.BindingFlags.Instance ||| Reflection.BindingFlags.NonPublic ||| Reflection.BindingFlags.Public
+            let field (o: obj) (pred: Type -> bool) =
+                let rec find (t: Type) =
+                    if isNull t then null
+                    else
+                        match t.GetFields(flags) |> Array.tryFind (fun f -> pred f.FieldType) with
+                        | Some f -> f.GetValue o
+                        | None -> find t.BaseType
+                find (o.GetType())
+            let transport = field exporter (fun t -> t.Name = "IExportTransport")
+            let client = field transport (fun t -> t = typeof<Net.Http.HttpClient>) :?> Net.Http.HttpClient
+            let mutable handler = field client (fun t -> t = typeof<Net.Http.HttpMessageHandler>) :?> Net.Http.HttpMessageHandler
+            while (handler :? Net.Http.DelegatingHandler) do
+                handler <- (handler :?> Net.Http.DelegatingHandler).InnerHandler
+            let redirects, _ =
+                match handler with
+                | :? Net.Http.SocketsHttpHandler as h -> h.AllowAutoRedirect, h.PooledConnectionLifetime
+                | :? Net.Http.HttpClientHandler as h ->
+                    let inner = field h (fun t -> t = typeof<Net.Http.SocketsHttpHandler>) :?> Net.Http.SocketsHttpHandler
+                    h.AllowAutoRedirect, inner.PooledConnectionLifetime
+                | other -> failtest $"unexpected {other}"
+            // The lifetime is the factory's (2 min in .NET 10): connections are recycled. Redirects are not off.
+            Expect.isFalse redirects "redirects off"
+        }
+
+        // docs/exporters.md: settings of one transport are offered only on its builder; builders "silently ignoring input".
+        test "a gRPC channel given before WithHttp() is reported as not used, as an HttpClient given to a gRPC exporter is" {
+            use channel = Grpc.Net.Client.GrpcChannel.ForAddress("http://127.0.0.1:4317")
+            use exporter =
+                OtlpExporter.ForTraces().WithGrpc().WithChannel(channel).WithHttp()
+                    .WithEnvironment(Dictionary<string, string>()).Build()
+            Expect.exists exporter.ConfigurationWarnings (fun w -> w.Contains "gRPC channel given in the options is not used") "the unused channel is said"
+            use grpc =
+                OtlpExporter.ForTraces().WithHttp().WithHttpClient(new Net.Http.HttpClient()).WithGrpc()
+                    .WithEnvironment(Dictionary<string, string>()).Build()
+            Expect.exists grpc.ConfigurationWarnings (fun w -> w.Contains "HttpClient given in the options is not used") "the unused client is said"
+        }
+    ]
