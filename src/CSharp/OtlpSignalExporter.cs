@@ -241,10 +241,22 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
 
     /// <summary>
     /// The largest encoded request before compression. With compression a margin is kept so the compressed body
-    /// (gzip and zstd grow incompressible data by well under 0.1%) also stays within <see cref="MaxRequestBytes"/>.
+    /// also stays within <see cref="MaxRequestBytes"/> (see <see cref="PayloadLimitFor"/>).
     /// </summary>
-    private int PayloadLimit =>
-        this.Configuration.Exporter.Compression.IsNone ? this.MaxRequestBytes : this.MaxRequestBytes - (this.MaxRequestBytes / 512) - 1024;
+    private int PayloadLimit => PayloadLimitFor(this.MaxRequestBytes, this.Configuration.Exporter.Compression);
+
+    /// <summary>
+    /// The largest encoded request before compression for a limit of <paramref name="maxRequestBytes"/>: the limit
+    /// itself, or with compression the limit less the most the compressor adds to data that does not compress, so
+    /// that the body sent stays within the limit too. zstd adds at most 1/256 of the input and 64 bytes; gzip at
+    /// its fastest level writes fixed Huffman codes, up to 9 bits a byte (1/8 more), rather than stored blocks.
+    /// 32 bytes more are kept for the frames. (A fixed kilobyte once made the limit negative at the 1 KiB floor,
+    /// so that every item was too large, and too small a margin for gzip on large requests.)
+    /// </summary>
+    internal static int PayloadLimitFor(int maxRequestBytes, Compression compression) =>
+        compression.IsGzip ? (int)((maxRequestBytes - 96L) * 8 / 9)
+        : compression.IsZstd ? maxRequestBytes - (maxRequestBytes / 256) - 96
+        : maxRequestBytes;
 
     /// <summary>
     /// Sends one encoded request, retrying until it is delivered, given up, past the exporter timeout or cancelled;

@@ -11,8 +11,9 @@ module Otlp.Core.Split
 val traceRequest:
     fits: (ExportTraceServiceRequest -> bool) -> request: ExportTraceServiceRequest -> ExportTraceServiceRequest list * int
 
-/// The parts of a metrics request that fit, and the number of data points dropped (whole metrics are kept
-/// together: a metric is the smallest part).
+/// The parts of a metrics request that fit, and the number of data points dropped. Metrics are kept whole when
+/// they fit; a metric that does not fit alone is divided by its data points (each part keeps its name, unit,
+/// temporality and the rest), so that only a data point that does not fit alone is dropped.
 val metricsRequest:
     fits: (ExportMetricsServiceRequest -> bool) -> request: ExportMetricsServiceRequest -> ExportMetricsServiceRequest list * int
 

@@ -67,6 +67,59 @@ let tests =
                             | MetricData.Summary p -> p.Length)))
             Expect.equal ((metricParts |> List.sumBy points) + droppedPoints) (points metrics) "data points"
 
+        testPropertyWithConfig (configWith 200) "a metric too large for one request is divided by its points: every part fits, and only points too large alone are dropped"
+        <| fun (metric: Metric) (PositiveInt divisor) ->
+            let request = Request.ofMetrics Resource.Empty InstrumentationScope.Empty [ metric ]
+            let sizeOfMetrics r = (ProtoEncoder.metricsRequestToBytes r).Length
+            let limit = max 1 (sizeOfMetrics request / (divisor % 6 + 1))
+            let fits r = sizeOfMetrics r <= limit
+            let parts, dropped = Split.metricsRequest fits request
+            let metricsOf (r: ExportMetricsServiceRequest) = [ for rm in r.ResourceMetrics do for sm in rm.ScopeMetrics do yield! sm.Metrics ]
+            let pointsOf (m: Metric) =
+                match m.Data with
+                | MetricData.NoData -> []
+                | MetricData.Gauge p -> [ for x in p -> box x ]
+                | MetricData.Sum s -> [ for x in s.DataPoints -> box x ]
+                | MetricData.Histogram h -> [ for x in h.DataPoints -> box x ]
+                | MetricData.ExponentialHistogram h -> [ for x in h.DataPoints -> box x ]
+                | MetricData.Summary p -> [ for x in p -> box x ]
+            let alone (point: obj) =
+                let only =
+                    { metric with
+                        Data =
+                            match metric.Data, point with
+                            | MetricData.Gauge _, (:? NumberDataPoint as p) -> MetricData.Gauge [| p |]
+                            | MetricData.Sum s, (:? NumberDataPoint as p) -> MetricData.Sum { s with DataPoints = [| p |] }
+                            | MetricData.Histogram h, (:? HistogramDataPoint as p) -> MetricData.Histogram { h with DataPoints = [| p |] }
+                            | MetricData.ExponentialHistogram h, (:? ExponentialHistogramDataPoint as p) ->
+                                MetricData.ExponentialHistogram { h with DataPoints = [| p |] }
+                            | MetricData.Summary _, (:? SummaryDataPoint as p) -> MetricData.Summary [| p |]
+                            | data, _ -> data }
+                Request.ofMetrics Resource.Empty InstrumentationScope.Empty [ only ]
+            for part in parts do
+                Expect.isTrue (fits part) "a part that does not fit"
+                for m in metricsOf part do
+                    Expect.equal { m with Data = MetricData.NoData } { metric with Data = MetricData.NoData } "the metric's name, unit and the rest kept"
+            let kept = parts |> List.collect metricsOf |> List.collect pointsOf
+            let expected = pointsOf metric |> List.filter (alone >> fits)
+            expectSame kept expected "every point that fits alone, once, in order"
+            Expect.equal (List.length kept + dropped) (List.length (pointsOf metric)) "conservation"
+
+        test "a counter of 300 series over a 4 KiB limit goes in several requests, none of its points dropped" {
+            let point i =
+                { Attributes = [| KeyValue.string "series" $"s{i}" |]; StartTimeUnixNano = 1UL; TimeUnixNano = 2UL
+                  Value = NumberValue.AsInt(int64 i); Exemplars = [||]; Flags = 0u }
+            let sum = { DataPoints = [| for i in 1..300 -> point i |]; AggregationTemporality = AggregationTemporality.Cumulative; IsMonotonic = true }
+            let metric = { Name = "requests"; Description = ""; Unit = "1"; Data = MetricData.Sum sum; Metadata = [||] }
+            let request = Request.ofMetrics Resource.Empty InstrumentationScope.Empty [ metric ]
+            let parts, dropped = Split.metricsRequest (fun r -> (ProtoEncoder.metricsRequestToBytes r).Length <= 4096) request
+            Expect.equal dropped 0 "nothing dropped"
+            Expect.isGreaterThan parts.Length 1 "several requests"
+            let sums = [ for p in parts do for rm in p.ResourceMetrics do for sm in rm.ScopeMetrics do for m in sm.Metrics do match m.Data with MetricData.Sum s -> yield s | _ -> () ]
+            Expect.equal (sums |> List.sumBy (fun s -> s.DataPoints.Length)) 300 "every point"
+            Expect.all sums (fun s -> s.IsMonotonic && s.AggregationTemporality = AggregationTemporality.Cumulative) "the sum's kind kept"
+        }
+
         test "a span larger than the limit alone is dropped and counted, the others sent" {
             let small = { Span.Empty with TraceId = { High = 1UL; Low = 1UL }; SpanId = { Value = 1UL }; Name = "small" }
             let big = { small with Name = System.String('x', 10_000) }

@@ -456,6 +456,46 @@ let private faults =
             Expect.equal exporter.Statistics.DroppedTooLarge 1L "counted"
         }
 
+        testTask "a metric whose points together exceed the size limit goes in several requests, none of its points dropped" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            use exporter = OtlpExporter.ForMetrics().Configure(fun o -> configure receiver OtlpProtocol.HttpProtobuf o; o.MaxRequestBytes <- Nullable 4096).Build()
+            let point i =
+                { Attributes = [| KeyValue.string "series" $"s{i}" |]; StartTimeUnixNano = 1UL; TimeUnixNano = 2UL
+                  Value = NumberValue.AsInt(int64 i); Exemplars = [||]; Flags = 0u }
+            let sum = { DataPoints = [| for i in 1..300 -> point i |]; AggregationTemporality = AggregationTemporality.Cumulative; IsMonotonic = true }
+            let metric = { Name = "requests"; Description = ""; Unit = "1"; Data = MetricData.Sum sum; Metadata = [||] }
+            let! (result: OtlpExportResult) = exporter.ExportAsync(Request.ofMetrics Resource.Empty InstrumentationScope.Empty [ metric ])
+            Expect.equal result.Status OtlpExportStatus.Success "delivered"
+            Expect.isGreaterThan receiver.Requests.Count 1 "in several requests"
+            for request in receiver.Requests do
+                Expect.isLessThanOrEqual request.Payload.Length 4096 "each within the limit"
+            let points = receiver.Metrics |> Seq.sumBy (fun m -> match m.Data with MetricData.Sum s -> s.DataPoints.Length | _ -> 0)
+            Expect.equal (points, exporter.Statistics.DroppedTooLarge) (300, 0L) "every point, none dropped"
+        }
+
+        testTask "with compression at the smallest size limit, small spans are still sent" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _receiver = receiver
+            for compression in [ OtlpCompression.Gzip; OtlpCompression.Zstd ] do
+                receiver.Clear()
+                use exporter = traces receiver OtlpProtocol.HttpProtobuf (fun o -> o.MaxRequestBytes <- Nullable 1024; o.Compression <- Nullable compression)
+                let small i = { Span.Empty with TraceId = { High = 1UL; Low = uint64 i }; SpanId = { Value = uint64 i }; Name = $"small {i}" }
+                let! (result: OtlpExportResult) = exporter.ExportAsync(Request.ofSpans Resource.Empty InstrumentationScope.Empty [ small 1; small 2 ])
+                Expect.equal (result.Status, receiver.Spans.Count, exporter.Statistics.DroppedTooLarge) (OtlpExportStatus.Success, 2, 0L) $"{compression}: sent"
+        }
+
+        test "the size kept before compression leaves room for what gzip and zstd add to data that does not compress" {
+            let random = Random(7)
+            for limit in [ 1024; 1500; 4096; 65_536; 200_000; 4 * 1024 * 1024 ] do
+                for compression in [ Compression.Gzip; Compression.Zstd ] do
+                    // Uniform random bytes, and random bytes of 144 to 255, which fixed Huffman codes write in 9 bits.
+                    for lowest in [ 0; 144 ] do
+                        let payload = Array.init (OtlpTraceExporter.PayloadLimitFor(limit, compression)) (fun _ -> byte (random.Next(lowest, 256)))
+                        let compressed = Otlp.Transport.PayloadCompression.CompressPooled(ReadOnlySpan payload, compression)
+                        Expect.isLessThanOrEqual compressed.Count limit $"{compression} of {payload.Length} random bytes from {lowest} within {limit}"
+        }
+
         testTask "a batched span too large alone is counted once, dropped, also when its batch is retried" {
             let! (receiver: LoopbackReceiver) = startReceiver ()
             use _receiver = receiver
