@@ -31,30 +31,16 @@ let private disposing (d: IDisposable) =
             d.Dispose()
             ValueTask.CompletedTask }
 
-/// A state whose values are read from a mutable holder when enumerated, like ASP.NET Core's
-/// HostingRequestStartingLog (reads HttpRequest) or Microsoft.Extensions.Telemetry's pooled LoggerMessageState.
-type private LiveState(holder: string ref) =
+/// A request log's state that reads its path when indexed, as ASP.NET Core's HostingRequestStartingLog reads the
+/// live HttpRequest (and Microsoft.Extensions.Telemetry's pooled LoggerMessageState is reused): `path ()` gives the
+/// path at the time of reading.
+type private LiveState(path: unit -> string) =
     interface IReadOnlyList<KeyValuePair<string, obj>> with
         member _.Count = 2
         member _.Item
             with get index =
                 match index with
-                | 0 -> KeyValuePair("Path", box holder.Value)
-                | 1 -> KeyValuePair("{OriginalFormat}", box "Request {Path}")
-                | _ -> raise (IndexOutOfRangeException())
-        member this.GetEnumerator() : IEnumerator<KeyValuePair<string, obj>> =
-            (Seq.init 2 (fun i -> (this :> IReadOnlyList<KeyValuePair<string, obj>>)[i])).GetEnumerator()
-        member this.GetEnumerator() : IEnumerator =
-            ((this :> IEnumerable<KeyValuePair<string, obj>>).GetEnumerator()) :> IEnumerator
-
-/// A state whose values throw once its "request" has ended (as a disposed HttpContext's features do).
-type private DisposableState(disposed: bool ref) =
-    interface IReadOnlyList<KeyValuePair<string, obj>> with
-        member _.Count = 2
-        member _.Item
-            with get index =
-                match index with
-                | 0 -> if disposed.Value then raise (ObjectDisposedException "HttpContext") else KeyValuePair("Path", box "/x")
+                | 0 -> KeyValuePair("Path", box (path ()))
                 | 1 -> KeyValuePair("{OriginalFormat}", box "Request {Path}")
                 | _ -> raise (IndexOutOfRangeException())
         member this.GetEnumerator() : IEnumerator<KeyValuePair<string, obj>> =
@@ -86,7 +72,7 @@ let tests =
             use _factory = disposing factory
             let logger = factory.CreateLogger("C")
             let holder = ref "/first"
-            logger.Log(LogLevel.Information, EventId(0), LiveState(holder), null, Func<_, _, _>(fun _ _ -> "Request /first"))
+            logger.Log(LogLevel.Information, EventId(0), LiveState(fun () -> holder.Value), null, Func<_, _, _>(fun _ _ -> "Request /first"))
             holder.Value <- "/second"
             let! (_: bool) = exporter.ForceFlushAsync(Nullable(TimeSpan.FromSeconds 10.0))
             let r = receiver.LogRecords[0]
@@ -102,7 +88,7 @@ let tests =
             let logger = factory.CreateLogger("C")
             logger.LogInformation("before")
             let disposed = ref false
-            logger.Log(LogLevel.Information, EventId(0), DisposableState(disposed), null, Func<_, _, _>(fun _ _ -> "Request /x"))
+            logger.Log(LogLevel.Information, EventId(0), LiveState(fun () -> if disposed.Value then raise (ObjectDisposedException "HttpContext") else "/x"), null, Func<_, _, _>(fun _ _ -> "Request /x"))
             disposed.Value <- true
             logger.LogInformation("after")
             let! (flushed: bool) = exporter.ForceFlushAsync(Nullable(TimeSpan.FromSeconds 10.0))
