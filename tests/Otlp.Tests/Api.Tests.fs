@@ -13,13 +13,7 @@ open Otlp
 open Otlp.Core
 open Otlp.Diagnostics
 open Otlp.Testing
-
-/// `use` in Expecto's task builder takes IAsyncDisposable; this adapts an IDisposable.
-let private disposing (d: IDisposable) =
-    { new IAsyncDisposable with
-        member _.DisposeAsync() =
-            d.Dispose()
-            ValueTask.CompletedTask }
+open Otlp.Tests.Support
 
 let private startReceiver () : Task<LoopbackReceiver> = LoopbackReceiver.StartAsync()
 

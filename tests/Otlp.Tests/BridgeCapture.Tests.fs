@@ -21,15 +21,7 @@ open Otlp.Core
 open Otlp.Logging
 open Otlp.Testing
 open Otlp.Tracing
-
-let private environment (pairs: (string * string) list) =
-    Dictionary<string, string>(dict pairs) :> IReadOnlyDictionary<string, string>
-
-let private disposing (d: IDisposable) =
-    { new IAsyncDisposable with
-        member _.DisposeAsync() =
-            d.Dispose()
-            ValueTask.CompletedTask }
+open Otlp.Tests.Support
 
 /// A request log's state that reads its path when indexed, as ASP.NET Core's HostingRequestStartingLog reads the
 /// live HttpRequest (and Microsoft.Extensions.Telemetry's pooled LoggerMessageState is reused): `path ()` gives the

@@ -17,9 +17,7 @@ open Otlp.Core
 open Otlp.Metrics
 open Otlp.Runtime
 open Otlp.Testing
-
-let private environment (pairs: (string * string) list) =
-    Dictionary<string, string>(dict pairs) :> IReadOnlyDictionary<string, string>
+open Otlp.Tests.Support
 
 let private span name =
     { Span.Empty with TraceId = { High = 7UL; Low = 8UL }; SpanId = { Value = 9UL }; Name = name }
@@ -49,13 +47,6 @@ let private otlpServicesSendingTo (receiver: LoopbackReceiver) =
     services
 
 let private ended (t: Task) = t.ContinueWith(Func<Task, unit>(fun _ -> ()))
-
-/// `use` in Expecto's task builder takes IAsyncDisposable; this adapts an IDisposable.
-let private disposing (d: IDisposable) =
-    { new IAsyncDisposable with
-        member _.DisposeAsync() =
-            d.Dispose()
-            ValueTask.CompletedTask }
 
 /// The system clock, except that the first reading on one chosen thread waits until the test lets it go: it holds a
 /// flush between its look at the processor's loop and the queueing of its request.

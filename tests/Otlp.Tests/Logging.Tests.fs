@@ -10,9 +10,7 @@ open Otlp
 open Otlp.Core
 open Otlp.Logging
 open Otlp.Testing
-
-let private environment (pairs: (string * string) list) =
-    Dictionary<string, string>(dict pairs) :> IReadOnlyDictionary<string, string>
+open Otlp.Tests.Support
 
 let private moment = DateTimeOffset(2026, 3, 4, 5, 6, 7, 89, TimeSpan.Zero)
 
@@ -21,13 +19,6 @@ let private nanos = uint64 (moment.UtcTicks - DateTime.UnixEpoch.Ticks) * 100UL
 type private FixedClock() =
     inherit TimeProvider()
     override _.GetUtcNow() = moment
-
-/// Task builders dispose asynchronously; this lets them dispose factories and providers too.
-let private disposing (d: IDisposable) =
-    { new IAsyncDisposable with
-        member _.DisposeAsync() =
-            d.Dispose()
-            System.Threading.Tasks.ValueTask.CompletedTask }
 
 let private kv key value = { Key = key; Value = value }
 

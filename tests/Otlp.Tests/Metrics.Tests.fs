@@ -16,6 +16,7 @@ open Otlp
 open Otlp.Core
 open Otlp.Metrics
 open Otlp.Testing
+open Otlp.Tests.Support
 
 /// A network that accepts every request at once: for tests that only look at what is written, so that the
 /// exporter's final export on disposal costs nothing (an unreachable endpoint would be retried until its deadline).
@@ -46,17 +47,8 @@ let private acceptingExporter (configure: OtlpExporterBuilder<OtlpMetricExporter
     (OtlpExporter.ForMetrics().WithHttp().WithHttpClientFactory(fun () -> new System.Net.Http.HttpClient(new AcceptingHandler()))
      |> configure).Build()
 
-let private environment (pairs: (string * string) list) =
-    Dictionary<string, string>(dict pairs) :> IReadOnlyDictionary<string, string>
-
 /// A meter name no other test listens to.
 let private uniqueName () = $"Test.Metrics.{Guid.NewGuid():N}"
-
-let private disposing (d: IDisposable) =
-    { new IAsyncDisposable with
-        member _.DisposeAsync() =
-            d.Dispose()
-            System.Threading.Tasks.ValueTask.CompletedTask }
 
 let private tag (key: string) (value: obj) = KeyValuePair<string, obj>(key, value)
 

@@ -12,15 +12,7 @@ open Microsoft.Extensions.Hosting
 open Microsoft.Extensions.Logging
 open Otlp
 open Otlp.Testing
-
-let private environment (pairs: (string * string) list) =
-    Dictionary<string, string>(dict pairs) :> IReadOnlyDictionary<string, string>
-
-let private disposing (d: IDisposable) =
-    { new IAsyncDisposable with
-        member _.DisposeAsync() =
-            d.Dispose()
-            System.Threading.Tasks.ValueTask.CompletedTask }
+open Otlp.Tests.Support
 
 let private uniqueName () = $"Test.Bridge.{Guid.NewGuid():N}"
 

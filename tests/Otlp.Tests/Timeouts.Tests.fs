@@ -10,16 +10,10 @@ open Otlp
 open Otlp.Core
 open Otlp.Metrics
 open Otlp.Testing
+open Otlp.Tests.Support
 
 let private environment (pairs: (string * string) list) =
     dict pairs |> System.Collections.Generic.Dictionary :> System.Collections.Generic.IReadOnlyDictionary<string, string>
-
-/// `use` in Expecto's task builder takes IAsyncDisposable; this adapts an IDisposable.
-let private disposing (d: IDisposable) =
-    { new IAsyncDisposable with
-        member _.DisposeAsync() =
-            d.Dispose()
-            ValueTask.CompletedTask }
 
 let private span name =
     { Span.Empty with TraceId = { High = 7UL; Low = 8UL }; SpanId = { Value = 9UL }; Name = name }

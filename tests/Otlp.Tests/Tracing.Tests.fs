@@ -10,9 +10,7 @@ open Otlp
 open Otlp.Core
 open Otlp.Testing
 open Otlp.Tracing
-
-let private environment (pairs: (string * string) list) =
-    Dictionary<string, string>(dict pairs) :> IReadOnlyDictionary<string, string>
+open Otlp.Tests.Support
 
 let private exporterFor (receiver: LoopbackReceiver) (pairs: (string * string) list) =
     OtlpExporter.ForTraces()
@@ -23,13 +21,6 @@ let private exporterFor (receiver: LoopbackReceiver) (pairs: (string * string) l
 
 /// A source name no other test listens to.
 let private uniqueName () = $"Test.Bridge.{Guid.NewGuid():N}"
-
-/// Task builders dispose asynchronously; this lets them dispose sources and tracers too.
-let private disposing (d: IDisposable) =
-    { new IAsyncDisposable with
-        member _.DisposeAsync() =
-            d.Dispose()
-            System.Threading.Tasks.ValueTask.CompletedTask }
 
 let private kv key value = { Key = key; Value = value }
 
