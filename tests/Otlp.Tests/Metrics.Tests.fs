@@ -1949,6 +1949,47 @@ let private exemplarLaws =
                         Expect.equal (Array.distinct buckets).Length buckets.Length "at most one exemplar per bucket")
     ]
 
+/// A value the application gives as a tag, with no Equals of its own: exported as its text.
+type PlainTag() =
+    override _.ToString() = "plain"
+
+/// Values that are exported as one attribute (numbers and arrays as their exported form, anything else as its text)
+/// make one series: two would be two points with one attribute set in one metric.
+let private oneSeries (what: string) (a: obj) (b: obj) =
+    test $"{what} make one series, as they are exported alike" {
+        let metrics, meter, lifetime = ticking ignore
+        use _lifetime = lifetime
+        let counter = meter.CreateCounter<int64>("c")
+        counter.Add(1L, tag "k" a)
+        counter.Add(1L, tag "k" b)
+        let points = (sumOf (named "c" (metricsOf (metrics.Collect())))).DataPoints
+        Expect.equal points.Length 1 $"one point, got %A{points |> Array.map (fun p -> p.Attributes, p.Value)}"
+        Expect.equal points[0].Value (NumberValue.AsInt 2L) "both measurements in it"
+    }
+
+let private exportedIdentity =
+    testList "identity as exported" [
+        oneSeries "ulong 5 and string 5" (box 5UL) (box "5")
+        oneSeries "an enum and its name" (box DayOfWeek.Monday) (box "Monday")
+        oneSeries "decimal 5 and string 5" (box 5m) (box "5")
+        oneSeries "object[] {5L} and string[] {5}" (box [| box 5L |]) (box [| "5" |])
+        oneSeries "object[] {1} and object[] {1.0}" (box [| box 1 |]) (box [| box 1.0 |])
+        oneSeries "two objects of one text" (box (PlainTag())) (box (PlainTag()))
+        oneSeries "ulong[] {5} and string[] {5}" (box [| 5UL |]) (box [| "5" |])
+
+        test "an exemplar's filtered attributes hold each key once, with the last value of a repeated key" {
+            let metrics, meter, lifetime =
+                ticking (fun o ->
+                    o.ExemplarFilter <- ExemplarFilter.AlwaysOn
+                    o.Views.Add(OtlpView("c", AttributeKeys = [| "route" |])))
+            use _lifetime = lifetime
+            let counter = meter.CreateCounter<int64>("c")
+            counter.Add(1L, ReadOnlySpan [| tag "route" "a"; tag "user" "1"; tag "user" "2" |])
+            let points = (sumOf (named "c" (metricsOf (metrics.Collect())))).DataPoints
+            Expect.equal points[0].Exemplars[0].FilteredAttributes [| KeyValue.string "user" "2" |] "one user attribute, the last"
+        }
+    ]
+
 [<Tests>]
 let tests =
-    testList "Metrics" [ accumulators; reporting; directEncoding; exemplarTests; instruments; temporality; retirement; views; registration; hotPath; lifecycle; wiring; observations; observedDeltas; identity; exemplarLaws ]
+    testList "Metrics" [ accumulators; reporting; directEncoding; exemplarTests; instruments; temporality; retirement; views; registration; hotPath; lifecycle; wiring; observations; observedDeltas; identity; exportedIdentity; exemplarLaws ]

@@ -268,13 +268,23 @@ internal static class SeriesValues
             return b is Array second && ArraysEqual(first, second);
         }
 
-        return (a, b) switch
-        {
-            (char c, string s) => s.Length == 1 && s[0] == c,
-            (string s, char c) => s.Length == 1 && s[0] == c,
-            _ => false,
-        };
+        // Strings, chars and every other value exported as its text (ulong, decimal, enums, the application's own
+        // types) are alike when their texts are.
+        return ExportedText(a) is { } x2 && ExportedText(b) is { } y2 && string.Equals(x2, y2, StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// The text <paramref name="value"/> is exported as (<c>TagValues.ToAnyValue</c>): a string itself, a char's,
+    /// any other value's invariant text; null for numbers, booleans and arrays, which are exported as themselves.
+    /// </summary>
+    private static string? ExportedText(object value) => value switch
+    {
+        string s => s,
+        char c => c.ToString(),
+        bool or Array => null,
+        _ when Integral(value, out _) || Floating(value, out _) => null,
+        _ => Tracing.TagValues.Text(value),
+    };
 
     /// <summary>The hash of a value that is not one of the common types, consistent with <see cref="Equal"/>.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -295,7 +305,9 @@ internal static class SeriesValues
             string s => StringHashes.OfThisThread.Of(s),
             char c => string.GetHashCode(MemoryMarshal.CreateReadOnlySpan(ref c, 1)),
             Array array => ArrayHash(array),
-            _ => value.GetHashCode(),
+            bool b => b.GetHashCode(),
+            // Exported as its text: hashed as that text, as the string it equals is.
+            _ => Tracing.TagValues.Text(value).GetHashCode(),
         };
     }
 
@@ -350,7 +362,22 @@ internal static class SeriesValues
         }
 
         var kind = KindOf(x);
-        if (kind != KindOf(y))
+        var other = KindOf(y);
+        if (IsTextual(kind) && IsTextual(other))
+        {
+            // Arrays of strings or chars, and arrays of any other elements, are exported as arrays of texts.
+            for (var i = 0; i < x.Length; i++)
+            {
+                if (!string.Equals(ElementText(x, i, kind), ElementText(y, i, other), StringComparison.Ordinal))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        if (kind != other)
         {
             return false;
         }
@@ -385,17 +412,24 @@ internal static class SeriesValues
             {
                 Elements.Integral => IntegralAt(array, i).GetHashCode(),
                 Elements.Floating => FloatingAt(array, i).GetHashCode(),
-                Elements.Text => string.GetHashCode(TextAt(array, i, out _)),
                 Elements.Boolean => ((bool[])array)[i].GetHashCode(),
 
-                // Other elements export as their texts, which equal ones need not share: only the length counts.
-                _ => 0,
+                // Text and other elements are exported as texts (a null one as empty), compared as such.
+                _ => string.GetHashCode(ElementText(array, i, kind)),
             };
             hash = HashCode.Combine(hash, element);
         }
 
         return hash;
     }
+
+    private static bool IsTextual(Elements kind) => kind is Elements.Text or Elements.Other;
+
+    /// <summary>The text an element of a textual array is exported as; null for a null element.</summary>
+    private static string? ElementText(Array array, int i, Elements kind) =>
+        kind == Elements.Text
+            ? (array is string[] strings ? strings[i] : Unsafe.As<char[]>(array)[i].ToString())
+            : array.GetValue(i) is { } element ? Tracing.TagValues.Text(element) : null;
 
     private static long IntegralAt(Array array, int i)
     {
