@@ -65,7 +65,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         foreach (var warning in this.warnings)
         {
             Diagnostics.OtlpEventSource.Log.ConfigurationProblem(this.Statistics.Signal, warning);
-            log.Write(warning);
+            log.WriteConfiguration(warning);
         }
     }
 

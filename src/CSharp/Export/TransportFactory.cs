@@ -181,12 +181,28 @@ internal static class TransportFactory
                     ? X509Certificate2.CreateFromPemFile(certFile)
                     : X509Certificate2.CreateFromPemFile(certFile, keyFile);
 
-                // An ephemeral key from PEM cannot be used by SslStream on every platform; re-import it.
-                handler.SslOptions.ClientCertificates = [X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null)];
+                // An ephemeral key from PEM cannot be used by SslStream on every platform; re-import it. The other
+                // certificates of the file (the chain to the CA the server trusts) are sent with it: a server that
+                // trusts only the root cannot verify a certificate an intermediate CA issued without them.
+                var leaf = X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null);
+                var inFile = new X509Certificate2Collection();
+                inFile.ImportFromPemFile(certFile);
+                var chain = new X509Certificate2Collection();
+                foreach (var other in inFile)
+                {
+                    if (other.Thumbprint != leaf.Thumbprint)
+                    {
+                        chain.Add(other);
+                    }
+                }
+
+                handler.SslOptions.ClientCertificateContext = SslStreamCertificateContext.Create(leaf, chain, offline: true);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
             {
-                warn($"The client certificate '{certFile}' (key '{keyFile ?? "in the same file"}') could not be loaded ({e.Message}); connecting without one.");
+                // The runtime's message for an encrypted key speaks of malformed content: say what it is.
+                var encrypted = KeyIsEncrypted(keyFile ?? certFile) ? "the private key is encrypted, which is not supported: give an unencrypted PKCS#8 or RSA key; " : string.Empty;
+                warn($"The client certificate '{certFile}' (key '{keyFile ?? "in the same file"}') could not be loaded ({encrypted}{e.Message}); connecting without one.");
             }
         }
 
@@ -211,6 +227,18 @@ internal static class TransportFactory
             // Failing closed: with an unreadable CA file nothing is trusted, so no data goes to an unverified server.
             warn($"The trusted certificate file '{file}' could not be read ({e.Message}); no server certificate will be trusted.");
             return [];
+        }
+    }
+
+    private static bool KeyIsEncrypted(string file)
+    {
+        try
+        {
+            return File.ReadAllText(file).Contains("-----BEGIN ENCRYPTED PRIVATE KEY-----", StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 
