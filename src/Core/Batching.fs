@@ -209,7 +209,8 @@ type State<'item>
         waiters: Waiter list,
         phase: Phase,
         exported: int64,
-        dropped: Map<DropReason, int64>
+        dropped: Map<DropReason, int64>,
+        lastStartMs: int64 voption
     ) =
     member _.Queue = queue
     // Items accepted into the queue so far; also the sequence number of the next one.
@@ -223,6 +224,8 @@ type State<'item>
     member _.Phase = phase
     member _.Exported = exported
     member _.Dropped = dropped
+    // When the last batch started (its first attempt): the scheduled delay counts from it.
+    member _.LastStartMs = lastStartMs
 
 // Steps thread this record through their stages; commands accumulate newest first.
 type Work<'item> =
@@ -236,10 +239,11 @@ type Work<'item> =
       Phase: Phase
       Exported: int64
       Dropped: Map<DropReason, int64>
+      LastStartMs: int64 voption
       Commands: Command<'item> list }
 
 let init () =
-    State(Queue.empty, 0L, 1L, [], ValueNone, ValueNone, [], Running, 0L, Map.empty)
+    State(Queue.empty, 0L, 1L, [], ValueNone, ValueNone, [], Running, 0L, Map.empty, ValueNone)
 
 let private open' (state: State<'item>) : Work<'item> =
     { Queue = state.Queue
@@ -252,6 +256,7 @@ let private open' (state: State<'item>) : Work<'item> =
       Phase = state.Phase
       Exported = state.Exported
       Dropped = state.Dropped
+      LastStartMs = state.LastStartMs
       Commands = [] }
 
 let private close (work: Work<'item>) =
@@ -265,7 +270,8 @@ let private close (work: Work<'item>) =
         work.Waiters,
         work.Phase,
         work.Exported,
-        work.Dropped
+        work.Dropped,
+        work.LastStartMs
     ),
     List.rev work.Commands
 
@@ -468,7 +474,8 @@ let private startExports (settings: Settings) nowMs (work: Work<'item>) =
             { work with
                 Queue = rest
                 NextBatchId = work.NextBatchId + 1L
-                InFlight = work.InFlight @ [ batch ] }
+                InFlight = work.InFlight @ [ batch ]
+                LastStartMs = ValueSome nowMs }
             |> emit (StartExport(batch.Id, items, 1, batch.DeadlineMs))
             |> loop true
         else
@@ -476,10 +483,16 @@ let private startExports (settings: Settings) nowMs (work: Work<'item>) =
 
     let started, work = loop false work
 
-    // Spec: the delay runs from the last export, or from the first item queued after an empty spell.
+    // Spec: the delay is "the delay interval between two consecutive exports". It runs from the last export; the
+    // first item queued after an empty spell waits for what is left of it (or a whole delay when none is left), so
+    // two exports are never more than one delay apart while items wait, and no timer runs while none do.
     let dueMs =
         if work.Queue.Count = 0 then ValueNone
-        elif started || work.DueMs.IsNone then ValueSome(nowMs + settings.ScheduledDelayMs)
+        elif started then ValueSome(nowMs + settings.ScheduledDelayMs)
+        elif work.DueMs.IsNone then
+            match work.LastStartMs with
+            | ValueSome last when last + settings.ScheduledDelayMs > nowMs -> ValueSome(last + settings.ScheduledDelayMs)
+            | _ -> ValueSome(nowMs + settings.ScheduledDelayMs)
         else work.DueMs
 
     if dueMs = work.DueMs then work else { work with DueMs = dueMs }

@@ -44,8 +44,9 @@ type Settings =
     {
         /// The most items waiting in the queue; more are dropped (QueueFull). Default 2048.
         MaxQueueSize: int
-        /// The longest an item waits for a batch to fill, measured from the later of the last export start and
-        /// the moment the queue stopped being empty, in milliseconds. Default 5000.
+        /// The delay between two consecutive exports while items wait, in milliseconds: a partial batch is exported
+        /// this long after the last export started, or, when the queue was empty longer than that, this long after
+        /// it stopped being empty. Default 5000.
         ScheduledDelayMs: int64
         /// The most items in one export; at most MaxQueueSize. Default 512.
         MaxExportBatchSize: int

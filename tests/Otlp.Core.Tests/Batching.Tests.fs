@@ -426,7 +426,15 @@ let private exportsStartForAReason (trace: Trace) =
 
                 let due =
                     match nonEmptySince with
-                    | Some since -> record.Now >= max since (defaultArg lastStart since) + trace.Settings.ScheduledDelayMs
+                    | Some since ->
+                        // The delay counts from the last start; an item queued after an empty spell longer than it
+                        // waits a whole delay from then.
+                        let delay = trace.Settings.ScheduledDelayMs
+                        let dueAt =
+                            match lastStart with
+                            | Some last when last + delay > since -> last + delay
+                            | _ -> since + delay
+                        record.Now >= dueAt
                     | None -> false
 
                 if not (full || asked || due) && error.IsNone then
@@ -836,6 +844,17 @@ let examples =
         test "force flush with nothing pending completes at once" {
             let _, log = run small [ ForceFlush(1L, 0L, 10L) ]
             Expect.equal log [ [ CompleteWaiter(1L, WaiterResult.Completed) ] ] "commands"
+        }
+
+        test "the scheduled delay is the interval between two consecutive exports, also after the queue ran empty" {
+            let _, log =
+                run small [ Offer(1, 0L); TimerFired 100L; ExportCompleted(1L, ExportOutcome.Succeeded, 110L, 0.5)
+                            Offer(2, 150L); TimerFired 200L; ExportCompleted(2L, ExportOutcome.Succeeded, 210L, 0.5)
+                            Offer(3, 500L) ]
+
+            Expect.equal log[3] [ ArmTimer 200L ] "an item queued 50 ms after the last export waits what is left of the delay"
+            Expect.equal log[4] [ StartExport(2L, [| 2 |], 1, 1200L) ] "exported one delay after the first"
+            Expect.equal log[6] [ ArmTimer 600L ] "after an empty spell longer than the delay: a whole delay from the item"
         }
 
         test "force flush times out at its deadline when the export is still running" {
