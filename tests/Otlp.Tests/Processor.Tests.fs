@@ -249,6 +249,30 @@ let tests =
             do! p.DisposeAsync()
         }
 
+        testTask "an attempt whose task is cancelled is retried, not dropped for good" {
+            let exported = ConcurrentQueue<int>()
+            let attempts = ref 0
+            let statistics = ExportStatistics()
+            let export =
+                Func<int array, int, ExportTurn, Task<Batching.ExportOutcome>>(fun items attempt turn ->
+                    task {
+                        let! _ = turn.BeginSendAsync()
+                        Interlocked.Increment(&attempts.contents) |> ignore
+                        if attempt = 1 then
+                            return! Task.FromCanceled<Batching.ExportOutcome>(CancellationToken(true))
+                        else
+                            for i in items do exported.Enqueue i
+                            return Batching.ExportOutcome.Succeeded
+                    })
+            let p = new BatchExportProcessor<int>(settings 64 8, export, TimeSpan.FromSeconds 5.0, TimeProvider.System, statistics)
+            for i in 1..3 do Expect.isTrue (p.Offer i) "accepted"
+            let! (flushed: bool) = p.ForceFlushAsync(TimeSpan.FromSeconds 10.0)
+            Expect.isTrue flushed "flushed"
+            Expect.equal (List.ofSeq exported, attempts.Value) ([ 1; 2; 3 ], 2) "exported by the second attempt"
+            Expect.equal (statistics.Exported, statistics.DroppedPermanentFailure) (3L, 0L) "counted exported, not dropped"
+            do! p.DisposeAsync()
+        }
+
         testTask "a permanent failure drops the batch and counts it" {
             let p, exported, statistics, attempts = processor 2048 512 (fun _ -> Batching.ExportOutcome.PermanentFailure) Task.CompletedTask
             for i in 1..10 do p.Offer i |> ignore

@@ -693,6 +693,14 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         {
             outcome = attempt.Result;
         }
+        else if (attempt.IsCanceled)
+        {
+            // A send given up on (its time ran out where the transport did not turn that into a result): retried
+            // within the batch's deadline, as a timed-out attempt is. At the shutdown's deadline the machine has
+            // dropped the batch already and ignores this.
+            this.statistics.ReportProblem($"The export of a batch of {items.Length} was cancelled; it is retried within its deadline.");
+            outcome = Batching.ExportOutcome.NewRetryableFailure(Microsoft.FSharp.Core.FSharpOption<long>.None);
+        }
         else
         {
             // An exporter bug must not kill the loop: count the batch as failed for good.
