@@ -18,8 +18,8 @@ let private settings queue batch =
         ExportTimeoutMs = 10_000L
         Retry = { Retry.Policy.Default with InitialBackoffMs = 10L; MaxBackoffMs = 20L } }
 
-/// A processor with `settings` whose exports record their items and answer with `outcome attempt`.
-let private processorWith (settings: Batching.Settings) (outcome: int -> Batching.ExportOutcome) (gate: Task) =
+/// A processor with `settings` whose exports record their items and end as the task `answer attempt` does.
+let private processorAnswering (settings: Batching.Settings) (answer: int -> Task<Batching.ExportOutcome>) (gate: Task) =
     let exported = ConcurrentQueue<int>()
     let attempts = ref 0
     let statistics = ExportStatistics()
@@ -29,13 +29,17 @@ let private processorWith (settings: Batching.Settings) (outcome: int -> Batchin
                 let! _ = turn.BeginSendAsync()
                 do! gate
                 Interlocked.Increment(&attempts.contents) |> ignore
-                let result = outcome attempt
+                let! result = answer attempt
                 if result = Batching.ExportOutcome.Succeeded then
                     for i in items do exported.Enqueue i
                 return result
             })
     let p = new BatchExportProcessor<int>(settings, export, TimeSpan.FromSeconds 5.0, TimeProvider.System, statistics)
     p, exported, statistics, attempts
+
+/// A processor with `settings` whose exports record their items and answer with `outcome attempt`.
+let private processorWith (settings: Batching.Settings) (outcome: int -> Batching.ExportOutcome) (gate: Task) =
+    processorAnswering settings (outcome >> Task.FromResult) gate
 
 let private processor queue batch outcome gate = processorWith (settings queue batch) outcome gate
 
@@ -250,21 +254,10 @@ let tests =
         }
 
         testTask "an attempt whose task is cancelled is retried, not dropped for good" {
-            let exported = ConcurrentQueue<int>()
-            let attempts = ref 0
-            let statistics = ExportStatistics()
-            let export =
-                Func<int array, int, ExportTurn, Task<Batching.ExportOutcome>>(fun items attempt turn ->
-                    task {
-                        let! _ = turn.BeginSendAsync()
-                        Interlocked.Increment(&attempts.contents) |> ignore
-                        if attempt = 1 then
-                            return! Task.FromCanceled<Batching.ExportOutcome>(CancellationToken(true))
-                        else
-                            for i in items do exported.Enqueue i
-                            return Batching.ExportOutcome.Succeeded
-                    })
-            let p = new BatchExportProcessor<int>(settings 64 8, export, TimeSpan.FromSeconds 5.0, TimeProvider.System, statistics)
+            let answer attempt =
+                if attempt = 1 then Task.FromCanceled<Batching.ExportOutcome>(CancellationToken(true))
+                else Task.FromResult Batching.ExportOutcome.Succeeded
+            let p, exported, statistics, attempts = processorAnswering (settings 64 8) answer Task.CompletedTask
             for i in 1..3 do Expect.isTrue (p.Offer i) "accepted"
             let! (flushed: bool) = p.ForceFlushAsync(TimeSpan.FromSeconds 10.0)
             Expect.isTrue flushed "flushed"
