@@ -47,31 +47,6 @@ internal abstract class SeriesExemplars
             traced ? ActivityConverter.ToTraceId(activity!.TraceId) : TraceId.Empty);
     }
 
-    /// <summary>The tags with each key once, at its first place, with the value of its last (a null one ignored, as series keys do).</summary>
-    private static List<KeyValuePair<string, object?>> LastOfEachKey(ReadOnlySpan<KeyValuePair<string, object?>> tags)
-    {
-        var kept = new List<KeyValuePair<string, object?>>(tags.Length);
-        foreach (var tag in tags)
-        {
-            if (!SeriesKeyComparer.IsExported(tag))
-            {
-                continue;
-            }
-
-            var at = kept.FindIndex(t => string.Equals(t.Key, tag.Key, StringComparison.Ordinal));
-            if (at >= 0)
-            {
-                kept[at] = tag;
-            }
-            else
-            {
-                kept.Add(tag);
-            }
-        }
-
-        return kept;
-    }
-
     /// <summary>The measurement's attributes that its series does not keep (specification: an exemplar keeps them).</summary>
     private static KeyValue[] Filtered(ReadOnlySpan<KeyValuePair<string, object?>> tags, Func<string, bool> keeps)
     {
@@ -81,7 +56,7 @@ internal abstract class SeriesExemplars
             {
                 // Some are not kept (a view's keys, or the overflow series): those become the exemplar's attributes,
                 // each key once with its last value, as the series' own attributes are.
-                return TagValues.ToAttributes(LastOfEachKey(tags), keeps);
+                return TagValues.ToAttributes(SeriesKey.LastOfEachKey(tags, static _ => true, copyArrays: false), keeps);
             }
         }
 

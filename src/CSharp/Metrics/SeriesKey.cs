@@ -53,6 +53,25 @@ internal sealed class SeriesKey
     /// <summary>The key of a measurement's tags, keeping those <paramref name="keeps"/> accepts.</summary>
     public static SeriesKey From(ReadOnlySpan<KeyValuePair<string, object?>> tags, Func<string, bool> keeps)
     {
+        // An array is copied: the caller may change its own afterwards.
+        var sorted = LastOfEachKey(tags, keeps, copyArrays: true).ToArray();
+        Array.Sort(sorted, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
+        var hash = 0;
+        var strings = StringHashes.OfThisThread;
+        foreach (var tag in sorted)
+        {
+            hash += SeriesKeyComparer.HashOf(tag, strings);
+        }
+
+        return new SeriesKey(sorted, hash);
+    }
+
+    /// <summary>
+    /// The exported tags whose keys <paramref name="keeps"/> accepts, each key once at its first place with the value
+    /// of its last (as in the core's attribute sets); arrays copied when <paramref name="copyArrays"/>.
+    /// </summary>
+    public static List<KeyValuePair<string, object?>> LastOfEachKey(ReadOnlySpan<KeyValuePair<string, object?>> tags, Func<string, bool> keeps, bool copyArrays)
+    {
         var kept = new List<KeyValuePair<string, object?>>(tags.Length);
         foreach (var tag in tags)
         {
@@ -61,9 +80,7 @@ internal sealed class SeriesKey
                 continue;
             }
 
-            // The last value of a repeated key counts, as in the core's attribute sets. An array is copied: the
-            // caller may change its own afterwards.
-            var own = tag.Value is Array array ? new KeyValuePair<string, object?>(tag.Key, array.Clone()) : tag;
+            var own = copyArrays && tag.Value is Array array ? new KeyValuePair<string, object?>(tag.Key, array.Clone()) : tag;
             var at = kept.FindIndex(t => string.Equals(t.Key, tag.Key, StringComparison.Ordinal));
             if (at >= 0)
             {
@@ -75,16 +92,7 @@ internal sealed class SeriesKey
             }
         }
 
-        var sorted = kept.ToArray();
-        Array.Sort(sorted, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
-        var hash = 0;
-        var strings = StringHashes.OfThisThread;
-        foreach (var tag in sorted)
-        {
-            hash += SeriesKeyComparer.HashOf(tag, strings);
-        }
-
-        return new SeriesKey(sorted, hash);
+        return kept;
     }
 }
 
