@@ -62,7 +62,14 @@ public static class QuickstartApp
 
     /// <summary>What was sent and how the exporters fared.</summary>
     private sealed record Sent(
-        long Spans, int MetricPoints, int LogRecords, ExportStatistics TraceStatistics, ExportStatistics MetricStatistics, ExportStatistics LogStatistics, bool Flushed);
+        long Spans,
+        int MetricPoints,
+        int LogRecords,
+        ExportStatistics TraceStatistics,
+        ExportStatistics MetricStatistics,
+        ExportStatistics LogStatistics,
+        bool Flushed,
+        IReadOnlyList<string> Problems);
 
     private static async Task<Sent> SendAsync(TextWriter output, IReadOnlyDictionary<string, string> environment)
     {
@@ -72,6 +79,11 @@ public static class QuickstartApp
         output.WriteLine($"Traces go to  {traces.Destination}");
         output.WriteLine($"Metrics go to {metricExporter.Destination}");
         output.WriteLine($"Logs go to    {logs.Destination}");
+        // Kept to say why, when something was not exported: a wrong port or a refusing server is the usual first run.
+        var problems = new ProblemsSeen();
+        traces.Statistics.Problem += problems.For("traces");
+        metricExporter.Statistics.Problem += problems.For("metrics");
+        logs.Statistics.Problem += problems.For("logs");
         foreach (var warning in traces.ConfigurationWarnings.Concat(metricExporter.ConfigurationWarnings).Concat(logs.ConfigurationWarnings))
         {
             output.WriteLine($"warning: {warning}");
@@ -101,7 +113,57 @@ public static class QuickstartApp
         var flushed = await traces.ShutdownAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false)
             & await logs.ShutdownAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false)
             & metricsExported;
-        return new Sent(spans, Workload.MetricPoints, records, traces.Statistics, metricExporter.Statistics, logs.Statistics, flushed);
+        return new Sent(spans, Workload.MetricPoints, records, traces.Statistics, metricExporter.Statistics, logs.Statistics, flushed, problems.Told());
+    }
+
+    /// <summary>
+    /// The first problem each exporter met and how many followed (mostly the same one, attempt after attempt);
+    /// problems are raised on the exporters' threads.
+    /// </summary>
+    private sealed class ProblemsSeen
+    {
+        private readonly List<(string First, int Count)> seen = [];
+        private readonly List<string> signals = [];
+
+        public Action<string> For(string signal) => problem =>
+        {
+            lock (this.seen)
+            {
+                var index = this.signals.IndexOf(signal);
+                if (index < 0)
+                {
+                    this.signals.Add(signal);
+                    this.seen.Add((problem, 1));
+                }
+                else
+                {
+                    this.seen[index] = (this.seen[index].First, this.seen[index].Count + 1);
+                }
+            }
+        };
+
+        public IReadOnlyList<string> Told()
+        {
+            lock (this.seen)
+            {
+                return this.seen.Select(p => p.Count == 1 ? p.First : $"{p.First} (and {p.Count - 1} more)").ToList();
+            }
+        }
+    }
+
+    private static void WriteProblems(TextWriter output, Sent sent)
+    {
+        if (sent.Problems.Count == 0)
+        {
+            return;
+        }
+
+        output.WriteLine();
+        output.WriteLine("Problems the exporters met:");
+        foreach (var problem in sent.Problems)
+        {
+            output.WriteLine($"  {problem}");
+        }
     }
 
     private static int ReportExternal(TextWriter output, Sent sent)
@@ -119,6 +181,11 @@ public static class QuickstartApp
             && sent.TraceStatistics.Exported == sent.Spans && sent.TraceStatistics.Dropped == 0
             && sent.MetricStatistics.Exported == sent.MetricPoints && sent.MetricStatistics.Dropped == 0
             && sent.LogStatistics.Exported == sent.LogRecords && sent.LogStatistics.Dropped == 0;
+        if (!ok)
+        {
+            WriteProblems(output, sent);
+        }
+
         output.WriteLine(ok ? "OK: every export succeeded." : "FAILED: some telemetry was not exported.");
         return ok ? 0 : 1;
     }
@@ -175,6 +242,11 @@ public static class QuickstartApp
             records.Select(r => new[] { r.SeverityText, r.SpanId.IsEmpty ? "-" : r.SpanId.ToHex(), Display(r.Body), Attributes(r.Attributes) }).ToList());
 
         var ok = spans.Count == sent.Spans && receiver.MetricDataPointCount == sent.MetricPoints && records.Count == sent.LogRecords && sent.Flushed;
+        if (!ok)
+        {
+            WriteProblems(output, sent);
+        }
+
         output.WriteLine();
         output.WriteLine(ok ? "OK: everything sent arrived." : "FAILED: not everything sent arrived.");
         return ok ? 0 : 1;

@@ -46,9 +46,12 @@ let tests =
             Expect.equal receiver.MetricDataPointCount 3 "the counter, histogram and gauge points arrived at the given endpoint"
         }
 
-        testTask "with an endpoint nobody listens on it exits 1" {
+        testTask "with an endpoint nobody listens on it exits 1 and says, once per signal, what the exporters met" {
             let! code, text =
                 run [ "OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9/"; "OTEL_EXPORTER_OTLP_TIMEOUT", "200"; "OTEL_BSP_EXPORT_TIMEOUT", "500"; "OTEL_BLRP_EXPORT_TIMEOUT", "500" ]
             Expect.equal code 1 text
+            for signal in [ "traces"; "metrics"; "logs" ] do
+                let told = text.Split('\n') |> Array.filter (fun line -> line.Contains $"Could not reach http://127.0.0.1:9/v1/{signal}")
+                Expect.equal told.Length 1 $"one line for the {signal} exporter's problems: {text}"
         }
     ]
