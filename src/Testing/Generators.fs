@@ -48,9 +48,11 @@ module Generators =
         return String chars + tail
     }
 
+    [<CompiledName("Text")>]
     let text =
         Gen.frequency [ 2, Gen.constant ""; 10, asciiText; 4, unicodeText; 2, midText; 1, longText ]
 
+    [<CompiledName("Key")>]
     let key =
         Gen.frequency [
             1, Gen.constant ""
@@ -59,6 +61,7 @@ module Generators =
             2, unicodeText
         ]
 
+    [<CompiledName("Double")>]
     let double =
         Gen.frequency [
             6, ArbMap.defaults |> ArbMap.generate<float>
@@ -69,12 +72,14 @@ module Generators =
     // back as 0.0. Valid data for those fields is generated without -0.0, so round trips are exact.
     let private plainDouble = double |> Gen.map (fun d -> if d = 0.0 then 0.0 else d)
 
+    [<CompiledName("Int64")>]
     let int64 =
         Gen.frequency [
             6, ArbMap.defaults |> ArbMap.generate<int64>
             2, Gen.elements [ 0L; 1L; -1L; Int64.MinValue; Int64.MaxValue; 127L; 128L; 16384L; -129L ]
         ]
 
+    [<CompiledName("Uint64")>]
     let uint64 =
         Gen.frequency [
             6, ArbMap.defaults |> ArbMap.generate<uint64>
@@ -88,6 +93,7 @@ module Generators =
             1, Gen.elements [ UInt32.MaxValue; 0x80u; 0x4000u ]
         ]
 
+    [<CompiledName("TimeUnixNano")>]
     let timeUnixNano =
         Gen.frequency [
             1, Gen.constant 0UL
@@ -97,15 +103,20 @@ module Generators =
 
     let private nonZero (g: Gen<uint64>) = g |> Gen.map (fun v -> if v = 0UL then 1UL else v)
 
+    [<CompiledName("TraceId")>]
     let traceId =
         Gen.map2 (fun high low -> { High = high; Low = low }) uint64 (nonZero uint64)
 
+    [<CompiledName("SpanId")>]
     let spanId = nonZero uint64 |> Gen.map (fun v -> { Value = v })
 
+    [<CompiledName("OptionalTraceId")>]
     let optionalTraceId = Gen.frequency [ 1, Gen.constant TraceId.Empty; 2, traceId ]
 
+    [<CompiledName("OptionalSpanId")>]
     let optionalSpanId = Gen.frequency [ 1, Gen.constant SpanId.Empty; 2, spanId ]
 
+    [<CompiledName("Bytes")>]
     let bytes = Gen.sized (fun size -> gen {
         let! n = Gen.frequency [ 1, Gen.constant 0; 4, Gen.choose (1, min 64 (size + 1)) ]
         return! Gen.arrayOfLength n (Gen.choose (0, 255) |> Gen.map byte)
@@ -137,12 +148,16 @@ module Generators =
                 |> Gen.map (uniqueKeys >> AnyValue.KvList)
             ]
 
+    [<CompiledName("AnyValue")>]
     let anyValue = valueOfDepth 3
 
+    [<CompiledName("KeyValue")>]
     let keyValue = Gen.map2 (fun k v -> { Key = k; Value = v }) key anyValue
 
+    [<CompiledName("Attributes")>]
     let attributes = arrayOfMax 12 keyValue |> Gen.map uniqueKeys
 
+    [<CompiledName("Scope")>]
     let scope = gen {
         let! name = Gen.frequency [ 1, Gen.constant ""; 4, key ]
         let! version = Gen.frequency [ 2, Gen.constant ""; 1, Gen.elements [ "1.0.0"; "2.4.1-beta" ] ]
@@ -163,6 +178,7 @@ module Generators =
         return { SchemaUrl = schemaUrl; Type = kind; IdKeys = ids; DescriptionKeys = descriptions }
     }
 
+    [<CompiledName("Resource")>]
     let resource =
         Gen.frequency [
             1, Gen.constant Resource.Empty
@@ -212,6 +228,7 @@ module Generators =
               Flags = flags }
     }
 
+    [<CompiledName("Span")>]
     let span = gen {
         let! traceId = traceId
         let! spanId = spanId
@@ -422,6 +439,7 @@ module Generators =
             2, arrayOfMax 4 summaryPoint |> Gen.map MetricData.Summary
         ]
 
+    [<CompiledName("Metric")>]
     let metric = gen {
         let! name = key
         let! description = Gen.frequency [ 2, Gen.constant ""; 1, text ]
@@ -431,6 +449,7 @@ module Generators =
         return { Name = name; Description = description; Unit = unit; Data = data; Metadata = metadata }
     }
 
+    [<CompiledName("LogRecord")>]
     let logRecord = gen {
         let! time = Gen.frequency [ 1, Gen.constant 0UL; 4, timeUnixNano ]
         let! observed = timeUnixNano
@@ -457,6 +476,7 @@ module Generators =
               EventName = eventName }
     }
 
+    [<CompiledName("TraceRequest")>]
     let traceRequest = gen {
         let scopeSpans = gen {
             let! scope = scope
@@ -474,6 +494,7 @@ module Generators =
         return { ResourceSpans = resources }
     }
 
+    [<CompiledName("MetricsRequest")>]
     let metricsRequest = gen {
         let scopeMetrics = gen {
             let! scope = scope
@@ -491,6 +512,7 @@ module Generators =
         return { ResourceMetrics = resources }
     }
 
+    [<CompiledName("LogsRequest")>]
     let logsRequest = gen {
         let scopeLogs = gen {
             let! scope = scope
@@ -508,6 +530,7 @@ module Generators =
         return { ResourceLogs = resources }
     }
 
+    [<CompiledName("PartialSuccess")>]
     let partialSuccess =
         Gen.frequency [
             1, Gen.constant PartialSuccess.Empty
@@ -552,6 +575,7 @@ module Generators =
     let private simplerResource (r: Resource) =
         seq { if r <> Resource.Empty then yield Resource.Empty }
 
+    [<CompiledName("ShrinkTraceRequest")>]
     let shrinkTraceRequest (request: ExportTraceServiceRequest) =
         let shrinkScope (s: ScopeSpans) =
             shrinkArray simplerSpan s.Spans |> Seq.map (fun spans -> { s with Spans = spans })
@@ -561,6 +585,7 @@ module Generators =
                 (shrinkArray shrinkScope r.ScopeSpans |> Seq.map (fun scopes -> { r with ScopeSpans = scopes }))
         shrinkArray shrinkResource request.ResourceSpans |> Seq.map (fun rs -> { ResourceSpans = rs })
 
+    [<CompiledName("ShrinkMetricsRequest")>]
     let shrinkMetricsRequest (request: ExportMetricsServiceRequest) =
         let shrinkScope (s: ScopeMetrics) =
             shrinkArray simplerMetric s.Metrics |> Seq.map (fun metrics -> { s with Metrics = metrics })
@@ -570,6 +595,7 @@ module Generators =
                 (shrinkArray shrinkScope r.ScopeMetrics |> Seq.map (fun scopes -> { r with ScopeMetrics = scopes }))
         shrinkArray shrinkResource request.ResourceMetrics |> Seq.map (fun rs -> { ResourceMetrics = rs })
 
+    [<CompiledName("ShrinkLogsRequest")>]
     let shrinkLogsRequest (request: ExportLogsServiceRequest) =
         let shrinkScope (s: ScopeLogs) =
             shrinkArray simplerLogRecord s.LogRecords |> Seq.map (fun records -> { s with LogRecords = records })

@@ -22,81 +22,107 @@ open Otlp.Core
 module Generators =
     /// Well-formed text: mostly short ASCII, sometimes empty, unicode (accents, CJK, emoji as surrogate pairs),
     /// control characters, of middle length (41 to 400 characters), or long (thousands of characters).
+    [<CompiledName("Text")>]
     val text: Gen<string>
 
     /// A short identifier-like text such as an attribute key; sometimes empty or unicode.
+    [<CompiledName("Key")>]
     val key: Gen<string>
 
     /// Any double, with NaN, both infinities, both zeros, epsilon and the extremes well represented.
+    [<CompiledName("Double")>]
     val double: Gen<float>
 
     /// Any int64, with 0, ±1, Int64.MinValue and Int64.MaxValue well represented.
+    [<CompiledName("Int64")>]
     val int64: Gen<int64>
 
     /// Any uint64, with 0 and UInt64.MaxValue well represented.
+    [<CompiledName("Uint64")>]
     val uint64: Gen<uint64>
 
     /// A timestamp in Unix nanoseconds: 0, realistic present-day values or the extremes.
+    [<CompiledName("TimeUnixNano")>]
     val timeUnixNano: Gen<uint64>
 
     /// A trace id that is never all-zero.
+    [<CompiledName("TraceId")>]
     val traceId: Gen<TraceId>
 
     /// A span id that is never all-zero.
+    [<CompiledName("SpanId")>]
     val spanId: Gen<SpanId>
 
     /// A trace id that is absent (all-zero) about a third of the time.
+    [<CompiledName("OptionalTraceId")>]
     val optionalTraceId: Gen<TraceId>
 
     /// A span id that is absent (all-zero) about a third of the time.
+    [<CompiledName("OptionalSpanId")>]
     val optionalSpanId: Gen<SpanId>
 
     /// Byte arrays, empty included.
+    [<CompiledName("Bytes")>]
     val bytes: Gen<byte array>
 
     /// Any AnyValue: every kind, arrays and key-value lists nested up to a few levels, empty ones included.
+    [<CompiledName("AnyValue")>]
     val anyValue: Gen<AnyValue>
 
     /// A key with any value.
+    [<CompiledName("KeyValue")>]
     val keyValue: Gen<KeyValue>
 
     /// A list of attributes with unique keys, often empty.
+    [<CompiledName("Attributes")>]
     val attributes: Gen<KeyValue array>
 
     /// An instrumentation scope, often with only a name.
+    [<CompiledName("Scope")>]
     val scope: Gen<InstrumentationScope>
 
     /// A resource, sometimes empty, sometimes with entity references.
+    [<CompiledName("Resource")>]
     val resource: Gen<Resource>
 
     /// A span with valid ids and any other field.
+    [<CompiledName("Span")>]
     val span: Gen<Span>
 
     /// A metric of any of the five types (or, rarely, without data).
+    [<CompiledName("Metric")>]
     val metric: Gen<Metric>
 
     /// A log record with any body, often with trace context.
+    [<CompiledName("LogRecord")>]
     val logRecord: Gen<LogRecord>
 
     /// A trace export request: resources, scopes and spans, any of them possibly empty.
+    [<CompiledName("TraceRequest")>]
     val traceRequest: Gen<ExportTraceServiceRequest>
 
     /// A metrics export request.
+    [<CompiledName("MetricsRequest")>]
     val metricsRequest: Gen<ExportMetricsServiceRequest>
 
     /// A logs export request.
+    [<CompiledName("LogsRequest")>]
     val logsRequest: Gen<ExportLogsServiceRequest>
 
     /// A partial success (a non-negative rejected count and a message), empty about half of the time.
+    [<CompiledName("PartialSuccess")>]
     val partialSuccess: Gen<PartialSuccess>
 
     /// Candidates smaller than a trace request: fewer resources, scopes or spans, simpler spans.
+    [<CompiledName("ShrinkTraceRequest")>]
     val shrinkTraceRequest: ExportTraceServiceRequest -> seq<ExportTraceServiceRequest>
 
     /// Candidates smaller than a metrics request.
+    [<CompiledName("ShrinkMetricsRequest")>]
     val shrinkMetricsRequest: ExportMetricsServiceRequest -> seq<ExportMetricsServiceRequest>
 
     /// Candidates smaller than a logs request.
+    [<CompiledName("ShrinkLogsRequest")>]
     val shrinkLogsRequest: ExportLogsServiceRequest -> seq<ExportLogsServiceRequest>
 
 /// FsCheck arbitraries of the OTLP model, to register with `Config.WithArbitrary [ typeof<OtlpArbitraries> ]`.

@@ -4,7 +4,6 @@ module Otlp.Core.Tests.Common
 open System
 open System.IO
 open Expecto
-open Microsoft.FSharp.Reflection
 open Otlp.Testing
 
 /// FsCheck settings for the codec laws: the OTLP generators registered, `cases` runs per property.
@@ -17,73 +16,14 @@ let configWith (cases: int) =
 /// The default settings: a thousand cases per property.
 let config = configWith 1000
 
-/// Deep structural equality over the model in which every double is compared by its bits, so NaN equals NaN
-/// and 0.0 differs from -0.0. F#'s generated equality cannot be used for round-trip laws: inside arrays it
-/// compares the doubles of nested records with `=`, for which NaN is unequal to itself.
-let private recordReaders = Collections.Concurrent.ConcurrentDictionary<Type, obj -> objnull array>()
-let private unionReaders = Collections.Concurrent.ConcurrentDictionary<Type, (obj -> int) * (int -> obj -> objnull array)>()
+/// Deep structural equality over the model, every double compared by its bits (the kit's `Equivalence`).
+let sameValue (a: obj) (b: obj) : bool = Equivalence.same a b
 
-let private readRecord (t: Type) =
-    recordReaders.GetOrAdd(t, Func<Type, obj -> objnull array>(fun t -> FSharpValue.PreComputeRecordReader(t, true)))
-
-let private readUnion (t: Type) =
-    unionReaders.GetOrAdd(
-        t,
-        Func<Type, (obj -> int) * (int -> obj -> objnull array)>(fun t ->
-            let tagOf = FSharpValue.PreComputeUnionTagReader(t, true)
-            let readers =
-                FSharpType.GetUnionCases(t, true) |> Array.map (fun case -> FSharpValue.PreComputeUnionReader(case, true))
-            tagOf, (fun tag value -> readers[tag] value))
-    )
-
-let rec sameValue (a: obj) (b: obj) : bool =
-    match a, b with
-    | null, null -> true
-    | null, _
-    | _, null -> false
-    | _ when a.GetType() <> b.GetType() -> false
-    | (:? float as x), (:? float as y) -> BitConverter.DoubleToInt64Bits x = BitConverter.DoubleToInt64Bits y
-    | (:? string as x), (:? string as y) -> String.Equals(x, y, StringComparison.Ordinal)
-    | (:? (byte array) as x), (:? (byte array) as y) -> x.AsSpan().SequenceEqual(y)
-    | (:? (uint64 array) as x), (:? (uint64 array) as y) -> x.AsSpan().SequenceEqual(y)
-    | (:? (float array) as x), (:? (float array) as y) ->
-        x.Length = y.Length
-        && Array.forall2 (fun (p: float) q -> BitConverter.DoubleToInt64Bits p = BitConverter.DoubleToInt64Bits q) x y
-    | (:? Array as x), (:? Array as y) ->
-        x.Length = y.Length
-        && (let mutable same = true
-            let mutable i = 0
-            while same && i < x.Length do
-                same <- sameValue (x.GetValue i) (y.GetValue i)
-                i <- i + 1
-            same)
-    | _ ->
-        let t = a.GetType()
-        if t.IsPrimitive || t.IsEnum then
-            a.Equals b
-        elif FSharpType.IsRecord(t, true) then
-            let read = readRecord t
-            Array.forall2 sameValue (read a) (read b)
-        elif FSharpType.IsUnion(t, true) then
-            let tagOf, read = readUnion t
-            let tag = tagOf a
-            tag = tagOf b && Array.forall2 sameValue (read tag a) (read tag b)
-        else
-            a.Equals b
-
-/// Fails unless the two values are equal by `sameValue`, showing where their printed forms first differ.
+/// Fails unless the two values are equal by `sameValue`, naming the first field where they differ.
 let expectSame (actual: 'a) (expected: 'a) (message: string) =
-    if not (sameValue (box actual) (box expected)) then
-        // Show where the printed forms first differ: whole documents are too long to read.
-        let lines (value: 'a) = (sprintf "%A" value).Split('\n')
-        let e, a = lines expected, lines actual
-        let firstDiff =
-            Seq.zip e a |> Seq.tryFindIndex (fun (x, y) -> x <> y) |> Option.defaultValue (min e.Length a.Length)
-        let around (ls: string array) =
-            ls[max 0 (firstDiff - 6) .. min (ls.Length - 1) (firstDiff + 3)]
-            |> Array.map (fun l -> if l.Length > 200 then l.Substring(0, 200) + " ..." else l)
-            |> String.concat "\n"
-        failtestf "%s\nfirst difference at printed line %d\nexpected:\n%s\nactual:\n%s" message firstDiff (around e) (around a)
+    match Equivalence.firstDifference expected actual with
+    | None -> ()
+    | Some difference -> failtestf "%s\n%s" message difference
 
 /// `../shared/vectors` beside the checkout: found by walking up from the test program to the folder that holds
 /// `Otlp.sln`. `OTLP_VECTORS` overrides it.

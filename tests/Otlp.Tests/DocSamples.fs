@@ -32,3 +32,32 @@ module Receiver =
             for request in receiver.Requests do
                 printfn "%O" request // signal, transport, encoding, items and reply; never header values
         }
+
+/// docs/conformance.md, "A codec's law": compiled as written, and run below with OTLP/JSON as "your" codec.
+module Conformance =
+    open System
+    open Expecto
+    open Otlp.Testing
+
+    let config = { FsCheckConfig.defaultConfig with arbitrary = [ typeof<OtlpArbitraries> ] }
+
+    let codecTests (decode: byte array -> 'Mine) (encode: 'Mine -> byte array) =
+        testPropertyWithConfig config "reads and writes back every valid trace request" (fun (request: ExportTraceServiceRequest) ->
+            let mine = decode (ProtoEncoder.traceRequestToBytes request)
+            match ProtoDecoder.traceRequest (ReadOnlyMemory(encode mine)) with
+            | Error e -> failwithf "the bytes written back do not decode: %A" e
+            | Ok again -> Equivalence.firstDifference request again |> Option.iter failwith)
+
+    let private orFail (result: Result<'a, DecodeError>) =
+        match result with
+        | Ok value -> value
+        | Error e -> failwithf "%A" e
+
+    /// The sample's law, with protobuf read and OTLP/JSON written as the decoder, and the reverse as the encoder.
+    [<Tests>]
+    let jsonAsYourCodec =
+        testList
+            "Doc samples: conformance.md, with the JSON codec as the one under test"
+            [ codecTests
+                  (fun protobuf -> ProtoDecoder.traceRequest (ReadOnlyMemory protobuf) |> orFail |> OtlpJson.traceRequestToBytes)
+                  (fun json -> OtlpJson.readTraceRequest (ReadOnlyMemory json) |> orFail |> ProtoEncoder.traceRequestToBytes) ]

@@ -6,6 +6,10 @@ using Microsoft.Extensions.Logging;
 using Otlp;
 using Otlp.Core;
 using Otlp.Testing;
+using System.Net;
+using System.Net.Http.Headers;
+using FsCheck;
+using FsCheck.Fluent;
 
 namespace Otlp.Samples;
 
@@ -245,5 +249,23 @@ public static class ReceiverDocSamples
         Assert.Equal("checkout", spans[0].Name);
         Assert.Equal(2, receiver.Requests.Count);                                  // one 503, one retry
         Assert.Equal("Bearer token", receiver.Requests[0].Header("Authorization"));
+    }
+}
+
+public static class ConformanceDocSamples
+{
+    public static void ReceiverLaw()
+    {
+        var client = new HttpClient();
+        Prop.ForAll(
+                Arb.From(Generators.LogsRequest),
+                request =>
+                {
+                    using var content = new ByteArrayContent(ProtoEncoder.LogsRequestToBytes(request));
+                    content.Headers.ContentType = new MediaTypeHeaderValue("application/x-protobuf");
+                    using var response = client.PostAsync("http://localhost:4318/v1/logs", content).Result;
+                    return response.StatusCode == HttpStatusCode.OK;
+                })
+            .QuickCheckThrowOnFailure();
     }
 }
