@@ -1,0 +1,133 @@
+/// Secrets (header values, credentials in the endpoint's user-info, query or fragment, what a server echoes back)
+/// never reach an observable output: configuration warnings, displays, the event source, the logger, the Problem
+/// event, export results and the exceptions configuration may throw.
+module Otlp.Tests.SecretsTests
+
+open System
+open System.Collections.Concurrent
+open System.Collections.Generic
+open System.Diagnostics.Tracing
+open System.Text
+open System.Threading
+open System.Threading.Tasks
+open Expecto
+open FsCheck.FSharp
+open Otlp
+open Otlp.Core
+open Otlp.Testing
+
+/// The distinctive secret every scenario plants.
+let private secret = "Zq7Sekr1tVal"
+
+/// Everything the Otlp event source says, while a test runs.
+type private Events() =
+    inherit EventListener()
+    let said = ConcurrentQueue<string>()
+    member _.Said = List.ofSeq said
+    override this.OnEventSourceCreated source =
+        if source.Name = "Otlp" then this.EnableEvents(source, EventLevel.Verbose)
+    override _.OnEventWritten e =
+        if not (isNull e.Payload) then
+            said.Enqueue(String.Join("|", e.Payload |> Seq.map string))
+
+let private collectingLogger (into: ConcurrentQueue<string>) =
+    { new Microsoft.Extensions.Logging.ILogger with
+        member _.BeginScope _ = null
+        member _.IsEnabled _ = true
+        member _.Log(_, _, state, error, formatter) =
+            into.Enqueue(formatter.Invoke(state, error) + (if isNull error then "" else error.ToString())) }
+
+/// Fails naming the first output that holds the secret.
+let private expectNoSecret (what: string) (outputs: (string * string) seq) =
+    for name, text in outputs do
+        if not (isNull text) && text.Contains(secret, StringComparison.OrdinalIgnoreCase) then
+            failtest $"{what}: the secret is in {name}: {text}"
+
+let private spans count =
+    Request.ofSpans Resource.Empty InstrumentationScope.Empty [ for _ in 1..count -> (Gen.sampleWithSize 12 1 Generators.span)[0] ]
+
+/// Builds a traces exporter with `configure`, and lists every output it has after `act`.
+let private observe (configure: OtlpExporterOptions -> unit) (act: OtlpTraceExporter -> Task<string list>) =
+    task {
+        use events = new Events()
+        let logged = ConcurrentQueue<string>()
+        let problems = ConcurrentQueue<string>()
+        let mutable built = None
+        let outputs = List<string * string>()
+        try
+            let exporter =
+                OtlpExporter.ForTraces().Configure(fun o ->
+                    o.Environment <- Dictionary<string, string>()
+                    o.Timeout <- Nullable(TimeSpan.FromSeconds 2.0)
+                    o.Logger <- collectingLogger logged
+                    configure o).Build()
+            built <- Some exporter
+            exporter.Statistics.add_Problem(fun p -> problems.Enqueue p)
+            let! extra = act exporter
+            for e in extra do outputs.Add("an export result", e)
+            outputs.Add("the destination", exporter.Destination)
+            outputs.Add("the exporter's ToString", exporter.ToString())
+            outputs.Add("the configuration's ToString", exporter.Configuration.ToString())
+            outputs.Add("the configuration's %A", sprintf "%A" exporter.Configuration)
+            outputs.Add("the exporter configuration's %A", sprintf "%A" exporter.Configuration.Exporter)
+            for w in exporter.ConfigurationWarnings do outputs.Add("a configuration warning", w)
+        with e -> outputs.Add("an exception", e.ToString())
+        built |> Option.iter (fun e -> e.Dispose())
+        for p in problems do outputs.Add("a Problem", p)
+        for l in logged do outputs.Add("the log", l)
+        for s in events.Said do outputs.Add("the event source", s)
+        return List.ofSeq outputs
+    }
+
+let private noAct = fun (_: OtlpTraceExporter) -> Task.FromResult<string list> []
+
+let private environmentCases =
+    [ "a header value with a bad escape", [ "OTEL_EXPORTER_OTLP_HEADERS", $"api-key={secret}%%zz" ]
+      "a header list with ':' for '='", [ "OTEL_EXPORTER_OTLP_HEADERS", $"Authorization: Bearer {secret}" ]
+      "a header name holding the secret after a space", [ "OTEL_EXPORTER_OTLP_TRACES_HEADERS", $"Authorization Bearer {secret}=x" ]
+      "a header value with a line break", [ "OTEL_EXPORTER_OTLP_TRACES_HEADERS", $"api-key={secret}%%0A" ]
+      "a header value with non-ASCII", [ "OTEL_EXPORTER_OTLP_HEADERS", $"api-key={secret}%%C3%%A9" ]
+      "an endpoint with user-info and a bad port", [ "OTEL_EXPORTER_OTLP_ENDPOINT", $"http://user:{secret}@collector:port/" ]
+      "an endpoint with user-info and a bad scheme", [ "OTEL_EXPORTER_OTLP_ENDPOINT", $"ftp://user:{secret}@collector/" ]
+      "an invalid endpoint with a key in the query", [ "OTEL_EXPORTER_OTLP_ENDPOINT", $"collector:4318?api-key={secret}" ]
+    ]
+
+[<Tests>]
+let tests =
+    testSequenced <| testList "Secrets never appear in diagnostics" [
+        for name, variables in environmentCases do
+            testTask $"the environment: {name}" {
+                let environment = Dictionary<string, string>(dict variables)
+                let! outputs = observe (fun o -> o.Environment <- environment) noAct
+                expectNoSecret name outputs
+            }
+
+        for name, configure in
+            [ "a code header whose name holds the secret", (fun (o: OtlpExporterOptions) -> o.Headers[$"x-key {secret}"] <- "v")
+              "a code header whose value has a line break", (fun o -> o.Headers["x-key"] <- $"{secret}\r\n")
+              "a code content header", (fun o -> o.Headers["Content-Type"] <- secret)
+              "a code signal endpoint that is not a URL", (fun o -> o.SignalEndpoint <- $"u:{secret}@/nowhere")
+              "a client key file password-like path", (fun o -> o.ClientKeyFile <- "/nonexistent/key.pem"; o.ClientCertificateFile <- "/nonexistent/cert.pem") ] do
+            testTask $"code: {name}" {
+                let! outputs = observe configure noAct
+                expectNoSecret name outputs
+            }
+
+        testTask "a header provider's header that cannot be sent, and a provider that throws with its token" {
+            let provider =
+                Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>(fun _ ->
+                    ValueTask<IEnumerable<KeyValuePair<string, string>>>(
+                        [ KeyValuePair("x-token", $"{secret}\n"); KeyValuePair($"bad name {secret}", "v") ] :> IEnumerable<_>))
+            let! outputs =
+                observe
+                    (fun o ->
+                        o.BaseEndpoint <- "http://127.0.0.1:9"
+                        o.HeaderProvider <- provider)
+                    (fun exporter ->
+                        task {
+                            let! (result: OtlpExportResult) = exporter.ExportAsync(spans 1)
+                            return [ result.Message ]
+                        })
+            expectNoSecret "a provider's bad header" outputs
+        }
+    ]
