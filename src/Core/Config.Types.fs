@@ -17,44 +17,43 @@ module internal ConfigText =
     /// A boolean as the variables write it.
     let flag (value: bool) = if value then "true" else "false"
 
-    /// An endpoint as messages may show it: the user-info of its authority (`user:password@`) and the values of its
-    /// query are credentials as often as not, so they read "[redacted]"; the rest is as given. Works on text that is
-    /// not a valid URL too, as a warning about a bad endpoint shows the text it could not use.
+    /// An endpoint as messages may show it: scheme, host, port and path as given; the user-info (`user:password@`),
+    /// every value of the query (and a query item without a name: a bare key) and the fragment read "[redacted]", as
+    /// they hold credentials as often as not. Works on text that is not a valid URL too, as a warning about a bad
+    /// endpoint shows the text it could not use: there everything before the last '@' ahead of the query is taken
+    /// for user-info (`http//user:password@host`, a typo, has no "://" to find the authority by).
     let endpoint (text: string) =
         if String.IsNullOrEmpty text then
             text
         else
-            let schemeEnd = text.IndexOf("://", StringComparison.Ordinal)
+            let fragmentStart = text.IndexOf '#'
+            let withoutFragment = if fragmentStart < 0 then text else text.Substring(0, fragmentStart)
+            let fragment = if fragmentStart < 0 then "" else "#[redacted]"
+            let queryStart = withoutFragment.IndexOf '?'
+            let beforeQuery = if queryStart < 0 then withoutFragment else withoutFragment.Substring(0, queryStart)
+
+            let schemeEnd = beforeQuery.IndexOf("://", StringComparison.Ordinal)
             let authorityStart = if schemeEnd >= 0 then schemeEnd + 3 else 0
-            let authorityEnd =
-                match text.IndexOfAny([| '/'; '?'; '#' |], authorityStart) with
-                | -1 -> text.Length
-                | at -> at
 
-            let at =
-                if authorityEnd <= authorityStart then -1
-                else text.LastIndexOf('@', authorityEnd - 1, authorityEnd - authorityStart)
             let withoutUser =
-                if at < 0 then text else text.Substring(0, authorityStart) + "[redacted]" + text.Substring at
+                match beforeQuery.LastIndexOf '@' with
+                | at when at >= authorityStart -> beforeQuery.Substring(0, authorityStart) + "[redacted]" + beforeQuery.Substring at
+                | _ -> beforeQuery
 
-            match withoutUser.IndexOf '?' with
-            | -1 -> withoutUser
-            | queryStart ->
-                let fragmentStart =
-                    match withoutUser.IndexOf('#', queryStart) with
-                    | -1 -> withoutUser.Length
-                    | f -> f
-
-                let query = withoutUser.Substring(queryStart + 1, fragmentStart - queryStart - 1)
-                let redacted =
-                    query.Split '&'
+            let query =
+                if queryStart < 0 then
+                    ""
+                else
+                    withoutFragment.Substring(queryStart + 1).Split '&'
                     |> Array.map (fun pair ->
                         match pair.IndexOf '=' with
-                        | -1 -> pair
+                        | _ when pair = "" -> pair
+                        | -1 -> "[redacted]"
                         | eq -> pair.Substring(0, eq + 1) + "[redacted]")
                     |> String.concat "&"
+                    |> (+) "?"
 
-                withoutUser.Substring(0, queryStart + 1) + redacted + withoutUser.Substring fragmentStart
+            withoutUser + query + fragment
 
 /// The transport and encoding of an OTLP exporter (`OTEL_EXPORTER_OTLP_PROTOCOL`).
 [<RequireQualifiedAccess>]

@@ -796,6 +796,10 @@ let tests =
                           secret |> Gen.map (fun s -> $"collector:4317?token={s}")
                           secret |> Gen.map (fun s -> $"ht tp://u:{s}@collector")
                           secret |> Gen.map (fun s -> $"http://u:{s}@")
+                          secret |> Gen.map (fun s -> $"http//u:{s}@collector:4318/v1/traces")
+                          secret |> Gen.map (fun s -> $"http:/u:{s}@collector:4318")
+                          secret |> Gen.map (fun s -> $"https://collector:4318/v1/traces?{s}")
+                          secret |> Gen.map (fun s -> $"https://collector:4318/v1/traces#token={s}")
                           trickyString ]
 
                 let variable =
@@ -842,7 +846,11 @@ let tests =
                 let explanation, _ = shown "https://user:pw@collector:4318/v1/traces"
                 Expect.stringStarts explanation "https://[redacted]@collector:4318/v1/traces" "user-info redacted"
                 let explanation, _ = shown "https://collector:4318/v1/traces?api-key=abc&x"
-                Expect.stringStarts explanation "https://collector:4318/v1/traces?api-key=[redacted]&x" "query value redacted"
+                Expect.stringStarts explanation "https://collector:4318/v1/traces?api-key=[redacted]&[redacted]" "query values redacted, a bare one too"
+                let explanation, _ = shown "https://collector:4318/v1/traces#access_token=abc"
+                Expect.stringStarts explanation "https://collector:4318/v1/traces#[redacted] " "the fragment redacted"
+                let _, diagnostics = shown "http//user:pw@collector:4318/v1/traces"
+                Expect.exists diagnostics (fun m -> m.Contains "'[redacted]@collector:4318/v1/traces'") "user-info of a malformed URL redacted"
                 let _, diagnostics = shown "ftp://collector/?api-key=abc"
                 Expect.exists diagnostics (fun m -> m.Contains "?api-key=[redacted]") "query value redacted in the warning"
             }

@@ -89,6 +89,10 @@ let private environmentCases =
       "a header value with non-ASCII", [ "OTEL_EXPORTER_OTLP_HEADERS", $"api-key={secret}%%C3%%A9" ]
       "an endpoint with user-info and a bad port", [ "OTEL_EXPORTER_OTLP_ENDPOINT", $"http://user:{secret}@collector:port/" ]
       "an endpoint with user-info and a bad scheme", [ "OTEL_EXPORTER_OTLP_ENDPOINT", $"ftp://user:{secret}@collector/" ]
+      "an endpoint with user-info and a typo in '://'", [ "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", $"http//user:{secret}@collector:4318/v1/traces" ]
+      "an endpoint with user-info and one '/'", [ "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", $"http:/user:{secret}@collector:4318/v1/traces" ]
+      "an endpoint with a bare key as its query", [ "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", $"http://collector:4318/v1/traces?{secret}" ]
+      "an endpoint with a key in the fragment", [ "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", $"http://collector:4318/v1/traces#token={secret}" ]
       "an invalid endpoint with a key in the query", [ "OTEL_EXPORTER_OTLP_ENDPOINT", $"collector:4318?api-key={secret}" ]
     ]
 
@@ -106,6 +110,7 @@ let tests =
             [ "a code header whose name holds the secret", (fun (o: OtlpExporterOptions) -> o.Headers[$"x-key {secret}"] <- "v")
               "a code header whose value has a line break", (fun o -> o.Headers["x-key"] <- $"{secret}\r\n")
               "a code content header", (fun o -> o.Headers["Content-Type"] <- secret)
+              "a code signal endpoint with a bare query", (fun o -> o.SignalEndpoint <- $"http://collector:4318/v1/traces?{secret}")
               "a code signal endpoint that is not a URL", (fun o -> o.SignalEndpoint <- $"u:{secret}@/nowhere")
               "a client key file password-like path", (fun o -> o.ClientKeyFile <- "/nonexistent/key.pem"; o.ClientCertificateFile <- "/nonexistent/cert.pem") ] do
             testTask $"code: {name}" {
