@@ -17,6 +17,17 @@ module Headers =
             |> Seq.map (fun h -> ((if isNull h.Name then "" else h.Name), (if isNull h.Value then "" else h.Value)))
             |> formatList
 
+    // RFC 9110 token: what an HTTP header name (and a gRPC metadata key) may be made of.
+    let private isTokenChar (c: char) = Char.IsAsciiLetterOrDigit c || "!#$%&'*+-.^_`|~".Contains c
+
+    /// A key as a diagnostic may show it: up to its first character a header name cannot have, since a misplaced
+    /// separator ("Authorization: Bearer <token>=...") puts the credential itself into the key.
+    let private shownKey (key: string) =
+        match key |> Seq.tryFindIndex (isTokenChar >> not) with
+        | None -> $"key '{key}'"
+        | Some 0 -> "a key that starts with a character a header name cannot have, not shown"
+        | Some at -> $"key '{key.Substring(0, at)}', the rest not shown"
+
     [<CompiledName("Parse")>]
     let parse (setting: string) (text: string) =
         let pairs, errors = parseList (if isNull text then "" else text)
@@ -27,7 +38,7 @@ module Headers =
             |> List.map (fun e ->
                 let entry =
                     match e.Key with
-                    | Some key -> $"entry {e.Position} (key '{key}')"
+                    | Some key -> $"entry {e.Position} ({shownKey key})"
                     | None -> $"entry {e.Position}"
 
                 // The whole variable may be a secret, so the value shown is always the redaction mark.
@@ -36,9 +47,6 @@ module Headers =
                   Problem = $"{entry} {e.Problem}"
                   Outcome = "skipping that entry" })
             |> Array.ofList }
-
-    // RFC 9110 token: what an HTTP header name (and a gRPC metadata key) may be made of.
-    let private isTokenChar (c: char) = Char.IsAsciiLetterOrDigit c || "!#$%&'*+-.^_`|~".Contains c
 
     let private isToken (name: string) =
         name <> "" && String.forall isTokenChar name

@@ -836,6 +836,13 @@ let tests =
 
                         secrets |> List.forall (fun s -> texts |> List.forall (fun text -> not (text.Contains s)))))
 
+            test "a malformed header entry's key is shown only up to its first character a header name cannot have" {
+                let parsed = Headers.parse "OTEL_EXPORTER_OTLP_HEADERS" "Authorization Bearer t0k3n-value=%G0"
+                let messages = [ for d in parsed.Diagnostics -> d.Message ]
+                Expect.exists messages (fun m -> m.Contains "key 'Authorization'") $"the key's start named: {messages}"
+                Expect.all messages (fun m -> not (m.Contains "t0k3n")) $"the rest not shown: {messages}"
+            }
+
             test "an endpoint's user-info and query values are shown redacted, the rest as given" {
                 let shown (text: string) =
                     let environment = Dictionary<string, string>()

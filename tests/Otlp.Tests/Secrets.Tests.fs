@@ -84,6 +84,7 @@ let private noAct = fun (_: OtlpTraceExporter) -> Task.FromResult<string list> [
 let private environmentCases =
     [ "a header value with a bad escape", [ "OTEL_EXPORTER_OTLP_HEADERS", $"api-key={secret}%%zz" ]
       "a header list with ':' for '='", [ "OTEL_EXPORTER_OTLP_HEADERS", $"Authorization: Bearer {secret}" ]
+      "a header name holding the secret, with a bad escape in its value", [ "OTEL_EXPORTER_OTLP_HEADERS", $"api-key {secret}=%%G0" ]
       "a header name holding the secret after a space", [ "OTEL_EXPORTER_OTLP_TRACES_HEADERS", $"Authorization Bearer {secret}=x" ]
       "a header value with a line break", [ "OTEL_EXPORTER_OTLP_TRACES_HEADERS", $"api-key={secret}%%0A" ]
       "a header value with non-ASCII", [ "OTEL_EXPORTER_OTLP_HEADERS", $"api-key={secret}%%C3%%A9" ]
