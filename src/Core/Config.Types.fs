@@ -182,7 +182,8 @@ type EndpointRule =
         | GenericVariable(variable, path) -> $"from {variable}" + appended path
         | Default path -> "the default" + appended path
 
-/// The settings of one signal's OTLP exporter.
+/// The settings of one signal's OTLP exporter. `ToString` and `%A` show the endpoint redacted and no header value.
+[<StructuredFormatDisplay("{Shown}")>]
 type ExporterConfig =
     {
         /// The signal exported.
@@ -227,6 +228,9 @@ type ExporterConfig =
         + $"timeout: {millis this.Timeout}; compression: {this.Compression.Name}; insecure: {ConfigText.flag this.Insecure}; "
         + $"certificate: {path this.CertificateFile}; client key: {path this.ClientKeyFile}; "
         + $"client certificate: {path this.ClientCertificateFile}"
+
+    // `%A` would print the record's fields, the endpoint's user-info and query among them.
+    member internal this.Shown = this.ToString()
 
 /// Settings of a batching processor (`OTEL_BSP_*` for spans, `OTEL_BLRP_*` for log records).
 type BatchConfig =
@@ -335,7 +339,9 @@ type SamplerConfig =
         Ratio: float
     }
 
-/// The complete configuration of one signal: its exporter and the SDK settings that concern it.
+/// The complete configuration of one signal: its exporter and the SDK settings that concern it. `ToString` and `%A`
+/// show the endpoint redacted and no header value.
+[<StructuredFormatDisplay("{Shown}")>]
 type Config =
     {
         /// The OTLP exporter of the signal.
@@ -372,8 +378,12 @@ type Config =
         $"{this.Exporter}\n{processing}\ndisabled: {ConfigText.flag this.Disabled}; sampler: {this.Sampler.Kind.Name} "
         + $"(ratio {this.Sampler.Ratio.ToString(CultureInfo.InvariantCulture)})\nresource: {resource}"
 
+    member internal this.Shown = this.ToString()
+
 /// Settings given in code. They win over every environment variable; `None` (or an empty string, or null from
-/// C#) leaves the setting to the environment and the defaults.
+/// C#) leaves the setting to the environment and the defaults. `ToString` and `%A` list the settings given, the
+/// endpoints redacted and the headers by name only.
+[<StructuredFormatDisplay("{Shown}")>]
 type ConfigOverrides =
     {
         /// The protocol.
@@ -453,3 +463,38 @@ type ConfigOverrides =
           MetricExportTimeout = None
           TemporalityPreference = None
           DefaultHistogramAggregation = None }
+
+    override this.ToString() =
+        let show name (shown: string option) = shown |> Option.map (fun s -> $"{name} = {s}")
+        let any (value: 'T option) = value |> Option.map (fun v -> sprintf "%A" v)
+
+        let given =
+            [ show "Protocol" (this.Protocol |> Option.map _.Name)
+              show "BaseEndpoint" (this.BaseEndpoint |> Option.map ConfigText.endpoint)
+              show "SignalEndpoint" (this.SignalEndpoint |> Option.map ConfigText.endpoint)
+              show "Headers" (this.Headers |> Option.map (fun hs -> if isNull hs then "null" else hs |> Array.map (fun h -> if isNull (box h) then "null" else h.Redacted) |> String.concat ", "))
+              show "Timeout" (this.Timeout |> Option.map ConfigText.millis)
+              show "Compression" (this.Compression |> Option.map _.Name)
+              show "Insecure" (this.Insecure |> Option.map ConfigText.flag)
+              show "CertificateFile" this.CertificateFile
+              show "ClientKeyFile" this.ClientKeyFile
+              show "ClientCertificateFile" this.ClientCertificateFile
+              show "Disabled" (this.Disabled |> Option.map ConfigText.flag)
+              show "ServiceName" this.ServiceName
+              show "ResourceAttributes" (any this.ResourceAttributes)
+              show "Sampler" (any this.Sampler)
+              show "BatchScheduleDelay" (this.BatchScheduleDelay |> Option.map ConfigText.millis)
+              show "BatchExportTimeout" (this.BatchExportTimeout |> Option.map ConfigText.millis)
+              show "BatchMaxQueueSize" (any this.BatchMaxQueueSize)
+              show "BatchMaxExportBatchSize" (any this.BatchMaxExportBatchSize)
+              show "BatchMaxConcurrentExports" (any this.BatchMaxConcurrentExports)
+              show "BatchEncodeAhead" (this.BatchEncodeAhead |> Option.map ConfigText.flag)
+              show "MetricExportInterval" (this.MetricExportInterval |> Option.map ConfigText.millis)
+              show "MetricExportTimeout" (this.MetricExportTimeout |> Option.map ConfigText.millis)
+              show "TemporalityPreference" (any this.TemporalityPreference)
+              show "DefaultHistogramAggregation" (any this.DefaultHistogramAggregation) ]
+            |> List.choose id
+
+        "ConfigOverrides { " + String.concat "; " given + " }"
+
+    member internal this.Shown = this.ToString()

@@ -92,10 +92,13 @@ let private environmentCases =
       "an endpoint with user-info and a bad scheme", [ "OTEL_EXPORTER_OTLP_ENDPOINT", $"ftp://user:{secret}@collector/" ]
       "an endpoint with user-info and a typo in '://'", [ "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", $"http//user:{secret}@collector:4318/v1/traces" ]
       "an endpoint with user-info and one '/'", [ "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", $"http:/user:{secret}@collector:4318/v1/traces" ]
+      "an endpoint with user-info", [ "OTEL_EXPORTER_OTLP_ENDPOINT", $"http://user:{secret}@collector:4318" ]
+      "an endpoint with a key in the query", [ "OTEL_EXPORTER_OTLP_ENDPOINT", $"http://collector:4318/?api-key={secret}" ]
       "an endpoint with a bare key as its query", [ "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", $"http://collector:4318/v1/traces?{secret}" ]
       "an endpoint with a key in the fragment", [ "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", $"http://collector:4318/v1/traces#token={secret}" ]
       "an invalid endpoint with a key in the query", [ "OTEL_EXPORTER_OTLP_ENDPOINT", $"collector:4318?api-key={secret}" ]
-    ]
+      "a gRPC endpoint without a scheme, with user-info",
+      [ "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"; "OTEL_EXPORTER_OTLP_ENDPOINT", $"user:{secret}@collector:4317" ] ]
 
 [<Tests>]
 let tests =
@@ -111,6 +114,7 @@ let tests =
             [ "a code header whose name holds the secret", (fun (o: OtlpExporterOptions) -> o.Headers[$"x-key {secret}"] <- "v")
               "a code header whose value has a line break", (fun o -> o.Headers["x-key"] <- $"{secret}\r\n")
               "a code content header", (fun o -> o.Headers["Content-Type"] <- secret)
+              "a code base endpoint with user-info and query", (fun o -> o.BaseEndpoint <- $"http://u:{secret}@collector:4318/?k={secret}")
               "a code signal endpoint with a bare query", (fun o -> o.SignalEndpoint <- $"http://collector:4318/v1/traces?{secret}")
               "a code signal endpoint that is not a URL", (fun o -> o.SignalEndpoint <- $"u:{secret}@/nowhere")
               "a client key file password-like path", (fun o -> o.ClientKeyFile <- "/nonexistent/key.pem"; o.ClientCertificateFile <- "/nonexistent/cert.pem") ] do
@@ -118,6 +122,31 @@ let tests =
                 let! outputs = observe configure noAct
                 expectNoSecret name outputs
             }
+
+        test "the overrides' and the header's displays hide the secrets" {
+            let overrides =
+                { ConfigOverrides.Empty with
+                    BaseEndpoint = Some $"http://u:{secret}@collector:4318/?k={secret}"
+                    SignalEndpoint = Some $"http://collector:4318/v1/traces?{secret}"
+                    Headers = Some [| { Name = "api-key"; Value = secret } |] }
+            expectNoSecret "ConfigOverrides" [ "its ToString", overrides.ToString(); "its %A", sprintf "%A" overrides ]
+            let resolved = Config.resolve (Dictionary<string, string>()) overrides Signal.Traces
+            expectNoSecret "Config" [ "its %A", sprintf "%A" resolved.Value; "its diagnostics", sprintf "%A" resolved.Diagnostics ]
+        }
+
+        testTask "an unreachable endpoint with user-info and a query key: results, problems, logs and events" {
+            let! outputs =
+                observe
+                    (fun o ->
+                        o.SignalEndpoint <- $"http://user:{secret}@127.0.0.1:9/v1/traces?api-key={secret}"
+                        o.Headers["api-key"] <- secret)
+                    (fun exporter ->
+                        task {
+                            let! (result: OtlpExportResult) = exporter.ExportAsync(spans 1)
+                            return [ result.Message; string result ]
+                        })
+            expectNoSecret "an unreachable endpoint" outputs
+        }
 
         testTask "a header provider's header that cannot be sent, and a provider that throws with its token" {
             let provider =
