@@ -22,6 +22,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
     private static readonly OtlpExportResult DeliveredAtFirstAttempt = new(OtlpExportStatus.Success, 0, null, 1);
 
     private readonly IExportTransport transport;
+    private readonly Diagnostics.KnownSecrets secrets;
     private readonly TimeProvider time;
     private readonly Retry.Policy retryPolicy = Retry.Policy.Default;
     private readonly Lock lifecycle = new();
@@ -59,7 +60,10 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         this.MaxRequestBytes = Math.Max(1024, options.MaxRequestBytes ?? 64 * 1024 * 1024);
         var log = new Diagnostics.ProblemLog(this.Statistics.Signal, options.Logger, this.time);
         this.Statistics.UseLog(log);
-        this.transport = TransportFactory.Create(resolved.Value.Exporter, options, this.warnings.Add, this.Statistics.ReportProblem);
+        // A server may echo a credential back in what it says: every problem and result is scrubbed of the known ones.
+        this.secrets = new Diagnostics.KnownSecrets(resolved.Value.Exporter);
+        this.Statistics.UseSecrets(this.secrets);
+        this.transport = TransportFactory.Create(resolved.Value.Exporter, options, this.warnings.Add, this.Statistics.ReportProblem, this.secrets);
         this.Resource = new Resource(
             ResourceDefaults.Complete(ProcessName(), OtlpInfo.Version, resolved.Value.Resource), 0u, []);
         foreach (var warning in this.warnings)
@@ -150,7 +154,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         var status = failed ? OtlpExportStatus.Failure
             : rejected > 0 || messages.Count > 0 ? OtlpExportStatus.PartialSuccess
             : OtlpExportStatus.Success;
-        return new OtlpExportResult(status, rejected, messages.Count == 0 ? null : string.Join(" ", messages), attempts);
+        return new OtlpExportResult(status, rejected, messages.Count == 0 ? null : this.secrets.Scrub(string.Join(" ", messages)), attempts);
     }
 
     /// <summary>

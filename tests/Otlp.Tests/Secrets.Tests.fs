@@ -148,6 +148,39 @@ let tests =
             expectNoSecret "an unreachable endpoint" outputs
         }
 
+        for protocol in [ OtlpProtocol.HttpProtobuf; OtlpProtocol.HttpJson; OtlpProtocol.Grpc ] do
+            testTask $"{protocol}: a server that echoes the configured header and the provider's token back" {
+                let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+                use _receiver = receiver
+                let echo = $"invalid api key '{secret}' (token Bearer {secret}-provided)"
+                let failure =
+                    if protocol = OtlpProtocol.Grpc then
+                        Reply.GrpcStatus(Grpc.Core.StatusCode.Unauthenticated, echo)
+                    else
+                        Reply.HttpStatus(401).WithBody(Encoding.UTF8.GetBytes($"{{\"code\":16,\"message\":\"{echo}\"}}"), "application/json")
+                receiver.Enqueue(failure, Reply.PartialSuccess(1L, echo))
+                let url = if protocol = OtlpProtocol.Grpc then receiver.GrpcEndpoint else receiver.HttpEndpoint
+                let provider =
+                    Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>(fun _ ->
+                        ValueTask<IEnumerable<KeyValuePair<string, string>>>(
+                            [ KeyValuePair("authorization", $"Bearer {secret}-provided") ] :> IEnumerable<_>))
+                let! outputs =
+                    observe
+                        (fun o ->
+                            o.Protocol <- protocol
+                            o.BaseEndpoint <- url.ToString()
+                            o.Headers["api-key"] <- secret
+                            o.HeaderProvider <- provider)
+                        (fun exporter ->
+                            task {
+                                let! (first: OtlpExportResult) = exporter.ExportAsync(spans 1)
+                                let! (second: OtlpExportResult) = exporter.ExportAsync(spans 2)
+                                return [ first.Message; string first; second.Message; string second ]
+                            })
+                Expect.exists receiver.Requests (fun r -> r.Header "api-key" = secret) "the header was sent"
+                expectNoSecret $"{protocol} echo" outputs
+            }
+
         testTask "a header provider's header that cannot be sent, and a provider that throws with its token" {
             let provider =
                 Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>(fun _ ->

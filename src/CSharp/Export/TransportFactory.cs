@@ -15,10 +15,12 @@ internal static class TransportFactory
     /// <summary>
     /// Creates the transport; problems with TLS files or headers are reported through <paramref name="warn"/> and
     /// never thrown; headers from the options' header provider that cannot be sent are skipped at each send and
-    /// reported through <paramref name="reportProblem"/>.
+    /// reported through <paramref name="reportProblem"/>. The values the header provider gives are remembered in
+    /// <paramref name="secrets"/>, to be scrubbed from what servers say.
     /// </summary>
-    public static IExportTransport Create(ExporterConfig config, OtlpExporterOptions options, Action<string> warn, Action<string>? reportProblem = null)
+    public static IExportTransport Create(ExporterConfig config, OtlpExporterOptions options, Action<string> warn, Action<string>? reportProblem = null, Diagnostics.KnownSecrets? secrets = null)
     {
+        var headerProvider = options.HeaderProvider is { } given && secrets is not null ? secrets.Remembering(given) : options.HeaderProvider;
         WarnOtherTransportIgnored(config, options, warn);
         if (config.Protocol.IsGrpc)
         {
@@ -35,7 +37,7 @@ internal static class TransportFactory
                 MaxReceiveMessageSize = HttpExportTransport.MaxResponseBytes,
                 CompressionProviders = [new Grpc.Net.Compression.GzipCompressionProvider(System.IO.Compression.CompressionLevel.Fastest), new ZstdCompressionProvider()],
             });
-            return new GrpcExportTransport(channel, ownsChannel, framesInPlace: ownsChannel, config.Signal, config.Compression, config.Headers, options.HeaderProvider, warn, reportProblem);
+            return new GrpcExportTransport(channel, ownsChannel, framesInPlace: ownsChannel, config.Signal, config.Compression, config.Headers, headerProvider, warn, reportProblem);
         }
 
         HttpClient client;
@@ -80,7 +82,7 @@ internal static class TransportFactory
 
         // Only our own client (a SocketsHttpHandler over HTTP/1.1) is known to send synchronously.
         return new HttpExportTransport(
-            client, ownsClient, config.Endpoint, config.Protocol.IsHttpJson, config.Compression, RequestHeaders(config.Headers, warn), options.HeaderProvider, canBlock: ownsClient, reportProblem: reportProblem);
+            client, ownsClient, config.Endpoint, config.Protocol.IsHttpJson, config.Compression, RequestHeaders(config.Headers, warn), headerProvider, canBlock: ownsClient, reportProblem: reportProblem);
     }
 
     /// <summary>The configured headers an HTTP request can carry; the content headers (the body's, which the exporter writes) are left out and said, by name only.</summary>

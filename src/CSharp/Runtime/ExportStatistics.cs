@@ -10,6 +10,7 @@ public sealed class ExportStatistics
 {
     private readonly KeyValuePair<string, object?> signalTag;
     private ProblemLog problemLog;
+    private KnownSecrets? secrets;
     private long exported;
     // Counted by the application's threads when the queue is full: striped, so that they do not contend.
     private readonly StripedCounter droppedQueueFull = new();
@@ -31,6 +32,9 @@ public sealed class ExportStatistics
     }
 
     internal void UseLog(ProblemLog log) => this.problemLog = log;
+
+    /// <summary>The secrets to scrub from every problem before it is said (a server may echo one back).</summary>
+    internal void UseSecrets(KnownSecrets secrets) => this.secrets = secrets;
 
     /// <summary>The signal counted.</summary>
     public string Signal { get; }
@@ -168,6 +172,7 @@ public sealed class ExportStatistics
     internal void ReportProblem(string message)
     {
         Interlocked.Increment(ref this.problems);
+        message = this.secrets?.Scrub(message) ?? message;
         // The configured logger and the Problem handlers are the application's code, run here on an export thread:
         // what they throw must not end that thread (the batch loop would die with its items), and is not reported,
         // since reporting it would call them again.
