@@ -134,6 +134,19 @@ let tests =
             expectNoSecret "Config" [ "its %A", sprintf "%A" resolved.Value; "its diagnostics", sprintf "%A" resolved.Diagnostics ]
         }
 
+        test "a server quoting only the credentials of a scheme-and-credentials header, configured or provided" {
+            let overrides = { ConfigOverrides.Empty with Headers = Some [| { Name = "authorization"; Value = $"Bearer {secret}" } |] }
+            let config = (Config.resolve (Dictionary<string, string>()) overrides Signal.Traces).Value.Exporter
+            let secrets = Otlp.Diagnostics.KnownSecrets(config)
+            let provided = $"{secret}Provided"
+            secrets.Remember $"Basic {provided}"
+            expectNoSecret
+                "scrubbed"
+                [ "a configured token quoted alone", secrets.Scrub $"token '{secret}' has expired"
+                  "a provided token quoted alone", secrets.Scrub $"credentials {provided} refused" ]
+            Expect.equal (secrets.Scrub "Bearer tokens expire") "Bearer tokens expire" "the scheme's name alone is not a secret"
+        }
+
         testTask "an unreachable endpoint with user-info and a query key: results, problems, logs and events" {
             let! outputs =
                 observe

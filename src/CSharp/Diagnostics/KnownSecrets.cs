@@ -57,25 +57,31 @@ internal sealed class KnownSecrets
     /// <summary>Remembers a value a header provider gave (a token), to be scrubbed from what servers say from now on.</summary>
     public void Remember(string? value)
     {
-        if (value is null || value.Length < Shortest)
-        {
-            return;
-        }
-
+        var values = new List<string>(2);
+        Add(values, value);
         lock (this.provided)
         {
-            if (this.provided.Contains(value, StringComparer.Ordinal) || this.configured.Contains(value, StringComparer.Ordinal))
+            var added = false;
+            foreach (var known in values)
             {
-                return;
+                if (this.provided.Contains(known, StringComparer.Ordinal) || this.configured.Contains(known, StringComparer.Ordinal))
+                {
+                    continue;
+                }
+
+                if (this.provided.Count == MostProvided)
+                {
+                    this.provided.Dequeue();
+                }
+
+                this.provided.Enqueue(known);
+                added = true;
             }
 
-            if (this.provided.Count == MostProvided)
+            if (added)
             {
-                this.provided.Dequeue();
+                Volatile.Write(ref this.all, Ordered([.. this.configured, .. this.provided]));
             }
-
-            this.provided.Enqueue(value);
-            Volatile.Write(ref this.all, Ordered([.. this.configured, .. this.provided]));
         }
     }
 
@@ -132,6 +138,11 @@ internal sealed class KnownSecrets
         if (value is { Length: >= Shortest })
         {
             values.Add(value);
+            // "Bearer <token>", "Basic <credentials>": a server may quote the credentials without their scheme.
+            if (value.Trim().LastIndexOf(' ') is var space and > 0 && value.Trim()[(space + 1)..] is { Length: >= Shortest } credentials)
+            {
+                values.Add(credentials);
+            }
         }
     }
 
