@@ -348,6 +348,33 @@ let gatewayReplies =
             Expect.all problems (fun p -> not (p.Contains "<html")) "no page"
         }
 
+        testTask "gRPC: a gateway that resets the stream in the middle of the answer: retried (no status came), the data delivered by the retry" {
+            let mutable calls = 0
+            use gateway =
+                new Replica(HttpProtocols.Http2, fun context ->
+                    task {
+                        do! context.Request.Body.CopyToAsync(IO.Stream.Null)
+                        if Interlocked.Increment &calls = 1 then
+                            context.Response.ContentType <- "application/grpc"
+                            do! context.Response.Body.WriteAsync([| 0uy; 0uy; 0uy |], 0, 3)
+                            do! context.Response.Body.FlushAsync()
+                            do! Task.Delay 50
+                            context.Abort()
+                        else
+                            do! grpcOk context
+                    })
+            use exporter = exporterTo OtlpProtocol.Grpc gateway.Url ignore
+            let! (result: OtlpExportResult) = exporter.ExportAsync(spans 1)
+            Expect.equal (result.Status, result.Attempts) (OtlpExportStatus.Success, 2) $"retried: {result.Message}"
+            // An INTERNAL the server sends is its answer: still not retried.
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            receiver.Enqueue(Reply.GrpcStatus(Grpc.Core.StatusCode.Internal, "bug"))
+            use toReceiver = exporterTo OtlpProtocol.Grpc (receiver.GrpcEndpoint.ToString()) ignore
+            let! (answered: OtlpExportResult) = toReceiver.ExportAsync(spans 1)
+            Expect.equal (answered.Status, answered.Attempts) (OtlpExportStatus.Failure, 1) "a sent INTERNAL is permanent"
+        }
+
         testTask "HTTP: a gateway that closes the connection in the middle of the answer's head: retried" {
             let mutable calls = 0
             use gateway =

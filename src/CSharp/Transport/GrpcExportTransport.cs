@@ -160,6 +160,14 @@ internal sealed class GrpcExportTransport : IExportTransport
         {
             return TransportResult.Failed(TransportResultKind.Cancelled, "The call was cancelled or timed out.");
         }
+        catch (RpcException e) when (NoAnswer(e) is { } lost)
+        {
+            // The client made this status from a stream or connection the server (or a proxy) reset before any status
+            // came: gRPC maps an RST_STREAM of INTERNAL_ERROR (what nginx and Kestrel send when a call is cut off) to
+            // INTERNAL, which is not retried. OTLP: "If the server disconnects without returning a response, the client
+            // SHOULD retry".
+            return TransportResult.Failed(TransportResultKind.ConnectionFailed, $"The connection or stream was reset before the server answered ({lost}).");
+        }
         catch (RpcException e)
         {
             // Trailers-Only replies (grpc-go and the Collector send them for immediate errors) carry the status
@@ -183,6 +191,31 @@ internal sealed class GrpcExportTransport : IExportTransport
                 await framed.WaitForCopyOrQuarantineAsync().ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// What the call's end was, when no status came from the server: the client made its INTERNAL or
+    /// RESOURCE_EXHAUSTED from an HTTP/2 reset (<see cref="HttpProtocolException"/>: RST_STREAM or GOAWAY with
+    /// INTERNAL_ERROR, PROTOCOL_ERROR, NO_ERROR, ENHANCE_YOUR_CALM, ...) or from a lost connection. Null for a status
+    /// the server sent (it carries no exception), and for the other codes (UNAVAILABLE and CANCELLED are retried
+    /// anyway; PERMISSION_DENIED from INADEQUATE_SECURITY is the TLS setup's, which a retry does not change).
+    /// </summary>
+    internal static string? NoAnswer(RpcException e)
+    {
+        if (e.StatusCode is not (Grpc.Core.StatusCode.Internal or Grpc.Core.StatusCode.ResourceExhausted))
+        {
+            return null;
+        }
+
+        for (var cause = e.Status.DebugException; cause is not null; cause = cause.InnerException)
+        {
+            if (cause is HttpProtocolException or IOException or System.Net.Sockets.SocketException)
+            {
+                return cause.Message;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>
