@@ -107,6 +107,7 @@ type private L4Balancer(upstream: int) =
     let stop = new CancellationTokenSource()
     let pairs = ConcurrentBag<Socket * Socket>()
     let mutable accepted = 0
+    let blackholed = ConcurrentDictionary<Socket, bool>()
     let pump (from: Socket) (into: Socket) =
         task {
             let buffer = Array.zeroCreate<byte> 65536
@@ -117,7 +118,7 @@ type private L4Balancer(upstream: int) =
                     if n = 0 then
                         into.Shutdown SocketShutdown.Send
                         going <- false
-                    else
+                    elif not (blackholed.ContainsKey from) then
                         let! (_: int) = into.SendAsync(ArraySegment(buffer, 0, n), SocketFlags.None)
                         ()
             with _ -> ()
@@ -140,6 +141,12 @@ type private L4Balancer(upstream: int) =
             } :> Task) |> ignore
     member _.Url = $"http://127.0.0.1:{(listener.LocalEndpoint :?> IPEndPoint).Port}"
     member _.Accepted = accepted
+    /// From now on the connections open so far carry nothing either way, and are never closed: what a client sees of
+    /// a balancer or NAT that forgot them (a replica gone without a reset, a path that went down).
+    member _.BlackholeAll() =
+        for client, server in pairs do
+            blackholed[client] <- true
+            blackholed[server] <- true
     member _.ResetAll() =
         for client, server in pairs do
             for socket in [ client; server ] do
@@ -227,6 +234,23 @@ let rebalancing =
                 Expect.equal balancer.Accepted 2 "a second connection"
                 Expect.equal exporter.Statistics.Dropped 0L "nothing dropped"
             }
+
+        testTask "gRPC: a connection that went silent (a balancer forgot it) is found dead by keepalive pings and replaced within the export" {
+            // HTTP/2 keeps one connection: without pings, every call goes on to the dead one, and fails at its timeout,
+            // until the kernel gives up on it (about 15 minutes) or the connection's lifetime ends.
+            use replica = new Replica(HttpProtocols.Http2, grpcOk)
+            use balancer = new L4Balancer(replica.Port)
+            use exporter = exporterTo OtlpProtocol.Grpc balancer.Url (fun o -> o.Timeout <- Nullable(TimeSpan.FromSeconds 40.0))
+            let problems = problemsOf exporter
+            let! (first: OtlpExportResult) = exporter.ExportAsync(spans 1)
+            Expect.equal first.Status OtlpExportStatus.Success "the first export"
+            balancer.BlackholeAll()
+            let watch = Diagnostics.Stopwatch.StartNew()
+            let! (next: OtlpExportResult) = exporter.ExportAsync(spans 1)
+            Expect.equal next.Status OtlpExportStatus.Success $"delivered over a new connection: {String.Join(' ', problems)}"
+            Expect.isLessThan watch.Elapsed.TotalSeconds 36.0 "within the ping's delay and timeout and a retry, before the export timeout"
+            Expect.equal balancer.Accepted 2 "a second connection"
+        }
     ]
 
 let restarts =

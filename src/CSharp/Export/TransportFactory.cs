@@ -13,6 +13,20 @@ internal static class TransportFactory
     private static readonly TimeSpan ConnectionLifetime = TimeSpan.FromMinutes(5);
 
     /// <summary>
+    /// How long a gRPC connection with a call in flight may stay silent before a PING asks whether it is alive, and
+    /// how long the answer may take: the Collector's own gRPC exporter's keepalive (10 s, 10 s, not without calls).
+    /// </summary>
+    /// <remarks>
+    /// HTTP/2 sends every call over one connection, and a call that times out leaves it open: one that a balancer or a
+    /// NAT forgot without a reset would take every later call until the kernel gives up on it (about 15 minutes on
+    /// Linux) or its lifetime ends. Pings only while calls are in flight and silent for 10 s never trouble a gRPC
+    /// server's enforcement (grpc-go refuses pings more often than every 5 minutes only when it has sent nothing since).
+    /// </remarks>
+    private static readonly TimeSpan KeepAlivePingDelay = TimeSpan.FromSeconds(10);
+
+    private static readonly TimeSpan KeepAlivePingTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>
     /// Creates the transport; problems with TLS files or headers are reported through <paramref name="warn"/> and
     /// never thrown; headers from the options' header provider that cannot be sent are skipped at each send and
     /// reported through <paramref name="reportProblem"/>. The values the header provider gives are remembered in
@@ -148,6 +162,9 @@ internal static class TransportFactory
     {
         var handler = CreateHandler(config, warn, http2: true);
         handler.ConnectCallback = OwnConnections.ConnectAsync;
+        handler.KeepAlivePingDelay = KeepAlivePingDelay;
+        handler.KeepAlivePingTimeout = KeepAlivePingTimeout;
+        handler.KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests;
         return handler;
     }
 
