@@ -99,8 +99,9 @@ let tests =
             Expect.isTrue options.IncludeScopes "the logging callback's IncludeScopes kept"
         }
 
-        // docs/exporters.md TLS: "Connections are recycled every five minutes"; Redirects: "The clients and channels the
-        // exporter makes turn automatic redirects off". The container's "Otlp" client, held for the exporter's life.
+        // docs/exporters.md, connections: "open no new request on a connection older than five minutes"; Redirects:
+        // "The clients and channels the exporter makes turn automatic redirects off". The container's "Otlp" client,
+        // held for the exporter's life.
         test "the container's Otlp client keeps its primary handler, with automatic redirects off" {
             let services = ServiceCollection()
             services.AddOtlpExporters(fun o -> o.BaseEndpoint <- "http://127.0.0.1:4318"; o.Environment <- Dictionary<string, string>()) |> ignore
