@@ -23,6 +23,8 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
 
     private readonly IExportTransport transport;
     private readonly Diagnostics.KnownSecrets secrets;
+    // Made once: every export's answer is read with it.
+    private readonly Func<string, string> scrub;
     private readonly TimeProvider time;
     private readonly Retry.Policy retryPolicy = Retry.Policy.Default;
     private readonly Lock lifecycle = new();
@@ -63,6 +65,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         // A server may echo a credential back in what it says: every problem and result is scrubbed of the known ones.
         this.secrets = new Diagnostics.KnownSecrets(resolved.Value.Exporter);
         this.Statistics.UseSecrets(this.secrets);
+        this.scrub = this.secrets.Scrub;
         this.transport = TransportFactory.Create(resolved.Value.Exporter, options, this.warnings.Add, this.Statistics.ReportProblem, this.secrets);
         this.Resource = new Resource(
             ResourceDefaults.Complete(ProcessName(), OtlpInfo.Version, resolved.Value.Resource), 0u, []);
@@ -310,7 +313,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
                     return this.RefuseClosed(items, attempt);
                 }
 
-                var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow(), items);
+                var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow(), items, this.scrub);
                 this.Statistics.RecordAttempt(this.time.GetElapsedTime(started), interpreted.Classification.IsSuccess);
                 if (interpreted.Problem is not null)
                 {
@@ -759,7 +762,7 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
                     : await this.transport.SendAsync(payload, timeLeft, cancellationToken).ConfigureAwait(false);
             }
 
-            var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow(), items);
+            var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow(), items, this.scrub);
             this.Statistics.RecordAttempt(this.time.GetElapsedTime(started), interpreted.Classification.IsSuccess);
             if (interpreted.Problem is not null)
             {

@@ -194,6 +194,36 @@ let tests =
                 expectNoSecret $"{protocol} echo" outputs
             }
 
+        for protocol in [ OtlpProtocol.HttpProtobuf; OtlpProtocol.Grpc ] do
+            testTask $"{protocol}: a secret echoed where the server's text is cut to its bound leaves not even its start" {
+                let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+                use _receiver = receiver
+                // The secret straddles the 1,024 characters a server's text is cut to.
+                let echo = String('x', Otlp.Core.ResponseBody.MaxMessageChars - 4) + $"{secret} refused"
+                let failure =
+                    if protocol = OtlpProtocol.Grpc then
+                        Reply.GrpcStatus(Grpc.Core.StatusCode.Unauthenticated, echo)
+                    else
+                        Reply.HttpStatus(401).WithBody(Encoding.UTF8.GetBytes($"{{\"code\":16,\"message\":\"{echo}\"}}"), "application/json")
+                receiver.Enqueue failure
+                let url = if protocol = OtlpProtocol.Grpc then receiver.GrpcEndpoint else receiver.HttpEndpoint
+                let! outputs =
+                    observe
+                        (fun o ->
+                            o.Protocol <- protocol
+                            o.BaseEndpoint <- url.ToString()
+                            o.Headers["api-key"] <- secret)
+                        (fun exporter ->
+                            task {
+                                let! (result: OtlpExportResult) = exporter.ExportAsync(spans 1)
+                                return [ result.Message; string result ]
+                            })
+                let start = secret.Substring(0, 4)
+                for (name: string), (text: string) in outputs do
+                    if not (isNull text) && text.Contains(start, StringComparison.Ordinal) then
+                        failtest $"the secret's start is in {name}: ...{text.Substring(max 0 (text.Length - 60))}"
+            }
+
         testTask "a header provider's header that cannot be sent, and a provider that throws with its token" {
             let provider =
                 Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>(fun _ ->

@@ -35,9 +35,12 @@ internal static class ExportInterpreter
     /// <summary>
     /// Interprets <paramref name="result"/> received at <paramref name="now"/> from <paramref name="config"/>'s endpoint,
     /// the answer to a request of <paramref name="sentItems"/> items (the bound of a partial success's rejected count).
+    /// <paramref name="scrub"/> takes the known secrets out of what the server said, before that text is cut to its
+    /// bound (a cut could leave the start of a secret that whole-value replacement no longer finds).
     /// </summary>
-    public static ExportAttempt Interpret(TransportResult result, ExporterConfig config, DateTimeOffset now, int sentItems)
+    public static ExportAttempt Interpret(TransportResult result, ExporterConfig config, DateTimeOffset now, int sentItems, Func<string, string>? scrub = null)
     {
+        scrub ??= static text => text;
         switch (result.Kind)
         {
             case TransportResultKind.ConnectionFailed:
@@ -74,7 +77,7 @@ internal static class ExportInterpreter
 
         if (!classification.IsSuccess)
         {
-            return new ExportAttempt(Batching.outcomeOf(classification), DescribeFailure(result, config), null);
+            return new ExportAttempt(Batching.outcomeOf(classification), DescribeFailure(result, config, scrub), null);
         }
 
         if (result.BodyNotRead is { } unread)
@@ -110,7 +113,7 @@ internal static class ExportInterpreter
         var outcome = Batching.partialOutcome(success.Rejected, sentItems);
         var rejected = outcome is Batching.ExportOutcome.PartiallySucceeded partialOutcome ? partialOutcome.rejected : 0;
         // The server's text, made printable and bounded before it reaches logs (line breaks, control characters).
-        var said = ResponseBody.Printable(ResponseBody.MaxMessageChars, success.ErrorMessage ?? string.Empty);
+        var said = ResponseBody.Printable(ResponseBody.MaxMessageChars, scrub(success.ErrorMessage ?? string.Empty));
         var problem = rejected > 0
             ? $"The server rejected {rejected} item(s): {said}"
             : $"The server accepted everything with a warning: {said}";
@@ -125,21 +128,21 @@ internal static class ExportInterpreter
     private static FSharpOption<long> RetryInfoDelay(TransportResult result) =>
         result.GrpcStatusDetails is { } details ? Retry.tryParseRetryInfo(details) : FSharpOption<long>.None;
 
-    private static string DescribeFailure(TransportResult result, ExporterConfig config)
+    private static string DescribeFailure(TransportResult result, ExporterConfig config, Func<string, string> scrub)
     {
         if (result.IsGrpc)
         {
             var code = (Grpc.Core.StatusCode)result.StatusCode;
-            return $"{config.EndpointExplanation} answered gRPC {code}: {ResponseBody.Printable(ResponseBody.MaxMessageChars, result.Message ?? string.Empty)}";
+            return $"{config.EndpointExplanation} answered gRPC {code}: {ResponseBody.Printable(ResponseBody.MaxMessageChars, scrub(result.Message ?? string.Empty))}";
         }
 
         var text = string.IsNullOrEmpty(result.Message)
             ? $"{config.EndpointExplanation} answered HTTP {result.StatusCode}"
-            : $"{config.EndpointExplanation} answered HTTP {result.StatusCode} {ResponseBody.Printable(ResponseBody.MaxMessageChars, result.Message)}";
+            : $"{config.EndpointExplanation} answered HTTP {result.StatusCode} {ResponseBody.Printable(ResponseBody.MaxMessageChars, scrub(result.Message))}";
         // OTLP/HTTP "Failures": the body is a google.rpc.Status whose message is meant for developers.
         var encoding = ResponseBody.EncodingOf(result.ContentType, config.Protocol.IsHttpJson);
         if (ResponseBody.TryDecodeStatus(result.Body, encoding) is { Value.Message: { Length: > 0 } message }
-            && ResponseBody.Printable(ResponseBody.MaxMessageChars, message) is { Length: > 0 } shown)
+            && ResponseBody.Printable(ResponseBody.MaxMessageChars, scrub(message)) is { Length: > 0 } shown)
         {
             text += $": {shown}";
         }
