@@ -10,7 +10,8 @@ type Instrument =
       Unit: string
       Description: string
       Kind: Aggregation.InstrumentKind
-      Integers: bool }
+      Integers: bool
+      AdvisedBucketBoundaries: float array option }
 
 let private isAsciiLetter (c: char) = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
 

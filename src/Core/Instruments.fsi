@@ -28,6 +28,9 @@ type Instrument =
         Kind: Aggregation.InstrumentKind
         /// True for instruments of integers (byte, short, int, long), false for floating-point ones.
         Integers: bool
+        /// The bucket boundaries the instrument advises for its histogram (`InstrumentAdvice<T>`,
+        /// metrics API specification, "Instrument advisory parameters"); None when it advises none.
+        AdvisedBucketBoundaries: float array option
     }
 
 /// True when `name` follows the API's syntax: `^[A-Za-z][A-Za-z0-9_./-]{0,254}$` (ASCII letters only).

@@ -87,6 +87,11 @@ let selects (view: View) (instrument: Instruments.Instrument) =
 
 let maxExemplarReservoirSize = 1000
 
+let private validBounds (bounds: float array) =
+    not (isNull bounds)
+    && bounds |> Array.forall Double.IsFinite
+    && bounds |> Array.pairwise |> Array.forall (fun (a, b) -> a < b)
+
 let problem (view: View) =
     if String.IsNullOrEmpty view.InstrumentName then
         Some "A view without an instrument name selects nothing; it is ignored."
@@ -103,13 +108,15 @@ let problem (view: View) =
         | _, Some _ when view.ProvidedExemplarReservoir.IsSome ->
             Some
                 $"The view of '{view.InstrumentName}' sets both an exemplar reservoir size and its own reservoir, which keeps its own; it is ignored."
-        | ViewAggregation.ExplicitBuckets bounds, _ when
-            isNull bounds
-            || bounds |> Array.exists (fun b -> not (Double.IsFinite b))
-            || bounds |> Array.pairwise |> Array.exists (fun (a, b) -> b <= a)
-            ->
+        | ViewAggregation.ExplicitBuckets bounds, _ when not (validBounds bounds) ->
             Some $"The view of '{view.InstrumentName}' has histogram bounds that are not finite and strictly increasing; it is ignored."
         | _ -> None
+
+// Advised bounds follow the same rule as a view's; bounds that break it are not used (the default bounds are).
+let private advisedBounds (instrument: Instruments.Instrument) =
+    match instrument.AdvisedBucketBoundaries with
+    | Some bounds when validBounds bounds -> Some bounds
+    | _ -> None
 
 let private histogramKind (kind: Aggregation.InstrumentKind) =
     match kind with
@@ -122,8 +129,14 @@ let private normalizedKeys (keys: string array option) =
     |> Option.map (fun keys -> keys |> Array.filter (isNull >> not) |> Array.distinct |> Array.sortWith (fun a b -> String.CompareOrdinal(a, b)))
 
 let private streamOf histograms defaultLimit (instrument: Instruments.Instrument) (view: View) =
+    // Metrics SDK specification, "Default Aggregation": a histogram's default is the explicit-bucket aggregation
+    // "with the ExplicitBucketBoundaries advisory parameter if provided" ("Measurement processing": advisory
+    // parameters MUST be honored, a view's setting of the same aspect taking precedence).
     let defaultAggregation () =
-        Aggregation.defaultAggregation histograms instrument.Integers instrument.Kind
+        match instrument.Kind, histograms, advisedBounds instrument with
+        | Aggregation.InstrumentKind.Histogram, HistogramAggregation.ExplicitBucketHistogram, Some bounds ->
+            Aggregation.explicitHistogram bounds
+        | _ -> Aggregation.defaultAggregation histograms instrument.Integers instrument.Kind
 
     let aggregation, warning =
         match view.Aggregation with

@@ -18,7 +18,8 @@ let private instrument name : Instruments.Instrument =
       Unit = "ms"
       Description = "Time taken."
       Kind = Aggregation.InstrumentKind.Histogram
-      Integers = false }
+      Integers = false
+      AdvisedBucketBoundaries = None }
 
 let private nameChars = Array.concat [ [| 'A' .. 'Z' |]; [| 'a' .. 'z' |]; [| '0' .. '9' |]; [| '_'; '.'; '/'; '-' |] ]
 

@@ -18,7 +18,8 @@ let private instrument name kind : Instruments.Instrument =
       Unit = "ms"
       Description = "Time taken."
       Kind = kind
-      Integers = false }
+      Integers = false
+      AdvisedBucketBoundaries = None }
 
 let private histogram name = instrument name Aggregation.InstrumentKind.Histogram
 
@@ -159,6 +160,28 @@ let tests =
             Expect.equal (streams |> Array.map _.Name) [| "latency" |] "default stream"
             Expect.equal warnings.Length 1 "one warning"
             Expect.isSome (Views.problem view) "a problem"
+        }
+
+        test "a histogram's advised bucket boundaries make its default stream's buckets; a view's bounds win over them" {
+            // Metrics SDK specification, "Default Aggregation" and "Measurement processing": advisory parameters
+            // MUST be honored, and a view that sets the same aspect takes precedence.
+            let advised = { histogram "latency" with AdvisedBucketBoundaries = Some [| 0.1; 1.0; 10.0 |] }
+            let boundsOf views instrument =
+                let streams, _ = streamsOf views instrument
+                match pointOf streams[0] with
+                | Aggregation.Point.Histogram p -> p.ExplicitBounds
+                | other -> failtestf "not a histogram: %A" other
+            Expect.equal (boundsOf [] advised) [| 0.1; 1.0; 10.0 |] "no view: the advice"
+            Expect.equal (boundsOf [ { Views.select "latency" with Name = "renamed" } ] advised) [| 0.1; 1.0; 10.0 |] "a view that sets no aggregation: the advice"
+            let view = { Views.select "latency" with Aggregation = Views.ViewAggregation.ExplicitBuckets [| 5.0 |] }
+            Expect.equal (boundsOf [ view ] advised) [| 5.0 |] "the view's bounds"
+            let bad = { advised with AdvisedBucketBoundaries = Some [| 10.0; 1.0 |] }
+            Expect.equal (boundsOf [] bad) (boundsOf [] (histogram "latency")) "advice that is not strictly increasing: the default bounds"
+            let exponential, _ =
+                Views.streams HistogramAggregation.Base2ExponentialBucketHistogram Aggregation.defaultCardinalityLimit [||] advised
+            match pointOf exponential[0] with
+            | Aggregation.Point.Exponential _ -> ()
+            | other -> failtestf "exponential histograms by default: the advice does not apply, %A" other
         }
 
         test "a view with bad bounds is ignored with a warning" {

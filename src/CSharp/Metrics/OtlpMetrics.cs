@@ -369,6 +369,27 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
         return kind is null ? null : (kind, integers);
     }
 
+    /// <summary>The bucket boundaries a histogram advises (<see cref="InstrumentAdvice{T}"/>), as doubles; None for other instruments and histograms without advice.</summary>
+    private static FSharpOption<double[]> AdvisedBucketBoundaries(Instrument instrument)
+    {
+        static double[]? Of<T>(InstrumentAdvice<T>? advice, Func<T, double> toDouble)
+            where T : struct =>
+            advice?.HistogramBucketBoundaries is { } bounds ? bounds.Select(toDouble).ToArray() : null;
+
+        var bounds = instrument switch
+        {
+            Histogram<double> h => Of(h.Advice, b => b),
+            Histogram<long> h => Of(h.Advice, b => b),
+            Histogram<int> h => Of(h.Advice, b => b),
+            Histogram<float> h => Of(h.Advice, b => b),
+            Histogram<short> h => Of(h.Advice, b => b),
+            Histogram<byte> h => Of(h.Advice, b => b),
+            Histogram<decimal> h => Of(h.Advice, b => (double)b),
+            _ => null,
+        };
+        return bounds is null ? FSharpOption<double[]>.None : FSharpOption<double[]>.Some(bounds);
+    }
+
     private ulong NowUnixNano() => (ulong)(this.time.GetUtcNow().UtcTicks - DateTime.UnixEpoch.Ticks) * 100UL;
 
     private void Warn(string message)
@@ -420,7 +441,7 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
 
         var described = new Instruments.Instrument(
             instrument.Meter.Name, instrument.Meter.Version ?? string.Empty, instrument.Name, instrument.Unit ?? string.Empty,
-            instrument.Description ?? string.Empty, kind, integers);
+            instrument.Description ?? string.Empty, kind, integers, AdvisedBucketBoundaries(instrument));
         if (Instruments.validate(described) is { IsError: true } invalid)
         {
             this.CountIgnored();
