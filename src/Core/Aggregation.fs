@@ -112,13 +112,15 @@ let explicitHistogram (bounds: float array) =
 
 let private noBuckets = { Offset = 0; Counts = [||] }
 
+// At scale -10 every double fits in 3 buckets, so 4 buckets always leave room to rescale into.
+let minExponentialSize = 4
+
 let exponentialHistogram maxSize maxScale =
     let scale = Math.Clamp(maxScale, MinScale, TopScale)
 
-    // At scale -10 every double fits in 3 buckets, so 4 buckets always leave room to rescale into.
     ofState (
         Exponential
-            { MaxSize = max 4 maxSize
+            { MaxSize = max minExponentialSize maxSize
               MaxScale = scale
               Scale = scale
               Count = 0UL

@@ -88,6 +88,10 @@ val lastValue: Aggregation
 /// the last bucket holds those above the last bound. Keeps count, sum, min and max.
 val explicitHistogram: bounds: float array -> Aggregation
 
+/// The fewest buckets of each sign an exponential histogram holds: at scale -10 every double fits in 3, so 4
+/// always leave room to rescale into.
+val minExponentialSize: int
+
 /// An empty base-2 exponential histogram holding at most `maxSize` buckets of each sign (at least 4; smaller
 /// values are raised to 4) and starting at `maxScale` (brought into [-10, 20]). When a measurement or a
 /// merge would need more buckets, the scale goes down until the range fits. Zero goes to the zero bucket

@@ -142,7 +142,12 @@ let private streamOf histograms defaultLimit (instrument: Instruments.Instrument
         match view.Aggregation with
         | ViewAggregation.ExplicitBuckets bounds when histogramKind instrument.Kind -> Aggregation.explicitHistogram bounds, None
         | ViewAggregation.Exponential(maxSize, maxScale) when histogramKind instrument.Kind ->
-            Aggregation.exponentialHistogram maxSize maxScale, None
+            Aggregation.exponentialHistogram maxSize maxScale,
+            if maxSize < Aggregation.minExponentialSize then
+                Some
+                    $"The view of '{instrument.Name}' asks for {maxSize} exponential buckets; {Aggregation.minExponentialSize}, the fewest that always leave room to rescale, are used."
+            else
+                None
         | ViewAggregation.ExplicitBuckets _
         | ViewAggregation.Exponential _ ->
             defaultAggregation (),

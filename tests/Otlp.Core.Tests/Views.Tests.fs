@@ -131,6 +131,15 @@ let tests =
             | other -> failtestf "%A" other
         }
 
+        test "an exponential view under the fewest buckets gets them, and says so; one at the fewest says nothing" {
+            let asking size = { Views.select "latency" with Aggregation = Views.ViewAggregation.Exponential(size, 20) }
+            let _, warnings = streamsOf [ asking 2 ] (histogram "latency")
+            Expect.equal warnings.Length 1 $"one warning: %A{warnings}"
+            Expect.stringContains warnings[0] "asks for 2 exponential buckets; 4" "says what was asked and what is used"
+            let _, none = streamsOf [ asking Aggregation.minExponentialSize ] (histogram "latency")
+            Expect.isEmpty none "at the fewest"
+        }
+
         test "a drop view leaves no stream; a drop view beside another view leaves the other" {
             let drop = { Views.select "lat*" with Aggregation = Views.ViewAggregation.Drop }
             Expect.isEmpty (fst (streamsOf [ drop ] (histogram "latency"))) "dropped"
