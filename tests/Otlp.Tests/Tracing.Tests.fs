@@ -147,6 +147,25 @@ let private mapping =
             Expect.equal scope.Attributes [| kv "library.tag" (AnyValue.String "lib") |] "scope tags"
         }
 
+        for json in [ false; true ] do
+            testTask $"an activity that started before 1970 ends when it ended, not its duration after 0 (JSON {json})" {
+                let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+                use _receiver = receiver
+                use exporter =
+                    OtlpExporter.ForTraces().WithHttp(json).WithBaseEndpoint(receiver.HttpEndpoint.ToString()).WithEnvironment(environment []).Build()
+                let name = uniqueName ()
+                let source = new ActivitySource(name)
+                use _source = disposing source
+                let tracer = OtlpTracer.Start(exporter, name)
+                use _tracer = disposing tracer
+                let start = DateTimeOffset(1969, 12, 31, 23, 59, 59, TimeSpan.Zero)
+                let a = source.StartActivity("old", ActivityKind.Internal, Unchecked.defaultof<ActivityContext>, null, null, start)
+                a.SetEndTime(DateTime(1970, 1, 1, 0, 0, 2, DateTimeKind.Utc)) |> ignore
+                a.Stop()
+                let! (spans: IReadOnlyList<Span>) = flushAndCollect exporter receiver
+                Expect.equal (spans[0].StartTimeUnixNano, spans[0].EndTimeUnixNano) (0UL, 2_000_000_000UL) "start clamped to 0, end as it was"
+            }
+
         testTask "status comes from the otel.status_code tags when Activity.Status is unset, and those tags are not attributes" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver

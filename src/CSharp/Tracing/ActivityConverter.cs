@@ -33,7 +33,7 @@ internal static class ActivityConverter
             activity.DisplayName,
             (SpanKind)((int)activity.Kind + 1),
             start,
-            start + ((ulong)Math.Max(0, activity.Duration.Ticks) * 100UL),
+            EndNanos(activity),
             TagValues.ToAttributes(activity.TagObjects, key => key is StatusCodeTag or StatusDescriptionTag),
             0u,
             activity.Events.Select(e => new SpanEvent(UnixNanos(e.Timestamp.UtcDateTime), e.Name, TagValues.ToAttributes(e.Tags), 0u)).ToArray(),
@@ -50,6 +50,17 @@ internal static class ActivityConverter
     /// <summary>Nanoseconds since the Unix epoch of a UTC time; 0 before the epoch.</summary>
     public static ulong UnixNanos(DateTime utc) =>
         utc.Ticks <= DateTime.UnixEpoch.Ticks ? 0UL : (ulong)(utc.Ticks - DateTime.UnixEpoch.Ticks) * 100UL;
+
+    /// <summary>
+    /// The end of an activity in nanoseconds since the Unix epoch: its start plus its duration (a negative one counts
+    /// as 0), 0 before the epoch. Computed from the start's ticks, not from its clamped nanoseconds, so that an activity
+    /// that started before 1970 and ended after it ends when it ended.
+    /// </summary>
+    public static ulong EndNanos(Activity activity)
+    {
+        var end = activity.StartTimeUtc.Ticks + Math.Max(0L, activity.Duration.Ticks);
+        return end <= DateTime.UnixEpoch.Ticks ? 0UL : (ulong)(end - DateTime.UnixEpoch.Ticks) * 100UL;
+    }
 
     /// <summary>The model trace id of an activity trace id.</summary>
     public static TraceId ToTraceId(ActivityTraceId id) => HexIds.ToTraceId(id);

@@ -52,7 +52,7 @@ internal static class ActivityEncoder
             activity.DisplayName,
             (SpanKind)((int)activity.Kind + 1),
             start,
-            start + ((ulong)Math.Max(0, activity.Duration.Ticks) * 100UL));
+            ActivityConverter.EndNanos(activity));
     }
 
     /// <summary>Span fields 9 and 10: the tags as attributes, the first ones kept; returns the status tags met on the way.</summary>
