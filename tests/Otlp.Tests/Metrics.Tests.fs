@@ -1972,8 +1972,9 @@ let private exportedIdentity =
         oneSeries "ulong 5 and string 5" (box 5UL) (box "5")
         oneSeries "an enum and its name" (box DayOfWeek.Monday) (box "Monday")
         oneSeries "decimal 5 and string 5" (box 5m) (box "5")
-        oneSeries "object[] {5L} and string[] {5}" (box [| box 5L |]) (box [| "5" |])
-        oneSeries "object[] {1} and object[] {1.0}" (box [| box 1 |]) (box [| box 1.0 |])
+        oneSeries "object[] {5L} and long[] {5}" (box [| box 5L |]) (box [| 5L |])
+        oneSeries "object[] {1, \"x\"} and object[] {1L, 'x'}" (box [| box 1; box "x" |]) (box [| box 1L; box 'x' |])
+        oneSeries "object[] {Monday} and string[] {Monday}" (box [| box DayOfWeek.Monday |]) (box [| "Monday" |])
         oneSeries "two objects of one text" (box (PlainTag())) (box (PlainTag()))
         oneSeries "ulong[] {5} and string[] {5}" (box [| 5UL |]) (box [| "5" |])
 

@@ -131,7 +131,7 @@ let private mapping =
                        kv "longs" (AnyValue.Array [| AnyValue.Int 3L |])
                        kv "doubles" (AnyValue.Array [| AnyValue.Double 0.5; AnyValue.Double infinity |])
                        kv "bools" (AnyValue.Array [| AnyValue.Bool true; AnyValue.Bool false |])
-                       kv "objects" (AnyValue.Array [| AnyValue.String "1"; AnyValue.String "x" |])
+                       kv "objects" (AnyValue.Array [| AnyValue.Int 1L; AnyValue.String "x" |])
                        kv "uri" (AnyValue.String "http://example.com/") |]
                   DroppedAttributesCount = 0u
                   Events = [| { TimeUnixNano = nanos eventTime.UtcDateTime; Name = "cache miss"; Attributes = [| kv "key" (AnyValue.String "k1") |]; DroppedAttributesCount = 0u } |]

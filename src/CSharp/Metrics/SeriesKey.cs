@@ -232,7 +232,7 @@ internal sealed class SeriesKeyComparer : IEqualityComparer<SeriesKey>, IAlterna
 /// Equality and hashes of tag values as they are exported (<see cref="Tracing.TagValues.ToAnyValue"/>): the integers up
 /// to <c>long</c> as the long they export as, <c>float</c> as the double, a <c>char</c> as its one-character string,
 /// arrays by their elements under the same rules (empty arrays of any type alike; an array of other elements,
-/// exported as their texts, element by element with <see cref="object.Equals(object, object)"/> or these rules);
+/// each exported as its own type, element by element under these rules);
 /// anything else by its own equality.
 /// </summary>
 internal static class SeriesValues
@@ -371,9 +371,25 @@ internal static class SeriesValues
 
         var kind = KindOf(x);
         var other = KindOf(y);
+        if (kind == Elements.Other || other == Elements.Other)
+        {
+            // An array of other elements (object[], enums, decimals) exports each element as its own type: equal when
+            // each pair of elements exports alike.
+            for (var i = 0; i < x.Length; i++)
+            {
+                var (a, b) = (x.GetValue(i), y.GetValue(i));
+                if (a is null || b is null ? !(a is null && b is null) : !Equal(a, b))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
         if (IsTextual(kind) && IsTextual(other))
         {
-            // Arrays of strings or chars, and arrays of any other elements, are exported as arrays of texts.
+            // Arrays of strings or chars are exported as arrays of texts.
             for (var i = 0; i < x.Length; i++)
             {
                 if (!string.Equals(ElementText(x, i, kind), ElementText(y, i, other), StringComparison.Ordinal))
@@ -422,8 +438,10 @@ internal static class SeriesValues
                 Elements.Floating => FloatingAt(array, i).GetHashCode(),
                 Elements.Boolean => ((bool[])array)[i].GetHashCode(),
 
-                // Text and other elements are exported as texts (a null one as empty), compared as such.
-                _ => string.GetHashCode(ElementText(array, i, kind)),
+                Elements.Text => string.GetHashCode(ElementText(array, i, kind)),
+
+                // Other elements are exported as their own types: hashed as the arrays of those types hash them.
+                _ => OtherElementHash(array.GetValue(i)),
             };
             hash = HashCode.Combine(hash, element);
         }
@@ -431,7 +449,18 @@ internal static class SeriesValues
         return hash;
     }
 
-    private static bool IsTextual(Elements kind) => kind is Elements.Text or Elements.Other;
+    private static bool IsTextual(Elements kind) => kind is Elements.Text;
+
+    /// <summary>
+    /// The hash of an element of an array of other elements, as an array of its exported type hashes it: integers as
+    /// their long, floating points as their double, booleans as such, anything else (a null as empty) as its text.
+    /// </summary>
+    private static int OtherElementHash(object? element) =>
+        element is null ? string.GetHashCode(ReadOnlySpan<char>.Empty)
+        : Integral(element, out var n) ? n.GetHashCode()
+        : Floating(element, out var d) ? d.GetHashCode()
+        : element is bool b ? b.GetHashCode()
+        : string.GetHashCode(ExportedText(element) ?? Tracing.TagValues.Text(element));
 
     /// <summary>The text an element of a textual array is exported as; null for a null element.</summary>
     private static string? ElementText(Array array, int i, Elements kind) =>

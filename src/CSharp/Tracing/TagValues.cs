@@ -8,8 +8,8 @@ namespace Otlp.Tracing;
 /// <summary>
 /// CLR values of activity tags and log state to OTLP attribute values, the way OpenTelemetry .NET converts them
 /// (its <c>TagWriter</c>): strings and chars as strings; booleans; signed and unsigned integers up to 32 bits and
-/// <c>long</c> as integers; <c>float</c> and <c>double</c> as doubles; arrays of those element by element; any
-/// other array as an array of strings; anything else (<c>ulong</c>, <c>decimal</c>, enums, objects) through
+/// <c>long</c> as integers; <c>float</c> and <c>double</c> as doubles; arrays element by element, each element as
+/// its own type (an element that is none of those as text, so an enum array is an array of names); anything else (<c>ulong</c>, <c>decimal</c>, enums, objects) through
 /// <c>ToString</c> with the invariant culture (a <c>ToString</c> that throws gives a text saying so). Null values
 /// are left out.
 /// </summary>
@@ -30,14 +30,13 @@ internal static class TagValues
 
         if (value is Array array)
         {
+            // Each element as its own type (attribute mapping, "Array Values": the rules apply to each element), so an
+            // object[] of 1 and "x" is [1, "x"], as OpenTelemetry .NET sends it; an element that is no scalar is text.
             var items = new AnyValue[array.Length];
-            var primitive = IsSupportedElement(array.GetType().GetElementType());
             for (var i = 0; i < items.Length; i++)
             {
                 var element = array.GetValue(i);
-                items[i] = element is null ? AnyValue.Empty
-                    : primitive ? Scalar(element)!
-                    : AnyValue.NewString(Text(element));
+                items[i] = element is null ? AnyValue.Empty : Scalar(element) ?? AnyValue.NewString(Text(element));
             }
 
             return AnyValue.NewArray(items);
@@ -188,14 +187,13 @@ internal static class TagValues
                 return;
         }
 
-        var primitive = IsSupportedElement(type.GetElementType());
         for (var i = 0; i < array.Length; i++)
         {
             var value = array.GetValue(i);
             var element = CommonFields.beginElement(writer);
             if (value is not null)
             {
-                if (!primitive || !WriteScalar(writer, value, maxLength))
+                if (!WriteScalar(writer, value, maxLength))
                 {
                     WriteText(writer, value, maxLength);
                 }
@@ -301,12 +299,6 @@ internal static class TagValues
         double d => AnyValue.NewDouble(d),
         _ => null,
     };
-
-    private static bool IsSupportedElement(Type? type) =>
-        type == typeof(string) || type == typeof(char) || type == typeof(bool)
-        || type == typeof(sbyte) || type == typeof(byte) || type == typeof(short) || type == typeof(ushort)
-        || type == typeof(int) || type == typeof(uint) || type == typeof(long)
-        || type == typeof(float) || type == typeof(double);
 
     /// <summary>
     /// The invariant text of an application's value. Its <c>ToString</c> is the application's code: when it throws,
