@@ -1974,6 +1974,7 @@ let private exportedIdentity =
         oneSeries "decimal 5 and string 5" (box 5m) (box "5")
         oneSeries "object[] {5L} and long[] {5}" (box [| box 5L |]) (box [| 5L |])
         oneSeries "object[] {1, \"x\"} and object[] {1L, 'x'}" (box [| box 1; box "x" |]) (box [| box 1L; box 'x' |])
+        oneSeries "byte[] {1, 2} and another byte[] {1, 2}" (box [| 1uy; 2uy |]) (box [| 1uy; 2uy |])
         oneSeries "object[] {Monday} and string[] {Monday}" (box [| box DayOfWeek.Monday |]) (box [| "Monday" |])
         oneSeries "two objects of one text" (box (PlainTag())) (box (PlainTag()))
         oneSeries "ulong[] {5} and string[] {5}" (box [| 5UL |]) (box [| "5" |])

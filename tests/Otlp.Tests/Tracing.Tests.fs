@@ -100,6 +100,7 @@ let private mapping =
                   "long", box Int64.MinValue; "ulong", box UInt64.MaxValue; "float", box 1.5f; "double", box nan
                   "decimal", box 2.25m; "strings", box [| "a"; null; "c" |]; "ints", box [| 1; 2 |]; "longs", box [| 3L |]
                   "doubles", box [| 0.5; infinity |]; "bools", box [| true; false |]; "objects", box [| box 1; box "x" |]
+                  "bytes", box [| 1uy; 255uy |]; "sbytes", box [| -1y |]
                   "uri", box (Uri "http://example.com/") ]
             for key, value in tags do activity.SetTag(key, value) |> ignore
             activity.SetTag("otel.status_code", "OK") |> ignore
@@ -132,6 +133,7 @@ let private mapping =
                        kv "doubles" (AnyValue.Array [| AnyValue.Double 0.5; AnyValue.Double infinity |])
                        kv "bools" (AnyValue.Array [| AnyValue.Bool true; AnyValue.Bool false |])
                        kv "objects" (AnyValue.Array [| AnyValue.Int 1L; AnyValue.String "x" |])
+                       kv "bytes" (AnyValue.Bytes [| 1uy; 255uy |]); kv "sbytes" (AnyValue.Array [| AnyValue.Int -1L |])
                        kv "uri" (AnyValue.String "http://example.com/") |]
                   DroppedAttributesCount = 0u
                   Events = [| { TimeUnixNano = nanos eventTime.UtcDateTime; Name = "cache miss"; Attributes = [| kv "key" (AnyValue.String "k1") |]; DroppedAttributesCount = 0u } |]

@@ -358,6 +358,13 @@ internal static class SeriesValues
 
     private static bool ArraysEqual(Array x, Array y)
     {
+        // A byte[] is exported as bytes, alike only another byte[] of the same bytes (an empty one too).
+        var (xBytes, yBytes) = (x.GetType() == typeof(byte[]), y.GetType() == typeof(byte[]));
+        if (xBytes || yBytes)
+        {
+            return xBytes && yBytes && Unsafe.As<byte[]>(x).AsSpan().SequenceEqual(Unsafe.As<byte[]>(y));
+        }
+
         // Empty arrays export alike whatever their element type.
         if (x.Length != y.Length)
         {

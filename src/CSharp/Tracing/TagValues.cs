@@ -8,7 +8,7 @@ namespace Otlp.Tracing;
 /// <summary>
 /// CLR values of activity tags and log state to OTLP attribute values, the way OpenTelemetry .NET converts them
 /// (its <c>TagWriter</c>): strings and chars as strings; booleans; signed and unsigned integers up to 32 bits and
-/// <c>long</c> as integers; <c>float</c> and <c>double</c> as doubles; arrays element by element, each element as
+/// <c>long</c> as integers; <c>float</c> and <c>double</c> as doubles; <c>byte[]</c> as bytes; other arrays element by element, each element as
 /// its own type (an element that is none of those as text, so an enum array is an array of names); anything else (<c>ulong</c>, <c>decimal</c>, enums, objects) through
 /// <c>ToString</c> with the invariant culture (a <c>ToString</c> that throws gives a text saying so). Null values
 /// are left out.
@@ -26,6 +26,13 @@ internal static class TagValues
         if (Scalar(value) is { } scalar)
         {
             return scalar;
+        }
+
+        if (value.GetType() == typeof(byte[]))
+        {
+            // A byte sequence is bytes (attribute mapping, "Byte Sequences"), as OpenTelemetry .NET sends it. The exact
+            // type: the runtime lets an sbyte[] pass as a byte[].
+            return AnyValue.NewBytes(((byte[])value).AsSpan().ToArray());
         }
 
         if (value is Array array)
@@ -114,6 +121,14 @@ internal static class TagValues
     {
         if (WriteScalar(writer, value, maxLength))
         {
+            return;
+        }
+
+        if (value.GetType() == typeof(byte[]))
+        {
+            // Cut as Limits cuts bytes: to at most the value length limit.
+            var bytes = (byte[])value;
+            CommonFields.bytesValue(writer, bytes.AsSpan(0, Math.Min(bytes.Length, Math.Max(0, maxLength))));
             return;
         }
 
