@@ -72,8 +72,11 @@ let tests =
                     CommonFields.keyValue w Fields.Span_Attributes { Key = "key"; Value = limited })
             Expect.equal direct viaModel "bytes")
 
-        test "a null tag value writes nothing" {
-            Expect.isEmpty (writeWith (fun w -> TagValues.WriteAttribute(w, 9, "key", null, 10) |> ignore)) "no bytes"
+        test "a null tag value writes the attribute with an empty value, as the model's empty AnyValue" {
+            let direct = writeWith (fun w -> TagValues.WriteAttribute(w, 9, "key", null, 10) |> ignore)
+            let viaModel = writeWith (fun w -> CommonFields.keyValue w 9 { Key = "key"; Value = AnyValue.Empty })
+            Expect.equal direct viaModel "bytes"
+            Expect.equal (TagValues.ToAnyValue null) AnyValue.Empty "the model's value"
         }
     ]
 

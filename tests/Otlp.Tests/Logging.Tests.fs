@@ -61,6 +61,11 @@ let private rows: (string * (ILogger -> unit) * (unit -> LogRecord)) list =
       (fun () ->
           record SeverityNumber.Info "Information" (str "Order 1042 received with 3 items")
               [ kv "OrderId" (AnyValue.Int 1042L); kv "Count" (AnyValue.Int 3L); kv "{OriginalFormat}" (str "Order {OrderId} received with {Count} items") ])
+      "a null value is an attribute with an empty value (an empty value MUST be passed on)",
+      (fun (l: ILogger) -> l.LogInformation("User {Name} from {Place}", null, "here")),
+      (fun () ->
+          record SeverityNumber.Info "Information" (str "User (null) from here")
+              [ kv "Name" AnyValue.Empty; kv "Place" (str "here"); kv "{OriginalFormat}" (str "User {Name} from {Place}") ])
       "structured values keep their types; arrays become arrays; other objects their text",
       (fun (l: ILogger) -> l.LogWarning("{S} {B} {L} {D} {F} {Arr} {Day}", "s", true, Int64.MaxValue, 0.25, 1.5f, [| 1; 2 |], DayOfWeek.Friday)),
       (fun () ->

@@ -89,7 +89,7 @@ internal static class LogRecordConverter
 
     /// <summary>
     /// What the record of one entry needs, taken on the logging thread: the formatted message, the template, the
-    /// state's and scopes' key-value pairs (null values and empty keys left out), the exception and the trace
+    /// state's and scopes' key-value pairs (empty keys left out), the exception and the trace
     /// context. The values are mapped to OTLP when the entry is exported.
     /// </summary>
     public static LogEntry Capture<TState>(
@@ -210,7 +210,7 @@ internal static class LogRecordConverter
         {
             if (IsNew(attributes, key))
             {
-                attributes.Add(new KeyValue(key, TagValues.ToAnyValue(value)!));
+                attributes.Add(new KeyValue(key, TagValues.ToAnyValue(value)));
             }
         }
 
@@ -230,7 +230,7 @@ internal static class LogRecordConverter
         {
             if (IsNew(attributes, key))
             {
-                attributes.Add(new KeyValue(key, TagValues.ToAnyValue(value)!));
+                attributes.Add(new KeyValue(key, TagValues.ToAnyValue(value)));
             }
         }
 
@@ -285,7 +285,7 @@ internal static class LogRecordConverter
 /// <param name="EventId">Its event id.</param>
 /// <param name="Message">The formatter's output.</param>
 /// <param name="Template">The message template (<c>{OriginalFormat}</c>), if any.</param>
-/// <param name="Attributes">The state's and scopes' pairs (keys may repeat), none with a null value or an empty key.</param>
+/// <param name="Attributes">The state's and scopes' pairs (keys may repeat), none with an empty key.</param>
 /// <param name="Exception">The exception, if any.</param>
 /// <param name="Flags">The W3C trace flags of the current activity.</param>
 /// <param name="TraceId">The current activity's trace id, or empty.</param>
@@ -308,7 +308,7 @@ internal sealed record LogEntry(
     /// <param name="eventId">Its event id.</param>
     /// <param name="message">The formatter's output.</param>
     /// <param name="template">The message template, if any.</param>
-    /// <param name="attributes">Its attributes, none with a null value or an empty key.</param>
+    /// <param name="attributes">Its attributes, none with an empty key.</param>
     /// <param name="exception">The exception, if any.</param>
     /// <param name="flags">The W3C trace flags.</param>
     /// <param name="traceId">The trace id, or empty.</param>
@@ -344,7 +344,7 @@ internal readonly struct LogAttributes
     private readonly List<KeyValuePair<string, object?>>? scopes;
 
     /// <summary>
-    /// The attributes of <paramref name="own"/> (pairs with a null value or an empty key left out); the scopes' pairs
+    /// The attributes of <paramref name="own"/> (pairs with an empty key left out); the scopes' pairs
     /// in <paramref name="scopes"/>.
     /// </summary>
     public LogAttributes(IReadOnlyList<KeyValuePair<string, object?>>? own, List<KeyValuePair<string, object?>>? scopes)
@@ -353,7 +353,7 @@ internal readonly struct LogAttributes
         this.scopes = scopes;
     }
 
-    /// <summary>The entry's own pairs as they were kept (null values and empty keys too: see <see cref="IsAttribute"/>).</summary>
+    /// <summary>The entry's own pairs as they were kept (empty keys too: see <see cref="IsAttribute"/>).</summary>
     public IReadOnlyList<KeyValuePair<string, object?>>? Own => this.own;
 
     /// <summary>At least the number of attributes, the scopes' included (the own pairs are counted before they are filtered).</summary>
@@ -363,8 +363,11 @@ internal readonly struct LogAttributes
     public ReadOnlySpan<KeyValuePair<string, object?>> Scopes =>
         this.scopes is null ? default : System.Runtime.InteropServices.CollectionsMarshal.AsSpan(this.scopes);
 
-    /// <summary>True for a pair that is an attribute: a key that is not empty, a value that is not null.</summary>
-    public static bool IsAttribute(KeyValuePair<string, object?> pair) => !string.IsNullOrEmpty(pair.Key) && pair.Value is not null;
+    /// <summary>
+    /// True for a pair that is an attribute: a key that is not empty (common spec, "Attribute"). A null value is one,
+    /// sent as an empty AnyValue (common spec, "AnyValue": an empty value MUST be passed on).
+    /// </summary>
+    public static bool IsAttribute(KeyValuePair<string, object?> pair) => !string.IsNullOrEmpty(pair.Key);
 
     /// <summary>The entry's own attributes in order, without the scopes'.</summary>
     public Enumerator GetEnumerator() => new(this.own);

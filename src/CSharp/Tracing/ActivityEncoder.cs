@@ -66,8 +66,7 @@ internal static class ActivityEncoder
         var statusTags = default(StatusTags);
         foreach (ref readonly var tag in activity.EnumerateTagObjects())
         {
-            if (string.IsNullOrEmpty(tag.Key) || tag.Value is null
-                || tag.Key is ActivityConverter.StatusCodeTag or ActivityConverter.StatusDescriptionTag)
+            if (string.IsNullOrEmpty(tag.Key) || tag.Key is ActivityConverter.StatusCodeTag or ActivityConverter.StatusDescriptionTag)
             {
                 statusTags.Note(tag);
                 continue;
@@ -144,7 +143,7 @@ internal static class ActivityEncoder
         var dropped = 0u;
         foreach (ref readonly var tag in tags)
         {
-            if (string.IsNullOrEmpty(tag.Key) || tag.Value is null)
+            if (string.IsNullOrEmpty(tag.Key))
             {
                 continue;
             }

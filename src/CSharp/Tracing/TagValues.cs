@@ -10,17 +10,20 @@ namespace Otlp.Tracing;
 /// (its <c>TagWriter</c>): strings and chars as strings; booleans; signed and unsigned integers up to 32 bits and
 /// <c>long</c> as integers; <c>float</c> and <c>double</c> as doubles; <c>byte[]</c> as bytes; other arrays element by element, each element as
 /// its own type (an element that is none of those as text, so an enum array is an array of names); anything else (<c>ulong</c>, <c>decimal</c>, enums, objects) through
-/// <c>ToString</c> with the invariant culture (a <c>ToString</c> that throws gives a text saying so). Null values
-/// are left out.
+/// <c>ToString</c> with the invariant culture (a <c>ToString</c> that throws gives a text saying so). A null value
+/// is an empty AnyValue.
 /// </summary>
 internal static class TagValues
 {
-    /// <summary>The attribute value of <paramref name="value"/>, or null when it is to be left out.</summary>
-    public static AnyValue? ToAnyValue(object? value)
+    /// <summary>
+    /// The attribute value of <paramref name="value"/>; an empty AnyValue for null (common spec, "AnyValue": an empty
+    /// value is meaningful and MUST be passed on to exporters).
+    /// </summary>
+    public static AnyValue ToAnyValue(object? value)
     {
         if (value is null)
         {
-            return null;
+            return AnyValue.Empty;
         }
 
         if (Scalar(value) is { } scalar)
@@ -52,7 +55,7 @@ internal static class TagValues
         return AnyValue.NewString(Text(value));
     }
 
-    /// <summary>Attributes of key-value pairs, in order, leaving out null values and empty keys.</summary>
+    /// <summary>Attributes of key-value pairs, in order, leaving out empty keys (a null value is an empty AnyValue).</summary>
     public static KeyValue[] ToAttributes(IEnumerable<KeyValuePair<string, object?>>? tags, Func<string, bool>? skip = null)
     {
         if (tags is null)
@@ -68,10 +71,7 @@ internal static class TagValues
                 continue;
             }
 
-            if (ToAnyValue(value) is { } converted)
-            {
-                result.Add(new KeyValue(key, converted));
-            }
+            result.Add(new KeyValue(key, ToAnyValue(value)));
         }
 
         return result.ToArray();
@@ -81,8 +81,8 @@ internal static class TagValues
     /// Writes <paramref name="key"/> and <paramref name="value"/> as one KeyValue of the repeated
     /// <paramref name="field"/>, mapped as <see cref="ToAnyValue"/> maps it and with strings cut as
     /// <c>Limits.truncateString</c> cuts them, straight into <paramref name="writer"/>: no AnyValue is built and,
-    /// for strings, numbers, booleans and arrays of those, nothing is allocated. False (nothing written) when the
-    /// value is null and so left out.
+    /// for strings, numbers, booleans and arrays of those, nothing is allocated. A null value is written as an empty AnyValue.
+    /// Always true (kept for its callers).
     /// </summary>
     public static bool WriteAttribute(ProtoWriter writer, int field, string key, object? value, int maxLength)
     {
@@ -90,7 +90,9 @@ internal static class TagValues
         switch (value)
         {
             case null:
-                return false;
+                // An empty AnyValue: the KeyValue's value message with no member.
+                CommonFields.endAttribute(writer, CommonFields.beginAttribute(writer, field, key));
+                return true;
             case string s:
                 CommonFields.attributeString(writer, field, key, Truncated(s.AsSpan(), maxLength));
                 return true;
