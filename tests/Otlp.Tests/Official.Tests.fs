@@ -98,12 +98,15 @@ let private traceStates = Gen.elements [ null; ""; "vendor=abc"; "a=1,b=2"; "con
 
 let private flagsGen = Gen.elements [ ActivityTraceFlags.None; ActivityTraceFlags.Recorded ]
 
+/// The one offset other than UTC's that generated times have.
+let private localOffset = TimeSpan.FromHours -7.0
+
 /// Times of events and starts: now, exact milliseconds, sub-microsecond ticks, local offsets, the epoch and before.
 let private times =
     Gen.elements
         [ None
           Some(DateTimeOffset(2026, 3, 4, 5, 6, 7, 89, TimeSpan.Zero))
-          Some(DateTimeOffset(2026, 3, 4, 5, 6, 7, TimeSpan.FromHours -7.0).AddTicks 12345L)
+          Some(DateTimeOffset(2026, 3, 4, 5, 6, 7, localOffset).AddTicks 12345L)
           Some(DateTimeOffset(1970, 1, 1, 0, 0, 0, TimeSpan.Zero))
           Some(DateTimeOffset(1969, 12, 31, 23, 59, 59, TimeSpan.Zero)) ]
 
@@ -339,6 +342,12 @@ let private unwrapped (nanos: uint64) = if nanos > uint64 Int64.MaxValue then 0U
 
 let private officialAttributes = withoutEmptyKeys >> enumNames
 
+/// The official exporter writes an event's DateTimeOffset by its clock time as if it were UTC, dropping the offset:
+/// an event at 05:06:07-07:00 (12:06:07Z) arrives at 05:06:07Z. We send the instant (Timestamp.UtcDateTime).
+let private eventTime (ours: SpanEvent) (theirs: SpanEvent) =
+    let shifted = uint64 (-localOffset.Ticks) * 100UL
+    if ours.TimeUnixNano > shifted && theirs.TimeUnixNano = ours.TimeUnixNano - shifted then ours.TimeUnixNano else theirs.TimeUnixNano
+
 let private normaliseSpans (ours: Arrived) (official: Arrived) =
     let t = official.Span
     let theirs =
@@ -346,7 +355,11 @@ let private normaliseSpans (ours: Arrived) (official: Arrived) =
             StartTimeUnixNano = unwrapped t.StartTimeUnixNano
             EndTimeUnixNano = unwrapped t.EndTimeUnixNano
             Attributes = officialAttributes t.Attributes
-            Events = t.Events |> Array.map (fun e -> { e with TimeUnixNano = unwrapped e.TimeUnixNano; Attributes = officialAttributes e.Attributes })
+            Events =
+                t.Events
+                |> Array.mapi (fun i e ->
+                    let time = if i < ours.Span.Events.Length then eventTime ours.Span.Events[i] e else e.TimeUnixNano
+                    { e with TimeUnixNano = unwrapped time; Attributes = officialAttributes e.Attributes })
             Links = t.Links |> Array.map (fun l -> { l with Attributes = officialAttributes l.Attributes }) }
     ours, { official with Span = theirs }
 
