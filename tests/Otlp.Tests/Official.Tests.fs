@@ -342,6 +342,11 @@ let private unwrapped (nanos: uint64) = if nanos > uint64 Int64.MaxValue then 0U
 
 let private officialAttributes = withoutEmptyKeys >> enumNames
 
+/// The official exporter sends every tag of an activity, a key that AddTag repeated as often as it was added; the
+/// common spec ("Attribute Collections") says exported collections MUST hold unique keys: we keep the first
+/// occurrence (docs/usage.md), as here.
+let private firstOfEachKey (attributes: KeyValue array) = attributes |> Array.distinctBy (fun a -> a.Key)
+
 /// The official exporter writes an event's DateTimeOffset by its clock time as if it were UTC, dropping the offset:
 /// an event at 05:06:07-07:00 (12:06:07Z) arrives at 05:06:07Z. We send the instant (Timestamp.UtcDateTime).
 let private eventTime (ours: SpanEvent) (theirs: SpanEvent) =
@@ -354,7 +359,7 @@ let private normaliseSpans (ours: Arrived) (official: Arrived) =
         { t with
             StartTimeUnixNano = unwrapped t.StartTimeUnixNano
             EndTimeUnixNano = unwrapped t.EndTimeUnixNano
-            Attributes = officialAttributes t.Attributes
+            Attributes = t.Attributes |> officialAttributes |> firstOfEachKey
             Events =
                 t.Events
                 |> Array.mapi (fun i e ->

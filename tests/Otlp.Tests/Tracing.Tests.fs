@@ -168,6 +168,27 @@ let private mapping =
                 Expect.equal (spans[0].StartTimeUnixNano, spans[0].EndTimeUnixNano) (0UL, 2_000_000_000UL) "start clamped to 0, end as it was"
             }
 
+        for json in [ false; true ] do
+            testTask $"a key repeated with AddTag is sent once, its first occurrence, and not counted as dropped (JSON {json})" {
+                let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+                use _receiver = receiver
+                use exporter =
+                    OtlpExporter.ForTraces().WithHttp(json).WithBaseEndpoint(receiver.HttpEndpoint.ToString()).WithEnvironment(environment []).Build()
+                let name = uniqueName ()
+                let source = new ActivitySource(name, "1.0", [ KeyValuePair("s", box 1); KeyValuePair("s", box 2) ])
+                use _source = disposing source
+                let tracer = OtlpTracer.Start(exporter, name)
+                use _tracer = disposing tracer
+                do
+                    use a = source.StartActivity("repeated", ActivityKind.Internal, Unchecked.defaultof<ActivityContext>, [ KeyValuePair("k", box "created") ])
+                    a.AddTag("k", "added").AddTag("other", 1).AddTag("other", 2).AddTag("k", null) |> ignore
+                let! (spans: IReadOnlyList<Span>) = flushAndCollect exporter receiver
+                Expect.equal spans[0].Attributes [| kv "k" (AnyValue.String "created"); kv "other" (AnyValue.Int 1L) |] "each key once, the first"
+                Expect.equal spans[0].DroppedAttributesCount 0u "nothing dropped"
+                let scope = receiver.Requests[0].TraceRequest.ResourceSpans[0].ScopeSpans[0].Scope
+                Expect.equal scope.Attributes [| kv "s" (AnyValue.Int 1L) |] "the scope's keys once too"
+            }
+
         testTask "status comes from the otel.status_code tags when Activity.Status is unset, and those tags are not attributes" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver

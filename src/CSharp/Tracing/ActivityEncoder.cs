@@ -62,15 +62,30 @@ internal static class ActivityEncoder
         var kept = 0;
         var dropped = 0u;
 
+        // Keys are unique (common spec, "Attribute Collections": exported collections MUST hold unique keys), and
+        // AddTag can repeat one: a repeated key is left out, the first occurrence kept, before the count limit counts
+        // it. A bit per key length (mod 64) seen so far tells when an earlier tag may have the key.
+        var lengths = 0UL;
+        var index = -1;
+
         // The status tags are read on the way (as Activity.GetTagItem finds them), not exported.
         var statusTags = default(StatusTags);
         foreach (ref readonly var tag in activity.EnumerateTagObjects())
         {
+            index++;
             if (string.IsNullOrEmpty(tag.Key) || tag.Key is ActivityConverter.StatusCodeTag or ActivityConverter.StatusDescriptionTag)
             {
                 statusTags.Note(tag);
                 continue;
             }
+
+            var bit = 1UL << (tag.Key.Length & 63);
+            if ((lengths & bit) != 0 && KeyBefore(activity, index, tag.Key))
+            {
+                continue;
+            }
+
+            lengths |= bit;
 
             if (kept < limits.AttributeCountLimit)
             {
@@ -88,6 +103,27 @@ internal static class ActivityEncoder
     }
 
     /// <summary>Span fields 11 and 12: the events, the first ones kept.</summary>
+    /// <summary>Whether one of the first <paramref name="count"/> tags of <paramref name="activity"/> has <paramref name="key"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool KeyBefore(Activity activity, int count, string key)
+    {
+        var i = 0;
+        foreach (ref readonly var tag in activity.EnumerateTagObjects())
+        {
+            if (i++ >= count)
+            {
+                return false;
+            }
+
+            if (string.Equals(tag.Key, key, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void WriteEvents(ProtoWriter writer, Activity activity, SpanLimits limits, int maxLength)
     {

@@ -55,7 +55,11 @@ internal static class TagValues
         return AnyValue.NewString(Text(value));
     }
 
-    /// <summary>Attributes of key-value pairs, in order, leaving out empty keys (a null value is an empty AnyValue).</summary>
+    /// <summary>
+    /// Attributes of key-value pairs, in order, leaving out empty keys (a null value is an empty AnyValue) and repeated
+    /// ones: the first occurrence of a key is kept (common spec, "Attribute Collections": exported collections MUST
+    /// hold unique keys).
+    /// </summary>
     public static KeyValue[] ToAttributes(IEnumerable<KeyValuePair<string, object?>>? tags, Func<string, bool>? skip = null)
     {
         if (tags is null)
@@ -71,7 +75,10 @@ internal static class TagValues
                 continue;
             }
 
-            result.Add(new KeyValue(key, ToAnyValue(value)));
+            if (!result.Exists(kv => string.Equals(kv.Key, key, StringComparison.Ordinal)))
+            {
+                result.Add(new KeyValue(key, ToAnyValue(value)));
+            }
         }
 
         return result.ToArray();
