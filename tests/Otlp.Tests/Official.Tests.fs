@@ -360,6 +360,20 @@ let private eventTime (ours: SpanEvent) (theirs: SpanEvent) =
     let shifted = uint64 (-localOffset.Ticks) * 100UL
     if ours.TimeUnixNano > shifted && theirs.TimeUnixNano = ours.TimeUnixNano - shifted then ours.TimeUnixNano else theirs.TimeUnixNano
 
+/// With a value length limit, the official exporter cuts strings and the strings of string[] but not the texts of
+/// other arrays' elements (a ulong[]'s "18446744073709551615"); the common spec ("Attribute Limits") says the limit
+/// applies to each string of an array (and each element of an array of AnyValue), as we apply it.
+let private elementsCut (valueLimit: int option) (attributes: KeyValue array) =
+    match valueLimit with
+    | None -> attributes
+    | Some limit ->
+        let cut v = match v with AnyValue.String text -> AnyValue.String(Limits.truncateString limit text) | other -> other
+        attributes
+        |> Array.map (fun a ->
+            match a.Value with
+            | AnyValue.Array items -> { a with Value = AnyValue.Array(Array.map cut items) }
+            | _ -> a)
+
 /// Past the attribute count limit (128), the official exporter's 128 include the empty keys and repeats it sends and
 /// we do not (see above), so it keeps fewer attributes we share and counts more as dropped. When what it kept is
 /// the start of what we kept, the two are taken as agreeing.
@@ -370,7 +384,8 @@ let private limited (ours: Span) (theirs: Span) =
     else
         theirs
 
-let private normaliseSpans (ours: Arrived) (official: Arrived) =
+let private normaliseSpans (valueLimit: int option) (ours: Arrived) (official: Arrived) =
+    let officialAttributes = officialAttributes >> elementsCut valueLimit
     let t = official.Span
     let theirs =
         { t with
@@ -394,17 +409,22 @@ let private seedOr (fallback: uint64) =
 
 let private traceSeed = seedOr 20260404UL
 
-let private traces =
-    testTask "generated activities arrive from both exporters as the same spans, under the same scopes" {
+let private traces (valueLimit: int option) =
+    testTask $"generated activities arrive from both exporters as the same spans, under the same scopes (value length limit {valueLimit})" {
         let cases = Gen.sampleWithSeed (Rnd traceSeed) 30 150 traceCase
         let ourHandler = new CapturingHandler()
         let officialHandler = new CapturingHandler()
         let name = $"Test.Official.{Guid.NewGuid():N}"
         let source = new ActivitySource(name, "1.2.3-beta", [ KeyValuePair("library.tag", box "lib"); KeyValuePair("n", box 5) ])
         use _source = disposing source
+        // The attribute value length limit from the environment, which the official SDK reads as its provider is built.
+        let lengthLimit = "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT"
+        let limits = [ for l in Option.toList valueLimit -> lengthLimit, string l ]
         use exporter =
             OtlpExporter.ForTraces().WithHttp().WithHttpClientFactory(Func<_>(ourHandler.CreateClient))
-                .WithBaseEndpoint("http://localhost:4318").WithEnvironment(environment []).Build()
+                .WithBaseEndpoint("http://localhost:4318").WithEnvironment(environment limits).Build()
+        let before = Environment.GetEnvironmentVariable lengthLimit
+        valueLimit |> Option.iter (fun l -> Environment.SetEnvironmentVariable(lengthLimit, string l))
         let options = OtlpTracerOptions(Sampler = { Kind = SamplerKind.AlwaysOn; Ratio = 1.0 })
         options.Sources.Add name
         let tracer = OtlpTracer.Start(exporter, options)
@@ -416,6 +436,7 @@ let private traces =
             OpenTelemetry.Trace.TracerProviderBuilderExtensions.Build(
                 OpenTelemetry.Trace.OtlpTraceExporterHelperExtensions.AddOtlpExporter(builder, Action<_>(officialOptions officialHandler "traces")))
         use _official = disposing official
+        Environment.SetEnvironmentVariable(lengthLimit, before)
         let caseOf = dict [ for i, c in Array.indexed cases -> run source c, (i, c) ]
         let! (flushed: bool) = exporter.ForceFlushAsync(Nullable(TimeSpan.FromSeconds 30.0))
         Expect.isTrue flushed "ours flushed"
@@ -431,7 +452,7 @@ let private traces =
         for id in Seq.append ourSpans.Keys theirSpans.Keys |> Seq.distinct do
             match ourSpans.TryGetValue id, theirSpans.TryGetValue id with
             | (true, o), (true, t) ->
-                let o, t = normaliseSpans o t
+                let o, t = normaliseSpans valueLimit o t
                 for d in differences "span" (box o) (box t) do
                     let case = match caseOf.TryGetValue(id.ToHex()) with | true, (i, _) -> $"case {i}" | _ -> "local parent"
                     report.Add $"{case} {id}: {d}"
@@ -626,4 +647,4 @@ let private logs (eventIds: bool) =
     }
 
 [<Tests>]
-let tests = testSequenced <| testList "Official exporter" [ traces; logs false; logs true ]
+let tests = testSequenced <| testList "Official exporter" [ traces None; traces (Some 7); logs false; logs true ]
