@@ -42,11 +42,13 @@ internal static class TagValues
         {
             // Each element as its own type (attribute mapping, "Array Values": the rules apply to each element), so an
             // object[] of 1 and "x" is [1, "x"], as OpenTelemetry .NET sends it; an element that is no scalar is text.
+            // Enumerated rather than indexed: GetValue(i) throws for a multi-dimensional or non-zero-based array,
+            // which enumerates its elements in storage order.
             var items = new AnyValue[array.Length];
-            for (var i = 0; i < items.Length; i++)
+            var i = 0;
+            foreach (var element in array)
             {
-                var element = array.GetValue(i);
-                items[i] = element is null ? AnyValue.Empty : Scalar(element) ?? AnyValue.NewString(Text(element));
+                items[i++] = element is null ? AnyValue.Empty : Scalar(element) ?? AnyValue.NewString(Text(element));
             }
 
             return AnyValue.NewArray(items);
@@ -211,20 +213,36 @@ internal static class TagValues
                 return;
         }
 
-        for (var i = 0; i < array.Length; i++)
+        // A one-dimensional array from 0 by index (no enumerator); any other (multi-dimensional, non-zero-based,
+        // which GetValue(i) would throw for) enumerated, in storage order.
+        if (type.IsSZArray)
         {
-            var value = array.GetValue(i);
-            var element = CommonFields.beginElement(writer);
-            if (value is not null)
+            for (var i = 0; i < array.Length; i++)
             {
-                if (!WriteScalar(writer, value, maxLength))
-                {
-                    WriteText(writer, value, maxLength);
-                }
+                WriteElement(writer, array.GetValue(i), maxLength);
             }
-
-            CommonFields.endElement(writer, element);
         }
+        else
+        {
+            foreach (var value in array)
+            {
+                WriteElement(writer, value, maxLength);
+            }
+        }
+    }
+
+    private static void WriteElement(ProtoWriter writer, object? value, int maxLength)
+    {
+        var element = CommonFields.beginElement(writer);
+        if (value is not null)
+        {
+            if (!WriteScalar(writer, value, maxLength))
+            {
+                WriteText(writer, value, maxLength);
+            }
+        }
+
+        CommonFields.endElement(writer, element);
     }
 
     private static bool WriteScalar(ProtoWriter writer, object value, int maxLength)
@@ -297,7 +315,9 @@ internal static class TagValues
                 (formatted, written) = (false, 0);
             }
 
-            if (formatted)
+            // The count is the application's word: one past the buffer (a bug in its TryFormat) would make the
+            // slice throw and fail the whole batch, so its ToString is used then.
+            if (formatted && (uint)written <= (uint)buffer.Length)
             {
                 WriteString(writer, buffer[..written], maxLength);
                 return;

@@ -1,0 +1,118 @@
+/// Application objects that misbehave: they never throw into the application, never take a batch down with them,
+/// and what they cost (an attribute, a measurement) is counted and said.
+module Otlp.Tests.FaultsTests
+
+open System
+open System.Collections
+open System.Collections.Generic
+open System.Diagnostics
+open System.Diagnostics.Metrics
+open System.Threading
+open Expecto
+open Microsoft.Extensions.Logging
+open Otlp
+open Otlp.Core
+open Otlp.Metrics
+open Otlp.Testing
+open Otlp.Tracing
+open Otlp.Tests.Support
+
+let private kv key value = { Key = key; Value = value }
+
+let private uniqueName () = $"Test.Faults.{Guid.NewGuid():N}"
+
+/// A value that says it formatted more characters than the buffer it was given holds.
+type private Boastful() =
+    override _.ToString() = "boast"
+    interface IFormattable with
+        member _.ToString(_: string, _: IFormatProvider) = "boast"
+    interface ISpanFormattable with
+        member _.TryFormat(_: Span<char>, written: byref<int>, _: ReadOnlySpan<char>, _: IFormatProvider) =
+            written <- 100000
+            true
+
+/// A log state whose second pair throws when read.
+type private FaultyState() =
+    interface IReadOnlyList<KeyValuePair<string, obj>> with
+        member _.Count = 2
+        member _.Item
+            with get i = if i = 0 then KeyValuePair("First", box 1) else raise (InvalidOperationException "gone")
+        member this.GetEnumerator() : IEnumerator<KeyValuePair<string, obj>> =
+            (Seq.init 2 (fun i -> (this :> IReadOnlyList<KeyValuePair<string, obj>>)[i])).GetEnumerator()
+        member this.GetEnumerator() : IEnumerator =
+            ((this :> IEnumerable<KeyValuePair<string, obj>>).GetEnumerator()) :> IEnumerator
+
+/// Pairs (not a list) whose enumeration throws after the first.
+let private faultyPairs () : seq<KeyValuePair<string, obj>> =
+    seq {
+        KeyValuePair("First", box 1)
+        raise (InvalidOperationException "gone")
+    }
+
+/// A tag value whose Equals is the application's code, and throws; its text (and so its hash) is the same for all.
+type private Touchy() =
+    override _.ToString() = "touchy"
+    override _.GetHashCode() = 1
+    override _.Equals(_: obj) = raise (InvalidOperationException "no equality")
+
+let private tracing =
+    testList "tracing" [
+        for json in [ false; true ] do
+            testTask $"a multi-dimensional or non-zero-based array tag is exported element by element and fails nothing else (JSON {json})" {
+                let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+                use _receiver = receiver
+                use exporter =
+                    OtlpExporter.ForTraces().WithHttp(json).WithBaseEndpoint(receiver.HttpEndpoint.ToString()).WithEnvironment(environment []).Build()
+                let name = uniqueName ()
+                let source = new ActivitySource(name)
+                use _source = disposing source
+                let tracer = OtlpTracer.Start(exporter, name)
+                use _tracer = disposing tracer
+                let shifted = Array.CreateInstance(typeof<int>, [| 2 |], [| 1 |])
+                shifted.SetValue(7, 1)
+                shifted.SetValue(8, 2)
+                do
+                    use a = source.StartActivity("odd")
+                    a.SetTag("grid", array2D [ [ 1; 2 ]; [ 3; 4 ] ]).SetTag("shifted", shifted).SetTag("names", array2D [ [ "a" ] ]) |> ignore
+                do
+                    use _ = source.StartActivity("fine")
+                    ()
+                let! (flushed: bool) = exporter.ForceFlushAsync(Nullable(TimeSpan.FromSeconds 10.0))
+                Expect.isTrue flushed "flushed"
+                let spans = receiver.Spans
+                Expect.equal [ for s in spans -> s.Name ] [ "odd"; "fine" ] "both spans arrive"
+                let ints xs = AnyValue.Array [| for x in xs -> AnyValue.Int x |]
+                Expect.equal
+                    spans[0].Attributes
+                    [| kv "grid" (ints [ 1L; 2L; 3L; 4L ]); kv "shifted" (ints [ 7L; 8L ]); kv "names" (AnyValue.Array [| AnyValue.String "a" |]) |]
+                    "element by element, in storage order"
+                Expect.equal exporter.Statistics.Exported 2L "both counted exported"
+                Expect.equal exporter.Statistics.Dropped 0L "nothing dropped"
+            }
+
+        testTask "a value whose TryFormat claims more characters than its buffer holds is exported by its ToString" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            use exporter = OtlpExporter.ForTraces().WithHttp().WithBaseEndpoint(receiver.HttpEndpoint.ToString()).WithEnvironment(environment []).Build()
+            let name = uniqueName ()
+            let source = new ActivitySource(name)
+            use _source = disposing source
+            let tracer = OtlpTracer.Start(exporter, name)
+            use _tracer = disposing tracer
+            do
+                use a = source.StartActivity("boastful")
+                a.SetTag("v", Boastful()) |> ignore
+            do
+                use _ = source.StartActivity("fine")
+                ()
+            let! (flushed: bool) = exporter.ForceFlushAsync(Nullable(TimeSpan.FromSeconds 10.0))
+            Expect.isTrue flushed "flushed"
+            let spans = receiver.Spans
+            Expect.equal [ for s in spans -> s.Name ] [ "boastful"; "fine" ] "both spans arrive"
+            Expect.equal spans[0].Attributes [| kv "v" (AnyValue.String "boast") |] "its ToString"
+        }
+
+    ]
+
+[<Tests>]
+let tests = testSequenced <| testList "Faults" [ tracing ]
