@@ -112,6 +112,43 @@ let private tracing =
             Expect.equal spans[0].Attributes [| kv "v" (AnyValue.String "boast") |] "its ToString"
         }
 
+        test "a string array changed by another thread while it is encoded never makes a malformed attribute" {
+            // The application may reuse an array it gave as a tag after the activity stopped: the encoder reads it
+            // then, on the export task. Whatever it reads, the attribute's lengths must be those of what it wrote.
+            let values = [| "a"; "b" |]
+            let long = String('x', 100)
+            use stop = new CancellationTokenSource()
+            let mutator =
+                Thread(fun () ->
+                    let mutable flip = false
+                    while not stop.IsCancellationRequested do
+                        values[0] <- (if flip then long else "a")
+                        flip <- not flip)
+            mutator.IsBackground <- true
+            mutator.Start()
+            let writer = Otlp.Core.Protobuf.ProtoWriter()
+            let buffer = Array.zeroCreate<byte> 4096
+            let mutable bad = 0
+            let watch = Stopwatch.StartNew()
+            while bad = 0 && watch.Elapsed < TimeSpan.FromSeconds 3.0 do
+                writer.Start(buffer, 0, buffer.Length)
+                TagValues.WriteAttribute(writer, 9, "k", values, Int32.MaxValue) |> ignore
+                let written = writer.Written.ToArray()
+                // One field: its tag (1 byte), its length (a varint), then exactly that many bytes.
+                let mutable length = 0
+                let mutable shift = 0
+                let mutable i = 1
+                while written[i] &&& 0x80uy <> 0uy do
+                    length <- length ||| (int (written[i] &&& 0x7Fuy) <<< shift)
+                    shift <- shift + 7
+                    i <- i + 1
+                length <- length ||| (int written[i] <<< shift)
+                if i + 1 + length <> written.Length then bad <- bad + 1
+                writer.Release()
+            stop.Cancel()
+            mutator.Join()
+            Expect.equal bad 0 "every attribute's length is the length written"
+        }
     ]
 
 [<Tests>]

@@ -606,16 +606,26 @@ type internal ProtoWriter() =
                 Unsafe.Add(&b, i + 1) <- byte arrayLength
                 i <- i + 2
                 let mutable ascii = true
+                // The array is the application's, and may change under us (an activity's tag array reused after
+                // it stopped): each element is read again here, so it is checked again against the room measured
+                // above. One that no longer fits, or no longer may be written whole, sends the caller to the
+                // element-by-element path, rather than writing past the room (or lengths that are not the bytes).
+                let roomEnd = i + arrayLength
                 k <- 0
                 while ascii && k < values.Length do
                     let v = values[k]
-                    Unsafe.Add(&b, i) <- byte ((Fields.ArrayValue_Values <<< 3) ||| Fields.WireLengthDelimited)
-                    Unsafe.Add(&b, i + 1) <- byte (2 + v.Length)
-                    Unsafe.Add(&b, i + 2) <- byte ((Fields.AnyValue_String_Value <<< 3) ||| Fields.WireLengthDelimited)
-                    Unsafe.Add(&b, i + 3) <- byte v.Length
-                    ascii <- Ascii.narrowPrefix (v.AsSpan()) (&Unsafe.Add(&b, i + 4)) = v.Length
-                    i <- i + 4 + v.Length
-                    k <- k + 1
+                    if isNull v || v.Length > maxLength || i + 4 + v.Length > roomEnd then
+                        ascii <- false
+                    else
+                        Unsafe.Add(&b, i) <- byte ((Fields.ArrayValue_Values <<< 3) ||| Fields.WireLengthDelimited)
+                        Unsafe.Add(&b, i + 1) <- byte (2 + v.Length)
+                        Unsafe.Add(&b, i + 2) <- byte ((Fields.AnyValue_String_Value <<< 3) ||| Fields.WireLengthDelimited)
+                        Unsafe.Add(&b, i + 3) <- byte v.Length
+                        ascii <- Ascii.narrowPrefix (v.AsSpan()) (&Unsafe.Add(&b, i + 4)) = v.Length
+                        i <- i + 4 + v.Length
+                        k <- k + 1
+                // Every element fitted and was ASCII; the lengths written are those measured only if they filled it.
+                if ascii && i <> roomEnd then ascii <- false
                 if ascii then at <- i
                 ascii
 
