@@ -420,7 +420,7 @@ let logTests =
                     LogRecordConverter.Capture(
                         LogLevel.Information, eventId, state,
                         (match failure with Some m -> exceptionOf m | None -> null),
-                        Func<_, _, _>(fun _ _ -> "message"), scopes, DateTime.UnixEpoch, null)
+                        Func<_, _, _>(fun _ _ -> "message"), scopes, DateTime.UnixEpoch, null, null)
                 for s in List.rev opened do s.Dispose()
                 let items = logItems [ entry, false ]
                 let direct = logsDirect limits items

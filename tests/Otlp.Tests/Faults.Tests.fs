@@ -151,5 +151,56 @@ let private tracing =
         }
     ]
 
+let private loggerFor (exporter: OtlpLogExporter) (scopes: bool) =
+    let factory = LoggerFactory.Create(fun b -> b.AddOtlp(exporter, fun o -> o.IncludeScopes <- scopes) |> ignore)
+    factory, factory.CreateLogger("Faults")
+
+let private logging =
+    testList "logging" [
+        testTask "a state, scope or formatter that throws never throws into the log call: the entry is exported with what could be read, and the fault reported" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            use exporter = OtlpExporter.ForLogs().WithHttp().WithBaseEndpoint(receiver.HttpEndpoint.ToString()).WithEnvironment(environment []).Build()
+            let problems = Collections.Concurrent.ConcurrentQueue<string>()
+            exporter.Statistics.add_Problem(fun p -> problems.Enqueue p)
+            let factory, logger = loggerFor exporter true
+            use _factory = disposing factory
+            let fine (_: obj) (_: exn) = "fine text"
+            let calls: (string * (unit -> unit)) list =
+                [ "a list state whose indexer throws",
+                  (fun () -> logger.Log(LogLevel.Information, EventId 0, FaultyState(), null, Func<_, _, _>(fun _ _ -> "list")))
+                  "pairs whose enumeration throws",
+                  (fun () -> logger.Log(LogLevel.Information, EventId 0, faultyPairs (), null, Func<_, _, _>(fun _ _ -> "pairs")))
+                  "a formatter that throws",
+                  (fun () ->
+                      logger.Log(LogLevel.Information, EventId 0, [ KeyValuePair("A", box 1) ], null, Func<_, _, _>(fun _ _ -> raise (FormatException "bad"))))
+                  "a scope whose pairs throw",
+                  (fun () ->
+                      use _scope = logger.BeginScope(faultyPairs ())
+                      logger.Log(LogLevel.Information, EventId 0, [ KeyValuePair("A", box 1) ], null, Func<_, _, _>(fun _ _ -> "scoped"))) ]
+            for what, call in calls do
+                try
+                    call ()
+                with e ->
+                    failtest $"{what}: the log call threw {e.GetType().Name}: {e.Message}"
+            logger.LogInformation("after")
+            ignore fine
+            let! (flushed: bool) = exporter.ForceFlushAsync(Nullable(TimeSpan.FromSeconds 10.0))
+            Expect.isTrue flushed "flushed"
+            let records = receiver.LogRecords
+            Expect.equal records.Count 5 "every entry exported"
+            Expect.equal exporter.Statistics.Exported 5L "counted exported"
+            Expect.equal records[0].Attributes [| kv "First" (AnyValue.Int 1L) |] "the list's pairs read before the fault"
+            Expect.equal records[1].Attributes [| kv "First" (AnyValue.Int 1L) |] "the pairs read before the fault"
+            Expect.equal records[2].Body (AnyValue.String "(the formatter threw FormatException)") "a body that says so"
+            Expect.equal records[3].Attributes [| kv "A" (AnyValue.Int 1L); kv "First" (AnyValue.Int 1L) |] "the scope's pairs read before the fault"
+            Expect.equal records[4].Body (AnyValue.String "after") "the next entry"
+            let said = List.ofSeq problems
+            Expect.exists said (fun p -> p.Contains "FaultyState" && p.Contains "InvalidOperationException") $"the list state's fault said ({said})"
+            Expect.exists said (fun p -> p.Contains "formatter" && p.Contains "FormatException") $"the formatter's fault said ({said})"
+            Expect.isFalse (said |> List.exists (fun p -> p.Contains "gone" || p.Contains "bad")) "no exception message (it may hold the application's values)"
+        }
+    ]
+
 [<Tests>]
-let tests = testSequenced <| testList "Faults" [ tracing ]
+let tests = testSequenced <| testList "Faults" [ tracing; logging ]

@@ -85,12 +85,15 @@ internal static class LogRecordConverter
         IExternalScopeProvider? scopes,
         DateTime utcNow,
         Activity? activity) =>
-        ToLogRecord(Capture(level, eventId, state, exception, formatter, scopes, utcNow, activity));
+        ToLogRecord(Capture(level, eventId, state, exception, formatter, scopes, utcNow, activity, problem: null));
 
     /// <summary>
     /// What the record of one entry needs, taken on the logging thread: the formatted message, the template, the
     /// state's and scopes' key-value pairs (empty keys left out), the exception and the trace
-    /// context. The values are mapped to OTLP when the entry is exported.
+    /// context. The values are mapped to OTLP when the entry is exported. The state, its formatter and the scopes are
+    /// the application's code, run here on its logging thread: what they throw is not thrown into the log call; the
+    /// entry keeps what was read before it (a body that says so for a formatter), and <paramref name="problem"/> is
+    /// told the kind of fault (types only: an exception's message may hold the application's values).
     /// </summary>
     public static LogEntry Capture<TState>(
         LogLevel level,
@@ -100,7 +103,8 @@ internal static class LogRecordConverter
         Func<TState, Exception?, string> formatter,
         IExternalScopeProvider? scopes,
         DateTime utcNow,
-        Activity? activity)
+        Activity? activity,
+        Action<string>? problem)
     {
         // The pairs are read when the entry is exported. Microsoft.Extensions.Logging's own states hold the values
         // they were made with and are kept as they are (copying them would cost an array per entry on the logging
@@ -111,7 +115,7 @@ internal static class LogRecordConverter
         string? template = null;
         if (state is IReadOnlyList<KeyValuePair<string, object?>> list)
         {
-            kept = HoldsItsValues(list.GetType()) ? list : CopyOf(list);
+            kept = HoldsItsValues(list.GetType()) ? list : CopyOf(list, problem);
             for (var i = kept.Count - 1; i >= 0; i--)
             {
                 // The template is the last pair of the framework's states: found at once.
@@ -125,15 +129,22 @@ internal static class LogRecordConverter
         }
         else if (state is IEnumerable<KeyValuePair<string, object?>> pairs)
         {
-            copied = new List<KeyValuePair<string, object?>>(state is IReadOnlyCollection<KeyValuePair<string, object?>> sized ? sized.Count : 4);
-            foreach (var pair in pairs)
+            copied = new List<KeyValuePair<string, object?>>(4);
+            try
             {
-                if (pair.Key == OriginalFormat)
+                foreach (var pair in pairs)
                 {
-                    template = pair.Value as string;
-                }
+                    if (pair.Key == OriginalFormat)
+                    {
+                        template = pair.Value as string;
+                    }
 
-                Add(copied, pair);
+                    Add(copied, pair);
+                }
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                problem?.Invoke($"A log entry's state ({state.GetType().Name}) threw {e.GetType().Name} when enumerated: its pairs after that are left out.");
             }
         }
 
@@ -141,24 +152,32 @@ internal static class LogRecordConverter
         if (scopes is not null)
         {
             scoped = new List<KeyValuePair<string, object?>>();
-            scopes.ForEachScope(
-                static (scope, list) =>
-                {
-                    // The scopes come from the outermost in: each one's pairs go before those of the scopes around
-                    // it, so that the innermost scope's come first (and win a repeated key, see ToLogRecord).
-                    if (scope is IEnumerable<KeyValuePair<string, object?>> scopePairs)
+            try
+            {
+                scopes.ForEachScope(
+                    static (scope, list) =>
                     {
-                        var at = 0;
-                        foreach (var pair in scopePairs)
+                        // The scopes come from the outermost in: each one's pairs go before those of the scopes around
+                        // it, so that the innermost scope's come first (and win a repeated key, see ToLogRecord).
+                        if (scope is IEnumerable<KeyValuePair<string, object?>> scopePairs)
                         {
-                            if (pair.Key != OriginalFormat && LogAttributes.IsAttribute(pair))
+                            var at = 0;
+                            foreach (var pair in scopePairs)
                             {
-                                list.Insert(at++, pair);
+                                if (pair.Key != OriginalFormat && LogAttributes.IsAttribute(pair))
+                                {
+                                    list.Insert(at++, pair);
+                                }
                             }
                         }
-                    }
-                },
-                scoped);
+                    },
+                    scoped);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // The pairs read so far stay; the scopes inside the faulty one are not reached.
+                problem?.Invoke($"A logging scope's state threw {e.GetType().Name} when enumerated: its pairs after that, and the scopes inside it, are left out.");
+            }
         }
 
         var traced = activity is not null && activity.IdFormat == ActivityIdFormat.W3C;
@@ -166,7 +185,7 @@ internal static class LogRecordConverter
             ActivityConverter.UnixNanos(utcNow),
             level,
             eventId,
-            formatter(state, exception),
+            Format(state, exception, formatter, problem),
             template,
             new LogAttributes(kept ?? copied, scoped),
             exception,
@@ -186,15 +205,39 @@ internal static class LogRecordConverter
     /// </summary>
     private static bool HoldsItsValues(Type type) => type == FormattedLogValues || type.DeclaringType == typeof(LoggerMessage);
 
-    private static KeyValuePair<string, object?>[] CopyOf(IReadOnlyList<KeyValuePair<string, object?>> list)
+    private static KeyValuePair<string, object?>[] CopyOf(IReadOnlyList<KeyValuePair<string, object?>> list, Action<string>? problem)
     {
-        var copy = new KeyValuePair<string, object?>[list.Count];
-        for (var i = 0; i < copy.Length; i++)
+        var read = 0;
+        KeyValuePair<string, object?>[] copy = [];
+        try
         {
-            copy[i] = list[i];
-        }
+            copy = new KeyValuePair<string, object?>[list.Count];
+            for (; read < copy.Length; read++)
+            {
+                copy[read] = list[read];
+            }
 
-        return copy;
+            return copy;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            problem?.Invoke($"A log entry's state ({list.GetType().Name}) threw {e.GetType().Name} when read: its pairs after that are left out.");
+            return copy.AsSpan(0, read).ToArray();
+        }
+    }
+
+    /// <summary>The formatted message; a text that says so when the formatter (the application's, or its values' ToString) throws.</summary>
+    private static string Format<TState>(TState state, Exception? exception, Func<TState, Exception?, string> formatter, Action<string>? problem)
+    {
+        try
+        {
+            return formatter(state, exception) ?? string.Empty;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            problem?.Invoke($"A log entry's formatter threw {e.GetType().Name}: its body says so.");
+            return $"(the formatter threw {e.GetType().Name})";
+        }
     }
 
     /// <summary>

@@ -173,7 +173,7 @@ public sealed class OtlpLoggerProvider : ILoggerProvider, ISupportExternalScope
             // Without event ids the entry keeps the name only: both encoders leave an id of 0 out.
             var kept = provider.options.IncludeEventId || eventId.Id == 0 ? eventId : new EventId(0, eventId.Name);
             var entry = LogRecordConverter.Capture(
-                logLevel, kept, state, exception, formatter, provider.options.IncludeScopes ? provider.scopes : null, now, Activity.Current);
+                logLevel, kept, state, exception, formatter, provider.options.IncludeScopes ? provider.scopes : null, now, Activity.Current, this.report ??= target.Exporter.Statistics.ReportProblem);
             var origin = this.origin;
             if (origin is null || !ReferenceEquals(origin.Convert, target.Convert))
             {
@@ -183,6 +183,9 @@ public sealed class OtlpLoggerProvider : ILoggerProvider, ISupportExternalScope
 
             target.Exporter.OfferDeferred(entry, origin);
         }
+
+        // Where the faults of the application's states, scopes and formatters are told (made once, not per entry).
+        private Action<string>? report;
 
         // The origin of this logger's entries: its scope and the conversion of the exporter it resolved.
         private ItemOrigin<LogRecord>? origin;
