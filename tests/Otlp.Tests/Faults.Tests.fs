@@ -202,5 +202,42 @@ let private logging =
         }
     ]
 
+let private metrics =
+    testList "metrics" [
+        testTask "a measurement whose tag's Equals throws is dropped, counted on the Otlp meter as in DroppedMeasurements, and warned of once" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            use exporter = OtlpExporter.ForMetrics().WithHttp().WithBaseEndpoint(receiver.HttpEndpoint.ToString()).WithEnvironment(environment []).Build()
+            let name = uniqueName ()
+            let options = OtlpMetricsOptions()
+            options.Meters.Add name
+            options.ExportInterval <- Nullable(TimeSpan.FromMinutes 10.0)
+            use otlpMetrics = OtlpMetrics.Start(exporter, options)
+            let mutable failed = 0L
+            let listener = new MeterListener()
+            use _listener = disposing listener
+            listener.InstrumentPublished <-
+                fun instrument l ->
+                    if instrument.Meter.Name = Otlp.Diagnostics.OtlpSelfTelemetry.Name && instrument.Name = "otlp.metrics.measurements.dropped" then
+                        l.EnableMeasurementEvents instrument
+            listener.SetMeasurementEventCallback<int64>(fun _ value tags _ ->
+                for t in tags do
+                    if t.Key = "otlp.reason" && string t.Value = "recording_failed" then Interlocked.Add(&failed, value) |> ignore)
+            listener.Start()
+            let meter = new Meter(name)
+            use _meter = disposing meter
+            let counter = meter.CreateCounter<int64>("touchy")
+            for _ in 1..3 do
+                counter.Add(1L, KeyValuePair("t", box (Touchy())))
+            Expect.equal otlpMetrics.DroppedMeasurements 2L "the measurements after the first (whose series they would join) dropped"
+            Expect.equal (Interlocked.Read &failed) 2L "the same count on the Otlp meter"
+            let warned = otlpMetrics.Warnings |> Seq.filter (fun w -> w.Contains "could not be recorded") |> List.ofSeq
+            Expect.equal warned.Length 1 $"warned once ({warned})"
+            Expect.stringContains warned[0] "'touchy'" "the metric named"
+            Expect.stringContains warned[0] "InvalidOperationException" "the kind of fault named"
+            Expect.isFalse (warned[0].Contains "no equality") "no exception message (it may hold the application's values)"
+        }
+    ]
+
 [<Tests>]
-let tests = testSequenced <| testList "Faults" [ tracing; logging ]
+let tests = testSequenced <| testList "Faults" [ tracing; logging; metrics ]

@@ -666,14 +666,18 @@ internal sealed class MeasurementDrops(Action<string> warn)
 {
     private static readonly KeyValuePair<string, object?> NonFiniteReason = new("otlp.reason", "non_finite");
     private static readonly KeyValuePair<string, object?> NegativeReason = new("otlp.reason", "negative_counter_value");
+    private static readonly KeyValuePair<string, object?> FailedReason = new("otlp.reason", "recording_failed");
     private readonly ConcurrentDictionary<(string Metric, string Reason), bool> warned = new();
     private long nonFinite;
     private long negative;
+    private long failed;
     private long reservoirFailures;
 
     public long NonFiniteCount => Interlocked.Read(ref this.nonFinite);
 
     public long NegativeCount => Interlocked.Read(ref this.negative);
+
+    public long FailedCount => Interlocked.Read(ref this.failed);
 
     public void NonFinite(string metric)
     {
@@ -687,6 +691,23 @@ internal sealed class MeasurementDrops(Action<string> warn)
         Interlocked.Increment(ref this.negative);
         Diagnostics.OtlpSelfTelemetry.MeasurementsDropped.Add(1, NegativeReason);
         this.WarnOnce(metric, "negative", $"Metric '{metric}': negative measurements of a counter are dropped.");
+    }
+
+    /// <summary>A measurement whose recording threw (the application's code in it: a tag value's Equals), of <paramref name="fault"/> (an exception type's name).</summary>
+    public void Failed(string metric, string fault)
+    {
+        Interlocked.Increment(ref this.failed);
+        try
+        {
+            Diagnostics.OtlpSelfTelemetry.MeasurementsDropped.Add(1, FailedReason);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // An application's listener of the Otlp meter: called here from a catch on the recording thread, what it
+            // throws would reach the application's Add.
+        }
+
+        this.WarnOnce(metric, "failed:" + fault, $"Metric '{metric}': a measurement could not be recorded ({fault} was thrown, by a tag value's Equals or the like); such measurements are dropped.");
     }
 
     /// <summary>Calls to a view's own exemplar reservoir (or its factory) that failed.</summary>

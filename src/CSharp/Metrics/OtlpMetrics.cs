@@ -44,7 +44,6 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
     private int collectingCount;
     private ulong previousCollectionUnixNano;
     private long ignoredInstruments;
-    private long failedMeasurements;
     private int disposed;
 
     private OtlpMetrics(OtlpMetricExporter exporter, OtlpMetricsOptions options)
@@ -147,7 +146,7 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
     public long IgnoredInstruments => Interlocked.Read(ref this.ignoredInstruments);
 
     /// <summary>Measurements dropped: NaN or infinite values, negative values of counters, and any that failed to record.</summary>
-    public long DroppedMeasurements => this.drops.NonFiniteCount + this.drops.NegativeCount + Interlocked.Read(ref this.failedMeasurements);
+    public long DroppedMeasurements => this.drops.NonFiniteCount + this.drops.NegativeCount + this.drops.FailedCount;
 
     /// <summary>
     /// Calls to the exemplar reservoirs of views (<see cref="OtlpView.ExemplarReservoirFactory"/>) that threw (their
@@ -499,7 +498,7 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
             }
         }
 
-        return new InstrumentState(instrumentStreams, this);
+        return new InstrumentState(instrumentStreams, this, instrument.Name);
     }
 
     private async Task CollectAndExportAsync(MetricReader.Trigger trigger, CancellationToken cancellationToken)
@@ -533,14 +532,14 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
         }
     }
 
-    private void CountFailure(Exception e)
-    {
-        Interlocked.Increment(ref this.failedMeasurements);
-        this.Warn($"A measurement could not be recorded: {e.GetType().Name}: {e.Message}");
-    }
+    // On the application's recording thread, for every failed measurement: counted (here and on the Otlp meter, as
+    // the other drops are), and warned of once per instrument and kind of fault, not once per measurement (each
+    // warning takes locks and calls the Problem handlers). The exception's message is left out: it may hold the
+    // application's values (a tag's Equals saying what it compared).
+    private void CountFailure(string instrument, Exception e) => this.drops.Failed(instrument, e.GetType().Name);
 
     /// <summary>What the listener hands back with every measurement of an instrument: its streams, so no lookup is needed.</summary>
-    private sealed class InstrumentState(MetricStream[] streams, OtlpMetrics owner)
+    private sealed class InstrumentState(MetricStream[] streams, OtlpMetrics owner, string instrument)
     {
         public void Record(long value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
@@ -553,7 +552,7 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                owner.CountFailure(e);
+                owner.CountFailure(instrument, e);
             }
         }
 
@@ -568,7 +567,7 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                owner.CountFailure(e);
+                owner.CountFailure(instrument, e);
             }
         }
     }
