@@ -660,7 +660,13 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         // retry may send the parts that succeeded again: duplicates are preferred to loss).
         // Items too large alone are found again on every attempt: the outcome names them, and the machine counts them
         // once, when the batch ends (so does it the server's rejections).
-        var (parts, tooLarge) = this.Prepare(this.Group(this.Resource, GroupByScope(items)));
+        var (groups, unreadable) = this.GroupByScope(items);
+        if (groups.Count == 0)
+        {
+            return Batching.ExportOutcome.NewPartiallySucceeded(0, 0, unreadable);
+        }
+
+        var (parts, tooLarge) = this.Prepare(this.Group(this.Resource, groups));
         var rejected = 0;
         try
         {
@@ -694,8 +700,8 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
             Release(parts);
         }
 
-        return rejected > 0 || tooLarge > 0
-            ? Batching.ExportOutcome.NewPartiallySucceeded(rejected, tooLarge)
+        return rejected > 0 || tooLarge > 0 || unreadable > 0
+            ? Batching.ExportOutcome.NewPartiallySucceeded(rejected, tooLarge, unreadable)
             : Batching.ExportOutcome.Succeeded;
     }
 
@@ -711,10 +717,18 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         }
 
         var payload = this.NewBuffer();
-        if (this.TryEncodeDirect(items, payload) && payload.WrittenCount <= this.PayloadLimit)
+        try
         {
-            this.lastPayloadBytes = payload.WrittenCount;
-            return payload;
+            if (this.TryEncodeDirect(items, payload) && payload.WrittenCount <= this.PayloadLimit)
+            {
+                this.lastPayloadBytes = payload.WrittenCount;
+                return payload;
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // An item whose reading throws (an application object that misbehaves): the model's path reads the items
+            // one by one, and leaves out only the ones that throw (GroupByScope).
         }
 
         payload.Dispose();
@@ -777,12 +791,32 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         }
     }
 
-    private static List<(InstrumentationScope Scope, TItem[] Items)> GroupByScope(ScopedItem<TItem>[] items)
+    /// <summary>
+    /// The batch's items by scope, in order, each deferred one read from its source now; an item whose reading throws
+    /// (an application object that misbehaves, such as an activity whose tags another thread changes) is left out and
+    /// counted in the second value, so that it alone is lost, and said (the exception's type only: its message may
+    /// hold the application's values).
+    /// </summary>
+    private (List<(InstrumentationScope Scope, TItem[] Items)> Groups, int Unreadable) GroupByScope(ScopedItem<TItem>[] items)
     {
         var order = new List<InstrumentationScope>();
         var groups = new Dictionary<InstrumentationScope, List<TItem>>(ReferenceEqualityComparer.Instance);
+        var unreadable = 0;
+        Exception? first = null;
         foreach (var item in items)
         {
+            TItem read;
+            try
+            {
+                read = item.Convert is null ? item.Item : item.Convert(item.Source!);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                unreadable++;
+                first ??= e;
+                continue;
+            }
+
             if (!groups.TryGetValue(item.Scope, out var list))
             {
                 list = [];
@@ -790,10 +824,16 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
                 order.Add(item.Scope);
             }
 
-            list.Add(item.Convert is null ? item.Item : item.Convert(item.Source!));
+            list.Add(read);
         }
 
-        return order.Select(scope => (scope, groups[scope].ToArray())).ToList();
+        if (first is not null)
+        {
+            this.Statistics.ReportProblem(
+                $"{unreadable} item(s) of a batch threw {first.GetType().Name} as they were read for export and were left out; the rest of the batch is sent.");
+        }
+
+        return (order.Select(scope => (scope, groups[scope].ToArray())).ToList(), unreadable);
     }
 }
 

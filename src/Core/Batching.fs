@@ -21,7 +21,7 @@ type Settings =
 [<RequireQualifiedAccess>]
 type ExportOutcome =
     | Succeeded
-    | PartiallySucceeded of rejected: int * tooLarge: int
+    | PartiallySucceeded of rejected: int * tooLarge: int * unreadable: int
     | RetryableFailure of serverDelayMs: int64 option
     | PermanentFailure
 
@@ -33,7 +33,7 @@ let outcomeOf (classification: Retry.Classification) =
 
 let partialOutcome (rejected: int64) (sent: int) =
     let rejected = rejected |> max 0L |> min (int64 (max 0 sent))
-    if rejected = 0L then ExportOutcome.Succeeded else ExportOutcome.PartiallySucceeded(int rejected, 0)
+    if rejected = 0L then ExportOutcome.Succeeded else ExportOutcome.PartiallySucceeded(int rejected, 0, 0)
 
 [<RequireQualifiedAccess>]
 type DropReason =
@@ -44,6 +44,7 @@ type DropReason =
     | DeadlineExceeded
     | RejectedByServer
     | TooLarge
+    | Unreadable
 
 [<RequireQualifiedAccess>]
 type WaiterResult =
@@ -340,14 +341,16 @@ let private complete (settings: Settings) batchId outcome nowMs random (work: Wo
 
         match outcome with
         | ExportOutcome.Succeeded -> export size settled
-        | ExportOutcome.PartiallySucceeded(rejected, tooLarge) ->
+        | ExportOutcome.PartiallySucceeded(rejected, tooLarge, unreadable) ->
             // Counts outside the batch cannot be true: each is brought within what is left of it.
             let tooLarge = tooLarge |> max 0 |> min size
-            let rejected = rejected |> max 0 |> min (size - tooLarge)
+            let unreadable = unreadable |> max 0 |> min (size - tooLarge)
+            let rejected = rejected |> max 0 |> min (size - tooLarge - unreadable)
 
-            export (size - tooLarge - rejected) settled
+            export (size - tooLarge - unreadable - rejected) settled
             |> drop rejected DropReason.RejectedByServer
             |> drop tooLarge DropReason.TooLarge
+            |> drop unreadable DropReason.Unreadable
         | ExportOutcome.PermanentFailure -> drop size DropReason.PermanentFailure settled
         | ExportOutcome.RetryableFailure serverDelay ->
             let classification = Retry.Classification.Retryable serverDelay

@@ -19,7 +19,7 @@
 ///                        │
 ///   ExportCompleted(id, Succeeded)           ──> ReportExported
 ///   ExportCompleted(id, PartiallySucceeded)  ──> ReportExported; the rejected ones ReportDropped RejectedByServer,
-///                                                the ones left out ReportDropped TooLarge
+///                                                the ones left out ReportDropped TooLarge or Unreadable
 ///   ExportCompleted(id, PermanentFailure)    ──> ReportDropped PermanentFailure
 ///   ExportCompleted(id, RetryableFailure)    ──Retry.decide──┬──> ArmTimer (now + delay), then on TimerFired:
 ///                                                            │      StartExport(id, same items, attempt + 1,
@@ -72,10 +72,11 @@ type Settings =
 type ExportOutcome =
     /// The server accepted every item.
     | Succeeded
-    /// The request was accepted, but `rejected` of its items were refused by the server (OTLP partial success), and
-    /// `tooLarge` items were left out of it, each larger alone than one request may be (the driver finds them as it
-    /// encodes, on every attempt: the machine counts them once, when the batch ends). Never retried.
-    | PartiallySucceeded of rejected: int * tooLarge: int
+    /// The request was accepted, but `rejected` of its items were refused by the server (OTLP partial success),
+    /// `tooLarge` items were left out of it, each larger alone than one request may be, and `unreadable` items were
+    /// left out because reading them threw (an application object that misbehaves). The driver finds the last two as
+    /// it encodes, on every attempt: the machine counts them once, when the batch ends. Never retried.
+    | PartiallySucceeded of rejected: int * tooLarge: int * unreadable: int
     /// A retryable failure (see `Retry.Classification.Retryable`), with the server's delay when it gave one.
     | RetryableFailure of serverDelayMs: int64 option
     /// A failure that is never retried.
@@ -108,6 +109,9 @@ type DropReason =
     | RejectedByServer
     /// Each was larger alone than one request may be (the exporter's request size limit): never sent.
     | TooLarge
+    /// Reading each threw as it was encoded (an application object that misbehaves, such as a collection changed by
+    /// another thread): left out, so that the rest of its batch is sent.
+    | Unreadable
 
 /// How a flush or shutdown waiter ends.
 [<RequireQualifiedAccess>]

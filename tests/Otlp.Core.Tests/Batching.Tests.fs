@@ -135,9 +135,14 @@ let simulate (settings: Settings) (actions: Action list) =
                 let outcome =
                     match outcome with
                     // Counts out of range too (-1 and size + 1): servers send them, and the machine must cope. Items
-                    // too large to send alone come with or without rejections, up to the whole batch and beyond.
+                    // too large to send alone, and items that could not be read, come with or without rejections, up
+                    // to the whole batch and beyond.
                     | ExportOutcome.PartiallySucceeded _ ->
-                        ExportOutcome.PartiallySucceeded(pick % (size + 3) - 1, (pick / 7) % (size + 3) - 1)
+                        ExportOutcome.PartiallySucceeded(
+                            pick % (size + 3) - 1,
+                            (pick / 7) % (size + 3) - 1,
+                            (pick / 53) % (size + 3) - 1
+                        )
                     | other -> other
 
                 deliver (ExportCompleted(id, outcome, d.Now, random))
@@ -223,7 +228,7 @@ let private settingsGen =
 let private outcomeGen =
     Gen.frequency
         [ 6, Gen.constant ExportOutcome.Succeeded
-          1, Gen.constant (ExportOutcome.PartiallySucceeded(0, 0))
+          1, Gen.constant (ExportOutcome.PartiallySucceeded(0, 0, 0))
           3, Gen.constant (ExportOutcome.RetryableFailure None)
           1, Gen.choose (0, 120) |> Gen.map (fun ms -> ExportOutcome.RetryableFailure(Some(int64 ms)))
           1, Gen.constant ExportOutcome.PermanentFailure ]
@@ -313,7 +318,8 @@ let private reasons =
       DropReason.RetriesExhausted
       DropReason.DeadlineExceeded
       DropReason.RejectedByServer
-      DropReason.TooLarge ]
+      DropReason.TooLarge
+      DropReason.Unreadable ]
 
 /// The items of every batch, from its first StartExport.
 let private batchItems (trace: Trace) =
@@ -341,9 +347,11 @@ let private conservation (trace: Trace) =
 
             match outcome with
             | ExportOutcome.Succeeded -> exported <- exported + int64 size
-            | ExportOutcome.PartiallySucceeded(rejected, tooLarge) ->
+            | ExportOutcome.PartiallySucceeded(rejected, tooLarge, unreadable) ->
                 let tooLarge = tooLarge |> max 0 |> min size
-                exported <- exported + int64 (size - tooLarge - (rejected |> max 0 |> min (size - tooLarge)))
+                let unreadable = unreadable |> max 0 |> min (size - tooLarge)
+                let left = size - tooLarge - unreadable
+                exported <- exported + int64 (left - (rejected |> max 0 |> min left))
             | _ -> ()
         | _ -> ()
 
@@ -608,14 +616,18 @@ let private retriesFollowPolicy (trace: Trace) =
                 | Retry.Decision.GiveUp _ -> expectDrop size DropReason.DeadlineExceeded
                 | Retry.Decision.Done -> fail "a failure cannot be done"
             | ExportOutcome.PermanentFailure -> expectDrop size DropReason.PermanentFailure
-            | ExportOutcome.PartiallySucceeded(rejected, tooLarge) ->
+            | ExportOutcome.PartiallySucceeded(rejected, tooLarge, unreadable) ->
                 let tooLarge = tooLarge |> max 0 |> min size
+                let unreadable = unreadable |> max 0 |> min (size - tooLarge)
 
                 if tooLarge > 0 then
                     expectDrop tooLarge DropReason.TooLarge
 
-                if rejected > 0 && size > tooLarge then
-                    expectDrop (min rejected (size - tooLarge)) DropReason.RejectedByServer
+                if unreadable > 0 then
+                    expectDrop unreadable DropReason.Unreadable
+
+                if rejected > 0 && size > tooLarge + unreadable then
+                    expectDrop (min rejected (size - tooLarge - unreadable)) DropReason.RejectedByServer
             | _ -> ()
         | _ -> ()
 
@@ -879,7 +891,7 @@ let examples =
 
         test "permanent failures and server rejections are dropped with their reasons" {
             let state, log =
-                run small [ OfferMany([| 1; 2; 3; 4 |], 0L); ExportCompleted(1L, ExportOutcome.PermanentFailure, 1L, 0.5); ExportCompleted(2L, ExportOutcome.PartiallySucceeded(1, 0), 2L, 0.5) ]
+                run small [ OfferMany([| 1; 2; 3; 4 |], 0L); ExportCompleted(1L, ExportOutcome.PermanentFailure, 1L, 0.5); ExportCompleted(2L, ExportOutcome.PartiallySucceeded(1, 0, 0), 2L, 0.5) ]
 
             Expect.equal log[1] [ ReportDropped(2, DropReason.PermanentFailure); StartExport(2L, [| 3; 4 |], 1, 1001L) ] "permanent"
             Expect.equal log[2] [ ReportExported 1; ReportDropped(1, DropReason.RejectedByServer) ] "partial success"
@@ -891,11 +903,29 @@ let examples =
                 run small [ OfferMany([| 1; 2 |], 0L)
                             ExportCompleted(1L, ExportOutcome.RetryableFailure(Some 100L), 10L, 0.5)
                             TimerFired 110L
-                            ExportCompleted(1L, ExportOutcome.PartiallySucceeded(0, 1), 120L, 0.5) ]
+                            ExportCompleted(1L, ExportOutcome.PartiallySucceeded(0, 1, 0), 120L, 0.5) ]
 
             Expect.equal log[1] [ ArmTimer 110L ] "the first attempt's items too large are not counted: it is retried"
             Expect.equal log[3] [ ReportExported 1; ReportDropped(1, DropReason.TooLarge) ] "counted once at the end"
             Expect.equal (exportedCount state, droppedCount DropReason.TooLarge state) (1L, 1L) "counts"
+        }
+
+        test "unreadable items are dropped once with their reason, beside rejections and items too large" {
+            let state, log =
+                run { small with MaxExportBatchSize = 4; ExportTimeoutMs = 10000L } [
+                            OfferMany([| 1; 2; 3; 4 |], 0L)
+                            ExportCompleted(1L, ExportOutcome.RetryableFailure None, 10L, 0.5)
+                            TimerFired 2000L
+                            ExportCompleted(1L, ExportOutcome.PartiallySucceeded(1, 1, 1), 2010L, 0.5) ]
+
+            Expect.equal
+                log[3]
+                [ ReportExported 1
+                  ReportDropped(1, DropReason.RejectedByServer)
+                  ReportDropped(1, DropReason.TooLarge)
+                  ReportDropped(1, DropReason.Unreadable) ]
+                "each count once, at the end"
+            Expect.equal (droppedCount DropReason.Unreadable state) 1L "counted"
         }
 
         test "shutdown flushes, refuses later items and completes once everything is exported" {

@@ -57,6 +57,46 @@ type private Touchy() =
 
 let private tracing =
     testList "tracing" [
+        for protocol in [ OtlpProtocol.HttpProtobuf; OtlpProtocol.HttpJson ] do
+            testTask $"an item whose reading throws is left out, counted unreadable and said; the rest of its batch arrives ({protocol})" {
+                let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+                use _receiver = receiver
+                use exporter =
+                    OtlpExporter.ForTraces().Configure(fun o ->
+                        o.Protocol <- protocol
+                        o.BaseEndpoint <- receiver.HttpEndpoint.ToString()
+                        o.Environment <- environment [])
+                        .Build()
+                let problems = Concurrent.ConcurrentQueue<string>()
+                exporter.Statistics.add_Problem(fun p -> problems.Enqueue p)
+                let name = uniqueName ()
+                let source = new ActivitySource(name)
+                use _source = disposing source
+                // As the tracer offers: the ActivitySpans conversion, read on the export task. A source it cannot read
+                // stands for any activity whose reading throws there (one whose tags another thread changes meanwhile):
+                // both the direct encoder and the conversion throw on it.
+                let convert = Delegate.CreateDelegate(typeof<Func<obj, Span>>, ActivitySpans(Limits.defaults.Span), "ToSpan") :?> Func<obj, Span>
+                let origin = ItemOrigin<Span>(ActivityConverter.ToScope source, convert, true)
+                let listener =
+                    new ActivityListener(
+                        ShouldListenTo = (fun s -> s = source),
+                        Sample = SampleActivity<ActivityContext>(fun _ -> ActivitySamplingResult.AllDataAndRecorded))
+                use _listener = disposing listener
+                ActivitySource.AddActivityListener listener
+                let stopped name =
+                    let activity = source.StartActivity(name: string)
+                    activity.Stop()
+                    activity
+                Expect.isTrue (exporter.OfferDeferred(stopped "before", origin)) "offered"
+                Expect.isTrue (exporter.OfferDeferred(box "not an activity", origin)) "offered"
+                Expect.isTrue (exporter.OfferDeferred(stopped "after", origin)) "offered"
+                let! (flushed: bool) = exporter.ForceFlushAsync(Nullable(TimeSpan.FromSeconds 10.0))
+                Expect.isTrue flushed "flushed"
+                Expect.equal [ for s in receiver.Spans -> s.Name ] [ "before"; "after" ] "the readable items arrive"
+                Expect.equal (exporter.Statistics.Exported, exporter.Statistics.DroppedUnreadable, exporter.Statistics.Dropped) (2L, 1L, 1L) "counted once, as unreadable"
+                Expect.exists problems (fun (p: string) -> p.Contains "InvalidCastException" && p.Contains "left out") $"said: %A{List.ofSeq problems}"
+            }
+
         for json in [ false; true ] do
             testTask $"a multi-dimensional or non-zero-based array tag is exported element by element and fails nothing else (JSON {json})" {
                 let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()

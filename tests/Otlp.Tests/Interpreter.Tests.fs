@@ -87,7 +87,7 @@ let tests =
         test "a partial success in a protobuf body reports the rejected count and message" {
             let body = ProtoEncoder.traceResponseToBytes { PartialSuccess = { Rejected = 3L; ErrorMessage = "bad span" } }
             let attempt = interpret (TransportResult.Response(200, false, ReadOnlyMemory body))
-            Expect.equal attempt.Outcome (Batching.ExportOutcome.PartiallySucceeded(3, 0)) "outcome"
+            Expect.equal attempt.Outcome (Batching.ExportOutcome.PartiallySucceeded(3, 0, 0)) "outcome"
             Expect.stringContains attempt.Problem "bad span" "message"
         }
 
@@ -95,11 +95,11 @@ let tests =
             let body = OtlpJson.logsResponseToBytes { PartialSuccess = { Rejected = 2L; ErrorMessage = "too old" } }
             let result = TransportResult(Kind = TransportResultKind.Response, StatusCode = 200, Body = ReadOnlyMemory body, ContentType = "application/json")
             let attempt = ExportInterpreter.Interpret(result, config [] Signal.Logs, now, 10)
-            Expect.equal attempt.Outcome (Batching.ExportOutcome.PartiallySucceeded(2, 0)) "outcome"
+            Expect.equal attempt.Outcome (Batching.ExportOutcome.PartiallySucceeded(2, 0, 0)) "outcome"
         }
 
         test "a rejected count beyond the items sent, or negative, is brought into [0, items sent]" {
-            for rejected, expected in [ 20L, Batching.ExportOutcome.PartiallySucceeded(10, 0); -5L, Batching.ExportOutcome.Succeeded; 10L, Batching.ExportOutcome.PartiallySucceeded(10, 0) ] do
+            for rejected, expected in [ 20L, Batching.ExportOutcome.PartiallySucceeded(10, 0, 0); -5L, Batching.ExportOutcome.Succeeded; 10L, Batching.ExportOutcome.PartiallySucceeded(10, 0, 0) ] do
                 let body = ProtoEncoder.traceResponseToBytes { PartialSuccess = { Rejected = rejected; ErrorMessage = "odd" } }
                 let attempt = interpret (TransportResult.Response(200, false, ReadOnlyMemory body))
                 Expect.equal attempt.Outcome expected $"outcome of {rejected}"
@@ -117,7 +117,7 @@ let tests =
             let body = OtlpJson.logsResponseToBytes { PartialSuccess = { Rejected = 2L; ErrorMessage = "too old" } }
             let result = TransportResult(Kind = TransportResultKind.Response, StatusCode = 200, Body = ReadOnlyMemory body)
             let attempt = ExportInterpreter.Interpret(result, config [ "OTEL_EXPORTER_OTLP_PROTOCOL", "http/json" ] Signal.Logs, now, 10)
-            Expect.equal attempt.Outcome (Batching.ExportOutcome.PartiallySucceeded(2, 0)) "outcome"
+            Expect.equal attempt.Outcome (Batching.ExportOutcome.PartiallySucceeded(2, 0, 0)) "outcome"
             Expect.stringContains attempt.Problem "too old" "message"
         }
 

@@ -20,6 +20,7 @@ public sealed class ExportStatistics
     private long droppedDeadlineExceeded;
     private long rejectedByServer;
     private long droppedTooLarge;
+    private long droppedUnreadable;
     private long problems;
 
     /// <summary>Counts for one signal; also reported on the <c>Otlp</c> meter and event source with the signal's name.</summary>
@@ -70,10 +71,16 @@ public sealed class ExportStatistics
     /// <summary>Items larger than the request size limit on their own.</summary>
     public long DroppedTooLarge => Interlocked.Read(ref this.droppedTooLarge);
 
+    /// <summary>
+    /// Items that threw as they were read for export (an application object that misbehaves, such as an activity's
+    /// tags changed by another thread), left out so that the rest of their batch was sent.
+    /// </summary>
+    public long DroppedUnreadable => Interlocked.Read(ref this.droppedUnreadable);
+
     /// <summary>Every item dropped for any reason, server rejections included.</summary>
     public long Dropped =>
         this.DroppedQueueFull + this.DroppedShutDown + this.DroppedPermanentFailure + this.DroppedRetriesExhausted
-        + this.DroppedDeadlineExceeded + this.RejectedByServer + this.DroppedTooLarge;
+        + this.DroppedDeadlineExceeded + this.RejectedByServer + this.DroppedTooLarge + this.DroppedUnreadable;
 
     /// <summary>Problems reported so far.</summary>
     public long Problems => Interlocked.Read(ref this.problems);
@@ -130,6 +137,10 @@ public sealed class ExportStatistics
         {
             Interlocked.Add(ref this.droppedTooLarge, count);
         }
+        else if (reason.IsUnreadable)
+        {
+            Interlocked.Add(ref this.droppedUnreadable, count);
+        }
         else
         {
             Interlocked.Add(ref this.rejectedByServer, count);
@@ -167,6 +178,7 @@ public sealed class ExportStatistics
         : reason.IsRetriesExhausted ? "retries_exhausted"
         : reason.IsDeadlineExceeded ? "deadline_exceeded"
         : reason.IsTooLarge ? "too_large"
+        : reason.IsUnreadable ? "unreadable"
         : "rejected_by_server";
 
     internal void ReportProblem(string message)
