@@ -98,10 +98,6 @@ internal static class TagValues
         // The common scalars go to the core's one-piece attribute writers; the rest value by value.
         switch (value)
         {
-            case null:
-                // An empty AnyValue: the KeyValue's value message with no member.
-                CommonFields.endAttribute(writer, CommonFields.beginAttribute(writer, field, key));
-                return true;
             case string s:
                 CommonFields.attributeString(writer, field, key, Truncated(s.AsSpan(), maxLength));
                 return true;
@@ -121,8 +117,14 @@ internal static class TagValues
                 return true;
         }
 
+        // A null value is an empty AnyValue: the KeyValue's value message with no member (out of the switch, which
+        // is inlined into every attribute loop).
         var token = CommonFields.beginAttribute(writer, field, key);
-        WriteValue(writer, value, maxLength);
+        if (value is not null)
+        {
+            WriteValue(writer, value, maxLength);
+        }
+
         CommonFields.endAttribute(writer, token);
         return true;
     }
