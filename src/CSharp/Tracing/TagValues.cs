@@ -117,21 +117,24 @@ internal static class TagValues
                 return true;
         }
 
-        // A null value is an empty AnyValue: the KeyValue's value message with no member (out of the switch, which
-        // is inlined into every attribute loop).
         var token = CommonFields.beginAttribute(writer, field, key);
-        if (value is not null)
-        {
-            WriteValue(writer, value, maxLength);
-        }
-
+        WriteValue(writer, value, maxLength);
         CommonFields.endAttribute(writer, token);
         return true;
     }
 
-    /// <summary>The AnyValue content of a non-null value, as <see cref="ToAnyValue"/> maps it.</summary>
-    private static void WriteValue(ProtoWriter writer, object value, int maxLength)
+    /// <summary>
+    /// The AnyValue content of a value, as <see cref="ToAnyValue"/> maps it; nothing for null (an empty AnyValue). Null
+    /// is told here rather than in <see cref="WriteAttribute"/>, which is inlined into every attribute loop and is
+    /// kept to the common cases.
+    /// </summary>
+    private static void WriteValue(ProtoWriter writer, object? value, int maxLength)
     {
+        if (value is null)
+        {
+            return;
+        }
+
         if (WriteScalar(writer, value, maxLength))
         {
             return;
