@@ -240,6 +240,31 @@ let private logging =
             Expect.exists said (fun p -> p.Contains "formatter" && p.Contains "FormatException") $"the formatter's fault said ({said})"
             Expect.isFalse (said |> List.exists (fun p -> p.Contains "gone" || p.Contains "bad")) "no exception message (it may hold the application's values)"
         }
+
+        testTask "a state or scope that never ends does not hold the log call: its first pairs are read, the limit applied, and it is said" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            use exporter = OtlpExporter.ForLogs().WithHttp().WithBaseEndpoint(receiver.HttpEndpoint.ToString()).WithEnvironment(environment []).Build()
+            let problems = Collections.Concurrent.ConcurrentQueue<string>()
+            exporter.Statistics.add_Problem(fun p -> problems.Enqueue p)
+            let factory, logger = loggerFor exporter true
+            use _factory = disposing factory
+            let endless prefix : seq<KeyValuePair<string, obj>> = Seq.initInfinite (fun i -> KeyValuePair($"{prefix}{i}", box i))
+            let call = Threading.Tasks.Task.Run(fun () ->
+                do
+                    use _scope = logger.BeginScope(endless "s")
+                    logger.Log(LogLevel.Information, EventId 0, endless "k", null, Func<_, _, _>(fun _ _ -> "endless"))
+                logger.LogInformation("after"))
+            let! finished = Threading.Tasks.Task.WhenAny(call, Threading.Tasks.Task.Delay(TimeSpan.FromSeconds 20.0))
+            Expect.isTrue (obj.ReferenceEquals(finished, call)) "the log calls returned"
+            let! (flushed: bool) = exporter.ForceFlushAsync(Nullable(TimeSpan.FromSeconds 10.0))
+            Expect.isTrue flushed "flushed"
+            let records = receiver.LogRecords
+            Expect.equal records.Count 2 "both entries exported"
+            Expect.equal records[0].Attributes.Length 128 "the attribute count limit applied"
+            Expect.isGreaterThan records[0].DroppedAttributesCount 0u "the pairs past the limit counted dropped"
+            Expect.exists problems (fun (p: string) -> p.Contains "more than 4096 pairs") $"said: %A{List.ofSeq problems}"
+        }
     ]
 
 let private metrics =

@@ -88,6 +88,13 @@ internal static class LogRecordConverter
         ToLogRecord(Capture(level, eventId, state, exception, formatter, scopes, utcNow, activity, problem: null));
 
     /// <summary>
+    /// The most pairs read from one state or scope that is not a list: one that never ends would otherwise hold the
+    /// application's logging thread forever. Far above any attribute count limit worth having (the default is 128),
+    /// so that the record's dropped count still says that attributes were left out.
+    /// </summary>
+    internal const int MostPairsRead = 4096;
+
+    /// <summary>
     /// What the record of one entry needs, taken on the logging thread: the formatted message, the template, the
     /// state's and scopes' key-value pairs (empty keys left out), the exception and the trace
     /// context. The values are mapped to OTLP when the entry is exported. The state, its formatter and the scopes are
@@ -130,10 +137,17 @@ internal static class LogRecordConverter
         else if (state is IEnumerable<KeyValuePair<string, object?>> pairs)
         {
             copied = new List<KeyValuePair<string, object?>>(4);
+            var read = 0;
             try
             {
                 foreach (var pair in pairs)
                 {
+                    if (++read > MostPairsRead)
+                    {
+                        problem?.Invoke($"A log entry's state ({state.GetType().Name}) has more than {MostPairsRead} pairs: the rest are left out.");
+                        break;
+                    }
+
                     if (pair.Key == OriginalFormat)
                     {
                         template = pair.Value as string;
@@ -162,8 +176,15 @@ internal static class LogRecordConverter
                         if (scope is IEnumerable<KeyValuePair<string, object?>> scopePairs)
                         {
                             var at = 0;
+                            var read = 0;
                             foreach (var pair in scopePairs)
                             {
+                                // A scope that never ends would hold the logging thread forever.
+                                if (++read > MostPairsRead)
+                                {
+                                    break;
+                                }
+
                                 if (pair.Key != OriginalFormat && LogAttributes.IsAttribute(pair))
                                 {
                                     list.Insert(at++, pair);
