@@ -278,6 +278,22 @@ let hexIdTests =
                     // A character whose low byte is a digit must not pass as that digit.
                     chars[int position % 16] <- char (0x100 + int '7')
                     Expect.equal (parse (String chars)) ValueNone $"{name}: U+0137 refused"
+
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 3000 } "thirty-two hex digits parse as two halves in either case; anything else is refused, with or without vectors"
+        <| fun (high: uint64) (low: uint64) (position: byte) (bad: char) ->
+            let lower = high.ToString("x16") + low.ToString("x16")
+            let parsers: (string * (string -> struct (uint64 * uint64) voption)) list =
+                [ "vector", (fun (text: string) -> match HexIds.TryParse32Vector(text.AsSpan()) with | true, h, l -> ValueSome(struct (h, l)) | _ -> ValueNone)
+                  "whichever", (fun (text: string) -> match HexIds.TryParse32(text.AsSpan()) with | true, h, l -> ValueSome(struct (h, l)) | _ -> ValueNone) ]
+            for (name, parse) in parsers do
+                Expect.equal (parse lower) (ValueSome(struct (high, low))) $"{name}: lower case"
+                Expect.equal (parse (lower.ToUpperInvariant())) (ValueSome(struct (high, low))) $"{name}: upper case"
+                if not (Uri.IsHexDigit bad) then
+                    let chars = lower.ToCharArray()
+                    chars[int position % 32] <- bad
+                    Expect.equal (parse (String chars)) ValueNone $"{name}: '{bad}' (U+{int bad:X4}) at {int position % 32} refused"
+                    chars[int position % 32] <- char (0x100 + int 'a')
+                    Expect.equal (parse (String chars)) ValueNone $"{name}: U+0161 refused"
     ]
 
 [<Tests>]
