@@ -589,45 +589,50 @@ type internal ProtoWriter() =
     /// when the whole attribute is under 128 bytes, all its text is ASCII, and no element is null or longer than
     /// `maxLength` (so none is truncated); otherwise returns false having written nothing.
     member this.TryStringArrayAttribute(field: int, key: string, values: string array, maxLength: int) =
-        // The ArrayValue's length: each element is { tag, length, { tag, length, text } }.
-        let mutable arrayLength = 0
-        let mutable k = 0
-        while k < values.Length && arrayLength <= 123 do
-            let v = values[k]
-            arrayLength <- if isNull v || v.Length > maxLength then Int32.MaxValue else arrayLength + 4 + v.Length
-            k <- k + 1
-        if arrayLength > 123 then false
+        let keyUnits = if isNull key then 0 else key.Length
+        let keyBytes = if keyUnits = 0 then 0 else keyUnits + 2
+        // The KeyValue's content: the key field, the value's tag and length, the array's tag and length, the elements.
+        if field > 15 || keyBytes + 4 > 127 then false
         else
-            let mutable i = this.FusedHead(field, key, 2 + arrayLength)
-            if i < 0 then false
-            else
-                let b = &MemoryMarshal.GetArrayDataReference buffer
-                Unsafe.Add(&b, i) <- byte ((Fields.AnyValue_Array_Value <<< 3) ||| Fields.WireLengthDelimited)
-                Unsafe.Add(&b, i + 1) <- byte arrayLength
-                i <- i + 2
-                let mutable ascii = true
-                // The array is the application's, and may change under us (an activity's tag array reused after
-                // it stopped): each element is read again here, so it is checked again against the room measured
-                // above. One that no longer fits, or no longer may be written whole, sends the caller to the
-                // element-by-element path, rather than writing past the room (or lengths that are not the bytes).
-                let roomEnd = i + arrayLength
-                k <- 0
-                while ascii && k < values.Length do
-                    let v = values[k]
-                    if isNull v || v.Length > maxLength || i + 4 + v.Length > roomEnd then
-                        ascii <- false
-                    else
-                        Unsafe.Add(&b, i) <- byte ((Fields.ArrayValue_Values <<< 3) ||| Fields.WireLengthDelimited)
-                        Unsafe.Add(&b, i + 1) <- byte (2 + v.Length)
-                        Unsafe.Add(&b, i + 2) <- byte ((Fields.AnyValue_String_Value <<< 3) ||| Fields.WireLengthDelimited)
-                        Unsafe.Add(&b, i + 3) <- byte v.Length
-                        ascii <- Ascii.narrowPrefix (v.AsSpan()) (&Unsafe.Add(&b, i + 4)) = v.Length
-                        i <- i + 4 + v.Length
-                        k <- k + 1
-                // Every element fitted and was ASCII; the lengths written are those measured only if they filled it.
-                if ascii && i <> roomEnd then ascii <- false
-                if ascii then at <- i
-                ascii
+            // One pass: the lengths, one byte each, are left open and put in at the end, when the elements are
+            // written; an element that would take the KeyValue past 127 bytes ends the attempt. The array is the
+            // application's and may change under us (an activity's tag array reused after it stopped): each element
+            // is read once, so the lengths are those of the bytes written.
+            this.Ensure(2 + 127)
+            let b = &MemoryMarshal.GetArrayDataReference buffer
+            let start = at
+            let last = start + 2 + 127
+            Unsafe.Add(&b, start) <- byte ((field <<< 3) ||| Fields.WireLengthDelimited)
+            let mutable i = start + 2
+            let mutable ok = true
+            if keyUnits > 0 then
+                Unsafe.Add(&b, i) <- byte ((Fields.KeyValue_Key <<< 3) ||| Fields.WireLengthDelimited)
+                Unsafe.Add(&b, i + 1) <- byte keyUnits
+                ok <- Ascii.narrowPrefix (key.AsSpan()) (&Unsafe.Add(&b, i + 2)) = keyUnits
+                i <- i + keyBytes
+            let value = i
+            Unsafe.Add(&b, value) <- byte ((Fields.KeyValue_Value <<< 3) ||| Fields.WireLengthDelimited)
+            Unsafe.Add(&b, value + 2) <- byte ((Fields.AnyValue_Array_Value <<< 3) ||| Fields.WireLengthDelimited)
+            i <- i + 4
+            let mutable k = 0
+            while ok && k < values.Length do
+                let v = values[k]
+                if isNull v || v.Length > maxLength || i + 4 + v.Length > last then
+                    ok <- false
+                else
+                    Unsafe.Add(&b, i) <- byte ((Fields.ArrayValue_Values <<< 3) ||| Fields.WireLengthDelimited)
+                    Unsafe.Add(&b, i + 1) <- byte (2 + v.Length)
+                    Unsafe.Add(&b, i + 2) <- byte ((Fields.AnyValue_String_Value <<< 3) ||| Fields.WireLengthDelimited)
+                    Unsafe.Add(&b, i + 3) <- byte v.Length
+                    ok <- Ascii.narrowPrefix (v.AsSpan()) (&Unsafe.Add(&b, i + 4)) = v.Length
+                    i <- i + 4 + v.Length
+                    k <- k + 1
+            if ok then
+                Unsafe.Add(&b, start + 1) <- byte (i - start - 2)
+                Unsafe.Add(&b, value + 1) <- byte (i - value - 2)
+                Unsafe.Add(&b, value + 3) <- byte (i - value - 4)
+                at <- i
+            ok
 
     /// Writes the fixed64 field `timeField` (left out when 0) and the string field `nameField` (left out when
     /// empty), both with one-byte tags, as an event's time and name: with one room check when the name is ASCII
