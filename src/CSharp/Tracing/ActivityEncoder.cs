@@ -229,6 +229,11 @@ internal static class ActivityEncoder
     }
 
     /// <summary>The tags of an event or link as attributes, the first <paramref name="countLimit"/> kept; returns how many were dropped.</summary>
+    /// <remarks>
+    /// Out of line: inlined into the event and link loops, it left the runtime's inlining budget for those methods
+    /// spent before the attribute writers' own parts were inlined (they stayed calls).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static uint WriteTags(
         ProtoWriter writer, int field, Activity.Enumerator<KeyValuePair<string, object?>> tags, int countLimit, int maxLength)
     {
