@@ -37,13 +37,6 @@ module internal Ascii =
     /// The bits that are set in no ASCII unit, in each of 4 UTF-16 units.
     let private nonAscii4 = 0xFF80FF80FF80FF80UL
 
-    /// The 4 UTF-16 units in `units` narrowed to 4 bytes (each unit below 0x100).
-    let inline private narrow4 (units: uint64) =
-        uint32 (units &&& 0xFFUL)
-        ||| uint32 ((units >>> 8) &&& 0xFF00UL)
-        ||| uint32 ((units >>> 16) &&& 0xFF0000UL)
-        ||| uint32 ((units >>> 24) &&& 0xFF000000UL)
-
     /// Copies the ASCII prefix of `text` into `destination` (which has room for all of it, one byte per character)
     /// and returns its length: `text.Length` when the whole text is ASCII. Text of 4 characters or more is copied
     /// in chunks, the last one overlapping the one before, so no character is copied one at a time unless the
@@ -81,8 +74,11 @@ module internal Ascii =
             let a = Unsafe.ReadUnaligned<uint64>(&Unsafe.As<uint16, byte>(&source))
             let b = Unsafe.ReadUnaligned<uint64>(&Unsafe.As<uint16, byte>(&Unsafe.Add(&source, length - 4)))
             if BitConverter.IsLittleEndian && ((a ||| b) &&& nonAscii4) = 0UL then
-                Unsafe.WriteUnaligned(&destination, narrow4 a)
-                Unsafe.WriteUnaligned(&Unsafe.Add(&destination, length - 4), narrow4 b)
+                // Narrowed in a vector register: the shifts and masks of a scalar narrowing need more registers than
+                // a large caller has free, and spilled there.
+                let narrowed = Vector128.Narrow(Vector128.Create(a, b).AsUInt16(), Vector128<uint16>.Zero).AsUInt32()
+                Unsafe.WriteUnaligned(&destination, narrowed.GetElement 0)
+                Unsafe.WriteUnaligned(&Unsafe.Add(&destination, length - 4), narrowed.GetElement 1)
                 i <- length
         // Short text, and the rest of text that is not all ASCII: one character at a time up to the first that
         // is not ASCII.
