@@ -34,9 +34,6 @@ module internal WireSize =
 /// copying it costs a fraction of a general UTF-8 transcoding call.
 [<System.Runtime.CompilerServices.SkipLocalsInit>]
 module internal Ascii =
-    /// The bits that are set in no ASCII unit, in each of 4 UTF-16 units.
-    let private nonAscii4 = 0xFF80FF80FF80FF80UL
-
     /// Copies the ASCII prefix of `text` into `destination` (which has room for all of it, one byte per character)
     /// and returns its length: `text.Length` when the whole text is ASCII. Text of 4 characters or more is copied
     /// in chunks, the last one overlapping the one before, so no character is copied one at a time unless the
@@ -71,12 +68,14 @@ module internal Ascii =
                 Unsafe.WriteUnaligned(&Unsafe.Add(&destination, length - 8), narrowed.GetElement 1)
                 i <- length
         elif length >= 4 then
-            let a = Unsafe.ReadUnaligned<uint64>(&Unsafe.As<uint16, byte>(&source))
-            let b = Unsafe.ReadUnaligned<uint64>(&Unsafe.As<uint16, byte>(&Unsafe.Add(&source, length - 4)))
-            if BitConverter.IsLittleEndian && ((a ||| b) &&& nonAscii4) = 0UL then
-                // Narrowed in a vector register: the shifts and masks of a scalar narrowing need more registers than
-                // a large caller has free, and spilled there.
-                let narrowed = Vector128.Narrow(Vector128.Create(a, b).AsUInt16(), Vector128<uint16>.Zero).AsUInt32()
+            // The first and the last 4 units in one vector register: the scalar shifts and masks of a narrowing
+            // need more registers than the large attribute loops have free, and spilled there.
+            let units =
+                Vector128.Create(
+                    Unsafe.ReadUnaligned<uint64>(&Unsafe.As<uint16, byte>(&source)),
+                    Unsafe.ReadUnaligned<uint64>(&Unsafe.As<uint16, byte>(&Unsafe.Add(&source, length - 4)))).AsUInt16()
+            if Vector128.EqualsAll(units &&& Vector128.Create 0xFF80us, Vector128<uint16>.Zero) then
+                let narrowed = Vector128.Narrow(units, units).AsUInt32()
                 Unsafe.WriteUnaligned(&destination, narrowed.GetElement 0)
                 Unsafe.WriteUnaligned(&Unsafe.Add(&destination, length - 4), narrowed.GetElement 1)
                 i <- length
