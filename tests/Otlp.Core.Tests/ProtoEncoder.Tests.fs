@@ -197,6 +197,48 @@ let tests =
                 bytes
             sameBytes (write true) (write false)
 
+        testPropertyWithConfig config "a string attribute met again by reference is written as it was the first time, whatever key it comes with"
+        <| fun (texts: FsCheck.NonNull<string> list) (picks: (byte * byte) list) ->
+            // Texts from a pool (the same references again and again, around the one-piece limit of 125, not ASCII,
+            // generated), each with one of three keys (two of them equal in content but not in reference), through
+            // the whole-attribute cache and through the plain writers, into a small start array so the writer
+            // moves midway. Whatever the cache refuses, the plain path writes; the bytes are the same.
+            let pool = Array.ofList ((texts |> List.map (fun t -> t.Get)) @ [ "Processed order {OrderId}"; ""; "é"; String('x', 125); String('x', 126) ])
+            let keys = [| "{OriginalFormat}"; String([| '{'; 'O'; 'r'; 'i'; 'g'; 'i'; 'n'; 'a'; 'l'; 'F'; 'o'; 'r'; 'm'; 'a'; 't'; '}' |]); "message.template" |]
+            let plainAttribute (w: Protobuf.ProtoWriter) (key: string) (text: string) =
+                if not (w.TryStringAttribute(9, key, text.AsSpan())) then
+                    let token = Protobuf.CommonFields.beginAttribute w 9 key
+                    Protobuf.CommonFields.stringValue w (text.AsSpan())
+                    Protobuf.CommonFields.endAttribute w token
+            let write (known: bool) =
+                let w = Protobuf.ProtoWriter()
+                w.Start(Array.zeroCreate 8, 0, 8)
+                for (pick, key) in picks @ picks @ picks do
+                    let text = pool[int pick % pool.Length]
+                    let key = keys[int key % keys.Length]
+                    if not (known && w.KnownStringAttribute(9, key, text)) then plainAttribute w key text
+                let bytes = w.Written.ToArray()
+                w.Release()
+                bytes
+            sameBytes (write true) (write false)
+
+        test "a kept attribute is copied only for its own key and field" {
+            // The same text kept with one key is written anew with another; as a field, it stays a field.
+            let text = "Processed order {OrderId} for {Customer}"
+            let w = Protobuf.ProtoWriter()
+            let plain = Protobuf.ProtoWriter()
+            w.Start(Array.zeroCreate 16, 0, 16)
+            plain.Start(Array.zeroCreate 16, 0, 16)
+            for key in [ "{OriginalFormat}"; "{OriginalFormat}"; "{OriginalFormat}"; "other"; "{OriginalFormat}"; "other" ] do
+                Expect.isTrue (w.KnownStringAttribute(9, key, text)) "ASCII under the one-piece limit"
+                Expect.isTrue (plain.TryStringAttribute(9, key, text.AsSpan())) "ASCII under the one-piece limit"
+                w.KnownStringField(9, text)
+                plain.StringField(9, text.AsSpan())
+            sameBytes (w.Written.ToArray()) (plain.Written.ToArray())
+            w.Release()
+            plain.Release()
+        }
+
         testPropertyWithConfig config "ASCII narrowing copies exactly the text's ASCII prefix and nothing past the text"
         <| fun (length: byte) (other: (byte * char) option) ->
             // Lengths around every chunk size (4, 8, 16, 32, several of 32, overlapping tails), with at most one

@@ -97,7 +97,15 @@ internal static class LogEncoder
 
                 if (kept < countLimit)
                 {
-                    TagValues.WriteAttribute(writer, Fields.LogRecord_Attributes, key, pair.Value, maxLength);
+                    if (ReferenceEquals(key, LogRecordConverter.OriginalFormat))
+                    {
+                        WriteTemplate(writer, key, pair.Value, maxLength);
+                    }
+                    else
+                    {
+                        TagValues.WriteAttribute(writer, Fields.LogRecord_Attributes, key, pair.Value, maxLength);
+                    }
+
                     kept++;
                 }
                 else
@@ -129,6 +137,22 @@ internal static class LogEncoder
         }
 
         return WriteExceptionAndScopes(writer, entry, index, eventId, lengths, countLimit, maxLength, kept, dropped);
+    }
+
+    /// <summary>
+    /// The message template attribute (<c>{OriginalFormat}</c>, as the logging framework's states carry it): the same
+    /// literal on every entry of a call site, so its whole encoding is kept by the writer and copied (see
+    /// <c>ProtoWriter.KnownStringAttribute</c>); the same bytes as <see cref="TagValues.WriteAttribute"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WriteTemplate(ProtoWriter writer, string key, object? value, int maxLength)
+    {
+        if (value is string template && template.Length <= maxLength && writer.KnownStringAttribute(Fields.LogRecord_Attributes, key, template))
+        {
+            return;
+        }
+
+        TagValues.WriteAttribute(writer, Fields.LogRecord_Attributes, key, value, maxLength);
     }
 
     /// <summary>The exception's attributes, then the scopes', after the entry's own (the rarer part, out of line).</summary>

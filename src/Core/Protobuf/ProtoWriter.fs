@@ -179,19 +179,22 @@ module internal Put =
 [<Struct; NoEquality; NoComparison>]
 type internal KnownEntry =
     { mutable Text: string
+      /// The attribute key the text was written with, for a whole attribute kept (`ProtoWriter.KnownStringAttribute`); null for a field.
+      mutable Key: string
       mutable Field: int
       mutable Offset: int
       mutable Length: int }
 
 
 /// The encoded fields of text a writer meets again and again by reference (attribute keys, event names: string
-/// literals of the instrumentation), kept so that writing one is a copy. Keyed by the string's identity, never
+/// literals of the instrumentation), and whole attributes of such text with a given key (a log record's message
+/// template), kept so that writing one is a copy. Keyed by the string's identity, never
 /// its content, so a lookup costs no hashing of the text. A string is kept only when met twice in a row in its
 /// slot, so text made afresh for each item (never the same reference twice) costs a lookup and nothing more;
 /// the encoded bytes live in one arena, cleared when full, so the cache never allocates after it is made.
 [<Sealed; AllowNullLiteral>]
 type internal KnownText() =
-    /// Text longer than this is never kept.
+    /// Text longer than this is never kept as a field.
     [<Literal>]
     static let MaxKept = 64
 
@@ -204,8 +207,11 @@ type internal KnownText() =
     member val Arena: byte array = Array.zeroCreate (32 * 1024 + 32)
     member val Used = 0 with get, set
 
-    /// Text longer than this is never kept.
+    /// Text longer than this is never kept as a field.
     static member MaxLength = MaxKept
+
+    /// Set in the field number of a kept whole attribute (field numbers are below 2^29), so it never matches a field.
+    static member AttributeMark = 1 <<< 30
 
     /// The slot of `text` (not null, not empty) written as `field`: a hash of its length and three of its
     /// characters, which are read from the string's first cache line or two, without a call. Different strings
@@ -228,13 +234,14 @@ type internal KnownText() =
         let entry = &this.Entries[slot]
         Object.ReferenceEquals(entry.Text, text) && entry.Field = field
 
-    /// Keeps `encoded` as the field `field` of `text` in `slot`, clearing the cache when the arena is full.
-    member this.Keep(slot: int, text: string, field: int, encoded: ReadOnlySpan<byte>) =
+    /// Keeps `encoded` as the field `field` of `text` (written with the attribute key `key`, or null) in `slot`,
+    /// clearing the cache when the arena is full.
+    member this.Keep(slot: int, text: string, key: string, field: int, encoded: ReadOnlySpan<byte>) =
         if this.Used + encoded.Length > this.Arena.Length - 32 then
             Array.Clear this.Entries
             this.Used <- 0
         encoded.CopyTo(Span<byte>(this.Arena, this.Used, encoded.Length))
-        this.Entries[slot] <- { Text = text; Field = field; Offset = this.Used; Length = encoded.Length }
+        this.Entries[slot] <- { Text = text; Key = key; Field = field; Offset = this.Used; Length = encoded.Length }
         this.Used <- this.Used + encoded.Length
 
 
@@ -515,7 +522,7 @@ type internal ProtoWriter() =
                 this.StringField(field, text.AsSpan())
                 if Object.ReferenceEquals(known.Seen[slot], text) then
                     let written = at - origin - first
-                    known.Keep(slot, text, field, ReadOnlySpan<byte>(buffer, at - written, written))
+                    known.Keep(slot, text, null, field, ReadOnlySpan<byte>(buffer, at - written, written))
                 else
                     known.Seen[slot] <- text
 
@@ -579,6 +586,36 @@ type internal ProtoWriter() =
                     at <- i + 2 + units
                     true
                 else false
+
+    /// Writes the attribute `field` { key, value { string_value = text } } as `TryStringAttribute` does, for text the
+    /// writer is likely to meet again by reference with the same key (a log record's message template, which is the
+    /// same literal on every record of its call site): the whole attribute's encoding is then kept and copied (see
+    /// `KnownText`). Returns false, having written nothing, where `TryStringAttribute` would.
+    member this.KnownStringAttribute(field: int, key: string, text: string) =
+        if isNull text || isNull key || text.Length > 125 then false
+        else
+            if isNull known then known <- KnownText()
+            // Apart from the fields `KnownStringField` keeps for the same text.
+            let mark = field ||| KnownText.AttributeMark
+            let slot = known.SlotOf(text, mark)
+            if known.Holds(slot, text, mark) && Object.ReferenceEquals(known.Entries[slot].Key, key) then
+                let entry = &known.Entries[slot]
+                let length = entry.Length
+                this.Ensure(length + 32)
+                let b = &MemoryMarshal.GetArrayDataReference buffer
+                let source = &Unsafe.Add(&MemoryMarshal.GetArrayDataReference known.Arena, entry.Offset)
+                at <- Put.chunks &b at &source length
+                true
+            else
+                let first = at - origin
+                if not (this.TryStringAttribute(field, key, text.AsSpan())) then false
+                else
+                    if Object.ReferenceEquals(known.Seen[slot], text) then
+                        let written = at - origin - first
+                        known.Keep(slot, text, key, mark, ReadOnlySpan<byte>(buffer, at - written, written))
+                    else
+                        known.Seen[slot] <- text
+                    true
 
     /// Writes the attribute `field` { key, value { array_value { values: [ { string_value } ... ] } } } in one go
     /// when the whole attribute is under 128 bytes, all its text is ASCII, and no element is null or longer than
