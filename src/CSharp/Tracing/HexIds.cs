@@ -70,6 +70,7 @@ internal static class HexIds
     /// The 32 digits at once, as <see cref="TryParseVector"/> reads 16: in 256-bit vectors, so a trace id costs
     /// about what a span id does.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool TryParse32Vector(ReadOnlySpan<char> hex, out ulong high, out ulong low)
     {
         ref var text = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(hex));
