@@ -539,6 +539,8 @@ let private metricText (scope: string) (m: OMetric) =
     let time (series: string) (start: uint64) (t: uint64) =
         times.Add { Metric = head; Series = series.Substring head.Length; Gauge = (m.DataCase = OMetric.DataOneofCase.Gauge); Delta = delta; Start = start; Time = t }
     let exemplars (e: seq<Otlp.Oracle.Metrics.Exemplar>) = if Seq.isEmpty e then "" else $" exemplars={Seq.length e}"
+    // An optional field (sum, min, max) as text, "-" when absent.
+    let opt has (v: float) = if has then num v else "-"
     let numberPoint (p: Otlp.Oracle.Metrics.NumberDataPoint) =
         let v =
             match p.ValueCase with
@@ -558,7 +560,6 @@ let private metricText (scope: string) (m: OMetric) =
             [ for p in m.Histogram.DataPoints do
                   let a = attrs p.Attributes
                   time (head + a) p.StartTimeUnixNano p.TimeUnixNano
-                  let opt has (v: float) = if has then num v else "-"
                   let bounds = p.ExplicitBounds |> Seq.map num |> String.concat ","
                   // Normalised: no bounds and no bucket counts is one bucket of all (the official SDK's form,
                   // which the data model allows: "when the length of bucket_counts is 0, then the length of
@@ -572,7 +573,6 @@ let private metricText (scope: string) (m: OMetric) =
             [ for p in m.ExponentialHistogram.DataPoints do
                   let a = attrs p.Attributes
                   time (head + a) p.StartTimeUnixNano p.TimeUnixNano
-                  let opt has (v: float) = if has then num v else "-"
                   // Normalised: buckets without counts at offset 0 are no buckets (the official SDK sends the
                   // empty message, we leave it out; protobuf presence carries nothing here).
                   let buckets (b: Otlp.Oracle.Metrics.ExponentialHistogramDataPoint.Types.Buckets) =

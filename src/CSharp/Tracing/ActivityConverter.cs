@@ -48,19 +48,17 @@ internal static class ActivityConverter
         new(source.Name, source.Version ?? string.Empty, TagValues.ToAttributes(source.Tags), 0u);
 
     /// <summary>Nanoseconds since the Unix epoch of a UTC time; 0 before the epoch.</summary>
-    public static ulong UnixNanos(DateTime utc) =>
-        utc.Ticks <= DateTime.UnixEpoch.Ticks ? 0UL : (ulong)(utc.Ticks - DateTime.UnixEpoch.Ticks) * 100UL;
+    public static ulong UnixNanos(DateTime utc) => UnixNanos(utc.Ticks);
 
     /// <summary>
     /// The end of an activity in nanoseconds since the Unix epoch: its start plus its duration (a negative one counts
     /// as 0), 0 before the epoch. Computed from the start's ticks, not from its clamped nanoseconds, so that an activity
     /// that started before 1970 and ended after it ends when it ended.
     /// </summary>
-    public static ulong EndNanos(Activity activity)
-    {
-        var end = activity.StartTimeUtc.Ticks + Math.Max(0L, activity.Duration.Ticks);
-        return end <= DateTime.UnixEpoch.Ticks ? 0UL : (ulong)(end - DateTime.UnixEpoch.Ticks) * 100UL;
-    }
+    public static ulong EndNanos(Activity activity) => UnixNanos(activity.StartTimeUtc.Ticks + Math.Max(0L, activity.Duration.Ticks));
+
+    /// <summary>Nanoseconds since the Unix epoch of a time in UTC ticks; 0 before the epoch.</summary>
+    private static ulong UnixNanos(long ticks) => ticks <= DateTime.UnixEpoch.Ticks ? 0UL : (ulong)(ticks - DateTime.UnixEpoch.Ticks) * 100UL;
 
     /// <summary>The model trace id of an activity trace id.</summary>
     public static TraceId ToTraceId(ActivityTraceId id) => HexIds.ToTraceId(id);
