@@ -44,9 +44,9 @@ module internal Ascii =
         let source = &Unsafe.As<char, uint16>(&MemoryMarshal.GetReference text)
         let length = text.Length
         let mutable i = 0
-        let mutable ascii = true
-        if length >= 16 then
+        if length > 32 then
             let high = Vector128.Create 0xFF80us
+            let mutable ascii = true
             while ascii && i < length do
                 // The last chunk ends at the end of the text, overlapping what was copied before it.
                 let at = if i + 16 <= length then i else length - 16
@@ -58,6 +58,17 @@ module internal Ascii =
                 else
                     ascii <- false
                     i <- at
+        elif length >= 16 then
+            // The first and the last 16 units, overlapping in the middle: one test and two stores, no loop
+            // (most semantic-convention keys and many values are this long).
+            let a = Vector128.LoadUnsafe(&source)
+            let b = Vector128.LoadUnsafe(&source, 8un)
+            let c = Vector128.LoadUnsafe(&source, unativeint (length - 16))
+            let d = Vector128.LoadUnsafe(&source, unativeint (length - 8))
+            if Vector128.EqualsAll(((a ||| b) ||| (c ||| d)) &&& Vector128.Create 0xFF80us, Vector128<uint16>.Zero) then
+                Vector128.Narrow(a, b).StoreUnsafe(&destination)
+                Vector128.Narrow(c, d).StoreUnsafe(&destination, unativeint (length - 16))
+                i <- length
         elif length >= 8 then
             let high = Vector128.Create 0xFF80us
             let a = Vector128.LoadUnsafe(&source)
@@ -68,8 +79,8 @@ module internal Ascii =
                 Unsafe.WriteUnaligned(&Unsafe.Add(&destination, length - 8), narrowed.GetElement 1)
                 i <- length
         elif length >= 4 then
-            // The first and the last 4 units in one vector register: the scalar shifts and masks of a narrowing
-            // need more registers than the large attribute loops have free, and spilled there.
+            // The first and the last 4 units in one vector register: the scalar shifts and masks of a
+            // narrowing need more registers than the large attribute loops have free, and spilled there.
             let units =
                 Vector128.Create(
                     Unsafe.ReadUnaligned<uint64>(&Unsafe.As<uint16, byte>(&source)),
@@ -79,8 +90,7 @@ module internal Ascii =
                 Unsafe.WriteUnaligned(&destination, narrowed.GetElement 0)
                 Unsafe.WriteUnaligned(&Unsafe.Add(&destination, length - 4), narrowed.GetElement 1)
                 i <- length
-        // Short text, and the rest of text that is not all ASCII: one character at a time up to the first that
-        // is not ASCII.
+        // Short text, and text that is not all ASCII: one character at a time up to the first that is not.
         while i < length && Unsafe.Add(&source, i) < 0x80us do
             Unsafe.Add(&destination, i) <- byte (Unsafe.Add(&source, i))
             i <- i + 1
