@@ -58,21 +58,16 @@ internal static class ActivityEncoder
     /// <summary>Span fields 9 and 10: the tags as attributes, the first ones kept; returns the status tags met on the way.</summary>
     /// <remarks>
     /// Keys are unique (common spec, "Attribute Collections": exported collections MUST hold unique keys), and AddTag
-    /// can repeat one: a repeated key is left out, its first occurrence kept, before the count limit counts it. Only
-    /// an activity two of whose keys have lengths alike (modulo 64) can repeat one, which a look at the keys tells
-    /// first; the others take the loop without the check, whose extra state in the loop cost as much as the look
-    /// (about 5% of a span's encoding either way, docs/benchmarks.md).
+    /// can repeat one: a repeated key is left out, its first occurrence kept, before the count limit counts it. A key
+    /// whose length (modulo 64) no earlier key had is new without a look back; only one that shares a length is
+    /// looked for among the tags before it.
     /// </remarks>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static StatusTags WriteAttributes(ProtoWriter writer, Activity activity, SpanLimits limits, int maxLength)
     {
-        if (MayRepeatKeys(activity))
-        {
-            return WriteAttributesOnce(writer, activity, limits, maxLength);
-        }
-
         var kept = 0;
         var dropped = 0u;
+        var lengths = 0UL;
 
         // The status tags are read on the way (as Activity.GetTagItem finds them), not exported.
         var statusTags = default(StatusTags);
@@ -84,67 +79,13 @@ internal static class ActivityEncoder
                 continue;
             }
 
-            if (kept < limits.AttributeCountLimit)
-            {
-                TagValues.WriteAttribute(writer, Fields.Span_Attributes, tag.Key, tag.Value, maxLength);
-                kept++;
-            }
-            else
-            {
-                dropped++;
-            }
-        }
-
-        TraceFields.droppedAttributes(writer, dropped);
-        return statusTags;
-    }
-
-    /// <summary>False when no two tag keys have lengths alike (modulo 64), so that none can repeat.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static bool MayRepeatKeys(Activity activity)
-    {
-        var lengths = 0UL;
-        foreach (ref readonly var tag in activity.EnumerateTagObjects())
-        {
-            var bit = 1UL << ((tag.Key?.Length ?? 0) & 63);
-            if ((lengths & bit) != 0)
-            {
-                return true;
-            }
-
-            lengths |= bit;
-        }
-
-        return false;
-    }
-
-    /// <summary>The attributes of an activity whose keys may repeat: each key's first occurrence.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static StatusTags WriteAttributesOnce(ProtoWriter writer, Activity activity, SpanLimits limits, int maxLength)
-    {
-        var kept = 0;
-        var dropped = 0u;
-        var index = -1;
-        // A bit per key length (modulo 64) met so far: only a key whose length an earlier key had is looked for.
-        var lengths = 0UL;
-        var statusTags = default(StatusTags);
-        foreach (ref readonly var tag in activity.EnumerateTagObjects())
-        {
-            index++;
-            if (string.IsNullOrEmpty(tag.Key) || tag.Key is ActivityConverter.StatusCodeTag or ActivityConverter.StatusDescriptionTag)
-            {
-                statusTags.Note(tag);
-                continue;
-            }
-
             var bit = 1UL << (tag.Key.Length & 63);
-            if ((lengths & bit) != 0 && KeyBefore(activity, index, tag.Key))
+            if ((lengths & bit) != 0 && KeyBefore(activity, in tag))
             {
                 continue;
             }
 
             lengths |= bit;
-
             if (kept < limits.AttributeCountLimit)
             {
                 TagValues.WriteAttribute(writer, Fields.Span_Attributes, tag.Key, tag.Value, maxLength);
@@ -160,18 +101,18 @@ internal static class ActivityEncoder
         return statusTags;
     }
 
-    /// <summary>Whether one of the first <paramref name="count"/> tags of <paramref name="activity"/> has <paramref name="key"/>.</summary>
-    private static bool KeyBefore(Activity activity, int count, string key)
+    /// <summary>Whether a tag of <paramref name="activity"/> before <paramref name="tag"/> (one of its own, found by reference) has its key.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool KeyBefore(Activity activity, in KeyValuePair<string, object?> tag)
     {
-        var i = 0;
-        foreach (ref readonly var tag in activity.EnumerateTagObjects())
+        foreach (ref readonly var earlier in activity.EnumerateTagObjects())
         {
-            if (i++ >= count)
+            if (Unsafe.AreSame(ref Unsafe.AsRef(in earlier), ref Unsafe.AsRef(in tag)))
             {
                 return false;
             }
 
-            if (string.Equals(tag.Key, key, StringComparison.Ordinal))
+            if (string.Equals(earlier.Key, tag.Key, StringComparison.Ordinal))
             {
                 return true;
             }
