@@ -354,7 +354,10 @@ let private entryGen =
         let! template = Gen.elements [ null; ""; "hello {Name}" ]
         // Templates are literals, the same references record after record (which the direct encoder keeps encoded).
         let literal = Gen.elements [ box "hello {Name}"; box "Processed order {OrderId} for {Customer} in {ElapsedMs} ms" ]
-        let! pairs = Gen.listOf (Gen.zip (Gen.elements [ "k"; "{OriginalFormat}"; "Name"; "dup" ]) (Gen.oneof [ tagValue; literal ]))
+        // Keys repeated, keys of one length told apart ("dup", "abc"), empty keys (not attributes) between them, and
+        // the keys the encoder adds itself (the event id's, the exception's).
+        let key = Gen.elements [ "k"; "{OriginalFormat}"; "Name"; "dup"; "abc"; ""; "logrecord.event.id"; "exception.type" ]
+        let! pairs = Gen.listOf (Gen.zip key (Gen.oneof [ tagValue; literal ]))
         let! failure = Gen.elements [ None; Some "boom"; Some "" ]
         let! traced = ArbMap.defaults |> ArbMap.generate<bool>
         return

@@ -66,7 +66,7 @@ internal static class LogEncoder
         var maxLength = limits.AttributeValueLengthLimit is { } length ? length.Value : int.MaxValue;
         var countLimit = limits.AttributeCountLimit;
         var lengths = 0UL;
-        var index = 0;
+        var ownCount = 0;
         var kept = 0;
         var dropped = 0u;
         if (entry.Attributes.Own is { } own)
@@ -75,6 +75,7 @@ internal static class LogEncoder
             // frame, the reads cost about 5 ns more a record. The counts stay locals of this loop (passed by
             // reference to a helper, they lived on the stack).
             var count = own.Count;
+            ownCount = count;
             for (var i = 0; i < count; i++)
             {
                 var pair = own[i];
@@ -87,9 +88,8 @@ internal static class LogEncoder
 
                 // A key repeated from an earlier own attribute is left out before the count limit counts it.
                 var bit = LengthBit(key);
-                var repeated = (lengths & bit) != 0 && OwnKeyBefore(entry, index, key);
+                var repeated = (lengths & bit) != 0 && OwnKeyBefore(entry, i, key);
                 lengths |= bit;
-                index++;
                 if (repeated)
                 {
                     continue;
@@ -116,7 +116,7 @@ internal static class LogEncoder
         }
 
         var eventId = entry.EventId.Id != 0
-            && ((lengths & LengthBit(LogRecordConverter.EventIdAttribute)) == 0 || !OwnKeyBefore(entry, index, LogRecordConverter.EventIdAttribute));
+            && ((lengths & LengthBit(LogRecordConverter.EventIdAttribute)) == 0 || !OwnKeyBefore(entry, ownCount, LogRecordConverter.EventIdAttribute));
         if (eventId)
         {
             lengths |= LengthBit(LogRecordConverter.EventIdAttribute);
@@ -136,7 +136,7 @@ internal static class LogEncoder
             return dropped;
         }
 
-        return WriteExceptionAndScopes(writer, entry, index, eventId, lengths, countLimit, maxLength, kept, dropped);
+        return WriteExceptionAndScopes(writer, entry, ownCount, eventId, lengths, countLimit, maxLength, kept, dropped);
     }
 
     /// <summary>
@@ -228,19 +228,15 @@ internal static class LogEncoder
     /// <summary>A key's bit in the set of key lengths met (modulo 64).</summary>
     private static ulong LengthBit(string key) => 1UL << (key.Length & 63);
 
-    /// <summary>True when one of the entry's first <paramref name="count"/> own attributes has <paramref name="key"/>.</summary>
+    /// <summary>True when one of the entry's own pairs before position <paramref name="end"/> has <paramref name="key"/>.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static bool OwnKeyBefore(LogEntry entry, int count, string key)
+    private static bool OwnKeyBefore(LogEntry entry, int end, string key)
     {
-        var index = 0;
-        foreach (var (earlier, _) in entry.Attributes)
+        // Pairs that are not attributes have an empty key, which no key looked for equals.
+        var own = entry.Attributes.Own;
+        for (var i = 0; i < end; i++)
         {
-            if (index++ >= count)
-            {
-                break;
-            }
-
-            if (string.Equals(earlier, key, StringComparison.Ordinal))
+            if (string.Equals(own![i].Key, key, StringComparison.Ordinal))
             {
                 return true;
             }
