@@ -64,10 +64,10 @@ internal static class LogEncoder
     private static uint WriteAttributes(ProtoWriter writer, LogEntry entry, LogRecordLimits limits)
     {
         var maxLength = limits.AttributeValueLengthLimit is { } length ? length.Value : int.MaxValue;
-        var countLimit = limits.AttributeCountLimit;
+        // How many more attributes the count limit lets in: one local for the loop instead of a count and a limit.
+        var room = limits.AttributeCountLimit;
         var lengths = 0UL;
         var ownCount = 0;
-        var kept = 0;
         var dropped = 0u;
         if (entry.Attributes.Own is { } own)
         {
@@ -75,7 +75,6 @@ internal static class LogEncoder
             // frame, the reads cost about 5 ns more a record. The counts stay locals of this loop (passed by
             // reference to a helper, they lived on the stack).
             var count = own.Count;
-            ownCount = count;
             for (var i = 0; i < count; i++)
             {
                 var pair = own[i];
@@ -95,7 +94,7 @@ internal static class LogEncoder
                     continue;
                 }
 
-                if (kept < countLimit)
+                if (room > 0)
                 {
                     if (ReferenceEquals(key, LogRecordConverter.OriginalFormat))
                     {
@@ -106,13 +105,15 @@ internal static class LogEncoder
                         TagValues.WriteAttribute(writer, Fields.LogRecord_Attributes, key, pair.Value, maxLength);
                     }
 
-                    kept++;
+                    room--;
                 }
                 else
                 {
                     dropped++;
                 }
             }
+
+            ownCount = count;
         }
 
         var eventId = entry.EventId.Id != 0
@@ -120,10 +121,10 @@ internal static class LogEncoder
         if (eventId)
         {
             lengths |= LengthBit(LogRecordConverter.EventIdAttribute);
-            if (kept < countLimit)
+            if (room > 0)
             {
                 CommonFields.attributeIntWith(writer, EventIdAttribute, entry.EventId.Id);
-                kept++;
+                room--;
             }
             else
             {
@@ -136,7 +137,8 @@ internal static class LogEncoder
             return dropped;
         }
 
-        return WriteExceptionAndScopes(writer, entry, ownCount, eventId, lengths, countLimit, maxLength, kept, dropped);
+        var countLimit = limits.AttributeCountLimit;
+        return WriteExceptionAndScopes(writer, entry, ownCount, eventId, lengths, countLimit, maxLength, countLimit - room, dropped);
     }
 
     /// <summary>
