@@ -65,7 +65,8 @@ internal static class ActivityEncoder
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static StatusTags WriteAttributes(ProtoWriter writer, Activity activity, SpanLimits limits, int maxLength)
     {
-        var kept = 0;
+        // How many more attributes the count limit lets in: one local for the loop instead of a count and a limit.
+        var room = limits.AttributeCountLimit;
         var dropped = 0u;
         var lengths = 0UL;
 
@@ -86,10 +87,10 @@ internal static class ActivityEncoder
             }
 
             lengths |= bit;
-            if (kept < limits.AttributeCountLimit)
+            if (room > 0)
             {
                 TagValues.WriteAttribute(writer, Fields.Span_Attributes, tag.Key, tag.Value, maxLength);
-                kept++;
+                room--;
             }
             else
             {
@@ -178,7 +179,7 @@ internal static class ActivityEncoder
     private static uint WriteTags(
         ProtoWriter writer, int field, Activity.Enumerator<KeyValuePair<string, object?>> tags, int countLimit, int maxLength)
     {
-        var kept = 0;
+        var room = countLimit;
         var dropped = 0u;
         foreach (ref readonly var tag in tags)
         {
@@ -187,10 +188,10 @@ internal static class ActivityEncoder
                 continue;
             }
 
-            if (kept < countLimit)
+            if (room > 0)
             {
                 TagValues.WriteAttribute(writer, field, tag.Key, tag.Value, maxLength);
-                kept++;
+                room--;
             }
             else
             {
