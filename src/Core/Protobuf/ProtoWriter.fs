@@ -530,11 +530,16 @@ type internal ProtoWriter() =
                 // Relative to the origin, which a move to a larger array changes.
                 let first = at - origin
                 this.StringField(field, text.AsSpan())
-                if Object.ReferenceEquals(known.Seen[slot], text) then
-                    let written = at - origin - first
-                    known.Keep(slot, text, null, field, ReadOnlySpan<byte>(buffer, at - written, written))
-                else
-                    known.Seen[slot] <- text
+                this.KeepWritten(slot, text, null, field, first)
+
+    /// After a miss in `slot`: keeps what was written since `first` (relative to the origin) as the encoding of
+    /// `text` (with the attribute key `key`, or null, as `field`) when `text` was met there just before, else notes it.
+    member private this.KeepWritten(slot: int, text: string, key: string, field: int, first: int) =
+        if Object.ReferenceEquals(known.Seen[slot], text) then
+            let written = at - origin - first
+            known.Keep(slot, text, key, field, ReadOnlySpan<byte>(buffer, at - written, written))
+        else
+            known.Seen[slot] <- text
 
     /// Copies `length` kept bytes from `known`'s arena at `offset`; the destination has room for 32 bytes more.
     /// Up to 32 bytes are copied as two 16-byte chunks (the arena has the same slack), without a call.
@@ -620,11 +625,7 @@ type internal ProtoWriter() =
                 let first = at - origin
                 if not (this.TryStringAttribute(field, key, text.AsSpan())) then false
                 else
-                    if Object.ReferenceEquals(known.Seen[slot], text) then
-                        let written = at - origin - first
-                        known.Keep(slot, text, key, mark, ReadOnlySpan<byte>(buffer, at - written, written))
-                    else
-                        known.Seen[slot] <- text
+                    this.KeepWritten(slot, text, key, mark, first)
                     true
 
     /// Writes the attribute `field` { key, value { array_value { values: [ { string_value } ... ] } } } in one go
