@@ -284,6 +284,9 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
         }
 
         var callerCancels = cancellationToken.UnsafeRegister(static source => ((CancellationTokenSource)source!).Cancel(), sendCancel);
+        // What the last attempt that was answered (or refused) said: when the deadline cuts off the attempt after
+        // it, the result still names why the export was being retried (a gateway's 503, an UNAVAILABLE).
+        string? answeredProblem = null;
         try
         {
             for (var attempt = 1; ; attempt++)
@@ -337,6 +340,11 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
                         : attempt == 1 ? DeliveredAtFirstAttempt : new OtlpExportResult(OtlpExportStatus.Success, 0, null, attempt);
                 }
 
+                if (result.Kind != TransportResultKind.Cancelled)
+                {
+                    answeredProblem = interpreted.Problem;
+                }
+
                 if (decision is Retry.Decision.RetryAfter retry && !cancellationToken.IsCancellationRequested)
                 {
                     try
@@ -356,7 +364,10 @@ public abstract class OtlpSignalExporter<TRequest, TItem> : IAsyncDisposable, ID
                     : giveUp.Item.IsAttemptsExhausted ? Batching.DropReason.RetriesExhausted
                     : Batching.DropReason.PermanentFailure,
                     items);
-                return new OtlpExportResult(OtlpExportStatus.Failure, items, $"{interpreted.Problem} (gave up: {reason})", attempt);
+                var problem = result.Kind == TransportResultKind.Cancelled && answeredProblem is not null
+                    ? $"{interpreted.Problem} The attempt before it: {answeredProblem}"
+                    : interpreted.Problem;
+                return new OtlpExportResult(OtlpExportStatus.Failure, items, $"{problem} (gave up: {reason})", attempt);
             }
         }
         finally

@@ -341,6 +341,29 @@ let gatewayReplies =
                 Expect.all problems (fun p -> not (p.Contains "<html") && not (p.Contains secret)) "no page, no header values"
             }
 
+        for protocol in [ OtlpProtocol.Grpc; OtlpProtocol.HttpProtobuf ] do
+            testTask $"{protocol}: a retry the timeout cuts off: the result names the timeout and the gateway's answer before it" {
+                let mutable calls = 0
+                use gateway =
+                    new Replica((if protocol = OtlpProtocol.Grpc then HttpProtocols.Http2 else HttpProtocols.Http1), fun context ->
+                        task {
+                            if Interlocked.Increment &calls = 1 then
+                                context.Response.StatusCode <- 503
+                                context.Response.ContentType <- "text/html"
+                                do! context.Response.WriteAsync(html "503 Service Temporarily Unavailable")
+                            else
+                                // Hangs until the exporter gives up (its timeout), as an overloaded upstream does.
+                                try do! Task.Delay(TimeSpan.FromSeconds 30.0, context.RequestAborted) with _ -> ()
+                        })
+                use exporter = exporterTo protocol gateway.Url (fun o -> o.Timeout <- Nullable(TimeSpan.FromSeconds 3.0))
+                let! (result: OtlpExportResult) = exporter.ExportAsync(spans 2)
+                Expect.equal (result.Status, result.Attempts) (OtlpExportStatus.Failure, 2) $"the second attempt cut off: {result.Message}"
+                Expect.stringContains result.Message "did not finish in time" "the timeout"
+                Expect.stringContains result.Message "503" "the answer before it"
+                Expect.isFalse (result.Message.Contains "<html") "without the page"
+                Expect.equal exporter.Statistics.DroppedDeadlineExceeded 2L "counted as past the deadline"
+            }
+
         testTask "gRPC: an HTTP 200 with no grpc-status (the stream ends without trailers) is retried: no status came" {
             use gateway =
                 new Replica(HttpProtocols.Http2, fun context ->
