@@ -245,6 +245,37 @@ let tests =
             do! within 10.0 "disposal" (ended (metrics.DisposeAsync().AsTask()))
         }
 
+        testTask "a metrics flush without a deadline collects on the caller's thread, before the call returns" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            use exporter =
+                OtlpExporter.ForMetrics().WithHttp().WithBaseEndpoint(receiver.HttpEndpoint.ToString()).WithEnvironment(environment []).Build()
+            let options = OtlpMetricsOptions(ExportInterval = Nullable(TimeSpan.FromMinutes 10.0))
+            options.Meters.Add name
+            let metrics = OtlpMetrics.Start(exporter, options)
+            let meter = new System.Diagnostics.Metrics.Meter(name)
+            use _meter = disposing meter
+            let threads = System.Collections.Concurrent.ConcurrentQueue<int>()
+            meter.CreateObservableGauge<int64>("observed", fun () ->
+                threads.Enqueue Environment.CurrentManagedThreadId
+                System.Diagnostics.Metrics.Measurement<int64>(1L)) |> ignore
+            let caller = Environment.CurrentManagedThreadId
+            let flushing = metrics.ForceFlushAsync()
+            Expect.sequenceEqual threads [ caller ] "the callback ran on the caller's thread, before the call returned"
+            let! (flushed: bool) = flushing
+            Expect.isTrue flushed "flushed"
+            // A deadline (or a token that can cancel the wait) sends the collection elsewhere: the caller must be
+            // answered at the deadline even if a callback hangs (the test above).
+            let cancel = new CancellationTokenSource()
+            let! (flushedAgain: bool) = metrics.ForceFlushAsync(Nullable(), cancel.Token)
+            cancel.Dispose()
+            Expect.isTrue flushedAgain "flushed again"
+            Expect.equal threads.Count 2 "collected again"
+            Expect.equal receiver.Requests.Count 2 "two exports"
+            do! within 10.0 "disposal" (ended (metrics.DisposeAsync().AsTask()))
+        }
+
         testTask "a direct export after disposal fails without throwing, its items counted dropped" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver

@@ -11,9 +11,10 @@ namespace Otlp.Metrics;
 /// <remarks>
 /// Whoever has an event (a flush or shutdown caller, the timer, the end of a run) steps the machine under a lock and
 /// then carries out its commands. A collection the timer or the end of a run starts runs on that thread; one a flush
-/// or shutdown starts runs on the thread pool, since it calls the application's observable callbacks: one that is
-/// slow or hangs must not hold the caller past the deadline it gave (the machine answers it then). Collections
-/// never run at once, so one cancellation source serves them all.
+/// or shutdown with a deadline (or a cancellable wait) starts runs on the thread pool, since it calls the
+/// application's observable callbacks: one that is slow or hangs must not hold the caller past the deadline it gave
+/// (the machine answers it then). A flush or shutdown without either waits however long the collection takes, so it
+/// runs on the caller's thread. Collections never run at once, so one cancellation source serves them all.
 /// </remarks>
 internal sealed class PeriodicReader : IAsyncDisposable
 {
@@ -123,9 +124,13 @@ internal sealed class PeriodicReader : IAsyncDisposable
             this.waiters[id] = null;
         }
 
+        // With no deadline and nothing to cancel the wait, the caller waits for the collection however long it takes:
+        // it runs on the caller's thread, as a timed one runs on the timer's (no hand-off to the pool and back).
+        // Otherwise it runs on the pool, so that a slow observable callback cannot hold the caller past its deadline.
+        var runHere = timeout == Timeout.InfiniteTimeSpan && !cancellationToken.CanBeCanceled;
         this.Raise(
             flush ? MetricReader.Event.NewForceFlush(id, now, deadline) : MetricReader.Event.NewShutdown(id, now, deadline),
-            runHere: false);
+            runHere);
         TaskCompletionSource<MetricReader.WaiterResult> source;
         lock (this.gate)
         {
@@ -205,11 +210,11 @@ internal sealed class PeriodicReader : IAsyncDisposable
             {
                 if (runHere)
                 {
-                    this.Run(run.exportId, run.trigger, run.deadlineMs);
+                    this.RunReporting(run);
                 }
                 else
                 {
-                    ThreadPool.UnsafeQueueUserWorkItem(static r => r.Reader.RunOnPool(r.Run), (Reader: this, Run: run), preferLocal: false);
+                    ThreadPool.UnsafeQueueUserWorkItem(static r => r.Reader.RunReporting(r.Run), (Reader: this, Run: run), preferLocal: false);
                 }
             }
         }
@@ -269,8 +274,11 @@ internal sealed class PeriodicReader : IAsyncDisposable
         this.idle.TrySetResult();
     }
 
-    /// <summary>A collection on a thread-pool thread, where an exception would end the process: it is reported instead.</summary>
-    private void RunOnPool(MetricReader.Command.CollectAndExport run)
+    /// <summary>
+    /// A collection whose unexpected exception is reported, not thrown: on the pool or the timer's thread it would end
+    /// the process, and a flush's caller is answered by the machine, not by an exception of the run.
+    /// </summary>
+    private void RunReporting(MetricReader.Command.CollectAndExport run)
     {
         try
         {
