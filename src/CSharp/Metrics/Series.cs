@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Otlp.Core;
 using Otlp.Core.Protobuf;
 
@@ -584,12 +586,7 @@ internal sealed class ExplicitHistogramSeries(double[] bounds, KeyValue[] attrib
             var reported = this.reportedCounts.AsSpan(0, counts.Length);
             if (cumulative)
             {
-                for (var i = 0; i < counts.Length; i++)
-                {
-                    reported[i] += counts[i];
-                    counts[i] = 0;
-                }
-
+                MoveAdding(counts, reported);
                 this.reportedCount += this.count;
                 this.reportedSum += this.sum;
                 this.reportedMin = Math.Min(this.reportedMin, this.min);
@@ -607,6 +604,32 @@ internal sealed class ExplicitHistogramSeries(double[] bounds, KeyValue[] attrib
             }
 
             (this.count, this.sum, this.min, this.max) = (0, 0.0, double.PositiveInfinity, double.NegativeInfinity);
+        }
+    }
+
+    /// <summary>
+    /// Adds each count to its reported total and clears it, four at a time where the machine has 256-bit vectors
+    /// (the default 16 boundaries make 17 counts: four steps and one count).
+    /// </summary>
+    private static void MoveAdding(Span<ulong> counts, Span<ulong> reported)
+    {
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref var from = ref MemoryMarshal.GetReference(counts);
+            ref var into = ref MemoryMarshal.GetReference(reported);
+            for (; i <= counts.Length - Vector256<ulong>.Count; i += Vector256<ulong>.Count)
+            {
+                var at = (nuint)i;
+                (Vector256.LoadUnsafe(ref into, at) + Vector256.LoadUnsafe(ref from, at)).StoreUnsafe(ref into, at);
+                Vector256<ulong>.Zero.StoreUnsafe(ref from, at);
+            }
+        }
+
+        for (; i < counts.Length; i++)
+        {
+            reported[i] += counts[i];
+            counts[i] = 0;
         }
     }
 
