@@ -46,6 +46,16 @@ let private otlpServicesSendingTo (receiver: LoopbackReceiver) =
     services.AddSingleton<IConfiguration>(configuration).AddOtlp() |> ignore
     services
 
+/// An exporter over HTTP to `receiver` and metrics of a meter of their own, collected only when asked (the interval
+/// is ten minutes): the exporter, the metrics and the meter.
+let private metricsOnDemand (receiver: LoopbackReceiver) =
+    let name = uniqueName ()
+    let exporter =
+        OtlpExporter.ForMetrics().WithHttp().WithBaseEndpoint(receiver.HttpEndpoint.ToString()).WithEnvironment(environment []).Build()
+    let options = OtlpMetricsOptions(ExportInterval = Nullable(TimeSpan.FromMinutes 10.0))
+    options.Meters.Add name
+    exporter, OtlpMetrics.Start(exporter, options), new System.Diagnostics.Metrics.Meter(name)
+
 let private ended (t: Task) = t.ContinueWith(Func<Task, unit>(fun _ -> ()))
 
 /// The system clock, except that the first reading on one chosen thread waits until the test lets it go: it holds a
@@ -204,13 +214,7 @@ let tests =
         testTask "metrics disposed after their exporter count their last collection as dropped" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver
-            let name = uniqueName ()
-            let exporter =
-                OtlpExporter.ForMetrics().WithHttp().WithBaseEndpoint(receiver.HttpEndpoint.ToString()).WithEnvironment(environment []).Build()
-            let options = OtlpMetricsOptions(ExportInterval = Nullable(TimeSpan.FromMinutes 10.0))
-            options.Meters.Add name
-            let metrics = OtlpMetrics.Start(exporter, options)
-            let meter = new System.Diagnostics.Metrics.Meter(name)
+            let exporter, metrics, meter = metricsOnDemand receiver
             use _meter = disposing meter
             meter.CreateCounter<int64>("c").Add 3L
             do! exporter.DisposeAsync()
@@ -223,13 +227,8 @@ let tests =
         testTask "a metrics flush returns by its deadline while an observable callback is slow" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver
-            let name = uniqueName ()
-            use exporter =
-                OtlpExporter.ForMetrics().WithHttp().WithBaseEndpoint(receiver.HttpEndpoint.ToString()).WithEnvironment(environment []).Build()
-            let options = OtlpMetricsOptions(ExportInterval = Nullable(TimeSpan.FromMinutes 10.0))
-            options.Meters.Add name
-            let metrics = OtlpMetrics.Start(exporter, options)
-            let meter = new System.Diagnostics.Metrics.Meter(name)
+            let exporter, metrics, meter = metricsOnDemand receiver
+            use _exporter = exporter
             use _meter = disposing meter
             let release = new ManualResetEventSlim(false)
             meter.CreateObservableGauge<int64>("slow", fun () ->
@@ -248,13 +247,8 @@ let tests =
         testTask "a metrics flush without a deadline collects on the caller's thread, before the call returns" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver
-            let name = uniqueName ()
-            use exporter =
-                OtlpExporter.ForMetrics().WithHttp().WithBaseEndpoint(receiver.HttpEndpoint.ToString()).WithEnvironment(environment []).Build()
-            let options = OtlpMetricsOptions(ExportInterval = Nullable(TimeSpan.FromMinutes 10.0))
-            options.Meters.Add name
-            let metrics = OtlpMetrics.Start(exporter, options)
-            let meter = new System.Diagnostics.Metrics.Meter(name)
+            let exporter, metrics, meter = metricsOnDemand receiver
+            use _exporter = exporter
             use _meter = disposing meter
             let threads = System.Collections.Concurrent.ConcurrentQueue<int>()
             meter.CreateObservableGauge<int64>("observed", fun () ->
