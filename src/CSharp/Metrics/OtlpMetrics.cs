@@ -215,6 +215,12 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
     public bool ListensTo(string meterName) => this.listener is not null && this.patterns.Any(p => p.IsMatch(meterName));
 
     /// <summary>Collects and exports now; true when the export finished (successfully or not) within <paramref name="timeout"/>.</summary>
+    /// <remarks>
+    /// Without a <paramref name="timeout"/> and a token that can be cancelled, the collection (the observable
+    /// instruments' callbacks included) runs on the calling thread, up to the export's send, as a flush of the
+    /// official SDK does. With either, it runs on the thread pool, so that a slow callback cannot hold the caller
+    /// past the timeout.
+    /// </remarks>
     public Task<bool> ForceFlushAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         this.reader is null ? Task.FromResult(true) : this.reader.ForceFlushAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken);
 
