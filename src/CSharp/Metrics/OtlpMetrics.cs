@@ -225,6 +225,7 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
         this.reader is null ? Task.FromResult(true) : this.reader.ForceFlushAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken);
 
     /// <summary>Collects and exports one last time, then stops collecting; true when that finished within <paramref name="timeout"/>.</summary>
+    /// <remarks>The last collection runs on the calling thread or the thread pool as <see cref="ForceFlushAsync"/> says.</remarks>
     public async Task<bool> ShutdownAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         if (this.reader is null)
