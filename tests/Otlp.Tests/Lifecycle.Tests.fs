@@ -251,18 +251,27 @@ let tests =
             use _exporter = exporter
             use _meter = disposing meter
             let threads = System.Collections.Concurrent.ConcurrentQueue<int>()
+            // Open for the first flush; closed for the second, whose callback then waits until the test opens it.
+            let gate = new ManualResetEventSlim(true)
             meter.CreateObservableGauge<int64>("observed", fun () ->
                 threads.Enqueue Environment.CurrentManagedThreadId
+                gate.Wait(TimeSpan.FromSeconds 10.0) |> ignore
                 System.Diagnostics.Metrics.Measurement<int64>(1L)) |> ignore
             let caller = Environment.CurrentManagedThreadId
             let flushing = metrics.ForceFlushAsync()
             Expect.sequenceEqual threads [ caller ] "the callback ran on the caller's thread, before the call returned"
             let! (flushed: bool) = flushing
             Expect.isTrue flushed "flushed"
-            // A deadline (or a token that can cancel the wait) sends the collection elsewhere: the caller must be
-            // answered at the deadline even if a callback hangs (the test above).
+            // A token that can cancel the wait sends the collection elsewhere, as a deadline does (the test above):
+            // the call returns while the callback still waits.
+            gate.Reset()
             let cancel = new CancellationTokenSource()
-            let! (flushedAgain: bool) = metrics.ForceFlushAsync(Nullable(), cancel.Token)
+            let watch = Stopwatch.StartNew()
+            let flushingAgain = metrics.ForceFlushAsync(Nullable(), cancel.Token)
+            Expect.isLessThan watch.Elapsed.TotalSeconds 5.0 "returned while the callback waits (10 s): the collection runs elsewhere"
+            Expect.isFalse flushingAgain.IsCompleted "not done before the callback"
+            gate.Set()
+            let! (flushedAgain: bool) = flushingAgain
             cancel.Dispose()
             Expect.isTrue flushedAgain "flushed again"
             Expect.equal threads.Count 2 "collected again"
