@@ -1,15 +1,20 @@
 // The quickstart from F#, with the pure model of Otlp.Core: build a trace, some log records and a few metrics
-// (aggregated by the pure metrics core) as immutable values, encode them as OTLP/protobuf and OTLP/JSON, decode the protobuf back and check nothing changed, then
-// (when OTEL_EXPORTER_OTLP_ENDPOINT is set) POST them to that OTLP/HTTP endpoint.
+// (aggregated by the pure metrics core) as immutable values, encode them as OTLP/protobuf and OTLP/JSON, decode the
+// protobuf back and check nothing changed, then (when OTEL_EXPORTER_OTLP_ENDPOINT is set) export them there through
+// the exporters, which take the protocol, headers, timeout and the rest from the OTEL_EXPORTER_OTLP_* variables.
 //
 // Build first, then run from the repository root:
 //   dotnet fsi build.fsx build
 //   dotnet fsi examples/quickstart.fsx
-#r "../src/Core/bin/Release/net10.0/Otlp.Core.dll"
+//   OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317 OTEL_EXPORTER_OTLP_PROTOCOL=grpc dotnet fsi examples/quickstart.fsx
+//
+// The quickstart application's build output holds Otlp.dll with every package it needs (gRPC, protobuf, zstd).
+#I "Quickstart/bin/Release/net10.0"
+#r "Otlp.Core.dll"
+#r "Otlp.dll"
 
 open System
-open System.Net.Http
-open System.Net.Http.Headers
+open Otlp
 open Otlp.Core
 
 let now = uint64 (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100UL
@@ -133,18 +138,26 @@ for m in decodedMetrics.ResourceMetrics[0].ScopeMetrics[0].Metrics do
 let roundTrips = decodedTraces = traces && decodedLogs = logs && decodedMetrics = metrics
 printfn "\nprotobuf round trip: %s" (if roundTrips then "identical" else "DIFFERENT")
 
+// Each export says how it ended: Success, or what the server or the network answered (never a header's value).
+let export (exporter: OtlpSignalExporter<'request, 'item>) (request: 'request) =
+    use exporter = exporter
+    let result = exporter.ExportAsync(request).Result
+    match result.Status, result.Message with
+    | OtlpExportStatus.Success, _
+    | _, null -> printfn "%s: %O" exporter.Destination result.Status
+    | status, message -> printfn "%O: %s" status message // the message names the destination
+    result.Status = OtlpExportStatus.Success
+
 let exported =
     match Environment.GetEnvironmentVariable "OTEL_EXPORTER_OTLP_ENDPOINT" with
     | null
     | "" -> true
-    | endpoint ->
-        use client = new HttpClient()
-        let post (path: string) (body: byte array) =
-            use content = new ByteArrayContent(body)
-            content.Headers.ContentType <- MediaTypeHeaderValue "application/x-protobuf"
-            let response = client.PostAsync(Uri(Uri(endpoint.TrimEnd('/') + "/"), path), content).Result
-            printfn "POST %s: %d" path (int response.StatusCode)
-            response.IsSuccessStatusCode
-        post "v1/traces" traceBytes && post "v1/logs" logBytes && post "v1/metrics" metricBytes
+    | _ ->
+        printfn ""
+        // Not short-circuited: each signal is tried and reported.
+        [ export (OtlpExporter.ForTraces().Build()) traces
+          export (OtlpExporter.ForLogs().Build()) logs
+          export (OtlpExporter.ForMetrics().Build()) metrics ]
+        |> List.forall id
 
 exit (if roundTrips && exported then 0 else 1)

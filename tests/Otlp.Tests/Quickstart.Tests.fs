@@ -1,9 +1,13 @@
-/// The quickstart's main logic, run as `dotnet run --project examples/Quickstart` runs it, over every protocol.
+/// The quickstart's main logic, run as `dotnet run --project examples/Quickstart` runs it, over every protocol; and
+/// the F# script `examples/quickstart.fsx`, run by `dotnet fsi` as its users run it.
 /// Sequenced: every run listens to the same activity source, so parallel runs would see each other's spans.
 module Otlp.Tests.QuickstartTests
 
+open System
 open System.Collections.Generic
+open System.Diagnostics
 open System.IO
+open System.Threading
 open Expecto
 open Otlp.Examples
 open Otlp.Testing
@@ -14,6 +18,44 @@ let private run (environment: (string * string) list) =
         let variables = Dictionary<string, string>(dict environment) :> IReadOnlyDictionary<string, string>
         let! code = QuickstartApp.RunAsync(output, variables)
         return code, output.ToString()
+    }
+
+/// The checkout's root: the folder above the test program that holds `Otlp.sln`.
+let private checkoutRoot () =
+    let rec up (dir: DirectoryInfo) =
+        if isNull dir then failwith "Otlp.sln not found above the test program"
+        elif File.Exists(Path.Combine(dir.FullName, "Otlp.sln")) then dir.FullName
+        else up dir.Parent
+    up (DirectoryInfo AppContext.BaseDirectory)
+
+/// `dotnet fsi examples/quickstart.fsx` with only the given OTEL_* variables: its exit code and all it printed.
+let private runScript (environment: (string * string) list) =
+    task {
+        let root = checkoutRoot ()
+        let info =
+            ProcessStartInfo(
+                "dotnet",
+                [ "fsi"; Path.Combine(root, "examples", "quickstart.fsx") ],
+                WorkingDirectory = root,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false)
+        for name in List.ofSeq info.Environment.Keys do
+            if name.StartsWith("OTEL_", StringComparison.Ordinal) then info.Environment.Remove name |> ignore
+        for name, value in environment do
+            info.Environment[name] <- value
+        use script = Process.Start info
+        let output = script.StandardOutput.ReadToEndAsync()
+        let errors = script.StandardError.ReadToEndAsync()
+        use limit = new CancellationTokenSource(TimeSpan.FromMinutes 3.0)
+        try
+            do! script.WaitForExitAsync limit.Token
+        with :? OperationCanceledException ->
+            script.Kill true
+            failtest "the script did not end within 3 minutes"
+        let! output = output
+        let! errors = errors
+        return script.ExitCode, output + errors
     }
 
 [<Tests>]
@@ -53,5 +95,35 @@ let tests =
             for signal in [ "traces"; "metrics"; "logs" ] do
                 let told = text.Split('\n') |> Array.filter (fun line -> line.Contains $"Could not reach http://127.0.0.1:9/v1/{signal}")
                 Expect.equal told.Length 1 $"one line for the {signal} exporter's problems: {text}"
+        }
+    
+        testTask "the F# script, without an endpoint, builds, encodes and decodes the model unchanged and exits 0" {
+            let! code, text = runScript []
+            Expect.equal code 0 text
+            Expect.stringContains text "protobuf round trip: identical" "the round trip"
+            Expect.stringContains text "orders.duration  count 3, sum ValueSome 290.5" "the histogram the pure core aggregated"
+            Expect.isFalse (text.Contains "Success") $"nothing exported: {text}"
+        }
+
+        testTask "the F# script exports through the exporters to OTEL_EXPORTER_OTLP_ENDPOINT, over gRPC as the variables say" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let! code, text =
+                runScript [ "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.GrpcEndpoint.ToString(); "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc" ]
+            Expect.equal code 0 text
+            let lines = text.Split('\n') |> Array.map _.TrimEnd()
+            for service in [ "TraceService"; "LogsService"; "MetricsService" ] do
+                let told = lines |> Array.filter (fun line -> line.StartsWith "gRPC " && line.Contains $"{service}/Export" && line.EndsWith ": Success")
+                Expect.equal told.Length 1 $"one line for the {service} export, over gRPC, successful: {text}"
+            Expect.equal (receiver.Spans |> Seq.map _.Name |> Seq.sort |> List.ofSeq) [ "POST /orders"; "charge card" ] "the spans"
+            Expect.equal receiver.LogRecords.Count 2 "the log records"
+            Expect.equal receiver.MetricDataPointCount 2 "the counter's and the histogram's points"
+        }
+
+        testTask "the F# script exits 1 and says what each exporter met when the endpoint does not answer" {
+            let! code, text = runScript [ "OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9/"; "OTEL_EXPORTER_OTLP_TIMEOUT", "300" ]
+            Expect.equal code 1 text
+            for signal in [ "traces"; "logs"; "metrics" ] do
+                Expect.stringContains text $"Failure: Could not reach http://127.0.0.1:9/v1/{signal}" $"the {signal} exporter's problem"
         }
     ]
