@@ -112,6 +112,16 @@ module Config =
         if protocol.IsHttp then appendPath (Uri "http://localhost:4318") (signalPath signal)
         else Uri "http://localhost:4317"
 
+    [<CompiledName("ProtocolPortMismatch")>]
+    let protocolPortMismatch (protocol: Protocol) (endpoint: Uri) =
+        // A port written in the URL, not the scheme's default (80, 443), which says nothing.
+        match (if endpoint.IsDefaultPort then -1 else endpoint.Port), protocol with
+        | 4317, p when p.IsHttp ->
+            Some $"port 4317 is OTLP/gRPC's default, but the protocol is {p.Name} (OTLP/HTTP's default port is 4318; or set the protocol to grpc)"
+        | 4318, p when p.IsGrpc ->
+            Some "port 4318 is OTLP/HTTP's default, but the protocol is grpc (OTLP/gRPC's default port is 4317; or set the protocol to http/protobuf)"
+        | _ -> None
+
     let private parseUrl (raw: string) : Result<Uri, string> =
         match Uri.TryCreate(raw.Trim(), UriKind.Absolute) with
         | true, uri when uri.Scheme <> Uri.UriSchemeHttp && uri.Scheme <> Uri.UriSchemeHttps ->
@@ -281,6 +291,17 @@ module Config =
                     Outcome = "sending no client certificate" } ]
             | _ -> []
 
+        // The commonest OTLP mistake: the other protocol's well-known port. Said, not changed: a receiver may serve
+        // either protocol on any port.
+        let portMismatch =
+            protocolPortMismatch protocol.Value uri
+            |> Option.map (fun mismatch ->
+                { Setting = settingName endpoint.Source
+                  Value = ConfigText.endpoint uri.AbsoluteUri
+                  Problem = $"may be meant for the other protocol: {mismatch}"
+                  Outcome = "sending to it as given" })
+            |> Option.toList
+
         let config =
             { Signal = signal
               Protocol = protocol.Value
@@ -305,6 +326,7 @@ module Config =
         @ clientKey.Diagnostics
         @ clientCertificate.Diagnostics
         @ keyWithoutCertificate
+        @ portMismatch
 
     let private resolveBatch env (o: ConfigOverrides) (prefix: string) (defaultDelay: int) =
         let delay =

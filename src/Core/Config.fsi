@@ -41,6 +41,13 @@ module Config =
     [<CompiledName("DefaultEndpoint")>]
     val defaultEndpoint: protocol: Protocol -> signal: Signal -> Uri
 
+    /// Why `endpoint` looks meant for the other protocol, or None: its port is written and is the other protocol's
+    /// well-known one (4317 is OTLP/gRPC's, 4318 OTLP/HTTP's), the commonest OTLP misconfiguration. A hint only:
+    /// a receiver may serve either protocol on any port, so nothing is changed for it; `resolve` reports it as a
+    /// diagnostic, and a failed export repeats it.
+    [<CompiledName("ProtocolPortMismatch")>]
+    val protocolPortMismatch: protocol: Protocol -> endpoint: Uri -> string option
+
     /// The configuration of `signal`. Each setting is taken from, in order: `overrides` (code), the per-signal
     /// variable (`OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`), the generic variable (`OTEL_EXPORTER_OTLP_TIMEOUT`), the
     /// spec's default. A value that is invalid is skipped as if unset (the next source is used) and reported in

@@ -598,6 +598,21 @@ let tests =
                 Expect.equal (d.Value, d.Problem) ("[redacted]", "entry 2 has no '='") "diagnostic"
             }
 
+            test "an endpoint on the other protocol's default port is reported, and used as given" {
+                let http = resolveEnv [ "OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317" ] Traces
+                Expect.equal http.Value.Exporter.Endpoint.AbsoluteUri "http://collector:4317/v1/traces" "used as given"
+                let d = http.Diagnostics |> Array.exactlyOne
+                Expect.equal (d.Setting, d.Value) ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317/v1/traces") "the endpoint's setting and URL"
+                Expect.stringContains d.Message "port 4317 is OTLP/gRPC's default, but the protocol is http/protobuf (OTLP/HTTP's default port is 4318; or set the protocol to grpc)" "the mismatch and the two ways out"
+
+                let grpc =
+                    resolve [ "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc" ] { ConfigOverrides.Empty with SignalEndpoint = Some "https://collector:4318" } Logs
+                Expect.equal grpc.Value.Exporter.Endpoint.AbsoluteUri "https://collector:4318/" "used as given"
+                let d = grpc.Diagnostics |> Array.exactlyOne
+                Expect.equal d.Setting "ConfigOverrides.SignalEndpoint" "a code option is named as such"
+                Expect.stringContains d.Message "port 4318 is OTLP/HTTP's default, but the protocol is grpc" "the mismatch"
+            }
+
             test "a clean environment gives no diagnostics for any signal" {
                 for signal in [ Traces; Metrics; Logs ] do
                     Expect.isEmpty (diagnosticsOf [] signal) $"{signal}"
@@ -690,7 +705,26 @@ let tests =
 
                         let resolved = resolve pairs ConfigOverrides.Empty Traces
                         let scheme = if insecure = Some true then "http" else "https"
-                        resolved.Value.Exporter.Endpoint.AbsoluteUri = $"{scheme}://{host}:{port}/" && Array.isEmpty (Array.ofSeq resolved.Diagnostics))
+                        // OTLP/HTTP's default port with gRPC is reported (used all the same), and nothing else.
+                        let reported = resolved.Diagnostics |> Array.map (fun d -> d.Setting)
+                        resolved.Value.Exporter.Endpoint.AbsoluteUri = $"{scheme}://{host}:{port}/"
+                        && reported = (if port = 4318 then [| "OTEL_EXPORTER_OTLP_ENDPOINT" |] else [||]))
+
+            testProperty "an endpoint is reported as likely meant for the other protocol exactly when its written port is that protocol's default" <|
+                Prop.forAll
+                    (Arb.fromGen (
+                        Gen.zip3
+                            (Gen.elements [ "grpc"; "http/protobuf"; "http/json" ])
+                            (Gen.oneof [ Gen.elements [ Some 4317; Some 4318; Some 80; Some 443; None ]; Gen.choose (1, 65535) |> Gen.map Some ])
+                            (Gen.elements [ "http"; "https" ])))
+                    (fun (protocol, port, scheme) ->
+                        let url = match port with Some p -> $"{scheme}://collector:{p}" | None -> $"{scheme}://collector"
+                        let resolved = resolveEnv [ "OTEL_EXPORTER_OTLP_PROTOCOL", protocol; "OTEL_EXPORTER_OTLP_ENDPOINT", url ] Traces
+                        let mismatched = (port = Some 4317 && protocol <> "grpc") || (port = Some 4318 && protocol = "grpc")
+                        let reported = resolved.Diagnostics |> Array.filter (fun d -> d.Problem.StartsWith "may be meant for the other protocol")
+                        reported.Length = (if mismatched then 1 else 0)
+                        && resolved.Diagnostics.Length = reported.Length
+                        && resolved.Value.Exporter.Endpoint.Host = "collector")
 
             testProperty "headers come from code, else the signal variable, else the generic one, else none" <|
                 Prop.forAll (Arb.fromGen (Gen.zip subsetsOfSources signals)) (fun ((code, specific, generic), signal) ->

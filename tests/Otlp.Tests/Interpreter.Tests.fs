@@ -72,6 +72,23 @@ let tests =
             Expect.stringContains attempt.Problem "http://localhost:4318/v1/traces" "endpoint"
         }
 
+        test "a failure at the other protocol's default port says so; one at a matching port does not" {
+            let refused = TransportResult.Failed(TransportResultKind.ConnectionFailed, "Connection reset by peer")
+            let httpToGrpcPort = config [ "OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317" ] Signal.Traces
+            let attempt = ExportInterpreter.Interpret(refused, httpToGrpcPort, now, 10)
+            Expect.equal attempt.Outcome (Batching.ExportOutcome.RetryableFailure None) "still retried: the hint changes nothing"
+            Expect.stringContains attempt.Problem "Connection reset by peer. Note: port 4317 is OTLP/gRPC's default, but the protocol is http/protobuf" "the hint after the failure"
+
+            let grpcToHttpPort = config [ "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"; "OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318" ] Signal.Logs
+            let answered = ExportInterpreter.Interpret(grpc 12, grpcToHttpPort, now, 10)
+            Expect.equal answered.Outcome Batching.ExportOutcome.PermanentFailure "UNIMPLEMENTED stays permanent"
+            Expect.stringContains answered.Problem "Note: port 4318 is OTLP/HTTP's default, but the protocol is grpc" "the hint after the server's answer"
+
+            for matching in [ config [ "OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318" ] Signal.Traces; config [] Signal.Traces ] do
+                Expect.isFalse ((ExportInterpreter.Interpret(refused, matching, now, 10)).Problem.Contains "Note:") "no hint where the port matches"
+                Expect.isFalse ((ExportInterpreter.Interpret(http 400, matching, now, 10)).Problem.Contains "Note:") "nor for an answer"
+        }
+
         test "a success whose body was too large to read is a success, with a note" {
             let attempt = interpret (TransportResult(Kind = TransportResultKind.Response, StatusCode = 200, BodyNotRead = "its body exceeded the limit"))
             Expect.equal attempt.Outcome Batching.ExportOutcome.Succeeded "delivered"

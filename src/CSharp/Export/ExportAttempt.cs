@@ -46,7 +46,7 @@ internal static class ExportInterpreter
             case TransportResultKind.ConnectionFailed:
                 return new ExportAttempt(
                     Batching.outcomeOf(Retry.connectionFailure),
-                    $"Could not reach {config.EndpointExplanation}: {result.Message}",
+                    WithPortHint($"Could not reach {config.EndpointExplanation}: {result.Message}", config),
                     null);
             case TransportResultKind.HeaderProviderFailed:
                 // Retried as a connection failure is: what the provider fetches (a token) is usually back soon.
@@ -77,7 +77,7 @@ internal static class ExportInterpreter
 
         if (!classification.IsSuccess)
         {
-            return new ExportAttempt(Batching.outcomeOf(classification), DescribeFailure(result, config, scrub), null);
+            return new ExportAttempt(Batching.outcomeOf(classification), WithPortHint(DescribeFailure(result, config, scrub), config), null);
         }
 
         if (result.BodyNotRead is { } unread)
@@ -170,6 +170,16 @@ internal static class ExportInterpreter
 
         return text;
     }
+
+    /// <summary>
+    /// A failure's description, with the hint that the endpoint's port is the other protocol's default when it is
+    /// (<see cref="ConfigModule.ProtocolPortMismatch"/>): a failed export is when people read the problem, and
+    /// a gRPC port spoken to in HTTP/1.1 (or the reverse) fails in ways that do not say so.
+    /// </summary>
+    private static string WithPortHint(string problem, ExporterConfig config) =>
+        ConfigModule.ProtocolPortMismatch(config.Protocol, config.Endpoint) is { } mismatch
+            ? $"{problem.TrimEnd('.')}. Note: {mismatch.Value}."
+            : problem;
 
     /// <summary>A URL for messages, its user-info and query values redacted (a redirect may carry credentials there).</summary>
     internal static string Redact(Uri url) => ConfigText.endpoint(url.IsAbsoluteUri ? url.AbsoluteUri : url.OriginalString);
