@@ -447,6 +447,21 @@ let gatewayReplies =
             Expect.all problems (fun p -> not (p.Contains "<html") && not (p.Contains secret)) "no page, no header values"
         }
 
+        testTask "gRPC: a server that requires HTTP/1.1 (an OTLP/HTTP port) fails the export at once, permanently, saying why" {
+            // Kestrel resets HTTP/2 on an HTTP/1.1-only endpoint with HTTP_1_1_REQUIRED; retrying cannot help.
+            use replica = new Replica(HttpProtocols.Http1, httpOk)
+            use exporter = exporterTo OtlpProtocol.Grpc replica.Url ignore
+            let problems = problemsOf exporter
+            let! (result: OtlpExportResult) = exporter.ExportAsync(spans 2)
+            Expect.equal (result.Status, result.Attempts, result.Rejected) (OtlpExportStatus.Failure, 1, 2L) $"not retried: {result.Message}"
+            Expect.stringContains result.Message "refused the protocol: the server requires HTTP/1.1" "what the server said"
+            Expect.stringContains result.Message "takes the protocol http/protobuf" "the way out"
+            Expect.stringContains result.Message "(gave up: the error is permanent)" "given up as permanent"
+            Expect.equal exporter.Statistics.DroppedPermanentFailure 2L "counted as a permanent failure"
+            Expect.equal replica.Requests 0 "nothing reached the server's handler"
+            Expect.all problems (fun p -> not (p.Contains secret)) "no header values"
+        }
+
         testTask "HTTP: a 429 with Retry-After as an HTTP-date is retried after that date" {
             let mutable calls = 0
             use gateway =

@@ -48,6 +48,11 @@ internal static class ExportInterpreter
                     Batching.outcomeOf(Retry.connectionFailure),
                     WithPortHint($"Could not reach {config.EndpointExplanation}: {result.Message}", config),
                     null);
+            case TransportResultKind.ProtocolRefused:
+                return new ExportAttempt(
+                    Batching.ExportOutcome.PermanentFailure,
+                    WithPortHint($"{config.EndpointExplanation} refused the protocol: {result.Message}", config),
+                    null);
             case TransportResultKind.HeaderProviderFailed:
                 // Retried as a connection failure is: what the provider fetches (a token) is usually back soon.
                 return new ExportAttempt(

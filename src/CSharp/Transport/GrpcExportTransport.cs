@@ -160,6 +160,13 @@ internal sealed class GrpcExportTransport : IExportTransport
         {
             return TransportResult.Failed(TransportResultKind.Cancelled, "The call was cancelled or timed out.");
         }
+        catch (RpcException e) when (RequiresHttp11(e))
+        {
+            // Retrying cannot help: gRPC exists only over HTTP/2. An OTLP/HTTP port is the usual cause.
+            return TransportResult.Failed(
+                TransportResultKind.ProtocolRefused,
+                "the server requires HTTP/1.1 (HTTP/2 error HTTP_1_1_REQUIRED), and gRPC runs only over HTTP/2: this is not a gRPC endpoint; an OTLP/HTTP one takes the protocol http/protobuf.");
+        }
         catch (RpcException e) when (NoAnswer(e) is { } lost)
         {
             // The client made this status from a stream or connection the server (or a proxy) reset before any status
@@ -191,6 +198,26 @@ internal sealed class GrpcExportTransport : IExportTransport
                 await framed.WaitForCopyOrQuarantineAsync().ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>HTTP/2's HTTP_1_1_REQUIRED error code (RFC 9113, section 7).</summary>
+    private const long Http11Required = 0xd;
+
+    /// <summary>
+    /// Whether the call ended because the server reset the stream or closed the connection with HTTP_1_1_REQUIRED:
+    /// an HTTP/2 server that will not serve this request over HTTP/2 (Kestrel's HTTP/1.1-only endpoints, for one).
+    /// </summary>
+    internal static bool RequiresHttp11(RpcException e)
+    {
+        for (var cause = e.Status.DebugException; cause is not null; cause = cause.InnerException)
+        {
+            if (cause is HttpProtocolException { ErrorCode: Http11Required })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

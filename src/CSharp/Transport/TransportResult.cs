@@ -14,6 +14,12 @@ internal enum TransportResultKind
 
     /// <summary>Nothing was sent: the application's header provider threw (a token service may be down for a while).</summary>
     HeaderProviderFailed,
+
+    /// <summary>
+    /// The server refused the protocol itself, before any status (an HTTP/2 server that requires HTTP/1.1, where
+    /// gRPC cannot go): no request of this transport can succeed at this endpoint, so it is not retried.
+    /// </summary>
+    ProtocolRefused,
 }
 
 /// <summary>
