@@ -3,6 +3,7 @@ module Otlp.Tests.InterpreterTests
 
 open System
 open System.Collections.Generic
+open System.Net.Http
 open Expecto
 open Otlp.Core
 open Otlp.Export
@@ -87,6 +88,32 @@ let tests =
             for matching in [ config [ "OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318" ] Signal.Traces; config [] Signal.Traces ] do
                 Expect.isFalse ((ExportInterpreter.Interpret(refused, matching, now, 10)).Problem.Contains "Note:") "no hint where the port matches"
                 Expect.isFalse ((ExportInterpreter.Interpret(http 400, matching, now, 10)).Problem.Contains "Note:") "nor for an answer"
+        }
+
+        test "a request without an answer is described with the causes its message leaves out, once each" {
+            let tls =
+                HttpRequestException(
+                    HttpRequestError.SecureConnectionError,
+                    "The SSL connection could not be established, see inner exception.",
+                    Security.Authentication.AuthenticationException "Cannot determine the frame size or a corrupted frame was received.")
+            Expect.equal
+                (UnansweredRequest.Describe tls)
+                "SecureConnectionError: The SSL connection could not be established: Cannot determine the frame size or a corrupted frame was received (TLS could not start: if the receiver is plain text, its endpoint starts with http://)."
+                "TLS that never started"
+            let certificate =
+                HttpRequestException(
+                    HttpRequestError.SecureConnectionError,
+                    "The SSL connection could not be established, see inner exception.",
+                    Security.Authentication.AuthenticationException "The remote certificate is invalid because of errors in the certificate chain: UntrustedRoot")
+            Expect.equal
+                (UnansweredRequest.Describe certificate)
+                "SecureConnectionError: The SSL connection could not be established: The remote certificate is invalid because of errors in the certificate chain: UntrustedRoot."
+                "a certificate problem, no plain-text hint"
+            let refused =
+                HttpRequestException(HttpRequestError.ConnectionError, "Connection refused (collector:4318)", Net.Sockets.SocketException(111))
+            Expect.stringStarts (UnansweredRequest.Describe refused) "ConnectionError: Connection refused (collector:4318)" "the kind first"
+            Expect.equal ((UnansweredRequest.Describe refused).Split("Connection refused").Length) 2 "a cause the message already says is not repeated"
+            Expect.equal (UnansweredRequest.Describe(HttpRequestException "Something broke.")) "Something broke." "no kind to name"
         }
 
         test "a success whose body was too large to read is a success, with a note" {

@@ -100,6 +100,30 @@ let tests =
                 let! (result: OtlpExportResult) = export receiver protocol (fun o -> o.CertificateFile <- stranger.Value.CertificateFile)
                 Expect.equal result.Status OtlpExportStatus.Failure "refused"
                 Expect.equal receiver.Spans.Count 0 "nothing sent to the unverified server"
+                Expect.stringContains result.Message "SecureConnectionError" "a connection that could not be secured"
+                Expect.stringContains result.Message "certificate" "the runtime's reason, not only 'see inner exception'"
+                Expect.isFalse (result.Message.Contains "TLS could not start") "no plain-text hint where a certificate was looked at"
+            }
+
+            testTask $"{protocol}: an https endpoint at a plain-text receiver is a connection TLS could not start, pointing at http://" {
+                let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+                use _ = receiver
+                let plain = (if protocol = OtlpProtocol.Grpc then receiver.GrpcEndpoint else receiver.HttpEndpoint).ToString()
+                use exporter =
+                    OtlpExporter.ForTraces()
+                        .Configure(fun o ->
+                            o.Protocol <- Nullable protocol
+                            o.BaseEndpoint <- plain.Replace("http://", "https://")
+                            o.Environment <- noEnvironment
+                            o.Timeout <- Nullable(TimeSpan.FromSeconds 1.0))
+                        .Build()
+                let! (result: OtlpExportResult) = exporter.ExportAsync request
+                Expect.equal result.Status OtlpExportStatus.Failure "not delivered"
+                Expect.stringStarts result.Message "Could not reach https://" "no answer came: not 'answered gRPC Internal'"
+                Expect.stringContains result.Message "SecureConnectionError: The SSL connection could not be established: " "the kind and the runtime's reason"
+                Expect.stringContains result.Message "if the receiver is plain text, its endpoint starts with http://" "the way out"
+                Expect.equal exporter.Statistics.DroppedPermanentFailure 0L "retried as a connection failure, not a permanent one"
+                Expect.equal receiver.Requests.Count 0 "nothing arrived"
             }
 
             testTask $"{protocol}: mutual TLS presents the client certificate from PEM files" {

@@ -167,6 +167,12 @@ internal sealed class GrpcExportTransport : IExportTransport
                 TransportResultKind.ProtocolRefused,
                 "the server requires HTTP/1.1 (HTTP/2 error HTTP_1_1_REQUIRED), and gRPC runs only over HTTP/2: this is not a gRPC endpoint; an OTLP/HTTP one takes the protocol http/protobuf.");
         }
+        catch (RpcException e) when (NotConnected(e) is { } unconnected)
+        {
+            // No connection (refused, unreachable, no such host, TLS that could not start): the client made its
+            // UNAVAILABLE or INTERNAL itself; nothing was answered.
+            return TransportResult.Failed(TransportResultKind.ConnectionFailed, UnansweredRequest.Describe(unconnected));
+        }
         catch (RpcException e) when (NoAnswer(e) is { } lost)
         {
             // The client made this status from a stream or connection the server (or a proxy) reset before any status
@@ -219,6 +225,19 @@ internal sealed class GrpcExportTransport : IExportTransport
 
         return false;
     }
+
+    /// <summary>
+    /// Why the call never reached a server, when it did not: the <see cref="HttpRequestException"/> of a connection
+    /// that could not be made (or secured), behind the status the client made of it.
+    /// </summary>
+    internal static HttpRequestException? NotConnected(RpcException e) =>
+        UnansweredRequest.Find(e.Status.DebugException) is
+        {
+            HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.SecureConnectionError
+                or HttpRequestError.NameResolutionError or HttpRequestError.ProxyTunnelError,
+        } found
+            ? found
+            : null;
 
     /// <summary>
     /// What the call's end was, when no status came from the server: the client made its INTERNAL or

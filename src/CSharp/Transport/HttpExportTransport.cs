@@ -209,7 +209,7 @@ internal sealed class HttpExportTransport : IExportTransport
         }
         catch (HttpRequestException e)
         {
-            return TransportResult.Failed(TransportResultKind.ConnectionFailed, Describe(e));
+            return TransportResult.Failed(TransportResultKind.ConnectionFailed, UnansweredRequest.Describe(e));
         }
         catch (IOException e)
         {
@@ -283,9 +283,6 @@ internal sealed class HttpExportTransport : IExportTransport
             this.client.Dispose();
         }
     }
-
-    private static string Describe(HttpRequestException e) =>
-        e.HttpRequestError == HttpRequestError.Unknown ? e.Message : $"{e.HttpRequestError}: {e.Message}";
 
     /// <summary>
     /// Reads at most <see cref="MaxResponseBytes"/>; null when the body is longer. An empty body (the usual full

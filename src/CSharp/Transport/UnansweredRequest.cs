@@ -1,0 +1,57 @@
+namespace Otlp.Transport;
+
+/// <summary>
+/// Describes a request that got no answer (<see cref="HttpRequestException"/>) in words a person can act on: its
+/// kind, its message and the causes that message leaves out. The runtime's "The SSL connection could not be
+/// established, see inner exception." says nothing by itself; what the inner exception says (an untrusted
+/// certificate, a server that does not speak TLS) is what tells the two apart.
+/// </summary>
+internal static class UnansweredRequest
+{
+    private const string SeeInner = ", see inner exception.";
+
+    // Enough for the runtime's chains (request, TLS or socket error, its cause); a deeper one is cut.
+    private const int MaxCauses = 3;
+
+    /// <summary>
+    /// "SecureConnectionError: The SSL connection could not be established: Cannot determine the frame size or a
+    /// corrupted frame was received (...)." The messages are the runtime's, which name the host and port, never a
+    /// header.
+    /// </summary>
+    public static string Describe(HttpRequestException e)
+    {
+        var said = e.Message.EndsWith(SeeInner, StringComparison.Ordinal) ? e.Message[..^SeeInner.Length] : e.Message.TrimEnd('.');
+        var text = e.HttpRequestError == HttpRequestError.Unknown ? said : $"{e.HttpRequestError}: {said}";
+        var depth = 0;
+        for (var cause = e.InnerException; cause is not null && depth < MaxCauses; cause = cause.InnerException, depth++)
+        {
+            var more = cause.Message.TrimEnd('.');
+            if (more.Length > 0 && !text.Contains(more, StringComparison.Ordinal))
+            {
+                text += $": {more}";
+            }
+        }
+
+        // TLS that failed before any certificate was looked at: most often a plain-text receiver behind an https URL.
+        if (e.HttpRequestError == HttpRequestError.SecureConnectionError && !text.Contains("certificate", StringComparison.OrdinalIgnoreCase))
+        {
+            text += " (TLS could not start: if the receiver is plain text, its endpoint starts with http://)";
+        }
+
+        return text + ".";
+    }
+
+    /// <summary>The first <see cref="HttpRequestException"/> in <paramref name="e"/>'s chain of causes, if any.</summary>
+    public static HttpRequestException? Find(Exception? e)
+    {
+        for (var depth = 0; e is not null && depth <= MaxCauses; e = e.InnerException, depth++)
+        {
+            if (e is HttpRequestException found)
+            {
+                return found;
+            }
+        }
+
+        return null;
+    }
+}
