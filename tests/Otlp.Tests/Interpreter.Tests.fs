@@ -114,6 +114,11 @@ let tests =
             Expect.stringStarts (UnansweredRequest.Describe refused) "ConnectionError: Connection refused (collector:4318)" "the kind first"
             Expect.equal ((UnansweredRequest.Describe refused).Split("Connection refused").Length) 2 "a cause the message already says is not repeated"
             Expect.equal (UnansweredRequest.Describe(HttpRequestException "Something broke.")) "Something broke." "no kind to name"
+
+            let ended = HttpRequestException(HttpRequestError.ResponseEnded, "The response ended prematurely.")
+            Expect.stringContains (UnansweredRequest.Describe(ended, Uri "http://collector:4318")) "if it uses TLS, its endpoint starts with https://" "plain text ended unanswered: the TLS hint"
+            Expect.equal (UnansweredRequest.Describe(ended, Uri "https://collector:4318")) "ResponseEnded: The response ended prematurely." "over TLS already: no hint"
+            Expect.equal (UnansweredRequest.Describe ended) "ResponseEnded: The response ended prematurely." "no endpoint known: no hint"
         }
 
         test "a success whose body was too large to read is a success, with a note" {

@@ -105,6 +105,26 @@ let tests =
                 Expect.isFalse (result.Message.Contains "TLS could not start") "no plain-text hint where a certificate was looked at"
             }
 
+            testTask $"{protocol}: an http endpoint at a TLS receiver ends unanswered, pointing at https://" {
+                let! (receiver: LoopbackReceiver) = start (LoopbackReceiverOptions().WithServerCertificate(server.Value.Certificate))
+                use _ = receiver
+                let tlsUrl = (if protocol = OtlpProtocol.Grpc then receiver.GrpcEndpoint else receiver.HttpEndpoint).ToString()
+                use exporter =
+                    OtlpExporter.ForTraces()
+                        .Configure(fun o ->
+                            o.Protocol <- Nullable protocol
+                            o.BaseEndpoint <- tlsUrl.Replace("https://", "http://")
+                            o.Environment <- noEnvironment
+                            o.Timeout <- Nullable(TimeSpan.FromSeconds 1.0))
+                        .Build()
+                let! (result: OtlpExportResult) = exporter.ExportAsync request
+                Expect.equal result.Status OtlpExportStatus.Failure "not delivered"
+                Expect.stringStarts result.Message "Could not reach http://" "no answer came: not 'answered gRPC Unavailable'"
+                Expect.stringContains result.Message "if it uses TLS, its endpoint starts with https://" "the way out"
+                Expect.equal exporter.Statistics.DroppedPermanentFailure 0L "retried as a connection failure"
+                Expect.equal receiver.Requests.Count 0 "nothing arrived"
+            }
+
             testTask $"{protocol}: an https endpoint at a plain-text receiver is a connection TLS could not start, pointing at http://" {
                 let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
                 use _ = receiver

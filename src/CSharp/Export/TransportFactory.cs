@@ -51,7 +51,7 @@ internal static class TransportFactory
                 MaxReceiveMessageSize = HttpExportTransport.MaxResponseBytes,
                 CompressionProviders = [new Grpc.Net.Compression.GzipCompressionProvider(System.IO.Compression.CompressionLevel.Fastest), new ZstdCompressionProvider()],
             });
-            return new GrpcExportTransport(channel, ownsChannel, framesInPlace: ownsChannel, config.Signal, config.Compression, config.Headers, headerProvider, warn, reportProblem);
+            return new GrpcExportTransport(channel, ownsChannel, framesInPlace: ownsChannel, config.Signal, config.Compression, config.Headers, headerProvider, warn, reportProblem, config.Endpoint);
         }
 
         HttpClient client;

@@ -38,6 +38,7 @@ internal sealed class GrpcExportTransport : IExportTransport
     private readonly Metadata.Entry[] entries;
     private readonly Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>? headerProvider;
     private readonly Action<string>? reportProblem;
+    private readonly Uri? endpoint;
 
     /// <summary>A transport over <paramref name="channel"/> to the collector service of <paramref name="signal"/>.</summary>
     /// <param name="channel">The channel.</param>
@@ -50,6 +51,7 @@ internal sealed class GrpcExportTransport : IExportTransport
     /// <param name="headerProvider">More metadata, asked for before every call.</param>
     /// <param name="warn">Told of each configured header that cannot be sent as gRPC metadata (it is skipped).</param>
     /// <param name="reportProblem">Told of each header from <paramref name="headerProvider"/> skipped at a send.</param>
+    /// <param name="endpoint">The configured endpoint, for the hints of a call that got no answer.</param>
     public GrpcExportTransport(
         GrpcChannel channel,
         bool ownsChannel,
@@ -59,9 +61,11 @@ internal sealed class GrpcExportTransport : IExportTransport
         IReadOnlyList<Header> headers,
         Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>? headerProvider,
         Action<string>? warn = null,
-        Action<string>? reportProblem = null)
+        Action<string>? reportProblem = null,
+        Uri? endpoint = null)
     {
         this.channel = channel ?? throw new ArgumentNullException(nameof(channel));
+        this.endpoint = endpoint;
         this.ownsChannel = ownsChannel;
         this.framesInPlace = framesInPlace;
         this.invoker = channel.CreateCallInvoker();
@@ -167,11 +171,11 @@ internal sealed class GrpcExportTransport : IExportTransport
                 TransportResultKind.ProtocolRefused,
                 "the server requires HTTP/1.1 (HTTP/2 error HTTP_1_1_REQUIRED), and gRPC runs only over HTTP/2: this is not a gRPC endpoint; an OTLP/HTTP one takes the protocol http/protobuf.");
         }
-        catch (RpcException e) when (NotConnected(e) is { } unconnected)
+        catch (RpcException e) when (Unanswered(e) is { } unanswered)
         {
-            // No connection (refused, unreachable, no such host, TLS that could not start): the client made its
-            // UNAVAILABLE or INTERNAL itself; nothing was answered.
-            return TransportResult.Failed(TransportResultKind.ConnectionFailed, UnansweredRequest.Describe(unconnected));
+            // No response came (no connection, TLS that could not start, an HTTP/2 handshake the server did not
+            // complete, a connection closed first): the client made its UNAVAILABLE or INTERNAL itself.
+            return TransportResult.Failed(TransportResultKind.ConnectionFailed, UnansweredRequest.Describe(unanswered, this.endpoint));
         }
         catch (RpcException e) when (NoAnswer(e) is { } lost)
         {
@@ -227,17 +231,11 @@ internal sealed class GrpcExportTransport : IExportTransport
     }
 
     /// <summary>
-    /// Why the call never reached a server, when it did not: the <see cref="HttpRequestException"/> of a connection
-    /// that could not be made (or secured), behind the status the client made of it.
+    /// Why the call got no response, when it got none: the <see cref="HttpRequestException"/> the HTTP client threw
+    /// before any answer's head came, behind the status the gRPC client made of it. (An answer cut off later fails
+    /// with an <see cref="IOException"/> instead: <see cref="NoAnswer"/>.)
     /// </summary>
-    internal static HttpRequestException? NotConnected(RpcException e) =>
-        UnansweredRequest.Find(e.Status.DebugException) is
-        {
-            HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.SecureConnectionError
-                or HttpRequestError.NameResolutionError or HttpRequestError.ProxyTunnelError,
-        } found
-            ? found
-            : null;
+    internal static HttpRequestException? Unanswered(RpcException e) => UnansweredRequest.Find(e.Status.DebugException);
 
     /// <summary>
     /// What the call's end was, when no status came from the server: the client made its INTERNAL or

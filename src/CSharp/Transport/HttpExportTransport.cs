@@ -209,7 +209,7 @@ internal sealed class HttpExportTransport : IExportTransport
         }
         catch (HttpRequestException e)
         {
-            return TransportResult.Failed(TransportResultKind.ConnectionFailed, UnansweredRequest.Describe(e));
+            return TransportResult.Failed(TransportResultKind.ConnectionFailed, UnansweredRequest.Describe(e, this.url));
         }
         catch (IOException e)
         {

@@ -16,9 +16,9 @@ internal static class UnansweredRequest
     /// <summary>
     /// "SecureConnectionError: The SSL connection could not be established: Cannot determine the frame size or a
     /// corrupted frame was received (...)." The messages are the runtime's, which name the host and port, never a
-    /// header.
+    /// header. <paramref name="endpoint"/>, when known, decides which scheme the hints point at.
     /// </summary>
-    public static string Describe(HttpRequestException e)
+    public static string Describe(HttpRequestException e, Uri? endpoint = null)
     {
         var said = e.Message.EndsWith(SeeInner, StringComparison.Ordinal) ? e.Message[..^SeeInner.Length] : e.Message.TrimEnd('.');
         var text = e.HttpRequestError == HttpRequestError.Unknown ? said : $"{e.HttpRequestError}: {said}";
@@ -36,6 +36,13 @@ internal static class UnansweredRequest
         if (e.HttpRequestError == HttpRequestError.SecureConnectionError && !text.Contains("certificate", StringComparison.OrdinalIgnoreCase))
         {
             text += " (TLS could not start: if the receiver is plain text, its endpoint starts with http://)";
+        }
+
+        // Plain text that the server ended without a word, or without finishing HTTP/2's handshake: what a TLS port
+        // does with a request that is not TLS.
+        if (endpoint?.Scheme == Uri.UriSchemeHttp && e.HttpRequestError is HttpRequestError.ResponseEnded or HttpRequestError.InvalidResponse)
+        {
+            text += " (the server ended the connection without an answer: if it uses TLS, its endpoint starts with https://)";
         }
 
         return text + ".";
