@@ -141,6 +141,10 @@ printfn "\nprotobuf round trip: %s" (if roundTrips then "identical" else "DIFFER
 // Each export says how it ended: Success, or what the server or the network answered (never a header's value).
 let export (exporter: OtlpSignalExporter<'request, 'item>) (request: 'request) =
     use exporter = exporter
+    // What the configuration resolution found questionable (a bad value and what was used instead, a port that
+    // looks meant for the other protocol).
+    for warning in exporter.ConfigurationWarnings do
+        printfn "warning: %s" warning
     let result = exporter.ExportAsync(request).Result
     match result.Status, result.Message with
     | OtlpExportStatus.Success, _

@@ -126,4 +126,12 @@ let tests =
             for signal in [ "traces"; "logs"; "metrics" ] do
                 Expect.stringContains text $"Failure: Could not reach http://127.0.0.1:9/v1/{signal}" $"the {signal} exporter's problem"
         }
+
+        testTask "the F# script prints the exporters' configuration warnings" {
+            // gRPC's default port with the default protocol (http/protobuf), nobody listening: warned, then failed.
+            let! code, text = runScript [ "OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317"; "OTEL_EXPORTER_OTLP_TIMEOUT", "300"; "OTEL_BSP_SCHEDULE_DELAY", "soon" ]
+            Expect.equal code 1 text
+            Expect.stringContains text "warning: OTEL_EXPORTER_OTLP_ENDPOINT='http://127.0.0.1:4317/v1/traces' may be meant for the other protocol" "the port warning"
+            Expect.stringContains text "warning: OTEL_BSP_SCHEDULE_DELAY='soon'" "a bad value's warning"
+        }
     ]
