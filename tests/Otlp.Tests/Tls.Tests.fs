@@ -82,6 +82,19 @@ let private mutualTls (o: OtlpExporterOptions) =
     o.ClientCertificateFile <- client.Value.CertificateFile
     o.ClientKeyFile <- client.Value.KeyFile
 
+/// A trace exporter to `receiver`'s endpoint for `protocol` with its scheme swapped (`http://` for `https://` and the
+/// reverse), as a misconfiguration gives it, and a 1 s timeout.
+let private withSchemeSwapped (receiver: LoopbackReceiver) protocol =
+    let url = (if protocol = OtlpProtocol.Grpc then receiver.GrpcEndpoint else receiver.HttpEndpoint).ToString()
+    let swapped = if url.StartsWith "https://" then "http://" + url["https://".Length ..] else "https://" + url["http://".Length ..]
+    OtlpExporter.ForTraces()
+        .Configure(fun o ->
+            o.Protocol <- Nullable protocol
+            o.BaseEndpoint <- swapped
+            o.Environment <- noEnvironment
+            o.Timeout <- Nullable(TimeSpan.FromSeconds 1.0))
+        .Build()
+
 [<Tests>]
 let tests =
     testList "TLS" [
@@ -108,15 +121,7 @@ let tests =
             testTask $"{protocol}: an http endpoint at a TLS receiver ends unanswered, pointing at https://" {
                 let! (receiver: LoopbackReceiver) = start (LoopbackReceiverOptions().WithServerCertificate(server.Value.Certificate))
                 use _ = receiver
-                let tlsUrl = (if protocol = OtlpProtocol.Grpc then receiver.GrpcEndpoint else receiver.HttpEndpoint).ToString()
-                use exporter =
-                    OtlpExporter.ForTraces()
-                        .Configure(fun o ->
-                            o.Protocol <- Nullable protocol
-                            o.BaseEndpoint <- tlsUrl.Replace("https://", "http://")
-                            o.Environment <- noEnvironment
-                            o.Timeout <- Nullable(TimeSpan.FromSeconds 1.0))
-                        .Build()
+                use exporter = withSchemeSwapped receiver protocol
                 let! (result: OtlpExportResult) = exporter.ExportAsync request
                 Expect.equal result.Status OtlpExportStatus.Failure "not delivered"
                 Expect.stringStarts result.Message "Could not reach http://" "no answer came: not 'answered gRPC Unavailable'"
@@ -128,15 +133,7 @@ let tests =
             testTask $"{protocol}: an https endpoint at a plain-text receiver is a connection TLS could not start, pointing at http://" {
                 let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
                 use _ = receiver
-                let plain = (if protocol = OtlpProtocol.Grpc then receiver.GrpcEndpoint else receiver.HttpEndpoint).ToString()
-                use exporter =
-                    OtlpExporter.ForTraces()
-                        .Configure(fun o ->
-                            o.Protocol <- Nullable protocol
-                            o.BaseEndpoint <- plain.Replace("http://", "https://")
-                            o.Environment <- noEnvironment
-                            o.Timeout <- Nullable(TimeSpan.FromSeconds 1.0))
-                        .Build()
+                use exporter = withSchemeSwapped receiver protocol
                 let! (result: OtlpExportResult) = exporter.ExportAsync request
                 Expect.equal result.Status OtlpExportStatus.Failure "not delivered"
                 Expect.stringStarts result.Message "Could not reach https://" "no answer came: not 'answered gRPC Internal'"
