@@ -133,16 +133,44 @@ let parseInt (minimum: int) (raw: string) : Result<int, string> =
     else
         Error $"is not a whole number from {minimum} to {Int32.MaxValue}"
 
+/// What a value written with a unit ("10s", "500ms", "2m", "1h") is in whole milliseconds, if it is one: durations
+/// and timeouts are plain milliseconds (spec, "Duration", "Timeout"), so such a value is rejected, and the warning
+/// can say what to write instead.
+let private millisecondsMeant (text: string) =
+    let written = Text.RegularExpressions.Regex.Match(text, @"^(\d{1,9}(?:\.\d{1,6})?)\s*(ms|s|m|min|h)$", Text.RegularExpressions.RegexOptions.IgnoreCase)
+    if not written.Success then
+        None
+    else
+        let amount = Double.Parse(written.Groups[1].Value, CultureInfo.InvariantCulture)
+        let factor =
+            match written.Groups[2].Value.ToLowerInvariant() with
+            | "ms" -> 1.0
+            | "s" -> 1000.0
+            | "m"
+            | "min" -> 60_000.0
+            | _ -> 3_600_000.0
+        let millis = amount * factor
+        if millis <= float Int32.MaxValue && millis = Math.Floor millis then Some(int64 millis) else None
+
+/// Milliseconds in [minimum, 2^31 - 1], as `parseInt` reads them, with warnings that name the unit.
+let private parseMillis (minimum: int) (raw: string) =
+    match parseInt minimum raw with
+    | Error problem when problem.StartsWith("is not a whole number", StringComparison.Ordinal) ->
+        match millisecondsMeant (raw.Trim()) with
+        | Some millis -> Error $"is not a whole number of milliseconds, the unit of this setting (for {raw.Trim()}, write {millis})"
+        | None -> Error $"is not a whole number of milliseconds from {minimum} to {Int32.MaxValue}"
+    | parsed -> parsed
+
 /// A duration in milliseconds (spec, "Duration").
 let parseDuration (minimum: int) (raw: string) =
-    parseInt minimum raw |> Result.map (fun ms -> TimeSpan.FromMilliseconds(float ms))
+    parseMillis minimum raw |> Result.map (fun ms -> TimeSpan.FromMilliseconds(float ms))
 
 /// A timeout in milliseconds where 0 means no limit (spec, "Timeout": zero is indefinite).
 let timeoutOfMillis (ms: int) =
     if ms = 0 then Threading.Timeout.InfiniteTimeSpan
     else TimeSpan.FromMilliseconds(float ms)
 
-let parseTimeout (raw: string) = parseInt 0 raw |> Result.map timeoutOfMillis
+let parseTimeout (raw: string) = parseMillis 0 raw |> Result.map timeoutOfMillis
 
 /// Checks a timeout given in code: zero becomes no limit, negative (other than infinite) is invalid.
 let checkTimeout (span: TimeSpan) =

@@ -533,6 +533,21 @@ let tests =
                     "one diagnostic"
             }
 
+            test "a duration written with a unit is rejected, as the specification's plain milliseconds ask, and the warning says what to write" {
+                let problemOf variable value signal =
+                    (diagnosticsOf [ variable, value ] signal |> Array.exactlyOne).Problem
+                Expect.equal
+                    (problemOf "OTEL_EXPORTER_OTLP_TIMEOUT" "10s" Traces)
+                    "is not a whole number of milliseconds, the unit of this setting (for 10s, write 10000)"
+                    "seconds"
+                Expect.stringContains (problemOf "OTEL_BSP_SCHEDULE_DELAY" "500ms" Traces) "(for 500ms, write 500)" "milliseconds with their unit"
+                Expect.stringContains (problemOf "OTEL_METRIC_EXPORT_INTERVAL" "1.5 min" Metrics) "(for 1.5 min, write 90000)" "a fraction of minutes"
+                Expect.stringContains (problemOf "OTEL_BLRP_EXPORT_TIMEOUT" "2h" Logs) "(for 2h, write 7200000)" "hours"
+                Expect.equal (problemOf "OTEL_EXPORTER_OTLP_TIMEOUT" "soon" Traces) "is not a whole number of milliseconds from 0 to 2147483647" "no unit to convert"
+                Expect.equal (problemOf "OTEL_EXPORTER_OTLP_TIMEOUT" "1000h" Traces) "is not a whole number of milliseconds from 0 to 2147483647" "too long for the setting: no suggestion"
+                Expect.equal (exporter [ "OTEL_EXPORTER_OTLP_TIMEOUT", "3s" ] Traces).Timeout (ms 10000.0) "the default (10 s) is used, not the value read with its unit"
+            }
+
             test "a sampler argument beside a sampler this SDK does not have says so, not that no sampler is set" {
                 let d =
                     diagnosticsOf [ "OTEL_TRACES_SAMPLER", "jaeger_remote"; "OTEL_TRACES_SAMPLER_ARG", "0.5" ] Traces
