@@ -81,7 +81,10 @@ public abstract partial class OtlpSignalExporter<TRequest, TItem> : IAsyncDispos
     /// </summary>
     public string Destination => $"{this.transport.Destination} ({this.Configuration.Exporter.EndpointRule.Description})";
 
-    /// <summary>Problems found in the configuration and what was used instead; header values never appear.</summary>
+    /// <summary>
+    /// Problems found in the configuration and what was used instead, and settings that look mistaken though they are
+    /// used (an endpoint on the other protocol's default port); header values never appear.
+    /// </summary>
     public IReadOnlyList<string> ConfigurationWarnings => this.warnings;
 
     /// <summary>Counts of exported and dropped items, and the problems met.</summary>

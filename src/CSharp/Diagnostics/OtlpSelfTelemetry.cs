@@ -57,7 +57,7 @@ internal sealed class OtlpEventSource : EventSource
     [Event(1, Level = EventLevel.Warning, Message = "{0}: {1}")]
     public void ExportProblem(string signal, string problem) => this.WriteEvent(1, signal, problem);
 
-    /// <summary>A configuration value was bad and another was used instead.</summary>
+    /// <summary>A configuration value was bad and another was used instead, or looks mistaken (a port meant for the other protocol).</summary>
     [Event(2, Level = EventLevel.Warning, Message = "{0}: {1}")]
     public void ConfigurationProblem(string signal, string problem) => this.WriteEvent(2, signal, problem);
 }
