@@ -130,7 +130,8 @@ type SettingSource =
         | Default -> "the default"
 
 /// A problem found in the configuration and what was done about it. Configuration never fails: a bad value is
-/// replaced (by the next source in precedence or the default) and reported here. Header values never appear.
+/// replaced (by the next source in precedence or the default) and reported here; a valid value that looks mistaken
+/// (an endpoint on the other protocol's default port) is used as given and reported too. Header values never appear.
 type Diagnostic =
     {
         /// The environment variable (`OTEL_EXPORTER_OTLP_TIMEOUT`) or code option (`ConfigOverrides.Timeout`).
@@ -139,7 +140,7 @@ type Diagnostic =
         Value: string
         /// What is wrong with it.
         Problem: string
-        /// What was used instead.
+        /// What was used instead, or that the value is used as given.
         Outcome: string
     }
 
