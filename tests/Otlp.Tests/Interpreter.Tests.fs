@@ -115,6 +115,12 @@ let tests =
             Expect.equal ((UnansweredRequest.Describe refused).Split("Connection refused").Length) 2 "a cause the message already says is not repeated"
             Expect.equal (UnansweredRequest.Describe(HttpRequestException "Something broke.")) "Something broke." "no kind to name"
 
+            // A hostile server's bytes quoted in the runtime's message: one bounded line, as the server's own text is.
+            let quoted = HttpRequestException(HttpRequestError.InvalidResponse, "Received an invalid header line: 'x\r\nInjected: " + String('a', 5000) + "'.")
+            let described = UnansweredRequest.Describe quoted
+            Expect.isFalse (described.Contains '\r' || described.Contains '\n') "one line"
+            Expect.isLessThanOrEqual described.Length (ResponseBody.MaxMessageChars + 16) "bounded"
+
             let ended = HttpRequestException(HttpRequestError.ResponseEnded, "The response ended prematurely.")
             Expect.stringContains (UnansweredRequest.Describe(ended, Uri "http://collector:4318")) "if it uses TLS, its endpoint starts with https://" "plain text ended unanswered: the TLS hint"
             Expect.equal (UnansweredRequest.Describe(ended, Uri "https://collector:4318")) "ResponseEnded: The response ended prematurely." "over TLS already: no hint"

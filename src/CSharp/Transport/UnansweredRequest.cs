@@ -45,7 +45,8 @@ internal static class UnansweredRequest
             text += " (the server ended the connection without an answer: if it uses TLS, its endpoint starts with https://)";
         }
 
-        return text + ".";
+        // The messages may quote what a server sent (an invalid header line): printable and bounded, as its own text is.
+        return Otlp.Core.ResponseBody.Printable(Otlp.Core.ResponseBody.MaxMessageChars, text + ".");
     }
 
     /// <summary>The first <see cref="HttpRequestException"/> in <paramref name="e"/>'s chain of causes, if any.</summary>
