@@ -114,6 +114,10 @@ let tests =
             Expect.stringStarts (UnansweredRequest.Describe refused) "ConnectionError: Connection refused (collector:4318)" "the kind first"
             Expect.equal ((UnansweredRequest.Describe refused).Split("Connection refused").Length) 2 "a cause the message already says is not repeated"
             Expect.equal (UnansweredRequest.Describe(HttpRequestException "Something broke.")) "Something broke." "no kind to name"
+            Expect.equal
+                (UnansweredRequest.Describe(HttpRequestException(HttpRequestError.ConnectionError, "Connection refused 127.0.0.1:9 (127.0.0.1:9)")))
+                "ConnectionError: Connection refused 127.0.0.1:9."
+                "the endpoint the handler appends is not said twice"
 
             // A hostile server's bytes quoted in the runtime's message: one bounded line, as the server's own text is.
             let quoted = HttpRequestException(HttpRequestError.InvalidResponse, "Received an invalid header line: 'x\r\nInjected: " + String('a', 5000) + "'.")

@@ -20,7 +20,7 @@ internal static class UnansweredRequest
     /// </summary>
     public static string Describe(HttpRequestException e, Uri? endpoint = null)
     {
-        var said = e.Message.EndsWith(SeeInner, StringComparison.Ordinal) ? e.Message[..^SeeInner.Length] : e.Message.TrimEnd('.');
+        var said = WithoutRepeatedEndpoint(e.Message.EndsWith(SeeInner, StringComparison.Ordinal) ? e.Message[..^SeeInner.Length] : e.Message.TrimEnd('.'));
         var text = e.HttpRequestError == HttpRequestError.Unknown ? said : $"{e.HttpRequestError}: {said}";
         var depth = 0;
         for (var cause = e.InnerException; cause is not null && depth < MaxCauses; cause = cause.InnerException, depth++)
@@ -47,6 +47,22 @@ internal static class UnansweredRequest
 
         // The messages may quote what a server sent (an invalid header line): printable and bounded, as its own text is.
         return Otlp.Core.ResponseBody.Printable(Otlp.Core.ResponseBody.MaxMessageChars, text + ".");
+    }
+
+    /// <summary>
+    /// The message without its closing "(host:port)" when it names that endpoint already: the handler adds it to its
+    /// cause's message, which may have it ("Connection refused 127.0.0.1:4318 (127.0.0.1:4318)").
+    /// </summary>
+    private static string WithoutRepeatedEndpoint(string message)
+    {
+        var open = message.LastIndexOf(" (", StringComparison.Ordinal);
+        if (open <= 0 || !message.EndsWith(')'))
+        {
+            return message;
+        }
+
+        var endpoint = message[(open + 2)..^1];
+        return endpoint.Length > 0 && message[..open].Contains(endpoint, StringComparison.Ordinal) ? message[..open] : message;
     }
 
     /// <summary>The first <see cref="HttpRequestException"/> in <paramref name="e"/>'s chain of causes, if any.</summary>
