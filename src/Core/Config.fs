@@ -302,6 +302,19 @@ module Config =
                   Outcome = "sending to it as given" })
             |> Option.toList
 
+        // gRPC calls go to /<package>.<service>/<method> at the root of the host, whatever path the address has
+        // (Grpc.Net.Client, as gRPC's protocol, ignores it): a path there was meant for something else.
+        let unusedGrpcPath =
+            if protocol.Value.IsGrpc && uri.AbsolutePath <> "/" then
+                [ { Setting = settingName endpoint.Source
+                    Value = ConfigText.endpoint uri.AbsoluteUri
+                    // The path is not repeated here: the value shows it, redacted as an endpoint is (a mistyped
+                    // scheme can put user-info into the path).
+                    Problem = "has a path, which gRPC does not use: its calls go to the root of the host (/opentelemetry.proto.collector...)"
+                    Outcome = "sending without it" } ]
+            else
+                []
+
         let config =
             { Signal = signal
               Protocol = protocol.Value
@@ -327,6 +340,7 @@ module Config =
         @ clientCertificate.Diagnostics
         @ keyWithoutCertificate
         @ portMismatch
+        @ unusedGrpcPath
 
     let private resolveBatch env (o: ConfigOverrides) (prefix: string) (defaultDelay: int) =
         let delay =

@@ -628,6 +628,16 @@ let tests =
                 Expect.stringContains d.Message "port 4318 is OTLP/HTTP's default, but the protocol is grpc" "the mismatch"
             }
 
+            test "a gRPC endpoint's path is reported as unused; an HTTP one's is the URL" {
+                let grpc = resolveEnv [ "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"; "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "https://gateway.example.com/otlp/v1/traces" ] Traces
+                let d = grpc.Diagnostics |> Array.exactlyOne
+                Expect.equal (d.Setting, d.Value) ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "https://gateway.example.com/otlp/v1/traces") "the endpoint's setting"
+                Expect.stringContains d.Message "'https://gateway.example.com/otlp/v1/traces' has a path, which gRPC does not use" "the path and why"
+                for root in [ "https://gateway.example.com"; "https://gateway.example.com/" ] do
+                    Expect.isEmpty (diagnosticsOf [ "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"; "OTEL_EXPORTER_OTLP_ENDPOINT", root ] Traces) $"{root}: no path, nothing to say"
+                Expect.isEmpty (diagnosticsOf [ "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "https://gateway.example.com/otlp/v1/traces" ] Traces) "over HTTP the path is the URL's"
+            }
+
             test "a clean environment gives no diagnostics for any signal" {
                 for signal in [ Traces; Metrics; Logs ] do
                     Expect.isEmpty (diagnosticsOf [] signal) $"{signal}"
