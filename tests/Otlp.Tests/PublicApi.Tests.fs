@@ -189,6 +189,19 @@ let tests =
             client.Dispose()
         }
 
+        test "a gRPC exporter's destination says whether it uses TLS (its own channel), else what the given channel knows" {
+            let environment = Dictionary<string, string>()
+            for scheme in [ "http"; "https" ] do
+                use exporter = OtlpExporter.ForTraces().WithEnvironment(environment).WithGrpc().WithBaseEndpoint($"{scheme}://collector:4317").Build()
+                Expect.stringStarts
+                    exporter.Destination
+                    $"gRPC {scheme}://collector:4317/opentelemetry.proto.collector.trace.v1.TraceService/Export ("
+                    "the scheme, the host and the call's path"
+            use channel = Grpc.Net.Client.GrpcChannel.ForAddress("https://elsewhere:4317")
+            use given = OtlpExporter.ForTraces().WithEnvironment(environment).WithGrpc().WithChannel(channel).Build()
+            Expect.stringStarts given.Destination "gRPC elsewhere:4317 /opentelemetry.proto.collector.trace.v1.TraceService/Export" "the channel's target, no scheme guessed"
+        }
+
         test "builder methods: null for an optional setting leaves it to the environment, null for a required argument throws" {
             let environment =
                 dict [ "OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318"; "OTEL_SERVICE_NAME", "from-env" ] |> Dictionary

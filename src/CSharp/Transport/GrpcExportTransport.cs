@@ -90,7 +90,12 @@ internal sealed class GrpcExportTransport : IExportTransport
         this.entries = [.. entries];
     }
 
-    public string Destination => $"gRPC {this.channel.Target} {this.method.FullName}";
+    // The channel knows its host and port only; over the exporter's own channel the scheme is the configured endpoint's
+    // (http or https: whether TLS is used), which an application's channel need not follow.
+    public string Destination =>
+        this.ownsChannel && this.endpoint is { } configured
+            ? $"gRPC {configured.Scheme}://{this.channel.Target}{this.method.FullName}"
+            : $"gRPC {this.channel.Target} {this.method.FullName}";
 
     /// <summary>The fully qualified collector service of a signal.</summary>
     public static string ServiceName(Signal signal) =>
