@@ -71,6 +71,16 @@ let private sendOk (transport: GrpcExportTransport) (payload: OutgoingPayload) =
 
 let private message (length: int) (seed: int) = Array.init length (fun i -> byte ((i * 7 + seed) % 251))
 
+/// A server that never answers: it holds each request until the client gives up on it.
+type private Silent() =
+    inherit HttpMessageHandler()
+
+    override _.SendAsync(_: HttpRequestMessage, cancellationToken: CancellationToken) =
+        task {
+            do! Task.Delay(Timeout.Infinite, cancellationToken)
+            return grpcOk ()
+        }
+
 [<Tests>]
 let tests =
     testList "FramedMessage" [
@@ -94,6 +104,17 @@ let tests =
             use buffer = pooled [| 1uy; 2uy |]
             let mutable framed = ReadOnlyMemory<byte>()
             Expect.isFalse (buffer.Outgoing.TryFrame(ReadOnlySpan(Array.zeroCreate (PooledBuffer.RoomInFront + 1)), &framed)) "a prefix larger than the room is refused"
+        }
+
+        testTask "a call whose own deadline passes first ends as the attempt's timeout, not as the server's DEADLINE_EXCEEDED" {
+            // The call's deadline is the attempt's time left; here no token ends the attempt, so the gRPC client's
+            // deadline timer is what ends it (on a busy machine it may also come before the attempt's token does).
+            let transport = transportOver (new Silent()) true Compression.None
+            let payload = pooled (message 100 1)
+            let! (result: TransportResult) = transport.SendAsync(payload.Outgoing, TimeSpan.FromMilliseconds 200.0, CancellationToken.None)
+            transport.Dispose()
+            payload.Dispose()
+            Expect.equal result.Kind TransportResultKind.Cancelled $"the timeout: {result.Message}"
         }
 
         testTask "over the exporter's own channel the message goes out from the payload's buffer, as the gRPC client frames it" {

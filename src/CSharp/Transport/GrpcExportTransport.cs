@@ -129,6 +129,7 @@ internal sealed class GrpcExportTransport : IExportTransport
             metadata.Add("grpc-internal-encoding-request", this.encoding);
         }
 
+        DateTime? deadline = null;
         try
         {
             if (this.headerProvider is not null)
@@ -157,7 +158,7 @@ internal sealed class GrpcExportTransport : IExportTransport
                 }
             }
 
-            DateTime? deadline = timeLeft == Timeout.InfiniteTimeSpan ? null : DateTime.UtcNow + timeLeft;
+            deadline = timeLeft == Timeout.InfiniteTimeSpan ? null : DateTime.UtcNow + timeLeft;
             // A compressed message is the client's to frame: its compression is the copy.
             framed = this.framesInPlace && this.encoding is null ? FramedMessageHandler.Offer(payload) : null;
             using var call = this.invoker.AsyncUnaryCall(
@@ -167,6 +168,13 @@ internal sealed class GrpcExportTransport : IExportTransport
         }
         catch (RpcException e) when (e.StatusCode == Grpc.Core.StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
         {
+            return TransportResult.Failed(TransportResultKind.Cancelled, "The call was cancelled or timed out.");
+        }
+        catch (RpcException e) when (e.StatusCode == Grpc.Core.StatusCode.DeadlineExceeded && deadline is { } due && DateTime.UtcNow >= due)
+        {
+            // The call's deadline is the attempt's time left: when it passes, the attempt ran out of time, whether the
+            // client's deadline timer noticed it before the attempt's token (a DEADLINE_EXCEEDED it made itself) or
+            // the server said so. Either way it is the timeout, not a status to report as the server's answer.
             return TransportResult.Failed(TransportResultKind.Cancelled, "The call was cancelled or timed out.");
         }
         catch (RpcException e) when (RequiresHttp11(e))
