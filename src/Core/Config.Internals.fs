@@ -121,7 +121,7 @@ let choose (show: 'T -> string) fallback candidates =
 
 /// An integer in [minimum, 2^31 - 1]; signs, fractions and anything else are rejected (spec, "Numeric": a value
 /// that cannot be parsed or is out of range is ignored with a warning, no custom meaning for negatives).
-let parseInt (minimum: int) (raw: string) : Result<int, string> =
+let private parseWhole (what: string) (minimum: int) (raw: string) : Result<int, string> =
     let text = raw.Trim()
     let mutable value = 0
 
@@ -131,7 +131,9 @@ let parseInt (minimum: int) (raw: string) : Result<int, string> =
     elif text.StartsWith "-" then
         Error "is negative, which this setting does not allow"
     else
-        Error $"is not a whole number from {minimum} to {Int32.MaxValue}"
+        Error $"is not {what} from {minimum} to {Int32.MaxValue}"
+
+let parseInt (minimum: int) (raw: string) = parseWhole "a whole number" minimum raw
 
 /// What a value written with a unit ("10s", "500ms", "2m", "1h") is in whole milliseconds, if it is one: durations
 /// and timeouts are plain milliseconds (spec, "Duration", "Timeout"), so such a value is rejected, and the warning
@@ -154,11 +156,11 @@ let private millisecondsMeant (text: string) =
 
 /// Milliseconds in [minimum, 2^31 - 1], as `parseInt` reads them, with warnings that name the unit.
 let private parseMillis (minimum: int) (raw: string) =
-    match parseInt minimum raw with
-    | Error problem when problem.StartsWith("is not a whole number", StringComparison.Ordinal) ->
+    match parseWhole "a whole number of milliseconds" minimum raw with
+    | Error _ as failed ->
         match millisecondsMeant (raw.Trim()) with
         | Some millis -> Error $"is not a whole number of milliseconds, the unit of this setting (for {raw.Trim()}, write {millis})"
-        | None -> Error $"is not a whole number of milliseconds from {minimum} to {Int32.MaxValue}"
+        | None -> failed
     | parsed -> parsed
 
 /// A duration in milliseconds (spec, "Duration").

@@ -291,27 +291,28 @@ module Config =
                     Outcome = "sending no client certificate" } ]
             | _ -> []
 
+        // A diagnostic about the endpoint used, on its setting, showing it redacted (a mistyped scheme can put
+        // user-info into the path, so the problem never quotes the URL's parts itself).
+        let aboutEndpoint problem outcome =
+            { Setting = settingName endpoint.Source
+              Value = ConfigText.endpoint uri.AbsoluteUri
+              Problem = problem
+              Outcome = outcome }
+
         // The commonest OTLP mistake: the other protocol's well-known port. Said, not changed: a receiver may serve
         // either protocol on any port.
         let portMismatch =
             protocolPortMismatch protocol.Value uri
-            |> Option.map (fun mismatch ->
-                { Setting = settingName endpoint.Source
-                  Value = ConfigText.endpoint uri.AbsoluteUri
-                  Problem = $"may be meant for the other protocol: {mismatch}"
-                  Outcome = "sending to it as given" })
+            |> Option.map (fun mismatch -> aboutEndpoint $"may be meant for the other protocol: {mismatch}" "sending to it as given")
             |> Option.toList
 
         // gRPC calls go to /<package>.<service>/<method> at the root of the host, whatever path the address has
         // (Grpc.Net.Client, as gRPC's protocol, ignores it): a path there was meant for something else.
         let unusedGrpcPath =
             if protocol.Value.IsGrpc && uri.AbsolutePath <> "/" then
-                [ { Setting = settingName endpoint.Source
-                    Value = ConfigText.endpoint uri.AbsoluteUri
-                    // The path is not repeated here: the value shows it, redacted as an endpoint is (a mistyped
-                    // scheme can put user-info into the path).
-                    Problem = "has a path, which gRPC does not use: its calls go to the root of the host (/opentelemetry.proto.collector...)"
-                    Outcome = "sending without it" } ]
+                [ aboutEndpoint
+                      "has a path, which gRPC does not use: its calls go to the root of the host (/opentelemetry.proto.collector...)"
+                      "sending without it" ]
             else
                 []
 

@@ -25,21 +25,20 @@ let expectSame (actual: 'a) (expected: 'a) (message: string) =
     | None -> ()
     | Some difference -> failtestf "%s\n%s" message difference
 
-/// `../shared/vectors` beside the checkout: found by walking up from the test program to the folder that holds
-/// `Otlp.sln`. `OTLP_VECTORS` overrides it.
+/// The checkout's root: the folder above the test program that holds `Otlp.sln`.
+let checkoutRoot () =
+    let rec up (dir: DirectoryInfo) =
+        if isNull dir then failwith "Otlp.sln not found above the test program"
+        elif File.Exists(Path.Combine(dir.FullName, "Otlp.sln")) then dir.FullName
+        else up dir.Parent
+    up (DirectoryInfo AppContext.BaseDirectory)
+
+/// `../shared/vectors` beside the checkout (`checkoutRoot`). `OTLP_VECTORS` overrides it.
 let vectorsDirectory =
     lazy
         (match Environment.GetEnvironmentVariable "OTLP_VECTORS" with
          | null
-         | "" ->
-             let rec up (dir: DirectoryInfo) =
-                 if isNull dir then
-                     failwith "Otlp.sln not found above the test program"
-                 elif File.Exists(Path.Combine(dir.FullName, "Otlp.sln")) then
-                     Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "vectors"))
-                 else
-                     up dir.Parent
-             up (DirectoryInfo AppContext.BaseDirectory)
+         | "" -> Path.GetFullPath(Path.Combine(checkoutRoot (), "..", "shared", "vectors"))
          | dir -> dir)
 
 /// The full path of a file in the vectors folder.

@@ -20,18 +20,10 @@ let private run (environment: (string * string) list) =
         return code, output.ToString()
     }
 
-/// The checkout's root: the folder above the test program that holds `Otlp.sln`.
-let private checkoutRoot () =
-    let rec up (dir: DirectoryInfo) =
-        if isNull dir then failwith "Otlp.sln not found above the test program"
-        elif File.Exists(Path.Combine(dir.FullName, "Otlp.sln")) then dir.FullName
-        else up dir.Parent
-    up (DirectoryInfo AppContext.BaseDirectory)
-
 /// `dotnet fsi examples/quickstart.fsx` with only the given OTEL_* variables: its exit code and all it printed.
 let private runScript (environment: (string * string) list) =
     task {
-        let root = checkoutRoot ()
+        let root = Otlp.Core.Tests.Common.checkoutRoot ()
         let info =
             ProcessStartInfo(
                 "dotnet",
