@@ -769,10 +769,22 @@ let tests =
 
             testProperty "the sampler ratio and batch delay follow code over environment over default" <|
                 Prop.forAll (Arb.fromGen (Gen.zip (Gen.elements [ true; false ]) (Gen.elements [ true; false ]))) (fun (code, variable) ->
-                    let pairs = [ if variable then "OTEL_BSP_SCHEDULE_DELAY", "42" ]
-                    let overrides = { ConfigOverrides.Empty with BatchScheduleDelay = (if code then Some(ms 7.0) else None) }
-                    let expected = if code then 7.0 elif variable then 42.0 else 5000.0
-                    (batchOf (resolve pairs overrides Traces).Value).ScheduleDelay = ms expected)
+                    let pairs =
+                        [ if variable then
+                              "OTEL_BSP_SCHEDULE_DELAY", "42"
+                              "OTEL_TRACES_SAMPLER", "traceidratio"
+                              "OTEL_TRACES_SAMPLER_ARG", "0.25" ]
+                    let overrides =
+                        { ConfigOverrides.Empty with
+                            BatchScheduleDelay = (if code then Some(ms 7.0) else None)
+                            Sampler = (if code then Some { Kind = SamplerKind.ParentBasedTraceIdRatio; Ratio = 0.5 } else None) }
+                    let expectedDelay = if code then 7.0 elif variable then 42.0 else 5000.0
+                    let expectedSampler =
+                        if code then { Kind = SamplerKind.ParentBasedTraceIdRatio; Ratio = 0.5 }
+                        elif variable then { Kind = SamplerKind.TraceIdRatio; Ratio = 0.25 }
+                        else { Kind = SamplerKind.ParentBasedAlwaysOn; Ratio = 1.0 }
+                    let resolved = (resolve pairs overrides Traces).Value
+                    (batchOf resolved).ScheduleDelay = ms expectedDelay && resolved.Sampler = expectedSampler)
 
             testProperty "header lists survive format then parse, whatever their keys and values" <|
                 Prop.forAll

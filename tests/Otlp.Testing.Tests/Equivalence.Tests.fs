@@ -50,9 +50,15 @@ let tests =
               let again = decoded (ProtoEncoder.traceRequestToBytes request)
               Equivalence.same request again && (Equivalence.firstDifference request again).IsNone)
 
-          testPropertyWithConfig config "One changed field is found, and named by its path" (fun (request: ExportTraceServiceRequest) ->
+          testPropertyWithConfig config "One changed field is found, and named by its path" (fun (generated: ExportTraceServiceRequest) (span: Span) ->
+              // A request without spans gets one, so that every case has a field to change.
+              let request =
+                  match renameLastSpan generated with
+                  | Some _ -> generated
+                  | None -> Request.ofSpans Resource.Empty InstrumentationScope.Empty [ span ]
+
               match renameLastSpan request with
-              | None -> true
+              | None -> failwith "the request has a span"
               | Some(changed, path) ->
                   let found = Equivalence.firstDifference request changed
                   not (Equivalence.same request changed)

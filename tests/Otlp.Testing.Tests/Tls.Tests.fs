@@ -90,6 +90,7 @@ let tests =
                           Expect.equal response.StatusCode HttpStatusCode.OK "accepted"
                           use channel = channel receiver (tlsHandler server client)
                           let! _ = (export channel Traces "" [] sample.Proto).ResponseAsync
+                          Expect.equal receiver.Requests.Count 2 "both requests were recorded"
 
                           for request in receiver.Requests do
                               Expect.equal request.ClientCertificate.Thumbprint client.Thumbprint "the client certificate is kept"

@@ -57,6 +57,8 @@ let private roundTrips =
                               let! body = bodyOf response
                               Expect.isEmpty body "full success is an empty message"
 
+                          Expect.equal receiver.Requests.Count sent.Length "every request was recorded"
+
                           for request, sample in Seq.zip receiver.Requests sent do
                               expectDecodedAsSent request sample
                               Expect.equal request.Transport Transport.HttpProtobuf "HTTP with protobuf"
@@ -76,6 +78,8 @@ let private roundTrips =
                               Expect.equal (string response.Content.Headers.ContentType) json "JSON reply"
                               let! body = bodyOf response
                               Expect.equal (Text.Encoding.UTF8.GetString body) "{}" "full success is an empty object"
+
+                          Expect.equal receiver.Requests.Count sent.Length "every request was recorded"
 
                           for request, sample in Seq.zip receiver.Requests sent do
                               expectDecodedAsSent request sample

@@ -127,8 +127,10 @@ let tests =
             Expect.equal result.Status OtlpExportStatus.Success "delivered"
             do! exporter.DisposeAsync()
             Expect.equal sent.Value 1 "through the given client"
+            // A disposed client would throw here.
             let! (response: Net.Http.HttpResponseMessage) = client.GetAsync(receiver.HttpEndpoint)
-            Expect.isNotNull response "the client still works after the exporter is disposed"
+            response.Dispose()
+            Expect.equal sent.Value 2 "the client still sends after the exporter is disposed"
         }
 
         testTask "batched exports through an application's client go through its handlers' SendAsync" {

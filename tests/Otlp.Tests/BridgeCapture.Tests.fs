@@ -86,7 +86,12 @@ let tests =
             let! (flushed: bool) = exporter.ForceFlushAsync(Nullable(TimeSpan.FromSeconds 10.0))
             let bodies = [ for r in receiver.LogRecords -> r.Body ]
             Expect.isTrue flushed "flushed"
-            Expect.contains bodies (AnyValue.String "before") $"the other records of the batch arrive (got {bodies}; stats exported={exporter.Statistics.Exported} dropped={exporter.Statistics.Dropped} problems={exporter.Statistics.Problems})"
+            Expect.equal
+                bodies
+                [ AnyValue.String "before"; AnyValue.String "Request /x"; AnyValue.String "after" ]
+                $"every record of the batch arrives, the one whose state was read at the call too (stats exported={exporter.Statistics.Exported} dropped={exporter.Statistics.Dropped} problems={exporter.Statistics.Problems})"
+            let read = receiver.LogRecords[1]
+            Expect.equal (attr read "Path") (Some(AnyValue.String "/x")) "its state as it was at the call"
         }
 
         testTask "ASP.NET Core's 'Request starting' records arrive, each with its own request's path" {

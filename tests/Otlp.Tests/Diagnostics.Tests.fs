@@ -83,7 +83,7 @@ let tests =
             Expect.equal (mine |> List.map fst) [ 2 ] $"one ConfigurationProblem event, no ExportProblem event: {mine}"
 
 
-        testCase "an encrypted client key is reported as encrypted, and the exporter connects without it" <| fun () ->
+        testCase "an encrypted client key is reported as encrypted, and the exporter is still built, without it" <| fun () ->
             let key = ECDsa.Create(ECCurve.NamedCurves.nistP256)
             let request = CertificateRequest("CN=review-enc", key, HashAlgorithmName.SHA256)
             let cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays -1.0, DateTimeOffset.UtcNow.AddDays 1.0)

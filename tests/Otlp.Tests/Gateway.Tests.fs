@@ -489,7 +489,8 @@ let addresses =
             let watch = Diagnostics.Stopwatch.StartNew()
             use stream = Otlp.Transport.BlockingSockets.ConnectFirst([| IPAddress.IPv6Loopback; IPAddress.Loopback |], port, CancellationToken.None)
             Expect.isLessThan watch.Elapsed.TotalSeconds 2.0 "at once"
-            Expect.isNotNull stream "connected to the second"
+            let remote = (stream :?> Net.Sockets.NetworkStream).Socket.RemoteEndPoint :?> IPEndPoint
+            Expect.equal (remote.Address, remote.Port) (IPAddress.Loopback, port) "connected to the second address"
     ]
 
 [<Tests>]

@@ -1166,6 +1166,7 @@ let private exemplarTests =
                     | MetricData.Histogram h -> for point in h.DataPoints -> m.Name, 3, point.Exemplars
                     | _ -> () ]
             Expect.isNonEmpty exemplars "points were collected while writing"
+            Expect.exists exemplars (fun (_, _, points) -> points.Length > 0) "exemplars were sampled while writing"
             for name, slots, points in exemplars do
                 Expect.isLessThanOrEqual points.Length slots $"{name}: within the reservoir"
                 for e in points do

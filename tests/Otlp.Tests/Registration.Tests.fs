@@ -55,19 +55,27 @@ let tests =
 
         // docs/usage.md (AddOtlp options: "... `Logs` (on)"); OtlpPipelineOptions.Logs: "Whether log entries are exported".
         testTask "services.AddOtlp with Logs = false exports no log entries" {
-            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
-            use _receiver = receiver
-            let services = ServiceCollection()
-            services
-                .AddSingleton<IConfiguration>(config [ "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.HttpEndpoint.ToString() ])
-                .AddOtlp(fun o -> o.Logs <- false) |> ignore
-            let provider = services.BuildServiceProvider()
-            use _provider = provider
-            let hosted = provider.GetServices<IHostedService>() |> List.ofSeq
-            for h in hosted do do! h.StartAsync CancellationToken.None
-            provider.GetRequiredService<ILogger<OtlpPipeline>>().LogWarning("should not be exported")
-            for h in hosted do do! h.StopAsync CancellationToken.None
-            Expect.equal receiver.LogRecords.Count 0 "Logs = false: nothing exported"
+            // How many log records one entry logged through a host with `logs` set makes arrive.
+            let arrivedWith (logs: bool) =
+                task {
+                    let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+                    use _receiver = receiver
+                    let services = ServiceCollection()
+                    services
+                        .AddSingleton<IConfiguration>(config [ "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.HttpEndpoint.ToString() ])
+                        .AddOtlp(fun o -> o.Logs <- logs) |> ignore
+                    let provider = services.BuildServiceProvider()
+                    use _provider = provider
+                    let hosted = provider.GetServices<IHostedService>() |> List.ofSeq
+                    for h in hosted do do! h.StartAsync CancellationToken.None
+                    provider.GetRequiredService<ILogger<OtlpPipeline>>().LogWarning("exported only with Logs on")
+                    for h in hosted do do! h.StopAsync CancellationToken.None
+                    return receiver.LogRecords.Count
+                }
+            let! withLogs = arrivedWith true
+            Expect.equal withLogs 1 "the same host with Logs on exports the entry (the check below can see one)"
+            let! withoutLogs = arrivedWith false
+            Expect.equal withoutLogs 0 "Logs = false: nothing exported"
         }
 
         // Otlp section values that cannot be read are "said in each exporter's ConfigurationWarnings" (once).
@@ -121,15 +129,19 @@ let tests =
             let mutable handler = field client (fun t -> t = typeof<Net.Http.HttpMessageHandler>) :?> Net.Http.HttpMessageHandler
             while (handler :? Net.Http.DelegatingHandler) do
                 handler <- (handler :?> Net.Http.DelegatingHandler).InnerHandler
-            let redirects, _ =
+            let redirects, lifetime =
                 match handler with
                 | :? Net.Http.SocketsHttpHandler as h -> h.AllowAutoRedirect, h.PooledConnectionLifetime
                 | :? Net.Http.HttpClientHandler as h ->
                     let inner = field h (fun t -> t = typeof<Net.Http.SocketsHttpHandler>) :?> Net.Http.SocketsHttpHandler
                     h.AllowAutoRedirect, inner.PooledConnectionLifetime
                 | other -> failtest $"unexpected {other}"
-            // The lifetime is the factory's (2 min in .NET 10): connections are recycled. Redirects are not off.
             Expect.isFalse redirects "redirects off"
+            // The lifetime is the factory's (2 min in .NET 10): connections are recycled at least as often as the
+            // exporter's own clients recycle theirs.
+            Expect.isTrue
+                (lifetime <> Timeout.InfiniteTimeSpan && lifetime <= TimeSpan.FromMinutes 5.0)
+                $"connections recycled within five minutes ({lifetime})"
         }
 
         // docs/exporters.md: settings of one transport are offered only on its builder; builders "silently ignoring input".

@@ -46,33 +46,41 @@ let private expectNoSecret (what: string) (outputs: (string * string) seq) =
 let private spans count =
     Request.ofSpans Resource.Empty InstrumentationScope.Empty [ for _ in 1..count -> (Gen.sampleWithSize 12 1 Generators.span)[0] ]
 
-/// Builds a traces exporter with `configure`, and lists every output it has after `act`.
+/// Builds a traces exporter with `configure`, and lists every output it has after `act`. A configuration the
+/// exporter refuses is an output too (its exception's text); an exception from `act` or from reading the outputs
+/// fails the test: the exporter must report its problems, never throw them.
 let private observe (configure: OtlpExporterOptions -> unit) (act: OtlpTraceExporter -> Task<string list>) =
     task {
         use events = new Events()
         let logged = ConcurrentQueue<string>()
         let problems = ConcurrentQueue<string>()
-        let mutable built = None
         let outputs = List<string * string>()
-        try
-            let exporter =
+        let built =
+            try
                 OtlpExporter.ForTraces().Configure(fun o ->
                     o.Environment <- Dictionary<string, string>()
                     o.Timeout <- Nullable(TimeSpan.FromSeconds 2.0)
                     o.Logger <- collectingLogger logged
                     configure o).Build()
-            built <- Some exporter
-            exporter.Statistics.add_Problem(fun p -> problems.Enqueue p)
-            let! extra = act exporter
-            for e in extra do outputs.Add("an export result", e)
-            outputs.Add("the destination", exporter.Destination)
-            outputs.Add("the exporter's ToString", exporter.ToString())
-            outputs.Add("the configuration's ToString", exporter.Configuration.ToString())
-            outputs.Add("the configuration's %A", sprintf "%A" exporter.Configuration)
-            outputs.Add("the exporter configuration's %A", sprintf "%A" exporter.Configuration.Exporter)
-            for w in exporter.ConfigurationWarnings do outputs.Add("a configuration warning", w)
-        with e -> outputs.Add("an exception", e.ToString())
-        built |> Option.iter (fun e -> e.Dispose())
+                |> Some
+            with e ->
+                outputs.Add("an exception", e.ToString())
+                None
+        match built with
+        | None -> ()
+        | Some exporter ->
+            try
+                exporter.Statistics.add_Problem(fun p -> problems.Enqueue p)
+                let! extra = act exporter
+                for e in extra do outputs.Add("an export result", e)
+                outputs.Add("the destination", exporter.Destination)
+                outputs.Add("the exporter's ToString", exporter.ToString())
+                outputs.Add("the configuration's ToString", exporter.Configuration.ToString())
+                outputs.Add("the configuration's %A", sprintf "%A" exporter.Configuration)
+                outputs.Add("the exporter configuration's %A", sprintf "%A" exporter.Configuration.Exporter)
+                for w in exporter.ConfigurationWarnings do outputs.Add("a configuration warning", w)
+            finally
+                exporter.Dispose()
         for p in problems do outputs.Add("a Problem", p)
         for l in logged do outputs.Add("the log", l)
         for s in events.Said do outputs.Add("the event source", s)
