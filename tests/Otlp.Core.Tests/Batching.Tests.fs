@@ -561,7 +561,8 @@ let private shutdownRefusesAndEnds (trace: Trace) =
 
                 match record.Event with
                 | Offer _
-                | OfferMany _ when offered > 0 ->
+                | OfferMany _
+                | OfferSlice _ when offered > 0 ->
                     if drops record = [ offered, DropReason.ShutDown ] && queuedCount record.After = queuedCount record.Before then Ok()
                     else Error $"an offer of {offered} after shutdown produced {record.Commands}"
                 | _ -> Ok())

@@ -95,10 +95,23 @@ let tests =
                 let taken = grid steps |> List.filter (Exemplars.alignedTakes (int64 seen)) |> List.length
                 taken * n = steps)
 
-            testPropertyWithConfig config "a measurement's slot is its histogram bucket"
-            <| fun (NormalFloat value) ->
+            testPropertyWithConfig config "a measurement's slot is the bucket whose bounds hold it: above the lower, at most the upper"
+            <| fun (NormalFloat drawn) (NormalFloat a) (NormalFloat b) (NormalFloat c) (pick: int) ->
+                let bounds = Array.distinct (Array.sort [| a; b; c |])
+                // Often exactly on a bound, where the two sides of a bucket differ.
+                let value = match abs (pick % 4) with 0 -> drawn | 1 -> a | 2 -> b | _ -> c
+                let slot = Exemplars.alignedSlot bounds value
+                slot >= 0
+                && slot <= bounds.Length
+                && (slot = 0 || bounds[slot - 1] < value)
+                && (slot = bounds.Length || value <= bounds[slot])
+
+            test "a measurement's slot at and around the bounds" {
                 let bounds = [| -1.0; 0.0; 10.0 |]
-                Exemplars.alignedSlot bounds value = Aggregation.explicitBucketIndex bounds value
+                for value, slot in
+                    [ -infinity, 0; -1.5, 0; -1.0, 0; -0.5, 1; -0.0, 1; 0.0, 1; 5.0, 2; 10.0, 2; 10.000001, 3; infinity, 3 ] do
+                    Expect.equal (Exemplars.alignedSlot bounds value) slot $"{value}"
+            }
         ]
 
         test "withExemplars puts the exemplars on every kind of point" {
