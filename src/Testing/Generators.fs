@@ -310,7 +310,23 @@ module Generators =
 
     let private optionalDouble = Gen.frequency [ 1, Gen.constant ValueNone; 3, double |> Gen.map ValueSome ]
 
-    let private smallCount = Gen.choose (0, 1000) |> Gen.map Operators.uint64
+    // A bucket or zero count: mostly small, sometimes at a varint length's edge or far beyond it (2^35 and 2^56 - 1
+    // take 6 and 8 bytes). A point sums at most 41 of them (13 explicit buckets; 20 positive, 20 negative and the zero
+    // count of an exponential point), which stays below 2^62: the point's count never wraps.
+    let private count =
+        Gen.frequency [
+            8, Gen.choose (0, 1000) |> Gen.map Operators.uint64
+            1, Gen.elements [ 127UL; 128UL; 16_383UL; 16_384UL; 1UL <<< 35; (1UL <<< 56) - 1UL ]
+        ]
+
+    // Explicit bounds: strictly increasing doubles of any size and sign (not NaN, which has no order), infinities
+    // included; the count is the wanted one at most, since equal draws collapse into one bound.
+    let private explicitBounds (wanted: int) =
+        Gen.arrayOfLength wanted double
+        |> Gen.map (fun drawn ->
+            let sorted = drawn |> Array.filter (Double.IsNaN >> not) |> Array.sort
+            [| for i in 0 .. sorted.Length - 1 do
+                   if i = 0 || sorted[i - 1] < sorted[i] then sorted[i] |])
 
     // metrics.proto, of histogram, exponential histogram and summary points: "If count is zero then this field
     // [sum] must be zero."
@@ -320,13 +336,12 @@ module Generators =
     let private histogramPoint = gen {
         let! attrs = attributes
         let! start, time = pointTimes
-        let! boundCount = Gen.frequency [ 1, Gen.constant -1; 4, Gen.choose (0, 12) ]
+        let! wantedBounds = Gen.frequency [ 1, Gen.constant -1; 4, Gen.choose (0, 12) ]
         // -1 stands for "no buckets at all", which the spec allows (only count, sum, min and max).
-        let bounds =
-            if boundCount <= 0 then [||] else Array.init boundCount (fun i -> float (i * i) - 2.5)
-        let! counts = if boundCount < 0 then Gen.constant [||] else Gen.arrayOfLength (boundCount + 1) smallCount
-        let! extraCount = smallCount
-        let count = if counts.Length = 0 then extraCount else Array.sum counts
+        let! bounds = if wantedBounds <= 0 then Gen.constant [||] else explicitBounds wantedBounds
+        let! counts = if wantedBounds < 0 then Gen.constant [||] else Gen.arrayOfLength (bounds.Length + 1) count
+        let! extraCount = count
+        let total = if counts.Length = 0 then extraCount else Array.sum counts
         let! sum = optionalDouble
         let! exemplars = exemplars
         let! flags = pointFlags
@@ -336,10 +351,10 @@ module Generators =
             { Attributes = attrs
               StartTimeUnixNano = start
               TimeUnixNano = time
-              Count = count
-              Sum = sumOfCount count sum
+              Count = total
+              Sum = sumOfCount total sum
               BucketCounts = counts
-              ExplicitBounds = (if boundCount < 0 then [||] else bounds)
+              ExplicitBounds = bounds
               Exemplars = exemplars
               Flags = flags
               Min = min
@@ -352,7 +367,7 @@ module Generators =
             4,
             gen {
                 let! offset = Gen.frequency [ 4, Gen.choose (-200, 200); 1, Gen.elements [ Int32.MinValue; Int32.MaxValue; -1; 0 ] ]
-                let! counts = arrayOfMax 20 smallCount
+                let! counts = arrayOfMax 20 count
                 return { Offset = offset; BucketCounts = counts }
             }
         ]
@@ -365,10 +380,10 @@ module Generators =
         // Sometimes nothing was recorded: count zero, with or without (all-zero) buckets.
         let! empty = Gen.frequency [ 1, Gen.constant true; 6, Gen.constant false ]
         let zeroed (b: ExponentialBuckets) = if empty then { b with BucketCounts = Array.map (fun _ -> 0UL) b.BucketCounts } else b
-        let! zeroCount = if empty then Gen.constant 0UL else smallCount
+        let! zeroCount = if empty then Gen.constant 0UL else count
         let! positive = buckets |> Gen.map zeroed
         let! negative = buckets |> Gen.map zeroed
-        let count = zeroCount + Array.sum positive.BucketCounts + Array.sum negative.BucketCounts
+        let total = zeroCount + Array.sum positive.BucketCounts + Array.sum negative.BucketCounts
         let! flags = pointFlags
         let! exemplars = exemplars
         let! min = optionalDouble
@@ -378,8 +393,8 @@ module Generators =
             { Attributes = attrs
               StartTimeUnixNano = start
               TimeUnixNano = time
-              Count = count
-              Sum = sumOfCount count sum
+              Count = total
+              Sum = sumOfCount total sum
               Scale = scale
               ZeroCount = zeroCount
               Positive = positive

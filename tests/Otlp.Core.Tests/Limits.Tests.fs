@@ -87,6 +87,7 @@ let rec anyValue size : Gen<AnyValue> =
               Gen.constant AnyValue.Empty
               ArbMap.defaults |> ArbMap.generate<int64> |> Gen.map AnyValue.Int
               ArbMap.defaults |> ArbMap.generate<bool> |> Gen.map AnyValue.Bool
+              Otlp.Testing.Generators.double |> Gen.map AnyValue.Double
               ArbMap.defaults |> ArbMap.generate<byte array> |> Gen.map AnyValue.Bytes ]
 
     if size <= 0 then

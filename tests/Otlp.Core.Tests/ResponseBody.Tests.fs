@@ -85,10 +85,14 @@ let properties =
                 noControl shown && shown.Length <= limit + 1 && (shown.Length <= limit || shown.EndsWith "…"))
 
         testPropertyWithConfig config "printable text keeps a short message without control characters as it is"
-        <| Prop.forAll (Arb.fromGen (Gen.elements [ 'a'; 'Z'; '0'; ' '; ':'; 'é'; '中'; '"' ] |> Gen.arrayOf |> Gen.map (fun cs -> String(cs).Trim())))
-            (fun clean ->
-                let clean = if clean.Length > ResponseBody.MaxMessageChars then clean.Substring(0, ResponseBody.MaxMessageChars).Trim() else clean
-                ResponseBody.printable ResponseBody.MaxMessageChars clean = clean)
+        <| Prop.forAll
+            // Whole characters, also those of two UTF-16 units (an emoji) and a letter with a combining accent;
+            // at most 200 pieces of at most 2 units, well under the limit.
+            (Arb.fromGen (
+                Gen.elements [ "a"; "Z"; "0"; " "; ":"; "é"; "中"; "\""; "😀"; "e\u0301"; "\u00A0" ]
+                |> Gen.listOf
+                |> Gen.map (List.truncate 200 >> String.Concat >> fun text -> text.Trim())))
+            (fun clean -> ResponseBody.printable ResponseBody.MaxMessageChars clean = clean)
     ]
 
 [<Tests>]

@@ -241,6 +241,24 @@ let private reach =
           reaches "histograms with empty buckets" (histograms |> Array.exists (fun p -> p.BucketCounts.Length > 1 && Array.contains 0UL p.BucketCounts))
           reaches "histograms without min and max" (histograms |> Array.exists (fun p -> p.Min.IsNone && p.Max.IsNone))
           reaches "histograms with min and max" (histograms |> Array.exists (fun p -> p.Min.IsSome && p.Max.IsSome))
+          reaches "bounds below zero, fractional and infinite"
+              (histograms |> Array.exists (fun p -> p.ExplicitBounds |> Array.exists (fun b -> b < 0.0))
+               && histograms |> Array.exists (fun p -> p.ExplicitBounds |> Array.exists (fun b -> b <> floor b))
+               && histograms |> Array.exists (fun p -> p.ExplicitBounds |> Array.exists Double.IsInfinity))
+          let hasCount (at: uint64) (counts: uint64 array) = counts |> Array.exists (fun c -> c >= at)
+          reaches "bucket counts of 6 and 8 bytes" (histograms |> Array.exists (fun p -> hasCount (1UL <<< 35) p.BucketCounts)
+                                                    && histograms |> Array.exists (fun p -> hasCount ((1UL <<< 56) - 1UL) p.BucketCounts))
+          reaches "exponential bucket and zero counts past 2^35"
+              (exponential |> Array.exists (fun p -> hasCount (1UL <<< 35) p.Positive.BucketCounts)
+               && exponential |> Array.exists (fun p -> p.ZeroCount >= (1UL <<< 35)))
+          for p in histograms do
+              let bounds = p.ExplicitBounds
+              Expect.isTrue (bounds |> Array.pairwise |> Array.forall (fun (a, b) -> a < b)) $"bounds strictly increasing: {bounds}"
+              if p.BucketCounts.Length > 0 then
+                  Expect.equal p.BucketCounts.Length (bounds.Length + 1) "one more bucket than bounds"
+                  Expect.equal p.Count (Array.sum p.BucketCounts) "the count is the buckets' sum"
+          for p in exponential do
+              Expect.equal p.Count (p.ZeroCount + Array.sum p.Positive.BucketCounts + Array.sum p.Negative.BucketCounts) "the count is the buckets' sum"
           reaches "exponential histograms with positive and negative buckets"
               (exponential |> Array.exists (fun p -> p.Positive.BucketCounts.Length > 0 && p.Negative.BucketCounts.Length > 0))
           reaches "exponential histograms with only a zero count" (exponential |> Array.exists (fun p -> p.Count > 0UL && p.Count = p.ZeroCount))

@@ -68,8 +68,11 @@ let private matrix =
                         configure receiver protocol o
                         o.Compression <- Nullable compression
                     let traceRequest = nonEmpty (sample Generators.traceRequest)
-                    let metricsRequest = sample Generators.metricsRequest
-                    let logsRequest = sample Generators.logsRequest
+                    // Requests with something in them: an empty one arrives intact however it is sent.
+                    let metricsRequest =
+                        sample (Generators.metricsRequest |> Gen.filter (fun r -> r.ResourceMetrics |> Array.exists (fun rm -> rm.ScopeMetrics |> Array.exists (fun sm -> sm.Metrics.Length > 0))))
+                    let logsRequest =
+                        sample (Generators.logsRequest |> Gen.filter (fun r -> r.ResourceLogs |> Array.exists (fun rl -> rl.ScopeLogs |> Array.exists (fun sl -> sl.LogRecords.Length > 0))))
                     let! (traceResult: OtlpExportResult) = exportOnce (OtlpExporter.ForTraces().Configure(set).Build()) traceRequest
                     let! (metricsResult: OtlpExportResult) = exportOnce (OtlpExporter.ForMetrics().Configure(set).Build()) metricsRequest
                     let! (logsResult: OtlpExportResult) = exportOnce (OtlpExporter.ForLogs().Configure(set).Build()) logsRequest
