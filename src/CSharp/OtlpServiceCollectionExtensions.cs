@@ -60,9 +60,12 @@ public static class OtlpServiceCollectionExtensions
 
         // Redirects are not followed (docs/exporters.md): a redirected POST would carry the data and the configured
         // headers (API keys) to another place, or become a GET that delivers nothing. The primary handler stays the
-        // application's (proxy, certificates), with redirects turned off.
+        // application's (proxy, certificates), with redirects turned off. The factory's trace-level request logs
+        // never show a header's value: the exporter's headers are its credentials, whatever the application's
+        // defaults for every client (ConfigureHttpClientDefaults) say of other headers.
         services.AddHttpClient(HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(static (handler, _) => TurnOffRedirects(handler));
+            .ConfigurePrimaryHttpMessageHandler(static (handler, _) => TurnOffRedirects(handler))
+            .RedactLoggedHeaders(static _ => true);
         services.TryAddSingleton(p => OtlpExporter.ForTraces().Configure(o => Copy(p, o)).Build());
         services.TryAddSingleton(p => OtlpExporter.ForMetrics().Configure(o => Copy(p, o)).Build());
         services.TryAddSingleton(p => OtlpExporter.ForLogs().Configure(o => Copy(p, o)).Build());

@@ -29,6 +29,22 @@ let private countingClient () =
                 base.SendAsync(request, token) }
     new Net.Http.HttpClient(handler), sent
 
+/// What a resilience pipeline's open circuit throws from its handler: an exception of its own, not an HTTP one.
+type private CircuitOpenException(message: string) =
+    inherit Exception(message)
+
+/// An application's HttpClient whose handlers fail the first `failures` requests as an open circuit does.
+let private failingClient (failures: int) =
+    let seen = ref 0
+    let handler =
+        { new Net.Http.DelegatingHandler(new Net.Http.SocketsHttpHandler()) with
+            member _.SendAsync(request, token) =
+                if Threading.Interlocked.Increment(&seen.contents) <= failures then
+                    Task.FromException<Net.Http.HttpResponseMessage>(CircuitOpenException "The circuit is now open and is not allowing calls.")
+                else
+                    base.SendAsync(request, token) }
+    new Net.Http.HttpClient(handler), seen
+
 /// A trace exporter over HTTP to `receiver` through the application's `client`.
 let private exporterThrough (client: Net.Http.HttpClient) (receiver: LoopbackReceiver) =
     OtlpExporter.ForTraces().WithHttp().WithHttpClient(client).WithBaseEndpoint(receiver.HttpEndpoint.ToString())
@@ -131,6 +147,34 @@ let tests =
             let! (response: Net.Http.HttpResponseMessage) = client.GetAsync(receiver.HttpEndpoint)
             response.Dispose()
             Expect.equal sent.Value 2 "the client still sends after the exporter is disposed"
+        }
+
+        testTask "a handler of the application's client failing with an exception of its own is retried, not thrown" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _ = receiver
+            let client, seen = failingClient 1
+            use _client = disposing client
+            use exporter = exporterThrough client receiver
+            let! (result: OtlpExportResult) = exporter.ExportAsync(Request.ofSpans Resource.Empty InstrumentationScope.Empty [ span "after the circuit" ])
+            Expect.equal (result.Status, result.Attempts, seen.Value) (OtlpExportStatus.Success, 2, 2) "failed once, then delivered"
+            Expect.equal receiver.Spans.Count 1 "the span arrived"
+        }
+
+        testTask "a handler of the application's client that always fails: a failure that says why, the items counted" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _ = receiver
+            let client, seen = failingClient Int32.MaxValue
+            use _client = disposing client
+            use exporter =
+                OtlpExporter.ForTraces().WithHttp().WithHttpClient(client).WithBaseEndpoint(receiver.HttpEndpoint.ToString())
+                    .WithTimeout(TimeSpan.FromMilliseconds 800.0)
+                    .Configure(fun o -> o.Environment <- noEnvironment).Build()
+            let! (result: OtlpExportResult) = exporter.ExportAsync(Request.ofSpans Resource.Empty InstrumentationScope.Empty [ span "a"; span "b" ])
+            Expect.equal result.Status OtlpExportStatus.Failure "failed"
+            Expect.isGreaterThan seen.Value 1 "retried"
+            Expect.stringContains result.Message "CircuitOpenException" $"names the handler's exception: {result.Message}"
+            Expect.equal exporter.Statistics.Dropped 2L "both spans counted as dropped"
+            Expect.equal receiver.Spans.Count 0 "nothing arrived"
         }
 
         testTask "batched exports through an application's client go through its handlers' SendAsync" {

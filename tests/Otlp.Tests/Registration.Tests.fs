@@ -53,6 +53,68 @@ let tests =
             Expect.equal result.Status OtlpExportStatus.Failure "a 3xx is a permanent failure"
         }
 
+        // docs/exporters.md, DI: the container's Otlp client "never logs a header's value".
+        testTask "the container's Otlp client never logs a header's value, whatever the application's defaults for every client" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let logged = System.Collections.Concurrent.ConcurrentQueue<string>()
+            let collecting =
+                { new ILoggerProvider with
+                    member _.CreateLogger category =
+                        { new ILogger with
+                            member _.BeginScope _ = null
+                            member _.IsEnabled _ = true
+                            member _.Log(_, _, state, error, formatter) = logged.Enqueue(category + ": " + formatter.Invoke(state, error)) }
+                    member _.Dispose() = () }
+            let services = ServiceCollection()
+            services.AddLogging(fun b -> b.SetMinimumLevel(LogLevel.Trace).AddProvider(collecting) |> ignore) |> ignore
+            // An application whose clients log every header's value.
+            services.ConfigureHttpClientDefaults(fun b -> b.RedactLoggedHeaders(fun (_: string) -> false) |> ignore) |> ignore
+            services.AddOtlpExporters(fun o ->
+                o.BaseEndpoint <- receiver.HttpEndpoint.ToString()
+                o.Headers["api-key"] <- "s3cr3t-header-value"
+                o.Environment <- Dictionary<string, string>()) |> ignore
+            use provider = services.BuildServiceProvider()
+            let exporter = provider.GetRequiredService<OtlpTraceExporter>()
+            let! (result: OtlpExportResult) = exporter.ExportAsync(Request.ofSpans Resource.Empty InstrumentationScope.Empty [ span "x" ])
+            Expect.equal result.Status OtlpExportStatus.Success "delivered"
+            let lines = List.ofSeq logged
+            Expect.exists lines (fun l -> l.Contains "api-key") $"the factory logged the request's headers, by name: {lines}"
+            Expect.all lines (fun l -> not (l.Contains "s3cr3t-header-value")) "never a header's value"
+        }
+
+        // docs/exporters.md, DI: a handler added to every client applies to the Otlp client, its exceptions are retried
+        // failures, and ConfigureAdditionalHttpMessageHandlers takes such handlers off.
+        testTask "a handler added to every client fails the Otlp client's exports without throwing, and can be taken off it" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let exportWith (takeOff: bool) =
+                task {
+                    let services = ServiceCollection()
+                    services.ConfigureHttpClientDefaults(fun b ->
+                        b.AddHttpMessageHandler(fun () ->
+                            { new Net.Http.DelegatingHandler() with
+                                member _.SendAsync(_, _) = raise (InvalidOperationException "The circuit is open.") })
+                        |> ignore) |> ignore
+                    services.AddOtlpExporters(fun o ->
+                        o.BaseEndpoint <- receiver.HttpEndpoint.ToString()
+                        o.Timeout <- Nullable(TimeSpan.FromMilliseconds 500.0)
+                        o.Environment <- Dictionary<string, string>()) |> ignore
+                    if takeOff then
+                        services.AddHttpClient(OtlpServiceCollectionExtensions.HttpClientName)
+                            .ConfigureAdditionalHttpMessageHandlers(fun handlers _ -> handlers.Clear()) |> ignore
+                    use provider = services.BuildServiceProvider()
+                    let exporter = provider.GetRequiredService<OtlpTraceExporter>()
+                    return! exporter.ExportAsync(Request.ofSpans Resource.Empty InstrumentationScope.Empty [ span "x" ])
+                }
+            let! (failed: OtlpExportResult) = exportWith false
+            Expect.equal failed.Status OtlpExportStatus.Failure "the application's handler failed it"
+            Expect.stringContains failed.Message "The circuit is open." "the result says why"
+            Expect.isGreaterThan failed.Attempts 1 "retried"
+            let! (delivered: OtlpExportResult) = exportWith true
+            Expect.equal delivered.Status OtlpExportStatus.Success "delivered once the handler is taken off"
+        }
+
         // docs/usage.md (AddOtlp options: "... `Logs` (on)"); OtlpPipelineOptions.Logs: "Whether log entries are exported".
         testTask "services.AddOtlp with Logs = false exports no log entries" {
             // How many log records one entry logged through a host with `logs` set makes arrive.

@@ -215,6 +215,13 @@ internal sealed class HttpExportTransport : IExportTransport
         {
             return TransportResult.Failed(TransportResultKind.ConnectionFailed, e.Message);
         }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A handler of the application's client failed the request in a way of its own (a resilience pipeline's
+            // open circuit or its own timeout, added to every client by ConfigureHttpClientDefaults): no answer came,
+            // so it is retried as a connection failure is, and never thrown to the exporter's caller.
+            return TransportResult.Failed(TransportResultKind.ConnectionFailed, HandlerFailure(e));
+        }
         finally
         {
             // The response is disposed by now, which ends a copy still running (the connection cannot be reused).
@@ -225,6 +232,12 @@ internal sealed class HttpExportTransport : IExportTransport
             }
         }
     }
+
+    /// <summary>What a handler's own exception says: its type (which names the policy) and its message, on one line.</summary>
+    internal static string HandlerFailure(Exception e) =>
+        Otlp.Core.ResponseBody.Printable(
+            Otlp.Core.ResponseBody.MaxMessageChars,
+            $"The HTTP client's handlers failed the request with {e.GetType().Name}: {e.Message}");
 
     /// <summary>Why a header is refused by <see cref="HttpRequestHeaders"/>: it is a content header.</summary>
     internal const string NotARequestHeader = "describes the body (a content header such as Content-Type), which the exporter writes";
