@@ -93,7 +93,11 @@ public abstract partial class OtlpSignalExporter<TRequest, TItem> : IAsyncDispos
     /// <summary>The resource every batched item is exported with (<c>service.name</c> and the configured attributes).</summary>
     public Resource Resource { get; }
 
-    /// <summary>True when <c>OTEL_SDK_DISABLED</c> is true: <see cref="Offer"/> then drops nothing and sends nothing.</summary>
+    /// <summary>
+    /// True when <c>OTEL_SDK_DISABLED</c> is true: <see cref="Offer"/> then refuses every item without counting it as
+    /// dropped and sends nothing, and the tracer, logger and metrics built on this exporter stay off. A direct
+    /// <c>ExportAsync</c> call still sends the request it is given.
+    /// </summary>
     public bool IsDisabled => this.Configuration.Disabled;
 
     /// <summary>The resolved configuration, for diagnostics (its display redacts header values).</summary>
@@ -332,23 +336,50 @@ public abstract partial class OtlpSignalExporter<TRequest, TItem> : IAsyncDispos
             return capture(item);
         }
 
-        if ((Volatile.Read(ref this.processor) ?? this.StartProcessor()) is { } running)
+        if (Volatile.Read(ref this.processor) is { } running)
         {
             return running.Offer(item);
         }
 
-        this.Statistics.CountDropped(Batching.DropReason.ShutDown, 1);
+        if (!Volatile.Read(ref this.startFailed) && this.StartProcessor() is { } started)
+        {
+            return started.Offer(item);
+        }
+
+        this.Statistics.CountDropped(
+            Volatile.Read(ref this.startFailed) ? Batching.DropReason.PermanentFailure : Batching.DropReason.ShutDown, 1);
         return false;
     }
 
-    /// <summary>The processor, created by the first offer; null once the exporter is shut down or disposed.</summary>
+    // Set when the batch export could not start: items offered from then on are dropped and counted at once.
+    private bool startFailed;
+
+    /// <summary>Run just before the processor is created (the tests make it fail there).</summary>
+    internal Action? BeforeProcessorStarts { get; set; }
+
+    /// <summary>
+    /// The processor, created by the first offer; null once the exporter is shut down or disposed, or when it could
+    /// not be created.
+    /// </summary>
     private BatchExportProcessor<ScopedItem<TItem>>? StartProcessor()
     {
         lock (this.lifecycle)
         {
-            if (this.processor is null && !this.closed)
+            if (this.processor is null && !this.closed && !this.startFailed)
             {
-                Volatile.Write(ref this.processor, this.CreateProcessor());
+                try
+                {
+                    this.BeforeProcessorStarts?.Invoke();
+                    Volatile.Write(ref this.processor, this.CreateProcessor());
+                }
+                catch (Exception e) when (this.Configuration.Processing is Processing.Batch)
+                {
+                    // The queue could not be allocated or the export thread not started: the offering thread is the
+                    // application's (a log call, an Activity's end), which must not see it. Said once, never retried.
+                    Volatile.Write(ref this.startFailed, true);
+                    this.Statistics.ReportProblem(
+                        $"The batch export could not start ({e.GetType().Name}: {e.Message}); every item offered is dropped and counted.");
+                }
             }
 
             return this.processor;

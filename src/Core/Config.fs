@@ -112,6 +112,9 @@ module Config =
         if protocol.IsHttp then appendPath (Uri "http://localhost:4318") (signalPath signal)
         else Uri "http://localhost:4317"
 
+    [<CompiledName("MaxQueueSize")>]
+    let maxQueueSize = 1 <<< 20
+
     [<CompiledName("ProtocolPortMismatch")>]
     let protocolPortMismatch (protocol: Protocol) (endpoint: Uri) =
         // A port written in the URL, not the scheme's default (80, 443), which says nothing.
@@ -359,6 +362,16 @@ module Config =
               fromVariable env (prefix + "_MAX_QUEUE_SIZE") false (parseInt 1) ]
             |> choose string 2048
 
+        let queueSize, queueCap =
+            if queue.Value <= maxQueueSize then
+                queue.Value, []
+            else
+                maxQueueSize,
+                [ { Setting = settingName queue.Source
+                    Value = string queue.Value
+                    Problem = $"is more than the {maxQueueSize} items a queue holds at most"
+                    Outcome = $"using {maxQueueSize}" } ]
+
         let batchVariable = prefix + "_MAX_EXPORT_BATCH_SIZE"
 
         let batch =
@@ -368,7 +381,7 @@ module Config =
 
         // The spec: the batch size must not exceed the queue size; it is capped rather than rejected.
         let clamped, clampDiagnostics =
-            if batch.Value <= queue.Value then
+            if batch.Value <= queueSize then
                 batch.Value, []
             else
                 let setting =
@@ -381,11 +394,11 @@ module Config =
                     | SettingSource.Default -> $"{batch.Value} (the default)"
                     | _ -> string batch.Value
 
-                queue.Value,
+                queueSize,
                 [ { Setting = setting
                     Value = shown
-                    Problem = $"is larger than the maximum queue size {queue.Value} ({queue.Source.Description})"
-                    Outcome = $"using {queue.Value}, so that a batch fits in the queue" } ]
+                    Problem = $"is larger than the maximum queue size {queueSize} ({queue.Source.Description})"
+                    Outcome = $"using {queueSize}, so that a batch fits in the queue" } ]
 
         // Not in the specification: its processors export one batch at a time, which stays the default.
         let concurrent =
@@ -399,13 +412,14 @@ module Config =
 
         { ScheduleDelay = delay.Value
           ExportTimeout = timeout.Value
-          MaxQueueSize = queue.Value
+          MaxQueueSize = queueSize
           MaxExportBatchSize = clamped
           MaxConcurrentExports = concurrent.Value
           EncodeAhead = encodeAhead.Value },
         delay.Diagnostics
         @ timeout.Diagnostics
         @ queue.Diagnostics
+        @ queueCap
         @ batch.Diagnostics
         @ clampDiagnostics
         @ concurrent.Diagnostics

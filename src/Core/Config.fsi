@@ -48,6 +48,12 @@ module Config =
     [<CompiledName("ProtocolPortMismatch")>]
     val protocolPortMismatch: protocol: Protocol -> endpoint: Uri -> string option
 
+    /// The most items a batch processor queues (2^20): a larger `OTEL_BSP_MAX_QUEUE_SIZE` or
+    /// `OTEL_BLRP_MAX_QUEUE_SIZE` (or its code setting) is lowered to it with a diagnostic. The queue is allocated
+    /// whole when the first item comes, on the application's thread, and no exporter keeps up with more.
+    [<CompiledName("MaxQueueSize")>]
+    val maxQueueSize: int
+
     /// The configuration of `signal`. Each setting is taken from, in order: `overrides` (code), the per-signal
     /// variable (`OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`), the generic variable (`OTEL_EXPORTER_OTLP_TIMEOUT`), the
     /// spec's default. A value that is invalid is skipped as if unset (the next source is used) and reported in

@@ -303,6 +303,9 @@ let batchRows =
       "Batch Span Processor: the default batch size is capped by a smaller queue",
       ([ "OTEL_BSP_MAX_QUEUE_SIZE", "10" ], Traces),
       b 5000.0 30000.0 10 10
+      "Batch Span Processor: a queue larger than a queue holds at most is lowered to it",
+      ([ "OTEL_BSP_MAX_QUEUE_SIZE", "2147483647"; "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "2147483647" ], Traces),
+      b 5000.0 30000.0 Config.maxQueueSize Config.maxQueueSize
       "Batch Span Processor: queue sizes must be positive; 0 is ignored",
       ([ "OTEL_BSP_MAX_QUEUE_SIZE", "0" ], Traces),
       b 5000.0 30000.0 2048 512
@@ -568,6 +571,12 @@ let tests =
                 let d = diagnosticsOf [ "OTEL_BSP_MAX_QUEUE_SIZE", "100"; "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "400" ] Traces |> Array.exactlyOne
 
                 Expect.equal (d.Setting, d.Value, d.Outcome) ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "400", "using 100, so that a batch fits in the queue") "clamp"
+            }
+
+            test "a queue size over the most a queue holds is reported with the size used" {
+                let d = diagnosticsOf [ "OTEL_BLRP_MAX_QUEUE_SIZE", "100000000" ] Logs |> Array.exactlyOne
+
+                Expect.equal (d.Setting, d.Value, d.Outcome) ("OTEL_BLRP_MAX_QUEUE_SIZE", "100000000", "using 1048576") "capped"
             }
 
             test "concurrent exports given in code win over the variable; a bad variable is reported" {

@@ -159,6 +159,45 @@ let tests =
             Expect.exists problems (fun p -> p.Contains "could not be read") "the unread body said"
         }
 
+        for encoding in [ "gzip"; "zstd" ] do
+            testTask $"gRPC: a {encoding} answer that inflates far past the response limit fails the call without being held" {
+                // An empty response padded with 64 MiB of zeros in an unknown field, compressed to a few KB: within
+                // the client's receive limit on the wire, sixteen times over it once inflated.
+                let inflated = 64 * 1024 * 1024
+                let compressed =
+                    use output = new IO.MemoryStream()
+                    do
+                        use compressing: IO.Stream =
+                            if encoding = "gzip" then new IO.Compression.GZipStream(output, IO.Compression.CompressionLevel.Optimal, true)
+                            else new ZstdSharp.CompressionStream(output, 3, 0, true)
+                        // Field 15, length-delimited, then the length 2^26 as a varint.
+                        compressing.Write([| 0x7Auy; 0x80uy; 0x80uy; 0x80uy; 0x20uy |], 0, 5)
+                        let zeros = Array.zeroCreate<byte> (1024 * 1024)
+                        for _ in 1 .. inflated / zeros.Length do
+                            compressing.Write(zeros, 0, zeros.Length)
+                    output.ToArray()
+                use server =
+                    new Server(HttpProtocols.Http2, fun context ->
+                        task {
+                            context.Response.ContentType <- "application/grpc"
+                            context.Response.Headers["grpc-encoding"] <- encoding
+                            let prefix = Array.zeroCreate<byte> 5
+                            prefix[0] <- 1uy
+                            Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(prefix.AsSpan(1), compressed.Length)
+                            do! context.Response.Body.WriteAsync(prefix, 0, prefix.Length)
+                            do! context.Response.Body.WriteAsync(compressed, 0, compressed.Length)
+                            context.Response.AppendTrailer("grpc-status", "0")
+                        })
+                use exporter = exporterTo OtlpProtocol.Grpc server.Url ignore
+                let before = GC.GetTotalAllocatedBytes true
+                let! (result: OtlpExportResult) = exportNeverThrowing exporter (spans 1) CancellationToken.None
+                let allocated = GC.GetTotalAllocatedBytes true - before
+                // Grpc.Net.Client bounds the inflated message by its receive limit (the exporter's 4 MiB).
+                Expect.equal result.Status OtlpExportStatus.Failure $"the answer cannot be read: {result.Message}"
+                Expect.stringContains result.Message "exceeds the maximum" "refused for its size"
+                Expect.isLessThan allocated (int64 inflated / 4L) $"the inflated answer was not held ({allocated} bytes allocated)"
+            }
+
         testTask "HTTP: the application's decompressing client and a 200 with a corrupt gzip body: the status decides" {
             use server =
                 new Server(HttpProtocols.Http1, fun context ->

@@ -94,6 +94,26 @@ let tests =
             Expect.equal receiver.Requests.Count 0 "nothing sent"
         }
 
+        testTask "a batch export that cannot start never throws into the offering thread: said once, every item counted" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            use exporter = traces receiver []
+            let problems = System.Collections.Concurrent.ConcurrentQueue<string>()
+            exporter.Statistics.add_Problem(fun p -> problems.Enqueue p)
+            let starts = ref 0
+            exporter.BeforeProcessorStarts <-
+                fun () ->
+                    starts.Value <- starts.Value + 1
+                    raise (OutOfMemoryException "no room for the queue")
+            Expect.isFalse (exporter.Offer(span "first", scope)) "refused"
+            Expect.isFalse (exporter.Offer(span "second", scope)) "refused"
+            Expect.equal exporter.Statistics.DroppedPermanentFailure 2L "both counted"
+            Expect.equal starts.Value 1 "not tried again for every item"
+            Expect.equal (List.ofSeq problems |> List.filter (fun p -> p.Contains "could not start")) [ "The batch export could not start (OutOfMemoryException: no room for the queue); every item offered is dropped and counted." ] "said once"
+            let! (_: bool) = exporter.ShutdownAsync(TimeSpan.FromSeconds 1.0)
+            Expect.equal receiver.Requests.Count 0 "nothing sent"
+        }
+
         testTask "a log entry after the disposal of an exporter that had no entries before is dropped and counted" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver
