@@ -441,13 +441,24 @@ public abstract partial class OtlpSignalExporter<TRequest, TItem> : IAsyncDispos
     /// <summary>Shuts down (flushing what is queued within the batch export timeout) and releases the connection.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (this.Close().Processor is { } running)
+        try
         {
-            await running.DisposeAsync().ConfigureAwait(false);
+            if (this.Close().Processor is { } running)
+            {
+                await running.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception e)
+        {
+            // The export loop ended with an error of its own (a bug): said, not thrown into the host's shutdown.
+            this.Statistics.ReportProblem($"The export loop had failed ({e.GetType().Name}: {e.Message}).");
+        }
+        finally
+        {
+            this.transport.Dispose();
+            this.sendCancels.Dispose();
         }
 
-        this.transport.Dispose();
-        this.sendCancels.Dispose();
         GC.SuppressFinalize(this);
     }
 

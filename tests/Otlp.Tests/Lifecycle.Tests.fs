@@ -264,6 +264,61 @@ let tests =
             do! within 10.0 "disposal" (ended (metrics.DisposeAsync().AsTask()))
         }
 
+        testTask "metrics disposal returns after its deadline while an observable callback never does" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let name = uniqueName ()
+            use exporter =
+                OtlpExporter.ForMetrics().WithHttp().WithBaseEndpoint(receiver.HttpEndpoint.ToString()).WithEnvironment(environment []).Build()
+            let options = OtlpMetricsOptions(ExportInterval = Nullable(TimeSpan.FromMinutes 10.0), ExportTimeout = Nullable(TimeSpan.FromMilliseconds 300.0))
+            options.Meters.Add name
+            let metrics = OtlpMetrics.Start(exporter, options)
+            let meter = new System.Diagnostics.Metrics.Meter(name)
+            use _meter = disposing meter
+            let release = new ManualResetEventSlim(false)
+            meter.CreateObservableGauge<int64>("stuck", fun () ->
+                release.Wait() |> ignore
+                System.Diagnostics.Metrics.Measurement<int64>(1L)) |> ignore
+            try
+                let flushing = metrics.ForceFlushAsync(Nullable(TimeSpan.FromMilliseconds 100.0))
+                let! (_: bool) = flushing
+                do! within 10.0 "disposal" (ended (metrics.DisposeAsync().AsTask()))
+                Expect.exists metrics.Warnings (fun p -> p.Contains "still running") $"the run left behind is said: {List.ofSeq metrics.Warnings}"
+            finally
+                release.Set()
+        }
+
+        testTask "exporter disposal returns after its deadline while the application's handler ignores cancellation" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            let never = TaskCompletionSource<Net.Http.HttpResponseMessage>()
+            let sent = new ManualResetEventSlim(false)
+            let handler =
+                { new Net.Http.DelegatingHandler(new Net.Http.SocketsHttpHandler()) with
+                    member _.SendAsync(_, _) =
+                        sent.Set()
+                        never.Task }
+            let client = new Net.Http.HttpClient(handler)
+            use _client = disposing client
+            try
+                let exporter =
+                    OtlpExporter.ForTraces().WithHttp().WithHttpClient(client).WithBaseEndpoint(receiver.HttpEndpoint.ToString())
+                        .Configure(fun o ->
+                            o.Environment <- Collections.Generic.Dictionary<string, string>()
+                            o.Timeout <- Nullable(TimeSpan.FromMilliseconds 200.0)
+                            o.BatchExportTimeout <- Nullable(TimeSpan.FromMilliseconds 400.0)
+                            o.ScheduledDelay <- Nullable(TimeSpan.FromMilliseconds 1.0)).Build()
+                let problems = System.Collections.Concurrent.ConcurrentQueue<string>()
+                exporter.Statistics.add_Problem(fun p -> problems.Enqueue p)
+                exporter.Offer(span "stuck", scope) |> ignore
+                Expect.isTrue (sent.Wait(TimeSpan.FromSeconds 10.0)) "the send started"
+                do! within 10.0 "disposal" (ended (exporter.DisposeAsync().AsTask()))
+                Expect.equal exporter.Statistics.Dropped 1L $"the span counted dropped: {List.ofSeq problems}"
+                Expect.exists problems (fun p -> p.Contains "still running") $"the send left behind is said: {List.ofSeq problems}"
+            finally
+                never.TrySetResult(new Net.Http.HttpResponseMessage(Net.HttpStatusCode.OK)) |> ignore
+        }
+
         testTask "a metrics flush without a deadline collects on the caller's thread, before the call returns" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver

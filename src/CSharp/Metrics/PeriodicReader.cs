@@ -90,7 +90,11 @@ internal sealed class PeriodicReader : IAsyncDisposable
     public Task<bool> ShutdownAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
         this.WaitAsync(timeout, flush: false, cancellationToken);
 
-    /// <summary>Shuts down (within the export timeout) unless already done, and waits for the last run to end.</summary>
+    /// <summary>
+    /// Shuts down (within the export timeout) unless already done, and waits for the last run to end, a grace
+    /// (<see cref="Runtime.Deadlines.DisposeGrace"/>) at most: a run held by an observable callback that
+    /// never returns is left behind, and said.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         bool stopped;
@@ -104,7 +108,11 @@ internal sealed class PeriodicReader : IAsyncDisposable
             await this.ShutdownAsync(Runtime.Deadlines.ToTimeSpan(this.settings.ExportTimeoutMs), CancellationToken.None).ConfigureAwait(false);
         }
 
-        await this.idle.Task.ConfigureAwait(false);
+        if (!await Runtime.Deadlines.EndsWithin(this.idle.Task, Runtime.Deadlines.DisposeGrace, this.time).ConfigureAwait(false))
+        {
+            this.report("A collection or export was still running when the metrics were disposed (an observable callback that does not return?); disposal went on without it.");
+        }
+
         await this.timer.DisposeAsync().ConfigureAwait(false);
     }
 

@@ -197,12 +197,23 @@ internal sealed class BatchExportProcessor<T> : IAsyncDisposable
         }
     }
 
-    /// <summary>Shuts down with the batch export timeout as the deadline.</summary>
+    /// <summary>
+    /// Shuts down with the batch export timeout as the deadline, then waits a grace (<see cref="Deadlines.DisposeGrace"/>) for
+    /// the loop to end: an attempt whose send does not heed its cancellation (a handler or header provider of the
+    /// application's) keeps the loop running, and disposal then goes on without it, saying so.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (!Batching.isShuttingDown(this.state))
         {
             await this.ShutdownAsync(Deadlines.ToTimeSpan(this.settings.ExportTimeoutMs)).ConfigureAwait(false);
+        }
+
+        if (!await Deadlines.EndsWithin(this.Loop, Deadlines.DisposeGrace, this.time).ConfigureAwait(false))
+        {
+            this.statistics.ReportProblem(
+                "An export was still running when the exporter was disposed (an HTTP handler or header provider that does not heed cancellation?); disposal went on without it.");
+            return;
         }
 
         await this.Loop.ConfigureAwait(false);

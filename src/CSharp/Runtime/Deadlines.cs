@@ -23,6 +23,31 @@ internal static class Deadlines
     public static TimeSpan ToTimeSpan(long milliseconds) =>
         milliseconds > LongestTimerMs ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(Math.Max(0, milliseconds));
 
+    /// <summary>
+    /// How long a disposal waits, once its shutdown has returned, for the work the shutdown cancelled or gave up on
+    /// to end (work held by the application's code that heeds no cancellation is left behind after it).
+    /// </summary>
+    public static readonly TimeSpan DisposeGrace = TimeSpan.FromSeconds(1);
+
+    /// <summary>Whether <paramref name="task"/> ends, however, within <paramref name="grace"/> on <paramref name="time"/>.</summary>
+    public static async Task<bool> EndsWithin(Task task, TimeSpan grace, TimeProvider time)
+    {
+        try
+        {
+            await task.WaitAsync(grace, time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            return task.IsCompleted;
+        }
+        catch
+        {
+            // Ended with an error or cancelled: ended. The caller sees the outcome in the task itself.
+        }
+
+        return true;
+    }
+
     /// <summary>What is left until <paramref name="deadlineMs"/> at <paramref name="nowMs"/>: infinite for no deadline, never negative.</summary>
     public static TimeSpan Remaining(long deadlineMs, long nowMs) =>
         deadlineMs == long.MaxValue ? Timeout.InfiniteTimeSpan : ToTimeSpan(Math.Max(0, deadlineMs - nowMs));
