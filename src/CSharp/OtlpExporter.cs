@@ -156,9 +156,10 @@ public class OtlpExporterBuilder<TExporter>
     }
 
     /// <summary>
-    /// Adds a resource attribute, replacing one of the same key, here and in <c>OTEL_RESOURCE_ATTRIBUTES</c>. Strings,
-    /// booleans, integers, floating point numbers and byte arrays keep their type; other values are sent as their
-    /// text (invariant culture), null as an empty value.
+    /// Adds a resource attribute, replacing one of the same key, here and in <c>OTEL_RESOURCE_ATTRIBUTES</c>. Its value
+    /// is mapped as an activity tag's is: strings, booleans, integers up to <c>long</c>, <c>float</c> and <c>double</c>
+    /// and byte arrays keep their type, other arrays are arrays of such values, anything else (<c>ulong</c>,
+    /// <c>decimal</c>, enums) is its text (invariant culture), and null is an empty value.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="key"/> is null.</exception>
     public OtlpExporterBuilder<TExporter> WithResourceAttribute(string key, object? value)

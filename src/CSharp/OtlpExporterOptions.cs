@@ -94,9 +94,8 @@ public sealed class OtlpExporterOptions
     public string? ServiceName { get; set; }
 
     /// <summary>
-    /// Resource attributes merged over <c>OTEL_RESOURCE_ATTRIBUTES</c> (same key: these win). Strings, booleans,
-    /// integers, floating point numbers and byte arrays keep their type; other values are sent as their text
-    /// (invariant culture).
+    /// Resource attributes merged over <c>OTEL_RESOURCE_ATTRIBUTES</c> (same key: these win). Values are mapped as
+    /// activity tags are (see <see cref="OtlpExporterBuilder{TExporter}.WithResourceAttribute"/>).
     /// </summary>
     public IDictionary<string, object> ResourceAttributes { get; } = new Dictionary<string, object>(StringComparer.Ordinal);
 

@@ -58,7 +58,11 @@ public abstract partial class OtlpSignalExporter<TRequest, TItem> : IAsyncDispos
         this.time = options.TimeProvider ?? TimeProvider.System;
         this.sendCancels = new Runtime.SpareCancellation(this.time);
         this.Statistics = new ExportStatistics(signal.IsTraces ? "traces" : signal.IsMetrics ? "metrics" : "logs");
-        this.MaxRequestBytes = Math.Max(1024, options.MaxRequestBytes ?? 64 * 1024 * 1024);
+        this.MaxRequestBytes = Math.Max(MinRequestBytes, options.MaxRequestBytes ?? 64 * 1024 * 1024);
+        if (options.MaxRequestBytes < MinRequestBytes)
+        {
+            this.warnings.Add($"MaxRequestBytes: {options.MaxRequestBytes} is less than {MinRequestBytes}, the smallest request limit; using {MinRequestBytes}.");
+        }
         var log = new Diagnostics.ProblemLog(this.Statistics.Signal, options.Logger, this.time);
         this.Statistics.UseLog(log);
         // A server may echo a credential back in what it says: every problem and result is scrubbed of the known ones.
@@ -114,6 +118,9 @@ public abstract partial class OtlpSignalExporter<TRequest, TItem> : IAsyncDispos
     /// split; an item that alone exceeds it is dropped and counted.
     /// </summary>
     public int MaxRequestBytes { get; }
+
+    /// <summary>The smallest <see cref="MaxRequestBytes"/>: a smaller limit is raised to it, with a configuration warning.</summary>
+    public const int MinRequestBytes = 1024;
 
     /// <summary>
     /// Sends <paramref name="request"/> now, retrying retryable failures until the exporter timeout. A request

@@ -149,6 +149,43 @@ let tests =
             Expect.equal sent.Value 2 "the client still sends after the exporter is disposed"
         }
 
+        test "resource attributes given in code are mapped as activity tags are" {
+            use exporter =
+                OtlpExporter.ForTraces().WithHttp().WithEnvironment(Dictionary<string, string>())
+                    .WithResourceAttribute("ints", [| 1; 2 |])
+                    .WithResourceAttribute("mixed", [| box "x"; box 3L; null |])
+                    .WithResourceAttribute("bytes", [| 1uy; 2uy |])
+                    .WithResourceAttribute("long", 5L)
+                    .WithResourceAttribute("float", 2.5f)
+                    .WithResourceAttribute("ulong", UInt64.MaxValue)
+                    .WithResourceAttribute("decimal", 1.25m)
+                    .WithResourceAttribute("empty", null)
+                    .Build()
+            let value key = (exporter.Resource.Attributes |> Array.find (fun a -> a.Key = key)).Value
+            Expect.equal (value "ints") (AnyValue.Array [| AnyValue.Int 1L; AnyValue.Int 2L |]) "an int array, element by element"
+            Expect.equal (value "mixed") (AnyValue.Array [| AnyValue.String "x"; AnyValue.Int 3L; AnyValue.Empty |]) "each element its own type"
+            Expect.equal (value "bytes") (AnyValue.Bytes [| 1uy; 2uy |]) "bytes"
+            Expect.equal (value "long") (AnyValue.Int 5L) "long"
+            Expect.equal (value "float") (AnyValue.Double 2.5) "float"
+            Expect.equal (value "ulong") (AnyValue.String "18446744073709551615") "ulong as text, as a tag"
+            Expect.equal (value "decimal") (AnyValue.String "1.25") "decimal as text, as a tag"
+            Expect.equal (value "empty") AnyValue.Empty "null"
+        }
+
+        test "a request limit under the smallest is raised to it, with a configuration warning" {
+            use exporter =
+                OtlpExporter.ForTraces().WithHttp().Configure(fun o ->
+                    o.Environment <- noEnvironment
+                    o.MaxRequestBytes <- Nullable 100).Build()
+            Expect.equal exporter.MaxRequestBytes OtlpTraceExporter.MinRequestBytes "raised"
+            Expect.contains
+                exporter.ConfigurationWarnings
+                "MaxRequestBytes: 100 is less than 1024, the smallest request limit; using 1024."
+                "warned"
+            use fine = OtlpExporter.ForTraces().WithHttp().Configure(fun o -> o.Environment <- noEnvironment; o.MaxRequestBytes <- Nullable 1024).Build()
+            Expect.isEmpty fine.ConfigurationWarnings "the smallest itself is fine"
+        }
+
         testTask "a handler of the application's client failing with an exception of its own is retried, not thrown" {
             let! (receiver: LoopbackReceiver) = startReceiver ()
             use _ = receiver

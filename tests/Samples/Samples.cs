@@ -75,6 +75,21 @@ public static class ExporterDocSamples
             .Build();
     }
 
+    public static async Task HeaderProvider(Func<CancellationToken, ValueTask<string>> getAccessToken)
+    {
+        // getAccessToken: the application's credential source, which caches its token and renews it before it expires.
+        await using var traces = OtlpExporter.ForTraces()
+            .WithHttp()
+            .WithBaseEndpoint("https://ingest.example.com")
+            .WithHeader("x-tenant", "prod")
+            .WithHeaderProvider(async cancellationToken =>
+            {
+                var token = await getAccessToken(cancellationToken);
+                return [new KeyValuePair<string, string>("Authorization", "Bearer " + token)];
+            })
+            .Build();
+    }
+
     public static async Task Sending(OtlpTraceExporter traces, ExportTraceServiceRequest request, Span span, InstrumentationScope scope)
     {
         // Direct: one request, retried on retryable failures within the exporter timeout (default 10 s).
@@ -188,6 +203,19 @@ public static class UsageDocSamples
         await otlp.ForceFlushAsync();   // collects the metrics too; disposing flushes as well
     }
 
+    public static async Task PipelineExporterSettings()
+    {
+        await using var otlp = OtlpPipeline.Create(o =>
+        {
+            o.Sources.Add("MyCompany.*");
+            o.ConfigureExporters = e =>
+            {
+                e.Protocol = OtlpProtocol.Grpc;
+                e.BaseEndpoint = "http://collector:4317";
+            };
+        });
+    }
+
     public static async Task PieceByPiece()
     {
         await using var spans = OtlpExporter.ForTraces().WithGrpc().WithBaseEndpoint("http://collector:4317").Build();
@@ -196,6 +224,16 @@ public static class UsageDocSamples
         using var tracer = Otlp.Tracing.OtlpTracer.Start(spans, "MyCompany.*");
         await using var metrics = Otlp.Metrics.OtlpMetrics.Start(metricExporter, "MyCompany.*");
         using var loggerFactory = LoggerFactory.Create(b => b.AddOtlp(logs));
+    }
+
+    public static void TracerAndLoggerOptions(OtlpTraceExporter spans, OtlpLogExporter logs)
+    {
+        var tracing = new Otlp.Tracing.OtlpTracerOptions { Sampler = new SamplerConfig(SamplerKind.ParentBasedTraceIdRatio, 0.25) };
+        tracing.Sources.Add("MyCompany.*");
+        using var tracer = Otlp.Tracing.OtlpTracer.Start(spans, tracing);
+
+        using var loggerFactory = LoggerFactory.Create(b =>
+            b.AddProvider(new Otlp.Logging.OtlpLoggerProvider(logs, new Otlp.Logging.OtlpLoggerOptions { IncludeScopes = true })));
     }
 }
 

@@ -80,7 +80,7 @@ internal static class ExporterSetup
             serviceName: Opt(o.ServiceName),
             resourceAttributes: o.ResourceAttributes.Count == 0
                 ? FSharpOption<KeyValue[]>.None
-                : FSharpOption<KeyValue[]>.Some(o.ResourceAttributes.Select(a => new KeyValue(a.Key, AttributeValue(a.Value))).ToArray()),
+                : FSharpOption<KeyValue[]>.Some(o.ResourceAttributes.Select(a => new KeyValue(a.Key, Tracing.TagValues.ToAnyValue(a.Value))).ToArray()),
             sampler: FSharpOption<SamplerConfig>.None,
             batchScheduleDelay: Opt(o.ScheduledDelay),
             batchExportTimeout: Opt(o.BatchExportTimeout),
@@ -92,27 +92,6 @@ internal static class ExporterSetup
             metricExportTimeout: FSharpOption<TimeSpan>.None,
             temporalityPreference: FSharpOption<TemporalityPreference>.None,
             defaultHistogramAggregation: FSharpOption<HistogramAggregation>.None);
-
-    /// <summary>An attribute value of a CLR object: strings, booleans, integers and floating point keep their type.</summary>
-    public static AnyValue AttributeValue(object? value) => value switch
-    {
-        null => AnyValue.Empty,
-        string s => AnyValue.NewString(s),
-        bool b => AnyValue.NewBool(b),
-        long l => AnyValue.NewInt(l),
-        int i => AnyValue.NewInt(i),
-        short s => AnyValue.NewInt(s),
-        byte b => AnyValue.NewInt(b),
-        sbyte b => AnyValue.NewInt(b),
-        ushort u => AnyValue.NewInt(u),
-        uint u => AnyValue.NewInt(u),
-        ulong u => u <= long.MaxValue ? AnyValue.NewInt((long)u) : AnyValue.NewString(u.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-        double d => AnyValue.NewDouble(d),
-        float f => AnyValue.NewDouble(f),
-        decimal m => AnyValue.NewDouble((double)m),
-        byte[] bytes => AnyValue.NewBytes(bytes),
-        _ => AnyValue.NewString(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? string.Empty),
-    };
 
     private static FSharpOption<T> Opt<T>(T? value)
         where T : class =>
