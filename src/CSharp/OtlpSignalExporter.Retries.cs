@@ -9,13 +9,14 @@ public abstract partial class OtlpSignalExporter<TRequest, TItem>
 {
     /// <summary>
     /// Sends one encoded request, retrying until it is delivered, given up, past the exporter timeout or cancelled;
-    /// <paramref name="owned"/>, when given, is the payload's buffer, released when the export ends.
+    /// <paramref name="owned"/>, when given, is the payload's buffer, released when the export ends;
+    /// <paramref name="exportDeadline"/>, when given, the deadline (on the exporter's clock) the parts of one split
+    /// export share, instead of the exporter timeout from now.
     /// </summary>
-    private async ValueTask<OtlpExportResult> SendWithRetriesAsync(OutgoingPayload payload, PooledBuffer? owned, int items, CancellationToken cancellationToken)
+    private async ValueTask<OtlpExportResult> SendWithRetriesAsync(OutgoingPayload payload, PooledBuffer? owned, int items, CancellationToken cancellationToken, long? exportDeadline = null)
     {
-        var timeout = this.Configuration.Exporter.Timeout;
         var now = this.NowMs();
-        var deadline = Runtime.Deadlines.After(now, timeout);
+        var deadline = exportDeadline ?? Runtime.Deadlines.After(now, this.Configuration.Exporter.Timeout);
         // One source ends every attempt: the deadline is the export's, not an attempt's, and the caller's token
         // cancels it too. The source of the last export is used again when it never fired (SpareCancellation).
         var limit = Runtime.Deadlines.Remaining(deadline, now);

@@ -124,7 +124,7 @@ public abstract partial class OtlpSignalExporter<TRequest, TItem> : IAsyncDispos
 
     /// <summary>
     /// Sends <paramref name="request"/> now, retrying retryable failures until the exporter timeout. A request
-    /// over <see cref="MaxRequestBytes"/> is sent as several smaller ones. Never throws for network or server
+    /// over <see cref="MaxRequestBytes"/> is sent as several smaller ones, one after another, within that one timeout. Never throws for network or server
     /// problems: they are in the result. Cancelling <paramref name="cancellationToken"/> ends the export with a
     /// failure result too. After <see cref="ShutdownAsync"/> or disposal it sends nothing and returns a failure, its
     /// items counted as dropped. Thread-safe.
@@ -143,11 +143,13 @@ public abstract partial class OtlpSignalExporter<TRequest, TItem> : IAsyncDispos
         var attempts = 0;
         var messages = new List<string>();
         var failed = false;
+        // The exporter timeout bounds the whole call: the parts of a split request share it.
+        var deadline = Runtime.Deadlines.After(this.NowMs(), this.Configuration.Exporter.Timeout);
         try
         {
             foreach (var (part, payload) in parts)
             {
-                var result = await this.SendWithRetriesAsync(payload.Outgoing, owned: null, this.CountItems(part), cancellationToken).ConfigureAwait(false);
+                var result = await this.SendWithRetriesAsync(payload.Outgoing, owned: null, this.CountItems(part), cancellationToken, deadline).ConfigureAwait(false);
                 attempts += result.Attempts;
                 rejected += result.Rejected;
                 failed |= result.Status == OtlpExportStatus.Failure;

@@ -204,7 +204,8 @@ let tests =
             use _client = disposing client
             use exporter =
                 OtlpExporter.ForTraces().WithHttp().WithHttpClient(client).WithBaseEndpoint(receiver.HttpEndpoint.ToString())
-                    .WithTimeout(TimeSpan.FromMilliseconds 800.0)
+                    // Longer than the first retry's delay (at most 1 s), so that there is always a retry.
+                    .WithTimeout(TimeSpan.FromMilliseconds 1500.0)
                     .Configure(fun o -> o.Environment <- noEnvironment).Build()
             let! (result: OtlpExportResult) = exporter.ExportAsync(Request.ofSpans Resource.Empty InstrumentationScope.Empty [ span "a"; span "b" ])
             Expect.equal result.Status OtlpExportStatus.Failure "failed"

@@ -149,6 +149,21 @@ let tests =
             Expect.equal batched.Statistics.Dropped 1L "dropped once its retries ran out"
         }
 
+        testTask "a direct export split into parts is bounded by one exporter timeout, not one a part" {
+            use server = new SilentServer()
+            use exporter =
+                exporterTo OtlpProtocol.HttpProtobuf server.Url (fun o ->
+                    o.MaxRequestBytes <- Nullable 1024
+                    o.Timeout <- Nullable(TimeSpan.FromMilliseconds 600.0))
+            let span = (Gen.sampleWithSize 12 1 Generators.span)[0]
+            let big = Request.ofSpans Resource.Empty InstrumentationScope.Empty [ for _ in 1..4 -> { span with Name = String('n', 600); Attributes = [||]; Events = [||]; Links = [||] } ]
+            let watch = Diagnostics.Stopwatch.StartNew()
+            let! (result: OtlpExportResult) = exportNeverThrowing exporter big CancellationToken.None
+            Expect.equal result.Status OtlpExportStatus.Failure "nothing answered"
+            Expect.isLessThan watch.Elapsed.TotalSeconds 1.8 "within about one timeout (four would be 2.4 s)"
+            Expect.equal exporter.Statistics.Dropped 4L "every span counted once"
+        }
+
         testTask "HTTP: a 200 whose body is cut short delivered the data: not sent again" {
             use server = new RawServer(fun _ -> "HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 100\r\nConnection: close\r\n\r\nabc")
             use exporter = exporterTo OtlpProtocol.HttpProtobuf server.Url ignore

@@ -119,6 +119,14 @@ let tests =
                 "ConnectionError: Connection refused 127.0.0.1:9."
                 "the endpoint the handler appends is not said twice"
 
+            // A TLS port's close racing HTTP/2's handshake: the runtime gives no kind, only its message.
+            let handshake = HttpRequestException "An HTTP/2 connection could not be established because the server did not complete the HTTP/2 handshake."
+            Expect.stringEnds
+                (UnansweredRequest.Describe(handshake, Uri "http://collector:4317"))
+                "(the server ended the connection without an answer: if it uses TLS, its endpoint starts with https://)."
+                "an unfinished handshake over http points at https"
+            Expect.isFalse ((UnansweredRequest.Describe(handshake, Uri "https://collector:4317")).Contains "https://") "not over https"
+
             // A hostile server's bytes quoted in the runtime's message: one bounded line, as the server's own text is.
             let quoted = HttpRequestException(HttpRequestError.InvalidResponse, "Received an invalid header line: 'x\r\nInjected: " + String('a', 5000) + "'.")
             let described = UnansweredRequest.Describe quoted

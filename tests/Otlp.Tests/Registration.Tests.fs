@@ -98,7 +98,8 @@ let tests =
                         |> ignore) |> ignore
                     services.AddOtlpExporters(fun o ->
                         o.BaseEndpoint <- receiver.HttpEndpoint.ToString()
-                        o.Timeout <- Nullable(TimeSpan.FromMilliseconds 500.0)
+                        // Longer than the first retry's delay (at most 1 s), so that there is always a retry.
+                        o.Timeout <- Nullable(TimeSpan.FromMilliseconds 1500.0)
                         o.Environment <- Dictionary<string, string>()) |> ignore
                     if takeOff then
                         services.AddHttpClient(OtlpServiceCollectionExtensions.HttpClientName)

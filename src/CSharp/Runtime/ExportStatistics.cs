@@ -53,16 +53,19 @@ public sealed class ExportStatistics
     /// <summary>Items dropped because the queue was full.</summary>
     public long DroppedQueueFull => this.droppedQueueFull.Value;
 
-    /// <summary>Items offered after shutdown.</summary>
+    /// <summary>Items offered after shutdown or disposal began, and those of a direct export made after it.</summary>
     public long DroppedShutDown => Interlocked.Read(ref this.droppedShutDown);
 
-    /// <summary>Items whose export failed permanently.</summary>
+    /// <summary>Items whose export failed with an error that is never retried, and those offered when the batch export could not start.</summary>
     public long DroppedPermanentFailure => Interlocked.Read(ref this.droppedPermanentFailure);
 
     /// <summary>Items whose export failed on its last allowed attempt.</summary>
     public long DroppedRetriesExhausted => Interlocked.Read(ref this.droppedRetriesExhausted);
 
-    /// <summary>Items whose export could not finish before its deadline.</summary>
+    /// <summary>
+    /// Items whose export could not finish before its deadline (the exporter timeout of a direct export, the batch
+    /// export timeout of a batch, shutdown's timeout), and those of a direct export whose caller cancelled it.
+    /// </summary>
     public long DroppedDeadlineExceeded => Interlocked.Read(ref this.droppedDeadlineExceeded);
 
     /// <summary>Items the server rejected in a partial success.</summary>

@@ -39,8 +39,11 @@ internal static class UnansweredRequest
         }
 
         // Plain text that the server ended without a word, or without finishing HTTP/2's handshake: what a TLS port
-        // does with a request that is not TLS.
-        if (endpoint?.Scheme == Uri.UriSchemeHttp && e.HttpRequestError is HttpRequestError.ResponseEnded or HttpRequestError.InvalidResponse)
+        // does with a request that is not TLS. The handshake's failure comes without a kind (Unknown) when the TLS
+        // server's close races the client's wait for its settings: then only the runtime's message tells it.
+        if (endpoint?.Scheme == Uri.UriSchemeHttp
+            && (e.HttpRequestError is HttpRequestError.ResponseEnded or HttpRequestError.InvalidResponse
+                || text.Contains("HTTP/2 handshake", StringComparison.OrdinalIgnoreCase)))
         {
             text += " (the server ended the connection without an answer: if it uses TLS, its endpoint starts with https://)";
         }
