@@ -51,9 +51,41 @@ type private Answering(grpc: bool) =
             response.Content.Headers.ContentType <- Net.Http.Headers.MediaTypeHeaderValue "application/x-protobuf"
         Task.FromResult response
 
+/// Whether `t` is, or is built from, a type of FSharp.Core (an option, a list, a function, unit).
+let rec private fromFSharpCore (t: Type) =
+    not (isNull t)
+    && ((not (isNull t.Namespace) && t.Namespace.StartsWith("Microsoft.FSharp", StringComparison.Ordinal))
+        || (t.IsGenericType && t.GetGenericArguments() |> Array.exists fromFSharpCore)
+        || ((t.IsArray || t.IsByRef) && fromFSharpCore (t.GetElementType())))
+
 [<Tests>]
 let tests =
     testSequenced <| testList "Public API" [
+        // STYLE.md, the boundary between F# and C#: "No FSharp.Core types in the C# package's public API".
+        test "the C# package's public members use no FSharp.Core type" {
+            let flags = Reflection.BindingFlags.Public ||| Reflection.BindingFlags.Instance ||| Reflection.BindingFlags.Static ||| Reflection.BindingFlags.DeclaredOnly
+            let leaks =
+                [ for t in typeof<OtlpExporter>.Assembly.GetExportedTypes() do
+                    if fromFSharpCore t.BaseType then $"{t.FullName}: its base type"
+                    for m in t.GetMembers flags do
+                        let types =
+                            match m with
+                            | :? Reflection.MethodBase as mb ->
+                                [ for p in mb.GetParameters() do
+                                      yield p.ParameterType
+                                  match mb with
+                                  | :? Reflection.MethodInfo as mi -> yield mi.ReturnType
+                                  | _ -> () ]
+                            | :? Reflection.PropertyInfo as p -> [ p.PropertyType ]
+                            | :? Reflection.FieldInfo as f -> [ f.FieldType ]
+                            | :? Reflection.EventInfo as e -> [ e.EventHandlerType ]
+                            | _ -> []
+                        if types |> List.exists fromFSharpCore then $"{t.FullName}.{m.Name}" ]
+            Expect.isEmpty leaks "public members with FSharp.Core types"
+            Expect.isTrue (fromFSharpCore typeof<int option>) "the check sees an option"
+            Expect.isTrue (fromFSharpCore typeof<Collections.Generic.List<int list>>) "and one inside a generic"
+        }
+
         for protocol in [ OtlpProtocol.HttpProtobuf; OtlpProtocol.Grpc ] do
             testTask $"header values, good and bad, from code, environment and provider, appear on no diagnostic surface ({protocol})" {
                 // Each secret is distinct, so a leak names the path it took.
