@@ -149,6 +149,26 @@ let tests =
             Expect.equal sent.Value 2 "the client still sends after the exporter is disposed"
         }
 
+        testTask "a configured User-Agent is sent instead of the exporter's own, over HTTP and gRPC" {
+            let! (receiver: LoopbackReceiver) = startReceiver ()
+            use _ = receiver
+            for grpc in [ false; true ] do
+                receiver.Clear()
+                use exporter =
+                    OtlpExporter.ForTraces().Configure(fun o ->
+                        o.Protocol <- (if grpc then OtlpProtocol.Grpc else OtlpProtocol.HttpProtobuf)
+                        o.BaseEndpoint <- (if grpc then receiver.GrpcEndpoint else receiver.HttpEndpoint).ToString()
+                        o.Headers["User-Agent"] <- "checkout/2.1"
+                        o.Environment <- noEnvironment).Build()
+                let! (result: OtlpExportResult) = exporter.ExportAsync(Request.ofSpans Resource.Empty InstrumentationScope.Empty [ span "ua" ])
+                Expect.equal result.Status OtlpExportStatus.Success "delivered"
+                let sent = receiver.Requests[0].Header "user-agent"
+                // Over gRPC the client puts its own product first (grpc-dotnet/...), whatever the metadata says.
+                if grpc then Expect.stringEnds sent " checkout/2.1" $"the configured one after the client's: {sent}"
+                else Expect.equal sent "checkout/2.1" "the configured one"
+                Expect.isFalse (sent.Contains "OTel-OTLP-Exporter-Dotnet") $"grpc {grpc}: not the exporter's as well: {sent}"
+        }
+
         test "resource attributes given in code are mapped as activity tags are" {
             use exporter =
                 OtlpExporter.ForTraces().WithHttp().WithEnvironment(Dictionary<string, string>())

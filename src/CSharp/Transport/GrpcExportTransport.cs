@@ -36,6 +36,7 @@ internal sealed class GrpcExportTransport : IExportTransport
     private readonly Method<EncodedRequest, byte[]> method;
     private readonly string? encoding;
     private readonly Metadata.Entry[] entries;
+    private readonly bool userAgentConfigured;
     private readonly Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>? headerProvider;
     private readonly Action<string>? reportProblem;
     private readonly Uri? endpoint;
@@ -88,6 +89,7 @@ internal sealed class GrpcExportTransport : IExportTransport
         }
 
         this.entries = [.. entries];
+        this.userAgentConfigured = this.entries.Any(e => e.Key == "user-agent");
     }
 
     // The channel knows its host and port only; over the exporter's own channel the scheme is the configured endpoint's
@@ -116,7 +118,13 @@ internal sealed class GrpcExportTransport : IExportTransport
     /// </summary>
     public async ValueTask<TransportResult> SendAsync(OutgoingPayload payload, TimeSpan timeLeft, CancellationToken cancellationToken)
     {
-        var metadata = new Metadata { { "user-agent", OtlpInfo.UserAgent } };
+        var metadata = new Metadata();
+        // A configured user-agent is sent instead of the exporter's own, as a provided one is.
+        if (!this.userAgentConfigured)
+        {
+            metadata.Add("user-agent", OtlpInfo.UserAgent);
+        }
+
         foreach (var entry in this.entries)
         {
             metadata.Add(entry);

@@ -20,6 +20,9 @@ internal sealed class HttpExportTransport : IExportTransport
     private readonly MediaTypeHeaderValue contentType;
     private readonly Compression compression;
     private readonly IReadOnlyList<Header> headers;
+
+    // A User-Agent among the configured headers is sent instead of the exporter's own, as a provided one is.
+    private readonly bool userAgentConfigured;
     private readonly bool canBlock;
     private TransportResult? lastEmptySuccess;
     private readonly Func<CancellationToken, ValueTask<IEnumerable<KeyValuePair<string, string>>>>? headerProvider;
@@ -43,6 +46,7 @@ internal sealed class HttpExportTransport : IExportTransport
         this.contentType = new MediaTypeHeaderValue(json ? "application/json" : "application/x-protobuf");
         this.compression = compression;
         this.headers = headers;
+        this.userAgentConfigured = headers.Any(h => string.Equals(h.Name, "User-Agent", StringComparison.OrdinalIgnoreCase));
         this.headerProvider = headerProvider;
         this.canBlock = canBlock;
     }
@@ -93,7 +97,11 @@ internal sealed class HttpExportTransport : IExportTransport
             request.Content.Headers.ContentEncoding.Add(encoding);
         }
 
-        request.Headers.TryAddWithoutValidation("User-Agent", OtlpInfo.UserAgent);
+        if (!this.userAgentConfigured)
+        {
+            request.Headers.TryAddWithoutValidation("User-Agent", OtlpInfo.UserAgent);
+        }
+
         for (var i = 0; i < this.headers.Count; i++)
         {
             request.Headers.TryAddWithoutValidation(this.headers[i].Name, this.headers[i].Value);
