@@ -49,6 +49,9 @@ public class OtlpExporterBuilder<TExporter>
     /// <summary>The options collected so far.</summary>
     private protected OtlpExporterOptions Options { get; }
 
+    /// <summary>The clock the options configured so far give the exporter (null for the system's).</summary>
+    internal TimeProvider? ConfiguredTimeProvider => this.Options.TimeProvider;
+
     /// <summary>Uses OTLP/gRPC.</summary>
     public OtlpGrpcExporterBuilder<TExporter> WithGrpc()
     {

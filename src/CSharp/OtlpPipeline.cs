@@ -90,10 +90,8 @@ public sealed class OtlpPipeline : IAsyncDisposable, IDisposable
         var traceExporter = OtlpExporter.ForTraces().Configure(Configure);
         var logExporter = OtlpExporter.ForLogs().Configure(Configure);
         var metricExporter = OtlpExporter.ForMetrics().Configure(Configure);
-        // The metrics listener keeps the metric exporter's clock, read from options configured the same way.
-        var metricExporterOptions = new OtlpExporterOptions();
-        Configure(metricExporterOptions);
-        var metricsOptions = MetricsOptions(options, metricExporterOptions.TimeProvider);
+        // The metrics listener keeps the metric exporter's clock.
+        var metricsOptions = MetricsOptions(options, metricExporter.ConfiguredTimeProvider);
         var tracerOptions = new OtlpTracerOptions { Sampler = options.Sampler };
         foreach (var source in options.Sources)
         {

@@ -69,6 +69,21 @@ let tests =
             use source = new ActivitySource(name)
             Expect.isFalse (source.HasListeners()) "no tracer listening"
 
+        testCase "ConfigureExporters runs once for each of the three exporters, and the clock it sets reaches the metrics" <| fun () ->
+            let mutable calls = 0
+            let clock = { new TimeProvider() with member _.ToString() = "the application's clock" }
+            use pipeline =
+                OtlpPipeline.Create(fun o ->
+                    o.Environment <- environment []
+                    o.ConfigureExporters <-
+                        Action<OtlpExporterOptions>(fun e ->
+                            calls <- calls + 1
+                            e.TimeProvider <- clock))
+            Expect.equal calls 3 "traces, metrics, logs: a callback that makes a client or channel makes one per exporter"
+            let metricsClock =
+                typeof<Otlp.Metrics.OtlpMetrics>.GetField("time", Reflection.BindingFlags.Instance ||| Reflection.BindingFlags.NonPublic).GetValue(pipeline.Metrics)
+            Expect.isTrue (obj.ReferenceEquals(metricsClock, clock)) "the metrics' clock is the exporters'"
+
         testTask "the pipeline's IncludeEventId reaches its logger provider" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver
