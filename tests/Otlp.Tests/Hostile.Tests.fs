@@ -228,6 +228,22 @@ let tests =
             Expect.equal (result.Status, result.Attempts) (OtlpExportStatus.Success, 1) "delivered"
         }
 
+        testTask "a header provider's null value is sent as an empty one, over HTTP and gRPC alike" {
+            let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+            use _receiver = receiver
+            for protocol in [ OtlpProtocol.HttpProtobuf; OtlpProtocol.Grpc ] do
+                receiver.Clear()
+                use exporter = exporterTo protocol (receiverUrl receiver protocol) (fun o -> o.HeaderProvider <- headers [ "x-empty", null; "x-set", "1" ])
+                let problems = ConcurrentQueue<string>()
+                exporter.Statistics.add_Problem(fun m -> problems.Enqueue m)
+                let! (result: OtlpExportResult) = exportNeverThrowing exporter (spans 1) CancellationToken.None
+                Expect.equal result.Status OtlpExportStatus.Success $"{protocol}: delivered"
+                let request = receiver.Requests[0]
+                Expect.equal (request.Header "x-set") "1" $"{protocol}: the other header"
+                Expect.isTrue (request.Headers.ContainsKey "x-empty") $"{protocol}: the empty one sent"
+                Expect.isEmpty problems $"{protocol}: nothing to report: {List.ofSeq problems}"
+        }
+
         testTask "a header provider's content header (Content-Type) is skipped and said, and the other headers sent" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver

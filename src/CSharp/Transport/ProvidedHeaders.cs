@@ -34,9 +34,10 @@ internal static class ProvidedHeaders
                 pairs = blocking ? waiting.GetAwaiter().GetResult() : await waiting.ConfigureAwait(false);
             }
 
+            // A null value is an empty one, as over HTTP, whatever the transport (gRPC metadata refuses null).
             return pairs is null
                 ? (null, TransportResult.Failed(TransportResultKind.HeaderProviderFailed, "the header provider gave no headers (null)."))
-                : ([.. pairs], null);
+                : ([.. pairs.Select(static p => p.Value is null ? new KeyValuePair<string, string>(p.Key, string.Empty) : p)], null);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
