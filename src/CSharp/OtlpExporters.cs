@@ -47,8 +47,8 @@ public sealed class OtlpTraceExporter : OtlpSignalExporter<ExportTraceServiceReq
     private protected override int CountItems(ExportTraceServiceRequest request) =>
         request.ResourceSpans.Sum(r => r.ScopeSpans.Sum(s => s.Spans.Length));
 
-    private protected override ExportTraceServiceRequest Group(Resource resource, IReadOnlyList<(InstrumentationScope Scope, Span[] Items)> groups) =>
-        new([new ResourceSpans(resource, groups.Select(g => new ScopeSpans(g.Scope, g.Items, string.Empty)).ToArray(), string.Empty)]);
+    private protected override ExportTraceServiceRequest Group(Resource resource, IReadOnlyList<(InstrumentationScope Scope, string SchemaUrl, Span[] Items)> groups) =>
+        new([new ResourceSpans(resource, groups.Select(g => new ScopeSpans(g.Scope, g.Items, g.SchemaUrl)).ToArray(), string.Empty)]);
 }
 
 /// <summary>An OTLP exporter of log records. Create it with <see cref="OtlpExporter.ForLogs"/>.</summary>
@@ -94,8 +94,8 @@ public sealed class OtlpLogExporter : OtlpSignalExporter<ExportLogsServiceReques
     private protected override int CountItems(ExportLogsServiceRequest request) =>
         request.ResourceLogs.Sum(r => r.ScopeLogs.Sum(s => s.LogRecords.Length));
 
-    private protected override ExportLogsServiceRequest Group(Resource resource, IReadOnlyList<(InstrumentationScope Scope, LogRecord[] Items)> groups) =>
-        new([new ResourceLogs(resource, groups.Select(g => new ScopeLogs(g.Scope, g.Items, string.Empty)).ToArray(), string.Empty)]);
+    private protected override ExportLogsServiceRequest Group(Resource resource, IReadOnlyList<(InstrumentationScope Scope, string SchemaUrl, LogRecord[] Items)> groups) =>
+        new([new ResourceLogs(resource, groups.Select(g => new ScopeLogs(g.Scope, g.Items, g.SchemaUrl)).ToArray(), string.Empty)]);
 }
 
 /// <summary>
@@ -138,8 +138,8 @@ public sealed class OtlpMetricExporter : OtlpSignalExporter<ExportMetricsService
     private protected override int CountItems(ExportMetricsServiceRequest request) =>
         request.ResourceMetrics.Sum(r => r.ScopeMetrics.Sum(s => s.Metrics.Sum(CountPoints)));
 
-    private protected override ExportMetricsServiceRequest Group(Resource resource, IReadOnlyList<(InstrumentationScope Scope, Metric[] Items)> groups) =>
-        new([new ResourceMetrics(resource, groups.Select(g => new ScopeMetrics(g.Scope, g.Items, string.Empty)).ToArray(), string.Empty)]);
+    private protected override ExportMetricsServiceRequest Group(Resource resource, IReadOnlyList<(InstrumentationScope Scope, string SchemaUrl, Metric[] Items)> groups) =>
+        new([new ResourceMetrics(resource, groups.Select(g => new ScopeMetrics(g.Scope, g.Items, g.SchemaUrl)).ToArray(), string.Empty)]);
 
     private static int CountPoints(Metric metric) => metric.Data switch
     {

@@ -217,9 +217,10 @@ public abstract partial class OtlpSignalExporter<TRequest, TItem>
     /// counted in the second value, so that it alone is lost, and said (the exception's type only: its message may
     /// hold the application's values).
     /// </summary>
-    private (List<(InstrumentationScope Scope, TItem[] Items)> Groups, int Unreadable) GroupByScope(ScopedItem<TItem>[] items)
+    private (List<(InstrumentationScope Scope, string SchemaUrl, TItem[] Items)> Groups, int Unreadable) GroupByScope(ScopedItem<TItem>[] items)
     {
-        var order = new List<InstrumentationScope>();
+        // A scope's items share their origin, and with it the schema URL of the first.
+        var order = new List<(InstrumentationScope Scope, string SchemaUrl)>();
         var groups = new Dictionary<InstrumentationScope, List<TItem>>(ReferenceEqualityComparer.Instance);
         var unreadable = 0;
         Exception? first = null;
@@ -241,7 +242,7 @@ public abstract partial class OtlpSignalExporter<TRequest, TItem>
             {
                 list = [];
                 groups[item.Scope] = list;
-                order.Add(item.Scope);
+                order.Add((item.Scope, item.SchemaUrl));
             }
 
             list.Add(read);
@@ -253,6 +254,6 @@ public abstract partial class OtlpSignalExporter<TRequest, TItem>
                 $"{unreadable} item(s) of a batch threw {first.GetType().Name} as they were read for export and were left out; the rest of the batch is sent.");
         }
 
-        return (order.Select(scope => (scope, groups[scope].ToArray())).ToList(), unreadable);
+        return (order.Select(first => (first.Scope, first.SchemaUrl, groups[first.Scope].ToArray())).ToList(), unreadable);
     }
 }

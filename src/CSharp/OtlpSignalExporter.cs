@@ -495,7 +495,7 @@ public abstract partial class OtlpSignalExporter<TRequest, TItem> : IAsyncDispos
     private protected abstract (IReadOnlyList<TRequest> Parts, int TooLarge) Split(TRequest request, Func<TRequest, bool> fits);
 
     /// <summary>One request holding the items of <paramref name="groups"/> under <paramref name="resource"/>, grouped by scope in order of first appearance.</summary>
-    private protected abstract TRequest Group(Resource resource, IReadOnlyList<(InstrumentationScope Scope, TItem[] Items)> groups);
+    private protected abstract TRequest Group(Resource resource, IReadOnlyList<(InstrumentationScope Scope, string SchemaUrl, TItem[] Items)> groups);
 
     /// <summary>Whether a limit variable applies to what <paramref name="signal"/> exports: spans and their events and links, or log records.</summary>
     private static bool LimitConcerns(Signal signal, string setting) =>

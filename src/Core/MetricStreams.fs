@@ -57,26 +57,31 @@ let scope (meterName: string) (meterVersion: string) (tags: KeyValue array) =
         Version = (if isNull meterVersion then "" else meterVersion)
         Attributes = (if isNull tags then [||] else tags) }
 
-let request (resource: Resource) (metrics: (InstrumentationScope * Metric) seq) =
-    let order = List<InstrumentationScope>()
-    let groups = Dictionary<InstrumentationScope, List<Metric>>(HashIdentity.Structural)
+let requestWithSchemaUrls (resource: Resource) (metrics: (InstrumentationScope * string * Metric) seq) =
+    let order = List<InstrumentationScope * string>()
+    let groups = Dictionary<InstrumentationScope * string, List<Metric>>(HashIdentity.Structural)
 
-    for scope, metric in metrics do
-        match groups.TryGetValue scope with
+    for scope, schemaUrl, metric in metrics do
+        let key = scope, schemaUrl
+
+        match groups.TryGetValue key with
         | true, list -> list.Add metric
         | false, _ ->
-            order.Add scope
-            groups[scope] <- List [ metric ]
+            order.Add key
+            groups[key] <- List [ metric ]
 
     let scopeMetrics =
         order
-        |> Seq.map (fun scope ->
+        |> Seq.map (fun (scope, schemaUrl) ->
             { Scope = scope
-              Metrics = groups[scope].ToArray()
-              SchemaUrl = "" })
+              Metrics = groups[(scope, schemaUrl)].ToArray()
+              SchemaUrl = schemaUrl })
         |> Seq.toArray
 
     { ResourceMetrics =
         [| { Resource = resource
              ScopeMetrics = scopeMetrics
              SchemaUrl = "" } |] }
+
+let request (resource: Resource) (metrics: (InstrumentationScope * Metric) seq) =
+    requestWithSchemaUrls resource (metrics |> Seq.map (fun (scope, metric) -> scope, "", metric))

@@ -29,5 +29,11 @@ val toMetric:
 val scope: meterName: string -> meterVersion: string -> tags: KeyValue array -> InstrumentationScope
 
 /// One request holding the metrics under `resource`, one `ScopeMetrics` per scope in order of first
-/// appearance (scopes compared by value), metrics in the order given. Scopes without metrics are left out.
+/// appearance (scopes compared by value), metrics in the order given. Scopes without metrics are left out; no scope
+/// has a schema URL (see `requestWithSchemaUrls`).
 val request: resource: Resource -> metrics: (InstrumentationScope * Metric) seq -> ExportMetricsServiceRequest
+
+/// As `request`, each metric given with its scope and the schema URL of its meter's telemetry (empty for none):
+/// one `ScopeMetrics` per scope and schema URL, which is its `schema_url`.
+val requestWithSchemaUrls:
+    resource: Resource -> metrics: (InstrumentationScope * string * Metric) seq -> ExportMetricsServiceRequest

@@ -137,15 +137,20 @@ let tests =
             Expect.equal (metric.Name, metric.Description, metric.Unit) ("m", "d", "u") "names"
         }
 
-        testPropertyWithConfig config "a request groups metrics by scope in order of first appearance and loses none"
-        <| Prop.forAll (Arb.fromGen (Gen.listOf (Gen.zip (Gen.elements [ "a"; "b"; "c" ]) (Gen.elements [ "1"; "" ])))) (fun scopes ->
-            let gauge = metricOf Aggregation.InstrumentKind.Gauge AggregationTemporality.Cumulative [| Aggregation.Point.Number(number (NumberValue.AsInt 1L)) |]
-            let items =
-                scopes |> List.mapi (fun i (name, version) -> MetricStreams.scope name version [||], { gauge with Name = $"m{i}" })
-            let request = MetricStreams.request (Resource.ofServiceName "svc") items
-            let grouped = request.ResourceMetrics[0].ScopeMetrics
-            let expectedScopes = items |> List.map fst |> List.distinct
-            Expect.equal (grouped |> Array.map _.Scope |> Array.toList) expectedScopes "scopes in order"
-            for s in grouped do
-                Expect.equal (s.Metrics |> Array.map _.Name |> Array.toList) (items |> List.filter (fun (sc, _) -> sc = s.Scope) |> List.map (fun (_, m) -> m.Name)) "metrics of the scope")
+        testPropertyWithConfig config "a request groups metrics by scope and schema URL in order of first appearance and loses none"
+        <| Prop.forAll
+            (Arb.fromGen (Gen.listOf (Gen.zip3 (Gen.elements [ "a"; "b"; "c" ]) (Gen.elements [ "1"; "" ]) (Gen.elements [ ""; "https://opentelemetry.io/schemas/1.26.0" ]))))
+            (fun scopes ->
+                let gauge = metricOf Aggregation.InstrumentKind.Gauge AggregationTemporality.Cumulative [| Aggregation.Point.Number(number (NumberValue.AsInt 1L)) |]
+                let items =
+                    scopes |> List.mapi (fun i (name, version, schemaUrl) -> MetricStreams.scope name version [||], schemaUrl, { gauge with Name = $"m{i}" })
+                let request = MetricStreams.requestWithSchemaUrls (Resource.ofServiceName "svc") items
+                let grouped = request.ResourceMetrics[0].ScopeMetrics
+                let expectedGroups = items |> List.map (fun (scope, schemaUrl, _) -> scope, schemaUrl) |> List.distinct
+                Expect.equal (grouped |> Array.map (fun s -> s.Scope, s.SchemaUrl) |> Array.toList) expectedGroups "scopes and schema URLs in order"
+                for s in grouped do
+                    Expect.equal
+                        (s.Metrics |> Array.map _.Name |> Array.toList)
+                        (items |> List.filter (fun (sc, url, _) -> sc = s.Scope && url = s.SchemaUrl) |> List.map (fun (_, _, m) -> m.Name))
+                        "metrics of the scope")
     ]

@@ -199,6 +199,31 @@ type private Hoarding() =
 
 let private instruments =
     testList "instruments" [
+        for json in [ false; true ] do
+            testTask $"a meter's schema URL is its scope's schema_url, apart from a meter alike without one (JSON {json})" {
+                let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+                use _receiver = receiver
+                let name = uniqueName ()
+                let schema = "https://opentelemetry.io/schemas/1.26.0"
+                use exporter =
+                    OtlpExporter.ForMetrics().WithHttp(json).WithBaseEndpoint(receiver.HttpEndpoint.ToString()).WithEnvironment(environment []).Build()
+                let options = OtlpMetricsOptions(ExportInterval = Nullable(TimeSpan.FromMinutes 10.0))
+                options.Meters.Add name
+                use metrics = OtlpMetrics.Start(exporter, options)
+                let withSchema = new Meter(MeterOptions(name, Version = "1", TelemetrySchemaUrl = schema))
+                use _withSchema = disposing withSchema
+                let without = new Meter(name, "1")
+                use _without = disposing without
+                withSchema.CreateCounter<int64>("with").Add 1L
+                without.CreateCounter<int64>("without").Add 1L
+                let! (_: Metric list) = flush metrics receiver
+                let scopes =
+                    [ for r in receiver.Requests do
+                          for rm in r.MetricsRequest.ResourceMetrics do
+                              for sm in rm.ScopeMetrics -> sm.SchemaUrl, [ for m in sm.Metrics -> m.Name ] ]
+                Expect.equal (List.sort scopes) [ "", [ "without" ]; schema, [ "with" ] ] "one scope each, with its meter's schema URL"
+            }
+
         testTask "counters, up-down counters, histograms and gauges of every number type arrive with their values" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver

@@ -54,6 +54,36 @@ type private Unformattable() =
 let private mapping =
     testList "mapping" [
         for json in [ false; true ] do
+            testTask $"an ActivitySource's schema URL is its scope's schema_url; a source without one sends none (JSON {json})" {
+                let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
+                use _receiver = receiver
+                use exporter =
+                    OtlpExporter.ForTraces().WithHttp(json).WithBaseEndpoint(receiver.HttpEndpoint.ToString()).WithEnvironment(environment []).Build()
+                let withSchema = uniqueName ()
+                let without = uniqueName ()
+                let schema = "https://opentelemetry.io/schemas/1.26.0"
+                let sourceWithSchema = new ActivitySource(ActivitySourceOptions(withSchema, TelemetrySchemaUrl = schema))
+                use _s1 = disposing sourceWithSchema
+                let sourceWithout = new ActivitySource(without)
+                use _s2 = disposing sourceWithout
+                let tracer = OtlpTracer.Start(exporter, "Test.Bridge.*")
+                use _tracer = disposing tracer
+                do
+                    use _ = sourceWithSchema.StartActivity("a")
+                    ()
+                do
+                    use _ = sourceWithout.StartActivity("b")
+                    ()
+                let! (_: IReadOnlyList<Span>) = flushAndCollect exporter receiver
+                let scopes =
+                    [ for r in receiver.Requests do
+                          for rs in r.TraceRequest.ResourceSpans do
+                              for ss in rs.ScopeSpans do
+                                  if ss.Scope.Name = withSchema || ss.Scope.Name = without then ss.Scope.Name, ss.SchemaUrl ]
+                Expect.equal (List.sort scopes) (List.sort [ withSchema, schema; without, "" ]) "each scope with its source's schema URL"
+            }
+
+        for json in [ false; true ] do
             testTask $"a tag whose ToString throws is exported with a text that says so, and fails nothing else (JSON {json})" {
                 let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
                 use _receiver = receiver

@@ -21,8 +21,8 @@ internal interface IDirectSignal<TLimits>
     /// <summary>Starts a scope message (ScopeSpans, ScopeLogs) with its scope.</summary>
     static abstract int BeginScope(ProtoWriter writer, InstrumentationScope scope);
 
-    /// <summary>Ends a scope message.</summary>
-    static abstract void EndScope(ProtoWriter writer, int token);
+    /// <summary>Ends a scope message with its schema URL (empty for none).</summary>
+    static abstract void EndScope(ProtoWriter writer, int token, string schemaUrl);
 
     /// <summary>Writes the item of <paramref name="source"/> (an Activity, a log entry), its tag included.</summary>
     static abstract void WriteItem(ProtoWriter writer, object source, TLimits limits);
@@ -110,7 +110,7 @@ internal static class DirectRequest
                         TSignal.WriteItem(writer, item.Source!, limits);
                     }
 
-                    TSignal.EndScope(writer, scope);
+                    TSignal.EndScope(writer, scope, items[first].SchemaUrl);
                 }
 
                 TSignal.EndResource(writer, request);

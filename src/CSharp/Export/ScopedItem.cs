@@ -14,15 +14,21 @@ internal sealed class ItemOrigin<TItem>
     /// <param name="convert">Turns a deferred item's source into the item, on the export task; its target
     /// (<c>ActivitySpans</c>, <c>LogEntries</c>) also carries the limits a direct encoder applies instead.</param>
     /// <param name="deferred">Whether the items are given as sources.</param>
-    public ItemOrigin(InstrumentationScope scope, Func<object, TItem>? convert, bool deferred)
+    /// <param name="schemaUrl">The schema URL of the scope's telemetry (an ActivitySource's
+    /// <c>TelemetrySchemaUrl</c>); empty for none.</param>
+    public ItemOrigin(InstrumentationScope scope, Func<object, TItem>? convert, bool deferred, string schemaUrl = "")
     {
         this.Scope = scope;
         this.Convert = convert;
         this.Deferred = deferred;
+        this.SchemaUrl = schemaUrl;
     }
 
     /// <summary>The scope.</summary>
     public InstrumentationScope Scope { get; }
+
+    /// <summary>The schema URL of the scope's telemetry, sent as its scope message's <c>schema_url</c>; empty for none.</summary>
+    public string SchemaUrl { get; }
 
     /// <summary>The conversion of a deferred item's source; null for items given directly.</summary>
     public Func<object, TItem>? Convert { get; }
@@ -55,6 +61,9 @@ internal readonly struct ScopedItem<TItem>
 
     /// <summary>The scope.</summary>
     public InstrumentationScope Scope => this.origin.Scope;
+
+    /// <summary>The schema URL of the scope's telemetry; empty for none.</summary>
+    public string SchemaUrl => this.origin.SchemaUrl;
 
     /// <summary>The item, when given directly; default for a deferred one.</summary>
     public TItem Item => this.origin.Deferred ? default! : (TItem)this.value!;

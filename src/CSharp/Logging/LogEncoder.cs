@@ -275,7 +275,7 @@ internal readonly struct LogRecords : IDirectSignal<LogRecordLimits>
     public static int BeginScope(ProtoWriter writer, InstrumentationScope scope) => LogFields.beginScopeLogs(writer, scope);
 
     /// <inheritdoc />
-    public static void EndScope(ProtoWriter writer, int token) => LogFields.endScopeLogs(writer, token, string.Empty);
+    public static void EndScope(ProtoWriter writer, int token, string schemaUrl) => LogFields.endScopeLogs(writer, token, schemaUrl);
 
     /// <inheritdoc />
     public static void WriteItem(ProtoWriter writer, object source, LogRecordLimits limits)

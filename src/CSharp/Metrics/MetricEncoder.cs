@@ -7,15 +7,16 @@ namespace Otlp.Metrics;
 /// <summary>
 /// A collection of metric streams as an OTLP metrics request, written straight into a buffer from the series'
 /// own state (<see cref="MetricStream.WriteMetric"/>): the bytes <see cref="MetricStream.ToMetric"/>,
-/// <c>MetricStreams.request</c> and the model encoder give, without the model. Streams are grouped by scope in order
-/// of first appearance, as <c>MetricStreams.request</c> groups them (scopes are interned when streams are made, so
+/// <c>MetricStreams.requestWithSchemaUrls</c> and the model encoder give, without the model. Streams are grouped by scope (and schema URL) in order
+/// of first appearance, as <c>MetricStreams.requestWithSchemaUrls</c> groups them (scopes are interned when streams are made, so
 /// equal scopes are one object). One encoder serves one listener, whose collections never run at once; nothing is
 /// allocated per request once its lists have grown.
 /// </summary>
 internal sealed class MetricEncoder
 {
     private readonly ProtoWriter writer = new();
-    private readonly List<InstrumentationScope> scopes = [];
+    // The scopes of the streams with points, in order, each with its schema URL (one per scope object).
+    private readonly List<(InstrumentationScope Scope, string SchemaUrl)> scopes = [];
 
     /// <summary>
     /// Writes one request of <paramref name="resource"/> holding the points <paramref name="streams"/> gathered last;
@@ -29,7 +30,7 @@ internal sealed class MetricEncoder
         {
             if (stream.CollectedPoints > 0 && !this.HasScope(stream.Scope))
             {
-                this.scopes.Add(stream.Scope);
+                this.scopes.Add((stream.Scope, stream.SchemaUrl));
             }
         }
 
@@ -40,7 +41,7 @@ internal sealed class MetricEncoder
             if (this.scopes.Count > 0)
             {
                 var request = MetricFields.beginResourceMetrics(w, resource);
-                foreach (var scope in this.scopes)
+                foreach (var (scope, schemaUrl) in this.scopes)
                 {
                     var scopeMetrics = MetricFields.beginScopeMetrics(w, scope);
                     foreach (var stream in streams)
@@ -51,7 +52,7 @@ internal sealed class MetricEncoder
                         }
                     }
 
-                    MetricFields.endScopeMetrics(w, scopeMetrics, string.Empty);
+                    MetricFields.endScopeMetrics(w, scopeMetrics, schemaUrl);
                 }
 
                 MetricFields.endResourceMetrics(w, request, string.Empty);
@@ -67,7 +68,7 @@ internal sealed class MetricEncoder
 
     private bool HasScope(InstrumentationScope scope)
     {
-        foreach (var known in this.scopes)
+        foreach (var (known, _) in this.scopes)
         {
             if (ReferenceEquals(known, scope))
             {

@@ -66,6 +66,7 @@ internal sealed class MetricStream
         Views.StreamConfig config,
         Instruments.Instrument instrument,
         InstrumentationScope scope,
+        string schemaUrl,
         AggregationTemporality temporality,
         MeasurementDrops drops,
         Func<ulong> now,
@@ -74,6 +75,7 @@ internal sealed class MetricStream
         this.Config = config;
         this.Kind = instrument.Kind;
         this.Scope = scope;
+        this.SchemaUrl = schemaUrl;
         this.Temporality = temporality;
         this.drops = drops;
         this.now = now;
@@ -118,6 +120,9 @@ internal sealed class MetricStream
 
     /// <summary>The meter's scope.</summary>
     public InstrumentationScope Scope { get; }
+
+    /// <summary>The schema URL of the meter's telemetry (<c>Meter.TelemetrySchemaUrl</c>); empty for none.</summary>
+    public string SchemaUrl { get; }
 
     /// <summary>The temporality of its points.</summary>
     public AggregationTemporality Temporality { get; }

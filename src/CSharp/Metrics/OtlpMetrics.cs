@@ -34,7 +34,7 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
     private readonly List<MetricStream> streams = [];
     private readonly List<string> warnings = [];
     private readonly MeasurementDrops drops;
-    private readonly Dictionary<InstrumentationScope, InstrumentationScope> scopes = [];
+    private readonly Dictionary<(InstrumentationScope Scope, string SchemaUrl), InstrumentationScope> scopes = [];
     private readonly MetricEncoder encoder = new();
     private readonly Action<System.Buffers.IBufferWriter<byte>> writeRequest;
     private Instruments.Registry registry = Instruments.emptyRegistry;
@@ -335,16 +335,16 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
     /// <summary>The points of the last <see cref="Gather"/> as the model's request.</summary>
     private ExportMetricsServiceRequest ToRequest()
     {
-        var metrics = new List<Tuple<InstrumentationScope, Metric>>();
+        var metrics = new List<Tuple<InstrumentationScope, string, Metric>>();
         for (var i = 0; i < this.collectingCount; i++)
         {
             if (this.collecting[i].ToMetric() is { } metric)
             {
-                metrics.Add(Tuple.Create(this.collecting[i].Scope, metric));
+                metrics.Add(Tuple.Create(this.collecting[i].Scope, this.collecting[i].SchemaUrl, metric));
             }
         }
 
-        return MetricStreams.request(this.Exporter.Resource, metrics);
+        return MetricStreams.requestWithSchemaUrls(this.Exporter.Resource, metrics);
     }
 
     private static Regex Pattern(string glob) =>
@@ -467,15 +467,16 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
         }
 
         var scope = MetricStreams.scope(instrument.Meter.Name, instrument.Meter.Version, TagValues.ToAttributes(instrument.Meter.Tags));
+        var schemaUrl = instrument.Meter.TelemetrySchemaUrl ?? string.Empty;
         var temporality = Aggregation.temporality(this.TemporalityPreference, kind);
         var instrumentStreams = new MetricStream[configs.Length];
         lock (this.registration)
         {
-            // Equal scopes (instruments of one meter, or of meters alike) become one object, so that the direct
-            // encoding groups streams by reference as the model groups them by value.
-            if (!this.scopes.TryAdd(scope, scope))
+            // Equal scopes with equal schema URLs (instruments of one meter, or of meters alike) become one object, so
+            // that the direct encoding groups streams by reference as the model groups them by value.
+            if (!this.scopes.TryAdd((scope, schemaUrl), scope))
             {
-                scope = this.scopes[scope];
+                scope = this.scopes[(scope, schemaUrl)];
             }
 
             // One stream per selecting view, even when two views end up alike; identical streams of another
@@ -498,7 +499,7 @@ public sealed class OtlpMetrics : IAsyncDisposable, IDisposable
                         this.Warn(conflict.warning);
                         goto default;
                     default:
-                        instrumentStreams[i] = new MetricStream(configs[i], described, scope, temporality, this.drops, this.NowUnixNano, this.ExemplarFilter);
+                        instrumentStreams[i] = new MetricStream(configs[i], described, scope, schemaUrl, temporality, this.drops, this.NowUnixNano, this.ExemplarFilter);
                         this.streams.Add(instrumentStreams[i]);
                         break;
                 }

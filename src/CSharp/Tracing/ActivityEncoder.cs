@@ -246,7 +246,7 @@ internal readonly struct Spans : IDirectSignal<SpanLimits>
     public static int BeginScope(ProtoWriter writer, InstrumentationScope scope) => TraceFields.beginScopeSpans(writer, scope);
 
     /// <inheritdoc />
-    public static void EndScope(ProtoWriter writer, int token) => TraceFields.endScopeSpans(writer, token, string.Empty);
+    public static void EndScope(ProtoWriter writer, int token, string schemaUrl) => TraceFields.endScopeSpans(writer, token, schemaUrl);
 
     /// <inheritdoc />
     public static void WriteItem(ProtoWriter writer, object source, SpanLimits limits)

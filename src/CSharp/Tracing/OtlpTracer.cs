@@ -200,7 +200,7 @@ public sealed class OtlpTracer : IDisposable
         }
 
         this.convert ??= new ActivitySpans(this.Limits).ToSpan;
-        var origin = this.origins.GetOrAdd(source, static (source, convert) => new ItemOrigin<Span>(ActivityConverter.ToScope(source), convert, deferred: true), this.convert);
+        var origin = this.origins.GetOrAdd(source, static (source, convert) => new ItemOrigin<Span>(ActivityConverter.ToScope(source), convert, deferred: true, source.TelemetrySchemaUrl ?? string.Empty), this.convert);
         Volatile.Write(ref this.lastScope, new SourceScope(source, origin));
         return origin;
     }
