@@ -126,6 +126,23 @@ let tests =
             Expect.equal actual expected "severity number and text of each level"
         }
 
+        test "an exception's stack trace is read under the invariant UI culture, whatever the thread's, which is kept" {
+            let cultureSeen = ref ""
+            let probe =
+                { new Exception("probe") with
+                    override _.ToString() =
+                        cultureSeen.Value <- Globalization.CultureInfo.CurrentUICulture.Name
+                        "probe text" }
+            let before = Globalization.CultureInfo.CurrentUICulture
+            Globalization.CultureInfo.CurrentUICulture <- Globalization.CultureInfo.GetCultureInfo "de-DE"
+            try
+                Expect.equal (LogRecordConverter.ExceptionStacktrace probe) "probe text" "its text"
+                Expect.equal cultureSeen.Value "" "read under the invariant culture"
+                Expect.equal Globalization.CultureInfo.CurrentUICulture.Name "de-DE" "the thread's culture is back"
+            finally
+                Globalization.CultureInfo.CurrentUICulture <- before
+        }
+
         testTask "each entry of the table arrives as the expected record, with the category as scope" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver

@@ -44,8 +44,31 @@ internal static class LogRecordConverter
     /// </summary>
     public static string ExceptionMessage(Exception exception) => Safely(exception, static e => e.Message, "Message");
 
-    /// <summary>The <c>exception.stacktrace</c> of an exception (its <c>ToString</c>), as safely as <see cref="ExceptionMessage"/>.</summary>
-    public static string ExceptionStacktrace(Exception exception) => Safely(exception, static e => e.ToString(), "ToString");
+    /// <summary>
+    /// The <c>exception.stacktrace</c> of an exception (its <c>ToString</c>), as safely as <see cref="ExceptionMessage"/>,
+    /// read under the invariant UI culture as the official exporter reads it: the runtime's own texts in it ("at",
+    /// "--- End of inner exception stack trace ---") are then the same whatever culture the exporting thread has.
+    /// </summary>
+    public static string ExceptionStacktrace(Exception exception) => Safely(exception, static e => InvariantText(e), "ToString");
+
+    private static string InvariantText(Exception exception)
+    {
+        var culture = System.Globalization.CultureInfo.CurrentUICulture;
+        if (ReferenceEquals(culture, System.Globalization.CultureInfo.InvariantCulture))
+        {
+            return exception.ToString();
+        }
+
+        System.Globalization.CultureInfo.CurrentUICulture = System.Globalization.CultureInfo.InvariantCulture;
+        try
+        {
+            return exception.ToString();
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentUICulture = culture;
+        }
+    }
 
     private static string Safely(Exception exception, Func<Exception, string> read, string member)
     {
