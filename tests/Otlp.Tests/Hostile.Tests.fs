@@ -210,6 +210,7 @@ let tests =
                 // Grpc.Net.Client bounds the inflated message by its receive limit (the exporter's 4 MiB).
                 Expect.equal result.Status OtlpExportStatus.Failure $"the answer cannot be read: {result.Message}"
                 Expect.stringContains result.Message "exceeds the maximum" "refused for its size"
+                Expect.stringContains result.Message "the client refused it" "said to be the client's refusal, not the server's status"
                 Expect.isLessThan allocated (int64 inflated / 4L) $"the inflated answer was not held ({allocated} bytes allocated)"
             }
 

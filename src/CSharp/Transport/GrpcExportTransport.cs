@@ -212,7 +212,9 @@ internal sealed class GrpcExportTransport : IExportTransport
             // and its details in the response headers; Grpc.Net.Client exposes them as the trailers.
             return TransportResult.Response((int)e.StatusCode, grpc: true, ReadOnlyMemory<byte>.Empty) with
             {
-                Message = e.Status.Detail,
+                Message = OverReceiveLimit(e)
+                    ? $"the answer was larger than the {HttpExportTransport.MaxResponseBytes} bytes the exporter reads, and the client refused it (\"{e.Status.Detail}\"): the server's own status is unknown"
+                    : e.Status.Detail,
                 GrpcStatusDetails = e.Trailers.GetValueBytes("grpc-status-details-bin"),
             };
         }
@@ -230,6 +232,16 @@ internal sealed class GrpcExportTransport : IExportTransport
             }
         }
     }
+
+    /// <summary>
+    /// Whether the client made this RESOURCE_EXHAUSTED itself, refusing an answer over its receive limit (the
+    /// exporter's <see cref="HttpExportTransport.MaxResponseBytes"/>), compressed or not: no trailer came with it, and
+    /// its text is the client's own. A server's RESOURCE_EXHAUSTED comes in trailers.
+    /// </summary>
+    private static bool OverReceiveLimit(RpcException e) =>
+        e.StatusCode == Grpc.Core.StatusCode.ResourceExhausted
+        && e.Trailers.Count == 0
+        && e.Status.Detail.StartsWith("Received message exceeds the maximum configured message size", StringComparison.Ordinal);
 
     /// <summary>HTTP/2's HTTP_1_1_REQUIRED error code (RFC 9113, section 7).</summary>
     private const long Http11Required = 0xd;
