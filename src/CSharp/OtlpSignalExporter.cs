@@ -124,9 +124,9 @@ public abstract partial class OtlpSignalExporter<TRequest, TItem> : IAsyncDispos
 
     /// <summary>
     /// Sends <paramref name="request"/> now, retrying retryable failures until the exporter timeout. A request
-    /// over <see cref="MaxRequestBytes"/> is sent as several smaller ones, one after another, within that one timeout. Never throws for network or server
-    /// problems: they are in the result. Cancelling <paramref name="cancellationToken"/> ends the export with a
-    /// failure result too. After <see cref="ShutdownAsync"/> or disposal it sends nothing and returns a failure, its
+    /// over <see cref="MaxRequestBytes"/> is sent as several smaller ones, one after another, within that one
+    /// timeout. Never throws for network or server problems: they are in the result. Cancelling
+    /// <paramref name="cancellationToken"/> ends the export with a failure result too. After <see cref="ShutdownAsync"/> or disposal it sends nothing and returns a failure, its
     /// items counted as dropped. Thread-safe.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="request"/> is null.</exception>

@@ -7,9 +7,9 @@ namespace Otlp.Metrics;
 /// <summary>
 /// A collection of metric streams as an OTLP metrics request, written straight into a buffer from the series'
 /// own state (<see cref="MetricStream.WriteMetric"/>): the bytes <see cref="MetricStream.ToMetric"/>,
-/// <c>MetricStreams.requestWithSchemaUrls</c> and the model encoder give, without the model. Streams are grouped by scope (and schema URL) in order
-/// of first appearance, as <c>MetricStreams.requestWithSchemaUrls</c> groups them (scopes are interned when streams are made, so
-/// equal scopes are one object). One encoder serves one listener, whose collections never run at once; nothing is
+/// <c>MetricStreams.requestWithSchemaUrls</c> and the model encoder give, without the model. Streams are grouped by
+/// scope and schema URL in order of first appearance, as <c>MetricStreams.requestWithSchemaUrls</c> groups them
+/// (scopes are interned by scope and schema URL when streams are made, so equal ones are one object). One encoder serves one listener, whose collections never run at once; nothing is
 /// allocated per request once its lists have grown.
 /// </summary>
 internal sealed class MetricEncoder
