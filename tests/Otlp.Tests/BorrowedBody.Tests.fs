@@ -37,6 +37,28 @@ type GatedStream(release: Task) =
             }
         )
 
+/// A stream that keeps every write's bytes, in order, each as written.
+type WriteRecorder() =
+    inherit Stream()
+    let writes = Collections.Generic.List<byte array>()
+
+    member _.Writes = List.ofSeq writes
+    override _.CanRead = false
+    override _.CanSeek = false
+    override _.CanWrite = true
+    override _.Length = writes |> Seq.sumBy (fun w -> int64 w.Length)
+    override _.Position with get () = 0L and set _ = raise (NotSupportedException())
+    override _.Flush() = ()
+    override _.Read(_: byte array, _: int, _: int) : int = raise (NotSupportedException())
+    override _.Seek(_: int64, _: SeekOrigin) : int64 = raise (NotSupportedException())
+    override _.SetLength(_: int64) = raise (NotSupportedException())
+    override _.Write(buffer: byte array, offset: int, count: int) = writes.Add(buffer.AsSpan(offset, count).ToArray())
+    override _.Write(buffer: ReadOnlySpan<byte>) = writes.Add(buffer.ToArray())
+    override _.WriteAsync(buffer: ReadOnlyMemory<byte>, _: CancellationToken) =
+        writes.Add(buffer.ToArray())
+        // Not yet complete, as a connection's write often is: the next piece must wait for it.
+        ValueTask(task { do! Task.Yield() })
+
 /// A handler that starts copying the request body into a `GatedStream` and gives `answer` before that copy ends: a
 /// server answering before it has read the whole body.
 type AnswersBeforeReading(release: Task, answer: unit -> HttpResponseMessage) =
@@ -124,6 +146,33 @@ let responseTests =
 [<Tests>]
 let tests =
     testList "BorrowedBody" [
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 60 } "a body written in pieces arrives whole, in full pieces but the last, synchronously or not"
+        <| fun (length: uint16) (pieceLength: FsCheck.PositiveInt) (scale: bool) ->
+            // Lengths up to 655,350 bytes, so that bodies of many HTTP/2 pieces come up too.
+            let length = int length * (if scale then 10 else 1)
+            let pieceLength = if scale then FramedMessageHandler.Http2PieceLength else pieceLength.Get
+            let body = Array.init length (fun i -> byte (i % 253))
+            let expectedWrites = (length + pieceLength - 1) / pieceLength
+            for synchronous in [ false; true ] do
+                use content = new BorrowedBodyContent(ReadOnlyMemory body, pieceLength)
+                let sink = new WriteRecorder()
+                if synchronous then content.CopyTo(sink, null, CancellationToken.None)
+                else content.CopyToAsync(sink).Wait()
+                let writes = sink.Writes
+                Expect.sequenceEqual (Array.concat writes) body $"synchronous {synchronous}: the body, in order"
+                Expect.equal writes.Length expectedWrites $"synchronous {synchronous}: one write a piece"
+                for write in writes |> List.truncate (max 0 (writes.Length - 1)) do
+                    Expect.equal write.Length pieceLength "every piece but the last is full"
+                Expect.isTrue (content.WhenCopiedAsync(CancellationToken.None).IsCompleted) "released once written"
+
+        test "a body is one write unless pieces are asked for, and pieces must hold a byte" {
+            use whole = new BorrowedBodyContent(ReadOnlyMemory(Array.zeroCreate<byte> 100_000))
+            let sink = new WriteRecorder()
+            whole.CopyToAsync(sink).Wait()
+            Expect.equal (sink.Writes |> List.map _.Length) [ 100_000 ] "one write"
+            Expect.throwsT<ArgumentOutOfRangeException> (fun () -> new BorrowedBodyContent(ReadOnlyMemory [| 1uy |], 0) |> ignore) "no empty pieces"
+        }
+
         testTask "a body no handler copied is released at once" {
             let content = new BorrowedBodyContent(ReadOnlyMemory([| 1uy; 2uy |]))
             Expect.isTrue (content.WhenCopiedAsync(CancellationToken.None).IsCompleted) "released"

@@ -12,6 +12,8 @@ internal sealed class BorrowedBodyContent : HttpContent
 {
     private readonly ReadOnlyMemory<byte> body;
 
+    private readonly int pieceLength;
+
     // Guarded by a lock on this instance, which no one else sees (a request's content, made and disposed by one send):
     // a request then allocates no lock object of its own.
     private int copies;
@@ -19,14 +21,31 @@ internal sealed class BorrowedBodyContent : HttpContent
     // Made only when someone waits while a copy runs, which is rare: a handler usually copies before answering.
     private TaskCompletionSource? copied;
 
-    /// <summary>A body of <paramref name="body"/>, which must stay valid until <see cref="WhenCopiedAsync"/> completes.</summary>
+    /// <summary>
+    /// A body of <paramref name="body"/>, which must stay valid until <see cref="WhenCopiedAsync"/> completes, written
+    /// to the connection in one piece.
+    /// </summary>
     public BorrowedBodyContent(ReadOnlyMemory<byte> body)
+        : this(body, int.MaxValue)
     {
+    }
+
+    /// <summary>
+    /// A body of <paramref name="body"/> written to the connection in pieces of <paramref name="pieceLength"/> bytes
+    /// (the last one shorter), each as soon as the one before is taken (see <see cref="FramedMessageHandler.Http2PieceLength"/>).
+    /// </summary>
+    public BorrowedBodyContent(ReadOnlyMemory<byte> body, int pieceLength)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pieceLength);
         this.body = body;
+        this.pieceLength = pieceLength;
     }
 
     /// <summary>The memory of the body.</summary>
     public ReadOnlyMemory<byte> Body => this.body;
+
+    /// <summary>The most bytes handed to the connection's stream in one write.</summary>
+    public int PieceLength => this.pieceLength;
 
     /// <summary>
     /// Completes when no copy of the body is running: at once when the handler never started one, otherwise when
@@ -86,7 +105,10 @@ internal sealed class BorrowedBodyContent : HttpContent
         this.CopyStarted();
         try
         {
-            await stream.WriteAsync(this.body, cancellationToken).ConfigureAwait(false);
+            for (var rest = this.body; !rest.IsEmpty; rest = rest[Math.Min(this.pieceLength, rest.Length)..])
+            {
+                await stream.WriteAsync(rest[..Math.Min(this.pieceLength, rest.Length)], cancellationToken).ConfigureAwait(false);
+            }
         }
         finally
         {
@@ -100,7 +122,10 @@ internal sealed class BorrowedBodyContent : HttpContent
         this.CopyStarted();
         try
         {
-            stream.Write(this.body.Span);
+            for (var rest = this.body.Span; !rest.IsEmpty; rest = rest[Math.Min(this.pieceLength, rest.Length)..])
+            {
+                stream.Write(rest[..Math.Min(this.pieceLength, rest.Length)]);
+            }
         }
         finally
         {

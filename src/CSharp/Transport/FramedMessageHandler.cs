@@ -17,6 +17,17 @@ internal sealed class FramedMessageHandler : DelegatingHandler
     /// <summary>gRPC's message header: a compression flag byte, then the message's length (4 bytes, big-endian).</summary>
     public const int MessageHeaderLength = 5;
 
+    /// <summary>
+    /// How much of a body is written to the HTTP/2 connection at a time: 16,384 bytes, then 16,365. The runtime's
+    /// HTTP/2 client cuts a body into DATA frames of at most 16,384 bytes (whatever the server allows), copies each
+    /// with its 9-byte header into the connection's 32 KB buffer, and sends the buffer whenever the next frame does
+    /// not fit. Written whole, a body makes frames of 16,393 bytes, two of which never fit: one send (and one loopback
+    /// or TCP segment's work) for every frame. Written in these pieces, a full frame and one of 16,374 bytes share a
+    /// buffer, which halves the sends (measured: about 9% more spans a second over loopback gRPC, docs/benchmarks.md).
+    /// Nothing waits for more bytes: each piece goes as soon as the one before is taken.
+    /// </summary>
+    internal const int Http2PieceLength = 16_384 + 16_365;
+
     private static readonly AsyncLocal<OfferedBody?> Offered = new();
 
     /// <summary>A handler sending through <paramref name="inner"/>.</summary>
@@ -40,7 +51,7 @@ internal sealed class FramedMessageHandler : DelegatingHandler
             return null;
         }
 
-        var body = new BorrowedBodyContent(framed);
+        var body = new BorrowedBodyContent(framed, Http2PieceLength);
         Offered.Value = new OfferedBody(body);
         return body;
     }
