@@ -104,7 +104,8 @@ public abstract partial class OtlpSignalExporter<TRequest, TItem>
             foreach (var (part, payload) in parts)
             {
                 var timeLeft = Runtime.Deadlines.Remaining(deadline, this.NowMs());
-                var outcome = await this.SendPartAsync(payload.Outgoing, this.CountItems(part), attempt, mayBlock, timeLeft, cancellationToken).ConfigureAwait(false);
+                var outcome = await this.SendPartAsync(
+                    payload.Outgoing, this.CountItems(part), attempt, mayBlock, timeLeft, cancellationToken, handOver: turn is { SendsAlone: true }).ConfigureAwait(false);
                 if (outcome is Batching.ExportOutcome.PartiallySucceeded partial)
                 {
                     rejected += partial.rejected;
@@ -161,7 +162,9 @@ public abstract partial class OtlpSignalExporter<TRequest, TItem>
     /// number of items in the part, which bounds a partial success's rejected count; <paramref name="timeLeft"/> is
     /// what is left of the attempt's time (the token ends the send then). With a <paramref name="turn"/>, the send
     /// waits for it to begin and takes its time from it (nothing is sent when it is cancelled meanwhile);
-    /// <paramref name="owned"/>, when given, is the payload's buffer, released when the send ends.
+    /// <paramref name="owned"/>, when given, is the payload's buffer, released when the send ends. A request that is
+    /// the only one on the wire while the loop encodes ahead (<paramref name="handOver"/>, or a turn with one slot) is
+    /// sent blocking by the exporter's send thread when the transport can (<see cref="Runtime.BlockingSendThread"/>).
     /// </summary>
     private async ValueTask<Batching.ExportOutcome> SendPartAsync(
         OutgoingPayload payload,
@@ -171,7 +174,8 @@ public abstract partial class OtlpSignalExporter<TRequest, TItem>
         TimeSpan timeLeft,
         CancellationToken cancellationToken,
         Runtime.ExportTurn? turn = null,
-        PooledBuffer? owned = null)
+        PooledBuffer? owned = null,
+        bool handOver = false)
     {
         try
         {
@@ -182,8 +186,9 @@ public abstract partial class OtlpSignalExporter<TRequest, TItem>
                     return CancelledBeforeSending;
                 }
 
-                // A turn comes only with sends that never block (the loop encodes the next batch meanwhile).
+                // A turn comes only with sends that never block the loop (it encodes the next batch meanwhile).
                 mayBlock = false;
+                handOver = turn.SendsAlone;
                 timeLeft = turn.Limit;
             }
 
@@ -193,7 +198,9 @@ public abstract partial class OtlpSignalExporter<TRequest, TItem>
             {
                 result = mayBlock && this.transport.TrySendBlocking(payload, cancellationToken, out var sent)
                     ? sent
-                    : await this.transport.SendAsync(payload, timeLeft, cancellationToken).ConfigureAwait(false);
+                    : handOver && this.sendThread?.TrySend(this.transport, payload, cancellationToken) is { } handedOver
+                        ? await handedOver.ConfigureAwait(false)
+                        : await this.transport.SendAsync(payload, timeLeft, cancellationToken).ConfigureAwait(false);
             }
 
             var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow(), items, this.scrub);

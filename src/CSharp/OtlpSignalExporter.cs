@@ -33,6 +33,9 @@ public abstract partial class OtlpSignalExporter<TRequest, TItem> : IAsyncDispos
     // an exporter that never had one is dropped and counted instead of starting a loop nobody will stop.
     private bool closed;
     private readonly Runtime.SpareCancellation sendCancels;
+
+    // Sends the batch loop's requests blocking while it encodes ahead, when the transport can; null when it cannot.
+    private readonly Runtime.BlockingSendThread? sendThread;
     private readonly List<string> warnings;
     private static readonly Task<Batching.ExportOutcome> SucceededTask = Task.FromResult(Batching.ExportOutcome.Succeeded);
 
@@ -70,6 +73,7 @@ public abstract partial class OtlpSignalExporter<TRequest, TItem> : IAsyncDispos
         this.Statistics.UseSecrets(this.secrets);
         this.scrub = this.secrets.Scrub;
         this.transport = TransportFactory.Create(resolved.Value.Exporter, options, this.warnings.Add, this.Statistics.ReportProblem, this.secrets);
+        this.sendThread = this.transport.SendsBlocking ? new Runtime.BlockingSendThread($"Otlp {this.Statistics.Signal} send") : null;
         this.Resource = new Resource(
             ResourceDefaults.Complete(ProcessName(), OtlpInfo.Version, resolved.Value.Resource), 0u, []);
         foreach (var warning in this.warnings)
@@ -464,6 +468,7 @@ public abstract partial class OtlpSignalExporter<TRequest, TItem> : IAsyncDispos
         }
         finally
         {
+            this.sendThread?.Dispose();
             this.transport.Dispose();
             this.sendCancels.Dispose();
         }

@@ -45,6 +45,9 @@ internal sealed class ExportTurn
     /// <summary>Whether the attempt waits for a send slot before it sends (the processor encodes ahead).</summary>
     public bool WaitsForSlot => this.sendSlots is not null;
 
+    /// <summary>Whether the attempt waits for the one send slot there is: its request is the only one on the wire.</summary>
+    public bool SendsAlone => this.sendSlots?.Count == 1;
+
     /// <summary>
     /// Waits for the attempt's turn to send and starts its time; false when it was cancelled while waiting (shutdown's
     /// deadline), and nothing must be sent. Completes at once when no slot is needed or one is free.

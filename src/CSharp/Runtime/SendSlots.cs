@@ -23,7 +23,11 @@ internal sealed class SendSlots
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         this.free = count;
+        this.Count = count;
     }
+
+    /// <summary>How many requests may be on the wire at once.</summary>
+    public int Count { get; }
 
     /// <summary>Slots free now (for the tests).</summary>
     internal int Free

@@ -106,6 +106,8 @@ internal sealed class GrpcExportTransport : IExportTransport
         : "opentelemetry.proto.collector.logs.v1.LogsService";
 
     // Never: gRPC runs over HTTP/2, which the runtime's HTTP stack sends only asynchronously.
+    public bool SendsBlocking => false;
+
     public bool TrySendBlocking(OutgoingPayload payload, CancellationToken cancellationToken, out TransportResult result)
     {
         result = null!;

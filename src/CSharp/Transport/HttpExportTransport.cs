@@ -58,13 +58,16 @@ internal sealed class HttpExportTransport : IExportTransport
     public ValueTask<TransportResult> SendAsync(OutgoingPayload payload, TimeSpan timeLeft, CancellationToken cancellationToken) =>
         this.SendCoreAsync(payload.Bytes, blocking: false, cancellationToken);
 
+    /// <inheritdoc />
+    public bool SendsBlocking => this.canBlock;
+
     /// <summary>
     /// Blocks only when made with <c>canBlock</c>: for a client over a <see cref="SocketsHttpHandler"/> speaking
     /// HTTP/1.1. A client given by the application may hold handlers that cannot send synchronously.
     /// </summary>
     public bool TrySendBlocking(OutgoingPayload payload, CancellationToken cancellationToken, out TransportResult result)
     {
-        if (!this.canBlock)
+        if (!this.SendsBlocking)
         {
             result = null!;
             return false;

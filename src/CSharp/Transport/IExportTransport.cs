@@ -26,4 +26,7 @@ internal interface IExportTransport : IDisposable
     /// loop's): it spares each request the hand-offs of asynchronous I/O between threads.
     /// </summary>
     bool TrySendBlocking(OutgoingPayload payload, CancellationToken cancellationToken, out TransportResult result);
+
+    /// <summary>Whether <see cref="TrySendBlocking"/> sends (rather than refusing at once).</summary>
+    bool SendsBlocking { get; }
 }
