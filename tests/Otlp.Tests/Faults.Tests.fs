@@ -75,14 +75,8 @@ let private tracing =
                 // As the tracer offers: the ActivitySpans conversion, read on the export task. A source it cannot read
                 // stands for any activity whose reading throws there (one whose tags another thread changes meanwhile):
                 // both the direct encoder and the conversion throw on it.
-                let convert = Delegate.CreateDelegate(typeof<Func<obj, Span>>, ActivitySpans(Limits.defaults.Span), "ToSpan") :?> Func<obj, Span>
-                let origin = ItemOrigin<Span>(ActivityConverter.ToScope source, convert, true)
-                let listener =
-                    new ActivityListener(
-                        ShouldListenTo = (fun s -> s = source),
-                        Sample = SampleActivity<ActivityContext>(fun _ -> ActivitySamplingResult.AllDataAndRecorded))
+                let origin, listener = tracedSource source
                 use _listener = disposing listener
-                ActivitySource.AddActivityListener listener
                 let stopped name =
                     let activity = source.StartActivity(name: string)
                     activity.Stop()

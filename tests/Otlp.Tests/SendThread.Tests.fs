@@ -13,7 +13,6 @@ open Otlp
 open Otlp.Core
 open Otlp.Runtime
 open Otlp.Testing
-open Otlp.Tracing
 open Otlp.Tests.Support
 open Otlp.Transport
 
@@ -94,14 +93,8 @@ let private exportActivities (exporter: OtlpTraceExporter) (threads: ConcurrentQ
     task {
         let source = new ActivitySource($"Test.SendThread.{Guid.NewGuid():N}")
         use _source = disposing source
-        let convert = Delegate.CreateDelegate(typeof<Func<obj, Span>>, ActivitySpans(Limits.defaults.Span), "ToSpan") :?> Func<obj, Span>
-        let origin = ItemOrigin<Span>(ActivityConverter.ToScope source, convert, true)
-        let listener =
-            new ActivityListener(
-                ShouldListenTo = (fun s -> s = source),
-                Sample = SampleActivity<ActivityContext>(fun _ -> ActivitySamplingResult.AllDataAndRecorded))
+        let origin, listener = tracedSource source
         use _listener = disposing listener
-        ActivitySource.AddActivityListener listener
         for i in 1..count do
             let activity = source.StartActivity $"activity {i}"
             activity.Stop()
