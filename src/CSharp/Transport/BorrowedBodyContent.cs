@@ -44,9 +44,6 @@ internal sealed class BorrowedBodyContent : HttpContent
     /// <summary>The memory of the body.</summary>
     public ReadOnlyMemory<byte> Body => this.body;
 
-    /// <summary>The most bytes handed to the connection's stream in one write.</summary>
-    public int PieceLength => this.pieceLength;
-
     /// <summary>
     /// Completes when no copy of the body is running: at once when the handler never started one, otherwise when
     /// it ended (sent, failed or aborted), or when <paramref name="cancellationToken"/> is cancelled.
