@@ -102,9 +102,11 @@ internal sealed class BorrowedBodyContent : HttpContent
         this.CopyStarted();
         try
         {
-            for (var rest = this.body; !rest.IsEmpty; rest = rest[Math.Min(this.pieceLength, rest.Length)..])
+            for (var rest = this.body; !rest.IsEmpty;)
             {
-                await stream.WriteAsync(rest[..Math.Min(this.pieceLength, rest.Length)], cancellationToken).ConfigureAwait(false);
+                var piece = rest[..Math.Min(this.pieceLength, rest.Length)];
+                await stream.WriteAsync(piece, cancellationToken).ConfigureAwait(false);
+                rest = rest[piece.Length..];
             }
         }
         finally
@@ -119,9 +121,11 @@ internal sealed class BorrowedBodyContent : HttpContent
         this.CopyStarted();
         try
         {
-            for (var rest = this.body.Span; !rest.IsEmpty; rest = rest[Math.Min(this.pieceLength, rest.Length)..])
+            for (var rest = this.body.Span; !rest.IsEmpty;)
             {
-                stream.Write(rest[..Math.Min(this.pieceLength, rest.Length)]);
+                var piece = rest[..Math.Min(this.pieceLength, rest.Length)];
+                stream.Write(piece);
+                rest = rest[piece.Length..];
             }
         }
         finally
