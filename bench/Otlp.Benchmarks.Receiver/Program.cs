@@ -4,13 +4,24 @@
 // however long a benchmark runs, and it is the same for both exporters.
 //
 // On start it prints one line `grpc=<url> http=<url>` and serves until its standard input closes or says "stop".
+//
+// It reads its sockets in blocks of 64 KB (see LargeBlockMemoryPool); OTLP_BENCH_RECEIVER_BLOCK=<bytes> sets another
+// size, and 0 gives Kestrel's own 4 KB blocks, which the end-to-end results before 2026-12-01 were measured with.
 using System.Buffers;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Otlp.Benchmarks.Receiver;
 
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.ClearProviders();
+var blockSize = int.TryParse(Environment.GetEnvironmentVariable("OTLP_BENCH_RECEIVER_BLOCK"), out var size) ? size : 64 * 1024;
+if (blockSize > 0)
+{
+    builder.Services.AddSingleton<IMemoryPoolFactory<byte>>(new LargeBlockMemoryPoolFactory(blockSize));
+}
+
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
     kestrel.Limits.MaxRequestBodySize = null;
