@@ -13,11 +13,13 @@ namespace Otlp.Benchmarks;
 /// GC pause time per operation.
 /// </summary>
 /// <remarks>
-/// <c>dotnet fsi build.fsx bench-alternate [--category span|log|log-exception|end-to-end-grpc|end-to-end-http|
+/// <c>dotnet fsi build.fsx bench-alternate [--category span|log|log-exception|end-to-end-grpc|end-to-end-http[/VARIANT]|
 /// encode-spans|encode-logs|encode-logs-without-event-ids|metrics-collect|targets] [--threads N] [--rounds R] [--slice SECONDS] [--warmup SECONDS]
 /// [--isolated]</c>; <c>targets</c> runs the pairs issue #8's targets are judged by, one after another, then the
 /// guarded pairs (no target in the issue), and ends with a table of each. <c>--isolated</c> (end-to-end pairs) alternates processes instead of slices of one (see
-/// <c>Alternation.Isolated.cs</c>): a check that sharing one runtime does not bias the pair.
+/// <c>Alternation.Isolated.cs</c>): a check that sharing one runtime does not bias the pair. An end-to-end category
+/// followed by <c>/not-encoding-ahead</c> or <c>/two-exports-at-a-time</c> runs our side in that variant of
+/// <see cref="EndToEndBenchmarks"/> instead of the defaults.
 /// Each slice starts with 50 ms of unmeasured operations, so that what the other pipeline left in its queue is
 /// exported before the measurement. An end-to-end operation is one span exported to the receiver process
 /// (<see cref="Fixtures.ReceiverProcess"/>), both exporters then holding a connection to it; <c>--threads</c> does
@@ -194,14 +196,23 @@ public static partial class Alternation
     {
         if (category.StartsWith("end-to-end-", StringComparison.Ordinal))
         {
-            var protocol = category switch
+            // "end-to-end-http/not-encoding-ahead" and "/two-exports-at-a-time" set our side to that variant.
+            var (pairName, variant) = category.IndexOf('/') is var slash and > 0 ? (category[..slash], category[(slash + 1)..]) : (category, "");
+            var protocol = pairName switch
             {
                 "end-to-end-grpc" => "grpc",
                 "end-to-end-http" => "http/protobuf",
                 _ => throw new ArgumentException($"Unknown category '{category}': end-to-end-grpc or end-to-end-http."),
             };
             var endToEnd = new EndToEndBenchmarks { Protocol = protocol };
-            return new(endToEnd.Otlp_EndToEnd, endToEnd.Official_EndToEnd, EndToEndBenchmarks.SpansPerInvocation, 1, endToEnd.Setup, endToEnd.Cleanup);
+            Action ours = variant switch
+            {
+                "" => endToEnd.Otlp_EndToEnd,
+                "not-encoding-ahead" => endToEnd.Otlp_EndToEnd_NotEncodingAhead,
+                "two-exports-at-a-time" => endToEnd.Otlp_EndToEnd_TwoExportsAtATime,
+                _ => throw new ArgumentException($"Unknown variant '{variant}' of {pairName}: not-encoding-ahead or two-exports-at-a-time."),
+            };
+            return new(ours, endToEnd.Official_EndToEnd, EndToEndBenchmarks.SpansPerInvocation, 1, endToEnd.Setup, endToEnd.Cleanup);
         }
 
         if (category.StartsWith("encode-", StringComparison.Ordinal))
