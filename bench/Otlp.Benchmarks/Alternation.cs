@@ -18,7 +18,7 @@ namespace Otlp.Benchmarks;
 /// [--isolated]</c>; <c>targets</c> runs the pairs issue #8's targets are judged by, one after another, then the
 /// guarded pairs (no target in the issue), and ends with a table of each. <c>--isolated</c> (end-to-end pairs) alternates processes instead of slices of one (see
 /// <c>Alternation.Isolated.cs</c>): a check that sharing one runtime does not bias the pair. An end-to-end category
-/// followed by <c>/not-encoding-ahead</c> or <c>/two-exports-at-a-time</c> runs our side in that variant of
+/// followed by <c>/encoding-ahead</c>, <c>/not-encoding-ahead</c> or <c>/two-exports-at-a-time</c> runs our side in that variant of
 /// <see cref="EndToEndBenchmarks"/> instead of the defaults.
 /// Each slice starts with 50 ms of unmeasured operations, so that what the other pipeline left in its queue is
 /// exported before the measurement. An end-to-end operation is one span exported to the receiver process
@@ -196,7 +196,7 @@ public static partial class Alternation
     {
         if (category.StartsWith("end-to-end-", StringComparison.Ordinal))
         {
-            // "end-to-end-http/not-encoding-ahead" and "/two-exports-at-a-time" set our side to that variant.
+            // "end-to-end-http/encoding-ahead", "/not-encoding-ahead" and "/two-exports-at-a-time" set our side to that variant.
             var (pairName, variant) = category.IndexOf('/') is var slash and > 0 ? (category[..slash], category[(slash + 1)..]) : (category, "");
             var protocol = pairName switch
             {
@@ -208,9 +208,10 @@ public static partial class Alternation
             Action ours = variant switch
             {
                 "" => endToEnd.Otlp_EndToEnd,
+                "encoding-ahead" => endToEnd.Otlp_EndToEnd_EncodingAhead,
                 "not-encoding-ahead" => endToEnd.Otlp_EndToEnd_NotEncodingAhead,
                 "two-exports-at-a-time" => endToEnd.Otlp_EndToEnd_TwoExportsAtATime,
-                _ => throw new ArgumentException($"Unknown variant '{variant}' of {pairName}: not-encoding-ahead or two-exports-at-a-time."),
+                _ => throw new ArgumentException($"Unknown variant '{variant}' of {pairName}: encoding-ahead, not-encoding-ahead or two-exports-at-a-time."),
             };
             return new(ours, endToEnd.Official_EndToEnd, EndToEndBenchmarks.SpansPerInvocation, 1, endToEnd.Setup, endToEnd.Cleanup);
         }

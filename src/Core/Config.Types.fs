@@ -249,9 +249,10 @@ type BatchConfig =
         /// wire (`OTEL_BSP_MAX_CONCURRENT_EXPORTS`, an extension also read by the Rust SDK, and
         /// `OTEL_BLRP_MAX_CONCURRENT_EXPORTS`).
         MaxConcurrentExports: int
-        /// Whether the next batch is encoded while the last one is sent (the default, true), so that at saturation
-        /// encoding and sending overlap; requests still go `MaxConcurrentExports` at a time. It holds one batch more
-        /// out of the queue while it waits. In code only (`ConfigOverrides.BatchEncodeAhead`).
+        /// Whether the next batch is encoded while the last one is sent, so that at saturation encoding and sending
+        /// overlap; requests still go `MaxConcurrentExports` at a time. It holds one batch more out of the queue
+        /// while it waits. In code only (`ConfigOverrides.BatchEncodeAhead`); by default true over gRPC and false
+        /// over HTTP (`Config.encodesAheadByDefault`).
         EncodeAhead: bool
     }
 

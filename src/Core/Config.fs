@@ -346,7 +346,16 @@ module Config =
         @ portMismatch
         @ unusedGrpcPath
 
-    let private resolveBatch env (o: ConfigOverrides) (prefix: string) (defaultDelay: int) =
+    // Over gRPC the next batch is encoded in time the loop would spend waiting on an asynchronous send; over HTTP
+    // the loop's own blocking send is cheaper than handing each request to a send thread (docs/benchmarks.md).
+    [<CompiledName("EncodesAheadByDefault")>]
+    let encodesAheadByDefault (protocol: Protocol) =
+        match protocol with
+        | Protocol.Grpc -> true
+        | Protocol.HttpProtobuf
+        | Protocol.HttpJson -> false
+
+    let private resolveBatch env (o: ConfigOverrides) (protocol: Protocol) (prefix: string) (defaultDelay: int) =
         let delay =
             [ fromCode "BatchScheduleDelay" showMillis (checkDuration 0) o.BatchScheduleDelay
               fromVariable env (prefix + "_SCHEDULE_DELAY") false (parseDuration 0) ]
@@ -408,7 +417,8 @@ module Config =
 
         // Not in the specification either, and in code only: the next batch is encoded while the last one is sent;
         // requests still go one at a time (MaxConcurrentExports).
-        let encodeAhead = [ fromCode "BatchEncodeAhead" string Ok o.BatchEncodeAhead ] |> choose string true
+        let encodeAhead =
+            [ fromCode "BatchEncodeAhead" string Ok o.BatchEncodeAhead ] |> choose string (encodesAheadByDefault protocol)
 
         { ScheduleDelay = delay.Value
           ExportTimeout = timeout.Value
@@ -583,8 +593,8 @@ module Config =
 
         let processing, processingDiagnostics =
             match signal with
-            | Traces -> resolveBatch environment o "OTEL_BSP" 5000 |> fun (b, d) -> Processing.Batch b, d
-            | Logs -> resolveBatch environment o "OTEL_BLRP" 1000 |> fun (b, d) -> Processing.Batch b, d
+            | Traces -> resolveBatch environment o exporter.Protocol "OTEL_BSP" 5000 |> fun (b, d) -> Processing.Batch b, d
+            | Logs -> resolveBatch environment o exporter.Protocol "OTEL_BLRP" 1000 |> fun (b, d) -> Processing.Batch b, d
             | Metrics -> readerSettings environment o |> fun (r, d) -> Processing.PeriodicReader r, d
 
         let disabled =

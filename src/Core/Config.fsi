@@ -54,6 +54,13 @@ module Config =
     [<CompiledName("MaxQueueSize")>]
     val maxQueueSize: int
 
+    /// Whether a batch processor encodes the next batch while the last one is sent, unless code says
+    /// (`ConfigOverrides.BatchEncodeAhead`): true over gRPC, whose client sends without holding the loop's thread;
+    /// false over HTTP, where the loop sends each request itself and encoding ahead would cost a second thread's
+    /// hand-offs and more CPU a span than the overlap saves (measured in docs/benchmarks.md).
+    [<CompiledName("EncodesAheadByDefault")>]
+    val encodesAheadByDefault: protocol: Protocol -> bool
+
     /// The configuration of `signal`. Each setting is taken from, in order: `overrides` (code), the per-signal
     /// variable (`OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`), the generic variable (`OTEL_EXPORTER_OTLP_TIMEOUT`), the
     /// spec's default. A value that is invalid is skipped as if unset (the next source is used) and reported in

@@ -283,7 +283,8 @@ let batchRows =
           MaxQueueSize = queue
           MaxExportBatchSize = size
           MaxConcurrentExports = 1
-          EncodeAhead = true }
+          // The default over HTTP/protobuf, the default protocol.
+          EncodeAhead = false }
 
     [ "Batch Span Processor: defaults 5000, 30000, 2048, 512", ([], Traces), b 5000.0 30000.0 2048 512
       "Batch LogRecord Processor: defaults 1000, 30000, 2048, 512", ([], Logs), b 1000.0 30000.0 2048 512
@@ -591,14 +592,24 @@ let tests =
                 Expect.equal (d.Setting, d.Value) ("OTEL_BSP_MAX_CONCURRENT_EXPORTS", "many") "the variable is reported"
             }
 
-            test "encoding ahead is on by default, for spans and log records, and code turns it off" {
+            test "encoding ahead is on by default over gRPC and off over HTTP, for spans and log records; code decides otherwise" {
                 for signal in [ Traces; Logs ] do
-                    Expect.isTrue (batchOf (resolve [] ConfigOverrides.Empty signal).Value).EncodeAhead $"{signal}: on by default"
-                    let off = resolve [] { ConfigOverrides.Empty with BatchEncodeAhead = Some false } signal
-                    Expect.isFalse (batchOf off.Value).EncodeAhead $"{signal}: off from code"
-                    Expect.isEmpty off.Diagnostics "nothing to report"
-                    Expect.stringContains ((resolve [] ConfigOverrides.Empty signal).Value.ToString()) "encoding ahead" "described"
-                    Expect.isFalse (off.Value.ToString().Contains "encoding ahead") "not described when off"
+                    for protocol, expected in [ "grpc", true; "http/protobuf", false; "http/json", false ] do
+                        let env = [ "OTEL_EXPORTER_OTLP_PROTOCOL", protocol ]
+                        let byDefault = resolve env ConfigOverrides.Empty signal
+                        Expect.equal (batchOf byDefault.Value).EncodeAhead expected $"{signal} over {protocol}: the default"
+                        Expect.equal (Config.encodesAheadByDefault byDefault.Value.Exporter.Protocol) expected "the rule it follows"
+                        Expect.isEmpty byDefault.Diagnostics "a default is nothing to report"
+
+                        for fromCode in [ true; false ] do
+                            let set = resolve env { ConfigOverrides.Empty with BatchEncodeAhead = Some fromCode } signal
+                            Expect.equal (batchOf set.Value).EncodeAhead fromCode $"{signal} over {protocol}: code wins"
+                            Expect.isEmpty set.Diagnostics "nothing to report"
+                            Expect.equal (set.Value.ToString().Contains "encoding ahead") fromCode "described only when on"
+
+                    // The protocol from code decides the default as the variable's does.
+                    let grpcFromCode = resolve [] { ConfigOverrides.Empty with Protocol = Some Protocol.Grpc } signal
+                    Expect.isTrue (batchOf grpcFromCode.Value).EncodeAhead $"{signal}: gRPC from code"
             }
 
             test "an invalid value below the winning source is still reported" {

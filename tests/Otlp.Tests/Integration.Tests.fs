@@ -327,7 +327,7 @@ let private faults =
             }
 
         for protocol in [ OtlpProtocol.Grpc; OtlpProtocol.HttpProtobuf ] do
-            testTask $"encoding ahead (the default) over {protocol}: while a request waits for its answer, the next batch leaves the queue but is sent only after that answer" {
+            testTask $"encoding ahead (the default over gRPC) over {protocol}: while a request waits for its answer, the next batch leaves the queue but is sent only after that answer" {
                 let! (receiver: LoopbackReceiver) = startReceiver ()
                 use _receiver = receiver
                 let answerAfter = TimeSpan.FromSeconds 2.0
@@ -336,6 +336,7 @@ let private faults =
                     traces receiver protocol (fun o ->
                         o.MaxQueueSize <- Nullable 20
                         o.MaxExportBatchSize <- Nullable 10
+                        o.EncodeAhead <- Nullable true
                         o.ScheduledDelay <- Nullable(TimeSpan.FromMinutes 10.0))
                 let scope = InstrumentationScope.create "ahead" "1.0"
                 let offer count = [ for _ in 1..count -> exporter.Offer(sample Generators.span, scope) ] |> List.filter id |> List.length
@@ -362,7 +363,11 @@ let private faults =
             let! (receiver: LoopbackReceiver) = startReceiver ()
             use _receiver = receiver
             receiver.Enqueue(Reply.Delay(TimeSpan.FromSeconds 20.0))
-            use exporter = tenSpanBatches receiver
+            use exporter =
+                traces receiver OtlpProtocol.HttpProtobuf (fun o ->
+                    o.MaxExportBatchSize <- Nullable 10
+                    o.EncodeAhead <- Nullable true
+                    o.ScheduledDelay <- Nullable(TimeSpan.FromMinutes 10.0))
             let scope = InstrumentationScope.create "turn" "1.0"
             for _ in 1..10 do exporter.Offer(sample Generators.span, scope) |> ignore
             let! _ = receiver.WaitForRequestsAsync(1, TimeSpan.FromSeconds 20.0)

@@ -23,7 +23,7 @@ let tests =
                       "Otlp:Timeout", "5000"
                       "Otlp:BatchExportTimeout", "00:00:30"
                       "Otlp:MaxQueueSize", "4096"
-                      "Otlp:EncodeAhead", "false"
+                      "Otlp:EncodeAhead", "true"
                       "Otlp:BaseEndpoint", "http://collector:4318"
                       "Otlp:Headers:api-key", "k"
                       "Otlp:ResourceAttributes:deployment.environment", "prod" ]
@@ -36,7 +36,7 @@ let tests =
             | Processing.Batch b ->
                 Expect.equal b.ExportTimeout (TimeSpan.FromSeconds 30.0) "a time span"
                 Expect.equal b.MaxQueueSize 4096 "an integer"
-                Expect.isFalse b.EncodeAhead "a boolean"
+                Expect.isTrue b.EncodeAhead "a boolean (against the default over HTTP)"
             | other -> failtest $"batch expected, got {other}"
             Expect.equal config.Exporter.Endpoint.AbsoluteUri "http://collector:4318/v1/traces" "endpoint"
             Expect.equal [ for h in config.Exporter.Headers -> h.Name, h.Value ] [ "api-key", "k" ] "headers"
@@ -58,7 +58,7 @@ let tests =
             Expect.equal config.Exporter.Compression Compression.None "no compression"
             Expect.equal config.Exporter.Timeout (TimeSpan.FromSeconds 10.0) "the default timeout"
             match config.Processing with
-            | Processing.Batch b -> Expect.isTrue b.EncodeAhead "the default"
+            | Processing.Batch b -> Expect.isFalse b.EncodeAhead "the default over HTTP/protobuf"
             | other -> failtest $"batch expected, got {other}"
             for key in [ "Otlp:Protocol"; "Otlp:Compression"; "Otlp:Timeout"; "Otlp:Insecure"; "Otlp:MaxQueueSize"; "Otlp:EncodeAhead" ] do
                 Expect.exists exporter.ConfigurationWarnings (fun w -> w.StartsWith key) $"{key} reported"

@@ -175,10 +175,10 @@ let tests =
             Expect.equal (transport.Seen |> List.map _.ThreadName) [ "Otlp test send" ] "from the thread"
         }
 
-        testTask "with the defaults, the batch loop's HTTP requests are sent by the exporter's send thread, never from the pool" {
+        testTask "encoding ahead, the batch loop's HTTP requests are sent by the exporter's send thread, never from the pool" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver
-            let exporter, threads = exporterNotingThreads receiver false ignore
+            let exporter, threads = exporterNotingThreads receiver false (fun o -> o.EncodeAhead <- Nullable true)
             // Spans of the model go through the grouped path, activities straight into the request: both hand over.
             let! (seen: (string * bool) list) = exportBatches exporter threads 3
             let! (all: (string * bool) list) = exportActivities exporter threads 3
@@ -188,20 +188,21 @@ let tests =
             Expect.equal receiver.Spans.Count 6 "delivered"
         }
 
-        testTask "two exports at a time, not encoding ahead, or gRPC: the send thread is not used" {
+        testTask "two exports at a time, not encoding ahead (the default over HTTP), or gRPC: the send thread is not used" {
             let! (receiver: LoopbackReceiver) = LoopbackReceiver.StartAsync()
             use _receiver = receiver
             for grpc, configure, case in
                 [ false, (fun (o: OtlpExporterOptions) -> o.MaxConcurrentExports <- Nullable 2), "two at a time"
                   false, (fun (o: OtlpExporterOptions) -> o.EncodeAhead <- Nullable false), "not encoding ahead"
+                  false, ignore, "the default over HTTP"
                   true, ignore, "gRPC" ] do
                 let exporter, threads = exporterNotingThreads receiver grpc configure
                 let! (seen: (string * bool) list) = exportBatches exporter threads 2
                 do! exporter.DisposeAsync()
                 Expect.equal seen.Length 2 $"{case}: asked once a send"
                 Expect.isFalse (seen |> List.exists (fun (name, _) -> name = "Otlp traces send")) $"{case}: not the send thread ({seen})"
-                if case = "not encoding ahead" then
+                if not grpc && case <> "two at a time" then
                     Expect.equal (seen |> List.map fst |> List.distinct) [ "Otlp batch export" ] "the loop's thread, blocking"
-            Expect.equal receiver.Spans.Count 6 "all delivered"
+            Expect.equal receiver.Spans.Count 8 "all delivered"
         }
     ]

@@ -21,7 +21,7 @@ namespace Otlp.Runtime;
 /// the application's threads wanted. An export starts on the loop's thread and runs there until its first
 /// asynchronous wait, and its completion is queued back to the loop.
 ///
-/// Encoding ahead (<see cref="Batching.Settings.EncodeAhead"/>, the exporters' default), the machine starts one
+/// Encoding ahead (<see cref="Batching.Settings.EncodeAhead"/>, the default over gRPC), the machine starts one
 /// batch more than <see cref="Batching.Settings.MaxConcurrentExports"/>: its export encodes the request on this
 /// thread at once, then waits for a send slot (<see cref="ExportTurn"/>), so the encoding overlaps the request
 /// before it on the wire; sends never block this thread then. Otherwise, with one export at a time, an HTTP send
