@@ -5,8 +5,11 @@
 //
 // On start it prints one line `grpc=<url> http=<url>` and serves until its standard input closes or says "stop".
 //
-// It reads its sockets in blocks of 64 KB (see LargeBlockMemoryPool); OTLP_BENCH_RECEIVER_BLOCK=<bytes> sets another
-// size, and 0 gives Kestrel's own 4 KB blocks, which the end-to-end results before 2026-12-01 were measured with.
+// Kestrel serves gRPC; OTLP/HTTP is served by BlockingHttpReceiver, a thread per connection (see there why), or by
+// Kestrel too with OTLP_BENCH_RECEIVER_HTTP=kestrel, as the end-to-end results before 2026-12-02 were measured.
+// Both read their sockets in blocks of 64 KB (see LargeBlockMemoryPool); OTLP_BENCH_RECEIVER_BLOCK=<bytes> sets
+// another size, and 0 gives Kestrel's own 4 KB blocks, which the end-to-end results before 2026-12-01 were measured
+// with.
 using System.Buffers;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -22,12 +25,18 @@ if (blockSize > 0)
     builder.Services.AddSingleton<IMemoryPoolFactory<byte>>(new LargeBlockMemoryPoolFactory(blockSize));
 }
 
+var kestrelHttp = Environment.GetEnvironmentVariable("OTLP_BENCH_RECEIVER_HTTP") == "kestrel";
+using var blockingHttp = kestrelHttp ? null : BlockingHttpReceiver.Start(blockSize > 0 ? blockSize : 64 * 1024);
+
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
     kestrel.Limits.MaxRequestBodySize = null;
     // gRPC without TLS is HTTP/2 with prior knowledge, which Kestrel serves only on an HTTP/2-only endpoint.
     kestrel.Listen(System.Net.IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2);
-    kestrel.Listen(System.Net.IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http1);
+    if (kestrelHttp)
+    {
+        kestrel.Listen(System.Net.IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http1);
+    }
 });
 
 var app = builder.Build();
@@ -52,7 +61,8 @@ app.MapPost("/v1/{signal}", async (HttpContext context) =>
 
 await app.StartAsync();
 var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
-Console.WriteLine($"grpc={addresses[0]}/ http={addresses[1]}/");
+var httpAddress = blockingHttp?.Address ?? addresses[1];
+Console.WriteLine($"grpc={addresses[0]}/ http={httpAddress}/");
 Console.Out.Flush();
 
 while (Console.ReadLine() is { } line && line.Trim() != "stop")
