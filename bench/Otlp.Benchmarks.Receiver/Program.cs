@@ -7,9 +7,9 @@
 //
 // Kestrel serves gRPC; OTLP/HTTP is served by BlockingHttpReceiver, a thread per connection (see there why), or by
 // Kestrel too with OTLP_BENCH_RECEIVER_HTTP=kestrel, as the end-to-end results before 2026-12-02 were measured.
-// Both read their sockets in blocks of 64 KB (see LargeBlockMemoryPool); OTLP_BENCH_RECEIVER_BLOCK=<bytes> sets
-// another size, and 0 gives Kestrel's own 4 KB blocks, which the end-to-end results before 2026-12-01 were measured
-// with.
+// Kestrel reads its sockets in blocks of 64 KB (see LargeBlockMemoryPool), BlockingHttpReceiver into a buffer of the
+// same size; OTLP_BENCH_RECEIVER_BLOCK=<bytes> sets another size for both, and 0 gives Kestrel's own 4 KB blocks (the
+// end-to-end results before 2026-12-01 were measured with them) and the blocking receiver 64 KB.
 using System.Buffers;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting.Server;

@@ -128,7 +128,7 @@ public sealed class OtlpExporterOptions
     /// sends do not hold the export loop's thread: at saturation encoding and sending overlap, which raised the export
     /// loop's throughput by about a quarter in the benchmarks. Default false over HTTP, where the loop sends each
     /// request itself: encoding ahead hands every send to a second thread of the exporter's, which cost more CPU a
-    /// span than it saved (docs/benchmarks.md). Requests still go <see cref="MaxConcurrentExports"/> at a time and in
+    /// span in every benchmark run, for a throughput gain in some runs only (docs/benchmarks.md). Requests still go <see cref="MaxConcurrentExports"/> at a time and in
     /// order; encoding ahead holds one batch more out of the queue while it waits for its turn, and a server that asks
     /// to slow down gets at most that one batch more. False encodes each batch only when it can be sent at once.
     /// </summary>

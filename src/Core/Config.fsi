@@ -57,7 +57,7 @@ module Config =
     /// Whether a batch processor encodes the next batch while the last one is sent, unless code says
     /// (`ConfigOverrides.BatchEncodeAhead`): true over gRPC, whose client sends without holding the loop's thread;
     /// false over HTTP, where the loop sends each request itself and encoding ahead would cost a second thread's
-    /// hand-offs and more CPU a span than the overlap saves (measured in docs/benchmarks.md).
+    /// hand-offs and more CPU a span, for a throughput gain measured in some runs only (docs/benchmarks.md).
     [<CompiledName("EncodesAheadByDefault")>]
     val encodesAheadByDefault: protocol: Protocol -> bool
 
