@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Otlp.Core;
 
 namespace Otlp.Tracing;
@@ -58,6 +59,7 @@ internal static class ActivityConverter
     public static ulong EndNanos(Activity activity) => UnixNanos(activity.StartTimeUtc.Ticks + Math.Max(0L, activity.Duration.Ticks));
 
     /// <summary>Nanoseconds since the Unix epoch of a time in UTC ticks; 0 before the epoch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong UnixNanos(long ticks) => ticks <= DateTime.UnixEpoch.Ticks ? 0UL : (ulong)(ticks - DateTime.UnixEpoch.Ticks) * 100UL;
 
     /// <summary>The model trace id of an activity trace id.</summary>

@@ -23,9 +23,7 @@ internal static class HexIds
             return new TraceId(high, low);
         }
 
-        Span<byte> bytes = stackalloc byte[16];
-        id.CopyTo(bytes);
-        return TraceId.FromBytes((ReadOnlySpan<byte>)bytes);
+        return FromBytes(id);
     }
 
     /// <summary>The model span id of <paramref name="id"/> (the default id is the empty one).</summary>
@@ -37,6 +35,22 @@ internal static class HexIds
             return new SpanId(value);
         }
 
+        return FromBytes(id);
+    }
+
+    // The fallbacks out of line: a stack buffer inlined into a caller gives all of it a stack-guard check and a
+    // larger frame to clear.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static TraceId FromBytes(ActivityTraceId id)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        id.CopyTo(bytes);
+        return TraceId.FromBytes((ReadOnlySpan<byte>)bytes);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static SpanId FromBytes(ActivitySpanId id)
+    {
         Span<byte> bytes = stackalloc byte[8];
         id.CopyTo(bytes);
         return SpanId.FromBytes((ReadOnlySpan<byte>)bytes);
