@@ -384,6 +384,11 @@ let private sampling =
             let! count, _ = sampled [ "OTEL_TRACES_SAMPLER", "always_off" ] None (roots 10)
             Expect.equal count 0 "nothing"
         }
+        testTask "a root's decision under the parent-based samplers is their root sampler's" {
+            let! off, _ = sampled [ "OTEL_TRACES_SAMPLER", "parentbased_always_off" ] None (roots 10)
+            let! on, _ = sampled [ "OTEL_TRACES_SAMPLER", "parentbased_always_on" ] None (roots 10)
+            Expect.equal (off, on) (0, 20) "roots (and their children) dropped, then kept"
+        }
         testTask "always_on exports everything, even under a parent that was not sampled" {
             let! count, _ = sampled [ "OTEL_TRACES_SAMPLER", "always_on" ] None (fun s -> roots 5 s; under ActivityTraceFlags.None true s)
             Expect.equal count 11 "everything"

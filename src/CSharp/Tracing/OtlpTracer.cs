@@ -41,6 +41,9 @@ public sealed class OtlpTracer : IDisposable
     private readonly ConcurrentDictionary<ActivitySource, ItemOrigin<Span>> origins = new();
     private readonly bool rootReadsTraceId;
     private readonly bool childReadsTraceId;
+    // A root's decision when the sampler does not read the trace id (always on or off, and their parent-based
+    // forms): the same for every root, so made once.
+    private readonly ActivitySamplingResult? fixedRootResult;
     private SourceScope? lastScope;
     // Added to by every thread ending an activity: striped, so that they do not contend for one cache line.
     private readonly Runtime.StripedCounter offered = new();
@@ -53,6 +56,7 @@ public sealed class OtlpTracer : IDisposable
         this.Limits = options.Limits ?? exporter.Limits.Span;
         this.rootReadsTraceId = SamplingModule.ReadsTraceId(this.Sampler, false);
         this.childReadsTraceId = SamplingModule.ReadsTraceId(this.Sampler, true);
+        this.fixedRootResult = this.rootReadsTraceId ? null : this.Decide(default, false, TraceId.Empty);
         this.patterns = options.Sources.Where(s => !string.IsNullOrWhiteSpace(s)).Select(Pattern).ToArray();
         if (exporter.IsDisabled || this.patterns.Length == 0)
         {
@@ -137,6 +141,11 @@ public sealed class OtlpTracer : IDisposable
 
         var parent = options.Parent;
         var hasParent = parent != default;
+        if (!hasParent && this.fixedRootResult is { } fixedResult)
+        {
+            return fixedResult;
+        }
+
         // The trace id is read (and, for a root, made) only when the decision needs it; otherwise the activity
         // makes it as it starts, as it would anyway.
         var traceId = (hasParent ? this.childReadsTraceId : this.rootReadsTraceId) ? ActivityConverter.ToTraceId(options.TraceId) : TraceId.Empty;
