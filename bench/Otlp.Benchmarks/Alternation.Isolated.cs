@@ -5,29 +5,32 @@ using Otlp.Benchmarks.Fixtures;
 namespace Otlp.Benchmarks;
 
 /// <summary>
-/// The end-to-end pairs alternated between processes (<c>--isolated</c>): each slice is a process of its own that
-/// runs one exporter (as BenchmarkDotNet runs each benchmark in a process of its own), and the slices of the two
-/// exporters alternate (so that a drift of the machine's speed falls on both), all sending to one receiver started
-/// once and kept warm.
+/// The end-to-end and app-thread pairs alternated between processes (<c>--isolated</c>): each slice is a process of
+/// its own that runs one pipeline (as BenchmarkDotNet runs each benchmark in a process of its own), and the slices of
+/// the two alternate (so that a drift of the machine's speed falls on both); the end-to-end ones all send to one
+/// receiver started once and kept warm.
 /// </summary>
 /// <remarks>
 /// In one process the two pipelines share the runtime: the thread pool (which both exports hop through, and whose
 /// workers spin before they sleep), the garbage collector and its budgets. Each slice then starts in a runtime the
 /// other pipeline has just shaped, which the end-to-end pair, whose time is mostly waits and hops between threads,
-/// feels more than the others.
+/// feels more than the others; the app-thread pairs, about a tenth of whose time is collections, feel the shared
+/// collector (an application runs one pipeline, in a heap of its own).
 /// </remarks>
 public static partial class Alternation
 {
-    /// <summary>Alternates an end-to-end pair between processes: <paramref name="rounds"/> rounds, each a process per side.</summary>
-    private static Ratios MeasureIsolated(string category, int rounds, TimeSpan slice, TimeSpan warmup)
+    /// <summary>Alternates a pair between processes: <paramref name="rounds"/> rounds, each a process per side.</summary>
+    private static Ratios MeasureIsolated(string category, int threads, int rounds, TimeSpan slice, TimeSpan warmup)
     {
-        using var receiver = ReceiverProcess.Start();
-        Console.WriteLine($"{category}, isolated: {rounds} rounds of one process per side ({warmup.TotalSeconds} s of warm-up, {slice.TotalSeconds} s measured); ns per operation, Otlp / official:");
+        var endToEnd = category.StartsWith("end-to-end-", StringComparison.Ordinal);
+        using var receiver = endToEnd ? ReceiverProcess.Start() : null;
+        var threadsNote = endToEnd ? "" : $", {threads} thread(s)";
+        Console.WriteLine($"{category}{threadsNote}, isolated: {rounds} rounds of one process per side ({warmup.TotalSeconds} s of warm-up, {slice.TotalSeconds} s measured); ns per operation, Otlp / official:");
 
         // The receiver's own warm-up (its code tiers up in the first seconds of traffic): one process per side, not counted.
-        foreach (var side in new[] { "ours", "official" })
+        foreach (var side in receiver is null ? [] : new[] { "ours", "official" })
         {
-            RunSideProcess(category, side, receiver, slice, TimeSpan.FromSeconds(10));
+            RunSideProcess(category, side, threads, receiver, slice, TimeSpan.FromSeconds(10));
         }
 
         var ours = new Side("Otlp");
@@ -38,7 +41,7 @@ public static partial class Alternation
             var order = round % 2 == 0 ? new[] { ("ours", ours), ("official", official) } : new[] { ("official", official), ("ours", ours) };
             foreach (var (name, side) in order)
             {
-                side.Add(RunSideProcess(category, name, receiver, slice, warmup));
+                side.Add(RunSideProcess(category, name, threads, receiver, slice, warmup));
             }
 
             ratios.Add(ours.Last / official.Last);
@@ -49,13 +52,14 @@ public static partial class Alternation
         return Summarize(ratios, ours, official);
     }
 
-    /// <summary>Runs one side of an end-to-end pair in a process of its own; what it measured.</summary>
-    private static SliceResult RunSideProcess(string category, string side, ReceiverProcess receiver, TimeSpan slice, TimeSpan warmup)
+    /// <summary>Runs one side of a pair in a process of its own (an end-to-end one sending to <paramref name="receiver"/>); what it measured.</summary>
+    private static SliceResult RunSideProcess(string category, string side, int threads, ReceiverProcess? receiver, TimeSpan slice, TimeSpan warmup)
     {
         var info = new ProcessStartInfo(
             "dotnet",
             [
                 typeof(Alternation).Assembly.Location, "alternate-side", "--category", category, "--side", side,
+                "--threads", threads.ToString(CultureInfo.InvariantCulture),
                 "--slice", slice.TotalSeconds.ToString(CultureInfo.InvariantCulture),
                 "--warmup", warmup.TotalSeconds.ToString(CultureInfo.InvariantCulture),
             ])
@@ -63,7 +67,11 @@ public static partial class Alternation
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
-        info.Environment[ReceiverProcess.RunningVariable] = receiver.Line;
+        if (receiver is not null)
+        {
+            info.Environment[ReceiverProcess.RunningVariable] = receiver.Line;
+        }
+
         using var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start a side's process.");
         var output = process.StandardOutput.ReadToEnd();
         process.WaitForExit();
@@ -84,9 +92,10 @@ public static partial class Alternation
     {
         var category = Option(args, "--category", "end-to-end-grpc")!;
         var ours = Option(args, "--side", "ours") == "ours";
+        var threads = int.Parse(Option(args, "--threads", "1")!, CultureInfo.InvariantCulture);
         var slice = TimeSpan.FromSeconds(double.Parse(Option(args, "--slice", "4")!, CultureInfo.InvariantCulture));
         var warmup = TimeSpan.FromSeconds(double.Parse(Option(args, "--warmup", "4")!, CultureInfo.InvariantCulture));
-        var pair = Pair(category, 1);
+        var pair = Pair(category, threads);
         pair.Setup();
         try
         {

@@ -16,7 +16,7 @@ namespace Otlp.Benchmarks;
 /// <c>dotnet fsi build.fsx bench-alternate [--category span|log|log-exception|end-to-end-grpc|end-to-end-http[/VARIANT]|
 /// encode-spans|encode-logs|encode-logs-without-event-ids|metrics-collect|targets] [--threads N] [--rounds R] [--slice SECONDS] [--warmup SECONDS]
 /// [--isolated]</c>; <c>targets</c> runs the pairs issue #8's targets are judged by, one after another, then the
-/// guarded pairs (no target in the issue), and ends with a table of each. <c>--isolated</c> (end-to-end pairs) alternates processes instead of slices of one (see
+/// guarded pairs (no target in the issue), and ends with a table of each. <c>--isolated</c> (end-to-end and app-thread pairs) alternates processes instead of slices of one (see
 /// <c>Alternation.Isolated.cs</c>): a check that sharing one runtime does not bias the pair. An end-to-end category
 /// followed by <c>/encoding-ahead</c>, <c>/not-encoding-ahead</c> or <c>/two-exports-at-a-time</c> runs our side in that variant of
 /// <see cref="EndToEndBenchmarks"/> instead of the defaults.
@@ -46,12 +46,12 @@ public static partial class Alternation
 
         if (args.Contains("--isolated"))
         {
-            if (!category.StartsWith("end-to-end-", StringComparison.Ordinal))
+            if (!category.StartsWith("end-to-end-", StringComparison.Ordinal) && category is not ("span" or "log" or "log-exception"))
             {
-                throw new ArgumentException("--isolated applies to the end-to-end pairs only.");
+                throw new ArgumentException("--isolated applies to the end-to-end and app-thread pairs only.");
             }
 
-            MeasureIsolated(category, Rounds(rounds, 8), Seconds(slice, 4), Seconds(warmup, 4));
+            MeasureIsolated(category, threads, Rounds(rounds, 8), Seconds(slice, 4), Seconds(warmup, 4));
             return 0;
         }
 
