@@ -28,9 +28,12 @@ public static partial class Alternation
         Console.WriteLine($"{category}{threadsNote}, isolated: {rounds} rounds of one process per side ({warmup.TotalSeconds} s of warm-up, {slice.TotalSeconds} s measured); ns per operation, Otlp / official:");
 
         // The receiver's own warm-up (its code tiers up in the first seconds of traffic): one process per side, not counted.
-        foreach (var side in receiver is null ? [] : new[] { "ours", "official" })
+        if (receiver is not null)
         {
-            RunSideProcess(category, side, threads, receiver, slice, TimeSpan.FromSeconds(10));
+            foreach (var side in new[] { "ours", "official" })
+            {
+                RunSideProcess(category, side, threads, receiver, slice, TimeSpan.FromSeconds(10));
+            }
         }
 
         var ours = new Side("Otlp");
