@@ -203,7 +203,7 @@ public abstract partial class OtlpSignalExporter<TRequest, TItem>
                         : await this.transport.SendAsync(payload, timeLeft, cancellationToken).ConfigureAwait(false);
             }
 
-            var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow(), items, this.scrub);
+            var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time, items, this.scrub);
             this.Statistics.RecordAttempt(this.time.GetElapsedTime(started), interpreted.Classification.IsSuccess);
             if (interpreted.Problem is not null)
             {

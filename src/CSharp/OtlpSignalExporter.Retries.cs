@@ -15,7 +15,10 @@ public abstract partial class OtlpSignalExporter<TRequest, TItem>
     /// </summary>
     private async ValueTask<OtlpExportResult> SendWithRetriesAsync(OutgoingPayload payload, PooledBuffer? owned, int items, CancellationToken cancellationToken, long? exportDeadline = null)
     {
-        var now = this.NowMs();
+        // The clock is read once before an attempt and once after it (a read costs a few percent of a small export,
+        // such as a metrics collection's): the first attempt starts at the export's start.
+        var exportStarted = this.time.GetTimestamp();
+        var now = this.MsAt(exportStarted);
         var deadline = exportDeadline ?? Runtime.Deadlines.After(now, this.Configuration.Exporter.Timeout);
         // One source ends every attempt: the deadline is the export's, not an attempt's, and the caller's token
         // cancels it too. The source of the last export is used again when it never fired (SpareCancellation).
@@ -44,13 +47,13 @@ public abstract partial class OtlpSignalExporter<TRequest, TItem>
                     this.Statistics.CountRetry();
                 }
 
-                var started = this.time.GetTimestamp();
+                var started = attempt == 1 ? exportStarted : this.time.GetTimestamp();
                 TransportResult result;
                 try
                 {
                     using (Diagnostics.ExporterOwnWork.Begin())
                     {
-                        result = await this.transport.SendAsync(payload, Runtime.Deadlines.Remaining(deadline, this.NowMs()), sendCancel.Token).ConfigureAwait(false);
+                        result = await this.transport.SendAsync(payload, Runtime.Deadlines.Remaining(deadline, this.MsAt(started)), sendCancel.Token).ConfigureAwait(false);
                     }
                 }
                 catch (ObjectDisposedException) when (Volatile.Read(ref this.closed))
@@ -59,15 +62,16 @@ public abstract partial class OtlpSignalExporter<TRequest, TItem>
                     return this.RefuseClosed(items, attempt);
                 }
 
-                var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time.GetUtcNow(), items, this.scrub);
-                this.Statistics.RecordAttempt(this.time.GetElapsedTime(started), interpreted.Classification.IsSuccess);
+                var ended = this.time.GetTimestamp();
+                var interpreted = ExportInterpreter.Interpret(result, this.Configuration.Exporter, this.time, items, this.scrub);
+                this.Statistics.RecordAttempt(this.time.GetElapsedTime(started, ended), interpreted.Classification.IsSuccess);
                 if (interpreted.Problem is not null)
                 {
                     this.Statistics.ReportProblem(interpreted.Problem);
                 }
 
                 var decision = Retry.decide(
-                    this.retryPolicy, attempt, interpreted.Classification, this.NowMs(), deadline, Random.Shared.NextDouble());
+                    this.retryPolicy, attempt, interpreted.Classification, this.MsAt(ended), deadline, Random.Shared.NextDouble());
                 if (decision.IsDone)
                 {
                     // The count within [0, items] (Batching.partialOutcome), never the server's number as it is.
@@ -127,7 +131,10 @@ public abstract partial class OtlpSignalExporter<TRequest, TItem>
         : reason.IsDeadlineExceeded ? "the timeout would pass before the next attempt"
         : "the error is permanent";
 
-    private long NowMs() => (long)this.time.GetElapsedTime(0).TotalMilliseconds;
+    private long NowMs() => this.MsAt(this.time.GetTimestamp());
+
+    /// <summary>The time of <paramref name="timestamp"/> (of <see cref="TimeProvider.GetTimestamp"/>) on the exporter's millisecond timeline.</summary>
+    private long MsAt(long timestamp) => (long)this.time.GetElapsedTime(0, timestamp).TotalMilliseconds;
 
     /// <summary>
     /// Waits <paramref name="delayMs"/> on the clock. A timer may fire up to a tick of the kernel's coarse clock early

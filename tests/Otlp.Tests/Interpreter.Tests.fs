@@ -28,6 +28,23 @@ let tests =
             Expect.equal (interpret (http 200)).Outcome Batching.ExportOutcome.Succeeded "outcome"
         }
 
+        test "the wall clock is read only to date a Retry-After" {
+            // Almost every answer has no Retry-After: reading the clock for each would cost every export a call.
+            let reads = ref 0
+            let counting =
+                { new TimeProvider() with
+                    member _.GetUtcNow() =
+                        reads.Value <- reads.Value + 1
+                        now }
+            let exporter = config [] Signal.Traces
+            Expect.equal (ExportInterpreter.Interpret(http 200, exporter, counting, 10)).Outcome Batching.ExportOutcome.Succeeded "a success"
+            Expect.equal (ExportInterpreter.Interpret(http 503, exporter, counting, 10)).Outcome (Batching.ExportOutcome.RetryableFailure None) "a 503 without a delay"
+            Expect.equal reads.Value 0 "no read without a Retry-After"
+            let dated = TransportResult(Kind = TransportResultKind.Response, StatusCode = 429, RetryAfter = "Sat, 28 Nov 2026 12:00:30 GMT")
+            Expect.equal (ExportInterpreter.Interpret(dated, exporter, counting, 10)).Outcome (Batching.ExportOutcome.RetryableFailure(Some 30000L)) "dated from the clock"
+            Expect.equal reads.Value 1 "one read for the date"
+        }
+
         test "HTTP 503 with Retry-After in seconds is retryable after that delay" {
             let attempt = interpret (TransportResult(Kind = TransportResultKind.Response, StatusCode = 503, RetryAfter = "7"))
             Expect.equal attempt.Outcome (Batching.ExportOutcome.RetryableFailure(Some 7000L)) "outcome"

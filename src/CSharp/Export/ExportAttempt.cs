@@ -33,6 +33,14 @@ internal static class ExportInterpreter
     private static readonly ExportAttempt Succeeded = new(Batching.ExportOutcome.Succeeded, null, null);
 
     /// <summary>
+    /// Interprets <paramref name="result"/> as <see cref="Interpret(TransportResult, ExporterConfig, DateTimeOffset, int, Func{string, string}?)"/>
+    /// does, reading the wall clock of <paramref name="clock"/> only for what needs it: a Retry-After that may be a
+    /// date (an answer without one, almost every answer, reads no clock).
+    /// </summary>
+    public static ExportAttempt Interpret(TransportResult result, ExporterConfig config, TimeProvider clock, int sentItems, Func<string, string>? scrub = null) =>
+        Interpret(result, config, result.RetryAfter is null ? DateTimeOffset.MinValue : clock.GetUtcNow(), sentItems, scrub);
+
+    /// <summary>
     /// Interprets <paramref name="result"/> received at <paramref name="now"/> from <paramref name="config"/>'s endpoint,
     /// the answer to a request of <paramref name="sentItems"/> items (the bound of a partial success's rejected count).
     /// <paramref name="scrub"/> takes the known secrets out of what the server said, before that text is cut to its
