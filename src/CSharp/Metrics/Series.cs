@@ -110,13 +110,14 @@ internal abstract class Series
         // One collection writes at a time; a race would only encode twice. The pair is published as one reference.
         if (this.encodedAttributes is { } encoded && encoded.Field == field)
         {
-            writer.Raw(encoded.Bytes);
+            writer.RawPadded(encoded.Padded, encoded.Length);
             return;
         }
 
         var start = writer.Position;
         CommonFields.keyValues(writer, field, this.Attributes);
-        this.encodedAttributes = new EncodedAttributes(field, writer.Written[start..].ToArray());
+        var written = writer.Written[start..];
+        this.encodedAttributes = new EncodedAttributes(field, ProtoWriter.Padded(written), written.Length);
     }
 
     /// <summary>True when the reported state is empty, as <see cref="Aggregation.isEmpty"/> says of it.</summary>
@@ -837,5 +838,6 @@ internal sealed class ExponentialHistogramSeries : Series
 
 /// <summary>The encoded attributes of a series as the repeated field <see cref="Field"/> of its point.</summary>
 /// <param name="Field">The point's attributes field they were written as.</param>
-/// <param name="Bytes">The fields' bytes, tags included.</param>
-internal sealed record EncodedAttributes(int Field, byte[] Bytes);
+/// <param name="Padded">The fields' bytes, tags included, with the slack <see cref="ProtoWriter.RawPadded"/> reads past them.</param>
+/// <param name="Length">How many bytes of <paramref name="Padded"/> are the fields'.</param>
+internal sealed record EncodedAttributes(int Field, byte[] Padded, int Length);

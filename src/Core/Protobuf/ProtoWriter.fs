@@ -770,6 +770,23 @@ type internal ProtoWriter() =
         bytes.CopyTo(Span<byte>(buffer, at, bytes.Length))
         at <- at + bytes.Length
 
+    /// A copy of `bytes` with the slack `RawPadded` reads past them.
+    static member Padded(bytes: ReadOnlySpan<byte>) : byte array =
+        let padded = Array.zeroCreate (bytes.Length + 32)
+        bytes.CopyTo(Span<byte>(padded))
+        padded
+
+    /// Writes the first `length` bytes of `padded` (made by `Padded`) as `Raw` does, in 16-byte chunks without a
+    /// call: for the small encodings kept and written again on every collection (a metric series' attributes),
+    /// which a call to the runtime's block copy made a tenth of a metrics flush.
+    member this.RawPadded(padded: byte array, length: int) =
+        if isNull padded || length < 0 || padded.Length < length + 32 then
+            invalidArg (nameof padded) "The bytes must come from ProtoWriter.Padded."
+        this.Ensure(length + 32)
+        let b = &MemoryMarshal.GetArrayDataReference buffer
+        let source = &MemoryMarshal.GetArrayDataReference padded
+        at <- Put.chunks &b at &source length
+
     /// Writes a length-delimited field of raw bytes (written even when empty).
     member this.BytesField(field: int, bytes: ReadOnlySpan<byte>) =
         this.Tag(field, Fields.WireLengthDelimited)
