@@ -279,6 +279,32 @@ let hexIdTests =
                     chars[int position % 16] <- char (0x100 + int '7')
                     Expect.equal (parse (String chars)) ValueNone $"{name}: U+0137 refused"
 
+        test "every character, at either end of an id, is taken or refused by the vector parsers as one at a time" {
+            // All 65,536 UTF-16 units, so the range arithmetic's edges (':', '@', '`', 'G', 'g', '/', a high byte
+            // over a digit) are each met, in the 16-digit and the 32-digit reader.
+            let scalar (text: string) = match HexIds.TryParseScalar(text.AsSpan()) with | true, v -> ValueSome v | _ -> ValueNone
+            let vector (text: string) = match HexIds.TryParseVector(text.AsSpan()) with | true, v -> ValueSome v | _ -> ValueNone
+            let vector32 (text: string) =
+                match HexIds.TryParse32Vector(text.AsSpan()) with
+                | true, h, l -> ValueSome(struct (h, l))
+                | _ -> ValueNone
+            for unit in 0 .. 0xFFFF do
+                let c = char unit
+                for position in [ 0; 15 ] do
+                    let chars = "0123456789abcdef".ToCharArray()
+                    chars[position] <- c
+                    let text = String chars
+                    let expected = scalar text
+                    if vector text <> expected then failtest $"16 digits, U+{unit:X4} at {position}: {vector text} against {expected}"
+                    // The unit at the 32-digit id's first or last place.
+                    let first, second = if position = 0 then text, "fedcba9876543210" else "fedcba9876543210", text
+                    let expected32 =
+                        match scalar first, scalar second with
+                        | ValueSome h, ValueSome l -> ValueSome(struct (h, l))
+                        | _ -> ValueNone
+                    if vector32 (first + second) <> expected32 then failtest $"32 digits, U+{unit:X4}: {vector32 (first + second)} against {expected32}"
+        }
+
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 3000 } "thirty-two hex digits parse as two halves in either case; anything else is refused, with or without vectors"
         <| fun (high: uint64) (low: uint64) (position: byte) (bad: char) ->
             let lower = high.ToString("x16") + low.ToString("x16")

@@ -93,16 +93,16 @@ internal static class HexIds
         var chars = Vector256.Narrow(first, second);
         var digits = chars - Vector256.Create((byte)'0');
         var letters = (chars | Vector256.Create((byte)0x20)) - Vector256.Create((byte)'a');
-        var isDigit = Vector256.LessThan(digits, Vector256.Create((byte)10));
-        var isLetter = Vector256.LessThan(letters, Vector256.Create((byte)6));
-        var wide = ((first | second) & Vector256.Create((ushort)0xFF00)) != Vector256<ushort>.Zero;
-        if (wide || (isDigit | isLetter) != Vector256<byte>.AllBitsSet)
+        // Zero in every byte exactly when each character is a digit or a letter a-f (see TryParseVector), and the
+        // high bytes the narrowing dropped are zero: one test, no masks.
+        var outside = Vector256.Min(Vector256.SubtractSaturate(digits, Vector256.Create((byte)9)), Vector256.SubtractSaturate(letters, Vector256.Create((byte)5)));
+        if ((outside.AsUInt16() | ((first | second) & Vector256.Create((ushort)0xFF00))) != Vector256<ushort>.Zero)
         {
             (high, low) = (0, 0);
             return false;
         }
 
-        var nibbles = Vector256.ConditionalSelect(isDigit, digits, letters + Vector256.Create((byte)10)).AsUInt16();
+        var nibbles = Vector256.Min(digits, letters + Vector256.Create((byte)10)).AsUInt16();
         var pairs = ((nibbles << 4) | (nibbles >> 8)) & Vector256.Create((ushort)0xFF);
         var bytes = Vector256.Narrow(pairs, pairs).AsUInt64();
         // Each 16-bit lane holds two digits' byte (the first digit in its high nibble): the 16 bytes, in order.
@@ -122,17 +122,20 @@ internal static class HexIds
         var chars = Vector128.Narrow(first, second);
         var digits = chars - Vector128.Create((byte)'0');
         var letters = (chars | Vector128.Create((byte)0x20)) - Vector128.Create((byte)'a');
-        var isDigit = Vector128.LessThan(digits, Vector128.Create((byte)10));
-        var isLetter = Vector128.LessThan(letters, Vector128.Create((byte)6));
-        var wide = ((first | second) & Vector128.Create((ushort)0xFF00)) != Vector128<ushort>.Zero;
-        if (wide || (isDigit | isLetter) != Vector128<byte>.AllBitsSet)
+        // A digit leaves `digits` at most 9, a letter of either case `letters` at most 5: the saturating subtractions
+        // are zero exactly there, so their minimum is zero in every byte only when every character is one of them;
+        // with the high bytes the narrowing dropped, one test and no masks (comparisons into masks, then combined,
+        // made a longer chain before the branch).
+        var outside = Vector128.Min(Vector128.SubtractSaturate(digits, Vector128.Create((byte)9)), Vector128.SubtractSaturate(letters, Vector128.Create((byte)5)));
+        if ((outside.AsUInt16() | ((first | second) & Vector128.Create((ushort)0xFF00))) != Vector128<ushort>.Zero)
         {
             value = 0;
             return false;
         }
 
-        // Each byte holds one digit's value; each 16-bit lane holds two digits, the first in its low byte.
-        var nibbles = Vector128.ConditionalSelect(isDigit, digits, letters + Vector128.Create((byte)10)).AsUInt16();
+        // Each byte holds one digit's value: a digit's `letters` wraps to 207 or more, a letter's `digits` is at least 17,
+        // so the smaller of the two is the value. Each 16-bit lane holds two digits, the first in its low byte.
+        var nibbles = Vector128.Min(digits, letters + Vector128.Create((byte)10)).AsUInt16();
         var pairs = ((nibbles << 4) | (nibbles >> 8)) & Vector128.Create((ushort)0xFF);
         var bytes = Vector128.Narrow(pairs, pairs).AsUInt64().ToScalar();
         value = BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness(bytes) : bytes;
