@@ -93,8 +93,8 @@ internal static class HexIds
         var chars = Vector256.Narrow(first, second);
         var digits = chars - Vector256.Create((byte)'0');
         var letters = (chars | Vector256.Create((byte)0x20)) - Vector256.Create((byte)'a');
-        // Zero in every byte exactly when each character is a digit or a letter a-f (see TryParseVector), and the
-        // high bytes the narrowing dropped are zero: one test, no masks.
+        // Zero in every byte exactly when each character is a digit or a letter a-f of either case (see
+        // TryParseVector), and the high bytes the narrowing dropped are zero: one test, no masks.
         var outside = Vector256.Min(Vector256.SubtractSaturate(digits, Vector256.Create((byte)9)), Vector256.SubtractSaturate(letters, Vector256.Create((byte)5)));
         if ((outside.AsUInt16() | ((first | second) & Vector256.Create((ushort)0xFF00))) != Vector256<ushort>.Zero)
         {
