@@ -285,6 +285,23 @@ let tests =
             for i in length .. destination.Length - 1 do
                 Expect.equal destination[i] 0xEEuy $"byte {i}, past the text, untouched"
 
+        test "ASCII narrowing stops at the first character that is not ASCII, at every place of every length to 99" {
+            // Each length's own path (under 4, 4 to 7, 8 to 15, 16 to 32, the chunk loop past 32) meets the character
+            // in every place, and the characters at the edge of ASCII on both sides.
+            for length in 0 .. 99 do
+                for at in -1 .. length - 1 do
+                    for other in [ '\u0080'; '\u00FF'; '\u0100'; '\uFF80'; '\uFFFF' ] do
+                        let chars = Array.init length (fun i -> if i = at then other else char (0x7F - i % 0x60))
+                        let destination = Array.create (length + 16) 0xEEuy
+                        let copied = Protobuf.Ascii.narrowPrefix (ReadOnlySpan chars) (&destination[0])
+                        let expected = if at < 0 then length else at
+                        if copied <> expected then failtest $"length {length}, U+{int other:X4} at {at}: {copied} copied"
+                        for i in 0 .. expected - 1 do
+                            if destination[i] <> byte chars[i] then failtest $"length {length}, U+{int other:X4} at {at}: byte {i}"
+                        for i in length .. destination.Length - 1 do
+                            if destination[i] <> 0xEEuy then failtest $"length {length}: byte {i}, past the text, written"
+        }
+
         testPropertyWithConfig config "scalar attributes are written in one piece as they are field by field, whatever the key and value"
         <| fun (picks: (byte * AnyValue) list) (field: byte) ->
             // Keys from a small pool of references, so most are kept after their second use and take the one-piece

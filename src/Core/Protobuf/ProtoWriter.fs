@@ -34,30 +34,45 @@ module internal WireSize =
 /// copying it costs a fraction of a general UTF-8 transcoding call.
 [<System.Runtime.CompilerServices.SkipLocalsInit>]
 module internal Ascii =
+    /// The characters of `source` from `start` up to the first that is not ASCII (or `length`) narrowed into
+    /// `destination`; the index where it stopped. Out of line: the vector paths come here only for text that is
+    /// not all ASCII.
+    [<MethodImpl(MethodImplOptions.NoInlining)>]
+    let narrowFrom (source: byref<uint16>) (destination: byref<byte>) (start: int) (length: int) : int =
+        let mutable i = start
+        while i < length && Unsafe.Add(&source, i) < 0x80us do
+            Unsafe.Add(&destination, i) <- byte (Unsafe.Add(&source, i))
+            i <- i + 1
+        i
+
     /// Copies the ASCII prefix of `text` into `destination` (which has room for all of it, one byte per character)
     /// and returns its length: `text.Length` when the whole text is ASCII. Text of 4 characters or more is copied
     /// in chunks, the last one overlapping the one before, so no character is copied one at a time unless the
     /// text is not all ASCII.
-    // Inlined: called for nearly every key and value, most of them a few characters long.
+    // Inlined: called for nearly every key and value, most of them a few characters long. Each length's path gives
+    // its own result, with no index shared between the paths: inlined into the large attribute loops, a shared one
+    // lived on the stack, stored and read back on every text.
     [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
     let narrowPrefix (text: ReadOnlySpan<char>) (destination: byref<byte>) : int =
         let source = &Unsafe.As<char, uint16>(&MemoryMarshal.GetReference text)
         let length = text.Length
-        let mutable i = 0
         if length > 32 then
             let high = Vector128.Create 0xFF80us
-            let mutable ascii = true
-            while ascii && i < length do
+            // Where the first chunk holding a unit that is not ASCII starts; `length` when there is none.
+            let mutable stop = length
+            let mutable next = 0
+            while next < length do
                 // The last chunk ends at the end of the text, overlapping what was copied before it.
-                let at = if i + 16 <= length then i else length - 16
+                let at = if next + 16 <= length then next else length - 16
                 let a = Vector128.LoadUnsafe(&source, unativeint at)
                 let b = Vector128.LoadUnsafe(&source, unativeint (at + 8))
                 if Vector128.EqualsAll((a ||| b) &&& high, Vector128<uint16>.Zero) then
                     Vector128.Narrow(a, b).StoreUnsafe(&destination, unativeint at)
-                    i <- at + 16
+                    next <- at + 16
                 else
-                    ascii <- false
-                    i <- at
+                    stop <- at
+                    next <- length
+            if stop = length then length else narrowFrom &source &destination stop length
         elif length >= 16 then
             // The first and the last 16 units, overlapping in the middle: one test and two stores, no loop
             // (most semantic-convention keys and many values are this long).
@@ -68,16 +83,19 @@ module internal Ascii =
             if Vector128.EqualsAll(((a ||| b) ||| (c ||| d)) &&& Vector128.Create 0xFF80us, Vector128<uint16>.Zero) then
                 Vector128.Narrow(a, b).StoreUnsafe(&destination)
                 Vector128.Narrow(c, d).StoreUnsafe(&destination, unativeint (length - 16))
-                i <- length
+                length
+            else
+                narrowFrom &source &destination 0 length
         elif length >= 8 then
-            let high = Vector128.Create 0xFF80us
             let a = Vector128.LoadUnsafe(&source)
             let b = Vector128.LoadUnsafe(&source, unativeint (length - 8))
-            if Vector128.EqualsAll((a ||| b) &&& high, Vector128<uint16>.Zero) then
+            if Vector128.EqualsAll((a ||| b) &&& Vector128.Create 0xFF80us, Vector128<uint16>.Zero) then
                 let narrowed = Vector128.Narrow(a, b).AsUInt64()
                 Unsafe.WriteUnaligned(&destination, narrowed.GetElement 0)
                 Unsafe.WriteUnaligned(&Unsafe.Add(&destination, length - 8), narrowed.GetElement 1)
-                i <- length
+                length
+            else
+                narrowFrom &source &destination 0 length
         elif length >= 4 then
             // The first and the last 4 units in one vector register: the scalar shifts and masks of a
             // narrowing need more registers than the large attribute loops have free, and spilled there.
@@ -89,12 +107,16 @@ module internal Ascii =
                 let narrowed = Vector128.Narrow(units, units).AsUInt32()
                 Unsafe.WriteUnaligned(&destination, narrowed.GetElement 0)
                 Unsafe.WriteUnaligned(&Unsafe.Add(&destination, length - 4), narrowed.GetElement 1)
-                i <- length
-        // Short text, and text that is not all ASCII: one character at a time up to the first that is not.
-        while i < length && Unsafe.Add(&source, i) < 0x80us do
-            Unsafe.Add(&destination, i) <- byte (Unsafe.Add(&source, i))
-            i <- i + 1
-        i
+                length
+            else
+                narrowFrom &source &destination 0 length
+        else
+            // Up to 3 characters, one at a time up to the first that is not ASCII.
+            let mutable i = 0
+            while i < length && Unsafe.Add(&source, i) < 0x80us do
+                Unsafe.Add(&destination, i) <- byte (Unsafe.Add(&source, i))
+                i <- i + 1
+            i
 
 
 /// Stores of one-piece writes: a run of fields written at indexes from `ProtoWriter.Room` into the buffer
