@@ -305,6 +305,49 @@ let hexIdTests =
                     if vector32 (first + second) <> expected32 then failtest $"32 digits, U+{unit:X4}: {vector32 (first + second)} against {expected32}"
         }
 
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 1000 } "a span's three ids read in one pass equal each read alone, the default ids among them"
+        <| fun (high: uint64) (low: uint64) (span: uint64) (other: uint64) (defaults: byte) ->
+            let traceBytes = Array.zeroCreate<byte> 16
+            Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(Span traceBytes, high)
+            Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(Span(traceBytes, 8, 8), low)
+            let spanId (value: uint64) =
+                let bytes = Array.zeroCreate<byte> 8
+                Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(Span bytes, value)
+                ActivitySpanId.CreateFromBytes(ReadOnlySpan bytes)
+            // Each id is sometimes the default one (no parent, say), whose text is all zeros.
+            let traceId = if defaults &&& 1uy <> 0uy then Unchecked.defaultof<ActivityTraceId> else ActivityTraceId.CreateFromBytes(ReadOnlySpan traceBytes)
+            let spanId' = if defaults &&& 2uy <> 0uy then Unchecked.defaultof<ActivitySpanId> else spanId span
+            let otherId = if defaults &&& 4uy <> 0uy then Unchecked.defaultof<ActivitySpanId> else spanId other
+            let mutable trace = TraceId.Empty
+            let mutable first = SpanId.Empty
+            let mutable second = SpanId.Empty
+            HexIds.ToIds(traceId, spanId', otherId, &trace, &first, &second)
+            Expect.equal trace (HexIds.ToTraceId traceId) "trace id"
+            Expect.equal first (HexIds.ToSpanId spanId') "span id"
+            Expect.equal second (HexIds.ToSpanId otherId) "other span id"
+
+        test "every character, at either end of each of three ids, is taken or refused by the one-pass reader as one at a time" {
+            let scalar (text: string) = match HexIds.TryParseScalar(text.AsSpan()) with | true, v -> ValueSome v | _ -> ValueNone
+            let digits = [| "0123456789abcdef"; "fedcba9876543210"; "a1B2c3D4e5F60789"; "9f8E7d6C5b4A3021" |]
+            for unit in 0 .. 0xFFFF do
+                for part in 0 .. 3 do
+                    for position in [ 0; 15 ] do
+                        // Parts 0 and 1 are the trace id's halves, 2 and 3 the two span ids.
+                        let texts = Array.copy digits
+                        let chars = texts[part].ToCharArray()
+                        chars[position] <- char unit
+                        texts[part] <- String chars
+                        let expected =
+                            match scalar texts[0], scalar texts[1], scalar texts[2], scalar texts[3] with
+                            | ValueSome h, ValueSome l, ValueSome s, ValueSome o -> ValueSome(struct (h, l, s, o))
+                            | _ -> ValueNone
+                        let actual =
+                            match HexIds.TryParse64Vector((texts[0] + texts[1]).AsSpan(), texts[2].AsSpan(), texts[3].AsSpan()) with
+                            | true, v -> ValueSome(struct (Runtime.Intrinsics.Vector256.GetElement(v, 0), Runtime.Intrinsics.Vector256.GetElement(v, 1), Runtime.Intrinsics.Vector256.GetElement(v, 2), Runtime.Intrinsics.Vector256.GetElement(v, 3)))
+                            | _ -> ValueNone
+                        if actual <> expected then failtest $"U+{unit:X4} at {position} of part {part}: {actual} against {expected}"
+        }
+
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 3000 } "thirty-two hex digits parse as two halves in either case; anything else is refused, with or without vectors"
         <| fun (high: uint64) (low: uint64) (position: byte) (bad: char) ->
             let lower = high.ToString("x16") + low.ToString("x16")

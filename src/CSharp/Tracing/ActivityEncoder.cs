@@ -43,12 +43,13 @@ internal static class ActivityEncoder
     private static void WriteHead(ProtoWriter writer, Activity activity)
     {
         var start = ActivityConverter.UnixNanos(activity.StartTimeUtc);
+        HexIds.ToIds(activity.TraceId, activity.SpanId, activity.ParentSpanId, out var traceId, out var spanId, out var parentSpanId);
         TraceFields.head(
             writer,
-            ActivityConverter.ToTraceId(activity.TraceId),
-            ActivityConverter.ToSpanId(activity.SpanId),
+            traceId,
+            spanId,
             activity.TraceStateString ?? string.Empty,
-            ActivityConverter.ToSpanId(activity.ParentSpanId),
+            parentSpanId,
             activity.DisplayName,
             (SpanKind)((int)activity.Kind + 1),
             start,
